@@ -1,0 +1,619 @@
+#include "gw_config.h"
+
+#include "gw_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_STR, T_URL, T_INT, T_DURATION, T_BOOL, T_LIST, T_ENUM, T_HEX64, T_SIZE } dtype_t;
+
+typedef struct directive {
+    const char *key;
+    dtype_t type;
+    size_t offset;
+    long min, max;       /* T_INT, T_DURATION, T_SIZE */
+    const char *choices; /* T_ENUM: space-separated */
+    int required;
+} directive_t;
+
+#define CFG(k, t, f, ...) { k, t, offsetof(gw_config_t, f), __VA_ARGS__ }
+#define UPS(k, t, f, ...) { k, t, offsetof(gw_upstream_t, f), __VA_ARGS__ }
+#define CLI(k, t, f, ...) { k, t, offsetof(gw_client_t, f), __VA_ARGS__ }
+
+static const directive_t server_dirs[] = {
+    CFG("listen", T_STR, listen_host, 0, 0, NULL, 1),
+    CFG("public_url", T_URL, public_url, 0, 0, NULL, 1),
+    CFG("io_threads", T_INT, io_threads, 1, 64, NULL, 0),
+    CFG("workers", T_INT, workers, 1, 256, NULL, 0),
+    CFG("templates", T_STR, templates_dir, 0, 0, NULL, 0),
+    CFG("max_body", T_SIZE, max_body, 1024, 16 << 20, NULL, 0),
+    CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
+    CFG("max_uri", T_SIZE, max_uri, 256, 1 << 20, NULL, 0),
+    {0},
+};
+static const directive_t keys_dirs[] = {
+    CFG("dir", T_STR, keys_dir, 0, 0, NULL, 1),
+    {0},
+};
+static const directive_t store_dirs[] = {
+    CFG("driver", T_ENUM, store_driver, 0, 0, "sqlite", 1),
+    CFG("path", T_STR, store_path, 0, 0, NULL, 1),
+    {0},
+};
+static const directive_t session_dirs[] = {
+    CFG("lifetime", T_DURATION, session_lifetime, 60, 7 * 86400, NULL, 0),
+    CFG("recheck", T_DURATION, session_recheck, 10, 86400, NULL, 0),
+    CFG("code_lifetime", T_DURATION, code_lifetime, 5, 60, NULL, 0),
+    CFG("token_lifetime", T_DURATION, token_lifetime, 30, 86400, NULL, 0),
+    CFG("flow_lifetime", T_DURATION, flow_lifetime, 60, 3600, NULL, 0),
+    {0},
+};
+static const directive_t log_dirs[] = {
+    CFG("level", T_ENUM, log_level, 0, 0, "debug info warn error", 0),
+    {0},
+};
+static const directive_t upstream_dirs[] = {
+    UPS("display_name", T_STR, display_name, 0, 0, NULL, 0),
+    UPS("issuer", T_STR, issuer, 0, 0, NULL, 1),
+    UPS("authorization_endpoint", T_URL, authorization_endpoint, 0, 0, NULL, 1),
+    UPS("token_endpoint", T_URL, token_endpoint, 0, 0, NULL, 1),
+    UPS("userinfo_endpoint", T_URL, userinfo_endpoint, 0, 0, NULL, 1),
+    UPS("jwks_uri", T_URL, jwks_uri, 0, 0, NULL, 0),
+    UPS("end_session_endpoint", T_URL, end_session_endpoint, 0, 0, NULL, 0),
+    UPS("client_id", T_STR, client_id, 0, 0, NULL, 1),
+    UPS("client_secret", T_STR, client_secret, 0, 0, NULL, 1),
+    UPS("scope", T_STR, scope, 0, 0, NULL, 0),
+    UPS("pkce", T_BOOL, use_pkce, 0, 0, NULL, 0),
+    UPS("nonce", T_BOOL, use_nonce, 0, 0, NULL, 0),
+    UPS("id_token", T_ENUM, id_token, 0, 0, "absent optional required", 0),
+    UPS("algs", T_STR, algs, 0, 0, NULL, 0),
+    UPS("claim_id", T_STR, claim_id, 0, 0, NULL, 1),
+    UPS("claim_name", T_STR, claim_name, 0, 0, NULL, 0),
+    UPS("claim_birthdate", T_STR, claim_birthdate, 0, 0, NULL, 0),
+    UPS("birthdate_format", T_ENUM, birthdate_format, 0, 0, "YYYYMMDD YYYY-MM-DD DD/MM/YYYY", 0),
+    UPS("claim_sex", T_STR, claim_sex, 0, 0, NULL, 0),
+    UPS("sex_male", T_STR, sex_male, 0, 0, NULL, 0),
+    UPS("sex_female", T_STR, sex_female, 0, 0, NULL, 0),
+    UPS("claim_level", T_STR, claim_level, 0, 0, NULL, 0),
+    UPS("level_map", T_LIST, level_map, 0, 0, NULL, 0),
+    UPS("claim_account_type", T_STR, claim_account_type, 0, 0, NULL, 0),
+    UPS("claim_logout_uri", T_STR, claim_logout_uri, 0, 0, NULL, 0),
+    UPS("timeout", T_DURATION, timeout_ms, 1, 120, NULL, 0),
+    UPS("clock_skew", T_DURATION, clock_skew, 0, 600, NULL, 0),
+    {0},
+};
+static const directive_t client_dirs[] = {
+    CLI("name", T_STR, name, 0, 0, NULL, 0),
+    CLI("secret_sha256", T_HEX64, secret_sha256, 0, 0, NULL, 0),
+    CLI("public", T_BOOL, is_public, 0, 0, NULL, 0),
+    CLI("redirect_uri", T_LIST, redirect_uris, 0, 0, NULL, 1),
+    CLI("post_logout_redirect_uri", T_LIST, post_logout_uris, 0, 0, NULL, 0),
+    CLI("backchannel_logout_uri", T_URL, backchannel_logout_uri, 0, 0, NULL, 0),
+    CLI("scopes", T_STR, scopes, 0, 0, NULL, 0),
+    CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
+    CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),
+    CLI("account_types", T_STR, account_types, 0, 0, NULL, 0),
+    {0},
+};
+
+typedef struct parser {
+    const char *file;
+    char *err;
+    size_t errlen;
+    int line;
+} parser_t;
+
+__attribute__((format(printf, 4, 5))) static int fail(parser_t *p, int line, const char *key,
+                                                      const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0 && key)
+        snprintf(p->err, p->errlen, "%s:%d: %s: %s", p->file, line, key, msg);
+    else if (line > 0)
+        snprintf(p->err, p->errlen, "%s:%d: %s", p->file, line, msg);
+    else
+        snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+    return -1;
+}
+
+static int is_url(const char *v)
+{
+    if (strncmp(v, "https://", 8) && strncmp(v, "http://", 7))
+        return 0;
+    for (const char *c = v; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == '#')
+            return 0;
+    const char *host = strstr(v, "://") + 3;
+    return *host && *host != '/';
+}
+
+static int parse_duration(const char *v, long *ret)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || n < 0)
+        return -1;
+    long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm' && end[1] != 's')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end)
+        return -1;
+    if (n > 100L * 365 * 86400 / mul)
+        return -1;
+    *ret = n * mul;
+    return 0;
+}
+
+static int parse_size(const char *v, long *ret)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || n < 0)
+        return -1;
+    long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024, end++;
+    if (*end || n > (1L << 40) / mul)
+        return -1;
+    *ret = n * mul;
+    return 0;
+}
+
+static int set_value(parser_t *p, void *base, const directive_t *d, const char *v, int line,
+                     unsigned char *seen, size_t di)
+{
+    void *field = (char *)base + d->offset;
+    if (d->type != T_LIST && seen[di])
+        return fail(p, line, d->key, "given twice");
+    seen[di] = 1;
+    switch (d->type) {
+    case T_URL:
+        if (!is_url(v))
+            return fail(p, line, d->key, "'%s' is not an absolute http(s) URL", v);
+        /* fallthrough */
+    case T_STR:
+        if (!*v)
+            return fail(p, line, d->key, "empty value");
+        *(char **)field = gw_strdup(v);
+        return 0;
+    case T_HEX64: {
+        unsigned char tmp[32];
+        if (gw_hex_decode(v, tmp, 32))
+            return fail(p, line, d->key, "must be 64 hexadecimal characters (a SHA-256)");
+        *(char **)field = gw_strdup(v);
+        return 0;
+    }
+    case T_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end)
+            return fail(p, line, d->key, "'%s' is not a number", v);
+        if (n < d->min || n > d->max)
+            return fail(p, line, d->key, "%ld is out of range %ld..%ld", n, d->min, d->max);
+        *(int *)field = (int)n;
+        return 0;
+    }
+    case T_DURATION: {
+        long n;
+        if (parse_duration(v, &n))
+            return fail(p, line, d->key, "'%s' is not a duration (e.g. 30s, 5m, 8h, 1d)", v);
+        if (n < d->min || n > d->max)
+            return fail(p, line, d->key, "%lds is out of range %lds..%lds", n, d->min, d->max);
+        *(long *)field = n;
+        return 0;
+    }
+    case T_SIZE: {
+        long n;
+        if (parse_size(v, &n))
+            return fail(p, line, d->key, "'%s' is not a size (e.g. 8k, 1m)", v);
+        if (n < d->min || n > d->max)
+            return fail(p, line, d->key, "%ld is out of range %ld..%ld", n, d->min, d->max);
+        *(long *)field = n;
+        return 0;
+    }
+    case T_BOOL:
+        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on"))
+            *(int *)field = 1;
+        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off"))
+            *(int *)field = 0;
+        else
+            return fail(p, line, d->key, "'%s' is not yes or no", v);
+        return 0;
+    case T_ENUM: {
+        if (!gw_list_has(d->choices, v))
+            return fail(p, line, d->key, "'%s' is not one of: %s", v, d->choices);
+        if (d->offset == offsetof(gw_upstream_t, id_token) && d->choices[0] == 'a') {
+            *(int *)field = !strcmp(v, "absent") ? 0 : !strcmp(v, "optional") ? 1 : 2;
+            return 0;
+        }
+        *(char **)field = gw_strdup(v);
+        return 0;
+    }
+    case T_LIST: {
+        gw_strlist_t *l = field;
+        if (!*v)
+            return fail(p, line, d->key, "empty value");
+        if (l->n >= GW_MAX_LIST)
+            return fail(p, line, d->key, "at most %d values", GW_MAX_LIST);
+        if (gw_strlist_has(l, v))
+            return fail(p, line, d->key, "'%s' given twice", v);
+        if (strstr(d->key, "uri") && !is_url(v))
+            return fail(p, line, d->key, "'%s' is not an absolute http(s) URL without fragment", v);
+        l->v[l->n++] = gw_strdup(v);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+static void upstream_defaults(gw_upstream_t *u)
+{
+    u->use_pkce = 1;
+    u->use_nonce = 1;
+    u->id_token = 2;
+    u->timeout_ms = 10;
+    u->clock_skew = 60;
+}
+
+static void client_defaults(gw_client_t *c) { c->min_level = 1; }
+
+static void free_list(gw_strlist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+}
+
+static void upstream_free(gw_upstream_t *u)
+{
+    if (!u)
+        return;
+    char **strs[] = {&u->name, &u->display_name, &u->issuer, &u->authorization_endpoint,
+                     &u->token_endpoint, &u->userinfo_endpoint, &u->jwks_uri,
+                     &u->end_session_endpoint, &u->client_id, &u->scope, &u->algs,
+                     &u->claim_id, &u->claim_name, &u->claim_birthdate, &u->birthdate_format,
+                     &u->claim_sex, &u->sex_male, &u->sex_female, &u->claim_level,
+                     &u->claim_account_type, &u->claim_logout_uri};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(*strs[i]);
+    gw_wipe_free(u->client_secret);
+    free_list(&u->level_map);
+    free(u);
+}
+
+static void client_cleanup(gw_client_t *c)
+{
+    free(c->id);
+    free(c->name);
+    free(c->secret_sha256);
+    free_list(&c->redirect_uris);
+    free_list(&c->post_logout_uris);
+    free(c->backchannel_logout_uri);
+    free(c->scopes);
+    free(c->token_alg);
+    free(c->account_types);
+}
+
+void gw_config_free(gw_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->listen_host);
+    free(cfg->public_url);
+    free(cfg->templates_dir);
+    free(cfg->keys_dir);
+    free(cfg->store_driver);
+    free(cfg->store_path);
+    free(cfg->log_level);
+    upstream_free(cfg->upstream);
+    for (size_t i = 0; i < cfg->nclients; i++)
+        client_cleanup(&cfg->clients[i]);
+    free(cfg->clients);
+    free(cfg);
+}
+
+static int valid_client_id(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* Section bookkeeping for the "required" check at the end of each section. */
+typedef struct section {
+    const directive_t *dirs;
+    void *base;
+    int line;
+    const char *name;
+    unsigned char seen[64];
+} section_t;
+
+static int check_required(parser_t *p, section_t *s)
+{
+    if (!s->dirs)
+        return 0;
+    for (size_t i = 0; s->dirs[i].key; i++)
+        if (s->dirs[i].required && !s->seen[i])
+            return fail(p, s->line, s->dirs[i].key, "missing in section [%s]", s->name);
+    return 0;
+}
+
+static int finish(parser_t *p, gw_config_t *c)
+{
+    if (!c->listen_host)
+        return fail(p, 0, NULL, "section [server] with listen and public_url is required");
+    if (!c->keys_dir)
+        return fail(p, 0, NULL, "section [keys] with dir is required");
+    if (!c->store_driver)
+        return fail(p, 0, NULL, "section [store] with driver and path is required");
+    if (!c->upstream)
+        return fail(p, 0, NULL, "an [upstream NAME] section is required");
+    if (!c->nclients)
+        return fail(p, 0, NULL, "at least one [client ID] section is required");
+    /* listen = host:port */
+    char *colon = strrchr(c->listen_host, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (!colon || *end || port < 1 || port > 65535)
+        return fail(p, 0, "listen", "'%s' is not host:port", c->listen_host);
+    *colon = 0;
+    c->listen_port = (int)port;
+    size_t n = strlen(c->public_url);
+    if (n && c->public_url[n - 1] == '/')
+        c->public_url[n - 1] = 0;
+    gw_upstream_t *u = c->upstream;
+    if (u->id_token && !u->jwks_uri)
+        return fail(p, 0, "jwks_uri", "required in [upstream %s] unless id_token = absent", u->name);
+    if (!u->algs)
+        u->algs = gw_strdup("RS256 ES256 PS256");
+    const char *bad = NULL;
+    char *algs = gw_strdup(u->algs), *save = NULL;
+    for (char *t = strtok_r(algs, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
+        if (!gw_list_has("RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512", t))
+            bad = t;
+    if (bad) {
+        fail(p, 0, "algs", "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
+        free(algs);
+        return -1;
+    }
+    free(algs);
+    if (!u->scope)
+        u->scope = gw_strdup("openid");
+    if (!u->birthdate_format)
+        u->birthdate_format = gw_strdup("YYYYMMDD");
+    if (!u->display_name)
+        u->display_name = gw_strdup("VNeID");
+    for (size_t i = 0; i < u->level_map.n; i++) {
+        const char *e = strchr(u->level_map.v[i], ':');
+        if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
+            return fail(p, 0, "level_map", "'%s' must be VALUE:1 or VALUE:2", u->level_map.v[i]);
+    }
+    for (size_t i = 0; i < c->nclients; i++) {
+        gw_client_t *cl = &c->clients[i];
+        if (!cl->is_public && !cl->secret_sha256)
+            return fail(p, 0, "secret_sha256", "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
+        if (cl->is_public && cl->secret_sha256)
+            return fail(p, 0, "secret_sha256", "client '%s' is public and must not have a secret", cl->id);
+        if (!cl->scopes)
+            cl->scopes = gw_strdup("openid profile");
+        if (!gw_list_has(cl->scopes, "openid"))
+            return fail(p, 0, "scopes", "client '%s' must be allowed the openid scope", cl->id);
+        if (!cl->token_alg)
+            cl->token_alg = gw_strdup("ES256");
+        if (!cl->account_types)
+            cl->account_types = gw_strdup("1");
+        if (!cl->name)
+            cl->name = gw_strdup(cl->id);
+    }
+    return 0;
+}
+
+gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+    parser_t p = {.file = name, .err = err, .errlen = errlen};
+    gw_config_t *c = gw_xcalloc(1, sizeof(*c));
+    c->io_threads = 2;
+    c->workers = 4;
+    c->max_body = 64 * 1024;
+    c->max_headers = 16 * 1024;
+    c->max_uri = 8 * 1024;
+    c->session_lifetime = 8 * 3600;
+    c->session_recheck = 300;
+    c->code_lifetime = 60;
+    c->token_lifetime = 300;
+    c->flow_lifetime = 900;
+    section_t sec = {0};
+    int lineno = 0;
+    const char *s = text, *end = text + len;
+    if (memchr(text, 0, len)) {
+        fail(&p, 0, NULL, "file contains a NUL byte");
+        goto bad;
+    }
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        size_t ll = nl ? (size_t)(nl - s) : (size_t)(end - s);
+        lineno++;
+        if (ll > 4096) {
+            fail(&p, lineno, NULL, "line too long");
+            goto bad;
+        }
+        char raw[4097];
+        memcpy(raw, s, ll);
+        raw[ll] = 0;
+        s += ll + (nl ? 1 : 0);
+        char *l = trim(raw);
+        if (!*l || *l == '#' || *l == ';')
+            continue;
+        if (*l == '[') {
+            char *close = strchr(l, ']');
+            if (!close || close[1]) {
+                fail(&p, lineno, NULL, "section header must look like [name] or [name arg]");
+                goto bad;
+            }
+            if (check_required(&p, &sec))
+                goto bad;
+            *close = 0;
+            char *sname = trim(l + 1), *arg = strchr(sname, ' ');
+            if (arg) {
+                *arg++ = 0;
+                arg = trim(arg);
+            }
+            memset(&sec, 0, sizeof(sec));
+            sec.line = lineno;
+            sec.name = NULL;
+            static char secname[128];
+            snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
+            sec.name = secname;
+            int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
+            if (wants_arg != (arg && *arg)) {
+                fail(&p, lineno, NULL, wants_arg ? "[%s] needs a name, e.g. [%s vneid]" : "[%s] takes no name",
+                     sname, sname);
+                goto bad;
+            }
+            if (!strcmp(sname, "server"))
+                sec.dirs = server_dirs, sec.base = c;
+            else if (!strcmp(sname, "keys"))
+                sec.dirs = keys_dirs, sec.base = c;
+            else if (!strcmp(sname, "store"))
+                sec.dirs = store_dirs, sec.base = c;
+            else if (!strcmp(sname, "session"))
+                sec.dirs = session_dirs, sec.base = c;
+            else if (!strcmp(sname, "log"))
+                sec.dirs = log_dirs, sec.base = c;
+            else if (!strcmp(sname, "upstream")) {
+                if (c->upstream) {
+                    fail(&p, lineno, NULL, "only one [upstream] section is supported");
+                    goto bad;
+                }
+                c->upstream = gw_xcalloc(1, sizeof(gw_upstream_t));
+                upstream_defaults(c->upstream);
+                c->upstream->name = gw_strdup(arg);
+                sec.dirs = upstream_dirs, sec.base = c->upstream;
+            } else if (!strcmp(sname, "client")) {
+                if (!valid_client_id(arg)) {
+                    fail(&p, lineno, NULL, "client id '%s' must be 1-64 of [A-Za-z0-9._-]", arg);
+                    goto bad;
+                }
+                if (gw_config_client(c, arg)) {
+                    fail(&p, lineno, NULL, "client '%s' defined twice", arg);
+                    goto bad;
+                }
+                c->clients = realloc(c->clients, (c->nclients + 1) * sizeof(gw_client_t));
+                if (!c->clients)
+                    abort();
+                gw_client_t *cl = &c->clients[c->nclients++];
+                memset(cl, 0, sizeof(*cl));
+                client_defaults(cl);
+                cl->id = gw_strdup(arg);
+                sec.dirs = client_dirs, sec.base = cl;
+            } else {
+                fail(&p, lineno, NULL, "unknown section [%s]", sname);
+                goto bad;
+            }
+            continue;
+        }
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            fail(&p, lineno, NULL, "expected 'key = value'");
+            goto bad;
+        }
+        *eq = 0;
+        char *key = trim(l), *val = trim(eq + 1);
+        if (!sec.dirs) {
+            fail(&p, lineno, key, "must be inside a [section]");
+            goto bad;
+        }
+        size_t di = 0;
+        while (sec.dirs[di].key && strcmp(sec.dirs[di].key, key))
+            di++;
+        if (!sec.dirs[di].key) {
+            fail(&p, lineno, key, "unknown key in [%s]", sec.name);
+            goto bad;
+        }
+        if (set_value(&p, sec.base, &sec.dirs[di], val, lineno, sec.seen, di))
+            goto bad;
+    }
+    if (check_required(&p, &sec) || finish(&p, c))
+        goto bad;
+    return c;
+bad:
+    gw_config_free(c);
+    return NULL;
+}
+
+gw_config_t *gw_config_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    gw_buf_t b;
+    gw_buf_init(&b, 1 << 20);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (gw_buf_add(&b, chunk, n)) {
+            snprintf(err, errlen, "%s: file larger than 1 MiB", path);
+            fclose(f);
+            gw_buf_cleanup(&b);
+            return NULL;
+        }
+    fclose(f);
+    gw_config_t *c = gw_config_parse(path, b.data ? b.data : "", b.len, err, errlen);
+    gw_buf_cleanup(&b);
+    if (c)
+        c->path = gw_strdup(path);
+    return c;
+}
+
+const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id)
+{
+    if (!id)
+        return NULL;
+    for (size_t i = 0; i < cfg->nclients; i++)
+        if (!strcmp(cfg->clients[i].id, id))
+            return &cfg->clients[i];
+    return NULL;
+}
+
+int gw_strlist_has(const gw_strlist_t *l, const char *s)
+{
+    if (!s)
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s))
+            return 1;
+    return 0;
+}

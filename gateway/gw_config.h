@@ -1,0 +1,84 @@
+/* gw_config: the one configuration file, validated at start.
+ *
+ * Format: INI-like, UTF-8. `# comment` lines, `[section]` or `[section name]` headers,
+ * `key = value` lines. A key that may repeat (redirect_uri) is given once per value.
+ * Every error names "file:line: key: message" and start-up stops. */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_MAX_LIST 16
+
+typedef struct gw_strlist {
+    size_t n;
+    char *v[GW_MAX_LIST];
+} gw_strlist_t;
+
+typedef struct gw_client {
+    char *id;
+    char *name;           /* display name shown to citizens */
+    char *secret_sha256;  /* hex, NULL for public clients */
+    int is_public;        /* public clients must use PKCE S256 */
+    gw_strlist_t redirect_uris;
+    gw_strlist_t post_logout_uris;
+    char *backchannel_logout_uri;
+    char *scopes;         /* space-separated scopes the client may receive */
+    int min_level;        /* 1 or 2 */
+    char *token_alg;      /* ES256 or RS256 */
+    char *account_types;  /* space-separated upstream account types allowed ("1") */
+} gw_client_t;
+
+typedef struct gw_upstream {
+    char *name;           /* section name, e.g. "vneid" */
+    char *display_name;
+    char *issuer;
+    char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;
+    char *end_session_endpoint;
+    char *client_id, *client_secret;
+    char *scope;
+    int use_pkce, use_nonce;
+    int id_token;         /* 0 absent, 1 optional, 2 required */
+    char *algs;           /* allow-list, space-separated: RS256 ES256 PS256 */
+    char *claim_id, *claim_name, *claim_birthdate, *birthdate_format;
+    char *claim_sex, *sex_male, *sex_female;
+    char *claim_level;    /* e.g. IAL */
+    gw_strlist_t level_map; /* "value:level" pairs, e.g. "1:1" "2:2" */
+    char *claim_account_type;
+    char *claim_logout_uri;
+    long timeout_ms;
+    long clock_skew;
+} gw_upstream_t;
+
+typedef struct gw_config {
+    char *path;
+    /* [server] */
+    char *listen_host;
+    int listen_port;
+    char *public_url;     /* issuer, no trailing slash */
+    int io_threads, workers;
+    char *templates_dir;
+    long max_body, max_headers, max_uri;
+    /* [keys] */
+    char *keys_dir;
+    /* [store] */
+    char *store_driver, *store_path;
+    /* [session] */
+    long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
+    /* [log] */
+    char *log_level;
+    gw_upstream_t *upstream; /* exactly one for now: the e-ID provider */
+    size_t nclients;
+    gw_client_t *clients;
+} gw_config_t;
+
+/* Load and validate. On error returns NULL and writes "file:line: key: message". */
+gw_config_t *gw_config_load(const char *path, char *err, size_t errlen);
+/* Same from a string (for tests and fuzzing); `name` stands for the file name. */
+gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen);
+void gw_config_free(gw_config_t *cfg);
+
+const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id);
+int gw_strlist_has(const gw_strlist_t *l, const char *s);
+
+#endif

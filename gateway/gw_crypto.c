@@ -1,0 +1,635 @@
+#include "gw_crypto.h"
+
+#include "gw_log.h"
+#include "gw_util.h"
+
+#include <cjose/cjose.h>
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ AEAD */
+
+#define SEAL_VERSION 1
+#define SEAL_IV 12
+#define SEAL_TAG 16
+#define SEAL_HDR 2
+
+char *gw_seal(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const void *pt, size_t n)
+{
+    if (n > (1u << 20))
+        return NULL;
+    size_t total = SEAL_HDR + SEAL_IV + n + SEAL_TAG;
+    unsigned char *out = gw_xmalloc(total);
+    out[0] = SEAL_VERSION;
+    out[1] = key_id;
+    char *res = NULL;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0;
+    if (!ctx || gw_random(out + SEAL_HDR, SEAL_IV))
+        goto done;
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out + SEAL_HDR) != 1)
+        goto done;
+    /* the version and key id are authenticated as associated data */
+    if (EVP_EncryptUpdate(ctx, NULL, &len, out, SEAL_HDR) != 1)
+        goto done;
+    if (EVP_EncryptUpdate(ctx, out + SEAL_HDR + SEAL_IV, &len, pt, (int)n) != 1)
+        goto done;
+    if (EVP_EncryptFinal_ex(ctx, out + SEAL_HDR + SEAL_IV + len, &len) != 1)
+        goto done;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, out + SEAL_HDR + SEAL_IV + n) != 1)
+        goto done;
+    res = gw_b64url_encode(out, total);
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    free(out);
+    return res;
+}
+
+int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed,
+                 char **ret, size_t *ret_len)
+{
+    if (!sealed)
+        return GW_EINVAL;
+    size_t slen = strlen(sealed), n = 0;
+    if (slen > (2u << 20))
+        return GW_EINVAL;
+    unsigned char *raw = gw_b64url_decode(sealed, slen, &n);
+    if (!raw)
+        return GW_EINVAL;
+    int rc = GW_EINVAL;
+    EVP_CIPHER_CTX *ctx = NULL;
+    char *pt = NULL;
+    if (n < SEAL_HDR + SEAL_IV + SEAL_TAG || raw[0] != SEAL_VERSION || raw[1] != key_id)
+        goto done;
+    size_t clen = n - SEAL_HDR - SEAL_IV - SEAL_TAG;
+    pt = gw_xmalloc(clen + 1);
+    int len = 0;
+    ctx = EVP_CIPHER_CTX_new();
+    if (!ctx || EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw + SEAL_HDR) != 1)
+        goto done;
+    if (EVP_DecryptUpdate(ctx, NULL, &len, raw, SEAL_HDR) != 1)
+        goto done;
+    if (EVP_DecryptUpdate(ctx, (unsigned char *)pt, &len, raw + SEAL_HDR + SEAL_IV, (int)clen) != 1)
+        goto done;
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, raw + n - SEAL_TAG) != 1)
+        goto done;
+    if (EVP_DecryptFinal_ex(ctx, (unsigned char *)pt + len, &len) != 1)
+        goto done;
+    pt[clen] = 0;
+    *ret = pt;
+    if (ret_len)
+        *ret_len = clen;
+    pt = NULL;
+    rc = GW_OK;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    free(raw);
+    free(pt);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ keyset */
+
+static char *read_file(const char *path, size_t max, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    gw_buf_t b;
+    gw_buf_init(&b, max);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (gw_buf_add(&b, chunk, n))
+            break;
+    fclose(f);
+    if (b.failed) {
+        gw_buf_cleanup(&b);
+        return NULL;
+    }
+    if (ret_len)
+        *ret_len = b.len;
+    return gw_buf_steal(&b);
+}
+
+static int load_hex_key(const char *dir, const char *name, unsigned char *out, size_t n, char *err,
+                        size_t errlen)
+{
+    char *path = gw_sprintf("%s/%s", dir, name);
+    char *s = read_file(path, 1024, NULL);
+    int rc = -1;
+    if (!s) {
+        snprintf(err, errlen, "%s: cannot read (run keys/gen-dev-keys.sh or 'eidgw keys generate %s')", path, dir);
+        goto done;
+    }
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+        *--e = 0;
+    if (gw_hex_decode(s, out, n)) {
+        snprintf(err, errlen, "%s: must hold %zu hex characters", path, n * 2);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (s)
+        OPENSSL_cleanse(s, strlen(s));
+    free(s);
+    free(path);
+    return rc;
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void gw_keyset_free(gw_keyset_t *ks)
+{
+    if (!ks)
+        return;
+    for (size_t i = 0; i < ks->nkeys; i++) {
+        free(ks->keys[i].kid);
+        free(ks->keys[i].alg);
+        cjose_jwk_release(ks->keys[i].jwk);
+        pthread_mutex_destroy(&ks->keys[i].lock);
+    }
+    free(ks->keys);
+    free(ks->jwks_json);
+    OPENSSL_cleanse(ks, sizeof(*ks));
+    free(ks);
+}
+
+gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
+{
+    gw_keyset_t *ks = gw_xcalloc(1, sizeof(*ks));
+    DIR *d = opendir(dir);
+    char **names = NULL;
+    size_t nn = 0;
+    json_t *jwks = json_object(), *keys = json_array();
+    json_object_set_new(jwks, "keys", keys);
+    if (!d) {
+        snprintf(err, errlen, "%s: cannot open key directory: %s (run keys/gen-dev-keys.sh)", dir, strerror(errno));
+        goto bad;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".jwk")) {
+            names = realloc(names, (nn + 1) * sizeof(char *));
+            names[nn++] = gw_strdup(de->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, nn, sizeof(char *), name_cmp); /* names carry a date: newest last */
+    ks->keys = gw_xcalloc(nn ? nn : 1, sizeof(gw_sigkey_t));
+    for (size_t i = 0; i < nn; i++) {
+        char *path = gw_sprintf("%s/%s", dir, names[i]);
+        size_t len = 0;
+        char *txt = read_file(path, 64 * 1024, &len);
+        cjose_err cerr;
+        cjose_jwk_t *jwk = txt ? cjose_jwk_import(txt, len, &cerr) : NULL;
+        json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
+        const char *alg = j ? json_string_value(json_object_get(j, "alg")) : NULL;
+        const char *kid = jwk ? cjose_jwk_get_kid(jwk, &cerr) : NULL;
+        int ok = jwk && alg && kid && (!strcmp(alg, "ES256") || !strcmp(alg, "RS256")) &&
+                 json_object_get(j, "d");
+        if (txt)
+            OPENSSL_cleanse(txt, len);
+        free(txt);
+        if (!ok) {
+            snprintf(err, errlen, "%s: not a private ES256/RS256 JWK with kid and alg", path);
+            free(path);
+            json_decref(j);
+            if (jwk)
+                cjose_jwk_release(jwk);
+            goto bad;
+        }
+        free(path);
+        gw_sigkey_t *k = &ks->keys[ks->nkeys++];
+        k->kid = gw_strdup(kid);
+        k->alg = gw_strdup(alg);
+        k->jwk = jwk;
+        pthread_mutex_init(&k->lock, NULL);
+        char *pub = cjose_jwk_to_json(jwk, false, &cerr);
+        json_t *pj = pub ? json_loads(pub, 0, NULL) : NULL;
+        free(pub);
+        json_decref(j);
+        if (!pj)
+            goto bad;
+        json_object_set_new(pj, "alg", json_string(alg));
+        json_object_set_new(pj, "use", json_string("sig"));
+        json_array_append_new(keys, pj);
+    }
+    if (!ks->nkeys) {
+        snprintf(err, errlen, "%s: no *.jwk signing keys (run keys/gen-dev-keys.sh)", dir);
+        goto bad;
+    }
+    if (load_hex_key(dir, "cookie.key", ks->cookie_key, GW_SEAL_KEYLEN, err, errlen) ||
+        load_hex_key(dir, "pairwise.key", ks->pairwise_key, 32, err, errlen))
+        goto bad;
+    ks->jwks_json = json_dumps(jwks, JSON_COMPACT);
+    json_decref(jwks);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    return ks;
+bad:
+    json_decref(jwks);
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    gw_keyset_free(ks);
+    return NULL;
+}
+
+static int write_secret(const char *path, const char *content, int force)
+{
+    int flags = O_WRONLY | O_CREAT | (force ? O_TRUNC : O_EXCL);
+    int fd = open(path, flags, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 1 : -1;
+    size_t n = strlen(content);
+    int ok = write(fd, content, n) == (ssize_t)n;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+int gw_keys_generate(const char *dir, int force, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+        return -1;
+    }
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+    /* a directory that already has keys keeps them: a second run is a no-op */
+    DIR *d = opendir(dir);
+    int has_jwk = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".jwk"))
+            has_jwk = 1;
+    if (d)
+        closedir(d);
+    cjose_err cerr;
+    if (!has_jwk || force) {
+        const char *algs[] = {"ES256", "RS256"};
+        for (int i = 0; i < 2; i++) {
+            static const uint8_t e[] = {1, 0, 1};
+            cjose_jwk_t *k = i == 0 ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr)
+                                    : cjose_jwk_create_RSA_random(2048, e, sizeof(e), &cerr);
+            if (!k) {
+                snprintf(err, errlen, "key generation failed: %s", cerr.message);
+                return -1;
+            }
+            char *rnd = gw_random_token(6);
+            char *kid = gw_sprintf("%s-%s-%s", algs[i], stamp, rnd);
+            free(rnd);
+            cjose_jwk_set_kid(k, kid, strlen(kid), &cerr);
+            char *js = cjose_jwk_to_json(k, true, &cerr);
+            json_t *j = json_loads(js, 0, NULL);
+            json_object_set_new(j, "alg", json_string(algs[i]));
+            json_object_set_new(j, "use", json_string("sig"));
+            char *out = json_dumps(j, JSON_INDENT(1));
+            char *path = gw_sprintf("%s/sig-%s-%s.jwk", dir, stamp, algs[i]);
+            int rc = write_secret(path, out, 0);
+            if (rc == 0)
+                printf("wrote %s (kid %s)\n", path, kid);
+            OPENSSL_cleanse(js, strlen(js));
+            OPENSSL_cleanse(out, strlen(out));
+            free(js);
+            free(out);
+            json_decref(j);
+            cjose_jwk_release(k);
+            free(kid);
+            if (rc < 0) {
+                snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+                free(path);
+                return -1;
+            }
+            free(path);
+        }
+    }
+    const char *secrets[] = {"cookie.key", "pairwise.key"};
+    for (int i = 0; i < 2; i++) {
+        unsigned char k[32];
+        gw_random(k, 32);
+        char *hex = gw_hex_encode(k, 32);
+        char *path = gw_sprintf("%s/%s", dir, secrets[i]);
+        size_t hl = strlen(hex);
+        char *line = gw_sprintf("%s\n", hex);
+        int rc = write_secret(path, line, force);
+        OPENSSL_cleanse(hex, hl);
+        OPENSSL_cleanse(line, hl);
+        free(hex);
+        free(line);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        if (rc == 0)
+            printf("wrote %s\n", path);
+        free(path);
+    }
+    return 0;
+}
+
+static gw_sigkey_t *active_key(gw_keyset_t *ks, const char *alg)
+{
+    for (size_t i = ks->nkeys; i > 0; i--)
+        if (!strcmp(ks->keys[i - 1].alg, alg))
+            return &ks->keys[i - 1];
+    return NULL;
+}
+
+char *gw_jwt_sign(gw_keyset_t *ks, const char *alg, json_t *claims, const char *typ)
+{
+    gw_sigkey_t *k = active_key(ks, alg);
+    if (!k)
+        return NULL;
+    char *payload = json_dumps(claims, JSON_COMPACT);
+    cjose_err cerr;
+    cjose_header_t *h = cjose_header_new(&cerr);
+    char *res = NULL;
+    if (!h || !payload)
+        goto done;
+    cjose_header_set(h, CJOSE_HDR_ALG, alg, &cerr);
+    cjose_header_set(h, CJOSE_HDR_KID, k->kid, &cerr);
+    cjose_header_set(h, "typ", typ ? typ : "JWT", &cerr);
+    pthread_mutex_lock(&k->lock);
+    cjose_jws_t *jws = cjose_jws_sign(k->jwk, h, (const uint8_t *)payload, strlen(payload), &cerr);
+    const char *ser = NULL;
+    if (jws && cjose_jws_export(jws, &ser, &cerr))
+        res = gw_strdup(ser);
+    cjose_jws_release(jws);
+    pthread_mutex_unlock(&k->lock);
+done:
+    cjose_header_release(h);
+    free(payload);
+    return res;
+}
+
+/* Split a compact JWS and decode its header; NULL on anything malformed. */
+static json_t *jws_header(const char *token, size_t *ret_len)
+{
+    size_t len = strlen(token);
+    if (len > 16384)
+        return NULL;
+    const char *d1 = strchr(token, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d1 || !d2 || strchr(d2 + 1, '.') || d2 + 1 == token + len)
+        return NULL;
+    size_t hl = 0;
+    unsigned char *hraw = gw_b64url_decode(token, (size_t)(d1 - token), &hl);
+    if (!hraw)
+        return NULL;
+    json_t *h = json_loadb((const char *)hraw, hl, JSON_REJECT_DUPLICATES, NULL);
+    free(hraw);
+    if (!json_is_object(h)) {
+        json_decref(h);
+        return NULL;
+    }
+    *ret_len = len;
+    return h;
+}
+
+static int alg_fits_key(const char *alg, cjose_jwk_t *jwk)
+{
+    cjose_err cerr;
+    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &cerr);
+    if (alg[0] == 'R' || alg[0] == 'P')
+        return kty == CJOSE_JWK_KTY_RSA;
+    if (alg[0] == 'E') {
+        if (kty != CJOSE_JWK_KTY_EC)
+            return 0;
+        cjose_jwk_ec_curve crv = cjose_jwk_EC_get_curve(jwk, &cerr);
+        return (!strcmp(alg, "ES256") && crv == CJOSE_JWK_EC_P_256) ||
+               (!strcmp(alg, "ES384") && crv == CJOSE_JWK_EC_P_384) ||
+               (!strcmp(alg, "ES512") && crv == CJOSE_JWK_EC_P_521);
+    }
+    return 0;
+}
+
+static json_t *verify_with(const char *token, size_t len, cjose_jwk_t *jwk)
+{
+    cjose_err cerr;
+    cjose_jws_t *jws = cjose_jws_import(token, len, &cerr);
+    json_t *claims = NULL;
+    if (!jws)
+        return NULL;
+    if (cjose_jws_verify(jws, jwk, &cerr)) {
+        uint8_t *pt = NULL;
+        size_t pl = 0;
+        if (cjose_jws_get_plaintext(jws, &pt, &pl, &cerr))
+            claims = json_loadb((const char *)pt, pl, JSON_REJECT_DUPLICATES, NULL);
+        if (claims && !json_is_object(claims)) {
+            json_decref(claims);
+            claims = NULL;
+        }
+    }
+    cjose_jws_release(jws);
+    return claims;
+}
+
+json_t *gw_jwt_verify_own(gw_keyset_t *ks, const char *token)
+{
+    size_t len = 0;
+    json_t *h = token ? jws_header(token, &len) : NULL;
+    json_t *claims = NULL;
+    if (!h)
+        return NULL;
+    const char *alg = json_string_value(json_object_get(h, "alg"));
+    const char *kid = json_string_value(json_object_get(h, "kid"));
+    for (size_t i = 0; alg && kid && i < ks->nkeys; i++) {
+        gw_sigkey_t *k = &ks->keys[i];
+        if (strcmp(k->kid, kid) || strcmp(k->alg, alg))
+            continue;
+        pthread_mutex_lock(&k->lock);
+        claims = verify_with(token, len, k->jwk);
+        pthread_mutex_unlock(&k->lock);
+        break;
+    }
+    json_decref(h);
+    return claims;
+}
+
+/* ------------------------------------------------------------------ upstream JWKS */
+
+typedef struct cached_key {
+    char *kid;
+    cjose_jwk_t *jwk;
+} cached_key_t;
+
+struct gw_jwks_cache {
+    char *uri;
+    long min_refresh;
+    pthread_mutex_t lock;
+    int64_t fetched_at;
+    size_t n;
+    cached_key_t *keys;
+};
+
+gw_jwks_cache_t *gw_jwks_cache_new(const char *jwks_uri, long min_refresh_s)
+{
+    gw_jwks_cache_t *c = gw_xcalloc(1, sizeof(*c));
+    c->uri = gw_strdup(jwks_uri);
+    c->min_refresh = min_refresh_s;
+    pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+static void cache_clear(gw_jwks_cache_t *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->keys[i].kid);
+        cjose_jwk_release(c->keys[i].jwk);
+    }
+    free(c->keys);
+    c->keys = NULL;
+    c->n = 0;
+}
+
+void gw_jwks_cache_free(gw_jwks_cache_t *c)
+{
+    if (!c)
+        return;
+    cache_clear(c);
+    pthread_mutex_destroy(&c->lock);
+    free(c->uri);
+    free(c);
+}
+
+/* Caller holds the lock. */
+static int cache_set_locked(gw_jwks_cache_t *c, const char *jwks_json)
+{
+    json_t *doc = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL);
+    json_t *arr = json_object_get(doc, "keys");
+    if (!json_is_array(arr)) {
+        json_decref(doc);
+        return GW_EINVAL;
+    }
+    size_t i, n = 0;
+    json_t *k;
+    cached_key_t *keys = gw_xcalloc(json_array_size(arr) + 1, sizeof(cached_key_t));
+    json_array_foreach(arr, i, k)
+    {
+        const char *use = json_string_value(json_object_get(k, "use"));
+        if (use && strcmp(use, "sig"))
+            continue;
+        const char *kty = json_string_value(json_object_get(k, "kty"));
+        if (!kty || (strcmp(kty, "RSA") && strcmp(kty, "EC")))
+            continue; /* never accept symmetric keys from a JWKS */
+        char *txt = json_dumps(k, JSON_COMPACT);
+        cjose_err cerr;
+        cjose_jwk_t *jwk = cjose_jwk_import(txt, strlen(txt), &cerr);
+        free(txt);
+        if (!jwk)
+            continue;
+        const char *kid = json_string_value(json_object_get(k, "kid"));
+        keys[n].kid = gw_strdup(kid ? kid : "");
+        keys[n].jwk = jwk;
+        n++;
+    }
+    json_decref(doc);
+    cache_clear(c);
+    c->keys = keys;
+    c->n = n;
+    c->fetched_at = gw_now();
+    return GW_OK;
+}
+
+int gw_jwks_cache_set(gw_jwks_cache_t *c, const char *jwks_json)
+{
+    pthread_mutex_lock(&c->lock);
+    int rc = cache_set_locked(c, jwks_json);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static int cache_refresh_locked(gw_jwks_cache_t *c)
+{
+    if (!c->uri)
+        return GW_JWT_JWKS_FETCH;
+    if (c->fetched_at && gw_now() - c->fetched_at < c->min_refresh)
+        return GW_EAGAIN;
+    gw_http_result_t r;
+    gw_http_call(c->uri, NULL, NULL, NULL, NULL, NULL, 5000, &r);
+    int rc = GW_JWT_JWKS_FETCH;
+    if (r.status == 200 && r.body && cache_set_locked(c, r.body) == GW_OK)
+        rc = GW_OK;
+    else
+        gw_log(GW_LOG_WARN, "jwks", "fetch failed", "uri", c->uri, "error", r.error[0] ? r.error : "bad status or body", NULL);
+    gw_http_result_cleanup(&r);
+    return rc;
+}
+
+static cached_key_t *find_kid(gw_jwks_cache_t *c, const char *kid)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (kid ? !strcmp(c->keys[i].kid, kid) : c->n == 1)
+            return &c->keys[i];
+    return NULL;
+}
+
+int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret)
+{
+    size_t len = 0;
+    json_t *h = token ? jws_header(token, &len) : NULL;
+    if (!h)
+        return GW_JWT_MALFORMED;
+    int rc;
+    const char *alg = json_string_value(json_object_get(h, "alg"));
+    const char *kid = json_string_value(json_object_get(h, "kid"));
+    if (!alg || !gw_list_has(allowed_algs, alg) || !strncmp(alg, "HS", 2) || !strcmp(alg, "none")) {
+        rc = GW_JWT_ALG;
+        goto done;
+    }
+    if (json_object_get(h, "crit") || json_object_get(h, "jku") || json_object_get(h, "jwk") ||
+        json_object_get(h, "x5u")) {
+        rc = GW_JWT_MALFORMED; /* we honour no header-supplied keys or critical extensions */
+        goto done;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (!c->fetched_at)
+        cache_refresh_locked(c);
+    cached_key_t *k = find_kid(c, kid);
+    if (!k && cache_refresh_locked(c) == GW_OK)
+        k = find_kid(c, kid);
+    if (!k) {
+        rc = c->fetched_at ? GW_JWT_UNKNOWN_KID : GW_JWT_JWKS_FETCH;
+    } else if (!alg_fits_key(alg, k->jwk)) {
+        rc = GW_JWT_KEY_MISMATCH;
+    } else {
+        json_t *claims = verify_with(token, len, k->jwk);
+        rc = claims ? GW_JWT_OK : GW_JWT_SIGNATURE;
+        if (claims)
+            *ret = claims;
+    }
+    pthread_mutex_unlock(&c->lock);
+done:
+    json_decref(h);
+    return rc;
+}
+
+const char *gw_jwt_strerror(int rc)
+{
+    switch (rc) {
+    case GW_JWT_OK: return "ok";
+    case GW_JWT_MALFORMED: return "malformed token";
+    case GW_JWT_ALG: return "algorithm not allowed";
+    case GW_JWT_UNKNOWN_KID: return "unknown key id";
+    case GW_JWT_KEY_MISMATCH: return "algorithm does not fit the key";
+    case GW_JWT_SIGNATURE: return "bad signature";
+    case GW_JWT_JWKS_FETCH: return "JWKS unavailable";
+    }
+    return "error";
+}

@@ -1,0 +1,510 @@
+#include "gw_http.h"
+
+#include "gw_app.h"
+#include "gw_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+/* ------------------------------------------------------------------ responses */
+
+void gw_resp_header(gw_resp_t *r, const char *name, const char *value)
+{
+    if (r->nheaders >= GW_MAX_RESP_HEADERS)
+        return;
+    r->hname[r->nheaders] = gw_strdup(name);
+    r->hvalue[r->nheaders] = gw_strdup(value);
+    r->nheaders++;
+}
+
+void gw_resp_redirect(gw_resp_t *r, const char *url)
+{
+    r->status = 302;
+    gw_resp_header(r, "Location", url);
+}
+
+void gw_resp_json(gw_resp_t *r, int status, json_t *obj)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    char *s = json_dumps(obj, JSON_COMPACT);
+    r->body.len = 0;
+    if (s)
+        gw_buf_adds(&r->body, s);
+    free(s);
+    json_decref(obj);
+}
+
+void gw_resp_text(gw_resp_t *r, int status, const char *ctype, const char *body)
+{
+    r->status = status;
+    r->content_type = ctype;
+    r->body.len = 0;
+    gw_buf_adds(&r->body, body);
+}
+
+void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls)
+{
+    char *c;
+    if (max_age < 0)
+        c = gw_sprintf("%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", name, is_tls ? "; Secure" : "");
+    else if (max_age == 0)
+        c = gw_sprintf("%s=%s; Path=/; HttpOnly; SameSite=Lax%s", name, value, is_tls ? "; Secure" : "");
+    else
+        c = gw_sprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name, value, max_age,
+                       is_tls ? "; Secure" : "");
+    gw_resp_header(r, "Set-Cookie", c);
+    free(c);
+}
+
+static void resp_cleanup(gw_resp_t *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->hname[i]);
+        free(r->hvalue[i]);
+    }
+    gw_buf_cleanup(&r->body);
+}
+
+static void req_cleanup(gw_req_t *q)
+{
+    free(q->path);
+    free(q->query);
+    gw_form_cleanup(&q->q);
+    gw_form_cleanup(&q->form);
+    free(q->body);
+    free(q->cookie);
+    gw_wipe_free(q->authorization);
+    free(q->content_type);
+    free(q->accept);
+    free(q->accept_language);
+    free(q->origin);
+}
+
+/* ------------------------------------------------------------------ server */
+
+typedef struct io_thread {
+    struct gw_server *srv;
+    pthread_t tid;
+    struct event_base *base;
+    struct evhttp *http;
+    int fd;
+} io_thread_t;
+
+typedef struct job {
+    struct job *next;
+    gw_req_t req;
+    gw_resp_t resp;
+    const gw_route_t *route;
+    struct evhttp_request *evreq;
+    struct event *done_ev;
+    double started;
+} job_t;
+
+struct gw_server {
+    gw_app_t *app;
+    const gw_route_t *routes;
+    int nio, nworkers;
+    io_thread_t *io;
+    pthread_t *workers;
+    pthread_t reaper;
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    job_t *qhead, *qtail;
+    size_t qlen;
+    int stopping;
+    int stop_pipe[2];
+    struct event *stop_ev;
+};
+
+#define MAX_QUEUE 4096
+
+static const gw_route_t *route_find(const gw_route_t *routes, const char *path)
+{
+    for (const gw_route_t *r = routes; r->path; r++)
+        if (!strcmp(r->path, path))
+            return r;
+    return NULL;
+}
+
+static char *hdr_dup(struct evkeyvalq *h, const char *name)
+{
+    const char *v = evhttp_find_header(h, name);
+    return v ? gw_strdup(v) : NULL;
+}
+
+static int method_of(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return GW_M_GET;
+    case EVHTTP_REQ_POST: return GW_M_POST;
+    case EVHTTP_REQ_HEAD: return GW_M_HEAD;
+    default: return GW_M_OTHER;
+    }
+}
+
+/* Fill q from the evhttp request. Returns 0, or an HTTP status for a request we refuse. */
+static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
+{
+    const gw_config_t *cfg = s->app->cfg;
+    memset(q, 0, sizeof(*q));
+    char *rid = gw_random_token(12);
+    snprintf(q->id, sizeof(q->id), "%s", rid);
+    free(rid);
+    q->method = method_of(evhttp_request_get_command(ev));
+    const char *uri = evhttp_request_get_uri(ev);
+    size_t ulen = uri ? strlen(uri) : 0;
+    if (!uri || uri[0] != '/' || ulen > (size_t)cfg->max_uri)
+        return ulen > (size_t)cfg->max_uri ? 414 : 400;
+    const char *qm = strchr(uri, '?');
+    size_t plen = qm ? (size_t)(qm - uri) : ulen;
+    q->path = gw_xmalloc(plen + 1);
+    memcpy(q->path, uri, plen);
+    q->path[plen] = 0;
+    const char *frag = strchr(uri, '#');
+    if (frag)
+        return 400;
+    q->query = gw_strdup(qm ? qm + 1 : "");
+    struct evkeyvalq *ih = evhttp_request_get_input_headers(ev);
+    q->cookie = hdr_dup(ih, "Cookie");
+    q->authorization = hdr_dup(ih, "Authorization");
+    q->content_type = hdr_dup(ih, "Content-Type");
+    q->accept = hdr_dup(ih, "Accept");
+    q->accept_language = hdr_dup(ih, "Accept-Language");
+    q->origin = hdr_dup(ih, "Origin");
+    struct evhttp_connection *con = evhttp_request_get_connection(ev);
+    if (con) {
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        evhttp_connection_get_peer(con, &addr, &port);
+        snprintf(q->remote, sizeof(q->remote), "%s", addr ? addr : "");
+    }
+    if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
+        return 400;
+    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+    size_t blen = evbuffer_get_length(in);
+    if (blen > (size_t)cfg->max_body)
+        return 413;
+    q->body = gw_xmalloc(blen + 1);
+    evbuffer_copyout(in, q->body, blen);
+    q->body[blen] = 0;
+    q->body_len = blen;
+    if (q->method == GW_M_POST && q->content_type &&
+        !strncasecmp(q->content_type, "application/x-www-form-urlencoded", 33)) {
+        if (memchr(q->body, 0, blen) || gw_form_parse(&q->form, q->body, blen, 64))
+            return 400;
+    }
+    return 0;
+}
+
+static void log_request(const gw_req_t *q, int status, double ms)
+{
+    char st[8], dur[24];
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(dur, sizeof(dur), "%.2f", ms);
+    gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id,
+           "method", q->method == GW_M_GET ? "GET" : q->method == GW_M_POST ? "POST" : q->method == GW_M_HEAD ? "HEAD" : "OTHER",
+           "path", q->path ? q->path : "", "status", st, "ms", dur, NULL);
+}
+
+static void finish(struct evhttp_request *ev, gw_req_t *q, gw_resp_t *r, double started)
+{
+    int status = r->status ? r->status : 200;
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(ev);
+    for (size_t i = 0; i < r->nheaders; i++)
+        evhttp_add_header(oh, r->hname[i], r->hvalue[i]);
+    const char *ct = r->content_type ? r->content_type : "text/plain; charset=utf-8";
+    evhttp_add_header(oh, "Content-Type", ct);
+    evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
+    if (!evhttp_find_header(oh, "Cache-Control"))
+        evhttp_add_header(oh, "Cache-Control", "no-store");
+    if (!strncmp(ct, "text/html", 9)) {
+        evhttp_add_header(oh, "X-Frame-Options", "DENY");
+        evhttp_add_header(oh, "Content-Security-Policy",
+                          "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                          "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (r->body.len && q->method != GW_M_HEAD)
+        evbuffer_add(b, r->body.data, r->body.len);
+    evhttp_send_reply(ev, status, NULL, b);
+    evbuffer_free(b);
+    log_request(q, status, gw_now_ms() - started);
+}
+
+static void job_free(job_t *j)
+{
+    req_cleanup(&j->req);
+    resp_cleanup(&j->resp);
+    if (j->done_ev)
+        event_free(j->done_ev);
+    free(j);
+}
+
+static void job_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    job_t *j = arg;
+    finish(j->evreq, &j->req, &j->resp, j->started);
+    job_free(j);
+}
+
+static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started)
+{
+    gw_resp_t r;
+    memset(&r, 0, sizeof(r));
+    gw_buf_init(&r.body, 0);
+    const char *code = status == 413 ? "too_large" : status == 414 ? "too_large" : status == 404 ? "not_found"
+                     : status == 405 ? "method_not_allowed" : status == 503 ? "server_busy" : "invalid_request";
+    int wants_json = q->accept && strstr(q->accept, "application/json") && !strstr(q->accept, "text/html");
+    if (status == 405)
+        gw_resp_header(&r, "Allow", "GET, POST");
+    if (status == 503)
+        gw_resp_header(&r, "Retry-After", "1");
+    if (wants_json || (q->path && (!strcmp(q->path, "/token") || !strcmp(q->path, "/userinfo"))))
+        gw_error_json(&r, status, status == 413 ? "invalid_request" : code, code);
+    else
+        gw_error_page(s->app, q, &r, status, code, NULL, NULL, NULL);
+    finish(ev, q, &r, started);
+    resp_cleanup(&r);
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    io_thread_t *io = arg;
+    gw_server_t *s = io->srv;
+    double started = gw_now_ms();
+    job_t *j = gw_xcalloc(1, sizeof(*j));
+    j->started = started;
+    j->evreq = ev;
+    gw_buf_init(&j->resp.body, 0);
+    int st = req_build(s, ev, &j->req);
+    if (st) {
+        refuse(s, ev, &j->req, st, started);
+        job_free(j);
+        return;
+    }
+    const gw_route_t *r = route_find(s->routes, j->req.path);
+    if (!r || !(r->methods & j->req.method)) {
+        refuse(s, ev, &j->req, r ? 405 : 404, started);
+        job_free(j);
+        return;
+    }
+    j->route = r;
+    if (r->is_inline) {
+        r->fn(s->app, &j->req, &j->resp);
+        finish(ev, &j->req, &j->resp, started);
+        job_free(j);
+        return;
+    }
+    j->done_ev = event_new(io->base, -1, 0, job_done_cb, j);
+    pthread_mutex_lock(&s->qlock);
+    if (s->qlen >= MAX_QUEUE || s->stopping) {
+        pthread_mutex_unlock(&s->qlock);
+        refuse(s, ev, &j->req, 503, started);
+        job_free(j);
+        return;
+    }
+    if (s->qtail)
+        s->qtail->next = j;
+    else
+        s->qhead = j;
+    s->qtail = j;
+    s->qlen++;
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+}
+
+static void *worker_main(void *arg)
+{
+    gw_server_t *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->qlock);
+        while (!s->qhead && !s->stopping)
+            pthread_cond_wait(&s->qcond, &s->qlock);
+        job_t *j = s->qhead;
+        if (!j) { /* stopping and drained */
+            pthread_mutex_unlock(&s->qlock);
+            break;
+        }
+        s->qhead = j->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->qlen--;
+        pthread_mutex_unlock(&s->qlock);
+        j->route->fn(s->app, &j->req, &j->resp);
+        event_active(j->done_ev, 0, 0);
+    }
+    return NULL;
+}
+
+static void *io_main(void *arg)
+{
+    io_thread_t *io = arg;
+    event_base_dispatch(io->base);
+    return NULL;
+}
+
+/* Background upkeep: revocations from the store, purge of expired records. */
+static void *reaper_main(void *arg)
+{
+    gw_server_t *s = arg;
+    int ticks = 0;
+    while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+        gw_revset_sync(s->app);
+        if (++ticks % 120 == 0)
+            gw_store_purge(s->app->store);
+        usleep(250 * 1000);
+    }
+    return NULL;
+}
+
+static int listen_socket(const char *host, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    const char *h = !strcmp(host, "localhost") ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, h, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "listen: '%s' is not an IPv4 address", host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024)) {
+        snprintf(err, errlen, "listen %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    gw_server_t *s = arg;
+    char c;
+    (void)!read(fd, &c, 1);
+    /* graceful: stop accepting on every thread, let in-flight jobs finish */
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < s->nio; i++)
+        event_base_loopexit(s->io[i].base, &(struct timeval){0, 200000});
+}
+
+gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *routes, char *err, size_t errlen)
+{
+    static int threads_ready;
+    if (!threads_ready) {
+        evthread_use_pthreads();
+        threads_ready = 1;
+    }
+    gw_server_t *s = gw_xcalloc(1, sizeof(*s));
+    s->app = app;
+    s->routes = routes;
+    s->nio = app->cfg->io_threads;
+    s->nworkers = app->cfg->workers;
+    pthread_mutex_init(&s->qlock, NULL);
+    pthread_cond_init(&s->qcond, NULL);
+    if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        free(s);
+        return NULL;
+    }
+    s->io = gw_xcalloc((size_t)s->nio, sizeof(io_thread_t));
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    for (int i = 0; i < s->nio; i++) {
+        io_thread_t *io = &s->io[i];
+        io->srv = s;
+        io->fd = listen_socket(app->cfg->listen_host, app->cfg->listen_port, err, errlen);
+        if (io->fd < 0) {
+            event_config_free(ec);
+            return NULL; /* process exits on this error */
+        }
+        io->base = event_base_new_with_config(ec);
+        io->http = evhttp_new(io->base);
+        evhttp_set_max_headers_size(io->http, (ev_ssize_t)app->cfg->max_headers);
+        evhttp_set_max_body_size(io->http, (ev_ssize_t)app->cfg->max_body);
+        evhttp_set_timeout(io->http, 30);
+        evhttp_set_allowed_methods(io->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                                 EVHTTP_REQ_PATCH);
+        evhttp_set_gencb(io->http, on_request, io);
+        evhttp_accept_socket(io->http, io->fd);
+        if (i == 0) {
+            s->stop_ev = event_new(io->base, s->stop_pipe[0], EV_READ, on_stop_pipe, s);
+            event_add(s->stop_ev, NULL);
+        }
+    }
+    event_config_free(ec);
+    s->workers = gw_xcalloc((size_t)s->nworkers, sizeof(pthread_t));
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_create(&s->workers[i], NULL, worker_main, s);
+    for (int i = 0; i < s->nio; i++)
+        pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
+    pthread_create(&s->reaper, NULL, reaper_main, s);
+    return s;
+}
+
+void gw_server_request_stop(gw_server_t *s)
+{
+    char c = 1;
+    (void)!write(s->stop_pipe[1], &c, 1);
+}
+
+void gw_server_wait(gw_server_t *s)
+{
+    /* thread 0 exits first (it owns the stop pipe); then the others */
+    for (int i = 0; i < s->nio; i++)
+        pthread_join(s->io[i].tid, NULL);
+    pthread_mutex_lock(&s->qlock);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    pthread_join(s->reaper, NULL);
+    /* jobs finished after their I/O loop stopped: run their completions now */
+    for (int i = 0; i < s->nio; i++)
+        event_base_loop(s->io[i].base, EVLOOP_NONBLOCK);
+}
+
+void gw_server_free(gw_server_t *s)
+{
+    if (!s)
+        return;
+    if (s->stop_ev)
+        event_free(s->stop_ev);
+    for (int i = 0; i < s->nio; i++) {
+        if (s->io[i].http)
+            evhttp_free(s->io[i].http);
+        if (s->io[i].base)
+            event_base_free(s->io[i].base);
+        if (s->io[i].fd >= 0)
+            close(s->io[i].fd);
+    }
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
+    free(s->io);
+    free(s->workers);
+    pthread_mutex_destroy(&s->qlock);
+    pthread_cond_destroy(&s->qcond);
+    free(s);
+}

@@ -1,0 +1,66 @@
+/* gw_http: the HTTP server. N I/O threads, each with its own libevent event_base and an
+ * SO_REUSEPORT listener, parse requests and route them. Handlers marked `inline` run on
+ * the I/O thread and must not block (discovery, JWKS, health). All others run on the
+ * worker pool; the I/O thread gets the finished response back on its own loop.
+ *
+ * A handler sees a copied, parsed request (gw_req_t) and fills a gw_resp_t; it never
+ * touches libevent objects, so it can run on any thread. */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+#include "gw_util.h"
+
+#include <jansson.h>
+
+enum { GW_M_GET = 1, GW_M_POST = 2, GW_M_HEAD = 4, GW_M_OTHER = 8 };
+
+typedef struct gw_req {
+    int method;
+    char *path;       /* raw path, no query */
+    char *query;      /* raw query string or "" */
+    gw_form_t q;      /* parsed query */
+    gw_form_t form;   /* parsed urlencoded POST body */
+    char *body;
+    size_t body_len;
+    char *cookie, *authorization, *content_type, *accept, *accept_language, *origin;
+    char remote[64];
+    char id[17];      /* request id for logs and error pages */
+} gw_req_t;
+
+#define GW_MAX_RESP_HEADERS 16
+typedef struct gw_resp {
+    int status;
+    const char *content_type;
+    gw_buf_t body;
+    size_t nheaders;
+    char *hname[GW_MAX_RESP_HEADERS], *hvalue[GW_MAX_RESP_HEADERS];
+} gw_resp_t;
+
+void gw_resp_header(gw_resp_t *r, const char *name, const char *value);
+void gw_resp_redirect(gw_resp_t *r, const char *url);
+/* Takes the reference to obj. */
+void gw_resp_json(gw_resp_t *r, int status, json_t *obj);
+void gw_resp_text(gw_resp_t *r, int status, const char *ctype, const char *body);
+/* Set-Cookie; max_age < 0 deletes. Secure and the __Host- prefix follow is_tls. */
+void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls);
+
+struct gw_app;
+typedef void (*gw_handler_fn)(struct gw_app *app, gw_req_t *req, gw_resp_t *resp);
+
+typedef struct gw_route {
+    int methods;
+    const char *path;
+    gw_handler_fn fn;
+    int is_inline;
+} gw_route_t;
+
+typedef struct gw_server gw_server_t;
+
+/* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. */
+gw_server_t *gw_server_start(struct gw_app *app, const gw_route_t *routes, char *err, size_t errlen);
+/* Blocks until gw_server_stop is called (from a signal handler via the self-pipe). */
+void gw_server_wait(gw_server_t *s);
+/* Async-signal-safe: asks the server to stop gracefully. */
+void gw_server_request_stop(gw_server_t *s);
+void gw_server_free(gw_server_t *s);
+
+#endif

@@ -1,0 +1,1037 @@
+/* gw_op: eidgw as the OpenID Provider of the portals, and the brokered login between.
+ *
+ *   portal --/authorize--> eidgw --/login--> page --/login/vneid--> VNeID
+ *   VNeID --/callback--> eidgw (session, code) --redirect--> portal --/token, /userinfo
+ *
+ * Short-lived state lives in the store: "ar" (a portal's authorization request), "flow"
+ * (one upstream round trip, keyed by its state), "code", "cu" (codes already used),
+ * "at" (access tokens, by hash), "sess" (SSO sessions). The browser carries the sealed
+ * SSO cookie and a binding cookie that ties an upstream flow to the browser that began it. */
+#include "gw_app.h"
+#include "gw_idnum.h"
+#include "gw_log.h"
+#include "plugin.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACR_L1 "urn:vn:eid:level:1"
+#define ACR_L2 "urn:vn:eid:level:2"
+
+static const gw_idp_ops_t *idp(void) { return &gw_idp_vneid; }
+
+static const char *acr_for(int level) { return level >= 2 ? ACR_L2 : ACR_L1; }
+
+/* ------------------------------------------------------------------ helpers */
+
+static json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
+{
+    char *v = NULL;
+    int rc = take ? gw_store_take(app->store, ns, key, &v) : gw_store_get(app->store, ns, key, &v);
+    if (rc != GW_OK)
+        return NULL;
+    json_t *j = json_loads(v, 0, NULL);
+    free(v);
+    return j;
+}
+
+static int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, long ttl)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    int rc = s ? gw_store_put(app->store, ns, key, s, ttl, 0) : GW_ENOMEM;
+    free(s);
+    return rc;
+}
+
+static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+/* A parameter given more than once is an error for OAuth (RFC 6749 3.1). */
+static const char *dup_param(const gw_form_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        for (size_t k = i + 1; k < f->n; k++)
+            if (!strcmp(f->names[i], f->names[k]))
+                return f->names[i];
+    return NULL;
+}
+
+static char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 1024);
+    gw_buf_printf(&b, "%s", client_id);
+    gw_buf_add(&b, "\0", 1);
+    gw_buf_adds(&b, id12);
+    unsigned char mac[32];
+    gw_hmac_sha256(app->keys->pairwise_key, 32, b.data, b.len, mac);
+    gw_buf_cleanup(&b);
+    return gw_b64url_encode(mac, 32);
+}
+
+static int valid_pkce(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-._~", *s))
+            return 0;
+    return 1;
+}
+
+static char *s256(const char *verifier)
+{
+    unsigned char d[32];
+    gw_sha256(verifier, strlen(verifier), d);
+    return gw_b64url_encode(d, 32);
+}
+
+/* Redirect to the portal with an OAuth error (only after redirect_uri was verified). */
+static void redirect_error(gw_app_t *app, gw_resp_t *resp, const char *redirect_uri, const char *state,
+                           const char *error, const char *desc)
+{
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_adds(&u, redirect_uri);
+    gw_url_add_param(&u, "error", error);
+    if (desc)
+        gw_url_add_param(&u, "error_description", desc);
+    if (state)
+        gw_url_add_param(&u, "state", state);
+    gw_url_add_param(&u, "iss", app->cfg->public_url);
+    gw_resp_redirect(resp, u.data);
+    gw_buf_cleanup(&u);
+}
+
+/* ------------------------------------------------------------------ SSO session */
+
+typedef struct sso {
+    char *sid;
+    int64_t auth_time, exp;
+    int level;
+} sso_t;
+
+static void sso_cleanup(sso_t *s) { free(s->sid); }
+
+/* Open the SSO cookie: no store access. 0 when sealed by us, unexpired and not revoked. */
+static int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret)
+{
+    char *c = gw_cookie_get(req->cookie, app->sso_cookie);
+    char *pt = NULL;
+    int rc = -1;
+    if (!c || gw_seal_open(app->keys->cookie_key, 1, c, &pt, NULL))
+        goto done;
+    json_t *j = json_loads(pt, 0, NULL);
+    const char *sid = jstr(j, "sid");
+    int64_t exp = json_integer_value(json_object_get(j, "exp"));
+    if (sid && exp > gw_now() && !gw_revset_has(&app->revoked, sid)) {
+        ret->sid = gw_strdup(sid);
+        ret->exp = exp;
+        ret->auth_time = json_integer_value(json_object_get(j, "at"));
+        ret->level = (int)json_integer_value(json_object_get(j, "lvl"));
+        rc = 0;
+    }
+    json_decref(j);
+done:
+    free(c);
+    gw_wipe_free(pt);
+    return rc;
+}
+
+static void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp)
+{
+    json_t *j = json_pack("{s:s,s:I,s:I,s:i}", "sid", sid, "exp", (json_int_t)exp, "at", (json_int_t)auth_time,
+                          "lvl", level);
+    char *pt = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    char *sealed = gw_seal(app->keys->cookie_key, 1, pt, strlen(pt));
+    free(pt);
+    gw_resp_cookie(resp, app->sso_cookie, sealed, 0, app->is_tls); /* a browser-session cookie */
+    free(sealed);
+}
+
+/* ------------------------------------------------------------------ code issuance */
+
+/* Issue a code for the portal request `ar` and the session `sess`; redirect there. */
+static void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess)
+{
+    const char *client_id = jstr(ar, "client_id"), *redirect_uri = jstr(ar, "redirect_uri");
+    char *code = gw_random_token(32);
+    char *key = gw_sha256_b64url(code);
+    json_t *c = json_object();
+    jset(c, "client_id", client_id);
+    jset(c, "redirect_uri", redirect_uri);
+    jset(c, "scope", jstr(ar, "scope"));
+    jset(c, "nonce", jstr(ar, "nonce"));
+    jset(c, "code_challenge", jstr(ar, "code_challenge"));
+    jset(c, "sid", jstr(sess, "sid"));
+    json_object_set(c, "identity", json_object_get(sess, "identity"));
+    json_object_set(c, "auth_time", json_object_get(sess, "auth_time"));
+    int rc = store_put_json(app, "code", key, c, app->cfg->code_lifetime);
+    json_decref(c);
+    if (rc != GW_OK) {
+        redirect_error(app, resp, redirect_uri, jstr(ar, "state"), "temporarily_unavailable", "store unavailable");
+    } else {
+        /* remember which portals share this session, for back-channel logout */
+        json_t *clients = json_object_get(sess, "clients");
+        int seen = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(clients, i, v) seen |= gw_streq(json_string_value(v), client_id);
+        if (!seen && json_is_array(clients)) {
+            json_array_append_new(clients, json_string(client_id));
+            int64_t ttl = json_integer_value(json_object_get(sess, "exp")) - gw_now();
+            if (ttl > 0)
+                store_put_json(app, "sess", jstr(sess, "sid"), sess, (long)ttl);
+        }
+        gw_buf_t u;
+        gw_buf_init(&u, 16384);
+        gw_buf_adds(&u, redirect_uri);
+        gw_url_add_param(&u, "code", code);
+        if (jstr(ar, "state"))
+            gw_url_add_param(&u, "state", jstr(ar, "state"));
+        gw_url_add_param(&u, "iss", app->cfg->public_url);
+        gw_resp_redirect(resp, u.data);
+        gw_buf_cleanup(&u);
+    }
+    free(key);
+    gw_wipe_free(code);
+}
+
+static int requested_level(json_t *ar, const gw_client_t *cl)
+{
+    int lvl = cl->min_level;
+    const char *acr = jstr(ar, "acr_values");
+    if (acr && gw_list_has(acr, ACR_L2))
+        lvl = 2;
+    return lvl;
+}
+
+/* ------------------------------------------------------------------ /authorize */
+
+static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const gw_form_t *p = req->method == GW_M_POST ? &req->form : &req->q;
+    const char *lang = gw_req_lang(req, app, gw_form_get(p, "ui_locales"));
+    const char *client_id = gw_form_get(p, "client_id");
+    const gw_client_t *cl = gw_config_client(app->cfg, client_id);
+    if (!cl || gw_form_count(p, "client_id") != 1) {
+        gw_error_page(app, req, resp, 400, "unknown_client", lang, NULL, NULL);
+        return;
+    }
+    const char *redirect_uri = gw_form_get(p, "redirect_uri");
+    if (!redirect_uri || gw_form_count(p, "redirect_uri") != 1 || !gw_strlist_has(&cl->redirect_uris, redirect_uri)) {
+        gw_log(GW_LOG_WARN, "oidc_op", "authorize: redirect_uri not registered", "client", cl->id,
+               "redirect_uri", redirect_uri ? redirect_uri : "(none)", "id", req->id, NULL);
+        gw_error_page(app, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
+        return;
+    }
+    /* from here on errors go back to the portal */
+    const char *state = gw_form_get(p, "state");
+    const char *dup = dup_param(p);
+    if (dup) {
+        char *d = gw_sprintf("parameter '%s' given more than once", dup);
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", d);
+        free(d);
+        return;
+    }
+    if (gw_form_get(p, "request") || gw_form_get(p, "request_uri")) {
+        redirect_error(app, resp, redirect_uri, state,
+                       gw_form_get(p, "request") ? "request_not_supported" : "request_uri_not_supported", NULL);
+        return;
+    }
+    const char *rt = gw_form_get(p, "response_type");
+    if (!rt) {
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", "response_type is required");
+        return;
+    }
+    if (strcmp(rt, "code")) {
+        redirect_error(app, resp, redirect_uri, state, "unsupported_response_type", "only response_type=code is supported");
+        return;
+    }
+    const char *rm = gw_form_get(p, "response_mode");
+    if (rm && strcmp(rm, "query")) {
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", "only response_mode=query is supported");
+        return;
+    }
+    const char *scope = gw_form_get(p, "scope");
+    if (!scope || !gw_list_has(scope, "openid")) {
+        redirect_error(app, resp, redirect_uri, state, "invalid_scope", "the openid scope is required");
+        return;
+    }
+    /* grant only what the client may have; unknown scopes are ignored (OIDC core 3.1.2.1) */
+    gw_buf_t granted;
+    gw_buf_init(&granted, 4096);
+    const char *known[] = {"openid", "profile", "cccd"};
+    for (size_t i = 0; i < 3; i++)
+        if (gw_list_has(scope, known[i]) && gw_list_has(cl->scopes, known[i]))
+            gw_buf_printf(&granted, "%s%s", granted.len ? " " : "", known[i]);
+    const char *cc = gw_form_get(p, "code_challenge"), *ccm = gw_form_get(p, "code_challenge_method");
+    const char *err = NULL;
+    if (cc && !valid_pkce(cc, 43, 43))
+        err = "code_challenge must be a base64url SHA-256 (43 characters)";
+    else if (cc && (!ccm || strcmp(ccm, "S256")))
+        err = "code_challenge_method must be S256";
+    else if (!cc && ccm)
+        err = "code_challenge_method without code_challenge";
+    else if (!cc && cl->is_public)
+        err = "public clients must use PKCE (S256)";
+    const char *prompt = gw_form_get(p, "prompt");
+    if (!err && prompt && gw_list_has(prompt, "none") && strcmp(prompt, "none"))
+        err = "prompt=none cannot be combined with other values";
+    const char *max_age_s = gw_form_get(p, "max_age");
+    long max_age = -1;
+    if (!err && max_age_s) {
+        char *end;
+        max_age = strtol(max_age_s, &end, 10);
+        if (*end || end == max_age_s || max_age < 0)
+            err = "max_age must be a non-negative integer";
+    }
+    const char *nonce = gw_form_get(p, "nonce");
+    if (!err && nonce && strlen(nonce) > 512)
+        err = "nonce too long";
+    if (!err && state && strlen(state) > 2048)
+        err = "state too long";
+    if (err) {
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", err);
+        gw_buf_cleanup(&granted);
+        return;
+    }
+    json_t *ar = json_object();
+    jset(ar, "client_id", cl->id);
+    jset(ar, "redirect_uri", redirect_uri);
+    jset(ar, "scope", granted.data);
+    gw_buf_cleanup(&granted);
+    jset(ar, "state", state);
+    jset(ar, "nonce", nonce);
+    jset(ar, "code_challenge", cc);
+    jset(ar, "acr_values", gw_form_get(p, "acr_values"));
+    jset(ar, "ui_locales", gw_form_get(p, "ui_locales"));
+    jset(ar, "login_hint", gw_form_get(p, "login_hint"));
+    int need_level = requested_level(ar, cl);
+
+    /* an SSO session that satisfies the request needs no login */
+    sso_t s = {0};
+    int force_login = prompt && gw_list_has(prompt, "login");
+    if (!force_login && sso_open(app, req, &s) == 0) {
+        json_t *sess = store_get_json(app, "sess", s.sid, 0);
+        int fresh = max_age < 0 || gw_now() - s.auth_time <= max_age;
+        if (sess && fresh && s.level >= need_level) {
+            issue_code(app, resp, ar, sess);
+            json_decref(sess);
+            json_decref(ar);
+            sso_cleanup(&s);
+            return;
+        }
+        json_decref(sess);
+    }
+    sso_cleanup(&s);
+    if (prompt && !strcmp(prompt, "none")) {
+        redirect_error(app, resp, redirect_uri, state, "login_required", NULL);
+        json_decref(ar);
+        return;
+    }
+    char *arid = gw_random_token(24);
+    if (store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime) != GW_OK) {
+        gw_error_page(app, req, resp, 503, "server_busy", lang, NULL, NULL);
+        gw_resp_header(resp, "Retry-After", "1");
+    } else {
+        gw_buf_t u;
+        gw_buf_init(&u, 4096);
+        gw_buf_adds(&u, "/login");
+        gw_url_add_param(&u, "ar", arid);
+        if (strcmp(lang, "vi"))
+            gw_url_add_param(&u, "lang", lang);
+        gw_resp_redirect(resp, u.data);
+        gw_buf_cleanup(&u);
+    }
+    free(arid);
+    json_decref(ar);
+}
+
+/* ------------------------------------------------------------------ login page */
+
+static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid = gw_form_get(&req->q, "ar");
+    json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
+    const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
+    if (!ar) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        return;
+    }
+    const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
+    gw_buf_t u;
+    gw_buf_init(&u, 4096);
+    gw_buf_adds(&u, "/login/vneid");
+    gw_url_add_param(&u, "ar", arid);
+    gw_url_add_param(&u, "lang", lang);
+    gw_tmpl_var_t v[] = {
+        {"client_name", cl ? cl->name : ""},
+        {"vneid_url", u.data},
+    };
+    gw_page(app, req, resp, 200, "login", lang, v, 2);
+    gw_buf_cleanup(&u);
+    json_decref(ar);
+}
+
+/* ------------------------------------------------------------------ to VNeID */
+
+static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid = gw_form_get(&req->q, "ar");
+    json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
+    const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
+    if (!ar) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        return;
+    }
+    const gw_upstream_t *up = app->cfg->upstream;
+    char *bind = gw_cookie_get(req->cookie, app->bind_cookie);
+    if (!bind || strlen(bind) != 43) {
+        free(bind);
+        bind = gw_random_token(32);
+        gw_resp_cookie(resp, app->bind_cookie, bind, 0, app->is_tls);
+    }
+    char *state = gw_random_token(32);
+    char *nonce = up->use_nonce ? gw_random_token(32) : NULL;
+    char *verifier = up->use_pkce ? gw_random_token(32) : NULL;
+    char *challenge = verifier ? s256(verifier) : NULL;
+    json_t *f = json_object();
+    jset(f, "ar", arid);
+    char *bind_hash = gw_sha256_b64url(bind);
+    jset(f, "bind", bind_hash);
+    free(bind_hash);
+    jset(f, "nonce", nonce);
+    jset(f, "verifier", verifier);
+    jset(f, "lang", lang);
+    if (store_put_json(app, "flow", state, f, app->cfg->flow_lifetime) != GW_OK) {
+        gw_error_page(app, req, resp, 503, "server_busy", lang, NULL, NULL);
+    } else {
+        char *url = idp()->auth_url(app, up, state, nonce, challenge, lang);
+        gw_resp_redirect(resp, url);
+        free(url);
+    }
+    json_decref(f);
+    json_decref(ar);
+    free(bind);
+    free(state);
+    free(nonce);
+    gw_wipe_free(verifier);
+    free(challenge);
+}
+
+/* ------------------------------------------------------------------ from VNeID */
+
+static char *portal_error_url(json_t *ar, const char *error)
+{
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_adds(&u, jstr(ar, "redirect_uri"));
+    gw_url_add_param(&u, "error", error);
+    if (jstr(ar, "state"))
+        gw_url_add_param(&u, "state", jstr(ar, "state"));
+    return gw_buf_steal(&u);
+}
+
+static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *state = gw_form_get(&req->q, "state");
+    json_t *flow = state ? store_get_json(app, "flow", state, 1) : NULL; /* single use */
+    const char *lang = gw_req_lang(req, app, flow ? jstr(flow, "lang") : NULL);
+    json_t *ar = NULL;
+    char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
+    gw_identity_t id = {0};
+    if (!flow) {
+        gw_log(GW_LOG_WARN, "idp", "callback: unknown or used state", "id", req->id, NULL);
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    bind = gw_cookie_get(req->cookie, app->bind_cookie);
+    bind_hash = bind ? gw_sha256_b64url(bind) : NULL;
+    if (!bind_hash || !gw_ct_streq(bind_hash, jstr(flow, "bind"))) {
+        gw_log(GW_LOG_WARN, "idp", "callback: state was issued to another browser", "id", req->id, NULL);
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    ar = store_get_json(app, "ar", jstr(flow, "ar"), 0);
+    if (!ar) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    retry = gw_sprintf("/login?ar=%s&lang=%s", jstr(flow, "ar"), lang);
+    back = portal_error_url(ar, "access_denied");
+    const char *uerr = gw_form_get(&req->q, "error");
+    if (uerr) {
+        gw_log(GW_LOG_INFO, "idp", "upstream refused the login", "error", uerr, "id", req->id, NULL);
+        gw_error_page(app, req, resp, 403, !strcmp(uerr, "access_denied") ? "upstream_denied" : "upstream_error",
+                      lang, retry, back);
+        goto done;
+    }
+    const char *code = gw_form_get(&req->q, "code");
+    if (!code || !*code || strlen(code) > 4096) {
+        gw_error_page(app, req, resp, 400, "invalid_request", lang, retry, back);
+        goto done;
+    }
+    const gw_upstream_t *up = app->cfg->upstream;
+    const char *pcode = NULL;
+    char detail[256] = "";
+    if (idp()->finish(app, up, code, jstr(flow, "nonce"), jstr(flow, "verifier"), &id, &pcode, detail,
+                      sizeof(detail))) {
+        gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", detail, "page", pcode, "id", req->id, NULL);
+        gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, lang, retry, back);
+        if (!strcmp(pcode, "upstream_unavailable"))
+            gw_resp_header(resp, "Retry-After", "30");
+        goto done;
+    }
+    const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
+    if (!cl) {
+        gw_error_page(app, req, resp, 400, "unknown_client", lang, NULL, NULL);
+        goto done;
+    }
+    /* policy: account type, level, lock list */
+    if (!id.account_type || !gw_list_has(cl->account_types, id.account_type)) {
+        gw_log(GW_LOG_INFO, "broker", "refused: account type", "client", cl->id, "type",
+               id.account_type ? id.account_type : "(none)", "who_id12", id.id12, NULL);
+        gw_error_page(app, req, resp, 403, "account_type_refused", lang, NULL, back);
+        goto done;
+    }
+    if (id.level < requested_level(ar, cl)) {
+        gw_log(GW_LOG_INFO, "broker", "refused: level", "client", cl->id, "who_id12", id.id12, NULL);
+        gw_error_page(app, req, resp, 403, "level_too_low", lang, NULL, back);
+        goto done;
+    }
+    char *lock = NULL;
+    if (gw_store_get(app->store, "lock", id.id12, &lock) == GW_OK) {
+        gw_log(GW_LOG_INFO, "broker", "refused: on the lock list", "reason", lock, "who_id12", id.id12, NULL);
+        free(lock);
+        gw_error_page(app, req, resp, 403, "locked", lang, NULL, back);
+        goto done;
+    }
+    if (!strcmp(id.account_type, "1")) {
+        gw_id_info_t info;
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        if (gw_id_check(id.id12, strlen(id.id12), tm.tm_year + 1900, &info) == GW_ID_OK) {
+            int by = id.birthdate ? atoi(id.birthdate) : 0;
+            if (gw_id_compare(&info, by, id.sex))
+                gw_log(GW_LOG_WARN, "broker", "ID number digits disagree with birth date or sex", "who_id12",
+                       id.id12, NULL);
+        }
+    }
+    /* a new SSO session */
+    int64_t now = gw_now();
+    char *sid = gw_random_token(24);
+    json_t *ident = json_object();
+    jset(ident, "id12", id.id12);
+    jset(ident, "name", id.name);
+    jset(ident, "birthdate", id.birthdate);
+    if (id.sex)
+        json_object_set_new(ident, "sex", json_string(id.sex == 'M' ? "male" : "female"));
+    json_object_set_new(ident, "level", json_integer(id.level));
+    jset(ident, "account_type", id.account_type);
+    json_t *sess = json_object();
+    jset(sess, "sid", sid);
+    json_object_set_new(sess, "identity", ident);
+    json_object_set_new(sess, "auth_time", json_integer(now));
+    json_object_set_new(sess, "exp", json_integer(now + app->cfg->session_lifetime));
+    json_object_set_new(sess, "clients", json_array());
+    jset(sess, "upstream_sub", id.sub);
+    jset(sess, "upstream_logout", id.logout_uri);
+    if (store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) != GW_OK) {
+        gw_error_page(app, req, resp, 503, "server_busy", lang, retry, back);
+        gw_resp_header(resp, "Retry-After", "1");
+    } else {
+        gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12,
+               "level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
+        sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
+        gw_store_del(app->store, "ar", jstr(flow, "ar"));
+        issue_code(app, resp, ar, sess);
+    }
+    json_decref(sess);
+    free(sid);
+done:
+    gw_identity_cleanup(&id);
+    json_decref(flow);
+    json_decref(ar);
+    free(retry);
+    free(back);
+    free(bind);
+    free(bind_hash);
+}
+
+/* ------------------------------------------------------------------ /token */
+
+static int token_error(gw_resp_t *resp, int status, const char *error, const char *desc)
+{
+    gw_error_json(resp, status, error, desc);
+    if (status == 401)
+        gw_resp_header(resp, "WWW-Authenticate", "Basic realm=\"eidgw\"");
+    return -1;
+}
+
+/* Client authentication (RFC 6749 2.3.1): Basic or client_secret_post, exactly one. */
+static const gw_client_t *token_client(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    char *bid = NULL, *bsecret = NULL;
+    const gw_client_t *cl = NULL;
+    if (req->authorization && !strncasecmp(req->authorization, "Basic ", 6)) {
+        const char *b = req->authorization + 6;
+        size_t n = 0;
+        unsigned char *raw = gw_b64url_decode(b, strlen(b), &n);
+        char *colon = raw ? memchr(raw, ':', n) : NULL;
+        if (!colon || memchr(raw, 0, n)) {
+            free(raw);
+            token_error(resp, 401, "invalid_client", "malformed Basic credentials");
+            return NULL;
+        }
+        *colon = 0;
+        bid = gw_url_decode((char *)raw, strlen((char *)raw), 1);
+        bsecret = gw_url_decode(colon + 1, strlen(colon + 1), 1);
+        memset(raw, 0, n);
+        free(raw);
+        if (!bid || !bsecret) {
+            free(bid);
+            gw_wipe_free(bsecret);
+            token_error(resp, 401, "invalid_client", "malformed Basic credentials");
+            return NULL;
+        }
+    }
+    const char *pid = gw_form_get(&req->form, "client_id"), *psecret = gw_form_get(&req->form, "client_secret");
+    if (bid && psecret) {
+        token_error(resp, 400, "invalid_request", "use one client authentication method");
+        goto done;
+    }
+    if (bid && pid && strcmp(bid, pid)) {
+        token_error(resp, 400, "invalid_request", "client_id differs from the authenticated client");
+        goto done;
+    }
+    const char *id = bid ? bid : pid;
+    const char *secret = bid ? bsecret : psecret;
+    const gw_client_t *c = gw_config_client(app->cfg, id);
+    if (!c) {
+        token_error(resp, 401, "invalid_client", "unknown client");
+        goto done;
+    }
+    if (c->is_public) {
+        if (secret && *secret) {
+            token_error(resp, 401, "invalid_client", "public clients have no secret");
+            goto done;
+        }
+        cl = c;
+        goto done;
+    }
+    char *h = secret ? gw_sha256_hex(secret) : NULL;
+    int ok = h && gw_ct_streq(h, c->secret_sha256);
+    free(h);
+    if (!ok) {
+        token_error(resp, 401, "invalid_client", "client authentication failed");
+        goto done;
+    }
+    cl = c;
+done:
+    free(bid);
+    gw_wipe_free(bsecret);
+    return cl;
+}
+
+static json_t *release_claims(gw_app_t *app, const gw_client_t *cl, const char *scope, json_t *ident)
+{
+    json_t *o = json_object();
+    char *sub = pairwise_sub(app, cl->id, jstr(ident, "id12"));
+    jset(o, "sub", sub);
+    free(sub);
+    if (gw_list_has(scope, "profile")) {
+        jset(o, "name", jstr(ident, "name"));
+        jset(o, "birthdate", jstr(ident, "birthdate"));
+        jset(o, "gender", jstr(ident, "sex"));
+    }
+    if (gw_list_has(scope, "cccd"))
+        jset(o, "cccd", jstr(ident, "id12"));
+    return o;
+}
+
+static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    if (!req->content_type || strncasecmp(req->content_type, "application/x-www-form-urlencoded", 33)) {
+        token_error(resp, 400, "invalid_request", "body must be application/x-www-form-urlencoded");
+        return;
+    }
+    const char *dup = dup_param(&req->form);
+    if (dup) {
+        token_error(resp, 400, "invalid_request", "a parameter was given more than once");
+        return;
+    }
+    const gw_client_t *cl = token_client(app, req, resp);
+    if (!cl)
+        return;
+    const char *gt = gw_form_get(&req->form, "grant_type");
+    if (!gt) {
+        token_error(resp, 400, "invalid_request", "grant_type is required");
+        return;
+    }
+    if (strcmp(gt, "authorization_code")) {
+        token_error(resp, 400, "unsupported_grant_type", NULL);
+        return;
+    }
+    const char *code = gw_form_get(&req->form, "code");
+    if (!code || !*code || strlen(code) > 256) {
+        token_error(resp, 400, "invalid_request", "code is required");
+        return;
+    }
+    char *key = gw_sha256_b64url(code);
+    json_t *c = store_get_json(app, "code", key, 1);
+    json_t *out = NULL;
+    if (!c) {
+        /* a replayed code revokes the tokens it issued (RFC 6749 4.1.2) */
+        char *at = NULL;
+        if (gw_store_take(app->store, "cu", key, &at) == GW_OK) {
+            gw_store_del(app->store, "at", at);
+            gw_log(GW_LOG_WARN, "oidc_op", "code replay: its access token was revoked", "client", cl->id, NULL);
+            free(at);
+        }
+        token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
+        goto done;
+    }
+    if (strcmp(jstr(c, "client_id"), cl->id)) {
+        token_error(resp, 400, "invalid_grant", "code was issued to another client");
+        goto done;
+    }
+    const char *ru = gw_form_get(&req->form, "redirect_uri");
+    if (!ru || strcmp(ru, jstr(c, "redirect_uri"))) {
+        token_error(resp, 400, "invalid_grant", "redirect_uri does not match the authorization request");
+        goto done;
+    }
+    const char *chal = jstr(c, "code_challenge"), *ver = gw_form_get(&req->form, "code_verifier");
+    if (chal || ver) {
+        if (!chal || !ver) {
+            token_error(resp, 400, "invalid_grant", chal ? "code_verifier is required" : "code_verifier without code_challenge");
+            goto done;
+        }
+        char *h = valid_pkce(ver, 43, 128) ? s256(ver) : NULL;
+        int ok = h && gw_ct_streq(h, chal);
+        free(h);
+        if (!ok) {
+            token_error(resp, 400, "invalid_grant", "PKCE verification failed");
+            goto done;
+        }
+    }
+    const char *sid = jstr(c, "sid");
+    if (sid && gw_revset_has(&app->revoked, sid)) {
+        token_error(resp, 400, "invalid_grant", "the session has ended");
+        goto done;
+    }
+    json_t *ident = json_object_get(c, "identity");
+    const char *scope = jstr(c, "scope");
+    int64_t now = gw_now();
+    int level = (int)json_integer_value(json_object_get(ident, "level"));
+    json_t *idc = release_claims(app, cl, scope, ident);
+    jset(idc, "iss", app->cfg->public_url);
+    jset(idc, "aud", cl->id);
+    jset(idc, "azp", cl->id);
+    json_object_set_new(idc, "iat", json_integer(now));
+    json_object_set_new(idc, "exp", json_integer(now + app->cfg->token_lifetime));
+    json_object_set(idc, "auth_time", json_object_get(c, "auth_time"));
+    jset(idc, "nonce", jstr(c, "nonce"));
+    jset(idc, "acr", acr_for(level));
+    json_object_set_new(idc, "amr", json_pack("[s]", "vneid"));
+    jset(idc, "sid", sid);
+    char *at = gw_random_token(32);
+    char *at_key = gw_sha256_b64url(at);
+    {
+        /* at_hash: left half of SHA-256 of the access token (ES256 and RS256 both use SHA-256) */
+        unsigned char d[32];
+        gw_sha256(at, strlen(at), d);
+        char *ah = gw_b64url_encode(d, 16);
+        jset(idc, "at_hash", ah);
+        free(ah);
+    }
+    char *id_token = gw_jwt_sign(app->keys, cl->token_alg, idc, "JWT");
+    json_t *atrec = json_object();
+    jset(atrec, "client_id", cl->id);
+    jset(atrec, "scope", scope);
+    jset(atrec, "sid", sid);
+    json_object_set(atrec, "identity", ident);
+    int rc = id_token ? store_put_json(app, "at", at_key, atrec, app->cfg->token_lifetime) : GW_EINVAL;
+    if (rc == GW_OK)
+        rc = gw_store_put(app->store, "cu", key, at_key, 600, 0);
+    if (rc != GW_OK) {
+        token_error(resp, 503, "temporarily_unavailable", NULL);
+        gw_resp_header(resp, "Retry-After", "1");
+    } else {
+        out = json_object();
+        jset(out, "access_token", at);
+        jset(out, "token_type", "Bearer");
+        json_object_set_new(out, "expires_in", json_integer(app->cfg->token_lifetime));
+        jset(out, "id_token", id_token);
+        jset(out, "scope", scope);
+        gw_resp_json(resp, 200, out);
+        gw_resp_header(resp, "Pragma", "no-cache");
+    }
+    json_decref(idc);
+    json_decref(atrec);
+    gw_wipe_free(at);
+    free(at_key);
+    free(id_token);
+done:
+    json_decref(c);
+    free(key);
+}
+
+/* ------------------------------------------------------------------ /userinfo */
+
+static void h_userinfo(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *a = req->authorization;
+    const char *tok = a && !strncasecmp(a, "Bearer ", 7) ? a + 7 : NULL;
+    if (!tok && req->method == GW_M_POST)
+        tok = gw_form_get(&req->form, "access_token");
+    json_t *rec = NULL;
+    if (tok && strlen(tok) < 256) {
+        char *k = gw_sha256_b64url(tok);
+        rec = store_get_json(app, "at", k, 0);
+        free(k);
+    }
+    const char *sid = rec ? jstr(rec, "sid") : NULL;
+    if (!rec || (sid && gw_revset_has(&app->revoked, sid))) {
+        gw_error_json(resp, 401, "invalid_token", tok ? "the access token is invalid or expired" : "no access token");
+        gw_resp_header(resp, "WWW-Authenticate", tok ? "Bearer error=\"invalid_token\"" : "Bearer");
+        json_decref(rec);
+        return;
+    }
+    const gw_client_t *cl = gw_config_client(app->cfg, jstr(rec, "client_id"));
+    json_t *o = cl ? release_claims(app, cl, jstr(rec, "scope"), json_object_get(rec, "identity")) : json_object();
+    int level = (int)json_integer_value(json_object_get(json_object_get(rec, "identity"), "level"));
+    jset(o, "acr", acr_for(level));
+    gw_resp_json(resp, 200, o);
+    json_decref(rec);
+}
+
+/* ------------------------------------------------------------------ logout */
+
+static void backchannel_logout(gw_app_t *app, json_t *sess)
+{
+    json_t *clients = json_object_get(sess, "clients");
+    size_t i;
+    json_t *v;
+    json_array_foreach(clients, i, v)
+    {
+        const gw_client_t *cl = gw_config_client(app->cfg, json_string_value(v));
+        if (!cl || !cl->backchannel_logout_uri)
+            continue;
+        char *sub = pairwise_sub(app, cl->id, jstr(json_object_get(sess, "identity"), "id12"));
+        char *jti = gw_random_token(16);
+        json_t *lt = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss", app->cfg->public_url, "aud", cl->id,
+                               "sub", sub, "iat", (json_int_t)gw_now(), "exp", (json_int_t)(gw_now() + 120), "jti",
+                               jti, "sid", jstr(sess, "sid"), "events",
+                               "http://schemas.openid.net/event/backchannel-logout");
+        char *tok = gw_jwt_sign(app->keys, cl->token_alg, lt, "logout+jwt");
+        char *e = tok ? gw_url_encode(tok) : NULL;
+        char *form = e ? gw_sprintf("logout_token=%s", e) : NULL;
+        gw_http_result_t r;
+        if (form) {
+            gw_http_call(cl->backchannel_logout_uri, form, NULL, NULL, NULL, NULL, 3000, &r);
+            char st[8];
+            snprintf(st, sizeof(st), "%ld", r.status);
+            gw_log(r.status == 200 || r.status == 204 ? GW_LOG_INFO : GW_LOG_WARN, "oidc_op", "back-channel logout",
+                   "client", cl->id, "status", st, NULL);
+            gw_http_result_cleanup(&r);
+        }
+        free(form);
+        free(e);
+        free(tok);
+        json_decref(lt);
+        free(jti);
+        free(sub);
+    }
+}
+
+/* End the SSO session everywhere: store record, revocation (all nodes), cookie, portals. */
+static void end_session(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t exp)
+{
+    gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
+    if (!sid)
+        return;
+    json_t *sess = store_get_json(app, "sess", sid, 1);
+    gw_store_revoke(app->store, sid, exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime);
+    gw_revset_add(&app->revoked, sid, exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime);
+    if (sess) {
+        gw_log(GW_LOG_INFO, "broker", "logout", "who_id12", jstr(json_object_get(sess, "identity"), "id12"), NULL);
+        backchannel_logout(app, sess);
+        json_decref(sess);
+    }
+}
+
+static void logout_done(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, const gw_client_t *cl,
+                        const char *post_uri, const char *state)
+{
+    if (post_uri) {
+        gw_buf_t u;
+        gw_buf_init(&u, 16384);
+        gw_buf_adds(&u, post_uri);
+        if (state)
+            gw_url_add_param(&u, "state", state);
+        gw_resp_redirect(resp, u.data);
+        gw_buf_cleanup(&u);
+        return;
+    }
+    gw_tmpl_var_t v[] = {{"client_name", cl ? cl->name : NULL}};
+    gw_page(app, req, resp, 200, "logout", lang, v, 1);
+}
+
+static void h_logout(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const gw_form_t *p = req->method == GW_M_POST ? &req->form : &req->q;
+    const char *lang = gw_req_lang(req, app, gw_form_get(p, "ui_locales"));
+    sso_t s = {0};
+    int has_session = sso_open(app, req, &s) == 0;
+
+    /* the confirmation form posts back here */
+    const char *logout_id = gw_form_get(p, "logout_id");
+    if (req->method == GW_M_POST && logout_id) {
+        json_t *lo = store_get_json(app, "lo", logout_id, 1);
+        const char *csrf = gw_form_get(p, "csrf");
+        if (!lo || !csrf || !gw_ct_streq(csrf, jstr(lo, "csrf"))) {
+            json_decref(lo);
+            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+            sso_cleanup(&s);
+            return;
+        }
+        const gw_client_t *cl = gw_config_client(app->cfg, jstr(lo, "client_id"));
+        if (has_session)
+            end_session(app, resp, s.sid, s.exp);
+        else
+            gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
+        logout_done(app, req, resp, lang, cl, jstr(lo, "post_logout_redirect_uri"), jstr(lo, "state"));
+        json_decref(lo);
+        sso_cleanup(&s);
+        return;
+    }
+
+    const char *hint = gw_form_get(p, "id_token_hint");
+    const char *post_uri = gw_form_get(p, "post_logout_redirect_uri");
+    const char *state = gw_form_get(p, "state");
+    const char *client_id = gw_form_get(p, "client_id");
+    json_t *hc = hint ? gw_jwt_verify_own(app->keys, hint) : NULL;
+    if (hint && (!hc || !gw_streq(jstr(hc, "iss"), app->cfg->public_url))) {
+        json_decref(hc);
+        gw_error_page(app, req, resp, 400, "invalid_request", lang, NULL, NULL);
+        sso_cleanup(&s);
+        return;
+    }
+    const char *aud = hc ? jstr(hc, "aud") : NULL;
+    if (aud && client_id && strcmp(aud, client_id)) {
+        json_decref(hc);
+        gw_error_page(app, req, resp, 400, "invalid_request", lang, NULL, NULL);
+        sso_cleanup(&s);
+        return;
+    }
+    const gw_client_t *cl = gw_config_client(app->cfg, aud ? aud : client_id);
+    if (post_uri && (!cl || !gw_strlist_has(&cl->post_logout_uris, post_uri))) {
+        /* never redirect to an address the portal did not register */
+        json_decref(hc);
+        gw_error_page(app, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
+        sso_cleanup(&s);
+        return;
+    }
+    int hint_matches = hc && (!has_session || gw_streq(jstr(hc, "sid"), s.sid));
+    if (hint_matches || !has_session) {
+        /* the hint proves the portal asked (or there is nothing to end) */
+        if (has_session)
+            end_session(app, resp, s.sid, s.exp);
+        logout_done(app, req, resp, lang, cl, post_uri, state);
+    } else {
+        /* no proof the citizen wants this: ask (CSRF-protected form) */
+        char *lid = gw_random_token(24), *csrf = gw_random_token(24);
+        json_t *lo = json_object();
+        jset(lo, "csrf", csrf);
+        jset(lo, "client_id", cl ? cl->id : NULL);
+        jset(lo, "post_logout_redirect_uri", post_uri);
+        jset(lo, "state", state);
+        store_put_json(app, "lo", lid, lo, 600);
+        gw_tmpl_var_t v[] = {{"client_name", cl ? cl->name : NULL}, {"action_url", "/logout"},
+                             {"csrf", csrf}, {"logout_id", lid}};
+        gw_page(app, req, resp, 200, "logout_confirm", lang, v, 4);
+        json_decref(lo);
+        free(lid);
+        free(csrf);
+    }
+    json_decref(hc);
+    sso_cleanup(&s);
+}
+
+/* ------------------------------------------------------------------ metadata */
+
+static void h_discovery(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *b = app->cfg->public_url;
+    json_t *o = json_object();
+    jset(o, "issuer", b);
+    json_object_set_new(o, "authorization_endpoint", json_sprintf("%s/authorize", b));
+    json_object_set_new(o, "token_endpoint", json_sprintf("%s/token", b));
+    json_object_set_new(o, "userinfo_endpoint", json_sprintf("%s/userinfo", b));
+    json_object_set_new(o, "jwks_uri", json_sprintf("%s/jwks", b));
+    json_object_set_new(o, "end_session_endpoint", json_sprintf("%s/logout", b));
+    json_object_set_new(o, "scopes_supported", json_pack("[sss]", "openid", "profile", "cccd"));
+    json_object_set_new(o, "response_types_supported", json_pack("[s]", "code"));
+    json_object_set_new(o, "response_modes_supported", json_pack("[s]", "query"));
+    json_object_set_new(o, "grant_types_supported", json_pack("[s]", "authorization_code"));
+    json_object_set_new(o, "subject_types_supported", json_pack("[s]", "pairwise"));
+    json_object_set_new(o, "id_token_signing_alg_values_supported", json_pack("[ss]", "ES256", "RS256"));
+    json_object_set_new(o, "token_endpoint_auth_methods_supported",
+                        json_pack("[sss]", "client_secret_basic", "client_secret_post", "none"));
+    json_object_set_new(o, "code_challenge_methods_supported", json_pack("[s]", "S256"));
+    json_object_set_new(o, "claims_supported",
+                        json_pack("[ssssssssssss]", "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr",
+                                  "name", "birthdate", "gender", "cccd"));
+    json_object_set_new(o, "acr_values_supported", json_pack("[ss]", ACR_L1, ACR_L2));
+    json_object_set_new(o, "ui_locales_supported", json_pack("[ss]", "vi", "en"));
+    json_object_set_new(o, "claims_parameter_supported", json_false());
+    json_object_set_new(o, "request_parameter_supported", json_false());
+    json_object_set_new(o, "request_uri_parameter_supported", json_false());
+    json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    json_object_set_new(o, "backchannel_logout_supported", json_true());
+    json_object_set_new(o, "backchannel_logout_session_supported", json_true());
+    gw_resp_json(resp, 200, o);
+    gw_resp_header(resp, "Cache-Control", "public, max-age=300");
+}
+
+static void h_jwks(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    gw_resp_text(resp, 200, "application/jwk-set+json", app->keys->jwks_json);
+    gw_resp_header(resp, "Cache-Control", "public, max-age=300");
+}
+
+static void h_health(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    gw_resp_json(resp, 200, json_pack("{s:s,s:s}", "status", "ok", "version", EIDGW_VERSION));
+}
+
+static void h_root(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    gw_resp_redirect(resp, "/.well-known/openid-configuration");
+}
+
+const gw_route_t gw_routes[] = {
+    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1},
+    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1},
+    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1},
+    {GW_M_GET, "/", h_root, 1},
+    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0},
+    {GW_M_GET, "/login", h_login, 0},
+    {GW_M_GET, "/login/vneid", h_login_vneid, 0},
+    {GW_M_GET, "/callback", h_callback, 0},
+    {GW_M_POST, "/token", h_token, 0},
+    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0},
+    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0},
+    {0, NULL, NULL, 0},
+};

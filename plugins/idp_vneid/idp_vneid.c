@@ -1,0 +1,285 @@
+/* idp_vneid: eidgw as an OpenID Connect relying party of VNeID (or of any OP that speaks
+ * the authorization-code flow), driven by a profile in the configuration: endpoint URLs,
+ * claim names, date format, sex and level value tables, optional id_token, nonce, PKCE.
+ *
+ * Where an id_token comes, it is verified before anything is read from it: alg from the
+ * provider's allow-list, key by kid from the JWKS (refetched on an unknown kid), then
+ * iss, aud, azp, exp, iat and nonce. The userinfo `sub` must equal the id_token's. */
+#include "../plugin.h"
+#include "gw_app.h"
+#include "gw_log.h"
+#include "gw_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gw_identity_cleanup(gw_identity_t *id)
+{
+    free(id->id12);
+    free(id->name);
+    free(id->birthdate);
+    free(id->account_type);
+    free(id->issuer);
+    free(id->sub);
+    free(id->logout_uri);
+    memset(id, 0, sizeof(*id));
+}
+
+static char *vneid_auth_url(gw_app_t *app, const gw_upstream_t *up, const char *state, const char *nonce,
+                            const char *challenge, const char *ui_locales)
+{
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_adds(&u, up->authorization_endpoint);
+    gw_url_add_param(&u, "response_type", "code");
+    gw_url_add_param(&u, "client_id", up->client_id);
+    char *cb = gw_sprintf("%s/callback", app->cfg->public_url);
+    gw_url_add_param(&u, "redirect_uri", cb);
+    free(cb);
+    gw_url_add_param(&u, "scope", up->scope);
+    gw_url_add_param(&u, "state", state);
+    if (nonce)
+        gw_url_add_param(&u, "nonce", nonce);
+    if (challenge) {
+        gw_url_add_param(&u, "code_challenge", challenge);
+        gw_url_add_param(&u, "code_challenge_method", "S256");
+    }
+    if (ui_locales)
+        gw_url_add_param(&u, "ui_locales", ui_locales);
+    return gw_buf_steal(&u);
+}
+
+/* A claim as a string: strings as they are, integers printed. NULL when absent. */
+static char *claim_str(json_t *o, const char *name)
+{
+    if (!name)
+        return NULL;
+    json_t *v = json_object_get(o, name);
+    if (json_is_string(v))
+        return json_string_length(v) ? gw_strdup(json_string_value(v)) : NULL;
+    if (json_is_integer(v))
+        return gw_sprintf("%lld", (long long)json_integer_value(v));
+    return NULL;
+}
+
+static char *to_iso_date(const char *v, const char *fmt)
+{
+    if (!v)
+        return NULL;
+    int y, m, d;
+    char tail;
+    size_t n = strlen(v);
+    if (!strcmp(fmt, "YYYYMMDD")) {
+        if (n != 8 || sscanf(v, "%4d%2d%2d%c", &y, &m, &d, &tail) != 3)
+            return NULL;
+    } else if (!strcmp(fmt, "YYYY-MM-DD")) {
+        if (n != 10 || sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+            return NULL;
+    } else {
+        if (n != 10 || sscanf(v, "%2d/%2d/%4d%c", &d, &m, &y, &tail) != 3)
+            return NULL;
+    }
+    if (y < 1850 || y > 2400 || m < 1 || m > 12 || d < 1 || d > 31)
+        return NULL;
+    for (const char *c = v; *c; c++)
+        if ((*c < '0' || *c > '9') && *c != '-' && *c != '/')
+            return NULL;
+    return gw_sprintf("%04d-%02d-%02d", y, m, d);
+}
+
+static int check_id_token(const gw_upstream_t *up, json_t *c, const char *nonce, char *detail, size_t dl)
+{
+    int64_t now = gw_now();
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    if (!iss || strcmp(iss, up->issuer)) {
+        snprintf(detail, dl, "id_token iss '%s' is not '%s'", iss ? iss : "(none)", up->issuer);
+        return -1;
+    }
+    json_t *aud = json_object_get(c, "aud");
+    int aud_ok = 0, naud = 0;
+    if (json_is_string(aud)) {
+        aud_ok = !strcmp(json_string_value(aud), up->client_id);
+        naud = 1;
+    } else if (json_is_array(aud)) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(aud, i, a)
+        {
+            naud++;
+            if (json_is_string(a) && !strcmp(json_string_value(a), up->client_id))
+                aud_ok = 1;
+        }
+    }
+    if (!aud_ok) {
+        snprintf(detail, dl, "id_token aud does not contain our client id");
+        return -1;
+    }
+    const char *azp = json_string_value(json_object_get(c, "azp"));
+    if ((azp || naud > 1) && (!azp || strcmp(azp, up->client_id))) {
+        snprintf(detail, dl, "id_token azp '%s' is not our client id", azp ? azp : "(none)");
+        return -1;
+    }
+    json_t *exp = json_object_get(c, "exp"), *iat = json_object_get(c, "iat");
+    if (!json_is_number(exp) || (json_number_value(exp) + (double)up->clock_skew) < (double)now) {
+        snprintf(detail, dl, "id_token expired or without exp");
+        return -1;
+    }
+    if (!json_is_number(iat) || json_number_value(iat) > (double)(now + up->clock_skew)) {
+        snprintf(detail, dl, "id_token iat missing or in the future");
+        return -1;
+    }
+    if (nonce) {
+        const char *n = json_string_value(json_object_get(c, "nonce"));
+        if (!n || !gw_ct_streq(n, nonce)) {
+            snprintf(detail, dl, "id_token nonce does not match");
+            return -1;
+        }
+    }
+    if (!json_string_value(json_object_get(c, "sub"))) {
+        snprintf(detail, dl, "id_token without sub");
+        return -1;
+    }
+    return 0;
+}
+
+static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
+{
+    id->id12 = claim_str(ui, up->claim_id);
+    if (!id->id12) {
+        snprintf(detail, dl, "userinfo has no '%s'", up->claim_id);
+        return -1;
+    }
+    id->name = claim_str(ui, up->claim_name);
+    char *bd = claim_str(ui, up->claim_birthdate);
+    id->birthdate = to_iso_date(bd, up->birthdate_format);
+    free(bd);
+    char *sex = claim_str(ui, up->claim_sex);
+    if (sex && up->sex_male && !strcmp(sex, up->sex_male))
+        id->sex = 'M';
+    else if (sex && up->sex_female && !strcmp(sex, up->sex_female))
+        id->sex = 'F';
+    free(sex);
+    char *lvl = claim_str(ui, up->claim_level);
+    id->level = 0;
+    if (lvl && up->level_map.n) {
+        for (size_t i = 0; i < up->level_map.n; i++) {
+            const char *e = strchr(up->level_map.v[i], ':');
+            if ((size_t)(e - up->level_map.v[i]) == strlen(lvl) && !strncmp(up->level_map.v[i], lvl, strlen(lvl)))
+                id->level = atoi(e + 1);
+        }
+    } else if (lvl && (!strcmp(lvl, "1") || !strcmp(lvl, "2"))) {
+        id->level = lvl[0] - '0';
+    }
+    free(lvl);
+    id->account_type = claim_str(ui, up->claim_account_type);
+    id->logout_uri = claim_str(ui, up->claim_logout_uri);
+    id->sub = claim_str(ui, "sub");
+    id->issuer = gw_strdup(up->issuer);
+    return 0;
+}
+
+static int vneid_finish(gw_app_t *app, const gw_upstream_t *up, const char *code, const char *nonce,
+                        const char *verifier, gw_identity_t *ret, const char **ret_code, char *detail,
+                        size_t dl)
+{
+    gw_buf_t form;
+    gw_buf_init(&form, 16384);
+    char *cb = gw_sprintf("%s/callback", app->cfg->public_url);
+    char *e_code = gw_url_encode(code), *e_cb = gw_url_encode(cb);
+    gw_buf_printf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code, e_cb);
+    free(e_code);
+    free(e_cb);
+    free(cb);
+    if (verifier) {
+        char *ev = gw_url_encode(verifier);
+        gw_buf_printf(&form, "&code_verifier=%s", ev);
+        free(ev);
+    }
+    gw_http_result_t tr, ur;
+    memset(&ur, 0, sizeof(ur));
+    json_t *tok = NULL, *claims = NULL, *ui = NULL;
+    int rc = -1;
+    long tmo = up->timeout_ms * 1000;
+    gw_http_call(up->token_endpoint, form.data, up->client_id, up->client_secret, NULL, NULL, tmo, &tr);
+    gw_buf_cleanup(&form);
+    if (tr.status == 0 || tr.status >= 500) {
+        *ret_code = "upstream_unavailable";
+        snprintf(detail, dl, "token endpoint: %s", tr.status ? "server error" : tr.error);
+        if (tr.status)
+            snprintf(detail, dl, "token endpoint: HTTP %ld", tr.status);
+        goto done;
+    }
+    tok = json_loadb(tr.body, tr.len, 0, NULL);
+    const char *at = json_string_value(json_object_get(tok, "access_token"));
+    if (tr.status != 200 || !at) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "token endpoint: HTTP %ld, error '%s'", tr.status,
+                 json_string_value(json_object_get(tok, "error")) ? json_string_value(json_object_get(tok, "error")) : "-");
+        goto done;
+    }
+    const char *tt = json_string_value(json_object_get(tok, "token_type"));
+    if (tt && strcasecmp(tt, "Bearer")) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "token_type '%s' is not Bearer", tt);
+        goto done;
+    }
+    const char *idt = json_string_value(json_object_get(tok, "id_token"));
+    if (up->id_token == 2 && !idt) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "token response has no id_token");
+        goto done;
+    }
+    if (idt && up->id_token) {
+        int jr = gw_jwt_verify(app->upstream_jwks, idt, up->algs, &claims);
+        if (jr != GW_JWT_OK) {
+            *ret_code = jr == GW_JWT_JWKS_FETCH ? "upstream_unavailable" : "upstream_error";
+            snprintf(detail, dl, "id_token: %s", gw_jwt_strerror(jr));
+            goto done;
+        }
+        if (check_id_token(up, claims, up->use_nonce ? nonce : NULL, detail, dl)) {
+            *ret_code = "upstream_error";
+            goto done;
+        }
+    }
+    gw_http_call(up->userinfo_endpoint, NULL, NULL, NULL, at, NULL, tmo, &ur);
+    if (ur.status == 0 || ur.status >= 500) {
+        *ret_code = "upstream_unavailable";
+        snprintf(detail, dl, "userinfo: %s", ur.status ? "server error" : ur.error);
+        goto done;
+    }
+    ui = ur.status == 200 ? json_loadb(ur.body, ur.len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (!json_is_object(ui)) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "userinfo: HTTP %ld or not a JSON object", ur.status);
+        goto done;
+    }
+    const char *usub = json_string_value(json_object_get(ui, "sub"));
+    if (claims) {
+        const char *isub = json_string_value(json_object_get(claims, "sub"));
+        if (!usub || strcmp(usub, isub)) {
+            *ret_code = "upstream_error";
+            snprintf(detail, dl, "userinfo sub differs from id_token sub");
+            goto done;
+        }
+    }
+    if (map_identity(up, ui, ret, detail, dl)) {
+        gw_identity_cleanup(ret);
+        *ret_code = "missing_identity";
+        goto done;
+    }
+    rc = 0;
+done:
+    json_decref(tok);
+    json_decref(claims);
+    json_decref(ui);
+    gw_http_result_cleanup(&tr);
+    gw_http_result_cleanup(&ur);
+    return rc;
+}
+
+const gw_idp_ops_t gw_idp_vneid = {
+    .kind = "vneid",
+    .auth_url = vneid_auth_url,
+    .finish = vneid_finish,
+};

@@ -1,0 +1,40 @@
+/* Plugins: connectors chosen by configuration, compiled in and listed in a static table.
+ * Kind `idp`: an upstream identity provider. Its calls run on worker threads and may block.
+ * A new connector is one folder under plugins/ and one row in gw_idp_plugins. */
+#ifndef GW_PLUGIN_H
+#define GW_PLUGIN_H
+#include <stddef.h>
+
+struct gw_app;
+struct gw_upstream;
+
+/* The verified identity an upstream provider vouches for. Strings are malloc'd. */
+typedef struct gw_identity {
+    char *id12;          /* personal ID number (or the provider's opaque id for foreigners) */
+    char *name;          /* NFC UTF-8 */
+    char *birthdate;     /* YYYY-MM-DD or NULL */
+    char sex;            /* 'M', 'F' or 0 */
+    int level;           /* 1, 2, or 0 when the provider did not say */
+    char *account_type;  /* provider's account type value, e.g. "1" citizen */
+    char *issuer, *sub;  /* secondary key (issuer, sub) */
+    char *logout_uri;    /* per-session upstream logout link, if any */
+} gw_identity_t;
+
+void gw_identity_cleanup(gw_identity_t *id);
+
+typedef struct gw_idp_ops {
+    const char *kind;
+    /* The URL to send the browser to. nonce and code_challenge may be NULL. */
+    char *(*auth_url)(struct gw_app *app, const struct gw_upstream *up, const char *state,
+                      const char *nonce, const char *code_challenge, const char *ui_locales);
+    /* Redeem the code and produce the identity. Returns 0, or -1 with *ret_code set to a
+     * page code ("upstream_unavailable", "upstream_error", "missing_identity") and a
+     * log-only reason in detail. */
+    int (*finish)(struct gw_app *app, const struct gw_upstream *up, const char *code,
+                  const char *nonce, const char *code_verifier, gw_identity_t *ret,
+                  const char **ret_code, char *detail, size_t detail_len);
+} gw_idp_ops_t;
+
+extern const gw_idp_ops_t gw_idp_vneid;
+
+#endif
