@@ -1,0 +1,56 @@
+// The whole brokered code flow, driven by openid-client as the portal.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack, kvCount } from './lib/harness.js';
+import { discover, authRequest, loginAt, client, Agent } from './lib/rp.js';
+
+let st;
+before(async () => { st = await startStack('flow'); });
+after(async () => { await st?.stop(); });
+
+test('citizen logs in to portal A; openid-client validates the id_token and userinfo', async () => {
+  const c = st.clients['portal-a'];
+  const config = await discover(st.gw.url, c);
+  const req = await authRequest(config, c);
+  const agent = new Agent();
+  const hop = await loginAt(agent, req.url, '001085012345', 'http://127.0.0.1:' + st.port.a);
+  assert.equal(hop.status, 302);
+  assert.ok(hop.location.startsWith(c.redirect[0] + '?'), hop.location);
+  const tokens = await client.authorizationCodeGrant(config, new URL(hop.location), {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce, idTokenExpected: true });
+  const claims = tokens.claims();
+  assert.equal(claims.iss, st.gw.url);
+  assert.equal(claims.aud, 'portal-a');
+  assert.equal(claims.acr, 'urn:vn:eid:level:2');
+  assert.equal(claims.cccd, '001085012345');
+  assert.equal(claims.name, 'Nguyễn Văn An');
+  assert.equal(claims.birthdate, '1985-03-14');
+  assert.equal(claims.gender, 'male');
+  assert.notEqual(claims.sub, '001085012345');
+  assert.match(claims.sub, /^[A-Za-z0-9_-]{43}$/);
+  const ui = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  assert.equal(ui.cccd, '001085012345');
+  assert.equal(kvCount(st.gw.db, 'sess') >= 1, true);
+});
+
+test('second portal reuses the SSO session (no VNeID round trip), gets another sub, no cccd without the scope', async () => {
+  const a = st.clients['portal-a'], b = st.clients['portal-b'];
+  const agent = new Agent();
+  const ca = await discover(st.gw.url, a);
+  const ra = await authRequest(ca, a);
+  const ha = await loginAt(agent, ra.url, '001085012345', 'http://127.0.0.1:' + st.port.a);
+  const ta = await client.authorizationCodeGrant(ca, new URL(ha.location), {
+    pkceCodeVerifier: ra.verifier, expectedState: ra.state, expectedNonce: ra.nonce });
+  const before = (await st.sim.stats()).token;
+  const cb = await discover(st.gw.url, b);
+  const rb = await authRequest(cb, b);
+  const hb = await agent.request(rb.url);
+  assert.equal(hb.status, 302);
+  assert.ok(hb.location.startsWith(b.redirect[0] + '?code='), hb.location);
+  const tb = await client.authorizationCodeGrant(cb, new URL(hb.location), {
+    pkceCodeVerifier: rb.verifier, expectedState: rb.state, expectedNonce: rb.nonce });
+  assert.equal((await st.sim.stats()).token, before, 'no second upstream token call');
+  assert.notEqual(tb.claims().sub, ta.claims().sub, 'pairwise subjects differ per portal');
+  assert.equal(tb.claims().cccd, undefined);
+  assert.equal(tb.claims().sid, ta.claims().sid);
+});

@@ -1,0 +1,181 @@
+// Starts real processes on loopback for integration tests: eidgw (the binary under
+// test, EIDGW_BIN or build/eidgw), the VNeID simulator or another upstream, and
+// returns handles. Every process is killed by stop().
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const EIDGW_BIN = process.env.EIDGW_BIN || path.join(ROOT, 'build/eidgw');
+export const ARTIFACTS = process.env.EIDGW_ARTIFACTS || path.join(ROOT, 'test-artifacts');
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+export const secret = () => randomBytes(24).toString('base64url');
+export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
+
+export async function waitHttp(url, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try { const r = await fetch(url, { redirect: 'manual' }); await r.arrayBuffer(); return r.status; }
+    catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not reachable: ${url}: ${last}`);
+}
+
+// Run a child process; output goes to a log file under the stack's directory.
+export function run(name, cmd, args, { dir, env } = {}) {
+  const log = fs.openSync(path.join(dir, `${name}.log`), 'a');
+  const p = spawn(cmd, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+  p.logPath = path.join(dir, `${name}.log`);
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+  return p;
+}
+
+export function readLog(p) { try { return fs.readFileSync(p.logPath, 'utf8'); } catch { return ''; } }
+
+// Default clients; each test may pass its own list.
+export function defaultClients(port) {
+  return [
+    { id: 'portal-a', secret: secret(), redirect: [`http://127.0.0.1:${port.a}/callback`],
+      postLogout: [`http://127.0.0.1:${port.a}/`], scopes: 'openid profile cccd', minLevel: 1 },
+    { id: 'portal-b', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/callback`],
+      postLogout: [`http://127.0.0.1:${port.b}/`], scopes: 'openid profile', minLevel: 2, alg: 'RS256' },
+    { id: 'spa', public: true, redirect: [`http://127.0.0.1:${port.a}/spa-callback`], scopes: 'openid profile',
+      minLevel: 1 },
+  ];
+}
+
+export function configText({ gwPort, dir, upstream, clients, extra = '' }) {
+  const u = upstream;
+  let s = `[server]
+listen = 127.0.0.1:${gwPort}
+public_url = http://127.0.0.1:${gwPort}
+io_threads = 2
+workers = 4
+templates = ${ROOT}/templates
+
+[keys]
+dir = ${dir}/keys
+
+[store]
+driver = sqlite
+path = ${dir}/eidgw.db
+
+[session]
+lifetime = 1h
+code_lifetime = ${u.codeLifetime || '60s'}
+
+[log]
+level = debug
+
+[upstream vneid]
+issuer = ${u.issuer}
+authorization_endpoint = ${u.authorization_endpoint}
+token_endpoint = ${u.token_endpoint}
+userinfo_endpoint = ${u.userinfo_endpoint}
+jwks_uri = ${u.jwks_uri}
+client_id = ${u.client_id}
+client_secret = ${u.client_secret}
+scope = ${u.scope || 'openid'}
+pkce = ${u.pkce === false ? 'no' : 'yes'}
+nonce = ${u.nonce === false ? 'no' : 'yes'}
+id_token = ${u.id_token || 'required'}
+algs = ${u.algs || 'RS256'}
+claim_id = ${u.claim_id || 'SoDinhDanh'}
+claim_name = ${u.claim_name || 'HoVaTen'}
+claim_birthdate = ${u.claim_birthdate || 'NgayThangNamSinh'}
+birthdate_format = ${u.birthdate_format || 'YYYYMMDD'}
+claim_sex = ${u.claim_sex || 'GioiTinh'}
+sex_male = 1
+sex_female = 2
+claim_level = ${u.claim_level || 'IAL'}
+level_map = 1:1
+level_map = 2:2
+claim_account_type = ${u.claim_account_type || 'LoaiTaiKhoan'}
+claim_logout_uri = logoutUri
+timeout = ${u.timeout || '3s'}
+`;
+  for (const c of clients) {
+    s += `\n[client ${c.id}]\nname = ${c.name || 'Cổng ' + c.id}\n`;
+    if (c.public) s += 'public = yes\n'; else s += `secret_sha256 = ${sha256hex(c.secret)}\n`;
+    for (const r of c.redirect) s += `redirect_uri = ${r}\n`;
+    for (const r of c.postLogout || []) s += `post_logout_redirect_uri = ${r}\n`;
+    if (c.backchannel) s += `backchannel_logout_uri = ${c.backchannel}\n`;
+    s += `scopes = ${c.scopes}\nmin_level = ${c.minLevel}\n`;
+    if (c.alg) s += `token_alg = ${c.alg}\n`;
+    if (c.accountTypes) s += `account_types = ${c.accountTypes}\n`;
+  }
+  return s + extra;
+}
+
+// Start the VNeID simulator. Returns {url, proc, faults(obj), stats()}.
+export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clientSecret = secret()) {
+  const port = await freePort();
+  const args = [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(port)];
+  for (const r of redirectUris) args.push('--client', `${clientId}:${clientSecret}:${r}`);
+  const proc = run('vneid-sim', process.execPath, args, { dir });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/.well-known/openid-configuration`);
+  const faults = async (f) => {
+    const r = await fetch(`${url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' },
+                                                  body: JSON.stringify(f) });
+    if (r.status !== 200) throw new Error(`faults: ${r.status} ${await r.text()}`);
+  };
+  const stats = async () => (await fetch(`${url}/_sim/stats`)).json();
+  return { url, port, proc, clientId, clientSecret, faults, stats,
+    upstream: { issuer: url, authorization_endpoint: `${url}/auth`, token_endpoint: `${url}/token`,
+                userinfo_endpoint: `${url}/userinfo`, jwks_uri: `${url}/jwks`, client_id: clientId,
+                client_secret: clientSecret } };
+}
+
+// Start eidgw with a generated config. opts: {upstream, clients, extra, gwPort, dir}
+export async function startGateway(opts) {
+  const dir = opts.dir;
+  if (!fs.existsSync(path.join(dir, 'keys'))) execFileSync(EIDGW_BIN, ['keys', 'generate', path.join(dir, 'keys')]);
+  const gwPort = opts.gwPort;
+  const conf = path.join(dir, 'eidgw.conf');
+  fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
+  const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
+  const url = `http://127.0.0.1:${gwPort}`;
+  await waitHttp(`${url}/healthz`);
+  return { url, port: gwPort, proc, conf, db: path.join(dir, 'eidgw.db') };
+}
+
+// The usual stack: VNeID simulator + eidgw with the default clients.
+export async function startStack(name, { clients, extra, upstreamOverrides = {} } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
+  const gwPort = await freePort();
+  const port = { a: await freePort(), b: await freePort() };
+  const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
+  const cl = clients || defaultClients(port);
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra,
+                                  upstream: { ...sim.upstream, ...upstreamOverrides } });
+  const procs = [sim.proc, gw.proc];
+  return {
+    dir, gw, sim, clients: Object.fromEntries(cl.map((c) => [c.id, c])), port, procs,
+    async stop() {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+      await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 3000))])));
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    },
+  };
+}
+
+// Count rows in the SQLite store (sqlite3 CLI), e.g. kvCount(db, 'sess').
+export function kvCount(db, ns) {
+  const out = execFileSync('sqlite3', [db, `SELECT count(*) FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now')`]);
+  return Number(String(out).trim());
+}
