@@ -218,11 +218,13 @@ gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
         char *pub = cjose_jwk_to_json(jwk, false, &cerr);
         json_t *pj = pub ? json_loads(pub, 0, NULL) : NULL;
         free(pub);
+        if (pj) {
+            json_object_set_new(pj, "alg", json_string(alg));
+            json_object_set_new(pj, "use", json_string("sig"));
+        }
         json_decref(j);
         if (!pj)
             goto bad;
-        json_object_set_new(pj, "alg", json_string(alg));
-        json_object_set_new(pj, "use", json_string("sig"));
         json_array_append_new(keys, pj);
     }
     if (!ks->nkeys) {

@@ -91,3 +91,10 @@ void gw_http_result_cleanup(gw_http_result_t *r)
     free(r->body);
     r->body = NULL;
 }
+
+void gw_http_thread_cleanup(void)
+{
+    if (thread_handle)
+        curl_easy_cleanup(thread_handle);
+    thread_handle = NULL;
+}

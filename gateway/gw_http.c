@@ -1,6 +1,7 @@
 #include "gw_http.h"
 
 #include "gw_app.h"
+#include "gw_crypto.h"
 #include "gw_log.h"
 
 #include <arpa/inet.h>
@@ -349,6 +350,7 @@ static void *worker_main(void *arg)
         j->route->fn(s->app, &j->req, &j->resp);
         event_active(j->done_ev, 0, 0);
     }
+    gw_http_thread_cleanup();
     return NULL;
 }
 

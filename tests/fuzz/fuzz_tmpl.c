@@ -18,11 +18,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char fixed[] = "<p title=\"{{v}}\">[{{v}}]</p>{{#v}}{{^w}}({{v}}){{/w}}{{/v}}";
+/* Each value ends at a byte the escaped value cannot contain. */
+static const char fixed[] = "<p title=\"{{v}}\">{{v}}</p>{{#v}}{{^w}}<i>{{v}}</i>{{/w}}{{/v}}";
 static const char prefix[] = "<p title=\"";
 
 /* Decodes the escaped value starting at *p up to the byte `stop`; returns the decoded
- * length written to out, and advances *p past the stop byte. */
+ * length written to out, and leaves *p at the stop byte. */
 static size_t decode(const char **p, char stop, char *out)
 {
     static const struct {
@@ -50,7 +51,7 @@ static size_t decode(const char **p, char stop, char *out)
         }
         out[n++] = *s++;
     }
-    *p = s + 1;
+    *p = s;
     return n;
 }
 
@@ -74,14 +75,17 @@ static void fuzz_value(const uint8_t *data, size_t size)
     CHECK(strncmp(out, prefix, sizeof(prefix) - 1) == 0);
     const char *p = out + sizeof(prefix) - 1;
     CHECK(decode(&p, '"', dec) == vlen && memcmp(dec, value, vlen) == 0);
-    CHECK(strncmp(p, ">[", 2) == 0);
+    CHECK(strncmp(p, "\">", 2) == 0);
     p += 2;
-    CHECK(decode(&p, ']', dec) == vlen && memcmp(dec, value, vlen) == 0);
+    CHECK(decode(&p, '<', dec) == vlen && memcmp(dec, value, vlen) == 0);
     CHECK(strncmp(p, "</p>", 4) == 0);
     p += 4;
     if (vlen > 0) {
-        CHECK(*p++ == '(');
-        CHECK(decode(&p, ')', dec) == vlen && memcmp(dec, value, vlen) == 0);
+        CHECK(strncmp(p, "<i>", 3) == 0);
+        p += 3;
+        CHECK(decode(&p, '<', dec) == vlen && memcmp(dec, value, vlen) == 0);
+        CHECK(strncmp(p, "</i>", 4) == 0);
+        p += 4;
     }
     CHECK(*p == '\0');
     free(out);
