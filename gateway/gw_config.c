@@ -39,8 +39,13 @@ static const directive_t keys_dirs[] = {
     {0},
 };
 static const directive_t store_dirs[] = {
-    CFG("driver", T_ENUM, store_driver, 0, 0, "sqlite", 1),
-    CFG("path", T_STR, store_path, 0, 0, NULL, 1),
+    CFG("driver", T_ENUM, store_driver, 0, 0, "sqlite redis", 1),
+    CFG("path", T_STR, store_path, 0, 0, NULL, 0),
+    CFG("url", T_STR, store_url, 0, 0, NULL, 0),
+    CFG("password", T_STR, store_password, 0, 0, NULL, 0),
+    CFG("sentinel", T_LIST, store_sentinels, 0, 0, NULL, 0),
+    CFG("master", T_STR, store_master, 0, 0, NULL, 0),
+    CFG("allow_volatile", T_BOOL, store_allow_volatile, 0, 0, NULL, 0),
     {0},
 };
 static const directive_t session_dirs[] = {
@@ -332,6 +337,10 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->keys_dir);
     free(cfg->store_driver);
     free(cfg->store_path);
+    free(cfg->store_url);
+    gw_wipe_free(cfg->store_password);
+    free(cfg->store_master);
+    free_list(&cfg->store_sentinels);
     free(cfg->log_level);
     upstream_free(cfg->upstream);
     for (size_t i = 0; i < cfg->nclients; i++)
@@ -379,6 +388,12 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, 0, NULL, "section [store] with driver and path is required");
     if (!c->upstream)
         return fail(p, 0, NULL, "an [upstream NAME] section is required");
+    if (!strcmp(c->store_driver, "sqlite") && !c->store_path)
+        return fail(p, 0, "path", "[store] driver = sqlite needs path");
+    if (!strcmp(c->store_driver, "redis") && !c->store_url && !c->store_sentinels.n)
+        return fail(p, 0, "url", "[store] driver = redis needs url (or sentinel + master)");
+    if (c->store_sentinels.n && !c->store_master)
+        return fail(p, 0, "master", "[store] sentinel needs the master name");
     if (!c->nclients)
         return fail(p, 0, NULL, "at least one [client ID] section is required");
     /* listen = host:port */

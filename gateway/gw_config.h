@@ -63,6 +63,9 @@ typedef struct gw_config {
     char *keys_dir;
     /* [store] */
     char *store_driver, *store_path;
+    char *store_url, *store_password, *store_master;
+    gw_strlist_t store_sentinels;
+    int store_allow_volatile;
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [log] */

@@ -42,8 +42,13 @@ struct gw_store {
     const gw_store_ops_t *ops;
 };
 
-/* driver "sqlite": path is the database file (created with its directory's permission). */
+/* driver "sqlite": path is the database file. driver "redis": path is the URL
+ * (redis://[:password@]host:port[/db] or unix:///path[?db=N]) and the server must have
+ * AOF persistence unless EIDGW_REDIS_ALLOW_VOLATILE=1 is set (tests). */
 gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_t errlen);
+/* Redis with every option; sentinels is a space-separated host:port list (url unused then). */
+gw_store_t *gw_store_open_redis(const char *url, const char *password, const char *sentinels, const char *master,
+                                int allow_volatile, char *err, size_t errlen);
 
 /* put: GW_OK; with only_if_absent, GW_ECONFLICT when a live record exists.
  * get/take: GW_OK and a malloc'd value, or GW_ENOTFOUND (also when expired).

@@ -317,6 +317,10 @@ static const gw_store_ops_t sqlite_ops = {
 
 gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_t errlen)
 {
+    if (!strcmp(driver, "redis")) {
+        const char *v = getenv("EIDGW_REDIS_ALLOW_VOLATILE");
+        return gw_store_open_redis(path, NULL, NULL, NULL, v && !strcmp(v, "1"), err, errlen);
+    }
     if (strcmp(driver, "sqlite")) {
         snprintf(err, errlen, "store driver '%s' is not available", driver);
         return NULL;

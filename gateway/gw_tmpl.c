@@ -23,9 +23,9 @@
 
 #include <utf8proc.h>
 
-#define MAX_DEPTH 4                /* nested {{>partial}} levels */
-#define MAX_FILE (1024 * 1024)     /* bytes per template or catalog file */
-#define MAX_NAME 128               /* bytes in a variable, key or partial name */
+#define MAX_DEPTH 4            /* nested {{>partial}} levels */
+#define MAX_FILE (1024 * 1024) /* bytes per template or catalog file */
+#define MAX_NAME 128           /* bytes in a variable, key or partial name */
 
 enum { LANG_VI, LANG_EN, NLANG };
 
@@ -47,9 +47,9 @@ typedef struct node {
     uint32_t len;  /* of s */
     const char *s; /* TEXT: the text; others: the name or key (not NUL-terminated) */
     union {
-        size_t end;                /* SECTION, INVERTED: index of the node after the block */
-        size_t tmpl;               /* PARTIAL: index of the included template */
-        const msg_t *msg[NLANG];   /* MSG: per language, NULL = render the key */
+        size_t end;              /* SECTION, INVERTED: index of the node after the block */
+        size_t tmpl;             /* PARTIAL: index of the included template */
+        const msg_t *msg[NLANG]; /* MSG: per language, NULL = render the key */
     } u;
 } node_t;
 
@@ -88,9 +88,8 @@ typedef struct buf {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6))) static void seterr(char *errbuf, size_t errlen,
-                                                        const char *file, unsigned line,
-                                                        const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void
+seterr(char *errbuf, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
 {
     if (errbuf == NULL || errlen == 0)
         return;
@@ -139,7 +138,7 @@ static void buf_put(buf_t *b, const char *s, size_t n)
 }
 
 static const char *const entity[256] = {
-    ['&'] = "&amp;",  ['<'] = "&lt;",  ['>'] = "&gt;", ['"'] = "&quot;",
+    ['&'] = "&amp;",  ['<'] = "&lt;",  ['>'] = "&gt;",  ['"'] = "&quot;",
     ['\''] = "&#39;", ['`'] = "&#96;", ['='] = "&#61;",
 };
 
@@ -340,8 +339,8 @@ static size_t skip_bom(const char *text, size_t len)
 
 static int is_name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 static int is_name(const char *s, size_t n)
@@ -401,8 +400,7 @@ static int is_blank(char c)
 }
 
 /* Parses cat->text (len bytes, NUL-terminated) in place: keys and values are cut out of it. */
-static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *errbuf,
-                         size_t errlen)
+static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *errbuf, size_t errlen)
 {
     char *text = cat->text;
     unsigned bad_line;
@@ -470,8 +468,8 @@ static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *err
             dup = &cat->msgs[i];
     }
     if (dup) {
-        seterr(errbuf, errlen, file, dup->line, "duplicate key '%s' (first at line %u)",
-               dup->key, dup[-1].line);
+        seterr(errbuf, errlen, file, dup->line, "duplicate key '%s' (first at line %u)", dup->key,
+               dup[-1].line);
         return -1;
     }
     for (size_t i = 0; i < cat->nmsgs; i++) {
@@ -593,15 +591,14 @@ static int tmpl_parse(tmpl_t *t, size_t len, char *errbuf, size_t errlen)
         }
         if (sigil == '/') {
             if (ps.nopen == 0) {
-                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' without an open section",
-                       (int)n, s);
+                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' without an open section", (int)n,
+                       s);
                 goto done;
             }
             node_t *open = &t->nodes[ps.open[ps.nopen - 1]];
             if (open->len != n || memcmp(open->s, s, n) != 0) {
-                seterr(errbuf, errlen, t->file, line,
-                       "'{{/%.*s}}' closes '%.*s' opened at line %u", (int)n, s, (int)open->len,
-                       open->s, (unsigned)open->line);
+                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' closes '%.*s' opened at line %u",
+                       (int)n, s, (int)open->len, open->s, (unsigned)open->line);
                 goto done;
             }
             open->u.end = t->nnodes;
@@ -697,8 +694,8 @@ static int link_partials(gw_tmpl_set_t *set, size_t ti, char *errbuf, size_t err
         if (link_partials(set, nd->u.tmpl, errbuf, errlen) != 0)
             return -1;
         if (inc->depth + 1 > MAX_DEPTH) {
-            seterr(errbuf, errlen, t->file, nd->line,
-                   "'{{>%.*s}}' nests includes deeper than %d", (int)nd->len, nd->s, MAX_DEPTH);
+            seterr(errbuf, errlen, t->file, nd->line, "'{{>%.*s}}' nests includes deeper than %d",
+                   (int)nd->len, nd->s, MAX_DEPTH);
             return -1;
         }
         if (inc->depth + 1 > t->depth)
@@ -953,8 +950,8 @@ char *gw_tmpl_render(const gw_tmpl_set_t *set, const char *name, const char *lan
     const tmpl_t *t = find_tmpl(set, name, strlen(name));
     if (t == NULL)
         return NULL;
-    render_ctx_t rc = {.set = set, .vars = vars, .nvars = vars ? nvars : 0,
-                       .lang = lang_index(lang)};
+    render_ctx_t rc = {
+        .set = set, .vars = vars, .nvars = vars ? nvars : 0, .lang = lang_index(lang)};
     /* Room for the static text plus typical values, so most pages need one allocation. */
     if (buf_reserve(&rc.out, t->size_hint + t->size_hint / 4 + 256) != 0)
         return NULL;

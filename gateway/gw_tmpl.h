@@ -44,8 +44,8 @@ const char *gw_tmpl_msg(const gw_tmpl_set_t *set, const char *lang, const char *
  * bytes), with no catalogs ({{t:key}} renders the key); partials may only name the
  * template itself, which is refused as a cycle. NULL and "name.html:line: message" in
  * errbuf on error. */
-gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len,
-                                 char *errbuf, size_t errlen);
+gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len, char *errbuf,
+                                 size_t errlen);
 
 /* HTML-escape src into a malloc'd string (& < > " ' and also ` =); NULL is read as "".
  * NULL only when memory ran out. */

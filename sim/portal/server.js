@@ -6,9 +6,11 @@
 //        [--scope "openid profile"] [--host 127.0.0.1] [--token-auth post|basic]
 //
 // Redirect URI: http://127.0.0.1:PORT/callback; post-logout URI: http://127.0.0.1:PORT/
+// Back-channel logout URI (OIDC Back-Channel Logout 1.0): http://127.0.0.1:PORT/backchannel-logout
 import http from 'node:http';
 import crypto from 'node:crypto';
 import * as client from 'openid-client';
+import * as jose from 'jose';
 
 function die(msg) { console.error(`portal: ${msg}`); process.exit(2); }
 const opt = { port: 9411, host: '127.0.0.1', issuer: null, clientId: null, clientSecret: null,
@@ -173,6 +175,72 @@ function logout(req, res) {
   redirect(res, target, clearCookie);
 }
 
+// ---------------------------------------------------------------- back-channel logout
+// The OP POSTs logout_token (a JWT, typ logout+jwt) when the citizen's SSO session ends;
+// every local session opened under that OP session (sid, or sub when no sid) is destroyed.
+const BCL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const seenJti = new Map(); // jti -> expiry (ms): a logout token is accepted once
+let remoteJwks;
+
+function readBody(req, limit = 65536) {
+  return new Promise((resolve, reject) => {
+    const chunks = []; let n = 0;
+    req.on('data', (c) => { n += c.length; if (n > limit) { reject(new Error('body too large')); req.destroy(); } else chunks.push(c); });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function verifyLogoutToken(token) {
+  const meta = config.serverMetadata();
+  if (!meta.jwks_uri) throw new Error('the issuer publishes no jwks_uri');
+  remoteJwks ||= jose.createRemoteJWKSet(new URL(meta.jwks_uri));
+  const { payload } = await jose.jwtVerify(token, remoteJwks, {
+    issuer: meta.issuer, audience: opt.clientId, typ: 'logout+jwt',
+    algorithms: meta.id_token_signing_alg_values_supported || ['RS256'],
+    requiredClaims: ['iat', 'jti', 'events'], maxTokenAge: '10m', clockTolerance: 60,
+  });
+  const ev = payload.events;
+  if (!ev || typeof ev !== 'object' || Array.isArray(ev) || !ev[BCL_EVENT] || typeof ev[BCL_EVENT] !== 'object' ||
+      Array.isArray(ev[BCL_EVENT])) throw new Error(`events lacks ${BCL_EVENT}`);
+  if ('nonce' in payload) throw new Error('a logout token must not contain a nonce');
+  if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string') throw new Error('neither sid nor sub');
+  if (typeof payload.jti !== 'string' || !payload.jti) throw new Error('jti must be a string');
+  const t = Date.now();
+  for (const [k, exp] of seenJti) if (exp < t) seenJti.delete(k);
+  if (seenJti.has(payload.jti)) throw new Error('logout token replayed (jti already seen)');
+  seenJti.set(payload.jti, t + 15 * 60_000);
+  return payload;
+}
+
+async function backchannelLogout(req, res) {
+  const bad = (d) => {
+    console.error(`portal: back-channel logout refused: ${d}`);
+    json(res, 400, { error: 'invalid_request', error_description: d });
+  };
+  if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] || '')) {
+    return bad('body must be application/x-www-form-urlencoded');
+  }
+  let form;
+  try { form = new URLSearchParams(await readBody(req)); } catch (e) { return bad(e.message); }
+  const tokens = form.getAll('logout_token');
+  if (tokens.length !== 1 || !tokens[0]) return bad('exactly one logout_token is required');
+  let claims;
+  try { claims = await verifyLogoutToken(tokens[0]); } catch (e) { return bad(`logout_token: ${e.code || e.name}: ${e.message}`); }
+  let ended = 0;
+  for (const [sid, s] of sessions) {
+    const c = s.idClaims;
+    if (!c) continue;
+    if (typeof claims.sid === 'string' && c.sid !== claims.sid) continue;
+    if (typeof claims.sub === 'string' && c.sub !== claims.sub) continue;
+    sessions.delete(sid);
+    ended++;
+  }
+  console.log(`portal: back-channel logout: ${ended} local session(s) ended`);
+  res.writeHead(200, { 'Cache-Control': 'no-store' });
+  res.end();
+}
+
 function me(req, res) {
   const cur = getSession(req);
   if (!cur || !cur.s.idClaims) return json(res, 401, { error: 'not_logged_in' });
@@ -181,6 +249,10 @@ function me(req, res) {
 
 async function handle(req, res) {
   const url = new URL(req.url, BASE);
+  if (url.pathname === '/backchannel-logout') {
+    if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' });
+    return backchannelLogout(req, res);
+  }
   if (req.method !== 'GET') return json(res, 405, { error: 'method_not_allowed' });
   switch (url.pathname) {
     case '/': return home(req, res, url);

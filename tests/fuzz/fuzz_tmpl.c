@@ -10,10 +10,10 @@
 
 #include "gw_tmpl.h"
 
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        if (!(cond))                                                                          \
-            abort();                                                                          \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,7 +29,7 @@ static size_t decode(const char **p, char stop, char *out)
     static const struct {
         const char *ent;
         char c;
-    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'},  {"&gt;", '>'}, {"&quot;", '"'},
+    } ents[] = {{"&amp;", '&'},  {"&lt;", '<'},  {"&gt;", '>'}, {"&quot;", '"'},
                 {"&#39;", '\''}, {"&#96;", '`'}, {"&#61;", '='}};
     const char *s = *p;
     size_t n = 0;

@@ -108,14 +108,20 @@ static void test_trims_only_space_and_tab(void **state)
     assert_int_equal(check("\v001085123456", &info), GW_ID_ERR_FORMAT);
     assert_int_equal(check("\f001085123456", &info), GW_ID_ERR_FORMAT);
     /* NBSP (U+00A0) and ideographic space (U+3000) */
-    assert_int_equal(check("\xc2\xa0" "001085123456", &info), GW_ID_ERR_FORMAT);
+    assert_int_equal(check("\xc2\xa0"
+                           "001085123456",
+                           &info),
+                     GW_ID_ERR_FORMAT);
     assert_int_equal(check("001085123456\xe3\x80\x80", &info), GW_ID_ERR_FORMAT);
 }
 
 static void test_nul_byte_is_format_error(void **state)
 {
     gw_id_info_t info;
-    assert_int_equal(gw_id_check("00108512345\0" "6", 13, YEAR, &info), GW_ID_ERR_FORMAT);
+    assert_int_equal(gw_id_check("00108512345\0"
+                                 "6",
+                                 13, YEAR, &info),
+                     GW_ID_ERR_FORMAT);
     assert_int_equal(gw_id_check("123456789\0", 10, YEAR, &info), GW_ID_ERR_FORMAT);
 }
 
@@ -154,9 +160,8 @@ static void test_century_digits_0_to_3(void **state)
         int year;
         char sex;
     } cases[] = {
-        {"001085123456", 1985, 'M'}, {"001185123456", 1985, 'F'},
-        {"001000123456", 1900, 'M'}, {"001199123456", 1999, 'F'},
-        {"001200123456", 2000, 'M'}, {"001305123456", 2005, 'F'},
+        {"001085123456", 1985, 'M'}, {"001185123456", 1985, 'F'}, {"001000123456", 1900, 'M'},
+        {"001199123456", 1999, 'F'}, {"001200123456", 2000, 'M'}, {"001305123456", 2005, 'F'},
         {"001225123456", 2025, 'M'}, {"001325123456", 2025, 'F'},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -233,27 +238,69 @@ static const struct {
     const char *code;
     const char *name;
 } legacy[] = {
-    {"001", "Hà Nội"},       {"002", "Hà Giang"},      {"004", "Cao Bằng"},
-    {"006", "Bắc Kạn"},      {"008", "Tuyên Quang"},   {"010", "Lào Cai"},
-    {"011", "Điện Biên"},    {"012", "Lai Châu"},      {"014", "Sơn La"},
-    {"015", "Yên Bái"},      {"017", "Hòa Bình"},      {"019", "Thái Nguyên"},
-    {"020", "Lạng Sơn"},     {"022", "Quảng Ninh"},    {"024", "Bắc Giang"},
-    {"025", "Phú Thọ"},      {"026", "Vĩnh Phúc"},     {"027", "Bắc Ninh"},
-    {"030", "Hải Dương"},    {"031", "Hải Phòng"},     {"033", "Hưng Yên"},
-    {"034", "Thái Bình"},    {"035", "Hà Nam"},        {"036", "Nam Định"},
-    {"037", "Ninh Bình"},    {"038", "Thanh Hóa"},     {"040", "Nghệ An"},
-    {"042", "Hà Tĩnh"},      {"044", "Quảng Bình"},    {"045", "Quảng Trị"},
-    {"046", "Thừa Thiên Huế"}, {"048", "Đà Nẵng"},     {"049", "Quảng Nam"},
-    {"051", "Quảng Ngãi"},   {"052", "Bình Định"},     {"054", "Phú Yên"},
-    {"056", "Khánh Hòa"},    {"058", "Ninh Thuận"},    {"060", "Bình Thuận"},
-    {"062", "Kon Tum"},      {"064", "Gia Lai"},       {"066", "Đắk Lắk"},
-    {"067", "Đắk Nông"},     {"068", "Lâm Đồng"},      {"070", "Bình Phước"},
-    {"072", "Tây Ninh"},     {"074", "Bình Dương"},    {"075", "Đồng Nai"},
-    {"077", "Bà Rịa - Vũng Tàu"}, {"079", "TP Hồ Chí Minh"}, {"080", "Long An"},
-    {"082", "Tiền Giang"},   {"083", "Bến Tre"},       {"084", "Trà Vinh"},
-    {"086", "Vĩnh Long"},    {"087", "Đồng Tháp"},     {"089", "An Giang"},
-    {"091", "Kiên Giang"},   {"092", "Cần Thơ"},       {"093", "Hậu Giang"},
-    {"094", "Sóc Trăng"},    {"095", "Bạc Liêu"},      {"096", "Cà Mau"},
+    {"001", "Hà Nội"},
+    {"002", "Hà Giang"},
+    {"004", "Cao Bằng"},
+    {"006", "Bắc Kạn"},
+    {"008", "Tuyên Quang"},
+    {"010", "Lào Cai"},
+    {"011", "Điện Biên"},
+    {"012", "Lai Châu"},
+    {"014", "Sơn La"},
+    {"015", "Yên Bái"},
+    {"017", "Hòa Bình"},
+    {"019", "Thái Nguyên"},
+    {"020", "Lạng Sơn"},
+    {"022", "Quảng Ninh"},
+    {"024", "Bắc Giang"},
+    {"025", "Phú Thọ"},
+    {"026", "Vĩnh Phúc"},
+    {"027", "Bắc Ninh"},
+    {"030", "Hải Dương"},
+    {"031", "Hải Phòng"},
+    {"033", "Hưng Yên"},
+    {"034", "Thái Bình"},
+    {"035", "Hà Nam"},
+    {"036", "Nam Định"},
+    {"037", "Ninh Bình"},
+    {"038", "Thanh Hóa"},
+    {"040", "Nghệ An"},
+    {"042", "Hà Tĩnh"},
+    {"044", "Quảng Bình"},
+    {"045", "Quảng Trị"},
+    {"046", "Thừa Thiên Huế"},
+    {"048", "Đà Nẵng"},
+    {"049", "Quảng Nam"},
+    {"051", "Quảng Ngãi"},
+    {"052", "Bình Định"},
+    {"054", "Phú Yên"},
+    {"056", "Khánh Hòa"},
+    {"058", "Ninh Thuận"},
+    {"060", "Bình Thuận"},
+    {"062", "Kon Tum"},
+    {"064", "Gia Lai"},
+    {"066", "Đắk Lắk"},
+    {"067", "Đắk Nông"},
+    {"068", "Lâm Đồng"},
+    {"070", "Bình Phước"},
+    {"072", "Tây Ninh"},
+    {"074", "Bình Dương"},
+    {"075", "Đồng Nai"},
+    {"077", "Bà Rịa - Vũng Tàu"},
+    {"079", "TP Hồ Chí Minh"},
+    {"080", "Long An"},
+    {"082", "Tiền Giang"},
+    {"083", "Bến Tre"},
+    {"084", "Trà Vinh"},
+    {"086", "Vĩnh Long"},
+    {"087", "Đồng Tháp"},
+    {"089", "An Giang"},
+    {"091", "Kiên Giang"},
+    {"092", "Cần Thơ"},
+    {"093", "Hậu Giang"},
+    {"094", "Sóc Trăng"},
+    {"095", "Bạc Liêu"},
+    {"096", "Cà Mau"},
 };
 
 static void test_each_of_the_63_legacy_codes_is_accepted(void **state)
@@ -332,8 +379,8 @@ static void test_compare_ors_into_existing_warnings(void **state)
     assert_int_equal(info.warnings, GW_ID_WARN_PLACE_UNKNOWN);
     assert_int_equal(gw_id_compare(&info, 1984, 'F'),
                      GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
-    assert_int_equal(info.warnings, GW_ID_WARN_PLACE_UNKNOWN | GW_ID_WARN_DOB_MISMATCH |
-                                        GW_ID_WARN_SEX_MISMATCH);
+    assert_int_equal(info.warnings,
+                     GW_ID_WARN_PLACE_UNKNOWN | GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
 }
 
 static void test_compare_ignores_cmnd9(void **state)

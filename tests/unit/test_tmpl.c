@@ -102,8 +102,8 @@ static void test_escapes_each_special_char(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"&", "&amp;"},  {"<", "&lt;"},  {">", "&gt;"}, {"\"", "&quot;"},
-        {"'", "&#39;"},  {"`", "&#96;"}, {"=", "&#61;"},
+        {"&", "&amp;"}, {"<", "&lt;"},  {">", "&gt;"},  {"\"", "&quot;"},
+        {"'", "&#39;"}, {"`", "&#96;"}, {"=", "&#61;"},
     };
     for (size_t i = 0; i < NVARS(cases); i++) {
         gw_tmpl_var_t v[] = {{"v", cases[i].in}};
@@ -427,7 +427,8 @@ static void test_t_falls_back_to_vi_then_key(void **state)
     char *dir;
     gw_tmpl_set_t *set = load_catalog_dir(&dir);
     char *out = gw_tmpl_render(set, "page", "vi", NULL, 0, NULL);
-    assert_string_equal(out, "Cả hai|Chỉ tiếng Việt|none|&lt;b&gt;&amp;amp; &quot;x&quot;&lt;/b&gt;");
+    assert_string_equal(out,
+                        "Cả hai|Chỉ tiếng Việt|none|&lt;b&gt;&amp;amp; &quot;x&quot;&lt;/b&gt;");
     free(out);
     out = gw_tmpl_render(set, "page", "en", NULL, 0, NULL);
     assert_string_equal(out, "Both|Chỉ tiếng Việt|none|&lt;i&gt;");
@@ -517,7 +518,8 @@ static void assert_page_shape(const char *out, const char *lang)
     assert_int_equal(strncmp(out, "<!DOCTYPE html>\n", 16), 0);
     snprintf(want, sizeof(want), "<html lang=\"%s\">", lang);
     assert_contains(out, want);
-    assert_contains(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    assert_contains(out,
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     assert_contains(out, "<title>");
     assert_contains(out, "</style>");
     assert_contains(out, "</html>");
@@ -527,17 +529,35 @@ static void assert_page_shape(const char *out, const char *lang)
 }
 
 static const char *const required_keys[] = {
-    "lang.switch", "app.name", "login.title", "login.heading", "login.portal_label",
-    "login.vneid_button", "login.explain", "login.help", "error.title", "error.request_id",
-    "error.try_again", "error.back", "logout.title", "logout.done", "logout.back",
-    "logout.confirm_title", "logout.confirm_text", "logout.confirm_button",
+    "lang.switch",         "app.name",
+    "login.title",         "login.heading",
+    "login.portal_label",  "login.vneid_button",
+    "login.explain",       "login.help",
+    "error.title",         "error.request_id",
+    "error.try_again",     "error.back",
+    "logout.title",        "logout.done",
+    "logout.back",         "logout.confirm_title",
+    "logout.confirm_text", "logout.confirm_button",
 };
 
 static const char *const error_codes[] = {
-    "invalid_request", "unknown_client", "invalid_redirect_uri", "upstream_unavailable",
-    "upstream_error", "upstream_denied", "flow_expired", "level_too_low",
-    "account_type_refused", "locked", "missing_identity", "session_expired", "server_busy",
-    "not_found", "method_not_allowed", "too_large", "internal",
+    "invalid_request",
+    "unknown_client",
+    "invalid_redirect_uri",
+    "upstream_unavailable",
+    "upstream_error",
+    "upstream_denied",
+    "flow_expired",
+    "level_too_low",
+    "account_type_refused",
+    "locked",
+    "missing_identity",
+    "session_expired",
+    "server_busy",
+    "not_found",
+    "method_not_allowed",
+    "too_large",
+    "internal",
 };
 
 static void assert_key_in_both(const gw_tmpl_set_t *set, const char *key)
@@ -678,9 +698,9 @@ static void test_error_page_in_both_languages(void **state)
             snprintf(key, sizeof(key), "err.%s", error_codes[i]);
             const char *msg = gw_tmpl_msg(set, lang, key);
             gw_tmpl_var_t v[] = {
-                {"error_title", title},       {"error_message", msg},
-                {"error_code", error_codes[i]}, {"request_id", "req-<42>"},
-                {"retry_url", "/retry?x=1"},  {"back_url", "https://portal.example/"},
+                {"error_title", title},           {"error_message", msg},
+                {"error_code", error_codes[i]},   {"request_id", "req-<42>"},
+                {"retry_url", "/retry?x=1"},      {"back_url", "https://portal.example/"},
                 {"lang_switch_url", "/e?lang=x"},
             };
             char *out = render_real(set, "error", lang, v, NVARS(v));
@@ -700,8 +720,8 @@ static void test_error_page_in_both_languages(void **state)
             free(out);
         }
         /* Only the required variables: no retry or back link, generic title. */
-        gw_tmpl_var_t v[] = {{"error_message", "m"}, {"error_code", "internal"},
-                             {"request_id", "r1"}};
+        gw_tmpl_var_t v[] = {
+            {"error_message", "m"}, {"error_code", "internal"}, {"request_id", "r1"}};
         char *out = render_real(set, "error", lang, v, NVARS(v));
         assert_null(strstr(out, "id=\"retry\""));
         assert_null(strstr(out, "id=\"back\""));

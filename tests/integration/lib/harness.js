@@ -58,7 +58,7 @@ export function defaultClients(port) {
   ];
 }
 
-export function configText({ gwPort, dir, upstream, clients, extra = '' }) {
+export function configText({ gwPort, dir, upstream, clients, extra = '', store }) {
   const u = upstream;
   let s = `[server]
 listen = 127.0.0.1:${gwPort}
@@ -71,8 +71,7 @@ templates = ${ROOT}/templates
 dir = ${dir}/keys
 
 [store]
-driver = sqlite
-path = ${dir}/eidgw.db
+${store || `driver = sqlite\npath = ${dir}/eidgw.db`}
 
 [session]
 lifetime = 1h
@@ -155,13 +154,13 @@ export async function startGateway(opts) {
 }
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
-export async function startStack(name, { clients, extra, upstreamOverrides = {} } = {}) {
+export async function startStack(name, { clients, extra, upstreamOverrides = {}, store } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
   const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
   const cl = clients || defaultClients(port);
-  const gw = await startGateway({ dir, gwPort, clients: cl, extra,
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {
