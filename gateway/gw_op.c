@@ -26,10 +26,15 @@ static const char *acr_for(int level) { return level >= 2 ? ACR_L2 : ACR_L1; }
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Set by store_get_json when the store itself failed (as opposed to "not found"), so a
+ * handler answers 503 instead of treating an outage as a bad request. */
+static __thread int store_down;
+
 static json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
 {
     char *v = NULL;
     int rc = take ? gw_store_take(app->store, ns, key, &v) : gw_store_get(app->store, ns, key, &v);
+    store_down = rc == GW_ESTORE;
     if (rc != GW_OK)
         return NULL;
     json_t *j = json_loads(v, 0, NULL);
@@ -109,6 +114,19 @@ static void redirect_error(gw_app_t *app, gw_resp_t *resp, const char *redirect_
     gw_url_add_param(&u, "iss", app->cfg->public_url);
     gw_resp_redirect(resp, u.data);
     gw_buf_cleanup(&u);
+}
+
+static void busy_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
+{
+    gw_log(GW_LOG_ERROR, "store", "store unavailable", "path", req->path, "id", req->id, NULL);
+    gw_error_page(app, req, resp, 503, "server_busy", lang, NULL, NULL);
+    gw_resp_header(resp, "Retry-After", "1");
+}
+
+static void busy_json(gw_resp_t *resp)
+{
+    gw_error_json(resp, 503, "temporarily_unavailable", "try again shortly");
+    gw_resp_header(resp, "Retry-After", "1");
 }
 
 /* ------------------------------------------------------------------ SSO session */
@@ -323,6 +341,12 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     int force_login = prompt && gw_list_has(prompt, "login");
     if (!force_login && sso_open(app, req, &s) == 0) {
         json_t *sess = store_get_json(app, "sess", s.sid, 0);
+        if (!sess && store_down) {
+            busy_page(app, req, resp, lang);
+            json_decref(ar);
+            sso_cleanup(&s);
+            return;
+        }
         int fresh = max_age < 0 || gw_now() - s.auth_time <= max_age;
         if (sess && fresh && s.level >= need_level) {
             issue_code(app, resp, ar, sess);
@@ -365,7 +389,10 @@ static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
     const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
     if (!ar) {
-        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        if (arid && store_down)
+            busy_page(app, req, resp, lang);
+        else
+            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
         return;
     }
     const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
@@ -391,7 +418,10 @@ static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
     const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
     if (!ar) {
-        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        if (arid && store_down)
+            busy_page(app, req, resp, lang);
+        else
+            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
         return;
     }
     const gw_upstream_t *up = app->cfg->upstream;
@@ -450,6 +480,10 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_t *ar = NULL;
     char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
     gw_identity_t id = {0};
+    if (!flow && state && store_down) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
     if (!flow) {
         gw_log(GW_LOG_WARN, "idp", "callback: unknown or used state", "id", req->id, NULL);
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
@@ -691,6 +725,10 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     char *key = gw_sha256_b64url(code);
     json_t *c = store_get_json(app, "code", key, 1);
     json_t *out = NULL;
+    if (!c && store_down) {
+        busy_json(resp);
+        goto done;
+    }
     if (!c) {
         /* a replayed code revokes the tokens it issued (RFC 6749 4.1.2) */
         char *at = NULL;
@@ -800,6 +838,10 @@ static void h_userinfo(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         char *k = gw_sha256_b64url(tok);
         rec = store_get_json(app, "at", k, 0);
         free(k);
+        if (!rec && store_down) {
+            busy_json(resp);
+            return;
+        }
     }
     const char *sid = rec ? jstr(rec, "sid") : NULL;
     if (!rec || (sid && gw_revset_has(&app->revoked, sid))) {
