@@ -22,6 +22,43 @@ typedef struct gw_link {
 
 typedef void (*gw_store_revoked_cb)(const char *sid, int64_t until, void *ud);
 
+/* A legacy portal account (DOMAIN.md section 4). States: */
+enum { GW_ACCT_UNVERIFIED = 0, GW_ACCT_VERIFIED = 1, GW_ACCT_LINKED = 2, GW_ACCT_MERGED = 3 };
+#define GW_ACCT_FLAG_LEGACY_ENCODING 0x1u /* name looks like TCVN3/VNI bytes: an admin must convert */
+
+typedef struct gw_account {
+    char portal[65];
+    char id[129];          /* the portal's account id */
+    char username[129];
+    char full_name[257];   /* UTF-8 as imported (NFC) */
+    char name_key[257];    /* strict comparison key (gw_name_strict_key) */
+    char birthdate[11];    /* YYYY-MM-DD or "" */
+    char sex;              /* 'M', 'F' or 0 */
+    char cmnd9[10];        /* "" when none */
+    char id12[33];         /* "" when none */
+    int id12_verified;     /* confirmed by the population DB, VNeID or the portal */
+    char verified_by[17];  /* "import", "popdb", "vneid", "" */
+    char email[129];
+    char phone[33];
+    char status[17];       /* portal's status, e.g. "active", "disabled" */
+    char pw_hash[257];     /* imported password hash or "" */
+    char account_class[17];/* "individual" (default) or "organisation" */
+    int state;             /* GW_ACCT_* */
+    char merged_into[129]; /* MERGED: the primary account id */
+    unsigned flags;        /* GW_ACCT_FLAG_* */
+    int64_t updated;
+} gw_account_t;
+
+typedef struct gw_account_report {
+    long total, with_id12, id12_verified, with_cmnd9, linked, merged, unverified, legacy_encoding;
+    long duplicate_groups;  /* verified ID numbers shared by more than one unmerged account */
+    long duplicate_accounts;
+} gw_account_report_t;
+
+typedef struct gw_import_stats {
+    long inserted, updated, unchanged;
+} gw_import_stats_t;
+
 typedef struct gw_store_ops {
     const char *name;
     int (*put)(gw_store_t *st, const char *ns, const char *key, const char *val, long ttl, int only_if_absent);
@@ -35,6 +72,24 @@ typedef struct gw_store_ops {
     int (*link_by_account)(gw_store_t *st, const char *portal, const char *account, gw_link_t *ret);
     int (*link_delete)(gw_store_t *st, const char *portal, const char *id12);
     int (*purge)(gw_store_t *st);
+    /* counters for rate limits: add 1, set the TTL on first use, return the new value */
+    int (*incr)(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret);
+    /* legacy accounts (NULL in backends that do not hold them yet) */
+    int (*import_begin)(gw_store_t *st, const char *portal);
+    int (*import_row)(gw_store_t *st, const gw_account_t *a, gw_import_stats_t *stats);
+    int (*import_end)(gw_store_t *st, int commit);
+    int (*account_get)(gw_store_t *st, const char *portal, const char *id, gw_account_t *ret);
+    int (*account_by_username)(gw_store_t *st, const char *portal, const char *username, gw_account_t *ret);
+    /* unmerged accounts of the portal carrying this ID number (verified only if asked) */
+    int (*accounts_by_id12)(gw_store_t *st, const char *portal, const char *id12, int verified_only,
+                            gw_account_t *ret, size_t max, size_t *ret_n);
+    /* set state; id12/verified_by/merged_into are written when non-NULL */
+    int (*account_update)(gw_store_t *st, const char *portal, const char *id, int state, const char *id12,
+                          const char *verified_by, const char *merged_into);
+    int (*account_report)(gw_store_t *st, const char *portal, gw_account_report_t *ret);
+    /* accounts with a CMND and an ID number but no verification, id > after, ascending */
+    int (*accounts_to_verify)(gw_store_t *st, const char *portal, const char *after, gw_account_t *ret,
+                              size_t max, size_t *ret_n);
     void (*close)(gw_store_t *st);
 } gw_store_ops_t;
 
@@ -76,6 +131,11 @@ static inline int gw_store_link_by_account(gw_store_t *st, const char *portal, c
 static inline int gw_store_link_delete(gw_store_t *st, const char *portal, const char *id12)
 { return st->ops->link_delete(st, portal, id12); }
 static inline int gw_store_purge(gw_store_t *st) { return st->ops->purge(st); }
+static inline int gw_store_incr(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret)
+{ return st->ops->incr(st, ns, key, ttl, ret); }
+/* Account operations: GW_EINVAL when the backend does not hold accounts. Import is
+ * begin, rows, end(commit) on one thread: all rows land or none. */
+#define GW_STORE_ACCT(st, op, ...) ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : GW_EINVAL)
 static inline void gw_store_close(gw_store_t *st) { if (st) st->ops->close(st); }
 
 #endif

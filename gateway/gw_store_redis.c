@@ -407,6 +407,26 @@ static int rd_purge(gw_store_t *b)
     return GW_OK;
 }
 
+static const char INCR[] =
+    "local v = redis.call('INCR', KEYS[1])\n"
+    "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return v\n";
+
+static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret)
+{
+    char *k = kv_key(ns, key), ttls[24];
+    snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
+    const char *argv[] = {"EVAL", INCR, "1", k, ttls};
+    redisReply *r = run((rd_store_t *)b, 5, argv, NULL, 0);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
+    if (rc == GW_OK)
+        *ret = r->integer;
+    if (r)
+        freeReplyObject(r);
+    free(k);
+    return rc;
+}
+
 static void rd_close(gw_store_t *b)
 {
     rd_store_t *s = (rd_store_t *)b;
@@ -428,7 +448,7 @@ static const gw_store_ops_t redis_ops = {
     .name = "redis", .put = rd_put, .get = rd_get, .take = rd_take, .del = rd_del,
     .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
     .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
-    .link_delete = rd_link_delete, .purge = rd_purge, .close = rd_close,
+    .link_delete = rd_link_delete, .purge = rd_purge, .close = rd_close, .incr = rd_incr,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)

@@ -12,7 +12,8 @@
 
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
-    Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_COUNT
+    Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -31,6 +32,25 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
+    [Q_INCR] = "INSERT INTO kv(ns,k,v,exp) VALUES(?1,?2,'1',?3) ON CONFLICT(ns,k) DO UPDATE SET "
+               "v = CASE WHEN exp<=?4 THEN '1' ELSE CAST(CAST(v AS INTEGER)+1 AS TEXT) END, "
+               "exp = CASE WHEN exp<=?4 THEN excluded.exp ELSE exp END RETURNING v",
+    [Q_ACCT_GET] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
+    [Q_ACCT_UPSERT] = "INSERT INTO accounts(portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20) "
+                      "ON CONFLICT(portal,id) DO UPDATE SET username=excluded.username, full_name=excluded.full_name,"
+                      " name_key=excluded.name_key, birthdate=excluded.birthdate, sex=excluded.sex,"
+                      " cmnd9=excluded.cmnd9, id12=excluded.id12, id12_verified=excluded.id12_verified,"
+                      " verified_by=excluded.verified_by, email=excluded.email, phone=excluded.phone,"
+                      " status=excluded.status, pw_hash=excluded.pw_hash, account_class=excluded.account_class,"
+                      " flags=excluded.flags, updated=excluded.updated",
+    [Q_ACCT_BY_ID] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
+    [Q_ACCT_BY_USER] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND username=?2",
+    [Q_ACCT_BY_ID12] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id12=?2 AND state<>3 ORDER BY id LIMIT ?3",
+    [Q_ACCT_BY_ID12_V] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id12=?2 AND id12_verified=1 AND state<>3 ORDER BY id LIMIT ?3",
+    [Q_ACCT_UPDATE] = "UPDATE accounts SET state=?3, id12=COALESCE(?4,id12), id12_verified=CASE WHEN ?4 IS NULL THEN id12_verified ELSE 1 END,"
+                      " verified_by=COALESCE(?5,verified_by), merged_into=COALESCE(?6,merged_into), updated=?7 WHERE portal=?1 AND id=?2",
+    [Q_ACCT_TO_VERIFY] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id>?2 AND cmnd9<>'' AND id12<>'' AND id12_verified=0"
+                         " AND state=0 ORDER BY id LIMIT ?3",
 };
 
 static const char *SCHEMA =
@@ -42,7 +62,15 @@ static const char *SCHEMA =
     " sid TEXT NOT NULL, until INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS links(portal TEXT NOT NULL, id12 TEXT NOT NULL,"
     " account TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(portal,id12),"
-    " UNIQUE(portal,account));";
+    " UNIQUE(portal,account));"
+    "CREATE TABLE IF NOT EXISTS accounts(portal TEXT NOT NULL, id TEXT NOT NULL, username TEXT NOT NULL,"
+    " full_name TEXT NOT NULL, name_key TEXT NOT NULL, birthdate TEXT NOT NULL, sex TEXT NOT NULL,"
+    " cmnd9 TEXT NOT NULL, id12 TEXT NOT NULL, id12_verified INTEGER NOT NULL, verified_by TEXT NOT NULL,"
+    " email TEXT NOT NULL, phone TEXT NOT NULL, status TEXT NOT NULL, pw_hash TEXT NOT NULL,"
+    " account_class TEXT NOT NULL, state INTEGER NOT NULL, merged_into TEXT NOT NULL, flags INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL, PRIMARY KEY(portal,id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS accounts_id12 ON accounts(portal,id12);"
+    "CREATE INDEX IF NOT EXISTS accounts_user ON accounts(portal,username);";
 
 typedef struct conn {
     sqlite3 *db;
@@ -293,6 +321,243 @@ static int sq_purge(gw_store_t *b)
     return rc ? rc : exec_simple(b, Q_PURGE_REV, NULL, NULL, now);
 }
 
+static int sq_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    int64_t now = gw_now();
+    sqlite3_stmt *st = stmt(c, Q_INCR);
+    bind_text(st, 1, ns);
+    bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, now + ttl);
+    sqlite3_bind_int64(st, 4, now);
+    int r = sqlite3_step(st), rc = GW_ESTORE;
+    if (r == SQLITE_ROW) {
+        *ret = sqlite3_column_int64(st, 0);
+        r = sqlite3_step(st);
+        rc = r == SQLITE_DONE ? GW_OK : GW_ESTORE;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+#define COPY(dst, i) snprintf((dst), sizeof(dst), "%s", (const char *)sqlite3_column_text(st, (i)))
+static void row_to_account(sqlite3_stmt *st, gw_account_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    COPY(a->portal, 0);
+    COPY(a->id, 1);
+    COPY(a->username, 2);
+    COPY(a->full_name, 3);
+    COPY(a->name_key, 4);
+    COPY(a->birthdate, 5);
+    const char *sex = (const char *)sqlite3_column_text(st, 6);
+    a->sex = sex && *sex ? sex[0] : 0;
+    COPY(a->cmnd9, 7);
+    COPY(a->id12, 8);
+    a->id12_verified = sqlite3_column_int(st, 9);
+    COPY(a->verified_by, 10);
+    COPY(a->email, 11);
+    COPY(a->phone, 12);
+    COPY(a->status, 13);
+    COPY(a->pw_hash, 14);
+    COPY(a->account_class, 15);
+    a->state = sqlite3_column_int(st, 16);
+    COPY(a->merged_into, 17);
+    a->flags = (unsigned)sqlite3_column_int(st, 18);
+    a->updated = sqlite3_column_int64(st, 19);
+}
+
+static int acct_one(gw_store_t *b, int q, const char *portal, const char *key, gw_account_t *ret)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, q);
+    bind_text(st, 1, portal);
+    bind_text(st, 2, key);
+    int r = sqlite3_step(st), rc;
+    if (r == SQLITE_ROW) {
+        row_to_account(st, ret);
+        rc = GW_OK;
+    } else {
+        rc = r == SQLITE_DONE ? GW_ENOTFOUND : GW_ESTORE;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sq_account_get(gw_store_t *b, const char *p, const char *id, gw_account_t *ret)
+{ return acct_one(b, Q_ACCT_BY_ID, p, id, ret); }
+static int sq_account_by_username(gw_store_t *b, const char *p, const char *u, gw_account_t *ret)
+{ return acct_one(b, Q_ACCT_BY_USER, p, u, ret); }
+
+static int acct_many(sqlite3_stmt *st, gw_account_t *ret, size_t max, size_t *ret_n)
+{
+    size_t n = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW && n < max)
+        row_to_account(st, &ret[n++]);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE && r != SQLITE_ROW)
+        return GW_ESTORE;
+    *ret_n = n;
+    return GW_OK;
+}
+
+static int sq_accounts_by_id12(gw_store_t *b, const char *portal, const char *id12, int verified_only,
+                               gw_account_t *ret, size_t max, size_t *ret_n)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, verified_only ? Q_ACCT_BY_ID12_V : Q_ACCT_BY_ID12);
+    bind_text(st, 1, portal);
+    bind_text(st, 2, id12);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    return acct_many(st, ret, max, ret_n);
+}
+
+static int sq_accounts_to_verify(gw_store_t *b, const char *portal, const char *after, gw_account_t *ret, size_t max,
+                                 size_t *ret_n)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_ACCT_TO_VERIFY);
+    bind_text(st, 1, portal);
+    bind_text(st, 2, after ? after : "");
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    return acct_many(st, ret, max, ret_n);
+}
+
+static int sq_account_update(gw_store_t *b, const char *portal, const char *id, int state, const char *id12,
+                             const char *verified_by, const char *merged_into)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_ACCT_UPDATE);
+    bind_text(st, 1, portal);
+    bind_text(st, 2, id);
+    sqlite3_bind_int(st, 3, state);
+    if (id12)
+        bind_text(st, 4, id12);
+    if (verified_by)
+        bind_text(st, 5, verified_by);
+    if (merged_into)
+        bind_text(st, 6, merged_into);
+    sqlite3_bind_int64(st, 7, gw_now());
+    int rc = sqlite3_step(st) == SQLITE_DONE ? (sqlite3_changes(c->db) ? GW_OK : GW_ENOTFOUND) : GW_ESTORE;
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sq_import_begin(gw_store_t *b, const char *portal)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    return sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+}
+
+static int accounts_equal(const gw_account_t *x, const gw_account_t *y)
+{
+    return !strcmp(x->username, y->username) && !strcmp(x->full_name, y->full_name) &&
+           !strcmp(x->name_key, y->name_key) && !strcmp(x->birthdate, y->birthdate) && x->sex == y->sex &&
+           !strcmp(x->cmnd9, y->cmnd9) && !strcmp(x->id12, y->id12) && x->id12_verified == y->id12_verified &&
+           !strcmp(x->verified_by, y->verified_by) && !strcmp(x->email, y->email) && !strcmp(x->phone, y->phone) &&
+           !strcmp(x->status, y->status) && !strcmp(x->pw_hash, y->pw_hash) &&
+           !strcmp(x->account_class, y->account_class) && x->flags == y->flags;
+}
+
+/* An import never touches the linking state (state, merged_into) of a known account. */
+static int sq_import_row(gw_store_t *b, const gw_account_t *a, gw_import_stats_t *stats)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    gw_account_t old;
+    int rc = acct_one(b, Q_ACCT_GET, a->portal, a->id, &old);
+    if (rc == GW_OK && accounts_equal(&old, a)) {
+        stats->unchanged++;
+        return GW_OK;
+    }
+    if (rc != GW_OK && rc != GW_ENOTFOUND)
+        return rc;
+    sqlite3_stmt *st = stmt(c, Q_ACCT_UPSERT);
+    const char *txt[] = {a->portal, a->id, a->username, a->full_name, a->name_key, a->birthdate};
+    for (int i = 0; i < 6; i++)
+        bind_text(st, i + 1, txt[i]);
+    char sex[2] = {a->sex, 0};
+    bind_text(st, 7, sex);
+    bind_text(st, 8, a->cmnd9);
+    bind_text(st, 9, a->id12);
+    sqlite3_bind_int(st, 10, a->id12_verified);
+    bind_text(st, 11, a->verified_by);
+    bind_text(st, 12, a->email);
+    bind_text(st, 13, a->phone);
+    bind_text(st, 14, a->status);
+    bind_text(st, 15, a->pw_hash);
+    bind_text(st, 16, a->account_class[0] ? a->account_class : "individual");
+    sqlite3_bind_int(st, 17, a->id12_verified ? GW_ACCT_VERIFIED : GW_ACCT_UNVERIFIED);
+    bind_text(st, 18, "");
+    sqlite3_bind_int(st, 19, (int)a->flags);
+    sqlite3_bind_int64(st, 20, gw_now());
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return r == SQLITE_CONSTRAINT ? GW_ECONFLICT : GW_ESTORE;
+    if (rc == GW_OK)
+        stats->updated++;
+    else
+        stats->inserted++;
+    return GW_OK;
+}
+
+static int sq_import_end(gw_store_t *b, int commit)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    return sqlite3_exec(c->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+}
+
+static long scalar(conn_t *c, const char *sql, const char *portal)
+{
+    sqlite3_stmt *st = NULL;
+    long v = -1;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, portal, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            v = (long)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int sq_account_report(gw_store_t *b, const char *portal, gw_account_report_t *r)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    memset(r, 0, sizeof(*r));
+    r->total = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1", portal);
+    r->with_id12 = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND id12<>''", portal);
+    r->id12_verified = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND id12_verified=1", portal);
+    r->with_cmnd9 = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND cmnd9<>''", portal);
+    r->linked = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND state=2", portal);
+    r->merged = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND state=3", portal);
+    r->unverified = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND state=0", portal);
+    r->legacy_encoding = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND (flags & 1)=1", portal);
+    r->duplicate_groups = scalar(c, "SELECT count(*) FROM (SELECT id12 FROM accounts WHERE portal=?1 AND id12<>''"
+                                    " AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)", portal);
+    r->duplicate_accounts = scalar(c, "SELECT coalesce(sum(n),0) FROM (SELECT count(*) n FROM accounts WHERE portal=?1"
+                                      " AND id12<>'' AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)", portal);
+    return r->total < 0 ? GW_ESTORE : GW_OK;
+}
+
 static void sq_close(gw_store_t *b)
 {
     sq_store_t *s = (sq_store_t *)b;
@@ -312,7 +577,11 @@ static const gw_store_ops_t sqlite_ops = {
     .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .purge = sq_purge, .close = sq_close,
+    .link_delete = sq_link_delete, .purge = sq_purge, .close = sq_close, .incr = sq_incr,
+    .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
+    .account_get = sq_account_get, .account_by_username = sq_account_by_username,
+    .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,
+    .account_report = sq_account_report, .accounts_to_verify = sq_accounts_to_verify,
 };
 
 gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_t errlen)

@@ -1,5 +1,6 @@
 /* eidgw: one binary, subcommands. This file only dispatches. */
 #include "gw_app.h"
+#include "gw_cli.h"
 #include "gw_crypto.h"
 #include "gw_idnum.h"
 #include "gw_log.h"
@@ -31,6 +32,8 @@ static int usage(FILE *f)
             "                           the pairwise-subject secret in DIR (kept if present)\n"
             "  client-secret            print a new client secret and the SHA-256 for the config\n"
             "  id check NUMBER          validate a personal ID (12 digits) or CMND (9 digits)\n"
+            "  accounts import|report|verify ...   legacy portal accounts (see 'eidgw accounts help')\n"
+            "  audit verify FILE        check the audit log's hash chain\n"
             "  version\n");
     return f == stderr ? 2 : 0;
 }
@@ -160,6 +163,10 @@ int main(int argc, char **argv)
         rc = cmd_client_secret();
     else if (!strcmp(cmd, "id"))
         rc = cmd_id(argc, argv);
+    else if (!strcmp(cmd, "accounts"))
+        rc = gw_cli_accounts(argc, argv);
+    else if (!strcmp(cmd, "audit"))
+        rc = gw_cli_audit(argc, argv);
     else if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("eidgw %s\n", EIDGW_VERSION);
         rc = 0;
