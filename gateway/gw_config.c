@@ -56,6 +56,10 @@ static const directive_t session_dirs[] = {
     CFG("flow_lifetime", T_DURATION, flow_lifetime, 60, 3600, NULL, 0),
     {0},
 };
+static const directive_t admin_dirs[] = {
+    CFG("token_sha256", T_HEX64, admin_token_sha256, 0, 0, NULL, 1),
+    {0},
+};
 static const directive_t log_dirs[] = {
     CFG("level", T_ENUM, log_level, 0, 0, "debug info warn error", 0),
     {0},
@@ -342,6 +346,7 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->store_master);
     free_list(&cfg->store_sentinels);
     free(cfg->log_level);
+    free(cfg->admin_token_sha256);
     upstream_free(cfg->upstream);
     for (size_t i = 0; i < cfg->nclients; i++)
         client_cleanup(&cfg->clients[i]);
@@ -526,6 +531,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 sec.dirs = session_dirs, sec.base = c;
             else if (!strcmp(sname, "log"))
                 sec.dirs = log_dirs, sec.base = c;
+            else if (!strcmp(sname, "admin"))
+                sec.dirs = admin_dirs, sec.base = c;
             else if (!strcmp(sname, "upstream")) {
                 if (c->upstream) {
                     fail(&p, lineno, NULL, "only one [upstream] section is supported");

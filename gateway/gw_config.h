@@ -68,6 +68,8 @@ typedef struct gw_config {
     int store_allow_volatile;
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
+    /* [admin] */
+    char *admin_token_sha256; /* bearer token hash for the admin API; NULL = API off */
     /* [log] */
     char *log_level;
     gw_upstream_t *upstream; /* exactly one for now: the e-ID provider */

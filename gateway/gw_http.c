@@ -118,7 +118,7 @@ typedef struct job {
 
 struct gw_server {
     gw_app_t *app;
-    const gw_route_t *routes;
+    const gw_route_t *const *tables;
     int nio, nworkers;
     io_thread_t *io;
     pthread_t *workers;
@@ -134,11 +134,12 @@ struct gw_server {
 
 #define MAX_QUEUE 4096
 
-static const gw_route_t *route_find(const gw_route_t *routes, const char *path)
+static const gw_route_t *route_find(const gw_route_t *const *tables, const char *path)
 {
-    for (const gw_route_t *r = routes; r->path; r++)
-        if (!strcmp(r->path, path))
-            return r;
+    for (; *tables; tables++)
+        for (const gw_route_t *r = *tables; r->path; r++)
+            if (!strcmp(r->path, path))
+                return r;
     return NULL;
 }
 
@@ -299,7 +300,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         job_free(j);
         return;
     }
-    const gw_route_t *r = route_find(s->routes, j->req.path);
+    const gw_route_t *r = route_find(s->tables, j->req.path);
     if (!r || !(r->methods & j->req.method)) {
         refuse(s, ev, &j->req, r ? 405 : 404, started);
         job_free(j);
@@ -410,7 +411,7 @@ static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(s->io[i].base, &(struct timeval){0, 200000});
 }
 
-gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *routes, char *err, size_t errlen)
+gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, char *err, size_t errlen)
 {
     static int threads_ready;
     if (!threads_ready) {
@@ -419,7 +420,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *routes, char *err,
     }
     gw_server_t *s = gw_xcalloc(1, sizeof(*s));
     s->app = app;
-    s->routes = routes;
+    s->tables = tables;
     s->nio = app->cfg->io_threads;
     s->nworkers = app->cfg->workers;
     pthread_mutex_init(&s->qlock, NULL);

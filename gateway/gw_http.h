@@ -55,8 +55,9 @@ typedef struct gw_route {
 
 typedef struct gw_server gw_server_t;
 
-/* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. */
-gw_server_t *gw_server_start(struct gw_app *app, const gw_route_t *routes, char *err, size_t errlen);
+/* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. tables is a
+ * NULL-terminated list of route tables, searched in order. */
+gw_server_t *gw_server_start(struct gw_app *app, const gw_route_t *const *tables, char *err, size_t errlen);
 /* Blocks until gw_server_stop is called (from a signal handler via the self-pipe). */
 void gw_server_wait(gw_server_t *s);
 /* Async-signal-safe: asks the server to stop gracefully. */

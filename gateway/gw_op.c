@@ -461,6 +461,21 @@ static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* ------------------------------------------------------------------ from VNeID */
 
+/* Remember the sessions of an ID number, so a lock revokes them all at once. */
+static void index_session(gw_app_t *app, const char *id12, const char *sid)
+{
+    json_t *arr = store_get_json(app, "sidx", id12, 0);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        arr = json_array();
+    }
+    while (json_array_size(arr) >= 32) /* keep the newest */
+        json_array_remove(arr, 0);
+    json_array_append_new(arr, json_string(sid));
+    store_put_json(app, "sidx", id12, arr, app->cfg->session_lifetime);
+    json_decref(arr);
+}
+
 static char *portal_error_url(json_t *ar, const char *error)
 {
     gw_buf_t u;
@@ -588,6 +603,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12,
                "level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
         sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
+        index_session(app, id.id12, sid);
         gw_store_del(app->store, "ar", jstr(flow, "ar"));
         issue_code(app, resp, ar, sess);
     }

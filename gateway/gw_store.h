@@ -71,6 +71,9 @@ typedef struct gw_store_ops {
     int (*link_by_id12)(gw_store_t *st, const char *portal, const char *id12, gw_link_t *ret);
     int (*link_by_account)(gw_store_t *st, const char *portal, const char *account, gw_link_t *ret);
     int (*link_delete)(gw_store_t *st, const char *portal, const char *id12);
+    /* re-key: the link of old_id12 moves to new_id12 (a cancelled and re-issued number);
+     * GW_ENOTFOUND without a link, GW_ECONFLICT when new_id12 is already linked */
+    int (*link_rekey)(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12);
     int (*purge)(gw_store_t *st);
     /* counters for rate limits: add 1, set the TTL on first use, return the new value */
     int (*incr)(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret);
@@ -130,6 +133,8 @@ static inline int gw_store_link_by_account(gw_store_t *st, const char *portal, c
 { return st->ops->link_by_account(st, portal, acct, ret); }
 static inline int gw_store_link_delete(gw_store_t *st, const char *portal, const char *id12)
 { return st->ops->link_delete(st, portal, id12); }
+static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12)
+{ return st->ops->link_rekey(st, portal, old_id12, new_id12); }
 static inline int gw_store_purge(gw_store_t *st) { return st->ops->purge(st); }
 static inline int gw_store_incr(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret)
 { return st->ops->incr(st, ns, key, ttl, ret); }

@@ -52,6 +52,18 @@ static const char LINK_DELETE[] =
     "redis.call('DEL', ARGV[1] .. acct)\n"
     "return 1\n";
 
+/* KEYS: old id key, new id key; ARGV: acct key prefix, new id12 */
+static const char LINK_REKEY[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return -1 end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
+    "local tab = string.find(v, '\\t', 1, true)\n"
+    "local acct = string.sub(v, 1, tab - 1)\n"
+    "redis.call('SET', KEYS[2], v)\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('SET', ARGV[1] .. acct, ARGV[2])\n"
+    "return 1\n";
+
 static const struct timeval TMO = {2, 0};
 
 static redisContext *connect_to(const char *host, int port, const char *unix_path)
@@ -401,6 +413,23 @@ static int rd_link_delete(gw_store_t *b, const char *portal, const char *id12)
     return rc;
 }
 
+static int rd_link_rekey(gw_store_t *b, const char *portal, const char *old_id12, const char *new_id12)
+{
+    char *k1 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, old_id12);
+    char *k2 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, new_id12);
+    char *prefix = gw_sprintf("eidgw:link:{%s}:acct:", portal);
+    const char *argv[] = {"EVAL", LINK_REKEY, "2", k1, k2, prefix, new_id12};
+    redisReply *r = run((rd_store_t *)b, 7, argv, NULL, 0);
+    int rc = !r || r->type != REDIS_REPLY_INTEGER ? GW_ESTORE
+           : r->integer == 1 ? GW_OK : r->integer == 0 ? GW_ECONFLICT : GW_ENOTFOUND;
+    if (r)
+        freeReplyObject(r);
+    free(k1);
+    free(k2);
+    free(prefix);
+    return rc;
+}
+
 static int rd_purge(gw_store_t *b)
 {
     (void)b; /* Redis expires keys itself; the revocation stream is capped */
@@ -448,7 +477,7 @@ static const gw_store_ops_t redis_ops = {
     .name = "redis", .put = rd_put, .get = rd_get, .take = rd_take, .del = rd_del,
     .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
     .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
-    .link_delete = rd_link_delete, .purge = rd_purge, .close = rd_close, .incr = rd_incr,
+    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)

@@ -13,7 +13,7 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -30,6 +30,7 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ID12] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND id12=?2",
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
+    [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
     [Q_INCR] = "INSERT INTO kv(ns,k,v,exp) VALUES(?1,?2,'1',?3) ON CONFLICT(ns,k) DO UPDATE SET "
@@ -314,6 +315,22 @@ static int sq_link_by_account(gw_store_t *b, const char *p, const char *a, gw_li
 static int sq_link_delete(gw_store_t *b, const char *p, const char *id12)
 { return exec_simple(b, Q_LINK_DEL, p, id12, -1); }
 
+static int sq_link_rekey(gw_store_t *b, const char *p, const char *old_id12, const char *new_id12)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_LINK_REKEY);
+    bind_text(st, 1, p);
+    bind_text(st, 2, old_id12);
+    bind_text(st, 3, new_id12);
+    int r = sqlite3_step(st);
+    int rc = r == SQLITE_DONE ? (sqlite3_changes(c->db) ? GW_OK : GW_ENOTFOUND)
+                              : r == SQLITE_CONSTRAINT ? GW_ECONFLICT : GW_ESTORE;
+    sqlite3_reset(st);
+    return rc;
+}
+
 static int sq_purge(gw_store_t *b)
 {
     int64_t now = gw_now();
@@ -577,7 +594,7 @@ static const gw_store_ops_t sqlite_ops = {
     .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .purge = sq_purge, .close = sq_close, .incr = sq_incr,
+    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
     .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,

@@ -1,4 +1,5 @@
 /* eidgw: one binary, subcommands. This file only dispatches. */
+#include "gw_admin.h"
 #include "gw_app.h"
 #include "gw_cli.h"
 #include "gw_crypto.h"
@@ -76,7 +77,8 @@ static int cmd_check(int argc, char **argv, int serve)
         sa.sa_handler = on_signal;
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
-        running = gw_server_start(&app, gw_routes, err, sizeof(err));
+        static const gw_route_t *const tables[] = {gw_routes, gw_admin_routes, NULL};
+        running = gw_server_start(&app, tables, err, sizeof(err));
         if (!running) {
             fprintf(stderr, "eidgw: %s\n", err);
             rc = 1;

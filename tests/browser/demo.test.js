@@ -21,6 +21,19 @@ after(async () => {
   await st?.stop();
 });
 
+// Run a scenario on a fresh page; on failure the page is saved as FAILED-<name>.png.
+async function scenario(name, opts, fn) {
+  const page = await newPage(browser, opts);
+  try {
+    await fn(page);
+  } catch (e) {
+    await shot(page, `FAILED-${name}`).catch(() => {});
+    throw e;
+  } finally {
+    await page.context().close();
+  }
+}
+
 const onSim = (page, from = 0) => page.seen.slice(from).filter((u) => u.startsWith(st.sim.url));
 const visited = (page, prefix, from = 0) => page.seen.slice(from).some((u) => u.startsWith(prefix));
 
@@ -46,8 +59,7 @@ async function claimValue(page, src, key) {
 }
 
 test('Vietnamese: login at portal A, SSO at portal B, logout at A ends B (back-channel) and the SSO session',
-  { skip: skip || false }, async () => {
-    const page = await newPage(browser);
+  { skip: skip || false }, () => scenario('vi-sso-logout', {}, async (page) => {
     const A = st.portalA.url, B = st.portalB.url;
 
     // portal A, logged out
@@ -73,6 +85,7 @@ test('Vietnamese: login at portal A, SSO at portal B, logout at A ends B (back-c
     assert.equal((await page.locator('#name').innerText()).trim(), AN.name);
     assert.equal(await claimValue(page, 'id_token', 'cccd'), AN.id12);
     assert.equal(await claimValue(page, 'userinfo', 'cccd'), AN.id12);
+    assert.equal(await claimValue(page, 'id_token', 'name'), AN.name); // precomposed (NFC), as VNeID sent it
     assert.equal(await claimValue(page, 'id_token', 'acr'), 'urn:vn:eid:level:2');
     assert.ok(await claimValue(page, 'id_token', 'sid'), 'the id_token carries sid (back-channel logout needs it)');
     await shot(page, 'a04-portal-a-logged-in');
@@ -115,12 +128,10 @@ test('Vietnamese: login at portal A, SSO at portal B, logout at A ends B (back-c
     assert.equal((await page.locator('#vneid').innerText()).trim(), 'Đăng nhập bằng VNeID');
     assert.equal((await page.locator('#client-name').innerText()).trim(), 'Cổng Dịch vụ công tỉnh B');
     await shot(page, 'a09-portal-b-login-again');
-    await page.context().close();
-  });
+  }));
 
 test('English: ui_locales=en from portal A, language switch to Vietnamese and back, then log in',
-  { skip: skip || false }, async () => {
-    const page = await newPage(browser, { locale: 'en-US' });
+  { skip: skip || false }, () => scenario('en-language-switch', { locale: 'en-US' }, async (page) => {
     const A = st.portalA.url;
     await page.goto(`${A}/?lang=en`);
     assert.equal(await page.getAttribute('#login', 'href'), '/login?lang=en');
@@ -159,8 +170,7 @@ test('English: ui_locales=en from portal A, language switch to Vietnamese and ba
     await landOn(page, `${A}/`);
     assert.equal((await page.locator('#name').innerText()).trim(), AN.name);
     await shot(page, 'b05-portal-a-logged-in');
-    await page.context().close();
-  });
+  }));
 
 async function lockedCitizenError(page, lang) {
   const A = st.portalA.url;
@@ -194,43 +204,39 @@ async function assertDeniedPage(page, lang) {
 
 test('error page: a locked citizen (Đinh Văn Long) is refused by VNeID, in Vietnamese and in English',
   { skip: skip || false }, async () => {
-    // Vietnamese
-    let page = await newPage(browser);
-    await lockedCitizenError(page, 'vi');
-    await assertDeniedPage(page, 'vi');
-    await shot(page, 'c01-error-upstream-denied-vi');
-    // "try again" goes back to eidgw's login page for the same request
-    await page.click('#retry');
-    await landOn(page, `${st.gw.url}/login?`);
-    assert.equal((await page.locator('#vneid').innerText()).trim(), 'Đăng nhập bằng VNeID');
-    await shot(page, 'c02-error-retry-login-page-vi');
-    await page.context().close();
-
-    // English
-    page = await newPage(browser, { locale: 'en-US' });
-    await lockedCitizenError(page, 'en');
-    await assertDeniedPage(page, 'en');
-    await shot(page, 'c03-error-upstream-denied-en');
-    // "back to the portal": the portal receives error=access_denied
-    await page.click('#back');
-    await landOn(page, `${st.portalA.url}/callback?`);
-    assert.match(await page.locator('#error').innerText(), /access_denied/);
-    await shot(page, 'c04-error-back-to-portal');
-    await page.context().close();
+    await scenario('error-vi', {}, async (page) => {
+      await lockedCitizenError(page, 'vi');
+      await assertDeniedPage(page, 'vi');
+      await shot(page, 'c01-error-upstream-denied-vi');
+      // "try again" goes back to eidgw's login page for the same request
+      await page.click('#retry');
+      await landOn(page, `${st.gw.url}/login?`);
+      assert.equal((await page.locator('#vneid').innerText()).trim(), 'Đăng nhập bằng VNeID');
+      await shot(page, 'c02-error-retry-login-page-vi');
+    });
+    await scenario('error-en', { locale: 'en-US' }, async (page) => {
+      await lockedCitizenError(page, 'en');
+      await assertDeniedPage(page, 'en');
+      await shot(page, 'c03-error-upstream-denied-en');
+      // "back to the portal": the portal receives error=access_denied
+      await page.click('#back');
+      await landOn(page, `${st.portalA.url}/callback?`);
+      assert.match(await page.locator('#error').innerText(), /access_denied/);
+      await shot(page, 'c04-error-back-to-portal');
+    });
   });
 
-test('error page: the language switch shows the same error in the other language', { skip: skip || false }, async () => {
-  const page = await newPage(browser);
-  await lockedCitizenError(page, 'vi');
-  await assertDeniedPage(page, 'vi');
-  const toEn = page.locator('header a[hreflang="en"]');
-  assert.equal(await toEn.count(), 1, 'the error page has a language switch');
-  await toEn.click();
-  await page.waitForLoadState('load');
-  await shot(page, 'c05-error-after-language-switch');
-  await assertDeniedPage(page, 'en');
-  await page.context().close();
-});
+test('error page: the language switch shows the same error in the other language', { skip: skip || false },
+  () => scenario('error-language-switch', {}, async (page) => {
+    await lockedCitizenError(page, 'vi');
+    await assertDeniedPage(page, 'vi');
+    const toEn = page.locator('header a[hreflang="en"]');
+    assert.equal(await toEn.count(), 1, 'the error page has a language switch');
+    await toEn.click();
+    await page.waitForLoadState('load');
+    await shot(page, 'c05-error-after-language-switch');
+    await assertDeniedPage(page, 'en');
+  }));
 
 test('portal back-channel endpoint refuses tokens that are not from eidgw', { skip: skip || false }, async () => {
   const url = `${st.portalB.url}/backchannel-logout`;

@@ -5,8 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, freePort, secret, readLog } from './lib/harness.js';
-import { Agent, hidden, href, discover, authRequest, loginAt, client } from './lib/rp.js';
-import { apacheMissing, openidcVersion, startApache, parseEnv } from './lib/apache.js';
+import { hidden, href, discover, authRequest, client } from './lib/rp.js';
+import { apacheMissing, openidcVersion, startApache, parseEnv, NavAgent as Agent } from './lib/apache.js';
 
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const LONG = '034084190123'; // locked at VNeID
@@ -45,22 +45,8 @@ function diag() {
     `\n--- apache access.log ---\n${ap?.accessLog().slice(-3000)}\n--- eidgw ---\n${readLog(st.gw.proc).slice(-4000)}`;
 }
 
-// A browser navigation: mod_auth_openidc answers 401, not a redirect, to requests that
-// do not look like navigations (Accept, Sec-Fetch-Mode). Follows redirects; returns the
-// last response with .hops.
-async function browse(agent, url, opts = {}, max = 25) {
-  const nav = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'Sec-Fetch-Mode': 'navigate',
-                'Sec-Fetch-Dest': 'document' };
-  const hops = [];
-  let r = await agent.request(url, { ...opts, headers: { ...nav, ...(opts.headers || {}) } });
-  hops.push(r);
-  while (r.location && hops.length < max) {
-    r = await agent.request(r.location, { headers: nav });
-    hops.push(r);
-  }
-  r.hops = hops;
-  return r;
-}
+// Follow redirects like a browser; returns the last response with .hops.
+const browse = (agent, url, opts = {}) => agent.follow(url, opts, 25);
 
 const hopTo = (r, prefix) => r.hops.find((h) => h.url.startsWith(prefix));
 
@@ -150,7 +136,7 @@ test('single sign-on: after Apache, another portal gets in without VNeID; logout
     const c = st.clients['portal-a'];
     const config = await discover(st.gw.url, c);
     const req = await authRequest(config, c);
-    const hop = await loginAt(agent, req.url, AN.id12, new URL(c.redirect[0]).origin);
+    const hop = await agent.request(req.url);
     assert.equal(hop.status, 302);
     assert.ok(hop.location.startsWith(`${c.redirect[0]}?code=`), hop.location);
     assert.equal((await st.sim.stats()).auth, authsBefore, 'no second VNeID login');
@@ -174,21 +160,35 @@ test('single sign-on: after Apache, another portal gets in without VNeID; logout
     assert.ok(again.url.startsWith(`${st.gw.url}/login?`), again.url);
   });
 
-test('a citizen refused by VNeID: the way back to Apache is an OAuth error response it accepts', { skip: missing || false }, async () => {
-  const agent = new Agent();
+// Locked citizen at VNeID -> eidgw's upstream_denied page; returns the URL of its link back to the portal.
+async function refusedBackLink(agent) {
   const { r } = await loginAtApache(agent, LONG);
   assert.equal(r.status, 403);
   assert.ok(r.url.startsWith(`${st.gw.url}/callback?`), r.url);
-  assert.match(r.body, /upstream_denied/);
+  assert.match(r.body, /id="error-code">upstream_denied</);
   const back = href(r.body, 'back');
   assert.ok(back, 'the error page links back to the portal');
-  const u = new URL(back, r.url);
-  assert.equal(u.origin + u.pathname, ap.redirectUri);
-  assert.equal(u.searchParams.get('error'), 'access_denied');
-  assert.ok(u.searchParams.get('state'), 'state is returned to the portal');
-  // RFC 9207: eidgw advertises authorization_response_iss_parameter_supported, so every
-  // authorization response, errors included, carries iss
-  assert.equal(u.searchParams.get('iss'), st.gw.url, `no iss in ${back}`);
-  const res = await browse(agent, u.toString());
-  assert.match(res.body, /access_denied/, `Apache did not report the refusal: ${res.status}\n${res.body.slice(0, 800)}`);
-});
+  return new URL(back, r.url);
+}
+
+test('a citizen refused by VNeID: the way back to Apache carries access_denied, and Apache reports it',
+  { skip: missing || false }, async () => {
+    const agent = new Agent();
+    const u = await refusedBackLink(agent);
+    assert.equal(u.origin + u.pathname, ap.redirectUri);
+    assert.equal(u.searchParams.get('error'), 'access_denied');
+    assert.ok(u.searchParams.get('state'), 'state is returned to the portal');
+    const res = await browse(agent, u.toString());
+    assert.match(res.body, /OpenID Connect Provider error: access_denied/,
+                 `Apache did not report the refusal: ${res.status}\n${res.body.slice(0, 800)}`);
+  });
+
+test('a citizen refused by VNeID: the way back to the portal is a complete authorization error response (iss, RFC 9207)',
+  { skip: missing || false }, async () => {
+    const meta = await (await fetch(`${st.gw.url}/.well-known/openid-configuration`)).json();
+    assert.equal(meta.authorization_response_iss_parameter_supported, true);
+    const u = await refusedBackLink(new Agent());
+    // advertised support means every authorization response, errors included, carries iss;
+    // without it openid-client refuses the response ("iss" missing) instead of seeing access_denied
+    assert.equal(u.searchParams.get('iss'), st.gw.url, `no iss in ${u}`);
+  });

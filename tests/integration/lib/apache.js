@@ -4,8 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { run, waitHttp, readLog } from './harness.js';
+import http from 'node:http';
+import { execFileSync, spawn } from 'node:child_process';
+import { waitHttp, readLog } from './harness.js';
+import { Agent } from './agent.js';
 
 export const APACHE_BIN = process.env.APACHE_BIN || '/usr/sbin/apache2';
 export const APACHE_MODULES = process.env.APACHE_MODULES || '/usr/lib/apache2/modules';
@@ -109,7 +111,14 @@ ScriptAlias /protected/whoami "${dir}/cgi-bin/whoami"
   } catch (e) {
     throw new Error(`apache2 -t: ${e.stderr || e.message}`);
   }
-  const proc = run('apache', APACHE_BIN, ['-f', confPath, '-DFOREGROUND'], { dir });
+  // Own process group: on SIGTERM the parent signals its whole group (killpg), which
+  // would otherwise include the test runner.
+  const logPath = path.join(dir, 'apache.log');
+  const log = fs.openSync(logPath, 'a');
+  const proc = spawn(APACHE_BIN, ['-f', confPath, '-DFOREGROUND'], { stdio: ['ignore', log, log], detached: true });
+  fs.closeSync(log);
+  proc.logPath = logPath;
+  proc.exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
   try {
     await waitHttp(`${url}/index.html`, 15000);
   } catch (e) {
@@ -138,4 +147,39 @@ export function parseEnv(text) {
     if (i > 0) o[line.slice(0, i)] = line.slice(i + 1);
   }
   return o;
+}
+
+// The Agent, but every request looks like a browser navigation (node's fetch always
+// sends Sec-Fetch-Mode: cors, and mod_auth_openidc answers such requests with 401
+// instead of redirecting to the provider).
+export class NavAgent extends Agent {
+  async request(url, { method = 'GET', form, headers = {}, body } = {}) {
+    const h = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'sec-fetch-mode': 'navigate',
+                'sec-fetch-dest': 'document', ...headers };
+    const c = this.cookieHeader(url);
+    if (c) h.cookie = c;
+    let payload = body;
+    if (form) {
+      h['content-type'] = 'application/x-www-form-urlencoded';
+      payload = new URLSearchParams(form).toString();
+    }
+    if (payload != null) h['content-length'] = Buffer.byteLength(payload);
+    const { status, raw, text } = await new Promise((resolve, reject) => {
+      const req = http.request(url, { method, headers: h }, (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode, raw: res.rawHeaders,
+                                      text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(15000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const hdrs = new Headers();
+    for (let i = 0; i + 1 < raw.length; i += 2) hdrs.append(raw[i], raw[i + 1]);
+    this.store(url, { headers: hdrs });
+    const loc = hdrs.get('location');
+    return { status, headers: hdrs, body: text, url, location: loc ? new URL(loc, url).toString() : null };
+  }
 }
