@@ -877,14 +877,11 @@ typedef struct render_ctx {
     size_t nvars;
     int lang;
     buf_t out;
+    char prefix[MAX_NAME + 16]; /* inside a list section: "items.3." */
 } render_ctx_t;
 
-static const char *lookup(const render_ctx_t *rc, const char *name, size_t len)
+static const char *lookup_exact(const render_ctx_t *rc, const char *name, size_t len)
 {
-    if (len == 4 && memcmp(name, "lang", 4) == 0)
-        return lang_names[rc->lang];
-    if (len == 10 && memcmp(name, "other_lang", 10) == 0)
-        return lang_names[rc->lang == LANG_VI ? LANG_EN : LANG_VI];
     for (size_t i = 0; i < rc->nvars; i++) {
         const char *v = rc->vars[i].name;
         if (v && strncmp(v, name, len) == 0 && v[len] == '\0')
@@ -893,11 +890,48 @@ static const char *lookup(const render_ctx_t *rc, const char *name, size_t len)
     return NULL;
 }
 
+static const char *lookup(const render_ctx_t *rc, const char *name, size_t len)
+{
+    if (len == 4 && memcmp(name, "lang", 4) == 0)
+        return lang_names[rc->lang];
+    if (len == 10 && memcmp(name, "other_lang", 10) == 0)
+        return lang_names[rc->lang == LANG_VI ? LANG_EN : LANG_VI];
+    if (rc->prefix[0] && len <= MAX_NAME) {
+        char full[2 * MAX_NAME + 16];
+        size_t pl = strlen(rc->prefix);
+        memcpy(full, rc->prefix, pl);
+        memcpy(full + pl, name, len);
+        const char *v = lookup_exact(rc, full, pl + len);
+        if (v)
+            return v;
+    }
+    return lookup_exact(rc, name, len);
+}
+
+/* A list is given as variables "NAME.0.FIELD", "NAME.1.FIELD", ...: a section over NAME
+ * repeats its block once per index, and {{FIELD}} inside reads that item's value. */
+static int list_has_item(const render_ctx_t *rc, const char *name, size_t len, unsigned k)
+{
+    char p[MAX_NAME + 16];
+    int n = snprintf(p, sizeof(p), "%.*s.%u.", (int)len, name, k);
+    for (size_t i = 0; n > 0 && i < rc->nvars; i++)
+        if (rc->vars[i].name && strncmp(rc->vars[i].name, p, (size_t)n) == 0)
+            return 1;
+    return 0;
+}
+
+static void render_range(render_ctx_t *rc, const tmpl_t *t, size_t from, size_t to, int depth);
+
 static void render_tmpl(render_ctx_t *rc, const tmpl_t *t, int depth)
 {
+    render_range(rc, t, 0, t->nnodes, depth);
+}
+
+static void render_range(render_ctx_t *rc, const tmpl_t *t, size_t from, size_t to, int depth)
+{
     const node_t *nodes = t->nodes;
-    size_t i = 0;
-    while (i < t->nnodes) {
+    size_t i = from;
+    while (i < to) {
         const node_t *nd = &nodes[i];
         const char *v;
         switch ((node_kind_t)nd->kind) {
@@ -922,6 +956,17 @@ static void render_tmpl(render_ctx_t *rc, const tmpl_t *t, int depth)
         case N_SECTION:
         case N_INVERTED:
             v = lookup(rc, nd->s, nd->len);
+            if (v == NULL && nd->kind == N_SECTION && !rc->prefix[0] && list_has_item(rc, nd->s, nd->len, 0)) {
+                for (unsigned k = 0; k < 1000 && list_has_item(rc, nd->s, nd->len, k); k++) {
+                    snprintf(rc->prefix, sizeof(rc->prefix), "%.*s.%u.", (int)nd->len, nd->s, k);
+                    render_range(rc, t, i + 1, nd->u.end, depth);
+                }
+                rc->prefix[0] = '\0';
+                i = nd->u.end;
+                break;
+            }
+            if (v == NULL && nd->kind == N_INVERTED && list_has_item(rc, nd->s, nd->len, 0))
+                v = "1";
             if ((v != NULL && *v != '\0') == (nd->kind == N_SECTION))
                 i++;
             else

@@ -8,6 +8,8 @@
  *                     (falls back to "vi", then to the key itself)
  *   {{#name}}..{{/name}}  the block if `name` is set and non-empty
  *   {{^name}}..{{/name}}  the block if `name` is unset or empty
+ *   {{#list}}..{{/list}} with variables "list.0.f", "list.1.f", ...: the block once per
+ *                     item; {{f}} inside reads that item's field (one level, no nesting)
  *   {{>name}}         include template `name` (e.g. a shared header), max depth 4
  * Any other "{{" is a template error found at load time. */
 #ifndef GW_TMPL_H

@@ -181,6 +181,16 @@ static void test_first_of_duplicate_variables_wins(void **state)
     assert_renders("{{a}} {{ab}}", v, NVARS(v), "first other");
 }
 
+static void test_list_section_repeats_per_item_and_escapes(void **state)
+{
+    (void)state;
+    gw_tmpl_var_t v[] = {{"items.0.id", "a1"}, {"items.0.label", "<b>An</b>"},
+                         {"items.1.id", "a2"}, {"items.1.label", "Bình"}, {"title", "T"}};
+    assert_renders("{{title}}:{{#items}}[{{id}}={{label}}|{{title}}]{{/items}}{{^items}}none{{/items}}", v, 5,
+                   "T:[a1=&lt;b&gt;An&lt;/b&gt;|T][a2=Bình|T]");
+    assert_renders("{{#items}}x{{/items}}{{^items}}none{{/items}}", v + 4, 1, "none");
+}
+
 static void test_section_renders_only_when_set_and_non_empty(void **state)
 {
     const char *t = "a{{#s}}[{{s}}]{{/s}}b";
@@ -797,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_spaces_inside_tags_are_allowed),
         cmocka_unit_test(test_first_of_duplicate_variables_wins),
         cmocka_unit_test(test_section_renders_only_when_set_and_non_empty),
+        cmocka_unit_test(test_list_section_repeats_per_item_and_escapes),
         cmocka_unit_test(test_inverted_section_renders_when_unset_or_empty),
         cmocka_unit_test(test_nested_and_sibling_sections),
         cmocka_unit_test(test_lang_and_other_lang_are_added),
