@@ -1,6 +1,10 @@
 #include "gw_app.h"
 
 #include "gw_log.h"
+#if __has_include("gw_audit.h")
+#include "gw_audit.h"
+#define HAVE_AUDIT 1
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +41,35 @@ int gw_app_init(gw_app_t *app, gw_config_t *cfg, char *err, size_t errlen)
     }
     if (!app->store)
         return -1;
+#ifdef HAVE_AUDIT
+    if (cfg->audit_path) {
+        app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
+        if (!app->audit)
+            return -1;
+    }
+#endif
     if (cfg->upstream->jwks_uri)
         app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10);
     return 0;
 }
 
+void gw_app_audit(gw_app_t *app, const char *event, json_t *fields)
+{
+    char *line = json_dumps(fields, JSON_COMPACT);
+    gw_log(GW_LOG_INFO, "audit", event, "fields", line, NULL);
+    free(line);
+#ifdef HAVE_AUDIT
+    if (app->audit && gw_audit_write(app->audit, event, fields) != 0)
+        gw_log(GW_LOG_ERROR, "audit", "cannot write the audit log", "event", event, NULL);
+#endif
+    json_decref(fields);
+}
+
 void gw_app_cleanup(gw_app_t *app)
 {
+#ifdef HAVE_AUDIT
+    gw_audit_close(app->audit);
+#endif
     gw_jwks_cache_free(app->upstream_jwks);
     gw_store_close(app->store);
     gw_tmpl_free(app->tmpl);
@@ -166,7 +192,10 @@ void gw_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const ch
     for (size_t i = 0; i < nvars && n < 22; i++)
         all[n++] = vars[i];
     char *sw = NULL;
-    if (req->method == GW_M_GET) {
+    int has_switch = 0;
+    for (size_t i = 0; i < nvars; i++)
+        has_switch |= vars[i].name && !strcmp(vars[i].name, "lang_switch_url");
+    if (req->method == GW_M_GET && !has_switch) {
         sw = lang_switch_url(req, lang);
         all[n++] = (gw_tmpl_var_t){"lang_switch_url", sw};
     }
@@ -197,15 +226,58 @@ void gw_error_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, co
     char title_key[96], msg_key[96];
     snprintf(title_key, sizeof(title_key), "err.%s.title", code);
     snprintf(msg_key, sizeof(msg_key), "err.%s", code);
+    /* A page answering a single-use request (the upstream callback) cannot be reloaded in
+     * the other language: keep the error for a while and let the switch show it again. */
+    char *sw = NULL;
+    if (req->path && !strcmp(req->path, "/callback")) {
+        char *eid = gw_random_token(18);
+        json_t *e = json_pack("{s:i,s:s}", "status", status, "code", code);
+        if (retry_url)
+            json_object_set_new(e, "retry", json_string(retry_url));
+        if (back_url)
+            json_object_set_new(e, "back", json_string(back_url));
+        char *txt = json_dumps(e, JSON_COMPACT);
+        if (txt && gw_store_put(app->store, "err", eid, txt, 1800, 0) == GW_OK)
+            sw = gw_sprintf("/error?e=%s&lang=%s", eid, strcmp(lang, "en") ? "en" : "vi");
+        free(txt);
+        json_decref(e);
+        free(eid);
+    }
     gw_tmpl_var_t v[] = {
         {"error_title", gw_tmpl_msg(app->tmpl, lang, title_key)},
         {"error_message", gw_tmpl_msg(app->tmpl, lang, msg_key)},
         {"error_code", code},
         {"retry_url", retry_url},
         {"back_url", back_url},
+        {"lang_switch_url", sw},
     };
-    gw_page(app, req, resp, status, "error", lang, v, 5);
+    gw_page(app, req, resp, status, "error", lang, v, sw ? 6 : 5);
+    free(sw);
 }
+
+/* GET /error?e=ID: an error kept by gw_error_page, shown again (e.g. in another language). */
+static void h_error(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *eid = gw_form_get(&req->q, "e");
+    char *txt = NULL;
+    json_t *e = NULL;
+    if (eid && strlen(eid) < 64 && gw_store_get(app->store, "err", eid, &txt) == GW_OK)
+        e = json_loads(txt, 0, NULL);
+    free(txt);
+    const char *code = json_string_value(json_object_get(e, "code"));
+    if (!code) {
+        gw_error_page(app, req, resp, 400, "flow_expired", NULL, NULL, NULL);
+    } else {
+        gw_error_page(app, req, resp, (int)json_integer_value(json_object_get(e, "status")), code, NULL,
+                      json_string_value(json_object_get(e, "retry")), json_string_value(json_object_get(e, "back")));
+    }
+    json_decref(e);
+}
+
+const gw_route_t gw_app_routes[] = {
+    {GW_M_GET, "/error", h_error, 0},
+    {0, NULL, NULL, 0},
+};
 
 void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description)
 {

@@ -28,7 +28,12 @@ typedef struct gw_app {
     gw_revset_t revoked;
     int is_tls; /* public_url is https: cookies get Secure and the __Host- prefix */
     const char *sso_cookie, *bind_cookie, *lang_cookie;
+    struct gw_audit *audit; /* NULL without [audit] */
 } gw_app_t;
+
+/* Audit an event (fields is consumed): one JSON line in the hash-chained audit log, and a
+ * log line. ID numbers go under keys ending in _id12 and are masked. */
+void gw_app_audit(gw_app_t *app, const char *event, json_t *fields);
 
 int gw_app_init(gw_app_t *app, gw_config_t *cfg, char *err, size_t errlen);
 void gw_app_cleanup(gw_app_t *app);
@@ -54,5 +59,6 @@ void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *d
 
 /* Routes */
 extern const gw_route_t gw_routes[];
+extern const gw_route_t gw_app_routes[];
 
 #endif

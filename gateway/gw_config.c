@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_URL, T_INT, T_DURATION, T_BOOL, T_LIST, T_ENUM, T_HEX64, T_SIZE } dtype_t;
+typedef enum { T_STR, T_URL, T_INT, T_DURATION, T_BOOL, T_LIST, T_ENUM, T_HEX64, T_SIZE, T_TIME, T_RATE } dtype_t;
 
 typedef struct directive {
     const char *key;
@@ -105,6 +105,30 @@ static const directive_t client_dirs[] = {
     CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
     CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),
     CLI("account_types", T_STR, account_types, 0, 0, NULL, 0),
+    CLI("accounts", T_BOOL, has_accounts, 0, 0, NULL, 0),
+    CLI("legacy_login", T_BOOL, legacy_login, 0, 0, NULL, 0),
+    CLI("cutoff_individual", T_TIME, cutoff_individual, 0, 0, NULL, 0),
+    CLI("cutoff_organisation", T_TIME, cutoff_organisation, 0, 0, NULL, 0),
+    CLI("trust_stored_id12", T_ENUM, trust_any_id12, 0, 0, "verified_only any", 0),
+    {0},
+};
+static const directive_t popdb_dirs[] = {
+    CFG("url", T_URL, popdb_url, 0, 0, NULL, 1),
+    CFG("name_format", T_ENUM, popdb_name_format, 0, 0, "nfc nfc_upper ascii_upper_nospace", 0),
+    CFG("timeout", T_DURATION, popdb_timeout, 1, 60, NULL, 0),
+    {0},
+};
+static const directive_t limits_dirs[] = {
+    CFG("legacy_per_account", T_RATE, lim_legacy_account, 0, 0, NULL, 0),
+    CFG("legacy_per_ip", T_RATE, lim_legacy_ip, 0, 0, NULL, 0),
+    CFG("verify_per_account", T_RATE, lim_verify_account, 0, 0, NULL, 0),
+    CFG("verify_per_ip", T_RATE, lim_verify_ip, 0, 0, NULL, 0),
+    CFG("verify_per_id12", T_RATE, lim_verify_id12, 0, 0, NULL, 0),
+    {0},
+};
+static const directive_t audit_dirs[] = {
+    CFG("path", T_STR, audit_path, 0, 0, NULL, 1),
+    CFG("node_id", T_STR, node_id, 0, 0, NULL, 0),
     {0},
 };
 
@@ -238,6 +262,37 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
         *(long *)field = n;
         return 0;
     }
+    case T_TIME: {
+        /* YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM / -HH:MM */
+        int Y, M, D, h, m, sec, oh = 0, om = 0, n = 0;
+        char sign = 'Z';
+        if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || M < 1 || M > 12 ||
+            D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+            return fail(p, line, d->key, "'%s' is not a date-time like 2024-07-01T00:00:00+07:00", v);
+        const char *z = v + n;
+        if (!strcmp(z, "Z"))
+            sign = 'Z';
+        else if ((z[0] == '+' || z[0] == '-') && sscanf(z + 1, "%2d:%2d", &oh, &om) == 2 && strlen(z) == 6)
+            sign = z[0];
+        else
+            return fail(p, line, d->key, "'%s' needs a zone: Z or +HH:MM", v);
+        struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
+        int64_t t = (int64_t)timegm(&tm);
+        int64_t off = (int64_t)(oh * 3600 + om * 60);
+        *(int64_t *)field = sign == '+' ? t - off : sign == '-' ? t + off : t;
+        return 0;
+    }
+    case T_RATE: {
+        /* N/DURATION, e.g. 5/15m */
+        char *slash = strchr(v, '/'), *end;
+        long n = slash ? strtol(v, &end, 10) : -1;
+        long w;
+        if (!slash || end != slash || n < 1 || n > 1000000 || parse_duration(slash + 1, &w) || w < 1)
+            return fail(p, line, d->key, "'%s' is not a rate like 5/15m", v);
+        ((gw_rate_t *)field)->count = n;
+        ((gw_rate_t *)field)->window = w;
+        return 0;
+    }
     case T_BOOL:
         if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on"))
             *(int *)field = 1;
@@ -249,6 +304,10 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
     case T_ENUM: {
         if (!gw_list_has(d->choices, v))
             return fail(p, line, d->key, "'%s' is not one of: %s", v, d->choices);
+        if (d->offset == offsetof(gw_client_t, trust_any_id12) && d->choices[0] == 'v') {
+            *(int *)field = !strcmp(v, "any");
+            return 0;
+        }
         if (d->offset == offsetof(gw_upstream_t, id_token) && d->choices[0] == 'a') {
             *(int *)field = !strcmp(v, "absent") ? 0 : !strcmp(v, "optional") ? 1 : 2;
             return 0;
@@ -292,7 +351,13 @@ static void upstream_defaults(gw_upstream_t *u)
     u->clock_skew = 60;
 }
 
-static void client_defaults(gw_client_t *c) { c->min_level = 1; }
+static void client_defaults(gw_client_t *c)
+{
+    c->min_level = 1;
+    c->legacy_login = 1;
+    c->cutoff_individual = 1719766800;   /* 2024-07-01T00:00:00+07:00 (Decree 69/2024 art. 40.3) */
+    c->cutoff_organisation = 1751302800; /* 2025-07-01T00:00:00+07:00 (art. 40.4) */
+}
 
 static void free_list(gw_strlist_t *l)
 {
@@ -347,6 +412,10 @@ void gw_config_free(gw_config_t *cfg)
     free_list(&cfg->store_sentinels);
     free(cfg->log_level);
     free(cfg->admin_token_sha256);
+    free(cfg->popdb_url);
+    free(cfg->popdb_name_format);
+    free(cfg->audit_path);
+    free(cfg->node_id);
     upstream_free(cfg->upstream);
     for (size_t i = 0; i < cfg->nclients; i++)
         client_cleanup(&cfg->clients[i]);
@@ -393,6 +462,10 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, 0, NULL, "section [store] with driver and path is required");
     if (!c->upstream)
         return fail(p, 0, NULL, "an [upstream NAME] section is required");
+    if (!c->popdb_name_format)
+        c->popdb_name_format = gw_strdup("nfc");
+    if (!c->node_id)
+        c->node_id = gw_strdup("node-1");
     if (!strcmp(c->store_driver, "sqlite") && !c->store_path)
         return fail(p, 0, "path", "[store] driver = sqlite needs path");
     if (!strcmp(c->store_driver, "redis") && !c->store_url && !c->store_sentinels.n)
@@ -473,6 +546,12 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->code_lifetime = 60;
     c->token_lifetime = 300;
     c->flow_lifetime = 900;
+    c->popdb_timeout = 10;
+    c->lim_legacy_account = (gw_rate_t){5, 900};
+    c->lim_legacy_ip = (gw_rate_t){30, 900};
+    c->lim_verify_account = (gw_rate_t){3, 86400};
+    c->lim_verify_ip = (gw_rate_t){20, 3600};
+    c->lim_verify_id12 = (gw_rate_t){3, 86400};
     section_t sec = {0};
     int lineno = 0;
     const char *s = text, *end = text + len;
@@ -533,6 +612,12 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 sec.dirs = log_dirs, sec.base = c;
             else if (!strcmp(sname, "admin"))
                 sec.dirs = admin_dirs, sec.base = c;
+            else if (!strcmp(sname, "popdb"))
+                sec.dirs = popdb_dirs, sec.base = c;
+            else if (!strcmp(sname, "limits"))
+                sec.dirs = limits_dirs, sec.base = c;
+            else if (!strcmp(sname, "audit"))
+                sec.dirs = audit_dirs, sec.base = c;
             else if (!strcmp(sname, "upstream")) {
                 if (c->upstream) {
                     fail(&p, lineno, NULL, "only one [upstream] section is supported");

@@ -27,7 +27,17 @@ typedef struct gw_client {
     int min_level;        /* 1 or 2 */
     char *token_alg;      /* ES256 or RS256 */
     char *account_types;  /* space-separated upstream account types allowed ("1") */
+    /* legacy accounts of this portal (DOMAIN.md section 4) */
+    int has_accounts;        /* accounts = yes: eidgw holds the portal's legacy registry */
+    int legacy_login;        /* show the username/password form before the cutoff */
+    int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */
+    int trust_any_id12;      /* trust_stored_id12 = any (default verified_only) */
 } gw_client_t;
+
+typedef struct gw_rate {
+    long count;  /* at most count events ... */
+    long window; /* ... per window seconds */
+} gw_rate_t;
 
 typedef struct gw_upstream {
     char *name;           /* section name, e.g. "vneid" */
@@ -68,6 +78,13 @@ typedef struct gw_config {
     int store_allow_volatile;
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
+    /* [popdb] the population-DB matching service (3-item check) */
+    char *popdb_url, *popdb_name_format;
+    long popdb_timeout;
+    /* [limits] */
+    gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;
+    /* [audit] */
+    char *audit_path, *node_id;
     /* [admin] */
     char *admin_token_sha256; /* bearer token hash for the admin API; NULL = API off */
     /* [log] */

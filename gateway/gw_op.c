@@ -8,6 +8,7 @@
  * "at" (access tokens, by hash), "sess" (SSO sessions). The browser carries the sealed
  * SSO cookie and a binding cookie that ties an upstream flow to the browser that began it. */
 #include "gw_app.h"
+#include "gw_op_internal.h"
 #include "gw_idnum.h"
 #include "gw_log.h"
 #include "plugin.h"
@@ -22,15 +23,18 @@
 
 static const gw_idp_ops_t *idp(void) { return &gw_idp_vneid; }
 
-static const char *acr_for(int level) { return level >= 2 ? ACR_L2 : ACR_L1; }
+static const char *acr_for(int level)
+{
+    return level >= 2 ? ACR_L2 : level == 1 ? ACR_L1 : "urn:vn:eid:legacy"; /* 0: a legacy password login */
+}
 
 /* ------------------------------------------------------------------ helpers */
 
 /* Set by store_get_json when the store itself failed (as opposed to "not found"), so a
  * handler answers 503 instead of treating an outage as a bad request. */
-static __thread int store_down;
+__thread int store_down;
 
-static json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
+json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
 {
     char *v = NULL;
     int rc = take ? gw_store_take(app->store, ns, key, &v) : gw_store_get(app->store, ns, key, &v);
@@ -42,7 +46,7 @@ static json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, in
     return j;
 }
 
-static int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, long ttl)
+int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, long ttl)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     int rc = s ? gw_store_put(app->store, ns, key, s, ttl, 0) : GW_ENOMEM;
@@ -50,9 +54,9 @@ static int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t
     return rc;
 }
 
-static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
-static void jset(json_t *o, const char *k, const char *v)
+void jset(json_t *o, const char *k, const char *v)
 {
     if (v)
         json_object_set_new(o, k, json_string(v));
@@ -116,14 +120,14 @@ static void redirect_error(gw_app_t *app, gw_resp_t *resp, const char *redirect_
     gw_buf_cleanup(&u);
 }
 
-static void busy_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
+void busy_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
 {
     gw_log(GW_LOG_ERROR, "store", "store unavailable", "path", req->path, "id", req->id, NULL);
     gw_error_page(app, req, resp, 503, "server_busy", lang, NULL, NULL);
     gw_resp_header(resp, "Retry-After", "1");
 }
 
-static void busy_json(gw_resp_t *resp)
+void busy_json(gw_resp_t *resp)
 {
     gw_error_json(resp, 503, "temporarily_unavailable", "try again shortly");
     gw_resp_header(resp, "Retry-After", "1");
@@ -131,16 +135,10 @@ static void busy_json(gw_resp_t *resp)
 
 /* ------------------------------------------------------------------ SSO session */
 
-typedef struct sso {
-    char *sid;
-    int64_t auth_time, exp;
-    int level;
-} sso_t;
-
-static void sso_cleanup(sso_t *s) { free(s->sid); }
+void sso_cleanup(sso_t *s) { free(s->sid); }
 
 /* Open the SSO cookie: no store access. 0 when sealed by us, unexpired and not revoked. */
-static int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret)
+int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret)
 {
     char *c = gw_cookie_get(req->cookie, app->sso_cookie);
     char *pt = NULL;
@@ -164,7 +162,7 @@ done:
     return rc;
 }
 
-static void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp)
+void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp)
 {
     json_t *j = json_pack("{s:s,s:I,s:I,s:i}", "sid", sid, "exp", (json_int_t)exp, "at", (json_int_t)auth_time,
                           "lvl", level);
@@ -178,8 +176,9 @@ static void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int6
 
 /* ------------------------------------------------------------------ code issuance */
 
-/* Issue a code for the portal request `ar` and the session `sess`; redirect there. */
-static void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess)
+/* Issue a code for the portal request `ar` and the session `sess`; redirect there.
+ * account/merged: the portal's legacy account id and the ids merged into it, if any. */
+void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged)
 {
     const char *client_id = jstr(ar, "client_id"), *redirect_uri = jstr(ar, "redirect_uri");
     char *code = gw_random_token(32);
@@ -193,6 +192,9 @@ static void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess)
     jset(c, "sid", jstr(sess, "sid"));
     json_object_set(c, "identity", json_object_get(sess, "identity"));
     json_object_set(c, "auth_time", json_object_get(sess, "auth_time"));
+    jset(c, "account", account);
+    if (merged && json_array_size(merged))
+        json_object_set(c, "merged", merged);
     int rc = store_put_json(app, "code", key, c, app->cfg->code_lifetime);
     json_decref(c);
     if (rc != GW_OK) {
@@ -224,7 +226,7 @@ static void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess)
     gw_wipe_free(code);
 }
 
-static int requested_level(json_t *ar, const gw_client_t *cl)
+int requested_level(json_t *ar, const gw_client_t *cl)
 {
     int lvl = cl->min_level;
     const char *acr = jstr(ar, "acr_values");
@@ -349,7 +351,7 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         }
         int fresh = max_age < 0 || gw_now() - s.auth_time <= max_age;
         if (sess && fresh && s.level >= need_level) {
-            issue_code(app, resp, ar, sess);
+            gw_broker_after_login(app, req, resp, ar, NULL, sess, lang);
             json_decref(sess);
             json_decref(ar);
             sso_cleanup(&s);
@@ -401,11 +403,15 @@ static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_buf_adds(&u, "/login/vneid");
     gw_url_add_param(&u, "ar", arid);
     gw_url_add_param(&u, "lang", lang);
-    gw_tmpl_var_t v[] = {
+    gw_tmpl_var_t v[12] = {
         {"client_name", cl ? cl->name : ""},
         {"vneid_url", u.data},
     };
-    gw_page(app, req, resp, 200, "login", lang, v, 2);
+    char *owned[8] = {0};
+    size_t n = 2 + gw_broker_login_vars(app, req, resp, ar, arid, v + 2, 10, owned);
+    gw_page(app, req, resp, 200, "login", lang, v, n);
+    for (size_t i = 0; i < 8; i++)
+        free(owned[i]);
     gw_buf_cleanup(&u);
     json_decref(ar);
 }
@@ -462,7 +468,7 @@ static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 /* ------------------------------------------------------------------ from VNeID */
 
 /* Remember the sessions of an ID number, so a lock revokes them all at once. */
-static void index_session(gw_app_t *app, const char *id12, const char *sid)
+void index_session(gw_app_t *app, const char *id12, const char *sid)
 {
     json_t *arr = store_get_json(app, "sidx", id12, 0);
     if (!json_is_array(arr)) {
@@ -476,7 +482,7 @@ static void index_session(gw_app_t *app, const char *id12, const char *sid)
     json_decref(arr);
 }
 
-static char *portal_error_url(json_t *ar, const char *error)
+static char *portal_error_url(gw_app_t *app, json_t *ar, const char *error)
 {
     gw_buf_t u;
     gw_buf_init(&u, 16384);
@@ -484,6 +490,7 @@ static char *portal_error_url(json_t *ar, const char *error)
     gw_url_add_param(&u, "error", error);
     if (jstr(ar, "state"))
         gw_url_add_param(&u, "state", jstr(ar, "state"));
+    gw_url_add_param(&u, "iss", app->cfg->public_url);
     return gw_buf_steal(&u);
 }
 
@@ -517,7 +524,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     retry = gw_sprintf("/login?ar=%s&lang=%s", jstr(flow, "ar"), lang);
-    back = portal_error_url(ar, "access_denied");
+    back = portal_error_url(app, ar, "access_denied");
     const char *uerr = gw_form_get(&req->q, "error");
     if (uerr) {
         gw_log(GW_LOG_INFO, "idp", "upstream refused the login", "error", uerr, "id", req->id, NULL);
@@ -604,8 +611,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
                "level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
         sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
         index_session(app, id.id12, sid);
-        gw_store_del(app->store, "ar", jstr(flow, "ar"));
-        issue_code(app, resp, ar, sess);
+        gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);
     }
     json_decref(sess);
     free(sid);
@@ -694,9 +700,13 @@ done:
     return cl;
 }
 
-static json_t *release_claims(gw_app_t *app, const gw_client_t *cl, const char *scope, json_t *ident)
+static json_t *release_claims(gw_app_t *app, const gw_client_t *cl, const char *scope, json_t *ident, json_t *rec)
 {
     json_t *o = json_object();
+    /* the portal's own account id for this citizen, and the ids merged into it */
+    jset(o, "legacy_account", jstr(rec, "account"));
+    if (json_is_array(json_object_get(rec, "merged")))
+        json_object_set(o, "merged_accounts", json_object_get(rec, "merged"));
     char *sub = pairwise_sub(app, cl->id, jstr(ident, "id12"));
     jset(o, "sub", sub);
     free(sub);
@@ -788,7 +798,7 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *scope = jstr(c, "scope");
     int64_t now = gw_now();
     int level = (int)json_integer_value(json_object_get(ident, "level"));
-    json_t *idc = release_claims(app, cl, scope, ident);
+    json_t *idc = release_claims(app, cl, scope, ident, c);
     jset(idc, "iss", app->cfg->public_url);
     jset(idc, "aud", cl->id);
     jset(idc, "azp", cl->id);
@@ -815,6 +825,9 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     jset(atrec, "scope", scope);
     jset(atrec, "sid", sid);
     json_object_set(atrec, "identity", ident);
+    jset(atrec, "account", jstr(c, "account"));
+    if (json_object_get(c, "merged"))
+        json_object_set(atrec, "merged", json_object_get(c, "merged"));
     int rc = id_token ? store_put_json(app, "at", at_key, atrec, app->cfg->token_lifetime) : GW_EINVAL;
     if (rc == GW_OK)
         rc = gw_store_put(app->store, "cu", key, at_key, 600, 0);
@@ -867,7 +880,7 @@ static void h_userinfo(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     const gw_client_t *cl = gw_config_client(app->cfg, jstr(rec, "client_id"));
-    json_t *o = cl ? release_claims(app, cl, jstr(rec, "scope"), json_object_get(rec, "identity")) : json_object();
+    json_t *o = cl ? release_claims(app, cl, jstr(rec, "scope"), json_object_get(rec, "identity"), rec) : json_object();
     int level = (int)json_integer_value(json_object_get(json_object_get(rec, "identity"), "level"));
     jset(o, "acr", acr_for(level));
     gw_resp_json(resp, 200, o);

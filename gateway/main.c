@@ -1,6 +1,7 @@
 /* eidgw: one binary, subcommands. This file only dispatches. */
 #include "gw_admin.h"
 #include "gw_app.h"
+#include "gw_op_internal.h"
 #include "gw_cli.h"
 #include "gw_crypto.h"
 #include "gw_idnum.h"
@@ -77,7 +78,7 @@ static int cmd_check(int argc, char **argv, int serve)
         sa.sa_handler = on_signal;
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
-        static const gw_route_t *const tables[] = {gw_routes, gw_admin_routes, NULL};
+        static const gw_route_t *const tables[] = {gw_routes, gw_app_routes, gw_broker_routes, gw_admin_routes, NULL};
         running = gw_server_start(&app, tables, err, sizeof(err));
         if (!running) {
             fprintf(stderr, "eidgw: %s\n", err);

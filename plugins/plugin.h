@@ -37,4 +37,9 @@ typedef struct gw_idp_ops {
 
 extern const gw_idp_ops_t gw_idp_vneid;
 
+/* Kind `popdb`: the population-DB 3-item check (blocking; worker threads only). */
+enum { GW_POPDB_MATCH = 1, GW_POPDB_NO_MATCH = 2, GW_POPDB_ERROR = 3 };
+int gw_popdb_check(struct gw_app *app, const char *cmnd9, const char *id12, const char *name, char *detail,
+                   size_t detail_len);
+
 #endif

@@ -1,0 +1,678 @@
+/* gw_broker: the legacy accounts of a portal and the one-account-per-citizen rule, as the
+ * state machines of DOMAIN.md section 4.
+ *
+ * A. Legacy login (before the portal's cutoff): password -> logged in (the account carries a
+ *    trusted ID number) or NEED_ID12 -> the 3-item population-DB check -> link.
+ * B. VNeID login: existing link -> logged in; one legacy account with that verified ID
+ *    number -> link; several -> the citizen chooses the one to keep, the others are marked
+ *    merged into it; none -> claim an old account by its credentials, or go on as new.
+ * Every link goes through the store's atomic create-link; a conflict is the duplicate path,
+ * never a second link. Every transition is audited.
+ *
+ * Pending steps keep their state in the authorization request record ("ar"), guarded by a
+ * CSRF token bound to the browser's binding cookie. */
+#include "gw_idnum.h"
+#include "gw_log.h"
+#include "gw_op_internal.h"
+#include "plugin.h"
+#if __has_include("gw_name.h") && __has_include("gw_pwhash.h")
+#include "gw_name.h"
+#include "gw_pwhash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CANDIDATES 16
+
+/* ------------------------------------------------------------------ helpers */
+
+static const gw_client_t *ar_client(gw_app_t *app, json_t *ar) { return gw_config_client(app->cfg, jstr(ar, "client_id")); }
+
+/* csrf = HMAC(cookie key, "csrf" | binding cookie | ar id): only the browser that holds
+ * the binding cookie can post a step of this login. */
+static char *csrf_for(gw_app_t *app, const char *bind, const char *arid)
+{
+    char *msg = gw_sprintf("csrf|%s|%s", bind ? bind : "", arid);
+    unsigned char mac[32];
+    gw_hmac_sha256(app->keys->cookie_key, GW_SEAL_KEYLEN, msg, strlen(msg), mac);
+    free(msg);
+    return gw_b64url_encode(mac, 32);
+}
+
+/* The binding cookie, set now when absent (returns a malloc'd value). */
+static char *ensure_bind(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    char *bind = gw_cookie_get(req->cookie, app->bind_cookie);
+    if (!bind || strlen(bind) != 43) {
+        free(bind);
+        bind = gw_random_token(32);
+        gw_resp_cookie(resp, app->bind_cookie, bind, 0, app->is_tls);
+    }
+    return bind;
+}
+
+static int csrf_ok(gw_app_t *app, gw_req_t *req, const char *arid)
+{
+    char *bind = gw_cookie_get(req->cookie, app->bind_cookie);
+    char *want = bind ? csrf_for(app, bind, arid) : NULL;
+    int ok = want && gw_ct_streq(want, gw_form_get(&req->form, "csrf"));
+    free(want);
+    free(bind);
+    return ok;
+}
+
+static int64_t cutoff_of(const gw_client_t *cl, const gw_account_t *a)
+{
+    return !strcmp(a->account_class, "organisation") ? cl->cutoff_organisation : cl->cutoff_individual;
+}
+
+/* Rate limit: 1 when over the limit. A store failure does not lock citizens out. */
+static int limited(gw_app_t *app, const char *kind, const char *key, gw_rate_t r)
+{
+    char *k = gw_sprintf("%s|%s", kind, key);
+    int64_t n = 0;
+    int rc = gw_store_incr(app->store, "rl", k, r.window, &n);
+    free(k);
+    return rc == GW_OK && n > r.count;
+}
+
+static char *vneid_url(const char *arid, const char *lang)
+{
+    return gw_sprintf("/login/vneid?ar=%s&lang=%s", arid, lang);
+}
+
+/* A message page (result.html): title/message keys msg.X.title / msg.X, optional buttons. */
+static void result_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *what,
+                        const char *lang, const char *arid, int vneid_button, const char *continue_csrf)
+{
+    char tk[96], mk[96];
+    snprintf(tk, sizeof(tk), "msg.%s.title", what);
+    snprintf(mk, sizeof(mk), "msg.%s", what);
+    char *vu = vneid_button && arid ? vneid_url(arid, lang) : NULL;
+    gw_tmpl_var_t v[] = {
+        {"title", gw_tmpl_msg(app->tmpl, lang, tk)},
+        {"message", gw_tmpl_msg(app->tmpl, lang, mk)},
+        {"result", what},
+        {"vneid_url", vu},
+        {"continue_csrf", continue_csrf},
+        {"ar", arid},
+    };
+    gw_page(app, req, resp, status, "result", lang, v, 6);
+    free(vu);
+}
+
+static void audit(gw_app_t *app, const char *event, const char *portal, const char *id12, const char *account,
+                  const char *result, gw_req_t *req)
+{
+    json_t *f = json_object();
+    jset(f, "portal", portal);
+    jset(f, "who_id12", id12);
+    jset(f, "account", account);
+    jset(f, "result", result);
+    jset(f, "ip", req ? req->remote : NULL);
+    jset(f, "request", req ? req->id : NULL);
+    gw_app_audit(app, event, f);
+}
+
+static json_t *load_ar(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char **ret_arid, const char **ret_lang)
+{
+    const char *arid = gw_form_get(req->method == GW_M_POST ? &req->form : &req->q, "ar");
+    json_t *ar = arid && strlen(arid) < 64 ? store_get_json(app, "ar", arid, 0) : NULL;
+    const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
+    *ret_lang = lang;
+    *ret_arid = arid;
+    if (!ar) {
+        if (arid && store_down)
+            busy_page(app, req, resp, lang);
+        else
+            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        return NULL;
+    }
+    if (req->method == GW_M_POST && !csrf_ok(app, req, arid)) {
+        gw_log(GW_LOG_WARN, "broker", "form without a valid csrf token", "path", req->path, "id", req->id, NULL);
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        json_decref(ar);
+        return NULL;
+    }
+    return ar;
+}
+
+/* Issue the code and forget the authorization request. */
+static void finish(gw_app_t *app, gw_resp_t *resp, json_t *ar, const char *arid, json_t *sess, const char *account,
+                   json_t *merged)
+{
+    issue_code(app, resp, ar, sess, account, merged);
+    if (arid)
+        gw_store_del(app->store, "ar", arid);
+}
+
+/* The session of this browser that the pending step belongs to. */
+static json_t *pending_session(gw_app_t *app, gw_req_t *req, json_t *ar)
+{
+    sso_t s = {0};
+    json_t *sess = NULL;
+    if (sso_open(app, req, &s) == 0 && gw_streq(s.sid, jstr(ar, "sid")))
+        sess = store_get_json(app, "sess", s.sid, 0);
+    sso_cleanup(&s);
+    return sess;
+}
+
+/* ------------------------------------------------------------------ B: VNeID login */
+
+static void account_label(const gw_account_t *a, char *out, size_t n)
+{
+    snprintf(out, n, "%s%s%s", a->full_name, a->birthdate[0] ? " · " : "", a->birthdate);
+}
+
+static void choose_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *arid, const char *lang,
+                        const gw_account_t *c, size_t n, const char *csrf)
+{
+    gw_tmpl_var_t v[4 + 3 * MAX_CANDIDATES];
+    char names[3 * MAX_CANDIDATES][40], labels[MAX_CANDIDATES][300];
+    size_t k = 0;
+    v[k++] = (gw_tmpl_var_t){"ar", arid};
+    v[k++] = (gw_tmpl_var_t){"csrf", csrf};
+    for (size_t i = 0; i < n && i < MAX_CANDIDATES; i++) {
+        snprintf(names[3 * i], 40, "accounts.%zu.id", i);
+        snprintf(names[3 * i + 1], 40, "accounts.%zu.username", i);
+        snprintf(names[3 * i + 2], 40, "accounts.%zu.label", i);
+        account_label(&c[i], labels[i], sizeof(labels[i]));
+        v[k++] = (gw_tmpl_var_t){names[3 * i], c[i].id};
+        v[k++] = (gw_tmpl_var_t){names[3 * i + 1], c[i].username};
+        v[k++] = (gw_tmpl_var_t){names[3 * i + 2], labels[i]};
+    }
+    gw_page(app, req, resp, 200, "choose", lang, v, k);
+}
+
+/* Keep the request (with the session it belongs to) for a page step. Returns the id. */
+static char *keep_ar(gw_app_t *app, json_t *ar, const char *arid, json_t *sess)
+{
+    jset(ar, "sid", jstr(sess, "sid"));
+    char *id = arid ? gw_strdup(arid) : gw_random_token(24);
+    if (store_put_json(app, "ar", id, ar, app->cfg->flow_lifetime) != GW_OK) {
+        free(id);
+        return NULL;
+    }
+    return id;
+}
+
+void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
+                           json_t *sess, const char *lang)
+{
+    const gw_client_t *cl = ar_client(app, ar);
+    json_t *ident = json_object_get(sess, "identity");
+    const char *id12 = jstr(ident, "id12");
+    if (!cl || !cl->has_accounts || !id12) {
+        finish(app, resp, ar, arid, sess, NULL, NULL);
+        return;
+    }
+    /* a legacy password session names its account already */
+    if (jstr(ident, "legacy_account") && gw_streq(jstr(ident, "legacy_portal"), cl->id)) {
+        finish(app, resp, ar, arid, sess, jstr(ident, "legacy_account"), NULL);
+        return;
+    }
+    gw_link_t link;
+    int rc = gw_store_link_by_id12(app->store, cl->id, id12, &link);
+    if (rc == GW_OK) {
+        finish(app, resp, ar, arid, sess, link.account, NULL);
+        return;
+    }
+    if (rc != GW_ENOTFOUND) {
+        busy_page(app, req, resp, lang);
+        return;
+    }
+    gw_account_t *cand = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
+    size_t n = 0;
+    rc = GW_STORE_ACCT(app->store, accounts_by_id12, cl->id, id12, 1, cand, MAX_CANDIDATES, &n);
+    if (rc != GW_OK && rc != GW_EINVAL) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    if (n == 1) {
+        gw_link_t l = {0};
+        snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
+        snprintf(l.id12, sizeof(l.id12), "%s", id12);
+        snprintf(l.account, sizeof(l.account), "%s", cand[0].id);
+        rc = gw_store_link_create(app->store, &l);
+        if (rc == GW_OK) {
+            GW_STORE_ACCT(app->store, account_update, cl->id, cand[0].id, GW_ACCT_LINKED, NULL, "vneid", NULL);
+            audit(app, "link", cl->id, id12, cand[0].id, "auto", req);
+            finish(app, resp, ar, arid, sess, cand[0].id, NULL);
+            goto done;
+        }
+        if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
+            /* a concurrent login linked it first: the same outcome */
+            finish(app, resp, ar, arid, sess, link.account, NULL);
+            goto done;
+        }
+        if (rc != GW_ECONFLICT) {
+            busy_page(app, req, resp, lang);
+            goto done;
+        }
+        audit(app, "link", cl->id, id12, cand[0].id, "conflict", req);
+        n = 0; /* the account is linked to someone else: no legacy account for this citizen */
+    }
+    char *kept = keep_ar(app, ar, arid, sess);
+    if (!kept) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    char *bind = ensure_bind(app, req, resp);
+    char *csrf = csrf_for(app, bind, kept);
+    if (n > 1) {
+        audit(app, "duplicates_found", cl->id, id12, NULL, "choose_primary", req);
+        choose_page(app, req, resp, kept, lang, cand, n, csrf);
+    } else {
+        gw_tmpl_var_t v[] = {{"ar", kept}, {"csrf", csrf}, {"client_name", cl->name}};
+        gw_page(app, req, resp, 200, "no_legacy", lang, v, 3);
+    }
+    free(csrf);
+    free(bind);
+    free(kept);
+done:
+    free(cand);
+}
+
+static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    const gw_client_t *cl = ar_client(app, ar);
+    json_t *sess = pending_session(app, req, ar);
+    const char *chosen = gw_form_get(&req->form, "account");
+    gw_account_t *cand = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
+    size_t n = 0, k;
+    const char *id12 = jstr(json_object_get(sess, "identity"), "id12");
+    if (!sess || !cl || !id12) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    if (GW_STORE_ACCT(app->store, accounts_by_id12, cl->id, id12, 1, cand, MAX_CANDIDATES, &n) != GW_OK) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    for (k = 0; k < n && !gw_streq(cand[k].id, chosen); k++)
+        ;
+    if (!chosen || k == n) {
+        gw_error_page(app, req, resp, 400, "invalid_request", lang, NULL, NULL);
+        goto done;
+    }
+    gw_link_t l = {0}, link;
+    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
+    snprintf(l.id12, sizeof(l.id12), "%s", id12);
+    snprintf(l.account, sizeof(l.account), "%s", chosen);
+    int rc = gw_store_link_create(app->store, &l);
+    if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
+        finish(app, resp, ar, arid, sess, link.account, NULL); /* already resolved elsewhere */
+        goto done;
+    }
+    if (rc != GW_OK) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    GW_STORE_ACCT(app->store, account_update, cl->id, chosen, GW_ACCT_LINKED, NULL, "vneid", NULL);
+    audit(app, "link", cl->id, id12, chosen, "chosen_primary", req);
+    json_t *merged = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (i == k)
+            continue;
+        /* merged, never deleted: the portal keeps the history under the primary */
+        GW_STORE_ACCT(app->store, account_update, cl->id, cand[i].id, GW_ACCT_MERGED, NULL, NULL, chosen);
+        json_array_append_new(merged, json_string(cand[i].id));
+        json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "portal", cl->id, "who_id12", id12, "account", cand[i].id,
+                              "merged_into", chosen);
+        gw_app_audit(app, "merge", f);
+    }
+    finish(app, resp, ar, arid, sess, chosen, merged);
+    json_decref(merged);
+done:
+    free(cand);
+    json_decref(sess);
+    json_decref(ar);
+}
+
+static void h_new(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    json_t *sess = pending_session(app, req, ar);
+    if (!sess) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+    } else {
+        audit(app, "new_account", jstr(ar, "client_id"), jstr(json_object_get(sess, "identity"), "id12"), NULL, "ok", req);
+        finish(app, resp, ar, arid, sess, NULL, NULL);
+    }
+    json_decref(sess);
+    json_decref(ar);
+}
+
+/* Check a legacy password. 1 on success. Same work for an unknown user. */
+static int password_ok(const gw_account_t *a, const char *password)
+{
+    if (!a || !a->pw_hash[0] || !password) {
+        gw_pwhash_dummy_verify(password ? password : "");
+        return 0;
+    }
+    return gw_pwhash_verify(password, a->pw_hash) == GW_OK;
+}
+
+/* NO_LEGACY (a): claim an old account by its credentials. */
+static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    const gw_client_t *cl = ar_client(app, ar);
+    json_t *sess = pending_session(app, req, ar);
+    const char *id12 = jstr(json_object_get(sess, "identity"), "id12");
+    const char *user = gw_form_get(&req->form, "username"), *pw = gw_form_get(&req->form, "password");
+    gw_account_t a;
+    int found = 0;
+    if (!sess || !cl || !id12) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    if (!user || !*user || strlen(user) > 128 || limited(app, "legacy_ip", req->remote, app->cfg->lim_legacy_ip) ||
+        limited(app, "legacy_acct", user, app->cfg->lim_legacy_account)) {
+        result_page(app, req, resp, 429, "rate_limited", lang, arid, 0, NULL);
+        goto done;
+    }
+    found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
+    if (!password_ok(found ? &a : NULL, pw)) {
+        audit(app, "claim", cl->id, id12, NULL, "bad_credentials", req);
+        char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
+        gw_tmpl_var_t v[] = {{"ar", arid}, {"csrf", csrf}, {"client_name", cl->name},
+                             {"claim_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials")}};
+        gw_page(app, req, resp, 200, "no_legacy", lang, v, 4);
+        free(csrf);
+        free(bind);
+        goto done;
+    }
+    if (a.state == GW_ACCT_LINKED || a.state == GW_ACCT_MERGED ||
+        (a.id12[0] && a.id12_verified && strcmp(a.id12, id12))) {
+        /* the account already belongs to a citizen (maybe another one) */
+        audit(app, "claim", cl->id, id12, a.id, "refused_belongs_to_other", req);
+        result_page(app, req, resp, 409, "claim_refused", lang, arid, 0, NULL);
+        goto done;
+    }
+    gw_link_t l = {0};
+    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
+    snprintf(l.id12, sizeof(l.id12), "%s", id12);
+    snprintf(l.account, sizeof(l.account), "%s", a.id);
+    int rc = gw_store_link_create(app->store, &l);
+    if (rc == GW_ECONFLICT) {
+        audit(app, "claim", cl->id, id12, a.id, "conflict", req);
+        result_page(app, req, resp, 409, "duplicate", lang, arid, 0, NULL);
+        goto done;
+    }
+    if (rc != GW_OK) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, id12, "vneid", NULL);
+    audit(app, "link", cl->id, id12, a.id, "claimed", req);
+    finish(app, resp, ar, arid, sess, a.id, NULL);
+done:
+    json_decref(sess);
+    json_decref(ar);
+}
+
+/* ------------------------------------------------------------------ A: legacy login */
+
+size_t gw_broker_login_vars(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
+                            gw_tmpl_var_t *vars, size_t max, char **owned)
+{
+    const gw_client_t *cl = ar_client(app, ar);
+    if (!cl || !cl->has_accounts || !cl->legacy_login || max < 2)
+        return 0;
+    /* the form shows while either class of account may still use it */
+    int64_t last = cl->cutoff_individual > cl->cutoff_organisation ? cl->cutoff_individual : cl->cutoff_organisation;
+    if (gw_now() >= last)
+        return 0;
+    char *bind = ensure_bind(app, req, resp);
+    owned[0] = csrf_for(app, bind, arid);
+    free(bind);
+    vars[0] = (gw_tmpl_var_t){"legacy_csrf", owned[0]};
+    vars[1] = (gw_tmpl_var_t){"ar", arid};
+    return 2;
+}
+
+/* Logged in with a legacy password: a session that names the account (acr legacy). */
+static void legacy_logged_in(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
+                             const gw_client_t *cl, const gw_account_t *a)
+{
+    int64_t now = gw_now();
+    char *sid = gw_random_token(24);
+    json_t *ident = json_object();
+    if (a->id12[0])
+        jset(ident, "id12", a->id12);
+    jset(ident, "name", a->full_name);
+    if (a->birthdate[0])
+        jset(ident, "birthdate", a->birthdate);
+    if (a->sex)
+        jset(ident, "sex", a->sex == 'M' ? "male" : "female");
+    json_object_set_new(ident, "level", json_integer(0));
+    jset(ident, "legacy_account", a->id);
+    jset(ident, "legacy_portal", cl->id);
+    json_t *sess = json_object();
+    jset(sess, "sid", sid);
+    json_object_set_new(sess, "identity", ident);
+    json_object_set_new(sess, "auth_time", json_integer(now));
+    json_object_set_new(sess, "exp", json_integer(now + app->cfg->session_lifetime));
+    json_object_set_new(sess, "clients", json_array());
+    if (store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) != GW_OK) {
+        busy_page(app, req, resp, gw_req_lang(req, app, NULL));
+    } else {
+        sso_set_cookie(app, resp, sid, now, 0, now + app->cfg->session_lifetime);
+        if (a->id12[0])
+            index_session(app, a->id12, sid);
+        audit(app, "login", cl->id, a->id12[0] ? a->id12 : NULL, a->id, "legacy_password", req);
+        finish(app, resp, ar, arid, sess, a->id, NULL);
+    }
+    json_decref(sess);
+    free(sid);
+}
+
+static void need_id12_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *arid, const char *lang,
+                           const char *error_key, const char *value)
+{
+    char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
+    gw_tmpl_var_t v[] = {{"ar", arid}, {"csrf", csrf},
+                         {"id12_error", error_key ? gw_tmpl_msg(app->tmpl, lang, error_key) : NULL},
+                         {"id12_value", value}};
+    gw_page(app, req, resp, error_key ? 400 : 200, "need_id12", lang, v, 4);
+    free(csrf);
+    free(bind);
+}
+
+static void h_legacy(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    const gw_client_t *cl = ar_client(app, ar);
+    const char *user = gw_form_get(&req->form, "username"), *pw = gw_form_get(&req->form, "password");
+    gw_account_t a;
+    if (!cl || !cl->has_accounts || !cl->legacy_login) {
+        gw_error_page(app, req, resp, 404, "not_found", lang, NULL, NULL);
+        goto done;
+    }
+    if (!user || !*user || strlen(user) > 128 || limited(app, "legacy_ip", req->remote, app->cfg->lim_legacy_ip) ||
+        limited(app, "legacy_acct", user, app->cfg->lim_legacy_account)) {
+        audit(app, "legacy_login", cl->id, NULL, NULL, "rate_limited", req);
+        result_page(app, req, resp, 429, "rate_limited", lang, arid, 1, NULL);
+        goto done;
+    }
+    int found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
+    if (found && gw_now() >= cutoff_of(cl, &a)) {
+        /* the law closed legacy login for this class of account: no password check at all */
+        audit(app, "legacy_login", cl->id, NULL, a.id, "after_cutoff", req);
+        result_page(app, req, resp, 403, "legacy_closed", lang, arid, 1, NULL);
+        goto done;
+    }
+    if (!password_ok(found ? &a : NULL, pw)) {
+        audit(app, "legacy_login", cl->id, NULL, found ? a.id : NULL, "bad_credentials", req);
+        const char *vu = NULL;
+        char *u = vneid_url(arid, lang);
+        vu = u;
+        char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
+        gw_tmpl_var_t v[] = {{"client_name", cl->name}, {"vneid_url", vu}, {"legacy_csrf", csrf}, {"ar", arid},
+                             {"legacy_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials")},
+                             {"username", user}};
+        gw_page(app, req, resp, 401, "login", lang, v, 6);
+        free(csrf);
+        free(bind);
+        free(u);
+        goto done;
+    }
+    if (a.state == GW_ACCT_LINKED || a.state == GW_ACCT_MERGED) {
+        audit(app, "legacy_login", cl->id, NULL, a.id, "password_retired", req);
+        result_page(app, req, resp, 403, "password_retired", lang, arid, 1, NULL);
+        goto done;
+    }
+    if (a.id12[0] && (a.id12_verified || cl->trust_any_id12)) {
+        legacy_logged_in(app, req, resp, ar, arid, cl, &a);
+        goto done;
+    }
+    /* NEED_ID12: remember which account passed the password check */
+    jset(ar, "legacy_account", a.id);
+    if (store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime) != GW_OK) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    if (!a.cmnd9[0]) {
+        /* the 3-item check needs the old ID card number */
+        audit(app, "legacy_login", cl->id, NULL, a.id, "no_cmnd", req);
+        result_page(app, req, resp, 200, "no_cmnd", lang, arid, 1, NULL);
+        goto done;
+    }
+    need_id12_page(app, req, resp, arid, lang, NULL, NULL);
+done:
+    json_decref(ar);
+}
+
+static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    const gw_client_t *cl = ar_client(app, ar);
+    const char *acct = jstr(ar, "legacy_account");
+    const char *in = gw_form_get(&req->form, "id12");
+    gw_account_t a;
+    if (!cl || !acct || GW_STORE_ACCT(app->store, account_get, cl->id, acct, &a) != GW_OK) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        goto done;
+    }
+    if (a.state == GW_ACCT_LINKED || a.state == GW_ACCT_MERGED) {
+        result_page(app, req, resp, 403, "password_retired", lang, arid, 1, NULL);
+        goto done;
+    }
+    gw_id_info_t info;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    if (!in || gw_id_check(in, strlen(in), tm.tm_year + 1900, &info) != GW_ID_OK || info.kind != GW_ID_PERSONAL) {
+        need_id12_page(app, req, resp, arid, lang, "legacy.id12_invalid", in);
+        goto done;
+    }
+    if (limited(app, "verify_acct", a.id, app->cfg->lim_verify_account) ||
+        limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip) ||
+        limited(app, "verify_id12", info.digits, app->cfg->lim_verify_id12)) {
+        audit(app, "popdb_check", cl->id, info.digits, a.id, "rate_limited", req);
+        result_page(app, req, resp, 429, "rate_limited", lang, arid, 1, NULL);
+        goto done;
+    }
+    char detail[160] = "";
+    int r = gw_popdb_check(app, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
+    audit(app, "popdb_check", cl->id, info.digits, a.id,
+          r == GW_POPDB_MATCH ? "match" : r == GW_POPDB_NO_MATCH ? "no_match" : "error", req);
+    if (r == GW_POPDB_ERROR) {
+        gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
+        result_page(app, req, resp, 503, "verify_unavailable", lang, arid, 1, NULL);
+        gw_resp_header(resp, "Retry-After", "60");
+        goto done;
+    }
+    if (r == GW_POPDB_NO_MATCH) {
+        result_page(app, req, resp, 200, "verify_failed", lang, arid, 1, NULL);
+        goto done;
+    }
+    gw_link_t l = {0};
+    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
+    snprintf(l.id12, sizeof(l.id12), "%s", info.digits);
+    snprintf(l.account, sizeof(l.account), "%s", a.id);
+    int rc = gw_store_link_create(app->store, &l);
+    if (rc == GW_ECONFLICT) {
+        /* this citizen already has an account here: one account per person */
+        audit(app, "link", cl->id, info.digits, a.id, "duplicate", req);
+        result_page(app, req, resp, 409, "duplicate", lang, arid, 1, NULL);
+        goto done;
+    }
+    if (rc != GW_OK) {
+        busy_page(app, req, resp, lang);
+        goto done;
+    }
+    GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, info.digits, "popdb", NULL);
+    audit(app, "link", cl->id, info.digits, a.id, "verified_popdb", req);
+    jset(ar, "legacy_verified", "1");
+    store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime);
+    char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
+    result_page(app, req, resp, 200, "verify_success", lang, arid, 0, csrf);
+    free(csrf);
+    free(bind);
+done:
+    json_decref(ar);
+}
+
+/* After "Xác thực tài khoản thành công": continue to the portal, logged in. */
+static void h_legacy_continue(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = load_ar(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
+    const gw_client_t *cl = ar_client(app, ar);
+    gw_account_t a;
+    if (!cl || !jstr(ar, "legacy_verified") ||
+        GW_STORE_ACCT(app->store, account_get, cl->id, jstr(ar, "legacy_account"), &a) != GW_OK) {
+        gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+    } else {
+        legacy_logged_in(app, req, resp, ar, arid, cl, &a);
+    }
+    json_decref(ar);
+}
+
+const gw_route_t gw_broker_routes[] = {
+    {GW_M_POST, "/login/legacy", h_legacy, 0},
+    {GW_M_POST, "/login/legacy/verify", h_legacy_verify, 0},
+    {GW_M_POST, "/login/legacy/continue", h_legacy_continue, 0},
+    {GW_M_POST, "/link/choose", h_choose, 0},
+    {GW_M_POST, "/link/claim", h_claim, 0},
+    {GW_M_POST, "/link/new", h_new, 0},
+    {0, NULL, NULL, 0},
+};
+#else
+void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
+                           json_t *sess, const char *lang)
+{
+    (void)req;
+    (void)lang;
+    issue_code(app, resp, ar, sess, NULL, NULL);
+    if (arid)
+        gw_store_del(app->store, "ar", arid);
+}
+size_t gw_broker_login_vars(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
+                            gw_tmpl_var_t *vars, size_t max, char **owned)
+{
+    return 0;
+}
+const gw_route_t gw_broker_routes[] = {{0, NULL, NULL, 0}};
+#endif
