@@ -77,6 +77,26 @@ static int limited(gw_app_t *app, const char *kind, const char *key, gw_rate_t r
     return rc == GW_OK && n > r.count;
 }
 
+/* For the population-DB oracle only definitive answers count: an outage must not use up a
+ * citizen's attempts. So peek before the call and count after a MATCH or NO_MATCH. */
+static int over(gw_app_t *app, const char *kind, const char *key, gw_rate_t r)
+{
+    char *k = gw_sprintf("%s|%s", kind, key), *v = NULL;
+    int rc = gw_store_get(app->store, "rl", k, &v);
+    long n = rc == GW_OK ? atol(v) : 0;
+    free(v);
+    free(k);
+    return n >= r.count;
+}
+
+static void count(gw_app_t *app, const char *kind, const char *key, gw_rate_t r)
+{
+    char *k = gw_sprintf("%s|%s", kind, key);
+    int64_t n;
+    gw_store_incr(app->store, "rl", k, r.window, &n);
+    free(k);
+}
+
 static char *vneid_url(const char *arid, const char *lang)
 {
     return gw_sprintf("/login/vneid?ar=%s&lang=%s", arid, lang);
@@ -584,9 +604,9 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         need_id12_page(app, req, resp, arid, lang, "legacy.id12_invalid", in);
         goto done;
     }
-    if (limited(app, "verify_acct", a.id, app->cfg->lim_verify_account) ||
-        limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip) ||
-        limited(app, "verify_id12", info.digits, app->cfg->lim_verify_id12)) {
+    if (over(app, "verify_acct", a.id, app->cfg->lim_verify_account) ||
+        over(app, "verify_ip", req->remote, app->cfg->lim_verify_ip) ||
+        over(app, "verify_id12", info.digits, app->cfg->lim_verify_id12)) {
         audit(app, "popdb_check", cl->id, info.digits, a.id, "rate_limited", req);
         result_page(app, req, resp, 429, "rate_limited", lang, arid, 1, NULL);
         goto done;
@@ -595,6 +615,11 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     int r = gw_popdb_check(app, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
     audit(app, "popdb_check", cl->id, info.digits, a.id,
           r == GW_POPDB_MATCH ? "match" : r == GW_POPDB_NO_MATCH ? "no_match" : "error", req);
+    if (r != GW_POPDB_ERROR) {
+        count(app, "verify_acct", a.id, app->cfg->lim_verify_account);
+        count(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
+        count(app, "verify_id12", info.digits, app->cfg->lim_verify_id12);
+    }
     if (r == GW_POPDB_ERROR) {
         gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
         result_page(app, req, resp, 503, "verify_unavailable", lang, arid, 1, NULL);

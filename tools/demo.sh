@@ -17,12 +17,13 @@ chmod 700 "$VAR"
 secret() { head -c 32 /dev/urandom | base64 | tr -d '=+/\n' | cut -c1-40; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 VNEID_SECRET=$(secret) PORTAL_A_SECRET=$(secret) PORTAL_B_SECRET=$(secret)
-sed -e "s|@SRC@|$SRC|g; s|@VAR@|$VAR|g; s|@GW_PORT@|$GW_PORT|g; s|@VNEID_PORT@|$VNEID_PORT|g" \
+sed -e "s|@SRC@|$SRC|g; s|@VAR@|$VAR|g; s|@GW_PORT@|$GW_PORT|g; s|@VNEID_PORT@|$VNEID_PORT|g; s|@POPDB_PORT@|$POPDB_PORT|g" \
     -e "s|@PORTAL_A_PORT@|$PORTAL_A_PORT|g; s|@PORTAL_B_PORT@|$PORTAL_B_PORT|g" \
     -e "s|@VNEID_SECRET@|$VNEID_SECRET|g; s|@PORTAL_A_HASH@|$(sha "$PORTAL_A_SECRET")|g" \
     -e "s|@PORTAL_B_HASH@|$(sha "$PORTAL_B_SECRET")|g" sim/demo.conf.in > "$VAR/eidgw.conf"
 chmod 600 "$VAR/eidgw.conf"
 ./build/eidgw check-config -c "$VAR/eidgw.conf"
+./build/eidgw accounts import -c "$VAR/eidgw.conf" --portal portal-a sim/legacy-accounts-a.csv
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -51,6 +52,11 @@ eidgw demo is running (logs in $LOG):
   Second portal: http://127.0.0.1:$PORTAL_B_PORT/     (portal B, requires level 2; reuses the SSO session)
   Gateway:       http://127.0.0.1:$GW_PORT/.well-known/openid-configuration
   VNeID sim:     http://127.0.0.1:$VNEID_PORT/        (pick any synthetic citizen)
+  Legacy accounts of portal A: sim/legacy-accounts-a.csv (password matkhau123), e.g.
+    levancuong   -> asks for the ID number, checked with the population-DB simulator
+                    (Lê Văn Cường: 048078034567)
+    VNeID as Trần Thị Bình -> two old accounts: choose the one to keep
+  Clean-up report: ./build/eidgw accounts report -c $VAR/eidgw.conf --portal portal-a
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"
