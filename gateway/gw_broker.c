@@ -378,7 +378,10 @@ static int password_ok(const gw_account_t *a, const char *password)
         gw_pwhash_dummy_verify(password ? password : "");
         return 0;
     }
-    return gw_pwhash_verify(password, a->pw_hash) == GW_OK;
+    int rc = gw_pwhash_verify(password, a->pw_hash);
+    if (rc == GW_EINVAL) /* a malformed stored hash costs the same time as a wrong password */
+        gw_pwhash_dummy_verify(password);
+    return rc == GW_OK;
 }
 
 /* NO_LEGACY (a): claim an old account by its credentials. */

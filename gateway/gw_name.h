@@ -49,14 +49,17 @@ int gw_name_format_popdb(const char *in, const char *format, char *out, size_t o
 
 /* Rule 6 detector for imported names. Returns GW_ACCT_FLAG_LEGACY_ENCODING (gw_store.h)
  * when the text looks like TCVN3/ABC or VNI-Windows bytes decoded as Latin-1, else 0
- * (also for invalid UTF-8 and NULL). Text holding Vietnamese Unicode letters (U+1EA0..
- * U+1EF9, ă, â is not enough, ơ, ư, đ, ĩ, ũ) is never flagged.
+ * (also for invalid UTF-8 and NULL). Text holding letters only Unicode Vietnamese has
+ * (U+1EA0..U+1EF9, ă, đ, ĩ, ũ, ơ, ư, or their combining marks) is never flagged.
  *   TCVN3: a TCVN3 tone/vowel symbol (¸ µ ¶ · ¹ ¨ © ª « ¬ ® » ¼ ½ ¾ ×, ...) inside a word,
  *          or an upper-case Latin-1 letter TCVN3 uses for toned lower-case vowels
- *          (Æ Ç Ê Ë Ì Î Ï Ñ Ò Õ Ö Ø Ü Þ, and ß with a second hit) right after a
- *          lower-case letter, as in "B¶o Th¾ng", "NguyÔn ThÞ".
- *   VNI:   a vowel followed by ø, or a, e, o followed by â/ê ("chaøo", "Nguyeân"); or two
- *          vowel + VNI tone byte pairs (aù aû aõ aï, ...) as in "caùc baïn".
+ *          (Æ Ç Ê Ë Ì Î Ï Ñ Ò Ô Õ Ö Ø Ü Þ ...) right after a lower-case letter, as
+ *          in "B¶o Th¾ng", "NguyÔn ThÞ".
+ *   VNI:   a vowel followed by ø, a/e/o followed by â, a followed by ê, or ô/ö with a
+ *          tone byte ("chaøo", "Leâ", "Vaên", "Ñöùc").
+ *   Weaker signs count only in pairs: two vowel + VNI tone byte pairs (aù aû aõ aï ...,
+ *   as in "caùc baïn"), or ß after a lower-case letter. A single "Raúl", "Anaïs",
+ *   "Straße", "FRANÇOIS" or "José" is not flagged.
  * Never converts anything. */
 unsigned gw_name_legacy_encoding(const char *in);
 

@@ -58,7 +58,7 @@ export function defaultClients(port) {
   ];
 }
 
-export function configText({ gwPort, dir, upstream, clients, extra = '', store }) {
+export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {} }) {
   const u = upstream;
   let s = `[server]
 listen = 127.0.0.1:${gwPort}
@@ -116,8 +116,9 @@ timeout = ${u.timeout || '3s'}
     s += `scopes = ${c.scopes}\nmin_level = ${c.minLevel}\n`;
     if (c.alg) s += `token_alg = ${c.alg}\n`;
     if (c.accountTypes) s += `account_types = ${c.accountTypes}\n`;
+    if (extraClient[c.id]) s += extraClient[c.id];
   }
-  return s + extra;
+  return s + extra.replaceAll('DIR/', `${dir}/`);
 }
 
 // Start the VNeID simulator. Returns {url, proc, faults(obj), stats()}.
@@ -154,13 +155,13 @@ export async function startGateway(opts) {
 }
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
-export async function startStack(name, { clients, extra, upstreamOverrides = {}, store } = {}) {
+export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
   const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
   const cl = clients || defaultClients(port);
-  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store,
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {
@@ -177,4 +178,19 @@ export async function startStack(name, { clients, extra, upstreamOverrides = {},
 export function kvCount(db, ns) {
   const out = execFileSync('sqlite3', [db, `SELECT count(*) FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now')`]);
   return Number(String(out).trim());
+}
+
+// Keys of the live records in namespace ns (sorted), e.g. to show that a request
+// created no session, code or token: compare kvKeys before and after.
+export function kvKeys(db, ns) {
+  const out = execFileSync('sqlite3', [db, `SELECT k FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now') ORDER BY k`]);
+  return String(out).split('\n').filter(Boolean);
+}
+
+// Snapshot of several namespaces; newKeys(db, snap) lists what appeared since.
+export function kvSnapshot(db, nss = ['sess', 'code', 'at']) {
+  return Object.fromEntries(nss.map((ns) => [ns, new Set(kvKeys(db, ns))]));
+}
+export function newKeys(db, snap) {
+  return Object.fromEntries(Object.entries(snap).map(([ns, before]) => [ns, kvKeys(db, ns).filter((k) => !before.has(k))]));
 }

@@ -36,3 +36,44 @@ export async function loginAt(agent, authorizeUrl, citizen = '001085012345', por
 }
 
 export { client, Agent, hidden, href };
+
+// The error code an eidgw page shows (<code id="error-code">), or null.
+export function errorCode(html) {
+  const m = String(html || '').match(/<code id="error-code">([^<]*)<\/code>/);
+  return m ? m[1] : null;
+}
+
+// Every <form> of a page: {action, method, fields} with the inputs that carry a name
+// (hidden ones with their value, others with '' unless they have a value).
+export function forms(html) {
+  const unesc = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#x27;/g, "'")
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=')
+    .replace(/&amp;/g, '&');
+  const attr = (tag, name) => {
+    const m = tag.match(new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i'));
+    return m ? unesc(m[2] ?? m[3] ?? m[4]) : null;
+  };
+  const out = [];
+  for (const fm of String(html).matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const open = `<form${fm[1]}>`;
+    const fields = {};
+    for (const im of fm[2].matchAll(/<(input|button)\b[^>]*>/gi)) {
+      const name = attr(im[0], 'name');
+      if (name && (im[1].toLowerCase() === 'input' || !(name in fields))) fields[name] = attr(im[0], 'value') ?? '';
+    }
+    out.push({ action: attr(open, 'action'), method: (attr(open, 'method') || 'get').toLowerCase(), fields });
+  }
+  return out;
+}
+
+// Drive a login from the portal's authorization URL up to the VNeID simulator's answer
+// (its redirect to eidgw's /callback), without following it. Returns that response.
+export async function toUpstreamCallback(agent, authorizeUrl, citizen = '001085012345') {
+  const r = await agent.follow(authorizeUrl);
+  const v = href(r.body, 'vneid');
+  if (!v) throw new Error(`no VNeID link at ${r.url} (status ${r.status})`);
+  const sim = await agent.follow(new URL(v, r.url).toString());
+  const tx = hidden(sim.body, 'tx');
+  if (!tx) throw new Error(`no VNeID simulator form at ${sim.url} (status ${sim.status})`);
+  return agent.request(new URL('/auth/login', sim.url).toString(), { method: 'POST', form: { tx, citizen } });
+}

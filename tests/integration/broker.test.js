@@ -1,0 +1,328 @@
+// The state machines of DOMAIN.md section 4, driven over HTTP against real processes:
+// eidgw (SQLite), the VNeID simulator, the population-DB simulator, openid-client as
+// the portal. Legacy accounts come in through `eidgw accounts import`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex } from './lib/harness.js';
+import { discover, authRequest, loginAt, client, Agent, hidden, href } from './lib/rp.js';
+
+const PW = 'matkhau123';
+const HASH = String(execFileSync('openssl', ['passwd', '-6', '-salt', 'tSALT', PW])).trim();
+const ADMIN = secret();
+let st, popdb, popdbUrl;
+
+const rows = [
+  // id, username, name, dob, sex, cmnd, id12, verified, class
+  ['A-1', 'an', 'Nguyễn Văn An', '1985-03-14', 'M', '012345678', '001085012345', 'true', 'individual'],
+  ['B-1', 'binh1', 'Trần Thị Bình', '1990-07-22', 'F', '023456789', '079190023456', 'true', 'individual'],
+  ['B-2', 'binh2', 'Trần Thị Bình', '1990-07-22', 'F', '', '079190023456', 'true', 'individual'],
+  ['C-1', 'cuong', 'Lê Văn Cường', '1978-11-05', 'M', '201234567', '', 'false', 'individual'],
+  ['D-1', 'dung', 'Phạm Thị Dung', '1995-01-30', 'F', '', '', 'false', 'individual'],
+  ['E-1', 'duc', 'Hoàng Minh Đức', '1988-09-09', 'M', '031234567', '', 'false', 'individual'],
+  ['F-1', 'ha', 'Nguyễn Thị Thu Hà', '1992-04-18', 'F', '186789012', '040192067890', 'true', 'individual'],
+  ['G-1', 'hoa', 'Võ Thanh Hoà', '1965-12-01', 'M', '191234567', '', 'false', 'individual'],
+  ['H-1', 'thuy', 'Đặng Thị Thuỷ', '1987-06-25', 'F', '361234567', '', 'false', 'individual'],
+  ['O-1', 'org', 'Công ty TNHH Phần mềm Sông Hồng', '', '', '', '', 'false', 'organisation'],
+  ['K-1', 'khoa', 'Phan Văn Khoa', '2005-02-02', 'M', '', '', 'false', 'individual'],
+];
+
+before(async () => {
+  const port = { a: await freePort(), b: await freePort() };
+  const pport = await freePort();
+  popdbUrl = `http://127.0.0.1:${pport}`;
+  const clients = [
+    { id: 'portal-a', secret: secret(), redirect: [`http://127.0.0.1:${port.a}/callback`], scopes: 'openid profile cccd',
+      minLevel: 1 },
+    { id: 'portal-closed', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/callback`], scopes: 'openid profile',
+      minLevel: 1 },
+  ];
+  // accounts settings per client go through `extra` (appended after the client sections)
+  st = await startStack('broker', {
+    clients,
+    extraClient: {
+      'portal-a': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2099-01-01T00:00:00+07:00\n' +
+                  'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
+      'portal-closed': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2024-07-01T00:00:00+07:00\n' +
+                       'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
+    },
+    extra: `\n[popdb]\nurl = ${popdbUrl}/check\ntimeout = 2s\n\n[limits]\nlegacy_per_account = 4/3s\n` +
+           `legacy_per_ip = 1000/1m\nverify_per_account = 50/1m\nverify_per_ip = 1000/1m\nverify_per_id12 = 50/1m\n` +
+           `\n[admin]\ntoken_sha256 = ${sha256hex(ADMIN)}\n\n[audit]\npath = DIR/audit.log\n`,
+  });
+  popdb = run('popdb-sim', process.execPath, [path.join(ROOT, 'sim/popdb/server.js'), '--port', String(pport)], { dir: st.dir });
+  st.procs.push(popdb);
+  await waitHttp(`${popdbUrl}/_sim/stats`);
+  for (const portal of ['portal-a', 'portal-closed']) {
+    const csv = path.join(st.dir, `${portal}.csv`);
+    fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash,account_class\n' +
+      rows.map((r) => [...r.slice(0, 8), HASH, r[8]].join(',')).join('\n') + '\n');
+    execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', portal, csv], { stdio: 'pipe' });
+  }
+});
+after(async () => { await st?.stop(); });
+
+const popdbFaults = (f) => fetch(`${popdbUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' },
+                                                              body: JSON.stringify(f) });
+const report = (portal = 'portal-a') =>
+  JSON.parse(String(execFileSync(EIDGW_BIN, ['accounts', 'report', '-c', st.gw.conf, '--portal', portal, '--json'])));
+
+async function portalLogin(agent, citizen, portal = 'portal-a') {
+  const c = st.clients[portal];
+  const config = await discover(st.gw.url, c);
+  const req = await authRequest(config, c);
+  const hop = await loginAt(agent, req.url, citizen, new URL(c.redirect[0]).origin + '/');
+  return { c, config, req, hop };
+}
+
+async function redeem({ config, req }, location) {
+  const t = await client.authorizationCodeGrant(config, new URL(location), {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+  return t.claims();
+}
+
+// Post a form found on the page (by form id) with extra fields.
+async function submit(agent, page, formId, fields) {
+  const m = page.body.match(new RegExp(`<form[^>]*action="([^"]+)"[^>]*id="${formId}"`)) ||
+            page.body.match(new RegExp(`<form[^>]*id="${formId}"[^>]*action="([^"]+)"`));
+  assert.ok(m, `form ${formId} on the page`);
+  const form = { ar: hidden(page.body, 'ar'), csrf: hidden(page.body, 'csrf'), ...fields };
+  return agent.request(new URL(m[1], page.url).toString(), { method: 'POST', form });
+}
+
+// Start at the portal, land on eidgw's login page.
+async function loginPage(agent, portal = 'portal-a', extra = {}) {
+  const c = st.clients[portal];
+  const config = await discover(st.gw.url, c);
+  const req = await authRequest(config, c, extra);
+  const page = await agent.follow(req.url);
+  return { c, config, req, page };
+}
+
+async function legacySubmit(agent, lp, username, password) {
+  const m = lp.page.body.match(/name="csrf" value="([^"]+)"/);
+  return agent.request(new URL('/login/legacy', lp.page.url).toString(), { method: 'POST',
+    form: { ar: hidden(lp.page.body, 'ar'), csrf: m && m[1], username, password } });
+}
+
+test('B: exactly one legacy account with the verified ID number is linked and named in the tokens', async () => {
+  const agent = new Agent();
+  const s = await portalLogin(agent, '001085012345');
+  assert.equal(s.hop.status, 302);
+  const claims = await redeem(s, s.hop.location);
+  assert.equal(claims.legacy_account, 'A-1');
+  assert.equal(claims.cccd, '001085012345');
+  const l = await fetch(`${st.gw.url}/admin/links?portal=portal-a&id12=001085012345`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.equal((await l.json()).account, 'A-1');
+  // a second login finds the link
+  const s2 = await portalLogin(new Agent(), '001085012345');
+  assert.equal((await redeem(s2, s2.hop.location)).legacy_account, 'A-1');
+});
+
+test('B: several accounts -> the citizen chooses one, the others are merged into it (never deleted)', async () => {
+  const agent = new Agent();
+  const s = await portalLogin(agent, '079190023456');
+  assert.equal(s.hop.status, 200, 'the choose page');
+  assert.match(s.hop.body, /id="choose-form"/);
+  assert.match(s.hop.body, /value="B-1"/);
+  assert.match(s.hop.body, /value="B-2"/);
+  const r = await submit(agent, s.hop, 'choose-form', { account: 'B-2' });
+  assert.equal(r.status, 302);
+  const claims = await redeem(s, r.location);
+  assert.equal(claims.legacy_account, 'B-2');
+  assert.deepEqual(claims.merged_accounts, ['B-1']);
+  const rep = report();
+  assert.ok(rep.merged >= 1);
+  // the merged account's password no longer logs in
+  const agent2 = new Agent();
+  const lp = await loginPage(agent2);
+  const res = await legacySubmit(agent2, lp, 'binh1', PW);
+  assert.equal(res.status, 403);
+  assert.match(res.body, /data-result="password_retired"/);
+  // and a form posted with another browser's csrf token is refused
+  const forged = await legacySubmit(new Agent(), lp, 'an', PW);
+  assert.equal(forged.status, 400);
+});
+
+test('B: no legacy account -> claim an old one by its credentials (wrong password first), or continue as new', async () => {
+  // Lê Văn Cường's account C-1 has no ID number: VNeID login finds nothing
+  const agent = new Agent();
+  const s = await portalLogin(agent, '048078034567');
+  assert.equal(s.hop.status, 200);
+  assert.match(s.hop.body, /id="claim-form"/);
+  const bad = await submit(agent, s.hop, 'claim-form', { username: 'cuong', password: 'wrong' });
+  assert.equal(bad.status, 200);
+  assert.match(bad.body, /id="claim-error"/);
+  const ok = await submit(agent, bad, 'claim-form', { username: 'cuong', password: PW });
+  assert.equal(ok.status, 302);
+  const claims = await redeem(s, ok.location);
+  assert.equal(claims.legacy_account, 'C-1');
+  // someone else cannot claim C-1 any more
+  const other = new Agent();
+  const s2 = await portalLogin(other, '038195045678'); // Phạm Thị Dung: no verified account
+  const refused = await submit(other, s2.hop, 'claim-form', { username: 'cuong', password: PW });
+  assert.equal(refused.status, 409);
+  // ... she continues as a new account: no legacy_account claim
+  const s3 = await portalLogin(new Agent(), '038195045678');
+  const agent3 = new Agent();
+  const s4 = await portalLogin(agent3, '038195045678');
+  const fresh = await submit(agent3, s4.hop, 'new-form', {});
+  assert.equal(fresh.status, 302);
+  const c3 = await redeem(s4, fresh.location);
+  assert.equal(c3.legacy_account, undefined);
+  assert.ok(s3);
+});
+
+test('A: legacy login with a verified ID number logs in with acr legacy', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  assert.match(lp.page.body, /id="legacy-form"/);
+  const r = await legacySubmit(agent, lp, 'ha', PW);
+  assert.equal(r.status, 302);
+  const claims = await redeem(lp, r.location);
+  assert.equal(claims.acr, 'urn:vn:eid:legacy');
+  assert.equal(claims.legacy_account, 'F-1');
+});
+
+test('A: wrong password and unknown user get the same answer; the per-account limit trips and resets', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const a = await legacySubmit(agent, lp, 'dung', 'wrong');
+  const b = await legacySubmit(agent, lp, 'nobody-here', 'wrong');
+  assert.equal(a.status, 401);
+  assert.equal(b.status, 401);
+  const msg = (x) => x.body.match(/id="legacy-error"[^>]*>([^<]*)</)[1];
+  assert.equal(msg(a), msg(b));
+  let last;
+  for (let i = 0; i < 5; i++) last = await legacySubmit(agent, lp, 'dung', 'wrong');
+  assert.equal(last.status, 429, 'locked out after the limit');
+  const right = await legacySubmit(agent, lp, 'dung', PW);
+  assert.equal(right.status, 429, 'even the right password waits');
+  await new Promise((r) => setTimeout(r, 3500));
+  const again = await legacySubmit(agent, lp, 'dung', PW);
+  assert.notEqual(again.status, 429, 'the limit resets after its window');
+});
+
+test('A: no ID number and no CMND -> sent to VNeID', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const r = await legacySubmit(agent, lp, 'khoa', PW);
+  assert.equal(r.status, 200);
+  assert.match(r.body, /data-result="no_cmnd"/);
+  assert.match(r.body, /id="vneid"/);
+});
+
+test('A: the 356 process: bad number -> field error; NO_MATCH; outage not counted; MATCH -> linked and logged in', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const need = await legacySubmit(agent, lp, 'duc', PW);
+  assert.equal(need.status, 200);
+  assert.match(need.body, /id="id12-form"/);
+  let r = await submit(agent, need, 'id12-form', { id12: '12345' });
+  assert.equal(r.status, 400);
+  assert.match(r.body, /id="id12-error"/);
+  // wrong number (another citizen's) -> no match
+  r = await submit(agent, need, 'id12-form', { id12: '001085012345' });
+  assert.match(r.body, /data-result="verify_failed"/);
+  assert.match(r.body, /id="vneid"/);
+  // the population DB is down: "try later", 503, not a mismatch
+  await popdbFaults({ status: 503 });
+  r = await submit(agent, need, 'id12-form', { id12: '031088056789' });
+  assert.equal(r.status, 503);
+  assert.match(r.body, /data-result="verify_unavailable"/);
+  await popdbFaults({});
+  // the name in the register is "Hoàng Minh Đức": MATCH
+  r = await submit(agent, need, 'id12-form', { id12: '031088056789' });
+  assert.equal(r.status, 200);
+  assert.match(r.body, /data-result="verify_success"/);
+  const cont = await agent.request(new URL('/login/legacy/continue', r.url).toString(), { method: 'POST',
+    form: { ar: hidden(r.body, 'ar'), csrf: hidden(r.body, 'csrf') } });
+  assert.equal(cont.status, 302);
+  const claims = await redeem(lp, cont.location);
+  assert.equal(claims.legacy_account, 'E-1');
+  // the link exists, and the password no longer logs in
+  const l = await fetch(`${st.gw.url}/admin/links?portal=portal-a&account=E-1`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.equal((await l.json()).id12, '031088056789');
+  const agent2 = new Agent();
+  const lp2 = await loginPage(agent2);
+  const again = await legacySubmit(agent2, lp2, 'duc', PW);
+  assert.equal(again.status, 403);
+  assert.match(again.body, /data-result="password_retired"/);
+});
+
+test('A: a verified ID number already linked to another account is the duplicate path', async () => {
+  // H-1 (Đặng Thị Thuỷ) verifies with Nguyễn Văn An's number? No: the register must match.
+  // Link H-1's real number to another account first, then verify H-1 -> duplicate.
+  await fetch(`${st.gw.url}/admin/links`, { method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ portal: 'portal-a', id12: '092187089012', account: 'SOME-OTHER' }) });
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const need = await legacySubmit(agent, lp, 'thuy', PW);
+  const r = await submit(agent, need, 'id12-form', { id12: '092187089012' });
+  assert.equal(r.status, 409);
+  assert.match(r.body, /data-result="duplicate"/);
+});
+
+test('A: after the cutoff the legacy form is gone and a posted password is refused', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent, 'portal-closed');
+  // organisations keep legacy login until their own cutoff, so the form still shows
+  assert.match(lp.page.body, /id="legacy-form"/);
+  const r = await legacySubmit(agent, lp, 'dung', PW);
+  assert.equal(r.status, 403);
+  assert.match(r.body, /data-result="legacy_closed"/);
+  const org = await legacySubmit(agent, lp, 'org', PW);
+  assert.notEqual(org.status, 403, 'an organisation account may still log in');
+});
+
+test('races: concurrent VNeID logins for one ID number give one link, the rest follow it', async () => {
+  // Võ Thanh Hoà has one unverified account; make a verified account for a fresh citizen
+  const csv = path.join(st.dir, 'race.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash\n' +
+    `R-1,race1,Lâm Thị Kim Oanh,1993-01-01,F,,075193212345,true,${HASH}\n`);
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  const results = await Promise.all(Array.from({ length: 12 }, async () => {
+    const s = await portalLogin(new Agent(), '075193212345');
+    return s.hop.status === 302 ? (await redeem(s, s.hop.location)).legacy_account : `status ${s.hop.status}`;
+  }));
+  assert.deepEqual([...new Set(results)], ['R-1']);
+});
+
+test('lock list: a locked ID number is refused with the reason category and its sessions end', async () => {
+  const agent = new Agent();
+  const s = await portalLogin(agent, '040192067890');
+  assert.equal(s.hop.status, 302);
+  const r = await fetch(`${st.gw.url}/admin/locks`, { method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id12: '040192067890', reason: 'AUTHORITY_REQUEST' }) });
+  assert.equal(r.status, 200);
+  // the SSO session is gone at once
+  const c = st.clients['portal-a'];
+  const config = await discover(st.gw.url, c);
+  const again = await agent.request((await authRequest(config, c)).url);
+  assert.ok(again.location.includes('/login?'), 'no SSO after the lock');
+  const s2 = await portalLogin(new Agent(), '040192067890');
+  assert.equal(s2.hop.status, 403);
+  assert.match(s2.hop.body, /id="error-code">locked</);
+});
+
+test('audit: the chain verifies and names a changed byte', async () => {
+  const log = path.join(st.dir, 'audit.log');
+  const ok = execFileSync(EIDGW_BIN, ['audit', 'verify', log]);
+  assert.match(String(ok), /ok/);
+  const lines = fs.readFileSync(log, 'utf8').split('\n');
+  assert.ok(lines.length > 10);
+  const events = lines.filter(Boolean).map((l) => JSON.parse(l).event);
+  for (const e of ['link', 'merge', 'popdb_check', 'legacy_login']) assert.ok(events.includes(e), `audits ${e}`);
+  const k = 5;
+  lines[k - 1] = lines[k - 1].replace(/"portal":"portal-a"/, '"portal":"portal-b"');
+  const bad = path.join(st.dir, 'audit-bad.log');
+  fs.writeFileSync(bad, lines.join('\n'));
+  let err;
+  try { execFileSync(EIDGW_BIN, ['audit', 'verify', bad], { stdio: 'pipe' }); } catch (e) { err = e; }
+  assert.ok(err);
+  assert.match(String(err.stdout) + String(err.stderr), new RegExp(`:${k}:`));
+});

@@ -1,0 +1,212 @@
+// The eidgw command line: check-config names the file, line and key of the first error;
+// serve refuses a bad configuration before listening; id check; a clean stop on SIGTERM.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EIDGW_BIN, configText, defaultClients, freePort, waitHttp, secret } from './lib/harness.js';
+
+let dir, gwPort, good;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-config-cli-'));
+  execFileSync(EIDGW_BIN, ['keys', 'generate', path.join(dir, 'keys')]);
+  gwPort = await freePort();
+  const up = 'http://127.0.0.1:9';
+  const port = { a: 18001, b: 18002 };
+  good = configText({
+    gwPort, dir, clients: defaultClients(port),
+    upstream: { issuer: up, authorization_endpoint: `${up}/auth`, token_endpoint: `${up}/token`,
+                userinfo_endpoint: `${up}/userinfo`, jwks_uri: `${up}/jwks`, client_id: 'eidgw', client_secret: secret() },
+  });
+});
+
+let n = 0;
+function write(text) {
+  const f = path.join(dir, `c${++n}.conf`);
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+function check(file) {
+  const r = spawnSync(EIDGW_BIN, ['check-config', '-c', file], { encoding: 'utf8', timeout: 10000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// 1-based number of the first line equal to `line` (after `after`, if given).
+function lineOf(text, line, after) {
+  const lines = text.split('\n');
+  const start = after ? lines.findIndex((l) => l === after) + 1 : 0;
+  const i = lines.findIndex((l, k) => k >= start && l === line);
+  assert.ok(i >= 0, `line '${line}' in the config`);
+  return i + 1;
+}
+
+// Replace the line `from` (first occurrence after `after`) by `to` (may be several lines).
+function replaceLine(text, from, to, after) {
+  const lines = text.split('\n');
+  const start = after ? lines.findIndex((l) => l === after) + 1 : 0;
+  const i = lines.findIndex((l, k) => k >= start && l === from);
+  assert.ok(i >= 0, `line '${from}' in the config`);
+  lines.splice(i, 1, ...to.split('\n'));
+  return lines.join('\n');
+}
+
+const lineStarting = (text, prefix, after) => {
+  const lines = text.split('\n');
+  const start = after ? lines.findIndex((l) => l === after) + 1 : 0;
+  return lines.find((l, k) => k >= start && l.startsWith(prefix));
+};
+
+// check-config on `text` must fail at the line `to` (its last line) naming `key`.
+// Returns what went wrong, or null.
+function failsAt(text, to, key, what) {
+  const file = write(text);
+  const r = check(file);
+  const line = lineOf(text, to.split('\n').pop());
+  const want = `${file}:${line}: ${key}: `;
+  if (r.code !== 1) return `${what}: exit ${r.code}, not 1 (stdout: ${r.stdout.trim()}; stderr: ${r.stderr.trim()})`;
+  if (!r.stderr.includes(want)) return `${what}: stderr should name '${path.basename(file)}:${line}: ${key}:', got: ${r.stderr.trim()}`;
+  if (r.stdout !== '') return `${what}: stdout should be empty`;
+  return null;
+}
+const assertFailsAt = (...a) => assert.equal(failsAt(...a), null);
+const assertAll = (cases) => assert.deepEqual(cases.map((c) => failsAt(...c)).filter(Boolean), []);
+
+test('check-config: a good configuration exits 0', () => {
+  const r = check(write(good));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /ok/);
+  assert.equal(r.stderr, '');
+});
+
+test('check-config: an unknown key names file:LINE: key', () => {
+  const to = 'colour = blue';
+  const text = replaceLine(good, '[session]', `[session]\n${to}`);
+  assertFailsAt(text, to, 'colour', 'unknown key');
+  const to2 = 'client_secrett = x';
+  assertFailsAt(replaceLine(good, lineStarting(good, 'client_secret ='), `${lineStarting(good, 'client_secret =')}\n${to2}`),
+                to2, 'client_secrett', 'unknown key in [upstream]');
+});
+
+test('check-config: a bad URL names file:LINE: key', () => {
+  assertAll([
+    ['token_endpoint =', 'token_endpoint = ftp://127.0.0.1/token', 'token_endpoint'],
+    ['authorization_endpoint =', 'authorization_endpoint = /auth', 'authorization_endpoint'],
+    ['public_url =', 'public_url = 127.0.0.1:8080', 'public_url'],
+    ['redirect_uri =', 'redirect_uri = http://127.0.0.1:18001/callback#frag', 'redirect_uri'],
+  ].map(([prefix, to, key]) => [replaceLine(good, lineStarting(good, prefix), to), to, key, to]));
+});
+
+test('check-config: a bad duration names file:LINE: key', () => {
+  assertAll([
+    ['lifetime =', 'lifetime = 1 hour', 'lifetime'],
+    ['code_lifetime =', 'code_lifetime = 10x', 'code_lifetime'],
+    ['timeout =', 'timeout = -3s', 'timeout'],
+    ['code_lifetime =', 'code_lifetime = 1h', 'code_lifetime'], // out of range
+  ].map(([prefix, to, key]) => [replaceLine(good, lineStarting(good, prefix), to), to, key, to]));
+});
+
+test('check-config: no [upstream] section is refused and named', () => {
+  const lines = good.split('\n');
+  const s = lines.findIndex((l) => l.startsWith('[upstream '));
+  const e = lines.findIndex((l, k) => k > s && l.startsWith('['));
+  lines.splice(s, e - s);
+  const file = write(lines.join('\n'));
+  const r = check(file);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(`${file}:`), r.stderr);
+  assert.match(r.stderr, /\[upstream/);
+});
+
+test('check-config: a client defined twice names file:LINE', () => {
+  const dup = '[client portal-a]';
+  const text = `${good}\n${dup}\nname = again\nsecret_sha256 = ${'0'.repeat(64)}\nredirect_uri = http://127.0.0.1:18003/cb\n`;
+  const file = write(text);
+  const r = check(file);
+  assert.equal(r.code, 1, r.stderr);
+  const lines = text.split('\n');
+  const second = lines.findIndex((l, k) => l === dup && k > lines.indexOf(dup)) + 1;
+  assert.ok(r.stderr.includes(`${file}:${second}: `), `the second [client portal-a] at line ${second}: ${r.stderr}`);
+  assert.match(r.stderr, /portal-a/);
+});
+
+test('check-config: algs with HS256 or none names file:LINE: algs', () => {
+  assertAll(['algs = RS256 HS256', 'algs = none', 'algs = HS512']
+    .map((to) => [replaceLine(good, lineStarting(good, 'algs ='), to), to, 'algs', to]));
+});
+
+test('check-config: min_level 3 names file:LINE: min_level', () => {
+  const to = 'min_level = 3';
+  const text = replaceLine(good, lineStarting(good, 'min_level =', '[client portal-a]'), to, '[client portal-a]');
+  assertFailsAt(text, to, 'min_level', to);
+});
+
+test('check-config: a bad listen names file:LINE: listen', () => {
+  // (serve refuses a host that is not an IPv4 address; check-config must say so first)
+  assertAll(['listen = 127.0.0.1', 'listen = 127.0.0.1:70000', 'listen = 127.0.0.1:http', 'listen = not-an-address:8080']
+    .map((to) => [replaceLine(good, lineStarting(good, 'listen ='), to), to, 'listen', to]));
+});
+
+test('serve with a bad configuration exits non-zero without listening', async () => {
+  const port = await freePort();
+  let text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`);
+  text = replaceLine(text, '[session]', '[session]\ncolour = blue');
+  const file = write(text);
+  const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+  const res = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 5000))]);
+  if (!res) p.kill('SIGKILL');
+  assert.ok(res, 'it exits by itself');
+  assert.notEqual(res.code, 0);
+  assert.equal(res.sig, null);
+  assert.ok(out.includes(`${file}:`), out);
+  assert.ok(!/listening/.test(out), out);
+  const refused = await new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => { s.destroy(); resolve(false); });
+    s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+  });
+  assert.ok(refused, `nothing listens on ${port}`);
+});
+
+test('id check: a valid personal ID exits 0, a malformed one 1', () => {
+  let r = spawnSync(EIDGW_BIN, ['id', 'check', '001085012345'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^001085012345: personal ID; born 1985; sex M/);
+  r = spawnSync(EIDGW_BIN, ['id', 'check', '12ab'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /12ab: invalid/);
+  assert.equal(r.stdout, '');
+});
+
+test('SIGTERM stops a running eidgw with exit 0 within 2 s', async () => {
+  const port = await freePort();
+  const text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`)
+    .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`);
+  const file = write(text);
+  const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+  try {
+    assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    // a connection left open (keep-alive) must not hold the stop up
+    const idle = net.connect(port, '127.0.0.1');
+    await new Promise((r) => idle.on('connect', r));
+    idle.on('error', () => {});
+    const t0 = Date.now();
+    p.kill('SIGTERM');
+    const res = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 2000))]);
+    idle.destroy();
+    assert.ok(res, 'exited within 2 s');
+    assert.equal(res.code, 0);
+    assert.equal(res.sig, null);
+    assert.ok(Date.now() - t0 < 2000);
+  } finally {
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+});

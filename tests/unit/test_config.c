@@ -1,0 +1,830 @@
+/* Unit tests for gw_config_parse: a complete file, defaults, and one test per kind of
+ * error, each checked for its exact "name:LINE: key: message" text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gw_config.h"
+#include "gw_util.h"
+
+#define NAME "t.conf"
+#define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static const char BASE[] =
+    "# eidgw test configuration\n"
+    "\n"
+    "[server]\n"
+    "listen = 127.0.0.1:8443\n"
+    "public_url = https://sso.example.vn/\n"
+    "workers = 8\n"
+    "max_body = 128k\n"
+    "\n"
+    "[keys]\n"
+    "dir = /var/lib/eidgw/keys\n"
+    "\n"
+    "[store]\n"
+    "driver = sqlite\n"
+    "path = /var/lib/eidgw/eidgw.db\n"
+    "\n"
+    "[session]\n"
+    "lifetime = 2h\n"
+    "code_lifetime = 30s\n"
+    "\n"
+    "[log]\n"
+    "level = info\n"
+    "\n"
+    "[upstream vneid]\n"
+    "issuer = https://vneid.example\n"
+    "authorization_endpoint = https://vneid.example/auth\n"
+    "token_endpoint = https://vneid.example/token\n"
+    "userinfo_endpoint = https://vneid.example/userinfo\n"
+    "jwks_uri = https://vneid.example/jwks\n"
+    "client_id = eidgw\n"
+    "client_secret = upstream-secret\n"
+    "id_token = required\n"
+    "algs = RS256 ES256\n"
+    "claim_id = SoDinhDanh\n"
+    "claim_level = IAL\n"
+    "level_map = 1:1\n"
+    "level_map = 2:2\n"
+    "timeout = 5s\n"
+    "\n"
+    "[client portal-a]\n"
+    "name = C\xe1\xbb\x95ng A\n"
+    "secret_sha256 = " SHA_A "\n"
+    "redirect_uri = https://a.example/callback\n"
+    "redirect_uri = https://a.example/cb2?x=1\n"
+    "post_logout_redirect_uri = https://a.example/\n"
+    "scopes = openid profile cccd\n"
+    "min_level = 2\n"
+    "token_alg = RS256\n"
+    "\n"
+    "[client spa]\n"
+    "public = yes\n"
+    "redirect_uri = http://127.0.0.1:3000/cb\n";
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Strings made by a test are kept here and freed by the teardown, so a failing
+ * assertion leaves nothing behind for the leak checker. */
+#define MAX_KEPT 256
+static void *g_kept[MAX_KEPT];
+static int g_nkept;
+
+static void *keep(void *p)
+{
+    if (g_nkept == MAX_KEPT)
+        fail_msg("too many kept allocations");
+    g_kept[g_nkept++] = p;
+    return p;
+}
+
+static int free_kept(void **state)
+{
+    while (g_nkept > 0)
+        free(g_kept[--g_nkept]);
+    return 0;
+}
+
+__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    assert_non_null(s);
+    return keep(s);
+}
+
+
+/* 1-based line of the nth (1-based) line containing needle; fails the test if absent. */
+static int line_of_nth(const char *text, const char *needle, int nth)
+{
+    int line = 1;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *l = gw_xmalloc(len + 1);
+        memcpy(l, p, len);
+        l[len] = 0;
+        int hit = strstr(l, needle) != NULL;
+        free(l);
+        if (hit && --nth == 0)
+            return line;
+        if (!nl)
+            break;
+        p = nl + 1;
+        line++;
+    }
+    fail_msg("'%s' not in the configuration", needle);
+    return -1;
+}
+
+static int line_of(const char *text, const char *needle) { return line_of_nth(text, needle, 1); }
+
+/* BASE with the first occurrence of `from` replaced by `to`. */
+static char *edit(const char *base, const char *from, const char *to)
+{
+    const char *at = strstr(base, from);
+    if (!at)
+        fail_msg("'%s' not in the configuration", from);
+    return fmt("%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
+}
+
+static gw_config_t *parse(const char *text, char *err, size_t errlen)
+{
+    err[0] = 0;
+    return gw_config_parse(NAME, text, strlen(text), err, errlen);
+}
+
+static gw_config_t *parse_ok(const char *text)
+{
+    char err[512];
+    gw_config_t *c = parse(text, err, sizeof(err));
+    if (!c)
+        fail_msg("configuration refused: %s", err);
+    return c;
+}
+
+/* Parse must fail with exactly `want`. */
+static void expect_error(const char *text, const char *want)
+{
+    char err[512];
+    gw_config_t *c = parse(text, err, sizeof(err));
+    int accepted = c != NULL;
+    gw_config_free(c);
+    if (accepted)
+        fail_msg("configuration accepted, expected: %s", want);
+    if (strcmp(err, want))
+        fail_msg("error was\n  \"%s\"\nexpected\n  \"%s\"", err, want);
+}
+
+/* Parse must fail with an error beginning "t.conf:LINE: KEY: " for one of the lines
+ * given, and containing `contains`. */
+static void expect_error_at(const char *text, const char *key, const char *contains, int nlines, ...)
+{
+    char err[512];
+    gw_config_t *c = parse(text, err, sizeof(err));
+    int accepted = c != NULL;
+    gw_config_free(c);
+    char want[128] = "";
+    va_list ap;
+    va_start(ap, nlines);
+    int match = 0;
+    for (int i = 0; i < nlines; i++) {
+        int line = va_arg(ap, int);
+        char prefix[128];
+        if (key)
+            snprintf(prefix, sizeof(prefix), NAME ":%d: %s: ", line, key);
+        else
+            snprintf(prefix, sizeof(prefix), NAME ":%d: ", line);
+        if (i == 0)
+            snprintf(want, sizeof(want), "%s", prefix);
+        if (!strncmp(err, prefix, strlen(prefix)))
+            match = 1;
+    }
+    va_end(ap);
+    if (accepted)
+        fail_msg("configuration accepted, expected an error \"%s...\"", want);
+    if (!match)
+        fail_msg("error was\n  \"%s\"\nexpected it to begin\n  \"%s\"", err, want);
+    if (contains && !strstr(err, contains))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, contains);
+}
+
+/* ------------------------------------------------------------------ a valid file */
+
+static void check_base_fields(const gw_config_t *c)
+{
+    assert_string_equal(c->listen_host, "127.0.0.1");
+    assert_int_equal(c->listen_port, 8443);
+    assert_string_equal(c->public_url, "https://sso.example.vn");
+    assert_int_equal(c->workers, 8);
+    assert_int_equal(c->io_threads, 2);
+    assert_int_equal(c->max_body, 128 * 1024);
+    assert_int_equal(c->max_headers, 16 * 1024);
+    assert_int_equal(c->max_uri, 8 * 1024);
+    assert_null(c->templates_dir);
+    assert_string_equal(c->keys_dir, "/var/lib/eidgw/keys");
+    assert_string_equal(c->store_driver, "sqlite");
+    assert_string_equal(c->store_path, "/var/lib/eidgw/eidgw.db");
+    assert_null(c->store_url);
+    assert_int_equal(c->store_sentinels.n, 0);
+    assert_int_equal(c->session_lifetime, 7200);
+    assert_int_equal(c->code_lifetime, 30);
+    assert_int_equal(c->session_recheck, 300);
+    assert_int_equal(c->token_lifetime, 300);
+    assert_int_equal(c->flow_lifetime, 900);
+    assert_string_equal(c->log_level, "info");
+    assert_null(c->admin_token_sha256);
+
+    const gw_upstream_t *u = c->upstream;
+    assert_non_null(u);
+    assert_string_equal(u->name, "vneid");
+    assert_string_equal(u->display_name, "VNeID");
+    assert_string_equal(u->issuer, "https://vneid.example");
+    assert_string_equal(u->authorization_endpoint, "https://vneid.example/auth");
+    assert_string_equal(u->token_endpoint, "https://vneid.example/token");
+    assert_string_equal(u->userinfo_endpoint, "https://vneid.example/userinfo");
+    assert_string_equal(u->jwks_uri, "https://vneid.example/jwks");
+    assert_null(u->end_session_endpoint);
+    assert_string_equal(u->client_id, "eidgw");
+    assert_string_equal(u->client_secret, "upstream-secret");
+    assert_string_equal(u->scope, "openid");
+    assert_int_equal(u->use_pkce, 1);
+    assert_int_equal(u->use_nonce, 1);
+    assert_int_equal(u->id_token, 2);
+    assert_string_equal(u->algs, "RS256 ES256");
+    assert_string_equal(u->claim_id, "SoDinhDanh");
+    assert_string_equal(u->claim_level, "IAL");
+    assert_string_equal(u->birthdate_format, "YYYYMMDD");
+    assert_int_equal(u->level_map.n, 2);
+    assert_string_equal(u->level_map.v[0], "1:1");
+    assert_string_equal(u->level_map.v[1], "2:2");
+    assert_int_equal(u->timeout_ms, 5);
+    assert_int_equal(u->clock_skew, 60);
+
+    assert_int_equal(c->nclients, 2);
+    const gw_client_t *a = gw_config_client(c, "portal-a");
+    assert_non_null(a);
+    assert_ptr_equal(a, &c->clients[0]);
+    assert_string_equal(a->id, "portal-a");
+    assert_string_equal(a->name, "C\xe1\xbb\x95ng A");
+    assert_string_equal(a->secret_sha256, SHA_A);
+    assert_int_equal(a->is_public, 0);
+    assert_int_equal(a->redirect_uris.n, 2);
+    assert_string_equal(a->redirect_uris.v[0], "https://a.example/callback");
+    assert_string_equal(a->redirect_uris.v[1], "https://a.example/cb2?x=1");
+    assert_int_equal(a->post_logout_uris.n, 1);
+    assert_string_equal(a->post_logout_uris.v[0], "https://a.example/");
+    assert_null(a->backchannel_logout_uri);
+    assert_string_equal(a->scopes, "openid profile cccd");
+    assert_int_equal(a->min_level, 2);
+    assert_string_equal(a->token_alg, "RS256");
+    assert_string_equal(a->account_types, "1");
+
+    const gw_client_t *s = gw_config_client(c, "spa");
+    assert_non_null(s);
+    assert_string_equal(s->id, "spa");
+    assert_string_equal(s->name, "spa");
+    assert_null(s->secret_sha256);
+    assert_int_equal(s->is_public, 1);
+    assert_int_equal(s->redirect_uris.n, 1);
+    assert_string_equal(s->redirect_uris.v[0], "http://127.0.0.1:3000/cb");
+    assert_int_equal(s->post_logout_uris.n, 0);
+    assert_string_equal(s->scopes, "openid profile");
+    assert_int_equal(s->min_level, 1);
+    assert_string_equal(s->token_alg, "ES256");
+    assert_string_equal(s->account_types, "1");
+
+    assert_null(gw_config_client(c, "nope"));
+    assert_null(gw_config_client(c, NULL));
+    assert_int_equal(gw_strlist_has(&a->redirect_uris, "https://a.example/callback"), 1);
+    assert_int_equal(gw_strlist_has(&a->redirect_uris, "https://a.example/callback/"), 0);
+}
+
+static void test_config_parses_complete_file(void **state)
+{
+    gw_config_t *c = parse_ok(BASE);
+    check_base_fields(c);
+    assert_null(c->path);
+    gw_config_free(c);
+}
+
+static void test_config_accepts_crlf_line_endings(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 0);
+    for (const char *p = BASE; *p; p++) {
+        if (*p == '\n')
+            gw_buf_add(&b, "\r", 1);
+        gw_buf_add(&b, p, 1);
+    }
+    gw_config_t *c = parse_ok(b.data);
+    check_base_fields(c);
+    gw_config_free(c);
+    gw_buf_cleanup(&b);
+}
+
+static void test_config_ignores_comments_blank_lines_and_indentation(void **state)
+{
+    char *t1 = edit(BASE, "[keys]\n", "  # an indented comment\n; a semicolon comment\n\t\n   \n[keys]\n");
+    char *t2 = edit(t1, "workers = 8\n", "  workers\t=\t8   \n#workers = 9\n");
+    char *t3 = edit(t2, "[store]\n", "[ store ]\n");
+    gw_config_t *c = parse_ok(t3);
+    check_base_fields(c);
+    gw_config_free(c);
+}
+
+static void test_config_accepts_missing_final_newline(void **state)
+{
+    char *t = keep(gw_strdup(BASE));
+    t[strlen(t) - 1] = 0;
+    gw_config_t *c = parse_ok(t);
+    assert_string_equal(gw_config_client(c, "spa")->redirect_uris.v[0], "http://127.0.0.1:3000/cb");
+    gw_config_free(c);
+}
+
+static void test_config_listen_ipv6_splits_on_last_colon(void **state)
+{
+    char *t = edit(BASE, "listen = 127.0.0.1:8443", "listen = [::1]:9000");
+    gw_config_t *c = parse_ok(t);
+    assert_string_equal(c->listen_host, "[::1]");
+    assert_int_equal(c->listen_port, 9000);
+    gw_config_free(c);
+}
+
+static void test_config_public_url_without_trailing_slash_is_kept(void **state)
+{
+    char *t = edit(BASE, "public_url = https://sso.example.vn/", "public_url = https://sso.example.vn/eid");
+    gw_config_t *c = parse_ok(t);
+    assert_string_equal(c->public_url, "https://sso.example.vn/eid");
+    gw_config_free(c);
+}
+
+static void test_config_duration_units(void **state)
+{
+    static const struct {
+        const char *v;
+        long s;
+    } cases[] = {{"90", 90}, {"90s", 90}, {"5m", 300}, {"8h", 28800}, {"1d", 86400}, {"7d", 604800}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *line = fmt("lifetime = %s", cases[i].v);
+        char *t = edit(BASE, "lifetime = 2h", line);
+        gw_config_t *c = parse_ok(t);
+        assert_int_equal(c->session_lifetime, cases[i].s);
+        gw_config_free(c);
+    }
+}
+
+static void test_config_bool_spellings(void **state)
+{
+    static const struct {
+        const char *v;
+        int b;
+    } cases[] = {{"yes", 1}, {"true", 1}, {"on", 1}, {"no", 0}, {"false", 0}, {"off", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *line = fmt("timeout = 5s\npkce = %s", cases[i].v);
+        char *t = edit(BASE, "timeout = 5s", line);
+        gw_config_t *c = parse_ok(t);
+        assert_int_equal(c->upstream->use_pkce, cases[i].b);
+        gw_config_free(c);
+    }
+}
+
+static void test_config_id_token_absent_needs_no_jwks_uri(void **state)
+{
+    char *t1 = edit(BASE, "jwks_uri = https://vneid.example/jwks\n", "");
+    char *t2 = edit(t1, "id_token = required", "id_token = absent");
+    gw_config_t *c = parse_ok(t2);
+    assert_int_equal(c->upstream->id_token, 0);
+    assert_null(c->upstream->jwks_uri);
+    gw_config_free(c);
+}
+
+/* ------------------------------------------------------------------ errors: structure */
+
+static void test_config_rejects_unknown_key(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "wrokers = 8");
+    char *want = fmt(NAME ":%d: wrokers: unknown key in [server]", line_of(t, "wrokers"));
+    expect_error(t, want);
+    t = edit(BASE, "client_id = eidgw", "client_id = eidgw\nclient_idd = x");
+    want = fmt(NAME ":%d: client_idd: unknown key in [upstream vneid]", line_of(t, "client_idd"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_unknown_section(void **state)
+{
+    char *t = edit(BASE, "[log]", "[logging]");
+    char *want = fmt(NAME ":%d: unknown section [logging]", line_of(t, "[logging]"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_key_outside_section(void **state)
+{
+    char *t = fmt("listen = 127.0.0.1:1\n%s", BASE);
+    expect_error(t, NAME ":1: listen: must be inside a [section]");
+}
+
+static void test_config_rejects_line_without_equals(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "workers 8");
+    char *want = fmt(NAME ":%d: expected 'key = value'", line_of(t, "workers 8"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_bad_section_header(void **state)
+{
+    char *t = edit(BASE, "[log]", "[log");
+    char *want = fmt(NAME ":%d: section header must look like [name] or [name arg]", line_of(t, "[log"));
+    expect_error(t, want);
+    t = edit(BASE, "[upstream vneid]", "[upstream]");
+    want = fmt(NAME ":%d: [upstream] needs a name, e.g. [upstream vneid]", line_of(t, "[upstream]"));
+    expect_error(t, want);
+    t = edit(BASE, "[log]", "[log x]");
+    want = fmt(NAME ":%d: [log] takes no name", line_of(t, "[log x]"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_duplicate_key(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "workers = 8\nworkers = 9");
+    char *want = fmt(NAME ":%d: workers: given twice", line_of_nth(t, "workers", 2));
+    expect_error(t, want);
+    t = edit(BASE, "token_alg = RS256", "token_alg = RS256\ntoken_alg = ES256");
+    want = fmt(NAME ":%d: token_alg: given twice", line_of_nth(t, "token_alg", 2));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_duplicate_list_value(void **state)
+{
+    char *t = edit(BASE, "redirect_uri = https://a.example/cb2?x=1", "redirect_uri = https://a.example/callback");
+    char *want = fmt(NAME ":%d: redirect_uri: 'https://a.example/callback' given twice",
+                            line_of_nth(t, "redirect_uri = https://a.example/callback", 2));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_key_repeated_in_repeated_section(void **state)
+{
+    /* A second [server] section must not silently replace listen (nor leak the first). */
+    char *t = fmt("%s\n[server]\nlisten = 127.0.0.1:9999\npublic_url = https://other.example\n", BASE);
+    expect_error_at(t, NULL, NULL, 2, line_of_nth(t, "[server]", 2), line_of_nth(t, "listen =", 2));
+}
+
+static void test_config_rejects_duplicate_client(void **state)
+{
+    char *t = fmt("%s\n[client portal-a]\npublic = yes\nredirect_uri = https://x.example/cb\n", BASE);
+    char *want = fmt(NAME ":%d: client 'portal-a' defined twice", line_of_nth(t, "[client portal-a]", 2));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_second_upstream(void **state)
+{
+    char *t = fmt("%s\n[upstream other]\n", BASE);
+    char *want = fmt(NAME ":%d: only one [upstream] section is supported", line_of(t, "[upstream other]"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_bad_client_id(void **state)
+{
+    static const char *bad[] = {"portal/a", "portal a?", "c\xc3\xa9", "a:b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *hdr = fmt("[client %s]", bad[i]);
+        char *t = edit(BASE, "[client spa]", hdr);
+        char *want = fmt(NAME ":%d: client id '%s' must be 1-64 of [A-Za-z0-9._-]", line_of(t, hdr), bad[i]);
+        expect_error(t, want);
+    }
+    char id65[66];
+    memset(id65, 'a', 65);
+    id65[65] = 0;
+    char *hdr = fmt("[client %s]", id65);
+    char *t = edit(BASE, "[client spa]", hdr);
+    char *want = fmt(NAME ":%d: client id '%s' must be 1-64 of [A-Za-z0-9._-]", line_of(t, hdr), id65);
+    expect_error(t, want);
+    /* 64 is fine */
+    id65[64] = 0;
+    hdr = fmt("[client %s]", id65);
+    t = edit(BASE, "[client spa]", hdr);
+    gw_config_t *c = parse_ok(t);
+    assert_non_null(gw_config_client(c, id65));
+    gw_config_free(c);
+}
+
+static void test_config_rejects_nul_byte(void **state)
+{
+    char text[] = "[server]\nlisten = 1\0x\n";
+    char err[256] = "";
+    assert_null(gw_config_parse(NAME, text, sizeof(text) - 1, err, sizeof(err)));
+    assert_string_equal(err, NAME ": file contains a NUL byte");
+}
+
+static void test_config_rejects_overlong_line(void **state)
+{
+    char *pad = keep(gw_xmalloc(5000));
+    memset(pad, 'x', 4999);
+    pad[4999] = 0;
+    char *line = fmt("name = %s", pad);
+    char *t = edit(BASE, "name = C", line);
+    char *want = fmt(NAME ":%d: line too long", line_of(t, "name = xxx"));
+    expect_error(t, want);
+}
+
+/* ------------------------------------------------------------------ errors: values */
+
+static void test_config_rejects_url_without_scheme(void **state)
+{
+    char *t = edit(BASE, "authorization_endpoint = https://vneid.example/auth",
+                   "authorization_endpoint = vneid.example/auth");
+    char *want = fmt(NAME ":%d: authorization_endpoint: 'vneid.example/auth' is not an absolute http(s) URL",
+                            line_of(t, "authorization_endpoint"));
+    expect_error(t, want);
+    t = edit(BASE, "redirect_uri = https://a.example/callback", "redirect_uri = ftp://a.example/callback");
+    want = fmt(NAME ":%d: redirect_uri: 'ftp://a.example/callback' is not an absolute http(s) URL without fragment",
+                      line_of(t, "ftp://"));
+    expect_error(t, want);
+    t = edit(BASE, "public_url = https://sso.example.vn/", "public_url = https:///path");
+    want = fmt(NAME ":%d: public_url: 'https:///path' is not an absolute http(s) URL", line_of(t, "public_url"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_url_with_fragment(void **state)
+{
+    char *t = edit(BASE, "redirect_uri = https://a.example/callback", "redirect_uri = https://a.example/callback#x");
+    char *want = fmt(NAME ":%d: redirect_uri: 'https://a.example/callback#x' is not an absolute http(s) URL without fragment",
+                            line_of(t, "callback#x"));
+    expect_error(t, want);
+    t = edit(BASE, "public_url = https://sso.example.vn/", "public_url = https://sso.example.vn/#top");
+    want = fmt(NAME ":%d: public_url: 'https://sso.example.vn/#top' is not an absolute http(s) URL",
+                      line_of(t, "public_url"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_url_with_space(void **state)
+{
+    char *t = edit(BASE, "token_endpoint = https://vneid.example/token", "token_endpoint = https://vneid.example/to ken");
+    char *want = fmt(NAME ":%d: token_endpoint: 'https://vneid.example/to ken' is not an absolute http(s) URL",
+                            line_of(t, "token_endpoint"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_bad_duration(void **state)
+{
+    static const char *bad[] = {"8x", "h", "-5m", "5ms", "1.5h", "5 m", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *line = fmt("lifetime = %s", bad[i]);
+        char *t = edit(BASE, "lifetime = 2h", line);
+        char *want = fmt(NAME ":%d: lifetime: '%s' is not a duration (e.g. 30s, 5m, 8h, 1d)",
+                                line_of(t, "lifetime ="), bad[i]);
+        expect_error(t, want);
+    }
+}
+
+static void test_config_rejects_duration_out_of_range(void **state)
+{
+    char *t = edit(BASE, "code_lifetime = 30s", "code_lifetime = 2m");
+    char *want = fmt(NAME ":%d: code_lifetime: 120s is out of range 5s..60s", line_of(t, "code_lifetime"));
+    expect_error(t, want);
+    t = edit(BASE, "lifetime = 2h", "lifetime = 8d");
+    want = fmt(NAME ":%d: lifetime: 691200s is out of range 60s..604800s", line_of(t, "lifetime ="));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_int_out_of_range(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "workers = 0");
+    char *want = fmt(NAME ":%d: workers: 0 is out of range 1..256", line_of(t, "workers"));
+    expect_error(t, want);
+    t = edit(BASE, "min_level = 2", "min_level = 3");
+    want = fmt(NAME ":%d: min_level: 3 is out of range 1..2", line_of(t, "min_level"));
+    expect_error(t, want);
+    t = edit(BASE, "workers = 8", "workers = 99999999999999999999");
+    want = fmt(NAME ":%d: workers: '99999999999999999999' is not a number", line_of(t, "workers"));
+    expect_error(t, want);
+    t = edit(BASE, "workers = 8", "workers = 8x");
+    want = fmt(NAME ":%d: workers: '8x' is not a number", line_of(t, "workers"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_size_out_of_range(void **state)
+{
+    char *t = edit(BASE, "max_body = 128k", "max_body = 17m");
+    char *want = fmt(NAME ":%d: max_body: 17825792 is out of range 1024..16777216", line_of(t, "max_body"));
+    expect_error(t, want);
+    t = edit(BASE, "max_body = 128k", "max_body = 12q");
+    want = fmt(NAME ":%d: max_body: '12q' is not a size (e.g. 8k, 1m)", line_of(t, "max_body"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_bad_bool(void **state)
+{
+    char *t = edit(BASE, "public = yes", "public = maybe");
+    char *want = fmt(NAME ":%d: public: 'maybe' is not yes or no", line_of(t, "public = maybe"));
+    expect_error(t, want);
+    t = edit(BASE, "public = yes", "public = YES");
+    want = fmt(NAME ":%d: public: 'YES' is not yes or no", line_of(t, "public = YES"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_enum_value_not_in_list(void **state)
+{
+    char *t = edit(BASE, "token_alg = RS256", "token_alg = HS256");
+    char *want = fmt(NAME ":%d: token_alg: 'HS256' is not one of: ES256 RS256", line_of(t, "token_alg"));
+    expect_error(t, want);
+    t = edit(BASE, "driver = sqlite", "driver = postgres");
+    want = fmt(NAME ":%d: driver: 'postgres' is not one of: sqlite redis", line_of(t, "driver"));
+    expect_error(t, want);
+    t = edit(BASE, "id_token = required", "id_token = sometimes");
+    want = fmt(NAME ":%d: id_token: 'sometimes' is not one of: absent optional required", line_of(t, "id_token"));
+    expect_error(t, want);
+    /* a substring of a choice is not a choice */
+    t = edit(BASE, "level = info", "level = inf");
+    want = fmt(NAME ":%d: level: 'inf' is not one of: debug info warn error", line_of(t, "level = inf"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_secret_sha256_not_64_hex(void **state)
+{
+    const char *msg = "must be 64 hexadecimal characters (a SHA-256)";
+    char *v63 = keep(gw_strdup(SHA_A));
+    v63[63] = 0;
+    char *v64g = keep(gw_strdup(SHA_A));
+    v64g[10] = 'g';
+    char *v65 = fmt("%s0", SHA_A);
+    const char *bad[] = {v63, v64g, v65, "secret"};
+    for (size_t i = 0; i < 4; i++) {
+        char *line = fmt("secret_sha256 = %s", bad[i]);
+        char *t = edit(BASE, "secret_sha256 = " SHA_A, line);
+        char *want = fmt(NAME ":%d: secret_sha256: %s", line_of(t, "secret_sha256"), msg);
+        expect_error(t, want);
+    }
+}
+
+static void test_config_rejects_empty_value(void **state)
+{
+    char *t = edit(BASE, "claim_id = SoDinhDanh", "claim_id =");
+    char *want = fmt(NAME ":%d: claim_id: empty value", line_of(t, "claim_id"));
+    expect_error(t, want);
+}
+
+/* ------------------------------------------------------------------ errors: cross-checks */
+
+static void test_config_rejects_confidential_client_without_secret(void **state)
+{
+    char *t = edit(BASE, "secret_sha256 = " SHA_A "\n", "");
+    expect_error_at(t, "secret_sha256", "client 'portal-a' is confidential", 1, line_of(t, "[client portal-a]"));
+}
+
+static void test_config_rejects_public_client_with_secret(void **state)
+{
+    char *t = edit(BASE, "public = yes", "public = yes\nsecret_sha256 = " SHA_A);
+    expect_error_at(t, "secret_sha256", "client 'spa' is public", 2, line_of_nth(t, "secret_sha256", 2),
+                    line_of(t, "[client spa]"));
+}
+
+static void test_config_rejects_scopes_without_openid(void **state)
+{
+    char *t = edit(BASE, "scopes = openid profile cccd", "scopes = profile cccd");
+    expect_error_at(t, "scopes", "client 'portal-a' must be allowed the openid scope", 1, line_of(t, "scopes"));
+    t = edit(BASE, "scopes = openid profile cccd", "scopes = openidx profile");
+    expect_error_at(t, "scopes", "openid", 1, line_of(t, "scopes"));
+}
+
+static void test_config_rejects_algs_with_hs256(void **state)
+{
+    char *t = edit(BASE, "algs = RS256 ES256", "algs = RS256 HS256");
+    expect_error_at(t, "algs", "'HS256' is not an allowed signature algorithm", 1, line_of(t, "algs"));
+}
+
+static void test_config_rejects_algs_with_none(void **state)
+{
+    char *t = edit(BASE, "algs = RS256 ES256", "algs = none");
+    expect_error_at(t, "algs", "'none' is not an allowed signature algorithm", 1, line_of(t, "algs"));
+    t = edit(BASE, "algs = RS256 ES256", "algs = RS256,none,ES256");
+    expect_error_at(t, "algs", "'none'", 1, line_of(t, "algs"));
+}
+
+static void test_config_rejects_missing_required_key_at_section_line(void **state)
+{
+    /* in a section followed by another: reported when the next header is reached */
+    char *t = edit(BASE, "claim_id = SoDinhDanh\n", "");
+    char *want = fmt(NAME ":%d: claim_id: missing in section [upstream vneid]", line_of(t, "[upstream vneid]"));
+    expect_error(t, want);
+    /* in the last section: reported at the end of the file */
+    t = edit(BASE, "redirect_uri = http://127.0.0.1:3000/cb\n", "");
+    want = fmt(NAME ":%d: redirect_uri: missing in section [client spa]", line_of(t, "[client spa]"));
+    expect_error(t, want);
+    t = edit(BASE, "public_url = https://sso.example.vn/\n", "");
+    want = fmt(NAME ":%d: public_url: missing in section [server]", line_of(t, "[server]"));
+    expect_error(t, want);
+}
+
+static void test_config_rejects_missing_upstream_section(void **state)
+{
+    const char *from = strstr(BASE, "[upstream vneid]"), *to = strstr(BASE, "[client portal-a]");
+    char *t = fmt("%.*s%s", (int)(from - BASE), BASE, to);
+    expect_error(t, NAME ": an [upstream NAME] section is required");
+}
+
+static void test_config_rejects_missing_client_section(void **state)
+{
+    const char *from = strstr(BASE, "[client portal-a]");
+    char *t = fmt("%.*s", (int)(from - BASE), BASE);
+    expect_error(t, NAME ": at least one [client ID] section is required");
+}
+
+static void test_config_rejects_missing_server_section(void **state)
+{
+    const char *from = strstr(BASE, "[server]"), *to = strstr(BASE, "[keys]");
+    char *t = fmt("%.*s%s", (int)(from - BASE), BASE, to);
+    expect_error(t, NAME ": section [server] with listen and public_url is required");
+}
+
+static void test_config_rejects_missing_jwks_uri_when_id_token_used(void **state)
+{
+    char *t = edit(BASE, "jwks_uri = https://vneid.example/jwks\n", "");
+    expect_error_at(t, "jwks_uri", "required in [upstream vneid] unless id_token = absent", 1,
+                    line_of(t, "[upstream vneid]"));
+}
+
+static void test_config_rejects_malformed_level_map(void **state)
+{
+    static const char *bad[] = {"1", "1:3", ":1", "1:", "1:1x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *line = fmt("level_map = %s", bad[i]);
+        char *t = edit(BASE, "level_map = 2:2", line);
+        char *quoted = fmt("'%s' must be VALUE:1 or VALUE:2", bad[i]);
+        expect_error_at(t, "level_map", quoted, 1, line_of(t, line));
+    }
+}
+
+static void test_config_rejects_listen_without_port(void **state)
+{
+    static const char *bad[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *line = fmt("listen = %s", bad[i]);
+        char *t = edit(BASE, "listen = 127.0.0.1:8443", line);
+        char *quoted = fmt("'%s' is not host:port", bad[i]);
+        expect_error_at(t, "listen", quoted, 1, line_of(t, "listen"));
+    }
+}
+
+static void test_config_rejects_sqlite_store_without_path(void **state)
+{
+    char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "");
+    expect_error_at(t, "path", "[store] driver = sqlite needs path", 1, line_of(t, "[store]"));
+}
+
+static void test_config_error_is_truncated_to_buffer(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "wrokers = 8");
+    char err[16];
+    memset(err, 'Z', sizeof(err));
+    assert_null(gw_config_parse(NAME, t, strlen(t), err, sizeof(err)));
+    assert_int_equal(strlen(err), sizeof(err) - 1);
+    assert_int_equal(strncmp(err, NAME ":", strlen(NAME ":")), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_teardown(fn, free_kept)
+    const struct CMUnitTest tests[] = {
+        T(test_config_parses_complete_file),
+        T(test_config_accepts_crlf_line_endings),
+        T(test_config_ignores_comments_blank_lines_and_indentation),
+        T(test_config_accepts_missing_final_newline),
+        T(test_config_listen_ipv6_splits_on_last_colon),
+        T(test_config_public_url_without_trailing_slash_is_kept),
+        T(test_config_duration_units),
+        T(test_config_bool_spellings),
+        T(test_config_id_token_absent_needs_no_jwks_uri),
+        T(test_config_rejects_unknown_key),
+        T(test_config_rejects_unknown_section),
+        T(test_config_rejects_key_outside_section),
+        T(test_config_rejects_line_without_equals),
+        T(test_config_rejects_bad_section_header),
+        T(test_config_rejects_duplicate_key),
+        T(test_config_rejects_duplicate_list_value),
+        T(test_config_rejects_key_repeated_in_repeated_section),
+        T(test_config_rejects_duplicate_client),
+        T(test_config_rejects_second_upstream),
+        T(test_config_rejects_bad_client_id),
+        T(test_config_rejects_nul_byte),
+        T(test_config_rejects_overlong_line),
+        T(test_config_rejects_url_without_scheme),
+        T(test_config_rejects_url_with_fragment),
+        T(test_config_rejects_url_with_space),
+        T(test_config_rejects_bad_duration),
+        T(test_config_rejects_duration_out_of_range),
+        T(test_config_rejects_int_out_of_range),
+        T(test_config_rejects_size_out_of_range),
+        T(test_config_rejects_bad_bool),
+        T(test_config_rejects_enum_value_not_in_list),
+        T(test_config_rejects_secret_sha256_not_64_hex),
+        T(test_config_rejects_empty_value),
+        T(test_config_rejects_confidential_client_without_secret),
+        T(test_config_rejects_public_client_with_secret),
+        T(test_config_rejects_scopes_without_openid),
+        T(test_config_rejects_algs_with_hs256),
+        T(test_config_rejects_algs_with_none),
+        T(test_config_rejects_missing_required_key_at_section_line),
+        T(test_config_rejects_missing_upstream_section),
+        T(test_config_rejects_missing_client_section),
+        T(test_config_rejects_missing_server_section),
+        T(test_config_rejects_missing_jwks_uri_when_id_token_used),
+        T(test_config_rejects_malformed_level_map),
+        T(test_config_rejects_listen_without_port),
+        T(test_config_rejects_sqlite_store_without_path),
+        T(test_config_error_is_truncated_to_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,553 @@
+/* Unit tests for the SQLite store: key-value records with TTL, single-use take, links
+ * unique on both sides, revocations, purge, and atomicity under concurrent callers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "gw_store.h"
+#include "gw_util.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    gw_store_t *st;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/eidgw-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/gw.db", f->dir);
+    char err[256] = "";
+    f->st = gw_store_open("sqlite", f->path, err, sizeof(err));
+    if (!f->st) {
+        fprintf(stderr, "gw_store_open: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    gw_store_close(f->st);
+    char p[160];
+    static const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Rows of a table, read straight from the database file (not through the store). */
+static long count_rows(fixture_t *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = -1;
+    if (sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void check_stored(gw_store_t *st, const char *ns, const char *key, const char *want)
+{
+    char *v = NULL;
+    int rc = gw_store_get(st, ns, key, &v);
+    if (!want) {
+        if (rc != GW_ENOTFOUND)
+            fail_msg("get %s/%s = %d ('%s'), expected GW_ENOTFOUND", ns, key, rc, v ? v : "");
+        assert_null(v);
+        return;
+    }
+    if (rc != GW_OK)
+        fail_msg("get %s/%s = %d, expected GW_OK", ns, key, rc);
+    assert_string_equal(v, want);
+    free(v);
+}
+
+/* ------------------------------------------------------------------ key-value */
+
+static void test_store_put_then_get_returns_value(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "code", "k1", "v1", 60, 0), GW_OK);
+    check_stored(f->st, "code", "k1", "v1");
+    check_stored(f->st, "code", "k1", "v1"); /* get does not consume */
+}
+
+static void test_store_get_missing_is_not_found(void **state)
+{
+    fixture_t *f = *state;
+    check_stored(f->st, "code", "nope", NULL);
+    char *v = NULL;
+    assert_int_equal(gw_store_take(f->st, "code", "nope", &v), GW_ENOTFOUND);
+    assert_null(v);
+}
+
+static void test_store_namespaces_are_separate(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "code", "same", "in-code", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "same", "in-sess", 60, 0), GW_OK);
+    check_stored(f->st, "code", "same", "in-code");
+    check_stored(f->st, "sess", "same", "in-sess");
+    check_stored(f->st, "flow", "same", NULL);
+}
+
+static void test_store_put_overwrites_without_only_if_absent(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "sess", "k", "old", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "k", "new", 60, 0), GW_OK);
+    check_stored(f->st, "sess", "k", "new");
+}
+
+static void test_store_take_returns_value_once(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "code", "c1", "payload", 60, 0), GW_OK);
+    char *v = NULL;
+    assert_int_equal(gw_store_take(f->st, "code", "c1", &v), GW_OK);
+    assert_string_equal(v, "payload");
+    free(v);
+    v = NULL;
+    assert_int_equal(gw_store_take(f->st, "code", "c1", &v), GW_ENOTFOUND);
+    assert_null(v);
+    check_stored(f->st, "code", "c1", NULL);
+}
+
+static void test_store_del_removes_record(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "sess", "d", "x", 60, 0), GW_OK);
+    assert_int_equal(gw_store_del(f->st, "sess", "d"), GW_OK);
+    check_stored(f->st, "sess", "d", NULL);
+    assert_int_equal(gw_store_del(f->st, "sess", "d"), GW_OK); /* deleting nothing is fine */
+}
+
+static void test_store_record_expires_after_ttl(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "code", "short", "v", 1, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "code", "long", "v", 60, 0), GW_OK);
+    sleep(2);
+    check_stored(f->st, "code", "short", NULL);
+    char *v = NULL;
+    assert_int_equal(gw_store_take(f->st, "code", "short", &v), GW_ENOTFOUND);
+    assert_null(v);
+    check_stored(f->st, "code", "long", "v");
+}
+
+static void test_store_put_only_if_absent_conflicts_then_succeeds_after_expiry(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "jti", "j1", "first", 2, 1), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "jti", "j1", "second", 60, 1), GW_ECONFLICT);
+    check_stored(f->st, "jti", "j1", "first"); /* nothing was written */
+    sleep(3);
+    assert_int_equal(gw_store_put(f->st, "jti", "j1", "third", 60, 1), GW_OK);
+    check_stored(f->st, "jti", "j1", "third");
+    assert_int_equal(gw_store_put(f->st, "jti", "j1", "fourth", 60, 1), GW_ECONFLICT);
+    check_stored(f->st, "jti", "j1", "third");
+}
+
+static void test_store_keeps_unicode_values_and_keys(void **state)
+{
+    fixture_t *f = *state;
+    const char *val = "Nguy\xe1\xbb\x85n V\xc4\x83n A \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80";
+    const char *key = "kh\xc3\xb3\x61-\xf0\x9f\x94\x91";
+    assert_int_equal(gw_store_put(f->st, "sess", key, val, 60, 0), GW_OK);
+    check_stored(f->st, "sess", key, val);
+    check_stored(f->st, "sess", "kh\xc3\xb3\x61-", NULL);
+    char *v = NULL;
+    assert_int_equal(gw_store_take(f->st, "sess", key, &v), GW_OK);
+    assert_int_equal(strlen(v), strlen(val));
+    assert_string_equal(v, val);
+    free(v);
+}
+
+static void test_store_keeps_one_mebibyte_value(void **state)
+{
+    fixture_t *f = *state;
+    size_t n = 1u << 20;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('A' + (i * 7) % 26);
+    big[n] = 0;
+    assert_int_equal(gw_store_put(f->st, "sess", "big", big, 60, 0), GW_OK);
+    char *v = NULL;
+    assert_int_equal(gw_store_get(f->st, "sess", "big", &v), GW_OK);
+    assert_int_equal(strlen(v), n);
+    assert_memory_equal(v, big, n);
+    free(v);
+    free(big);
+}
+
+static void test_store_incr_counts_and_restarts_after_window(void **state)
+{
+    fixture_t *f = *state;
+    int64_t n = 0;
+    assert_int_equal(gw_store_incr(f->st, "rl", "ip", 1, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(gw_store_incr(f->st, "rl", "ip", 1, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gw_store_incr(f->st, "rl", "other", 60, &n), GW_OK);
+    assert_int_equal(n, 1);
+    sleep(2);
+    assert_int_equal(gw_store_incr(f->st, "rl", "ip", 1, &n), GW_OK);
+    assert_int_equal(n, 1);
+}
+
+static void test_store_purge_removes_only_expired(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "code", "old", "v", 1, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "code", "new", "v", 60, 0), GW_OK);
+    int64_t now = gw_now();
+    assert_int_equal(gw_store_revoke(f->st, "sid-old", now - 10), GW_OK);
+    assert_int_equal(gw_store_revoke(f->st, "sid-new", now + 600), GW_OK);
+    sleep(2);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv"), 2);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM revoked"), 2);
+    assert_int_equal(gw_store_purge(f->st), GW_OK);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE k='new'"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM revoked"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM revoked WHERE sid='sid-new'"), 1);
+    check_stored(f->st, "code", "new", "v");
+}
+
+/* ------------------------------------------------------------------ revocations */
+
+typedef struct rev_seen {
+    int n;
+    char sid[8][32];
+    int64_t until[8];
+} rev_seen_t;
+
+static void on_revoked(const char *sid, int64_t until, void *ud)
+{
+    rev_seen_t *r = ud;
+    if (r->n < 8) {
+        snprintf(r->sid[r->n], sizeof(r->sid[0]), "%s", sid);
+        r->until[r->n] = until;
+    }
+    r->n++;
+}
+
+static void test_store_revoked_since_returns_revocations_in_order(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_revoke(f->st, "sid-a", 2000000001), GW_OK);
+    assert_int_equal(gw_store_revoke(f->st, "sid-b", 2000000002), GW_OK);
+    assert_int_equal(gw_store_revoke(f->st, "sid-c", 2000000003), GW_OK);
+
+    rev_seen_t r = {0};
+    int64_t seq = -1;
+    assert_int_equal(gw_store_revoked_since(f->st, 0, on_revoked, &r, &seq), GW_OK);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.sid[0], "sid-a");
+    assert_string_equal(r.sid[1], "sid-b");
+    assert_string_equal(r.sid[2], "sid-c");
+    assert_int_equal(r.until[0], 2000000001);
+    assert_int_equal(r.until[2], 2000000003);
+    assert_int_equal(seq, 3);
+
+    memset(&r, 0, sizeof(r));
+    int64_t seq2 = -1;
+    assert_int_equal(gw_store_revoked_since(f->st, 1, on_revoked, &r, &seq2), GW_OK);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.sid[0], "sid-b");
+    assert_int_equal(seq2, 3);
+
+    /* nothing new: no callbacks, the sequence stays */
+    memset(&r, 0, sizeof(r));
+    int64_t seq3 = -1;
+    assert_int_equal(gw_store_revoked_since(f->st, seq, on_revoked, &r, &seq3), GW_OK);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(seq3, seq);
+
+    /* a later revocation continues the sequence */
+    assert_int_equal(gw_store_revoke(f->st, "sid-d", 2000000004), GW_OK);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_store_revoked_since(f->st, seq, on_revoked, &r, &seq3), GW_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.sid[0], "sid-d");
+    assert_int_equal(seq3, 4);
+}
+
+/* ------------------------------------------------------------------ links */
+
+static gw_link_t mklink(const char *portal, const char *id12, const char *account, int64_t created)
+{
+    gw_link_t l;
+    memset(&l, 0, sizeof(l));
+    snprintf(l.portal, sizeof(l.portal), "%s", portal);
+    snprintf(l.id12, sizeof(l.id12), "%s", id12);
+    snprintf(l.account, sizeof(l.account), "%s", account);
+    l.created = created;
+    return l;
+}
+
+static void test_store_link_lookup_both_ways(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t l = mklink("portal-a", "001085123456", "acct-1", 1700000000);
+    assert_int_equal(gw_store_link_create(f->st, &l), GW_OK);
+    gw_link_t r;
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "001085123456", &r), GW_OK);
+    assert_string_equal(r.portal, "portal-a");
+    assert_string_equal(r.id12, "001085123456");
+    assert_string_equal(r.account, "acct-1");
+    assert_int_equal(r.created, 1700000000);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-a", "acct-1", &r), GW_OK);
+    assert_string_equal(r.id12, "001085123456");
+    assert_string_equal(r.account, "acct-1");
+    assert_int_equal(r.created, 1700000000);
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-b", "001085123456", &r), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-b", "acct-1", &r), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "079300000001", &r), GW_ENOTFOUND);
+}
+
+static void test_store_link_create_defaults_created_to_now(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t l = mklink("portal-a", "001085123456", "acct-1", 0);
+    int64_t before = gw_now();
+    assert_int_equal(gw_store_link_create(f->st, &l), GW_OK);
+    gw_link_t r;
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "001085123456", &r), GW_OK);
+    assert_true(r.created >= before && r.created <= gw_now());
+}
+
+static void test_store_link_create_conflicts_on_same_id12(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t a = mklink("portal-a", "001085123456", "acct-1", 1700000000);
+    gw_link_t b = mklink("portal-a", "001085123456", "acct-2", 1700000001);
+    assert_int_equal(gw_store_link_create(f->st, &a), GW_OK);
+    assert_int_equal(gw_store_link_create(f->st, &b), GW_ECONFLICT);
+    gw_link_t r;
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-a", "acct-2", &r), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "001085123456", &r), GW_OK);
+    assert_string_equal(r.account, "acct-1");
+    assert_int_equal(r.created, 1700000000);
+}
+
+static void test_store_link_create_conflicts_on_same_account(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t a = mklink("portal-a", "001085123456", "acct-1", 1700000000);
+    gw_link_t b = mklink("portal-a", "079300000001", "acct-1", 1700000001);
+    assert_int_equal(gw_store_link_create(f->st, &a), GW_OK);
+    assert_int_equal(gw_store_link_create(f->st, &b), GW_ECONFLICT);
+    gw_link_t r;
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "079300000001", &r), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-a", "acct-1", &r), GW_OK);
+    assert_string_equal(r.id12, "001085123456");
+}
+
+static void test_store_link_same_pair_in_other_portal_is_allowed(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t a = mklink("portal-a", "001085123456", "acct-1", 1700000000);
+    gw_link_t b = mklink("portal-b", "001085123456", "acct-1", 1700000000);
+    assert_int_equal(gw_store_link_create(f->st, &a), GW_OK);
+    assert_int_equal(gw_store_link_create(f->st, &b), GW_OK);
+}
+
+static void test_store_link_delete_frees_both_sides(void **state)
+{
+    fixture_t *f = *state;
+    gw_link_t a = mklink("portal-a", "001085123456", "acct-1", 1700000000);
+    assert_int_equal(gw_store_link_create(f->st, &a), GW_OK);
+    assert_int_equal(gw_store_link_delete(f->st, "portal-a", "001085123456"), GW_OK);
+    gw_link_t r;
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "001085123456", &r), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-a", "acct-1", &r), GW_ENOTFOUND);
+    /* both the number and the account can be linked again, to new partners */
+    gw_link_t b = mklink("portal-a", "001085123456", "acct-2", 1700000002);
+    gw_link_t c = mklink("portal-a", "079300000001", "acct-1", 1700000003);
+    assert_int_equal(gw_store_link_create(f->st, &b), GW_OK);
+    assert_int_equal(gw_store_link_create(f->st, &c), GW_OK);
+    assert_int_equal(gw_store_link_by_account(f->st, "portal-a", "acct-1", &r), GW_OK);
+    assert_string_equal(r.id12, "079300000001");
+}
+
+/* ------------------------------------------------------------------ concurrency */
+
+enum { TAKE_THREADS = 8, TAKE_KEYS = 200, LINK_THREADS = 16 };
+
+typedef struct race {
+    gw_store_t *st;
+    pthread_barrier_t barrier;
+    atomic_int taken[TAKE_KEYS];
+    atomic_int errors;
+    atomic_int wrong_value;
+    int results[LINK_THREADS];
+} race_t;
+
+typedef struct worker_arg {
+    race_t *race;
+    int idx;
+} worker_arg_t;
+
+static void *take_worker(void *p)
+{
+    worker_arg_t *a = p;
+    race_t *r = a->race;
+    pthread_barrier_wait(&r->barrier);
+    for (int i = 0; i < TAKE_KEYS; i++) {
+        /* threads walk the keys from different starting points */
+        int k = (i + a->idx * 25) % TAKE_KEYS;
+        char key[32], want[32];
+        snprintf(key, sizeof(key), "k%03d", k);
+        snprintf(want, sizeof(want), "value-%03d", k);
+        char *v = NULL;
+        int rc = gw_store_take(r->st, "code", key, &v);
+        if (rc == GW_OK) {
+            atomic_fetch_add(&r->taken[k], 1);
+            if (strcmp(v, want))
+                atomic_fetch_add(&r->wrong_value, 1);
+            free(v);
+        } else if (rc != GW_ENOTFOUND) {
+            atomic_fetch_add(&r->errors, 1);
+        }
+    }
+    return NULL;
+}
+
+static void test_store_concurrent_take_gives_each_key_exactly_once(void **state)
+{
+    fixture_t *f = *state;
+    race_t *r = calloc(1, sizeof(*r));
+    r->st = f->st;
+    for (int k = 0; k < TAKE_KEYS; k++) {
+        char key[32], val[32];
+        snprintf(key, sizeof(key), "k%03d", k);
+        snprintf(val, sizeof(val), "value-%03d", k);
+        assert_int_equal(gw_store_put(f->st, "code", key, val, 600, 0), GW_OK);
+    }
+    pthread_barrier_init(&r->barrier, NULL, TAKE_THREADS);
+    pthread_t th[TAKE_THREADS];
+    worker_arg_t args[TAKE_THREADS];
+    for (int i = 0; i < TAKE_THREADS; i++) {
+        args[i] = (worker_arg_t){r, i};
+        assert_int_equal(pthread_create(&th[i], NULL, take_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < TAKE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&r->barrier);
+    int total = 0;
+    for (int k = 0; k < TAKE_KEYS; k++) {
+        int n = atomic_load(&r->taken[k]);
+        if (n != 1)
+            fail_msg("key k%03d taken %d times", k, n);
+        total += n;
+    }
+    assert_int_equal(total, TAKE_KEYS);
+    assert_int_equal(atomic_load(&r->errors), 0);
+    assert_int_equal(atomic_load(&r->wrong_value), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='code'"), 0);
+    free(r);
+}
+
+static void *link_worker(void *p)
+{
+    worker_arg_t *a = p;
+    race_t *r = a->race;
+    char acct[32];
+    snprintf(acct, sizeof(acct), "acct-%02d", a->idx);
+    gw_link_t l = mklink("portal-a", "001085123456", acct, 1700000000 + a->idx);
+    pthread_barrier_wait(&r->barrier);
+    r->results[a->idx] = gw_store_link_create(r->st, &l);
+    return NULL;
+}
+
+static void test_store_concurrent_link_create_for_one_id12_has_one_winner(void **state)
+{
+    fixture_t *f = *state;
+    race_t *r = calloc(1, sizeof(*r));
+    r->st = f->st;
+    pthread_barrier_init(&r->barrier, NULL, LINK_THREADS);
+    pthread_t th[LINK_THREADS];
+    worker_arg_t args[LINK_THREADS];
+    for (int i = 0; i < LINK_THREADS; i++) {
+        args[i] = (worker_arg_t){r, i};
+        assert_int_equal(pthread_create(&th[i], NULL, link_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < LINK_THREADS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&r->barrier);
+    int ok = 0, conflict = 0, winner = -1;
+    for (int i = 0; i < LINK_THREADS; i++) {
+        if (r->results[i] == GW_OK)
+            ok++, winner = i;
+        else if (r->results[i] == GW_ECONFLICT)
+            conflict++;
+        else
+            fail_msg("thread %d: link_create = %d", i, r->results[i]);
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(conflict, LINK_THREADS - 1);
+    gw_link_t got;
+    assert_int_equal(gw_store_link_by_id12(f->st, "portal-a", "001085123456", &got), GW_OK);
+    char want[32];
+    snprintf(want, sizeof(want), "acct-%02d", winner);
+    assert_string_equal(got.account, want);
+    assert_int_equal(got.created, 1700000000 + winner);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM links"), 1);
+    free(r);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_store_put_then_get_returns_value),
+        T(test_store_get_missing_is_not_found),
+        T(test_store_namespaces_are_separate),
+        T(test_store_put_overwrites_without_only_if_absent),
+        T(test_store_take_returns_value_once),
+        T(test_store_del_removes_record),
+        T(test_store_record_expires_after_ttl),
+        T(test_store_put_only_if_absent_conflicts_then_succeeds_after_expiry),
+        T(test_store_keeps_unicode_values_and_keys),
+        T(test_store_keeps_one_mebibyte_value),
+        T(test_store_incr_counts_and_restarts_after_window),
+        T(test_store_purge_removes_only_expired),
+        T(test_store_revoked_since_returns_revocations_in_order),
+        T(test_store_link_lookup_both_ways),
+        T(test_store_link_create_defaults_created_to_now),
+        T(test_store_link_create_conflicts_on_same_id12),
+        T(test_store_link_create_conflicts_on_same_account),
+        T(test_store_link_same_pair_in_other_portal_is_allowed),
+        T(test_store_link_delete_frees_both_sides),
+        T(test_store_concurrent_take_gives_each_key_exactly_once),
+        T(test_store_concurrent_link_create_for_one_id12_has_one_winner),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

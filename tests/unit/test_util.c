@@ -1,0 +1,544 @@
+/* Unit tests for gw_util: base64url, URL decoding, form parsing, cookie lookup,
+ * constant-time comparison, word lists and capped buffers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gw_util.h"
+
+/* ------------------------------------------------------------------ base64url */
+
+typedef struct b64_vec {
+    const char *raw;
+    size_t rawlen;
+    const char *enc;
+} b64_vec_t;
+
+/* RFC 4648 section 10 vectors, without padding, plus bytes that exercise '-' and '_'. */
+static const b64_vec_t B64_VECTORS[] = {
+    {"", 0, ""},
+    {"f", 1, "Zg"},
+    {"fo", 2, "Zm8"},
+    {"foo", 3, "Zm9v"},
+    {"foob", 4, "Zm9vYg"},
+    {"fooba", 5, "Zm9vYmE"},
+    {"foobar", 6, "Zm9vYmFy"},
+    {"\xfb\xff", 2, "-_8"},
+    {"\xff\xff\xfe", 3, "___-"},
+    {">?\xbf", 3, "Pj-_"},
+    {"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", 10, "AAECAwQFBgcICQ"},
+};
+
+static void test_b64url_encode_matches_rfc4648_vectors(void **state)
+{
+    for (size_t i = 0; i < sizeof(B64_VECTORS) / sizeof(B64_VECTORS[0]); i++) {
+        char *enc = gw_b64url_encode(B64_VECTORS[i].raw, B64_VECTORS[i].rawlen);
+        assert_non_null(enc);
+        assert_string_equal(enc, B64_VECTORS[i].enc);
+        free(enc);
+    }
+}
+
+static void test_b64url_decode_matches_rfc4648_vectors(void **state)
+{
+    for (size_t i = 0; i < sizeof(B64_VECTORS) / sizeof(B64_VECTORS[0]); i++) {
+        size_t n = 12345;
+        const char *enc = B64_VECTORS[i].enc;
+        unsigned char *raw = gw_b64url_decode(enc, strlen(enc), &n);
+        assert_non_null(raw);
+        assert_int_equal(n, B64_VECTORS[i].rawlen);
+        assert_memory_equal(raw, B64_VECTORS[i].raw, n);
+        assert_int_equal(raw[n], 0); /* NUL-terminated for convenience */
+        free(raw);
+    }
+}
+
+static void test_b64url_round_trips_every_byte_value(void **state)
+{
+    unsigned char all[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    for (size_t len = 0; len <= sizeof(all); len++) {
+        char *enc = gw_b64url_encode(all, len);
+        assert_int_equal(strlen(enc), len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0));
+        assert_null(strpbrk(enc, "+/="));
+        size_t n = 0;
+        unsigned char *raw = gw_b64url_decode(enc, strlen(enc), &n);
+        assert_non_null(raw);
+        assert_int_equal(n, len);
+        assert_memory_equal(raw, all, len);
+        free(raw);
+        free(enc);
+    }
+}
+
+static void test_b64url_decode_rejects_invalid_characters(void **state)
+{
+    static const char *bad[] = {"Zm!v", "Zm9 ", "Zm.v", "Zm9v\nYg", "Zm=v", "Zm9vY*", "\xc3\xa9Zm", "Zm9v@A"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t n = 777;
+        unsigned char *raw = gw_b64url_decode(bad[i], strlen(bad[i]), &n);
+        if (raw)
+            fail_msg("'%s' decoded but has a character outside the alphabet", bad[i]);
+        assert_int_equal(n, 777); /* untouched on failure */
+    }
+}
+
+static void test_b64url_decode_rejects_embedded_nul(void **state)
+{
+    static const char s[] = "Zm9v\0Yg";
+    assert_null(gw_b64url_decode(s, sizeof(s) - 1, NULL));
+}
+
+static void test_b64url_decode_rejects_length_one_mod_four(void **state)
+{
+    static const char *bad[] = {"Z", "Zm9vY", "Zm9vYmFyZ", "Z===="};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (gw_b64url_decode(bad[i], strlen(bad[i]), NULL))
+            fail_msg("'%s' (length 1 mod 4) decoded", bad[i]);
+}
+
+static void test_b64url_decode_honours_length_argument(void **state)
+{
+    size_t n = 0;
+    unsigned char *raw = gw_b64url_decode("Zm9vYmFy!!!", 8, &n);
+    assert_non_null(raw);
+    assert_int_equal(n, 6);
+    assert_memory_equal(raw, "foobar", 6);
+    free(raw);
+}
+
+/* ------------------------------------------------------------------ hex */
+
+static void test_hex_decode_requires_exact_length_and_hex_digits(void **state)
+{
+    unsigned char out[2];
+    assert_int_equal(gw_hex_decode("a0Ff", out, 2), GW_OK);
+    assert_int_equal(out[0], 0xa0);
+    assert_int_equal(out[1], 0xff);
+    assert_int_equal(gw_hex_decode("a0f", out, 2), GW_EINVAL);
+    assert_int_equal(gw_hex_decode("a0fff", out, 2), GW_EINVAL);
+    assert_int_equal(gw_hex_decode("a0fg", out, 2), GW_EINVAL);
+    assert_int_equal(gw_hex_decode(NULL, out, 2), GW_EINVAL);
+    char *h = gw_hex_encode("\x00\x9f", 2);
+    assert_string_equal(h, "009f");
+    free(h);
+}
+
+/* ------------------------------------------------------------------ URL decoding */
+
+static void expect_url_decode(const char *in, int plus, const char *want)
+{
+    char *out = gw_url_decode(in, strlen(in), plus);
+    if (!want) {
+        if (out)
+            fail_msg("gw_url_decode('%s') = '%s', expected NULL", in, out);
+        return;
+    }
+    if (!out)
+        fail_msg("gw_url_decode('%s') = NULL, expected '%s'", in, want);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void test_url_decode_decodes_percent_escapes(void **state)
+{
+    expect_url_decode("a%20b", 1, "a b");
+    expect_url_decode("%41%42c", 1, "ABc");
+    expect_url_decode("%c3%A9t%C3%a9", 1, "\xc3\xa9t\xc3\xa9");
+    expect_url_decode("%2B%25%26%3D", 1, "+%&=");
+    expect_url_decode("", 1, "");
+    expect_url_decode("plain", 0, "plain");
+}
+
+static void test_url_decode_plus_is_space_only_when_asked(void **state)
+{
+    expect_url_decode("a+b++c", 1, "a b  c");
+    expect_url_decode("a+b++c", 0, "a+b++c");
+    expect_url_decode("%2B+", 1, "+ ");
+}
+
+static void test_url_decode_rejects_bad_hex_escape(void **state)
+{
+    expect_url_decode("%zz", 1, NULL);
+    expect_url_decode("a%g1", 1, NULL);
+    expect_url_decode("a%1g", 1, NULL);
+    expect_url_decode("%%41", 1, NULL);
+}
+
+static void test_url_decode_rejects_truncated_escape(void **state)
+{
+    expect_url_decode("%", 1, NULL);
+    expect_url_decode("%4", 1, NULL);
+    expect_url_decode("abc%", 1, NULL);
+    expect_url_decode("abc%4", 1, NULL);
+    /* the escape is complete in the string but cut by the length argument */
+    assert_null(gw_url_decode("abc%41", 5, 1));
+    char *out = gw_url_decode("abc%41", 6, 1);
+    assert_non_null(out);
+    assert_string_equal(out, "abcA");
+    free(out);
+}
+
+static void test_url_decode_rejects_nul_byte(void **state)
+{
+    expect_url_decode("%00", 1, NULL);
+    expect_url_decode("abc%00def", 0, NULL);
+    static const char raw[] = "ab\0cd";
+    assert_null(gw_url_decode(raw, sizeof(raw) - 1, 1));
+}
+
+static void test_url_encode_round_trips_through_decode(void **state)
+{
+    const char *s = "a b+c&d=e/f?g#h%i~j.k_l-m \xc3\xa9";
+    char *enc = gw_url_encode(s);
+    assert_string_equal(enc, "a%20b%2Bc%26d%3De%2Ff%3Fg%23h%25i~j.k_l-m%20%C3%A9");
+    char *dec = gw_url_decode(enc, strlen(enc), 1);
+    assert_string_equal(dec, s);
+    free(enc);
+    free(dec);
+}
+
+/* ------------------------------------------------------------------ forms */
+
+static void test_form_parse_keeps_repeated_keys_in_order(void **state)
+{
+    gw_form_t f;
+    const char *s = "scope=openid&a=1&scope=profile&a=2&a=3";
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 16), GW_OK);
+    assert_int_equal(f.n, 5);
+    assert_string_equal(gw_form_get(&f, "scope"), "openid");
+    assert_string_equal(gw_form_get(&f, "a"), "1");
+    assert_int_equal(gw_form_count(&f, "scope"), 2);
+    assert_int_equal(gw_form_count(&f, "a"), 3);
+    assert_int_equal(gw_form_count(&f, "b"), 0);
+    assert_null(gw_form_get(&f, "b"));
+    assert_string_equal(f.names[2], "scope");
+    assert_string_equal(f.values[2], "profile");
+    assert_string_equal(f.values[4], "3");
+    gw_form_cleanup(&f);
+    assert_int_equal(f.n, 0);
+    assert_null(f.names);
+}
+
+static void test_form_parse_empty_value_and_missing_equals(void **state)
+{
+    gw_form_t f;
+    const char *s = "a=&b&c=3&=4";
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 16), GW_OK);
+    assert_int_equal(f.n, 4);
+    assert_string_equal(gw_form_get(&f, "a"), "");
+    assert_string_equal(gw_form_get(&f, "b"), "");
+    assert_string_equal(gw_form_get(&f, "c"), "3");
+    assert_string_equal(gw_form_get(&f, ""), "4");
+    gw_form_cleanup(&f);
+}
+
+static void test_form_parse_skips_empty_segments(void **state)
+{
+    gw_form_t f;
+    const char *s = "&&a=1&&&b=2&";
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 2), GW_OK);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(gw_form_get(&f, "a"), "1");
+    assert_string_equal(gw_form_get(&f, "b"), "2");
+    gw_form_cleanup(&f);
+}
+
+static void test_form_parse_decodes_names_and_values(void **state)
+{
+    gw_form_t f;
+    const char *s = "redirect_uri=https%3A%2F%2Frp.example%2Fcb%3Fx%3D1&na+me=v+al%20ue&k=a=b";
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 16), GW_OK);
+    assert_int_equal(f.n, 3);
+    assert_string_equal(gw_form_get(&f, "redirect_uri"), "https://rp.example/cb?x=1");
+    assert_string_equal(gw_form_get(&f, "na me"), "v al ue");
+    assert_string_equal(gw_form_get(&f, "k"), "a=b");
+    gw_form_cleanup(&f);
+}
+
+static void test_form_parse_empty_input_gives_no_params(void **state)
+{
+    gw_form_t f;
+    assert_int_equal(gw_form_parse(&f, "", 0, 4), GW_OK);
+    assert_int_equal(f.n, 0);
+    gw_form_cleanup(&f);
+    assert_int_equal(gw_form_parse(&f, NULL, 0, 4), GW_OK);
+    assert_int_equal(f.n, 0);
+    gw_form_cleanup(&f);
+}
+
+static void test_form_parse_rejects_more_than_max_params(void **state)
+{
+    gw_form_t f;
+    const char *s = "a=1&b=2&c=3";
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 3), GW_OK);
+    assert_int_equal(f.n, 3);
+    gw_form_cleanup(&f);
+    assert_int_equal(gw_form_parse(&f, s, strlen(s), 2), GW_EINVAL);
+    assert_int_equal(f.n, 0);
+    assert_null(f.names);
+    assert_null(f.values);
+    /* repeated keys count as separate params */
+    const char *r = "a=1&a=1&a=1&a=1&a=1";
+    assert_int_equal(gw_form_parse(&f, r, strlen(r), 4), GW_EINVAL);
+    assert_int_equal(f.n, 0);
+}
+
+static void test_form_parse_rejects_bad_escape(void **state)
+{
+    gw_form_t f;
+    static const char *bad[] = {"a=%zz", "a=1&b=%4", "%zz=1", "a=1&b=%00", "a=%"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = gw_form_parse(&f, bad[i], strlen(bad[i]), 16);
+        if (rc != GW_EINVAL)
+            fail_msg("gw_form_parse('%s') = %d, expected GW_EINVAL", bad[i], rc);
+        assert_int_equal(f.n, 0);
+        assert_null(f.names);
+    }
+}
+
+static void test_form_parse_honours_length_argument(void **state)
+{
+    gw_form_t f;
+    const char *s = "a=1&b=2&c=%zz";
+    assert_int_equal(gw_form_parse(&f, s, 7, 16), GW_OK);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(gw_form_get(&f, "b"), "2");
+    gw_form_cleanup(&f);
+}
+
+/* ------------------------------------------------------------------ cookies */
+
+static void expect_cookie(const char *hdr, const char *name, const char *want)
+{
+    char *v = gw_cookie_get(hdr, name);
+    if (!want) {
+        if (v)
+            fail_msg("cookie '%s' in '%s' = '%s', expected none", name, hdr, v);
+        return;
+    }
+    if (!v)
+        fail_msg("cookie '%s' in '%s' not found, expected '%s'", name, hdr ? hdr : "(null)", want);
+    assert_string_equal(v, want);
+    free(v);
+}
+
+static void test_cookie_get_finds_each_of_several(void **state)
+{
+    const char *h = "a=1; b=two; c=3";
+    expect_cookie(h, "a", "1");
+    expect_cookie(h, "b", "two");
+    expect_cookie(h, "c", "3");
+}
+
+static void test_cookie_get_does_not_match_name_prefixes(void **state)
+{
+    const char *h = "xsid=1; sid_old=2; sid2=3; sid=4; s=5";
+    expect_cookie(h, "sid", "4");
+    expect_cookie(h, "s", "5");
+    expect_cookie(h, "sid_old", "2");
+    expect_cookie(h, "id", NULL);
+    expect_cookie(h, "si", NULL);
+    /* a value that looks like another cookie is not a cookie */
+    expect_cookie("x=sid=9; y=1", "sid", NULL);
+    expect_cookie("x=sid=9; sid=7", "sid", "7");
+}
+
+static void test_cookie_get_trims_spaces_around_pairs(void **state)
+{
+    const char *h = "   a=1 ;    b=2   ;c=3;d=4  ";
+    expect_cookie(h, "a", "1");
+    expect_cookie(h, "b", "2");
+    expect_cookie(h, "c", "3");
+    expect_cookie(h, "d", "4");
+}
+
+static void test_cookie_get_returns_first_of_duplicates(void **state)
+{
+    expect_cookie("a=first; a=second", "a", "first");
+}
+
+static void test_cookie_get_value_with_equals_and_empty_value(void **state)
+{
+    expect_cookie("tok=ab==; e=; f=x", "tok", "ab==");
+    expect_cookie("tok=ab==; e=; f=x", "e", "");
+    expect_cookie("tok=ab==; e=; f=x", "f", "x");
+}
+
+static void test_cookie_get_missing_cookie_or_header(void **state)
+{
+    expect_cookie("a=1; b=2", "c", NULL);
+    expect_cookie("", "a", NULL);
+    expect_cookie(";;; ;", "a", NULL);
+    expect_cookie("a", "a", NULL);
+    expect_cookie(NULL, "a", NULL);
+}
+
+/* ------------------------------------------------------------------ comparison, lists */
+
+static void test_ct_streq_compares_whole_strings(void **state)
+{
+    assert_int_equal(gw_ct_streq("secret", "secret"), 1);
+    assert_int_equal(gw_ct_streq("", ""), 1);
+    assert_int_equal(gw_ct_streq("secret", "secreT"), 0);
+    assert_int_equal(gw_ct_streq("secret", "secret2"), 0);
+    assert_int_equal(gw_ct_streq("secret2", "secret"), 0);
+    assert_int_equal(gw_ct_streq("", "x"), 0);
+    assert_int_equal(gw_ct_streq(NULL, "x"), 0);
+    assert_int_equal(gw_ct_streq("x", NULL), 0);
+    assert_int_equal(gw_ct_streq(NULL, NULL), 0);
+}
+
+static void test_list_has_matches_whole_words(void **state)
+{
+    assert_int_equal(gw_list_has("openid profile cccd", "openid"), 1);
+    assert_int_equal(gw_list_has("openid profile cccd", "profile"), 1);
+    assert_int_equal(gw_list_has("openid profile cccd", "cccd"), 1);
+    assert_int_equal(gw_list_has("openid profile cccd", "open"), 0);
+    assert_int_equal(gw_list_has("openid profile cccd", "openid profile"), 0);
+    assert_int_equal(gw_list_has("openid profile cccd", "cccdx"), 0);
+    assert_int_equal(gw_list_has("RS256,ES256", "ES256"), 1);
+    assert_int_equal(gw_list_has("  RS256 ,, ES256  ", "RS256"), 1);
+    assert_int_equal(gw_list_has("  RS256 ,, ES256  ", "ES256"), 1);
+    assert_int_equal(gw_list_has("", "openid"), 0);
+    assert_int_equal(gw_list_has(NULL, "openid"), 0);
+    assert_int_equal(gw_list_has("openid", NULL), 0);
+}
+
+static void test_list_has_never_matches_empty_word(void **state)
+{
+    assert_int_equal(gw_list_has("", ""), 0);
+    assert_int_equal(gw_list_has("openid profile", ""), 0);
+    /* a trailing separator must not produce an empty member */
+    assert_int_equal(gw_list_has("openid profile ", ""), 0);
+    assert_int_equal(gw_list_has("1,", ""), 0);
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+static void test_buf_append_up_to_cap_then_fails_and_sets_failed(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 10);
+    assert_int_equal(gw_buf_adds(&b, "12345"), GW_OK);
+    assert_int_equal(gw_buf_add(&b, "67890", 5), GW_OK);
+    assert_int_equal(b.len, 10);
+    assert_string_equal(b.data, "1234567890");
+    assert_int_equal(b.failed, 0);
+    assert_int_equal(gw_buf_adds(&b, "x"), GW_ETOOBIG);
+    assert_int_equal(b.failed, 1);
+    assert_int_equal(b.len, 10);
+    assert_string_equal(b.data, "1234567890");
+    gw_buf_cleanup(&b);
+}
+
+static void test_buf_failed_is_sticky(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 8);
+    assert_int_equal(gw_buf_adds(&b, "abc"), GW_OK);
+    assert_int_equal(gw_buf_adds(&b, "defghi"), GW_ETOOBIG);
+    assert_int_equal(b.failed, 1);
+    assert_int_equal(b.len, 3);
+    assert_string_equal(b.data, "abc");
+    /* would fit, but the content is already incomplete */
+    assert_int_equal(gw_buf_adds(&b, "d"), GW_ETOOBIG);
+    assert_int_equal(gw_buf_printf(&b, "%d", 1), GW_ETOOBIG);
+    assert_int_equal(b.len, 3);
+    gw_buf_cleanup(&b);
+}
+
+static void test_buf_printf_long_output_respects_cap(void **state)
+{
+    char big[1500];
+    memset(big, 'q', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    gw_buf_t b;
+    gw_buf_init(&b, 0);
+    assert_int_equal(gw_buf_printf(&b, "<%s>%d", big, 42), GW_OK);
+    assert_int_equal(b.len, 1499 + 4);
+    assert_int_equal(b.data[0], '<');
+    assert_string_equal(b.data + 1500, ">42");
+    char *s = gw_buf_steal(&b);
+    assert_int_equal(strlen(s), 1503);
+    free(s);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+
+    gw_buf_init(&b, 1000);
+    assert_int_equal(gw_buf_printf(&b, "%s", big), GW_ETOOBIG);
+    assert_int_equal(b.failed, 1);
+    assert_int_equal(b.len, 0);
+    gw_buf_cleanup(&b);
+}
+
+static void test_buf_steal_of_empty_buffer_is_empty_string(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 16);
+    char *s = gw_buf_steal(&b);
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_url_add_param_chooses_separator_and_encodes(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 0);
+    gw_buf_adds(&b, "https://rp.example/cb");
+    gw_url_add_param(&b, "code", "a b&c");
+    gw_url_add_param(&b, "state", NULL);
+    assert_string_equal(b.data, "https://rp.example/cb?code=a%20b%26c&state=");
+    gw_buf_cleanup(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_b64url_encode_matches_rfc4648_vectors),
+        cmocka_unit_test(test_b64url_decode_matches_rfc4648_vectors),
+        cmocka_unit_test(test_b64url_round_trips_every_byte_value),
+        cmocka_unit_test(test_b64url_decode_rejects_invalid_characters),
+        cmocka_unit_test(test_b64url_decode_rejects_embedded_nul),
+        cmocka_unit_test(test_b64url_decode_rejects_length_one_mod_four),
+        cmocka_unit_test(test_b64url_decode_honours_length_argument),
+        cmocka_unit_test(test_hex_decode_requires_exact_length_and_hex_digits),
+        cmocka_unit_test(test_url_decode_decodes_percent_escapes),
+        cmocka_unit_test(test_url_decode_plus_is_space_only_when_asked),
+        cmocka_unit_test(test_url_decode_rejects_bad_hex_escape),
+        cmocka_unit_test(test_url_decode_rejects_truncated_escape),
+        cmocka_unit_test(test_url_decode_rejects_nul_byte),
+        cmocka_unit_test(test_url_encode_round_trips_through_decode),
+        cmocka_unit_test(test_form_parse_keeps_repeated_keys_in_order),
+        cmocka_unit_test(test_form_parse_empty_value_and_missing_equals),
+        cmocka_unit_test(test_form_parse_skips_empty_segments),
+        cmocka_unit_test(test_form_parse_decodes_names_and_values),
+        cmocka_unit_test(test_form_parse_empty_input_gives_no_params),
+        cmocka_unit_test(test_form_parse_rejects_more_than_max_params),
+        cmocka_unit_test(test_form_parse_rejects_bad_escape),
+        cmocka_unit_test(test_form_parse_honours_length_argument),
+        cmocka_unit_test(test_cookie_get_finds_each_of_several),
+        cmocka_unit_test(test_cookie_get_does_not_match_name_prefixes),
+        cmocka_unit_test(test_cookie_get_trims_spaces_around_pairs),
+        cmocka_unit_test(test_cookie_get_returns_first_of_duplicates),
+        cmocka_unit_test(test_cookie_get_value_with_equals_and_empty_value),
+        cmocka_unit_test(test_cookie_get_missing_cookie_or_header),
+        cmocka_unit_test(test_ct_streq_compares_whole_strings),
+        cmocka_unit_test(test_list_has_matches_whole_words),
+        cmocka_unit_test(test_list_has_never_matches_empty_word),
+        cmocka_unit_test(test_buf_append_up_to_cap_then_fails_and_sets_failed),
+        cmocka_unit_test(test_buf_failed_is_sticky),
+        cmocka_unit_test(test_buf_printf_long_output_respects_cap),
+        cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
+        cmocka_unit_test(test_url_add_param_chooses_separator_and_encodes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
