@@ -2,6 +2,7 @@
 
 #include "gw_util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -132,12 +133,37 @@ static const directive_t audit_dirs[] = {
     {0},
 };
 
+#define MAX_FIELD_LINES 1024
+
 typedef struct parser {
     const char *file;
     char *err;
     size_t errlen;
     int line;
+    /* where each value was set, for errors found after the whole file is read */
+    const void *field[MAX_FIELD_LINES];
+    int field_line[MAX_FIELD_LINES];
+    size_t nfields;
+    const void *section_base[256];
+    int section_line[256];
+    size_t nsections;
 } parser_t;
+
+static int line_of(const parser_t *p, const void *field)
+{
+    for (size_t i = p->nfields; i > 0; i--)
+        if (p->field[i - 1] == field)
+            return p->field_line[i - 1];
+    return 0;
+}
+
+static int section_line_of(const parser_t *p, const void *base)
+{
+    for (size_t i = 0; i < p->nsections; i++)
+        if (p->section_base[i] == base)
+            return p->section_line[i];
+    return 0;
+}
 
 __attribute__((format(printf, 4, 5))) static int fail(parser_t *p, int line, const char *key,
                                                       const char *fmt, ...)
@@ -215,6 +241,10 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
     void *field = (char *)base + d->offset;
     if (d->type != T_LIST && seen[di])
         return fail(p, line, d->key, "given twice");
+    if (p->nfields < MAX_FIELD_LINES) {
+        p->field[p->nfields] = field;
+        p->field_line[p->nfields++] = line;
+    }
     seen[di] = 1;
     switch (d->type) {
     case T_URL:
@@ -467,11 +497,11 @@ static int finish(parser_t *p, gw_config_t *c)
     if (!c->node_id)
         c->node_id = gw_strdup("node-1");
     if (!strcmp(c->store_driver, "sqlite") && !c->store_path)
-        return fail(p, 0, "path", "[store] driver = sqlite needs path");
+        return fail(p, line_of(p, &c->store_driver), "path", "[store] driver = sqlite needs path");
     if (!strcmp(c->store_driver, "redis") && !c->store_url && !c->store_sentinels.n)
-        return fail(p, 0, "url", "[store] driver = redis needs url (or sentinel + master)");
+        return fail(p, line_of(p, &c->store_driver), "url", "[store] driver = redis needs url (or sentinel + master)");
     if (c->store_sentinels.n && !c->store_master)
-        return fail(p, 0, "master", "[store] sentinel needs the master name");
+        return fail(p, line_of(p, &c->store_sentinels), "master", "[store] sentinel needs the master name");
     if (!c->nclients)
         return fail(p, 0, NULL, "at least one [client ID] section is required");
     /* listen = host:port */
@@ -479,15 +509,18 @@ static int finish(parser_t *p, gw_config_t *c)
     char *end;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
     if (!colon || *end || port < 1 || port > 65535)
-        return fail(p, 0, "listen", "'%s' is not host:port", c->listen_host);
+        return fail(p, line_of(p, &c->listen_host), "listen", "'%s' is not host:port", c->listen_host);
     *colon = 0;
     c->listen_port = (int)port;
+    struct in_addr ia;
+    if (strcmp(c->listen_host, "localhost") && inet_pton(AF_INET, c->listen_host, &ia) != 1)
+        return fail(p, line_of(p, &c->listen_host), "listen", "'%s' is not an IPv4 address", c->listen_host);
     size_t n = strlen(c->public_url);
     if (n && c->public_url[n - 1] == '/')
         c->public_url[n - 1] = 0;
     gw_upstream_t *u = c->upstream;
     if (u->id_token && !u->jwks_uri)
-        return fail(p, 0, "jwks_uri", "required in [upstream %s] unless id_token = absent", u->name);
+        return fail(p, section_line_of(p, u), "jwks_uri", "required in [upstream %s] unless id_token = absent", u->name);
     if (!u->algs)
         u->algs = gw_strdup("RS256 ES256 PS256");
     const char *bad = NULL;
@@ -496,7 +529,7 @@ static int finish(parser_t *p, gw_config_t *c)
         if (!gw_list_has("RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512", t))
             bad = t;
     if (bad) {
-        fail(p, 0, "algs", "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
+        fail(p, line_of(p, &u->algs), "algs", "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
         free(algs);
         return -1;
     }
@@ -510,18 +543,18 @@ static int finish(parser_t *p, gw_config_t *c)
     for (size_t i = 0; i < u->level_map.n; i++) {
         const char *e = strchr(u->level_map.v[i], ':');
         if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
-            return fail(p, 0, "level_map", "'%s' must be VALUE:1 or VALUE:2", u->level_map.v[i]);
+            return fail(p, line_of(p, &u->level_map), "level_map", "'%s' must be VALUE:1 or VALUE:2", u->level_map.v[i]);
     }
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (!cl->is_public && !cl->secret_sha256)
-            return fail(p, 0, "secret_sha256", "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
+            return fail(p, section_line_of(p, cl), "secret_sha256", "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
         if (cl->is_public && cl->secret_sha256)
-            return fail(p, 0, "secret_sha256", "client '%s' is public and must not have a secret", cl->id);
+            return fail(p, line_of(p, &cl->secret_sha256), "secret_sha256", "client '%s' is public and must not have a secret", cl->id);
         if (!cl->scopes)
             cl->scopes = gw_strdup("openid profile");
         if (!gw_list_has(cl->scopes, "openid"))
-            return fail(p, 0, "scopes", "client '%s' must be allowed the openid scope", cl->id);
+            return fail(p, line_of(p, &cl->scopes), "scopes", "client '%s' must be allowed the openid scope", cl->id);
         if (!cl->token_alg)
             cl->token_alg = gw_strdup("ES256");
         if (!cl->account_types)
@@ -536,6 +569,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
 {
     parser_t p = {.file = name, .err = err, .errlen = errlen};
     gw_config_t *c = gw_xcalloc(1, sizeof(*c));
+    c->clients = gw_xcalloc(GW_MAX_CLIENTS, sizeof(gw_client_t)); /* never moves: errors point into it */
     c->io_threads = 2;
     c->workers = 4;
     c->max_body = 64 * 1024;
@@ -590,6 +624,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
             }
             memset(&sec, 0, sizeof(sec));
             sec.line = lineno;
+
             sec.name = NULL;
             static char secname[128];
             snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
@@ -627,6 +662,10 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 upstream_defaults(c->upstream);
                 c->upstream->name = gw_strdup(arg);
                 sec.dirs = upstream_dirs, sec.base = c->upstream;
+                if (p.nsections < 256) {
+                    p.section_base[p.nsections] = c->upstream;
+                    p.section_line[p.nsections++] = lineno;
+                }
             } else if (!strcmp(sname, "client")) {
                 if (!valid_client_id(arg)) {
                     fail(&p, lineno, NULL, "client id '%s' must be 1-64 of [A-Za-z0-9._-]", arg);
@@ -636,10 +675,15 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                     fail(&p, lineno, NULL, "client '%s' defined twice", arg);
                     goto bad;
                 }
-                c->clients = realloc(c->clients, (c->nclients + 1) * sizeof(gw_client_t));
-                if (!c->clients)
-                    abort();
+                if (c->nclients == GW_MAX_CLIENTS) {
+                    fail(&p, lineno, NULL, "at most %d clients", GW_MAX_CLIENTS);
+                    goto bad;
+                }
                 gw_client_t *cl = &c->clients[c->nclients++];
+                if (p.nsections < 256) {
+                    p.section_base[p.nsections] = cl;
+                    p.section_line[p.nsections++] = lineno;
+                }
                 memset(cl, 0, sizeof(*cl));
                 client_defaults(cl);
                 cl->id = gw_strdup(arg);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define GW_MAX_LIST 16
+#define GW_MAX_CLIENTS 1024
 
 typedef struct gw_strlist {
     size_t n;

@@ -182,6 +182,11 @@ static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
         return 400;
     q->query = gw_strdup(qm ? qm + 1 : "");
     struct evkeyvalq *ih = evhttp_request_get_input_headers(ev);
+    size_t hsize = 0;
+    for (struct evkeyval *kv = ih->tqh_first; kv; kv = kv->next.tqe_next)
+        hsize += strlen(kv->key) + strlen(kv->value) + 4;
+    if (hsize > (size_t)cfg->max_headers)
+        return 431;
     q->cookie = hdr_dup(ih, "Cookie");
     q->authorization = hdr_dup(ih, "Authorization");
     q->content_type = hdr_dup(ih, "Content-Type");
@@ -265,16 +270,23 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
     job_free(j);
 }
 
-static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started)
+static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started,
+                   const gw_route_t *route)
 {
     gw_resp_t r;
     memset(&r, 0, sizeof(r));
     gw_buf_init(&r.body, 0);
-    const char *code = status == 413 ? "too_large" : status == 414 ? "too_large" : status == 404 ? "not_found"
+    const char *code = status == 413 || status == 414 || status == 431 ? "too_large" : status == 404 ? "not_found"
                      : status == 405 ? "method_not_allowed" : status == 503 ? "server_busy" : "invalid_request";
     int wants_json = q->accept && strstr(q->accept, "application/json") && !strstr(q->accept, "text/html");
-    if (status == 405)
-        gw_resp_header(&r, "Allow", "GET, POST");
+    if (status == 405 && route) {
+        char allow[64] = "";
+        if (route->methods & GW_M_GET)
+            strcat(allow, "GET, HEAD");
+        if (route->methods & GW_M_POST)
+            strcat(allow, allow[0] ? ", POST" : "POST");
+        gw_resp_header(&r, "Allow", allow);
+    }
     if (status == 503)
         gw_resp_header(&r, "Retry-After", "1");
     if (wants_json || (q->path && (!strcmp(q->path, "/token") || !strcmp(q->path, "/userinfo"))))
@@ -296,13 +308,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
     gw_buf_init(&j->resp.body, 0);
     int st = req_build(s, ev, &j->req);
     if (st) {
-        refuse(s, ev, &j->req, st, started);
+        refuse(s, ev, &j->req, st, started, NULL);
         job_free(j);
         return;
     }
     const gw_route_t *r = route_find(s->tables, j->req.path);
     if (!r || !(r->methods & j->req.method)) {
-        refuse(s, ev, &j->req, r ? 405 : 404, started);
+        refuse(s, ev, &j->req, r ? 405 : 404, started, r);
         job_free(j);
         return;
     }
@@ -317,7 +329,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     pthread_mutex_lock(&s->qlock);
     if (s->qlen >= MAX_QUEUE || s->stopping) {
         pthread_mutex_unlock(&s->qlock);
-        refuse(s, ev, &j->req, 503, started);
+        refuse(s, ev, &j->req, 503, started, NULL);
         job_free(j);
         return;
     }
@@ -443,8 +455,10 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         }
         io->base = event_base_new_with_config(ec);
         io->http = evhttp_new(io->base);
-        evhttp_set_max_headers_size(io->http, (ev_ssize_t)app->cfg->max_headers);
-        evhttp_set_max_body_size(io->http, (ev_ssize_t)app->cfg->max_body);
+        /* libevent's own caps are a backstop; below them eidgw answers itself (a page, or
+         * JSON for the APIs) with 413/414/431 */
+        evhttp_set_max_headers_size(io->http, (ev_ssize_t)(app->cfg->max_headers + app->cfg->max_uri + 4096));
+        evhttp_set_max_body_size(io->http, (ev_ssize_t)(app->cfg->max_body * 4 > (1 << 20) ? app->cfg->max_body * 4 : (1 << 20)));
         evhttp_set_timeout(io->http, 30);
         evhttp_set_allowed_methods(io->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |

@@ -349,7 +349,8 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             sso_cleanup(&s);
             return;
         }
-        int fresh = max_age < 0 || gw_now() - s.auth_time <= max_age;
+        /* max_age=0 asks for a fresh authentication, like prompt=login */
+        int fresh = max_age < 0 || (max_age > 0 && gw_now() - s.auth_time <= max_age);
         if (sess && fresh && s.level >= need_level) {
             gw_broker_after_login(app, req, resp, ar, NULL, sess, lang);
             json_decref(sess);
@@ -758,6 +759,9 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!c) {
         /* a replayed code revokes the tokens it issued (RFC 6749 4.1.2) */
         char *at = NULL;
+        /* mark the replay first, then look for what the code issued: a concurrent winner
+         * checks the mark after recording its token, so one of the two always sees the other */
+        gw_store_put(app->store, "cur", key, "1", 600, 0);
         if (gw_store_take(app->store, "cu", key, &at) == GW_OK) {
             gw_store_del(app->store, "at", at);
             gw_log(GW_LOG_WARN, "oidc_op", "code replay: its access token was revoked", "client", cl->id, NULL);
@@ -831,7 +835,12 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     int rc = id_token ? store_put_json(app, "at", at_key, atrec, app->cfg->token_lifetime) : GW_EINVAL;
     if (rc == GW_OK)
         rc = gw_store_put(app->store, "cu", key, at_key, 600, 0);
-    if (rc != GW_OK) {
+    char *replayed = NULL;
+    if (rc == GW_OK && gw_store_get(app->store, "cur", key, &replayed) == GW_OK) {
+        gw_store_del(app->store, "at", at_key);
+        free(replayed);
+        token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
+    } else if (rc != GW_OK) {
         token_error(resp, 503, "temporarily_unavailable", NULL);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
@@ -977,6 +986,13 @@ static void h_logout(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             sso_cleanup(&s);
             return;
         }
+        if (!gw_streq(jstr(lo, "sid"), has_session ? s.sid : NULL)) {
+            /* the confirmation was shown to another browser (or another session) */
+            json_decref(lo);
+            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+            sso_cleanup(&s);
+            return;
+        }
         const gw_client_t *cl = gw_config_client(app->cfg, jstr(lo, "client_id"));
         if (has_session)
             end_session(app, resp, s.sid, s.exp);
@@ -1025,6 +1041,7 @@ static void h_logout(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         char *lid = gw_random_token(24), *csrf = gw_random_token(24);
         json_t *lo = json_object();
         jset(lo, "csrf", csrf);
+        jset(lo, "sid", s.sid);
         jset(lo, "client_id", cl ? cl->id : NULL);
         jset(lo, "post_logout_redirect_uri", post_uri);
         jset(lo, "state", state);

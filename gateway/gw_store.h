@@ -75,6 +75,9 @@ typedef struct gw_store_ops {
      * GW_ENOTFOUND without a link, GW_ECONFLICT when new_id12 is already linked */
     int (*link_rekey)(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12);
     int (*purge)(gw_store_t *st);
+    /* live records of a namespace (small namespaces only, e.g. the event outbox) */
+    int (*list)(gw_store_t *st, const char *ns, size_t max,
+                void (*cb)(const char *key, const char *val, void *ud), void *ud);
     /* counters for rate limits: add 1, set the TTL on first use, return the new value */
     int (*incr)(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret);
     /* legacy accounts (NULL in backends that do not hold them yet) */
@@ -136,6 +139,9 @@ static inline int gw_store_link_delete(gw_store_t *st, const char *portal, const
 static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12)
 { return st->ops->link_rekey(st, portal, old_id12, new_id12); }
 static inline int gw_store_purge(gw_store_t *st) { return st->ops->purge(st); }
+static inline int gw_store_list(gw_store_t *st, const char *ns, size_t max,
+                                void (*cb)(const char *key, const char *val, void *ud), void *ud)
+{ return st->ops->list(st, ns, max, cb, ud); }
 static inline int gw_store_incr(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret)
 { return st->ops->incr(st, ns, key, ttl, ret); }
 /* Account operations: GW_EINVAL when the backend does not hold accounts. Import is

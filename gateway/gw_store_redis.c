@@ -456,6 +456,45 @@ static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int
     return rc;
 }
 
+static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
+                   void *ud)
+{
+    char *pattern = gw_sprintf("eidgw:kv:%s:{*}", ns);
+    size_t prefix = strlen(ns) + 11; /* "eidgw:kv:" + ns + ":{" */
+    char cursor[32] = "0";
+    size_t seen = 0;
+    int rc = GW_OK;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+        redisReply *r = run((rd_store_t *)b, 6, argv, NULL, 1);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            rc = GW_ESTORE;
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && seen < max; i++) {
+            const char *full = keys->element[i]->str;
+            size_t fl = strlen(full);
+            if (fl <= prefix + 1)
+                continue;
+            char *key = strndup(full + prefix, fl - prefix - 1);
+            char *val = NULL;
+            if (get_like(b, "GET", ns, key, &val) == GW_OK) {
+                cb(key, val, ud);
+                seen++;
+            }
+            free(val);
+            free(key);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") && seen < max);
+    free(pattern);
+    return rc;
+}
+
 static void rd_close(gw_store_t *b)
 {
     rd_store_t *s = (rd_store_t *)b;
@@ -477,7 +516,7 @@ static const gw_store_ops_t redis_ops = {
     .name = "redis", .put = rd_put, .get = rd_get, .take = rd_take, .del = rd_del,
     .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
     .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
-    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr,
+    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr, .list = rd_list,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)

@@ -13,7 +13,7 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -30,6 +30,7 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ID12] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND id12=?2",
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
+    [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY k LIMIT ?3",
     [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
@@ -331,6 +332,44 @@ static int sq_link_rekey(gw_store_t *b, const char *p, const char *old_id12, con
     return rc;
 }
 
+static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
+                   void *ud)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_LIST);
+    bind_text(st, 1, ns);
+    sqlite3_bind_int64(st, 2, gw_now());
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    /* copy rows first: the callback may write to the store */
+    size_t n = 0, cap = 16;
+    char **keys = gw_xcalloc(cap, sizeof(char *)), **vals = gw_xcalloc(cap, sizeof(char *));
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap *= 2;
+            keys = realloc(keys, cap * sizeof(char *));
+            vals = realloc(vals, cap * sizeof(char *));
+            if (!keys || !vals)
+                abort();
+        }
+        keys[n] = gw_strdup((const char *)sqlite3_column_text(st, 0));
+        vals[n] = gw_strdup((const char *)sqlite3_column_text(st, 1));
+        n++;
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < n; i++) {
+        if (r == SQLITE_DONE)
+            cb(keys[i], vals[i], ud);
+        free(keys[i]);
+        free(vals[i]);
+    }
+    free(keys);
+    free(vals);
+    return r == SQLITE_DONE ? GW_OK : GW_ESTORE;
+}
+
 static int sq_purge(gw_store_t *b)
 {
     int64_t now = gw_now();
@@ -594,7 +633,7 @@ static const gw_store_ops_t sqlite_ops = {
     .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr,
+    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .list = sq_list,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
     .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,
