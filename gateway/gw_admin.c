@@ -10,7 +10,9 @@
  * Every change is logged (and audited). */
 #include "gw_admin.h"
 
+#include "gw_events.h"
 #include "gw_idnum.h"
+#include "gw_op_internal.h"
 #include "gw_log.h"
 
 #include <stdio.h>
@@ -123,6 +125,9 @@ static void h_links(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             int rc = gw_store_link_create(app->store, &l);
             if (rc == GW_OK) {
                 gw_log(GW_LOG_INFO, "admin", "link created", "portal", portal, "who_id12", id12, "account", acct, NULL);
+                gw_app_audit(app, "link", json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12,
+                                                    "account", acct, "result", "admin"));
+                gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", acct));
                 gw_resp_json(resp, 201, link_json(&l));
             } else if (rc == GW_ECONFLICT) {
                 gw_link_t other;
@@ -155,6 +160,10 @@ static void h_unlink(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         else if (rc == GW_OK && (rc = gw_store_link_delete(app->store, portal, id12)) == GW_OK) {
             gw_log(GW_LOG_INFO, "admin", "link removed", "portal", portal, "who_id12", id12, "account", l.account,
                    "reason", reason, NULL);
+            gw_app_audit(app, "unlink", json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12, "account",
+                                                  l.account, "reason", reason));
+            gw_events_enqueue(app, portal, id12, "account-unlinked",
+                              json_pack("{s:s,s:s}", "account", l.account, "reason", reason));
             gw_resp_json(resp, 200, link_json(&l));
         } else if (rc == GW_ENOTFOUND)
             gw_error_json(resp, 404, "not_found", "no such link");
@@ -183,6 +192,12 @@ static void h_rekey(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             if (rc == GW_OK && gw_store_link_by_id12(app->store, portal, new_id, &l) == GW_OK) {
                 gw_log(GW_LOG_INFO, "admin", "link re-keyed", "portal", portal, "old_id12", old_id, "new_id12", new_id,
                        "reason", reason, NULL);
+                gw_app_audit(app, "rekey", json_pack("{s:s,s:s,s:s,s:s,s:s}", "portal", portal, "old_id12", old_id,
+                                                     "new_id12", new_id, "account", l.account, "reason", reason));
+                char *prev = pairwise_sub(app, portal, old_id);
+                gw_events_enqueue(app, portal, new_id, "id-rekeyed",
+                                  json_pack("{s:s,s:s}", "account", l.account, "previous_sub", prev));
+                free(prev);
                 gw_resp_json(resp, 200, link_json(&l));
             } else if (rc == GW_ENOTFOUND) {
                 gw_error_json(resp, 404, "not_found", "no link for old_id12");
@@ -239,6 +254,7 @@ static void h_locks(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         int rc = gw_store_take(app->store, "lock", id12, &old);
         if (rc == GW_OK) {
             gw_log(GW_LOG_INFO, "admin", "lock removed", "who_id12", id12, "reason", old, NULL);
+            gw_app_audit(app, "unlock", json_pack("{s:s}", "who_id12", id12));
             gw_resp_json(resp, 200, json_pack("{s:s,s:b}", "id12", id12, "locked", 0));
         } else if (rc == GW_ENOTFOUND) {
             gw_error_json(resp, 404, "not_found", "not on the lock list");
@@ -251,6 +267,7 @@ static void h_locks(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     } else {
         gw_admin_revoke_sessions(app, id12);
         gw_log(GW_LOG_INFO, "admin", "locked", "who_id12", id12, "reason", reason, NULL);
+        gw_app_audit(app, "lock", json_pack("{s:s,s:s}", "who_id12", id12, "reason", reason));
         gw_resp_json(resp, 200, json_pack("{s:s,s:b,s:s}", "id12", id12, "locked", 1, "reason", reason));
     }
     json_decref(j);

@@ -221,6 +221,12 @@ void gw_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const ch
 void gw_error_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
                    const char *lang, const char *retry_url, const char *back_url)
 {
+    gw_error_page_detail(app, req, resp, status, code, lang, retry_url, back_url, NULL);
+}
+
+void gw_error_page_detail(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
+                          const char *lang, const char *retry_url, const char *back_url, const char *detail_key)
+{
     if (!lang)
         lang = gw_req_lang(req, app, NULL);
     char title_key[96], msg_key[96];
@@ -232,6 +238,8 @@ void gw_error_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, co
     if (req->path && !strcmp(req->path, "/callback")) {
         char *eid = gw_random_token(18);
         json_t *e = json_pack("{s:i,s:s}", "status", status, "code", code);
+        if (detail_key)
+            json_object_set_new(e, "detail", json_string(detail_key));
         if (retry_url)
             json_object_set_new(e, "retry", json_string(retry_url));
         if (back_url)
@@ -249,9 +257,10 @@ void gw_error_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, co
         {"error_code", code},
         {"retry_url", retry_url},
         {"back_url", back_url},
+        {"error_detail", detail_key ? gw_tmpl_msg(app->tmpl, lang, detail_key) : NULL},
         {"lang_switch_url", sw},
     };
-    gw_page(app, req, resp, status, "error", lang, v, sw ? 6 : 5);
+    gw_page(app, req, resp, status, "error", lang, v, sw ? 7 : 6);
     free(sw);
 }
 
@@ -268,8 +277,9 @@ static void h_error(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!code) {
         gw_error_page(app, req, resp, 400, "flow_expired", NULL, NULL, NULL);
     } else {
-        gw_error_page(app, req, resp, (int)json_integer_value(json_object_get(e, "status")), code, NULL,
-                      json_string_value(json_object_get(e, "retry")), json_string_value(json_object_get(e, "back")));
+        gw_error_page_detail(app, req, resp, (int)json_integer_value(json_object_get(e, "status")), code, NULL,
+                             json_string_value(json_object_get(e, "retry")), json_string_value(json_object_get(e, "back")),
+                             json_string_value(json_object_get(e, "detail")));
     }
     json_decref(e);
 }

@@ -54,6 +54,9 @@ void gw_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const ch
 /* Error page for a citizen: code is a catalog key suffix ("invalid_redirect_uri"). */
 void gw_error_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
                    const char *lang, const char *retry_url, const char *back_url);
+/* The same with a second message (catalog key detail_key), e.g. a lock's reason category. */
+void gw_error_page_detail(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
+                          const char *lang, const char *retry_url, const char *back_url, const char *detail_key);
 /* JSON error (RFC 6749 5.2 shape). */
 void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description);
 

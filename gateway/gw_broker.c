@@ -11,6 +11,7 @@
  *
  * Pending steps keep their state in the authorization request record ("ar"), guarded by a
  * CSRF token bound to the browser's binding cookie. */
+#include "gw_events.h"
 #include "gw_idnum.h"
 #include "gw_log.h"
 #include "gw_op_internal.h"
@@ -133,6 +134,11 @@ static void audit(gw_app_t *app, const char *event, const char *portal, const ch
     jset(f, "ip", req ? req->remote : NULL);
     jset(f, "request", req ? req->id : NULL);
     gw_app_audit(app, event, f);
+}
+
+static void event_linked(gw_app_t *app, const char *portal, const char *id12, const char *account)
+{
+    gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", account));
 }
 
 static json_t *load_ar(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char **ret_arid, const char **ret_lang)
@@ -258,6 +264,7 @@ void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t
         if (rc == GW_OK) {
             GW_STORE_ACCT(app->store, account_update, cl->id, cand[0].id, GW_ACCT_LINKED, NULL, "vneid", NULL);
             audit(app, "link", cl->id, id12, cand[0].id, "auto", req);
+            event_linked(app, cl->id, id12, cand[0].id);
             finish(app, resp, ar, arid, sess, cand[0].id, NULL);
             goto done;
         }
@@ -335,6 +342,7 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     GW_STORE_ACCT(app->store, account_update, cl->id, chosen, GW_ACCT_LINKED, NULL, "vneid", NULL);
     audit(app, "link", cl->id, id12, chosen, "chosen_primary", req);
+            event_linked(app, cl->id, id12, chosen);
     json_t *merged = json_array();
     for (size_t i = 0; i < n; i++) {
         if (i == k)
@@ -346,6 +354,9 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
                               "merged_into", chosen);
         gw_app_audit(app, "merge", f);
     }
+    if (json_array_size(merged))
+        gw_events_enqueue(app, cl->id, id12, "accounts-merged",
+                          json_pack("{s:s,s:O}", "primary", chosen, "merged", merged));
     finish(app, resp, ar, arid, sess, chosen, merged);
     json_decref(merged);
 done:
@@ -440,6 +451,7 @@ static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, id12, "vneid", NULL);
     audit(app, "link", cl->id, id12, a.id, "claimed", req);
+            event_linked(app, cl->id, id12, a.id);
     finish(app, resp, ar, arid, sess, a.id, NULL);
 done:
     json_decref(sess);
@@ -650,6 +662,7 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, info.digits, "popdb", NULL);
     audit(app, "link", cl->id, info.digits, a.id, "verified_popdb", req);
+            event_linked(app, cl->id, info.digits, a.id);
     jset(ar, "legacy_verified", "1");
     store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime);
     char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);

@@ -84,6 +84,9 @@ typedef struct gw_http_result {
 int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
                  const char *bearer, const char *json_body, long timeout_ms, gw_http_result_t *ret);
 void gw_http_result_cleanup(gw_http_result_t *r);
+/* POST body with a given content type. */
+int gw_http_call_type(const char *url, const char *body, const char *content_type, long timeout_ms,
+                      gw_http_result_t *ret);
 /* Release this thread's connection cache (call when a worker thread ends). */
 void gw_http_thread_cleanup(void);
 

@@ -19,8 +19,23 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
+                const char *bearer, const char *body, const char *ctype, long timeout_ms, gw_http_result_t *ret);
+
 int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
                  const char *bearer, const char *json_body, long timeout_ms, gw_http_result_t *ret)
+{
+    return call(url, form, basic_user, basic_pass, bearer, json_body, "application/json", timeout_ms, ret);
+}
+
+int gw_http_call_type(const char *url, const char *body, const char *content_type, long timeout_ms,
+                      gw_http_result_t *ret)
+{
+    return call(url, NULL, NULL, NULL, NULL, body, content_type, timeout_ms, ret);
+}
+
+static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
+                const char *bearer, const char *json_body, const char *ctype, long timeout_ms, gw_http_result_t *ret)
 {
     memset(ret, 0, sizeof(*ret));
     if (!thread_handle)
@@ -51,7 +66,9 @@ int gw_http_call(const char *url, const char *form, const char *basic_user, cons
     if (form) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
     } else if (json_body) {
-        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        char *ct = gw_sprintf("Content-Type: %s", ctype);
+        hdrs = curl_slist_append(hdrs, ct);
+        free(ct);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body);
     }
     if (basic_user) {

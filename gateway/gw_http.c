@@ -2,6 +2,7 @@
 
 #include "gw_app.h"
 #include "gw_crypto.h"
+#include "gw_events.h"
 #include "gw_log.h"
 
 #include <arpa/inet.h>
@@ -381,10 +382,13 @@ static void *reaper_main(void *arg)
     int ticks = 0;
     while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         gw_revset_sync(s->app);
-        if (++ticks % 120 == 0)
+        if (++ticks % 4 == 0)
+            gw_events_deliver(s->app);
+        if (ticks % 120 == 0)
             gw_store_purge(s->app->store);
         usleep(250 * 1000);
     }
+    gw_http_thread_cleanup();
     return NULL;
 }
 

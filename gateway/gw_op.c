@@ -72,7 +72,7 @@ static const char *dup_param(const gw_form_t *f)
     return NULL;
 }
 
-static char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12)
+char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12)
 {
     gw_buf_t b;
     gw_buf_init(&b, 1024);
@@ -558,19 +558,27 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!id.account_type || !gw_list_has(cl->account_types, id.account_type)) {
         gw_log(GW_LOG_INFO, "broker", "refused: account type", "client", cl->id, "type",
                id.account_type ? id.account_type : "(none)", "who_id12", id.id12, NULL);
+        gw_app_audit(app, "refusal", json_pack("{s:s,s:s,s:s}", "portal", cl->id, "who_id12", id.id12, "reason",
+                                               "account_type"));
         gw_error_page(app, req, resp, 403, "account_type_refused", lang, NULL, back);
         goto done;
     }
     if (id.level < requested_level(ar, cl)) {
         gw_log(GW_LOG_INFO, "broker", "refused: level", "client", cl->id, "who_id12", id.id12, NULL);
+        gw_app_audit(app, "refusal", json_pack("{s:s,s:s,s:s}", "portal", cl->id, "who_id12", id.id12, "reason",
+                                               "level"));
         gw_error_page(app, req, resp, 403, "level_too_low", lang, NULL, back);
         goto done;
     }
     char *lock = NULL;
     if (gw_store_get(app->store, "lock", id.id12, &lock) == GW_OK) {
         gw_log(GW_LOG_INFO, "broker", "refused: on the lock list", "reason", lock, "who_id12", id.id12, NULL);
+        gw_app_audit(app, "refusal", json_pack("{s:s,s:s,s:s,s:s}", "portal", cl->id, "who_id12", id.id12, "reason",
+                                               "locked", "lock_reason", lock));
+        char key[64];
+        snprintf(key, sizeof(key), "lock.%s", lock);
         free(lock);
-        gw_error_page(app, req, resp, 403, "locked", lang, NULL, back);
+        gw_error_page_detail(app, req, resp, 403, "locked", lang, NULL, back, key);
         goto done;
     }
     if (!strcmp(id.account_type, "1")) {
@@ -610,6 +618,8 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     } else {
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12,
                "level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
+        gw_app_audit(app, "login", json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12, "result",
+                                             "vneid", "level", id.level, "ip", req->remote));
         sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
         index_session(app, id.id12, sid);
         gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);

@@ -25,6 +25,7 @@ void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t aut
 void index_session(gw_app_t *app, const char *id12, const char *sid);
 void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged);
 int requested_level(json_t *ar, const gw_client_t *cl);
+char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12);
 
 /* After the citizen is known (fresh login or SSO): resolve the portal's legacy account
  * (DOMAIN.md 4 B) and issue the code, or show the page the state machine calls for.

@@ -7,7 +7,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex } from './lib/harness.js';
+import http from 'node:http';
+import * as jose from 'jose';
 import { discover, authRequest, loginAt, client, Agent, hidden, href } from './lib/rp.js';
+
+// The portal's events endpoint: answers 500 to the first delivery, then 202.
+const received = [];
+let deliveries = 0;
+const receiver = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    deliveries++;
+    if (deliveries === 1) { res.writeHead(500); res.end(); return; }
+    received.push({ type: req.headers['content-type'], jwt: body });
+    res.writeHead(202); res.end();
+  });
+});
 
 const PW = 'matkhau123';
 const HASH = String(execFileSync('openssl', ['passwd', '-6', '-salt', 'tSALT', PW])).trim();
@@ -30,6 +46,7 @@ const rows = [
 ];
 
 before(async () => {
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
   const port = { a: await freePort(), b: await freePort() };
   const pport = await freePort();
   popdbUrl = `http://127.0.0.1:${pport}`;
@@ -44,7 +61,8 @@ before(async () => {
     clients,
     extraClient: {
       'portal-a': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2099-01-01T00:00:00+07:00\n' +
-                  'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
+                  'cutoff_organisation = 2099-01-01T00:00:00+07:00\n' +
+                  `events_uri = http://127.0.0.1:${receiver.address().port}/events\n`,
       'portal-closed': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2024-07-01T00:00:00+07:00\n' +
                        'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
     },
@@ -62,7 +80,7 @@ before(async () => {
     execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', portal, csv], { stdio: 'pipe' });
   }
 });
-after(async () => { await st?.stop(); });
+after(async () => { await st?.stop(); receiver.close(); });
 
 const popdbFaults = (f) => fetch(`${popdbUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' },
                                                               body: JSON.stringify(f) });
@@ -307,6 +325,27 @@ test('lock list: a locked ID number is refused with the reason category and its 
   const s2 = await portalLogin(new Agent(), '040192067890');
   assert.equal(s2.hop.status, 403);
   assert.match(s2.hop.body, /id="error-code">locked</);
+  assert.match(s2.hop.body, /id="error-detail">Lý do: theo yêu cầu của cơ quan có thẩm quyền\.</);
+});
+
+test('events: link and merge reach the portal as signed SETs, retried until acknowledged', async () => {
+  const end = Date.now() + 20000;
+  while (Date.now() < end && !received.some((e) => e.jwt.length && JSON.stringify(jose.decodeJwt(e.jwt).events).includes('accounts-merged')))
+    await new Promise((r) => setTimeout(r, 200));
+  assert.ok(deliveries >= 2, 'the first delivery failed and was retried');
+  const jwks = jose.createRemoteJWKSet(new URL(`${st.gw.url}/jwks`));
+  const types = new Set();
+  for (const e of received) {
+    assert.equal(e.type, 'application/secevent+jwt');
+    const { payload, protectedHeader } = await jose.jwtVerify(e.jwt, jwks, { issuer: st.gw.url, audience: 'portal-a' });
+    assert.equal(protectedHeader.typ, 'secevent+jwt');
+    for (const [k, v] of Object.entries(payload.events)) {
+      types.add(k);
+      if (k === 'urn:eidgw:event:accounts-merged') assert.deepEqual(v, { primary: 'B-2', merged: ['B-1'] });
+    }
+  }
+  assert.ok(types.has('urn:eidgw:event:account-linked'));
+  assert.ok(types.has('urn:eidgw:event:accounts-merged'));
 });
 
 test('audit: the chain verifies and names a changed byte', async () => {
