@@ -78,7 +78,9 @@ function start(name, cmd, args) {
   return p;
 }
 
+let driverChild = null;
 async function stopAll() {
+  if (driverChild && driverChild.exitCode === null && driverChild.signalCode === null) driverChild.kill('SIGKILL');
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
   await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(3000)])));
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -169,6 +171,7 @@ async function sanity(t, citizen) {
 function runDriver(job) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(BENCH, 'driver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    driverChild = child;
     let done = false;
     const limitSec = job.seconds * 5 + 120;
     const limit = setTimeout(() => {
@@ -227,6 +230,7 @@ const lpad = (s, n) => String(s).padStart(n);
 // ---------------------------------------------------------------- main
 async function main() {
   if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
+  const binStat = fs.statSync(CFG.eidgwBin); // before it starts: the file may be rebuilt during the run
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-bench-'));
   const citizens = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'))
     .filter((c) => /^\d{12}$/.test(c.id12) && String(c.account_type) === '1' && !c.locked && c.sex);
@@ -276,7 +280,6 @@ async function main() {
     git.dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'gateway', 'plugins', 'CMakeLists.txt'])
       .toString().trim().split('\n').filter(Boolean).length;
   } catch { /* not a checkout */ }
-  const binStat = fs.statSync(CFG.eidgwBin);
   const peerVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/oidc-provider/package.json'), 'utf8')).version;
 
   log(`eidgw benchmark — ${new Date().toISOString()}`);
@@ -391,7 +394,8 @@ async function main() {
   log('  2 cores it takes CPU from eidgw, so it bounds eidgw\'s full-login req/s.');
   log('notes: oidc-provider has no upstream: its "full login" is its own login page + form POST (consent granted in the same');
   log('       step), the nearest equivalent of eidgw\'s round trip through VNeID. It keeps state in an in-process Map; eidgw in');
-  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process (one core at most).`);
+  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process`);
+  log('       (its JavaScript runs on one core; GC and libuv threads add a little).');
   log(`       The driver (one node process) and other work on the machine share the same ${os.cpus().length} cores, so req/s is bounded by`);
   log('       them (see "driver" and "other" cores per run above): req/CPU-s is the fair figure here.');
   log('       "token alone" times POST /token only; its codes are minted just before, in batches, with GET /authorize + the SSO');
@@ -412,7 +416,8 @@ async function main() {
   };
   fs.mkdirSync(path.dirname(CFG.out), { recursive: true });
   fs.writeFileSync(CFG.out, JSON.stringify(result, null, 1) + '\n');
-  log(`results: ${path.relative(process.cwd(), CFG.out) || CFG.out}`);
+  const rel = path.relative(process.cwd(), CFG.out);
+  log(`results: ${rel && !rel.startsWith('..') ? rel : CFG.out}`);
   if (failed) {
     log(`!! ${failed} run(s) failed or had more than 1% errors: their figures are not valid (logs kept in ${dir})`);
     return 1;

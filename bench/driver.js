@@ -58,7 +58,7 @@ function summarize(name, lat, ok, errors, errSamples, d) {
     serverCores: d.server / d.wall, driverCores: d.driver / d.wall,
     stealPct: (100 * d.stealJ) / clk,
     // CPU used on the machine by everything else (other work sharing the box), in cores
-    otherCores: (d.busyJ / job.clkTck - d.server - d.aux.reduce((s, x) => s + (x || 0), 0) - d.driver) / d.wall,
+    otherCores: Math.max(0, (d.busyJ / job.clkTck - d.server - d.aux.reduce((s, x) => s + (x || 0), 0) - d.driver) / d.wall),
   };
 }
 

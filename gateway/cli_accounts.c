@@ -862,9 +862,9 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
      * is in this file too (it then gets another username): decided at the end */
     gw_account_t owner;
     rc = GW_STORE_ACCT(im->st, account_by_username, im->portal, a.username, &owner);
-    if (rc == GW_OK && strcmp(owner.id, a.id))
+    if (rc == GW_OK && strcmp(owner.id, a.id)) {
         add_pending(im, line, a.username, owner.id);
-    else if (rc != GW_OK && rc != GW_ENOTFOUND) {
+    } else if (rc != GW_OK && rc != GW_ENOTFOUND) {
         row_error(im, line, "store", "cannot read the store");
         im->failed = 1;
         return;
@@ -1052,6 +1052,38 @@ static int read_jsonl(import_t *im, reader_t *r)
     return 0;
 }
 
+/* Reads and checks the whole input, writing rows while all is well; reports at the end. */
+static void read_input(import_t *im, FILE *f, int jsonl)
+{
+    reader_t r = {.f = f, .line = 1};
+    r.buf = gw_xmalloc(READ_CHUNK);
+    rd_skip_bom(&r);
+    if (jsonl)
+        read_jsonl(im, &r);
+    else
+        read_csv(im, &r);
+    if (r.ioerr)
+        row_error(im, r.line, "file", "read error: %s", strerror(r.ioerr));
+
+    /* usernames held by other accounts of the portal that are not in this file */
+    for (size_t i = 0; i < im->npend; i++)
+        if (!set_find(&im->ids, im->pend[i].owner))
+            row_error(im, im->pend[i].line, "username", "already used by account '%s' of portal %s",
+                      im->pend[i].owner, im->portal);
+
+    if (!im->tty || im->rows)
+        progress(im, &r, 1);
+    free(r.buf);
+    if (im->errors > im->shown_errors)
+        fprintf(stderr, "%s: %ld more errors not shown\n", im->file, im->errors - im->shown_errors);
+    if (im->warnings > im->shown_warnings)
+        fprintf(stderr, "%s: %ld more warnings not shown\n", im->file, im->warnings - im->shown_warnings);
+    if (im->legacy > im->shown_legacy)
+        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im->file, im->legacy - im->shown_legacy);
+    if (im->errors)
+        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im->file, im->errors, im->errors == 1 ? "" : "s");
+}
+
 static void import_cleanup(import_t *im)
 {
     set_cleanup(&im->ids);
@@ -1117,40 +1149,11 @@ static int cmd_import(int argc, char **argv)
         im.writing = 1;
     }
 
-    reader_t r = {.f = f, .line = 1};
-    r.buf = gw_xmalloc(READ_CHUNK);
-    rd_skip_bom(&r);
-    int rrc = jsonl ? read_jsonl(&im, &r) : read_csv(&im, &r);
-    if (r.ioerr) {
-        row_error(&im, r.line, "file", "read error: %s", strerror(r.ioerr));
-        rrc = -1;
-    }
-    free(r.buf);
-    (void)rrc;
-
-    /* usernames held by other accounts of the portal that are not in this file */
-    for (size_t i = 0; i < im.npend; i++)
-        if (!set_find(&im.ids, im.pend[i].owner))
-            row_error(&im, im.pend[i].line, "username", "already used by account '%s' of portal %s",
-                      im.pend[i].owner, im.portal);
-
-    if (!im.tty || im.rows)
-        progress(&im, &r, 1);
-    if (im.errors) {
-        if (im.errors > im.shown_errors)
-            fprintf(stderr, "%s: %ld more errors not shown\n", im.file, im.errors - im.shown_errors);
-        if (im.legacy > im.shown_legacy)
-            fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im.file, im.legacy - im.shown_legacy);
-        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im.file, im.errors, im.errors == 1 ? "" : "s");
+    read_input(&im, f, jsonl);
+    if (im.errors)
         ret = 1;
-    }
-    if (im.warnings > im.shown_warnings)
-        fprintf(stderr, "%s: %ld more warnings not shown\n", im.file, im.warnings - im.shown_warnings);
-    if (!im.errors && im.legacy > im.shown_legacy)
-        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im.file, im.legacy - im.shown_legacy);
-
     if (im.writing) {
-        int commit = !im.errors;
+        int commit = !ret;
         int rc = GW_STORE_ACCT(e.st, import_end, commit);
         if (rc && commit) {
             fprintf(stderr, "eidgw accounts: the store could not commit the import; nothing imported\n");

@@ -103,6 +103,7 @@ static const directive_t client_dirs[] = {
     CLI("post_logout_redirect_uri", T_LIST, post_logout_uris, 0, 0, NULL, 0),
     CLI("backchannel_logout_uri", T_URL, backchannel_logout_uri, 0, 0, NULL, 0),
     CLI("events_uri", T_URL, events_uri, 0, 0, NULL, 0),
+    CLI("response_iss", T_BOOL, response_iss, 0, 0, NULL, 0),
     CLI("scopes", T_STR, scopes, 0, 0, NULL, 0),
     CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
     CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),
@@ -386,6 +387,7 @@ static void client_defaults(gw_client_t *c)
 {
     c->min_level = 1;
     c->legacy_login = 1;
+    c->response_iss = 1;
     c->cutoff_individual = 1719766800;   /* 2024-07-01T00:00:00+07:00 (Decree 69/2024 art. 40.3) */
     c->cutoff_organisation = 1751302800; /* 2025-07-01T00:00:00+07:00 (art. 40.4) */
 }
@@ -563,6 +565,10 @@ static int finish(parser_t *p, gw_config_t *c)
             cl->account_types = gw_strdup("1");
         if (!cl->name)
             cl->name = gw_strdup(cl->id);
+        if (cl->has_accounts && !strcmp(c->store_driver, "redis"))
+            return fail(p, line_of(p, &cl->has_accounts), "accounts",
+                        "client '%s': legacy accounts need the sqlite store for now (driver = redis holds links, "
+                        "sessions and codes, not the account registry)", cl->id);
     }
     return 0;
 }

@@ -24,7 +24,8 @@ typedef struct gw_client {
     gw_strlist_t redirect_uris;
     gw_strlist_t post_logout_uris;
     char *backchannel_logout_uri;
-    char *events_uri;     /* account events (link, merge, re-key) as signed SETs */
+    char *events_uri;
+    int response_iss;     /* iss in authorization responses (RFC 9207); default yes */     /* account events (link, merge, re-key) as signed SETs */
     char *scopes;         /* space-separated scopes the client may receive */
     int min_level;        /* 1 or 2 */
     char *token_alg;      /* ES256 or RS256 */

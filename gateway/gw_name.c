@@ -480,29 +480,38 @@ static int is_vni_base(utf8proc_int32_t cp)
     return is_ascii_vowel(cp) || cp == 0xF4 || cp == 0xF6 || cp == 0xD4 || cp == 0xD6;
 }
 
-/* Tone or diacritic bytes that VNI writes after the vowel; lower and upper case. */
-static int is_vni_weak_mark(utf8proc_int32_t cp)
-{
-    switch (cp | 0x20) {
-    case 0xF9: case 0xFB: case 0xF5: case 0xEF:           /* ù û õ ï: sắc hỏi ngã nặng */
-    case 0xE0: case 0xE1: case 0xE5: case 0xE3: case 0xE4: /* à á å ã ä: circumflex + tone */
-    case 0xE8: case 0xE9: case 0xFA: case 0xFC: case 0xEB: /* è é ú ü ë: breve + tone */
-        return cp >= 0xC0;
-    default:
-        return 0;
-    }
-}
-
 static int is_ovni_base(utf8proc_int32_t cp)
 {
     return cp == 0xF4 || cp == 0xF6 || cp == 0xD4 || cp == 0xD6;
 }
 
-static int counts_as_vowel_for_circumflex(utf8proc_int32_t cp)
+static int lower1(utf8proc_int32_t cp)
 {
-    switch (cp | 0x20) {
-    case 'a': case 'e': case 'o':
-        return is_ascii_letter(cp);
+    return (cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) ? cp + 0x20 : cp;
+}
+
+/* How strongly the pair (vowel, next) reads as VNI: 2 alone, 1 only with another, 0 not.
+ * Pairs that Unicode Vietnamese also writes with Latin-1 letters ("Hoà", "quá", "già",
+ * "tuân", "tiên") never count. */
+static int vni_pair(utf8proc_int32_t prev, utf8proc_int32_t cur)
+{
+    if (!is_vni_base(prev))
+        return 0;
+    utf8proc_int32_t p = lower1(prev), c = lower1(cur);
+    if (c == 0xF8)
+        return 2; /* ø: huyền */
+    if (c == 0xE2 && (p == 'a' || p == 'e' || p == 'o'))
+        return 2; /* circumflex written after the vowel */
+    if (c == 0xEA && p == 'a')
+        return 2; /* breve written after the a */
+    if (is_ovni_base(prev))
+        return c == 0xF9 || c == 0xFB || c == 0xF5 || c == 0xEF ? 2 : 0; /* ơ/ư with a tone */
+    switch (c) {
+    case 0xFB: case 0xEF: case 0xE5: case 0xE4: case 0xEB: case 0xFC: /* û ï å ä ë ü */
+    case 0xF9: case 0xF5:                                             /* ù õ */
+        return 1;
+    case 0xE0: case 0xE1: case 0xE3: case 0xE8: case 0xE9: case 0xFA: /* à á ã è é ú */
+        return p == 'a' || p == 'e';
     default:
         return 0;
     }
@@ -536,17 +545,10 @@ unsigned gw_name_legacy_encoding(const char *in)
             tcvn++;
         else if (cur == 0xDF && is_ascii_lower(prev))
             tcvn_weak++;
-        if (!is_vni_base(prev))
-            continue;
-        if (cur == 0xF8 || cur == 0xD8)
-            vni_strong++; /* vowel + ø: huyền */
-        else if ((cur == 0xE2 || cur == 0xC2) && counts_as_vowel_for_circumflex(prev))
-            vni_strong++; /* circumflex written after the vowel */
-        else if ((cur == 0xEA || cur == 0xCA) && (prev | 0x20) == 'a')
-            vni_strong++; /* breve written after the a */
-        else if (is_ovni_base(prev) && (is_vni_weak_mark(cur) || cur == 0xF8 || cur == 0xD8))
-            vni_strong++; /* ơ/ư with a tone */
-        else if (is_vni_weak_mark(cur))
+        int v = vni_pair(prev, cur);
+        if (v == 2)
+            vni_strong++;
+        else if (v == 1)
             vni_weak++;
     }
     if (tcvn > 0 || tcvn_weak + vni_weak >= 2 || vni_strong > 0)

@@ -104,8 +104,14 @@ static char *s256(const char *verifier)
 }
 
 /* Redirect to the portal with an OAuth error (only after redirect_uri was verified). */
+static int wants_iss(gw_app_t *app, const char *client_id)
+{
+    const gw_client_t *cl = gw_config_client(app->cfg, client_id);
+    return !cl || cl->response_iss;
+}
+
 static void redirect_error(gw_app_t *app, gw_resp_t *resp, const char *redirect_uri, const char *state,
-                           const char *error, const char *desc)
+                           const char *error, const char *desc, const char *client_id)
 {
     gw_buf_t u;
     gw_buf_init(&u, 16384);
@@ -115,7 +121,8 @@ static void redirect_error(gw_app_t *app, gw_resp_t *resp, const char *redirect_
         gw_url_add_param(&u, "error_description", desc);
     if (state)
         gw_url_add_param(&u, "state", state);
-    gw_url_add_param(&u, "iss", app->cfg->public_url);
+    if (wants_iss(app, client_id))
+        gw_url_add_param(&u, "iss", app->cfg->public_url);
     gw_resp_redirect(resp, u.data);
     gw_buf_cleanup(&u);
 }
@@ -198,7 +205,7 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
     int rc = store_put_json(app, "code", key, c, app->cfg->code_lifetime);
     json_decref(c);
     if (rc != GW_OK) {
-        redirect_error(app, resp, redirect_uri, jstr(ar, "state"), "temporarily_unavailable", "store unavailable");
+        redirect_error(app, resp, redirect_uri, jstr(ar, "state"), "temporarily_unavailable", "store unavailable", client_id);
     } else {
         /* remember which portals share this session, for back-channel logout */
         json_t *clients = json_object_get(sess, "clients");
@@ -218,7 +225,8 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
         gw_url_add_param(&u, "code", code);
         if (jstr(ar, "state"))
             gw_url_add_param(&u, "state", jstr(ar, "state"));
-        gw_url_add_param(&u, "iss", app->cfg->public_url);
+        if (wants_iss(app, client_id))
+            gw_url_add_param(&u, "iss", app->cfg->public_url);
         gw_resp_redirect(resp, u.data);
         gw_buf_cleanup(&u);
     }
@@ -259,32 +267,32 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *dup = dup_param(p);
     if (dup) {
         char *d = gw_sprintf("parameter '%s' given more than once", dup);
-        redirect_error(app, resp, redirect_uri, state, "invalid_request", d);
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", d, cl->id);
         free(d);
         return;
     }
     if (gw_form_get(p, "request") || gw_form_get(p, "request_uri")) {
         redirect_error(app, resp, redirect_uri, state,
-                       gw_form_get(p, "request") ? "request_not_supported" : "request_uri_not_supported", NULL);
+                       gw_form_get(p, "request") ? "request_not_supported" : "request_uri_not_supported", NULL, cl->id);
         return;
     }
     const char *rt = gw_form_get(p, "response_type");
     if (!rt) {
-        redirect_error(app, resp, redirect_uri, state, "invalid_request", "response_type is required");
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", "response_type is required", cl->id);
         return;
     }
     if (strcmp(rt, "code")) {
-        redirect_error(app, resp, redirect_uri, state, "unsupported_response_type", "only response_type=code is supported");
+        redirect_error(app, resp, redirect_uri, state, "unsupported_response_type", "only response_type=code is supported", cl->id);
         return;
     }
     const char *rm = gw_form_get(p, "response_mode");
     if (rm && strcmp(rm, "query")) {
-        redirect_error(app, resp, redirect_uri, state, "invalid_request", "only response_mode=query is supported");
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", "only response_mode=query is supported", cl->id);
         return;
     }
     const char *scope = gw_form_get(p, "scope");
     if (!scope || !gw_list_has(scope, "openid")) {
-        redirect_error(app, resp, redirect_uri, state, "invalid_scope", "the openid scope is required");
+        redirect_error(app, resp, redirect_uri, state, "invalid_scope", "the openid scope is required", cl->id);
         return;
     }
     /* grant only what the client may have; unknown scopes are ignored (OIDC core 3.1.2.1) */
@@ -321,7 +329,7 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!err && state && strlen(state) > 2048)
         err = "state too long";
     if (err) {
-        redirect_error(app, resp, redirect_uri, state, "invalid_request", err);
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", err, cl->id);
         gw_buf_cleanup(&granted);
         return;
     }
@@ -362,7 +370,7 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     sso_cleanup(&s);
     if (prompt && !strcmp(prompt, "none")) {
-        redirect_error(app, resp, redirect_uri, state, "login_required", NULL);
+        redirect_error(app, resp, redirect_uri, state, "login_required", NULL, cl->id);
         json_decref(ar);
         return;
     }
@@ -491,7 +499,8 @@ static char *portal_error_url(gw_app_t *app, json_t *ar, const char *error)
     gw_url_add_param(&u, "error", error);
     if (jstr(ar, "state"))
         gw_url_add_param(&u, "state", jstr(ar, "state"));
-    gw_url_add_param(&u, "iss", app->cfg->public_url);
+    if (wants_iss(app, jstr(ar, "client_id")))
+        gw_url_add_param(&u, "iss", app->cfg->public_url);
     return gw_buf_steal(&u);
 }
 

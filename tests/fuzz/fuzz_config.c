@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "gw_config.h"
 #include "gw_util.h"
 
@@ -100,7 +102,7 @@ static const char SEED_FULL[] =
     "redirect_uri = http://127.0.0.1:3000/cb\n";
 
 static const char SEED_REDIS[] =
-    "[server]\r\nlisten = [::1]:80\r\npublic_url = http://x\r\n"
+    "[server]\r\nlisten = localhost:80\r\npublic_url = http://x\r\n"
     "[keys]\r\ndir = k\r\n"
     "[store]\r\ndriver = redis\r\nsentinel = 10.0.0.1:26379\r\nsentinel = 10.0.0.2:26379\r\nmaster = m\r\n"
     "[upstream u]\r\nissuer = i\r\nauthorization_endpoint = http://a\r\ntoken_endpoint = http://t\r\n"
@@ -158,6 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     CHECK(c->listen_host != NULL);
+    struct in_addr ia;
+    CHECK(!strcmp(c->listen_host, "localhost") || inet_pton(AF_INET, c->listen_host, &ia) == 1);
     CHECK(c->listen_port >= 1 && c->listen_port <= 65535);
     size_t ul = strlen(c->public_url);
     CHECK(ul > 0 && c->public_url[ul - 1] != '/');

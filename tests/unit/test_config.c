@@ -334,13 +334,23 @@ static void test_config_accepts_missing_final_newline(void **state)
     gw_config_free(c);
 }
 
-static void test_config_listen_ipv6_splits_on_last_colon(void **state)
+static void test_config_listen_accepts_localhost(void **state)
 {
-    char *t = edit(BASE, "listen = 127.0.0.1:8443", "listen = [::1]:9000");
+    char *t = edit(BASE, "listen = 127.0.0.1:8443", "listen = localhost:9000");
     gw_config_t *c = parse_ok(t);
-    assert_string_equal(c->listen_host, "[::1]");
+    assert_string_equal(c->listen_host, "localhost");
     assert_int_equal(c->listen_port, 9000);
     gw_config_free(c);
+}
+
+static void test_config_rejects_listen_host_not_ipv4(void **state)
+{
+    static const char *bad[] = {"[::1]:9000", "sso.example.vn:443", "127.0.0.256:80", ":80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *t = edit(BASE, "listen = 127.0.0.1:8443", fmt("listen = %s", bad[i]));
+        size_t hl = strrchr(bad[i], ':') - bad[i];
+        expect_error_at(t, "listen", fmt("'%.*s' is not an IPv4 address", (int)hl, bad[i]), 1, line_of(t, "listen"));
+    }
 }
 
 static void test_config_public_url_without_trailing_slash_is_kept(void **state)
@@ -743,7 +753,7 @@ static void test_config_rejects_malformed_level_map(void **state)
         char *line = fmt("level_map = %s", bad[i]);
         char *t = edit(BASE, "level_map = 2:2", line);
         char *quoted = fmt("'%s' must be VALUE:1 or VALUE:2", bad[i]);
-        expect_error_at(t, "level_map", quoted, 1, line_of(t, line));
+        expect_error_at(t, "level_map", quoted, 1, line_of_nth(t, "level_map", 2));
     }
 }
 
@@ -761,7 +771,37 @@ static void test_config_rejects_listen_without_port(void **state)
 static void test_config_rejects_sqlite_store_without_path(void **state)
 {
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "");
-    expect_error_at(t, "path", "[store] driver = sqlite needs path", 1, line_of(t, "[store]"));
+    expect_error_at(t, "path", "[store] driver = sqlite needs path", 2, line_of(t, "driver = sqlite"), line_of(t, "[store]"));
+}
+
+static void test_config_rejects_malformed_level_map_naming_its_own_line(void **state)
+{
+    /* the bad value comes first, a good one after it */
+    char *t = edit(BASE, "level_map = 1:1", "level_map = 1:9");
+    expect_error_at(t, "level_map", "'1:9' must be VALUE:1 or VALUE:2", 1, line_of(t, "level_map = 1:9"));
+}
+
+/* Errors found after the whole file is read still name their line in a long file. */
+static void test_config_cross_check_errors_name_lines_in_long_file(void **state)
+{
+    gw_buf_t b;
+    gw_buf_init(&b, 0);
+    gw_buf_adds(&b, BASE);
+    for (int i = 0; i < 300; i++)
+        gw_buf_printf(&b, "\n[client p%03d]\nname = P%03d\nsecret_sha256 = " SHA_A "\n"
+                      "redirect_uri = https://p%03d.example/cb\nscopes = openid profile\n", i, i, i);
+    char *ok = keep(gw_buf_steal(&b));
+    gw_config_t *c = parse_ok(ok);
+    assert_int_equal(c->nclients, 302);
+    gw_config_free(c);
+
+    char *t = edit(ok, "[client p299]\nname = P299\nsecret_sha256 = " SHA_A "\n", "[client p299]\nname = P299\n");
+    expect_error_at(t, "secret_sha256", "client 'p299' is confidential", 1, line_of(t, "[client p299]"));
+
+    t = edit(ok, "redirect_uri = https://p299.example/cb\nscopes = openid profile",
+             "redirect_uri = https://p299.example/cb\nscopes = profile");
+    expect_error_at(t, "scopes", "client 'p299' must be allowed the openid scope", 1,
+                    line_of(t, "redirect_uri = https://p299.example/cb") + 1);
 }
 
 static void test_config_error_is_truncated_to_buffer(void **state)
@@ -782,7 +822,8 @@ int main(void)
         T(test_config_accepts_crlf_line_endings),
         T(test_config_ignores_comments_blank_lines_and_indentation),
         T(test_config_accepts_missing_final_newline),
-        T(test_config_listen_ipv6_splits_on_last_colon),
+        T(test_config_listen_accepts_localhost),
+        T(test_config_rejects_listen_host_not_ipv4),
         T(test_config_public_url_without_trailing_slash_is_kept),
         T(test_config_duration_units),
         T(test_config_bool_spellings),
@@ -824,6 +865,8 @@ int main(void)
         T(test_config_rejects_malformed_level_map),
         T(test_config_rejects_listen_without_port),
         T(test_config_rejects_sqlite_store_without_path),
+        T(test_config_rejects_malformed_level_map_naming_its_own_line),
+        T(test_config_cross_check_errors_name_lines_in_long_file),
         T(test_config_error_is_truncated_to_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

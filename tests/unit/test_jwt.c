@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gw_crypto.h"
@@ -155,6 +156,21 @@ static int verify_seeded(const char *token, const char *algs)
                      gw_jwt_strerror(want_));                                                      \
     } while (0)
 
+/* Runs fn(arg) in a child process, so that an abort inside a library ends only the child.
+ * Returns the child's exit status (0..255), or 1000 + the signal that ended it. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn(arg) & 0xff);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFSIGNALED(st) ? 1000 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
 static void rm_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -246,18 +262,30 @@ static void test_keyset_publishes_both_keys_without_private_parts(void **state)
     json_decref(doc);
 }
 
+static int load_empty_dir(void *arg)
+{
+    const char *dir = arg;
+    char err[512] = "";
+    gw_keyset_t *ks = gw_keyset_load(dir, err, sizeof(err));
+    char *want = gw_sprintf("%s: no *.jwk signing keys", dir);
+    int ok = ks == NULL && strncmp(err, want, strlen(want)) == 0;
+    if (!ok)
+        fprintf(stderr, "gw_keyset_load on an empty directory: %p, \"%s\"\n", (void *)ks, err);
+    free(want);
+    gw_keyset_free(ks);
+    return ok ? 0 : 1;
+}
+
 static void test_keyset_load_fails_on_empty_directory(void **state)
 {
     char dir[64];
     snprintf(dir, sizeof(dir), "/tmp/eidgw-empty-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    char err[512] = "";
-    gw_keyset_t *ks = gw_keyset_load(dir, err, sizeof(err));
+    int st = in_child(load_empty_dir, dir);
     rm_dir(dir);
-    assert_null(ks);
-    char *want = gw_sprintf("%s: no *.jwk signing keys", dir);
-    assert_int_equal(strncmp(err, want, strlen(want)), 0);
-    free(want);
+    if (st >= 1000)
+        fail_msg("gw_keyset_load on an empty directory ended the process with signal %d", st - 1000);
+    assert_int_equal(st, 0);
 }
 
 static void test_keys_generate_keeps_existing_keys(void **state)
@@ -840,6 +868,80 @@ static void test_jwt_verify_token_without_kid_needs_single_key_jwks(void **state
     free(t);
 }
 
+/* ------------------------------------------------------------------ upstream: bad encodings */
+
+typedef struct child_verify {
+    const char *token;
+    int own; /* gw_jwt_verify_own instead of gw_jwt_verify */
+} child_verify_t;
+
+/* Exit status: -rc of gw_jwt_verify (or 0 / 1 for verify_own: no claims / claims), plus
+ * 100 when claims came back with an error. */
+static int verify_in_child(void *arg)
+{
+    child_verify_t *cv = arg;
+    if (cv->own) {
+        json_t *claims = gw_jwt_verify_own(g_ks, cv->token);
+        int st = claims ? 1 : 0;
+        json_decref(claims);
+        return st;
+    }
+    gw_jwks_cache_t *c = gw_jwks_cache_new(NULL, 3600);
+    gw_jwks_cache_set(c, g_ks->jwks_json);
+    json_t *claims = NULL;
+    int rc = gw_jwt_verify(c, cv->token, ALGS, &claims);
+    int st = -rc + (rc != GW_JWT_OK && claims ? 100 : 0);
+    json_decref(claims);
+    gw_jwks_cache_free(c);
+    return st;
+}
+
+/* Tokens with a valid header for our EC key and a payload or signature segment that is
+ * not base64url ('=' inside, or a length of 1 mod 4). */
+static char **bad_encoding_tokens(size_t *n)
+{
+    char *t = sign("ES256", PAYLOAD);
+    char *h = segment(t, 0), *p = segment(t, 1), *s = segment(t, 2);
+    char **v = gw_xcalloc(8, sizeof(char *));
+    size_t i = 0;
+    v[i++] = gw_sprintf("%s.A=AA.%s", h, s);
+    v[i++] = gw_sprintf("%s.%.5s=%s.%s", h, p, p + 5, s);
+    v[i++] = gw_sprintf("%s.%s.A=AA", h, p);
+    v[i++] = gw_sprintf("%s.%s.%.5s=%s", h, p, s, s + 5);
+    v[i++] = gw_sprintf("%s.A.%s", h, s);
+    v[i++] = gw_sprintf("%s.%s.AAAAA", h, p);
+    v[i++] = gw_sprintf("%s.%s!.%s", h, p, s);
+    *n = i;
+    free(h);
+    free(p);
+    free(s);
+    free(t);
+    return v;
+}
+
+static void check_bad_encodings(int own)
+{
+    size_t n = 0;
+    char **v = bad_encoding_tokens(&n);
+    char failed[512] = "";
+    for (size_t i = 0; i < n; i++) {
+        child_verify_t cv = {v[i], own};
+        int st = in_child(verify_in_child, &cv);
+        int ok = own ? st == 0 : (st == -GW_JWT_MALFORMED || st == -GW_JWT_SIGNATURE);
+        if (!ok && !failed[0])
+            snprintf(failed, sizeof(failed), "token %zu (%.*s...): %s %d", i, 120, v[i],
+                     st >= 1000 ? "process killed by signal" : "status", st >= 1000 ? st - 1000 : st);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    if (failed[0])
+        fail_msg("%s", failed);
+}
+
+static void test_jwt_verify_survives_bad_payload_or_signature_encoding(void **state) { check_bad_encodings(0); }
+static void test_jwt_verify_own_survives_bad_payload_or_signature_encoding(void **state) { check_bad_encodings(1); }
+
 /* ------------------------------------------------------------------ JWKS refresh */
 
 /* A TCP listener on 127.0.0.1 that counts connections and answers each with `reply`
@@ -1076,6 +1178,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyset_publishes_both_keys_without_private_parts),
+        cmocka_unit_test(test_keyset_load_fails_on_empty_directory),
         cmocka_unit_test(test_keys_generate_keeps_existing_keys),
         cmocka_unit_test(test_jwt_sign_es256_verifies_with_own_keys),
         cmocka_unit_test(test_jwt_sign_rs256_verifies_with_own_keys),
@@ -1107,13 +1210,13 @@ int main(void)
         cmocka_unit_test(test_jwks_cache_ignores_encryption_keys),
         cmocka_unit_test(test_jwks_cache_set_rejects_bad_document_and_keeps_keys),
         cmocka_unit_test(test_jwt_verify_token_without_kid_needs_single_key_jwks),
+        cmocka_unit_test(test_jwt_verify_survives_bad_payload_or_signature_encoding),
+        cmocka_unit_test(test_jwt_verify_own_survives_bad_payload_or_signature_encoding),
         cmocka_unit_test(test_jwt_verify_refetches_jwks_for_unknown_kid),
         cmocka_unit_test(test_jwt_verify_does_not_refetch_within_min_refresh),
         cmocka_unit_test(test_jwt_verify_failed_jwks_fetch_is_rate_limited),
         cmocka_unit_test(test_jwt_es256_signatures_are_64_bytes_and_verify_independently),
         cmocka_unit_test(test_jwt_strerror_names_each_code),
-        /* last: on failure under UBSan it ends the process */
-        cmocka_unit_test(test_keyset_load_fails_on_empty_directory),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
