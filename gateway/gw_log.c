@@ -46,6 +46,8 @@ void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...)
         if (!v)
             continue;
         size_t kl = strlen(k);
+        if (!strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "module") || !strcmp(k, "msg"))
+            continue; /* never let a field overwrite the line's own keys */
         if (kl >= 5 && !strcmp(k + kl - 5, "_id12")) {
             char masked[64];
             gw_id_mask(v, masked, sizeof(masked));

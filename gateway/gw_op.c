@@ -626,7 +626,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_resp_header(resp, "Retry-After", "1");
     } else {
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12,
-               "level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
+               "eid_level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
         gw_app_audit(app, "login", json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12, "result",
                                              "vneid", "level", id.level, "ip", req->remote));
         sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
@@ -830,7 +830,8 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_object_set(idc, "auth_time", json_object_get(c, "auth_time"));
     jset(idc, "nonce", jstr(c, "nonce"));
     jset(idc, "acr", acr_for(level));
-    json_object_set_new(idc, "amr", json_pack("[s]", "vneid"));
+    /* RFC 8176: a legacy password login is "pwd"; VNeID's own methods are not known here */
+    json_object_set_new(idc, "amr", json_pack("[s]", level == 0 ? "pwd" : "vneid"));
     jset(idc, "sid", sid);
     char *at = gw_random_token(32);
     char *at_key = gw_sha256_b64url(at);
