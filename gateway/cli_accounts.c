@@ -213,8 +213,8 @@ static int env_open(env_t *e, const opts_t *o)
 
 typedef struct sentry {
     const char *key;
-    uint64_t hash;
-    long line;
+    uint32_t hash;
+    uint32_t line;
 } sentry_t;
 
 typedef struct chunk {
@@ -229,14 +229,14 @@ typedef struct strset {
     chunk_t *chunks;
 } strset_t;
 
-static uint64_t hash_str(const char *s)
+static uint32_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ull;
     }
-    return h ^ (h >> 29);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 static const char *set_copy(strset_t *s, const char *key)
@@ -256,7 +256,7 @@ static const char *set_copy(strset_t *s, const char *key)
     return p;
 }
 
-static sentry_t *set_slot(const strset_t *s, const char *key, uint64_t h)
+static sentry_t *set_slot(const strset_t *s, const char *key, uint32_t h)
 {
     size_t mask = s->cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
@@ -280,13 +280,13 @@ static long set_add(strset_t *s, const char *key, long line)
                 *set_slot(s, old[i].key, old[i].hash) = old[i];
         free(old);
     }
-    uint64_t h = hash_str(key);
+    uint32_t h = hash_str(key);
     sentry_t *e = set_slot(s, key, h);
     if (e->key)
-        return e->line;
+        return (long)e->line;
     e->key = set_copy(s, key);
     e->hash = h;
-    e->line = line;
+    e->line = line > 0 && line < (long)UINT32_MAX ? (uint32_t)line : UINT32_MAX;
     s->n++;
     return 0;
 }
@@ -296,7 +296,7 @@ static long set_find(const strset_t *s, const char *key)
     if (!s->cap)
         return 0;
     sentry_t *e = set_slot(s, key, hash_str(key));
-    return e->key ? e->line : 0;
+    return e->key ? (long)e->line : 0;
 }
 
 static void set_cleanup(strset_t *s)
@@ -489,7 +489,7 @@ static int jsonl_line(reader_t *r, record_t *rec)
 
 typedef struct pending {
     long line;
-    const char *username, *owner;
+    const char *owner; /* the account that holds the row's username in the store */
 } pending_t;
 
 typedef struct import {
@@ -653,7 +653,7 @@ static int hash_scheme_ok(const char *s)
     return 0;
 }
 
-static void add_pending(import_t *im, long line, const char *username, const char *owner)
+static void add_pending(import_t *im, long line, const char *owner)
 {
     if (im->npend == im->cappend) {
         im->cappend = im->cappend ? im->cappend * 2 : 64;
@@ -664,7 +664,6 @@ static void add_pending(import_t *im, long line, const char *username, const cha
     }
     pending_t *p = &im->pend[im->npend++];
     p->line = line;
-    p->username = set_copy(&im->owners, username);
     p->owner = set_copy(&im->owners, owner);
 }
 
@@ -863,7 +862,7 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
     gw_account_t owner;
     rc = GW_STORE_ACCT(im->st, account_by_username, im->portal, a.username, &owner);
     if (rc == GW_OK && strcmp(owner.id, a.id)) {
-        add_pending(im, line, a.username, owner.id);
+        add_pending(im, line, owner.id);
     } else if (rc != GW_OK && rc != GW_ENOTFOUND) {
         row_error(im, line, "store", "cannot read the store");
         im->failed = 1;
@@ -913,24 +912,22 @@ static void progress(import_t *im, const reader_t *r, int final)
 
 static const char *const EMPTY[C_COUNT] = {"", "", "", "", "", "", "", "", "", "", "", "", ""};
 
-static int read_csv(import_t *im, reader_t *r)
+static void read_csv(import_t *im, reader_t *r)
 {
     record_t rec = {0};
     char err[256];
     int hdr[MAX_FIELDS];
     size_t ncols = 0;
-    int rc, ret = 0;
+    int rc;
     /* header: the first non-empty record */
     while ((rc = csv_record(r, &rec, err, sizeof(err))) == 1 && rec.nf == 1 && rec.len == 1 && !rec.any_quoted)
         ;
     if (rc < 0) {
         row_error(im, rec.line, "row", "%s", err);
-        ret = -1;
         goto done;
     }
     if (rc == 0) {
         row_error(im, 1, "header", "missing: the first row must name the columns");
-        ret = -1;
         goto done;
     }
     int seen[C_COUNT] = {0};
@@ -957,7 +954,6 @@ static int read_csv(import_t *im, reader_t *r)
         if (!seen[c])
             row_error(im, rec.line, "header", "required column '%s' missing", COLS[c]);
     if (im->errors) {
-        ret = -1;
         goto done;
     }
     ncols = rec.nf;
@@ -979,16 +975,13 @@ static int read_csv(import_t *im, reader_t *r)
         if ((++n & 1023) == 0)
             progress(im, r, 0);
     }
-    if (rc < 0) {
+    if (rc < 0)
         row_error(im, rec.line, "row", "%s", err);
-        ret = -1;
-    }
 done:
     free(rec.data);
-    return ret;
 }
 
-static int read_jsonl(import_t *im, reader_t *r)
+static void read_jsonl(import_t *im, reader_t *r)
 {
     record_t rec = {0};
     int rc;
@@ -1045,11 +1038,8 @@ static int read_jsonl(import_t *im, reader_t *r)
             progress(im, r, 0);
     }
     free(rec.data);
-    if (rc < 0) {
+    if (rc < 0)
         row_error(im, r->line, "row", "longer than %u bytes", MAX_RECORD);
-        return -1;
-    }
-    return 0;
 }
 
 /* Reads and checks the whole input, writing rows while all is well; reports at the end. */

@@ -135,7 +135,7 @@ static const directive_t audit_dirs[] = {
     {0},
 };
 
-#define MAX_FIELD_LINES 1024
+#define MAX_FIELD_LINES 65536
 
 typedef struct parser {
     const char *file;
@@ -146,8 +146,8 @@ typedef struct parser {
     const void *field[MAX_FIELD_LINES];
     int field_line[MAX_FIELD_LINES];
     size_t nfields;
-    const void *section_base[256];
-    int section_line[256];
+    const void *section_base[GW_MAX_CLIENTS + 16];
+    int section_line[GW_MAX_CLIENTS + 16];
     size_t nsections;
 } parser_t;
 
@@ -296,20 +296,33 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
     }
     case T_TIME: {
         /* YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM / -HH:MM */
-        int Y, M, D, h, m, sec, oh = 0, om = 0, n = 0;
-        char sign = 'Z';
-        if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6 || M < 1 || M > 12 ||
-            D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-            return fail(p, line, d->key, "'%s' is not a date-time like 2024-07-01T00:00:00+07:00", v);
-        const char *z = v + n;
-        if (!strcmp(z, "Z"))
+        /* exactly YYYY-MM-DDTHH:MM:SS then Z or +HH:MM / -HH:MM, a real calendar date */
+        static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+        size_t vl = strlen(v);
+        int okshape = vl >= 19;
+        for (size_t k = 0; okshape && k < 19; k++)
+            okshape = shape[k] == 'd' ? (v[k] >= '0' && v[k] <= '9') : v[k] == shape[k];
+        const char *z = v + 19;
+        char sign = 0;
+        if (okshape && !strcmp(z, "Z"))
             sign = 'Z';
-        else if ((z[0] == '+' || z[0] == '-') && sscanf(z + 1, "%2d:%2d", &oh, &om) == 2 && strlen(z) == 6)
+        else if (okshape && vl == 25 && (z[0] == '+' || z[0] == '-') && z[1] >= '0' && z[1] <= '9' && z[2] >= '0' &&
+                 z[2] <= '9' && z[3] == ':' && z[4] >= '0' && z[4] <= '9' && z[5] >= '0' && z[5] <= '9')
             sign = z[0];
-        else
+        if (!sign && okshape)
             return fail(p, line, d->key, "'%s' needs a zone: Z or +HH:MM", v);
+        if (!sign)
+            return fail(p, line, d->key, "'%s' is not a date-time like 2024-07-01T00:00:00+07:00", v);
+        int Y = atoi(v), M = atoi(v + 5), D = atoi(v + 8), h = atoi(v + 11), m = atoi(v + 14), sec = atoi(v + 17);
+        int oh = sign == 'Z' ? 0 : atoi(z + 1), om = sign == 'Z' ? 0 : atoi(z + 4);
         struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
         int64_t t = (int64_t)timegm(&tm);
+        struct tm back;
+        time_t tt = (time_t)t;
+        gmtime_r(&tt, &back);
+        if (M < 1 || M > 12 || h > 23 || m > 59 || sec > 59 || oh > 14 || om > 59 || back.tm_mday != D ||
+            back.tm_mon != M - 1 || back.tm_year != Y - 1900)
+            return fail(p, line, d->key, "'%s' is not a real date and time", v);
         int64_t off = (int64_t)(oh * 3600 + om * 60);
         *(int64_t *)field = sign == '+' ? t - off : sign == '-' ? t + off : t;
         return 0;
@@ -355,6 +368,11 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
             return fail(p, line, d->key, "at most %d values", GW_MAX_LIST);
         if (gw_strlist_has(l, v))
             return fail(p, line, d->key, "'%s' given twice", v);
+        if (!strcmp(d->key, "level_map")) {
+            const char *e = strchr(v, ':');
+            if (!e || e == v || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
+                return fail(p, line, d->key, "'%s' must be VALUE:1 or VALUE:2", v);
+        }
         if (strstr(d->key, "uri") && !is_url(v))
             return fail(p, line, d->key, "'%s' is not an absolute http(s) URL without fragment", v);
         l->v[l->n++] = gw_strdup(v);
@@ -575,7 +593,11 @@ static int finish(parser_t *p, gw_config_t *c)
 
 gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
-    parser_t p = {.file = name, .err = err, .errlen = errlen};
+    parser_t *pp = gw_xcalloc(1, sizeof(parser_t)); /* large tables: not on the stack */
+    pp->file = name;
+    pp->err = err;
+    pp->errlen = errlen;
+#define p (*pp)
     gw_config_t *c = gw_xcalloc(1, sizeof(*c));
     c->clients = gw_xcalloc(GW_MAX_CLIENTS, sizeof(gw_client_t)); /* never moves: errors point into it */
     c->io_threads = 2;
@@ -596,6 +618,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->lim_verify_id12 = (gw_rate_t){3, 86400};
     section_t sec = {0};
     int lineno = 0;
+    unsigned seen_sections = 0;
     const char *s = text, *end = text + len;
     if (memchr(text, 0, len)) {
         fail(&p, 0, NULL, "file contains a NUL byte");
@@ -638,6 +661,16 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
             snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
             sec.name = secname;
             int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
+            static const char *const once[] = {"server", "keys", "store", "session", "log", "admin", "popdb", "limits", "audit"};
+            for (size_t oi = 0; oi < sizeof(once) / sizeof(once[0]); oi++) {
+                if (strcmp(sname, once[oi]))
+                    continue;
+                if (seen_sections & (1u << oi)) {
+                    fail(&p, lineno, NULL, "section [%s] given twice", sname);
+                    goto bad;
+                }
+                seen_sections |= 1u << oi;
+            }
             if (wants_arg != (arg && *arg)) {
                 fail(&p, lineno, NULL, wants_arg ? "[%s] needs a name, e.g. [%s vneid]" : "[%s] takes no name",
                      sname, sname);
@@ -670,7 +703,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 upstream_defaults(c->upstream);
                 c->upstream->name = gw_strdup(arg);
                 sec.dirs = upstream_dirs, sec.base = c->upstream;
-                if (p.nsections < 256) {
+                if (p.nsections < GW_MAX_CLIENTS + 16) {
                     p.section_base[p.nsections] = c->upstream;
                     p.section_line[p.nsections++] = lineno;
                 }
@@ -688,7 +721,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                     goto bad;
                 }
                 gw_client_t *cl = &c->clients[c->nclients++];
-                if (p.nsections < 256) {
+                if (p.nsections < GW_MAX_CLIENTS + 16) {
                     p.section_base[p.nsections] = cl;
                     p.section_line[p.nsections++] = lineno;
                 }
@@ -725,11 +758,14 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     }
     if (check_required(&p, &sec) || finish(&p, c))
         goto bad;
+    free(pp);
     return c;
 bad:
+    free(pp);
     gw_config_free(c);
     return NULL;
 }
+#undef p
 
 gw_config_t *gw_config_load(const char *path, char *err, size_t errlen)
 {

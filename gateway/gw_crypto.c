@@ -185,7 +185,8 @@ gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
         }
     }
     closedir(d);
-    qsort(names, nn, sizeof(char *), name_cmp); /* names carry a date: newest last */
+    if (nn)
+        qsort(names, nn, sizeof(char *), name_cmp); /* names carry a date: newest last */
     ks->keys = gw_xcalloc(nn ? nn : 1, sizeof(gw_sigkey_t));
     for (size_t i = 0; i < nn; i++) {
         char *path = gw_sprintf("%s/%s", dir, names[i]);
@@ -380,7 +381,23 @@ done:
     return res;
 }
 
-/* Split a compact JWS and decode its header; NULL on anything malformed. */
+static int b64url_segment_ok(const char *p, size_t n, int may_be_empty)
+{
+    if (n == 0)
+        return may_be_empty;
+    if (n % 4 == 1)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Split a compact JWS and decode its header; NULL on anything malformed. Every segment
+ * must be strict base64url before cjose sees it (its decoder asserts on stray '='). The
+ * signature may be empty here so that alg "none" is refused as an algorithm. */
 static json_t *jws_header(const char *token, size_t *ret_len)
 {
     size_t len = strlen(token);
@@ -388,7 +405,10 @@ static json_t *jws_header(const char *token, size_t *ret_len)
         return NULL;
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    if (!d1 || !d2 || strchr(d2 + 1, '.') || d2 + 1 == token + len)
+    if (!d1 || !d2 || strchr(d2 + 1, '.'))
+        return NULL;
+    if (!b64url_segment_ok(token, (size_t)(d1 - token), 0) || !b64url_segment_ok(d1 + 1, (size_t)(d2 - d1 - 1), 1) ||
+        !b64url_segment_ok(d2 + 1, (size_t)(token + len - d2 - 1), 1))
         return NULL;
     size_t hl = 0;
     unsigned char *hraw = gw_b64url_decode(token, (size_t)(d1 - token), &hl);
@@ -402,6 +422,12 @@ static json_t *jws_header(const char *token, size_t *ret_len)
     }
     *ret_len = len;
     return h;
+}
+
+static int has_signature(const char *token)
+{
+    const char *last = strrchr(token, '.');
+    return last && last[1];
 }
 
 static int alg_fits_key(const char *alg, cjose_jwk_t *jwk)
@@ -451,7 +477,7 @@ json_t *gw_jwt_verify_own(gw_keyset_t *ks, const char *token)
         return NULL;
     const char *alg = json_string_value(json_object_get(h, "alg"));
     const char *kid = json_string_value(json_object_get(h, "kid"));
-    for (size_t i = 0; alg && kid && i < ks->nkeys; i++) {
+    for (size_t i = 0; alg && kid && has_signature(token) && i < ks->nkeys; i++) {
         gw_sigkey_t *k = &ks->keys[i];
         if (strcmp(k->kid, kid) || strcmp(k->alg, alg))
             continue;
@@ -475,7 +501,8 @@ struct gw_jwks_cache {
     char *uri;
     long min_refresh;
     pthread_mutex_t lock;
-    int64_t fetched_at;
+    int64_t fetched_at;   /* last successful fetch */
+    int64_t attempted_at; /* last attempt, successful or not */
     size_t n;
     cached_key_t *keys;
 };
@@ -546,6 +573,7 @@ static int cache_set_locked(gw_jwks_cache_t *c, const char *jwks_json)
     c->keys = keys;
     c->n = n;
     c->fetched_at = gw_now();
+    c->attempted_at = c->fetched_at;
     return GW_OK;
 }
 
@@ -561,8 +589,11 @@ static int cache_refresh_locked(gw_jwks_cache_t *c)
 {
     if (!c->uri)
         return GW_JWT_JWKS_FETCH;
-    if (c->fetched_at && gw_now() - c->fetched_at < c->min_refresh)
+    /* at most one attempt per min_refresh, failed or not: an outage must not turn every
+     * login into blocking fetches behind this lock */
+    if (c->attempted_at && gw_now() - c->attempted_at < c->min_refresh)
         return GW_EAGAIN;
+    c->attempted_at = gw_now();
     gw_http_result_t r;
     gw_http_call(c->uri, NULL, NULL, NULL, NULL, NULL, 5000, &r);
     int rc = GW_JWT_JWKS_FETCH;
@@ -595,16 +626,14 @@ int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
         rc = GW_JWT_ALG;
         goto done;
     }
-    if (json_object_get(h, "crit") || json_object_get(h, "jku") || json_object_get(h, "jwk") ||
-        json_object_get(h, "x5u")) {
+    if (!has_signature(token) || json_object_get(h, "crit") || json_object_get(h, "jku") ||
+        json_object_get(h, "jwk") || json_object_get(h, "x5u")) {
         rc = GW_JWT_MALFORMED; /* we honour no header-supplied keys or critical extensions */
         goto done;
     }
     pthread_mutex_lock(&c->lock);
-    if (!c->fetched_at)
-        cache_refresh_locked(c);
     cached_key_t *k = find_kid(c, kid);
-    if (!k && cache_refresh_locked(c) == GW_OK)
+    if (!k && cache_refresh_locked(c) == GW_OK) /* first use, or an unknown kid: one attempt */
         k = find_kid(c, kid);
     if (!k) {
         rc = c->fetched_at ? GW_JWT_UNKNOWN_KID : GW_JWT_JWKS_FETCH;

@@ -58,9 +58,10 @@ int gw_name_format_popdb(const char *in, const char *format, char *out, size_t o
  *   VNI:   a vowel followed by ø, a/e/o followed by â, a followed by ê, or ô/ö with a
  *          tone byte ("chaøo", "Leâ", "Vaên", "Ñöùc").
  *   Weaker signs count only in pairs: two vowel + VNI tone byte pairs (aù aû aõ aï ...,
- *   as in "caùc baïn"), or ß after a lower-case letter. A single "Raúl", "Anaïs",
- *   "Straße", "FRANÇOIS" or "José" is not flagged.
- * Never converts anything. */
+ *   as in "caùc baïn"), or ß after a lower-case letter. Pairs that Unicode Vietnamese
+ *   also writes with Latin-1 letters ("Hoà", "quá", "già", "tuân", "tiên") never count,
+ *   and a single "Raúl", "Anaïs", "Straße", "FRANÇOIS" or "José" is not flagged.
+ * Looks at the first GW_NAME_MAX_IN bytes. Never converts anything. */
 unsigned gw_name_legacy_encoding(const char *in);
 
 #endif

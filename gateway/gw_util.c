@@ -467,7 +467,7 @@ double gw_now_ms(void)
 
 int gw_list_has(const char *list, const char *word)
 {
-    if (!list || !word)
+    if (!list || !word || !*word)
         return 0;
     size_t wl = strlen(word);
     const char *p = list;

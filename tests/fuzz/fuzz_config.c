@@ -122,6 +122,8 @@ static void write_seed(const char *dir, const char *name, const void *p, size_t 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     char err[512];
     /* the seeds must parse, or the harness is broken */
     gw_config_t *c = gw_config_parse("seed", SEED_FULL, strlen(SEED_FULL), err, sizeof(err));

@@ -49,6 +49,8 @@ static void write_seed(const char *dir, const char *name, const void *p, size_t 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     char *pt = NULL;
     size_t n = 0;
     if (gw_seal_open(KEY, KEY_ID, GENUINE, &pt, &n) != GW_OK || strcmp(pt, GENUINE_PT)) {

@@ -45,6 +45,8 @@ static void write_seed(const char *dir, const char *name, const void *p, size_t 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     const char *dir = getenv("EIDGW_FUZZ_SEEDS");
     for (size_t i = 0; dir && i < sizeof(SEEDS) / sizeof(SEEDS[0]); i++) {
         char name[32];

@@ -101,6 +101,8 @@ static void seed_parts(const char *dir, const char *name, const char *header, co
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc;
+    (void)argv;
     /* no URI: a refresh is never attempted over the network */
     g_cache = gw_jwks_cache_new(NULL, 1L << 30);
     if (gw_jwks_cache_set(g_cache, JWKS) != GW_OK)

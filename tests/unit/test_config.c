@@ -401,6 +401,105 @@ static void test_config_id_token_absent_needs_no_jwks_uri(void **state)
     gw_config_free(c);
 }
 
+static void test_config_defaults_for_optional_sections(void **state)
+{
+    gw_config_t *c = parse_ok(BASE);
+    assert_null(c->popdb_url);
+    assert_string_equal(c->popdb_name_format, "nfc");
+    assert_int_equal(c->popdb_timeout, 10);
+    assert_null(c->audit_path);
+    assert_string_equal(c->node_id, "node-1");
+    assert_int_equal(c->lim_legacy_account.count, 5);
+    assert_int_equal(c->lim_legacy_account.window, 900);
+    assert_int_equal(c->lim_legacy_ip.count, 30);
+    assert_int_equal(c->lim_legacy_ip.window, 900);
+    assert_int_equal(c->lim_verify_account.count, 3);
+    assert_int_equal(c->lim_verify_account.window, 86400);
+    assert_int_equal(c->lim_verify_ip.count, 20);
+    assert_int_equal(c->lim_verify_ip.window, 3600);
+    assert_int_equal(c->lim_verify_id12.count, 3);
+    assert_int_equal(c->lim_verify_id12.window, 86400);
+    const gw_client_t *a = gw_config_client(c, "portal-a");
+    assert_int_equal(a->has_accounts, 0);
+    assert_int_equal(a->legacy_login, 1);
+    assert_int_equal(a->cutoff_individual, 1719766800);   /* 2024-07-01T00:00:00+07:00 */
+    assert_int_equal(a->cutoff_organisation, 1751302800); /* 2025-07-01T00:00:00+07:00 */
+    assert_int_equal(a->trust_any_id12, 0);
+    assert_null(a->events_uri);
+    gw_config_free(c);
+}
+
+static void test_config_parses_limits_popdb_audit_and_cutoffs(void **state)
+{
+    char *t = fmt("%s"
+                  "\n[popdb]\nurl = https://popdb.example/check\nname_format = ascii_upper_nospace\ntimeout = 3s\n"
+                  "\n[limits]\nlegacy_per_account = 10/1h\nverify_per_id12 = 1/1d\n"
+                  "\n[audit]\npath = /var/log/eidgw/audit.log\nnode_id = hn-2\n",
+                  edit(BASE, "token_alg = RS256",
+                       "token_alg = RS256\naccounts = yes\nlegacy_login = no\ntrust_stored_id12 = any\n"
+                       "cutoff_individual = 2024-07-01T00:00:00Z\ncutoff_organisation = 2025-06-30T17:00:00-07:00"));
+    gw_config_t *c = parse_ok(t);
+    assert_string_equal(c->popdb_url, "https://popdb.example/check");
+    assert_string_equal(c->popdb_name_format, "ascii_upper_nospace");
+    assert_int_equal(c->popdb_timeout, 3);
+    assert_int_equal(c->lim_legacy_account.count, 10);
+    assert_int_equal(c->lim_legacy_account.window, 3600);
+    assert_int_equal(c->lim_verify_id12.count, 1);
+    assert_int_equal(c->lim_verify_id12.window, 86400);
+    assert_int_equal(c->lim_legacy_ip.count, 30); /* untouched default */
+    assert_string_equal(c->audit_path, "/var/log/eidgw/audit.log");
+    assert_string_equal(c->node_id, "hn-2");
+    const gw_client_t *a = gw_config_client(c, "portal-a");
+    assert_int_equal(a->has_accounts, 1);
+    assert_int_equal(a->legacy_login, 0);
+    assert_int_equal(a->trust_any_id12, 1);
+    assert_int_equal(a->cutoff_individual, 1719792000);
+    assert_int_equal(a->cutoff_organisation, 1751328000); /* 2025-07-01T00:00:00Z */
+    gw_config_free(c);
+}
+
+static void test_config_rejects_bad_rate(void **state)
+{
+    static const char *bad[] = {"5", "0/1m", "5/", "5/0s", "x/1m", "5/1x", "1000001/1h"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *t = fmt("%s\n[limits]\nverify_per_ip = %s\n", BASE, bad[i]);
+        expect_error(t, fmt(NAME ":%d: verify_per_ip: '%s' is not a rate like 5/15m", line_of(t, "verify_per_ip"), bad[i]));
+    }
+}
+
+static void test_config_rejects_impossible_cutoff_time(void **state)
+{
+    static const char *bad[] = {
+        "2024-07-01T-1:00:00Z",      /* negative hour */
+        "2024-07-01T00:-5:00Z",      /* negative minute */
+        "2024-02-30T00:00:00Z",      /* no such day */
+        "2024-13-01T00:00:00Z",      /* no such month */
+        "2024-07-01T24:00:00Z",      /* no such hour */
+        "2024-07-01T00:00:00+7:000", /* zone not +HH:MM */
+    };
+    char accepted[512] = "";
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *t = edit(BASE, "token_alg = RS256", fmt("token_alg = RS256\ncutoff_individual = %s", bad[i]));
+        char err[512];
+        gw_config_t *c = parse(t, err, sizeof(err));
+        if (c) {
+            size_t n = strlen(accepted);
+            snprintf(accepted + n, sizeof(accepted) - n, " '%s' (as %lld)", bad[i],
+                     (long long)gw_config_client(c, "portal-a")->cutoff_individual);
+            gw_config_free(c);
+            continue;
+        }
+        const char *want = fmt(NAME ":%d: cutoff_individual: '%s'", line_of(t, "cutoff_individual"), bad[i]);
+        if (strncmp(err, want, strlen(want)))
+            fail_msg("error was \"%s\", expected it to begin \"%s\"", err, want);
+    }
+    if (accepted[0])
+        fail_msg("accepted:%s", accepted);
+    char *t = edit(BASE, "token_alg = RS256", "token_alg = RS256\ncutoff_individual = 2024-07-01T00:00:00");
+    expect_error(t, fmt(NAME ":%d: cutoff_individual: '2024-07-01T00:00:00' needs a zone: Z or +HH:MM",
+                        line_of(t, "cutoff_individual")));
+}
+
 /* ------------------------------------------------------------------ errors: structure */
 
 static void test_config_rejects_unknown_key(void **state)
@@ -828,6 +927,10 @@ int main(void)
         T(test_config_duration_units),
         T(test_config_bool_spellings),
         T(test_config_id_token_absent_needs_no_jwks_uri),
+        T(test_config_defaults_for_optional_sections),
+        T(test_config_parses_limits_popdb_audit_and_cutoffs),
+        T(test_config_rejects_bad_rate),
+        T(test_config_rejects_impossible_cutoff_time),
         T(test_config_rejects_unknown_key),
         T(test_config_rejects_unknown_section),
         T(test_config_rejects_key_outside_section),

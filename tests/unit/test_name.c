@@ -232,6 +232,17 @@ static void test_popdb_formats(void **state)
     assert_string_equal(popdb("Đặng Thị Ðào", "ascii_upper_nospace"), "DANGTHIDAO");
 }
 
+static void test_popdb_upper_case_is_full(void **state)
+{
+    assert_string_equal(popdb("Straße", "nfc_upper"), "STRASSE");
+    assert_string_equal(popdb("Straße", "ascii_upper_nospace"), "STRASSE");
+    /* fullwidth letters and ligatures have an ASCII form */
+    assert_string_equal(popdb("\xef\xbc\xae\xef\xbd\x87\xef\xbd\x95\xef\xbd\x99\xe1\xbb\x85\xef\xbd\x8e \xef\xac\x81",
+                              "ascii_upper_nospace"),
+                        "NGUYENFI");
+    assert_string_equal(popdb("O\xe2\x80\x99" "Brien Jean\xe2\x80\x90Pierre", "ascii_upper_nospace"), "O'BRIENJEAN-PIERRE");
+}
+
 static void test_popdb_rejects_unknown_format_and_non_latin(void **state)
 {
     assert_int_equal(gw_name_format_popdb("An", "latin1", buf, sizeof(buf)), GW_EINVAL);
@@ -301,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_strict_key_rejects_what_normalize_rejects),
         cmocka_unit_test(test_loose_key_strips_every_mark),
         cmocka_unit_test(test_popdb_formats),
+        cmocka_unit_test(test_popdb_upper_case_is_full),
         cmocka_unit_test(test_popdb_rejects_unknown_format_and_non_latin),
         cmocka_unit_test(test_legacy_flags_tcvn3),
         cmocka_unit_test(test_legacy_flags_vni),

@@ -321,7 +321,7 @@ static void expect_cookie(const char *hdr, const char *name, const char *want)
     char *v = gw_cookie_get(hdr, name);
     if (!want) {
         if (v)
-            fail_msg("cookie '%s' in '%s' = '%s', expected none", name, hdr, v);
+            fail_msg("cookie '%s' in '%s' = '%s', expected none", name, hdr ? hdr : "(null)", v);
         return;
     }
     if (!v)
