@@ -19,6 +19,15 @@ step() { # name, command...
   else failed=$((failed+1)); failures+=("$name"); echo "=== $name: FAILED"; fi
 }
 
+# the store conformance suite also runs against a real redis-server on loopback
+RDIR=$(mktemp -d)
+RPORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$RDIR" --save '' --appendonly yes --daemonize yes \
+  --pidfile "$RDIR/redis.pid" --logfile "$RDIR/redis.log" >/dev/null
+trap 'redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$RDIR"' EXIT
+for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export EIDGW_TEST_REDIS_URL="redis://127.0.0.1:$RPORT/0"
+
 step "unit tests" ctest --test-dir build --output-on-failure
 step "unit tests (ASan+UBSan)" ctest --test-dir build-asan --output-on-failure
 
