@@ -382,9 +382,17 @@ static void h_new(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(ar);
 }
 
-/* Check a legacy password. 1 on success. Same work for an unknown user. */
-static int password_ok(const gw_account_t *a, const char *password)
+/* Check a legacy password: the imported hash, else the portal's callback. 1 on success,
+ * 0 on a wrong password (same work for an unknown user), -1 when the callback is down. */
+static int password_ok(const gw_client_t *cl, const gw_account_t *a, const char *user, const char *password)
 {
+    if (a && !a->pw_hash[0] && cl->legacy_callback && password) {
+        char acct[129];
+        int r = gw_legacy_http_check(cl->legacy_callback, user, password, acct, sizeof(acct));
+        if (r == GW_LEGACY_ERROR)
+            return -1;
+        return r == GW_LEGACY_OK && !strcmp(acct, a->id); /* the portal must vouch for this account */
+    }
     if (!a || !a->pw_hash[0] || !password) {
         gw_pwhash_dummy_verify(password ? password : "");
         return 0;
@@ -418,7 +426,12 @@ static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    if (!password_ok(found ? &a : NULL, pw)) {
+    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    if (pw_ok < 0) {
+        result_page(app, req, resp, 503, "legacy_unavailable", lang, arid, 0, NULL);
+        goto done;
+    }
+    if (!pw_ok) {
         audit(app, "claim", cl->id, id12, NULL, "bad_credentials", req);
         char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
         gw_tmpl_var_t v[] = {{"ar", arid}, {"csrf", csrf}, {"client_name", cl->name},
@@ -552,7 +565,12 @@ static void h_legacy(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         result_page(app, req, resp, 403, "legacy_closed", lang, arid, 1, NULL);
         goto done;
     }
-    if (!password_ok(found ? &a : NULL, pw)) {
+    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    if (pw_ok < 0) {
+        result_page(app, req, resp, 503, "legacy_unavailable", lang, arid, 1, NULL);
+        goto done;
+    }
+    if (!pw_ok) {
         audit(app, "legacy_login", cl->id, NULL, found ? a.id : NULL, "bad_credentials", req);
         const char *vu = NULL;
         char *u = vneid_url(arid, lang);

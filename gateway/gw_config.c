@@ -104,6 +104,7 @@ static const directive_t client_dirs[] = {
     CLI("backchannel_logout_uri", T_URL, backchannel_logout_uri, 0, 0, NULL, 0),
     CLI("events_uri", T_URL, events_uri, 0, 0, NULL, 0),
     CLI("response_iss", T_BOOL, response_iss, 0, 0, NULL, 0),
+    CLI("legacy_callback", T_URL, legacy_callback, 0, 0, NULL, 0),
     CLI("scopes", T_STR, scopes, 0, 0, NULL, 0),
     CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
     CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),
@@ -442,6 +443,7 @@ static void client_cleanup(gw_client_t *c)
     free_list(&c->post_logout_uris);
     free(c->backchannel_logout_uri);
     free(c->events_uri);
+    free(c->legacy_callback);
     free(c->scopes);
     free(c->token_alg);
     free(c->account_types);

@@ -35,6 +35,7 @@ typedef struct gw_client {
     int legacy_login;        /* show the username/password form before the cutoff */
     int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */
     int trust_any_id12;      /* trust_stored_id12 = any (default verified_only) */
+    char *legacy_callback;   /* the portal checks passwords itself: POST JSON {username,password} */
 } gw_client_t;
 
 typedef struct gw_rate {

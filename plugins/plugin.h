@@ -42,4 +42,9 @@ enum { GW_POPDB_MATCH = 1, GW_POPDB_NO_MATCH = 2, GW_POPDB_ERROR = 3 };
 int gw_popdb_check(struct gw_app *app, const char *cmnd9, const char *id12, const char *name, char *detail,
                    size_t detail_len);
 
+/* Kind `legacy`: the portal's own password check over HTTP (blocking). */
+enum { GW_LEGACY_OK = 1, GW_LEGACY_DENIED = 2, GW_LEGACY_ERROR = 3 };
+int gw_legacy_http_check(const char *url, const char *username, const char *password, char *ret_account,
+                         size_t account_len);
+
 #endif

@@ -11,6 +11,20 @@ import http from 'node:http';
 import * as jose from 'jose';
 import { discover, authRequest, loginAt, client, Agent, hidden, href } from './lib/rp.js';
 
+// The portal's own password check (legacy_callback): cbuser / cbpass is account CB-1.
+let callbackDown = false;
+const checker = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    if (callbackDown) { res.writeHead(502); res.end(); return; }
+    const { username, password } = JSON.parse(body);
+    const ok = username === 'cbuser' && password === 'cbpass';
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(ok ? { result: 'ok', account_id: 'CB-1' } : { result: 'denied' }));
+  });
+});
+
 // The portal's events endpoint: answers 500 to the first delivery, then 202.
 const received = [];
 let deliveries = 0;
@@ -47,6 +61,7 @@ const rows = [
 
 before(async () => {
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  await new Promise((r) => checker.listen(0, '127.0.0.1', r));
   const port = { a: await freePort(), b: await freePort() };
   const pport = await freePort();
   popdbUrl = `http://127.0.0.1:${pport}`;
@@ -54,6 +69,8 @@ before(async () => {
     { id: 'portal-a', secret: secret(), redirect: [`http://127.0.0.1:${port.a}/callback`], scopes: 'openid profile cccd',
       minLevel: 1 },
     { id: 'portal-closed', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/callback`], scopes: 'openid profile',
+      minLevel: 1 },
+    { id: 'portal-cb', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/cb`], scopes: 'openid profile',
       minLevel: 1 },
   ];
   // accounts settings per client go through `extra` (appended after the client sections)
@@ -65,6 +82,8 @@ before(async () => {
                   `events_uri = http://127.0.0.1:${receiver.address().port}/events\n`,
       'portal-closed': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2024-07-01T00:00:00+07:00\n' +
                        'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
+      'portal-cb': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2099-01-01T00:00:00+07:00\n' +
+                   `legacy_callback = http://127.0.0.1:${checker.address().port}/check\n`,
     },
     extra: `\n[popdb]\nurl = ${popdbUrl}/check\ntimeout = 2s\n\n[limits]\nlegacy_per_account = 4/3s\n` +
            `legacy_per_ip = 1000/1m\nverify_per_account = 50/1m\nverify_per_ip = 1000/1m\nverify_per_id12 = 50/1m\n` +
@@ -80,7 +99,7 @@ before(async () => {
     execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', portal, csv], { stdio: 'pipe' });
   }
 });
-after(async () => { await st?.stop(); receiver.close(); });
+after(async () => { await st?.stop(); receiver.close(); checker.close(); });
 
 const popdbFaults = (f) => fetch(`${popdbUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' },
                                                               body: JSON.stringify(f) });
@@ -202,6 +221,25 @@ test('A: legacy login with a verified ID number logs in with acr legacy', async 
   const claims = await redeem(lp, r.location);
   assert.equal(claims.acr, 'urn:vn:eid:legacy');
   assert.equal(claims.legacy_account, 'F-1');
+});
+
+test('A: a portal that checks passwords itself (legacy_callback): good, wrong, and down', async () => {
+  const csv = path.join(st.dir, 'cb.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified\n' +
+    'CB-1,cbuser,Ngô Thị Mai,1982-01-01,F,,027182123456,true\n');
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-cb', csv], { stdio: 'pipe' });
+  const agent = new Agent();
+  const lp = await loginPage(agent, 'portal-cb');
+  const bad = await legacySubmit(agent, lp, 'cbuser', 'nope');
+  assert.equal(bad.status, 401);
+  callbackDown = true;
+  const down = await legacySubmit(agent, lp, 'cbuser', 'cbpass');
+  assert.equal(down.status, 503);
+  assert.match(down.body, /data-result="legacy_unavailable"/);
+  callbackDown = false;
+  const ok = await legacySubmit(agent, lp, 'cbuser', 'cbpass');
+  assert.equal(ok.status, 302);
+  assert.equal((await redeem(lp, ok.location)).legacy_account, 'CB-1');
 });
 
 test('A: wrong password and unknown user get the same answer; the per-account limit trips and resets', async () => {
