@@ -36,13 +36,26 @@
 #define READ_CHUNK (1u << 20)
 
 enum {
-    C_ACCOUNT_ID, C_USERNAME, C_FULL_NAME, C_BIRTH_DATE, C_SEX, C_CMND, C_ID_NUMBER, C_ID_VERIFIED,
-    C_EMAIL, C_PHONE, C_STATUS, C_PASSWORD_HASH, C_ACCOUNT_CLASS, C_COUNT
+    C_ACCOUNT_ID,
+    C_USERNAME,
+    C_FULL_NAME,
+    C_BIRTH_DATE,
+    C_SEX,
+    C_CMND,
+    C_ID_NUMBER,
+    C_ID_VERIFIED,
+    C_EMAIL,
+    C_PHONE,
+    C_STATUS,
+    C_PASSWORD_HASH,
+    C_ACCOUNT_CLASS,
+    C_COUNT
 };
 
 static const char *const COLS[C_COUNT] = {
-    "account_id", "username", "full_name", "birth_date", "sex", "cmnd", "id_number", "id_verified",
-    "email", "phone", "status", "password_hash", "account_class",
+    "account_id", "username",      "full_name",     "birth_date", "sex",
+    "cmnd",       "id_number",     "id_verified",   "email",      "phone",
+    "status",     "password_hash", "account_class",
 };
 
 static int column_index(const char *name)
@@ -182,8 +195,8 @@ static int env_open(env_t *e, const opts_t *o)
         return 1;
     }
     if (!gw_config_client(e->cfg, o->portal)) {
-        fprintf(stderr, "eidgw accounts: unknown portal '%s': %s has no [client %s] section\n", o->portal, o->conf,
-                o->portal);
+        fprintf(stderr, "eidgw accounts: unknown portal '%s': %s has no [client %s] section\n",
+                o->portal, o->conf, o->portal);
         return 1;
     }
     const gw_config_t *c = e->cfg;
@@ -203,7 +216,8 @@ static int env_open(env_t *e, const opts_t *o)
         return 1;
     }
     if (!e->st->ops->import_begin || !e->st->ops->account_report) {
-        fprintf(stderr, "eidgw accounts: the %s store does not hold legacy accounts\n", e->st->ops->name);
+        fprintf(stderr, "eidgw accounts: the %s store does not hold legacy accounts\n",
+                e->st->ops->name);
         return 1;
     }
     return 0;
@@ -440,7 +454,8 @@ static int csv_record(reader_t *r, record_t *rec, char *err, size_t errlen)
                     break;
                 }
                 if (c == '"') {
-                    snprintf(err, errlen, "quote inside unquoted field %zu (quote the whole field)", rec->nf);
+                    snprintf(err, errlen, "quote inside unquoted field %zu (quote the whole field)",
+                             rec->nf);
                     return -1;
                 }
                 if (c == 0) {
@@ -544,7 +559,8 @@ static void row_legacy(import_t *im, long line)
     im->shown_legacy++;
     if (im->tty)
         fputs("\r\033[K", stderr);
-    fprintf(stderr, "%s:%ld: full_name: legacy encoding: needs conversion by an admin\n", im->file, line);
+    fprintf(stderr, "%s:%ld: full_name: legacy encoding: needs conversion by an admin\n", im->file,
+            line);
 }
 
 /* Valid UTF-8 without control characters. */
@@ -633,15 +649,16 @@ static int phone_ok(const char *s)
 static int status_ok(const char *s)
 {
     for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-              *p == '-'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
             return 0;
     return 1;
 }
 
 static int hash_scheme_ok(const char *s)
 {
-    static const char *const prefixes[] = {"$2a$", "$2b$", "$2y$", "$argon2id$", "$pbkdf2-sha256$", "$6$"};
+    static const char *const prefixes[] = {"$2a$", "$2b$", "$2y$", "$argon2id$", "$pbkdf2-sha256$",
+                                           "$6$"};
     for (const char *p = s; *p; p++)
         if (*p <= 0x20 || *p >= 0x7F)
             return 0;
@@ -667,7 +684,8 @@ static void add_pending(import_t *im, long line, const char *owner)
     p->owner = set_copy(&im->owners, owner);
 }
 
-static void check_id_number(import_t *im, long line, const char *v, int birth_year, char sex, gw_account_t *a)
+static void check_id_number(import_t *im, long line, const char *v, int birth_year, char sex,
+                            gw_account_t *a)
 {
     gw_id_info_t info;
     int rc = gw_id_check(v, strlen(v), im->year, &info);
@@ -681,8 +699,8 @@ static void check_id_number(import_t *im, long line, const char *v, int birth_ye
         return;
     }
     if (rc == GW_ID_ERR_IMPOSSIBLE) {
-        row_error(im, line, "id_number", "impossible: the century and year digits give a birth year after %d",
-                  im->year);
+        row_error(im, line, "id_number",
+                  "impossible: the century and year digits give a birth year after %d", im->year);
         return;
     }
     if (rc != GW_ID_OK) {
@@ -692,11 +710,13 @@ static void check_id_number(import_t *im, long line, const char *v, int birth_ye
     unsigned w = info.warnings | gw_id_compare(&info, birth_year, sex);
     char msg[160];
     if (w & GW_ID_WARN_PLACE_UNKNOWN) {
-        snprintf(msg, sizeof(msg), "place code %s is not a province code (born abroad?)", info.place);
+        snprintf(msg, sizeof(msg), "place code %s is not a province code (born abroad?)",
+                 info.place);
         row_warning(im, line, "id_number", msg);
     }
     if (w & GW_ID_WARN_DOB_MISMATCH) {
-        snprintf(msg, sizeof(msg), "birth year %d in the number differs from birth_date", info.birth_year);
+        snprintf(msg, sizeof(msg), "birth year %d in the number differs from birth_date",
+                 info.birth_year);
         row_warning(im, line, "id_number", msg);
     }
     if (w & GW_ID_WARN_SEX_MISMATCH) {
@@ -723,7 +743,8 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
     if (!idlen)
         row_error(im, line, "account_id", "required");
     else if (!id_ok)
-        row_error(im, line, "account_id", "must be 1-%zu printable ASCII characters", sizeof(a.id) - 1);
+        row_error(im, line, "account_id", "must be 1-%zu printable ASCII characters",
+                  sizeof(a.id) - 1);
     else {
         long first = set_add(&im->ids, id, line);
         if (first)
@@ -829,7 +850,8 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
     }
     const char *stt = *v[C_STATUS] ? v[C_STATUS] : "active";
     if (strlen(stt) >= sizeof(a.status) || !status_ok(stt))
-        row_error(im, line, "status", "must be 1-%zu letters, digits, '_' or '-'", sizeof(a.status) - 1);
+        row_error(im, line, "status", "must be 1-%zu letters, digits, '_' or '-'",
+                  sizeof(a.status) - 1);
     else
         snprintf(a.status, sizeof(a.status), "%s", stt);
 
@@ -839,8 +861,9 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
         if (strlen(pw) >= sizeof(a.pw_hash))
             row_error(im, line, "password_hash", "longer than %zu bytes", sizeof(a.pw_hash) - 1);
         else if (!hash_scheme_ok(pw))
-            row_error(im, line, "password_hash",
-                      "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
+            row_error(
+                im, line, "password_hash",
+                "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
         else
             snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", pw);
     }
@@ -859,14 +882,34 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
 
     /* the username must not belong to another account of the portal, unless that account
      * is in this file too (it then gets another username): decided at the end */
-    gw_account_t owner;
-    rc = GW_STORE_ACCT(im->st, account_by_username, im->portal, a.username, &owner);
-    if (rc == GW_OK && strcmp(owner.id, a.id)) {
-        add_pending(im, line, owner.id);
-    } else if (rc != GW_OK && rc != GW_ENOTFOUND) {
+    gw_account_t cur; /* first the holder of the username, then the stored account */
+    rc = GW_STORE_ACCT(im->st, account_by_username, im->portal, a.username, &cur);
+    if (rc == GW_OK && strcmp(cur.id, a.id)) {
+        add_pending(im, line, cur.id);
+        rc = GW_ENOTFOUND;
+    }
+    if (rc == GW_ENOTFOUND)
+        rc = GW_STORE_ACCT(im->st, account_get, im->portal, a.id, &cur);
+    if (rc != GW_OK && rc != GW_ENOTFOUND) {
         row_error(im, line, "store", "cannot read the store");
         im->failed = 1;
         return;
+    }
+
+    /* a number confirmed since the last import (population DB, VNeID) or carried by a
+     * link outranks the file: the import keeps it */
+    if (rc == GW_OK && cur.id12[0] &&
+        ((cur.id12_verified && strcmp(cur.verified_by, "import")) || cur.state == GW_ACCT_LINKED ||
+         cur.state == GW_ACCT_MERGED)) {
+        if (a.id12[0] && strcmp(cur.id12, a.id12)) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "differs from the number confirmed by %s, which is kept",
+                     cur.verified_by[0] ? cur.verified_by : "a link");
+            row_warning(im, line, "id_number", msg);
+        }
+        memcpy(a.id12, cur.id12, sizeof(a.id12));
+        a.id12_verified = cur.id12_verified;
+        memcpy(a.verified_by, cur.verified_by, sizeof(a.verified_by));
     }
 
     im->rows++;
@@ -876,7 +919,8 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
         return;
     rc = GW_STORE_ACCT(im->st, import_row, &a, &im->stats);
     if (rc) {
-        row_error(im, line, "store", "%s", rc == GW_ECONFLICT ? "conflict with an existing record" : "write failed");
+        row_error(im, line, "store", "%s",
+                  rc == GW_ECONFLICT ? "conflict with an existing record" : "write failed");
         im->failed = 1;
     }
 }
@@ -906,7 +950,8 @@ static void progress(import_t *im, const reader_t *r, int final)
             fputc('\n', stderr);
         fflush(stderr);
     } else if (final) {
-        fprintf(stderr, "%s: read %ld rows in %.1f s (%.0f rows/s)\n", im->file, im->rows, secs, rate);
+        fprintf(stderr, "%s: read %ld rows in %.1f s (%.0f rows/s)\n", im->file, im->rows, secs,
+                rate);
     }
 }
 
@@ -920,7 +965,8 @@ static void read_csv(import_t *im, reader_t *r)
     size_t ncols = 0;
     int rc;
     /* header: the first non-empty record */
-    while ((rc = csv_record(r, &rec, err, sizeof(err))) == 1 && rec.nf == 1 && rec.len == 1 && !rec.any_quoted)
+    while ((rc = csv_record(r, &rec, err, sizeof(err))) == 1 && rec.nf == 1 && rec.len == 1 &&
+           !rec.any_quoted)
         ;
     if (rc < 0) {
         row_error(im, rec.line, "row", "%s", err);
@@ -1017,7 +1063,8 @@ static void read_jsonl(import_t *im, reader_t *r)
                 } else if (c == C_ID_VERIFIED && json_is_boolean(val)) {
                     v[c] = json_is_true(val) ? "true" : "false";
                 } else if (c == C_ACCOUNT_ID && json_is_integer(val)) {
-                    snprintf(idnum, sizeof(idnum), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
+                    snprintf(idnum, sizeof(idnum), "%" JSON_INTEGER_FORMAT,
+                             json_integer_value(val));
                     v[c] = idnum;
                 } else {
                     row_error(im, rec.line, COLS[c], "%s",
@@ -1067,11 +1114,14 @@ static void read_input(import_t *im, FILE *f, int jsonl)
     if (im->errors > im->shown_errors)
         fprintf(stderr, "%s: %ld more errors not shown\n", im->file, im->errors - im->shown_errors);
     if (im->warnings > im->shown_warnings)
-        fprintf(stderr, "%s: %ld more warnings not shown\n", im->file, im->warnings - im->shown_warnings);
+        fprintf(stderr, "%s: %ld more warnings not shown\n", im->file,
+                im->warnings - im->shown_warnings);
     if (im->legacy > im->shown_legacy)
-        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im->file, im->legacy - im->shown_legacy);
+        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im->file,
+                im->legacy - im->shown_legacy);
     if (im->errors)
-        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im->file, im->errors, im->errors == 1 ? "" : "s");
+        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im->file, im->errors,
+                im->errors == 1 ? "" : "s");
 }
 
 static void import_cleanup(import_t *im)
@@ -1132,7 +1182,9 @@ static int cmd_import(int argc, char **argv)
     if (!im.dry_run) {
         int rc = GW_STORE_ACCT(e.st, import_begin, o.portal);
         if (rc) {
-            fprintf(stderr, "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
+            fprintf(
+                stderr,
+                "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
             ret = 1;
             goto done;
         }
@@ -1146,19 +1198,22 @@ static int cmd_import(int argc, char **argv)
         int commit = !ret;
         int rc = GW_STORE_ACCT(e.st, import_end, commit);
         if (rc && commit) {
-            fprintf(stderr, "eidgw accounts: the store could not commit the import; nothing imported\n");
+            fprintf(stderr,
+                    "eidgw accounts: the store could not commit the import; nothing imported\n");
             ret = 1;
         }
     }
     if (!ret) {
         if (im.dry_run)
-            printf("dry run %s: %ld rows valid, %ld warnings, %ld legacy-encoded names; nothing written\n",
+            printf("dry run %s: %ld rows valid, %ld warnings, %ld legacy-encoded names; nothing "
+                   "written\n",
                    im.portal, im.rows, im.warnings, im.legacy);
         else
-            printf("imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
-                   "%ld legacy-encoded names\n",
-                   im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged, im.warnings,
-                   im.legacy);
+            printf(
+                "imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
+                "%ld legacy-encoded names\n",
+                im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged,
+                im.warnings, im.legacy);
     }
 done:
     import_cleanup(&im);
@@ -1188,13 +1243,14 @@ static int cmd_report(int argc, char **argv)
         return 1;
     }
     if (o.json) {
-        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "portal", o.portal,
-                              "total", (json_int_t)r.total, "with_id_number", (json_int_t)r.with_id12,
-                              "id_verified", (json_int_t)r.id12_verified, "with_cmnd", (json_int_t)r.with_cmnd9,
-                              "linked", (json_int_t)r.linked, "merged", (json_int_t)r.merged, "duplicate_groups",
-                              (json_int_t)r.duplicate_groups, "duplicate_accounts", (json_int_t)r.duplicate_accounts,
-                              "unverified", (json_int_t)r.unverified, "legacy_encoding",
-                              (json_int_t)r.legacy_encoding);
+        json_t *j =
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "portal", o.portal,
+                      "total", (json_int_t)r.total, "with_id_number", (json_int_t)r.with_id12,
+                      "id_verified", (json_int_t)r.id12_verified, "with_cmnd",
+                      (json_int_t)r.with_cmnd9, "linked", (json_int_t)r.linked, "merged",
+                      (json_int_t)r.merged, "duplicate_groups", (json_int_t)r.duplicate_groups,
+                      "duplicate_accounts", (json_int_t)r.duplicate_accounts, "unverified",
+                      (json_int_t)r.unverified, "legacy_encoding", (json_int_t)r.legacy_encoding);
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (!s) {
             fprintf(stderr, "eidgw accounts: out of memory\n");
@@ -1212,7 +1268,8 @@ static int cmd_report(int argc, char **argv)
         printf("  %-26s %10ld\n", "with CMND", r.with_cmnd9);
         printf("  %-26s %10ld\n", "linked", r.linked);
         printf("  %-26s %10ld\n", "merged", r.merged);
-        printf("  %-26s %10ld groups, %ld accounts\n", "duplicates", r.duplicate_groups, r.duplicate_accounts);
+        printf("  %-26s %10ld groups, %ld accounts\n", "duplicates", r.duplicate_groups,
+               r.duplicate_accounts);
         printf("  %-26s %10ld\n", "unverified (pending)", r.unverified);
         printf("  %-26s %10ld\n", "legacy-encoded names", r.legacy_encoding);
     }

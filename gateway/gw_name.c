@@ -85,8 +85,8 @@ static int check_input(const char *in, size_t len)
 
 static int is_space_like(utf8proc_int32_t cp)
 {
-    if (cp == 0x20 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 || cp == 0x2029 ||
-        cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
+    if (cp == 0x20 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 ||
+        cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
         return 1;
     return cp > 0x7F && utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS;
 }
@@ -116,11 +116,13 @@ static utf8proc_int32_t map_lookalike(utf8proc_int32_t cp, void *data)
 }
 
 /* Decompose `len` bytes of (already checked) UTF-8 into `out` with the given options. */
-static int decompose(const char *in, size_t len, utf8proc_option_t opt, utf8proc_custom_func fn, cpvec_t *out)
+static int decompose(const char *in, size_t len, utf8proc_option_t opt, utf8proc_custom_func fn,
+                     cpvec_t *out)
 {
     for (;;) {
-        utf8proc_ssize_t n = utf8proc_decompose_custom((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len,
-                                                       out->v, (utf8proc_ssize_t)out->cap, opt, fn, NULL);
+        utf8proc_ssize_t n =
+            utf8proc_decompose_custom((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, out->v,
+                                      (utf8proc_ssize_t)out->cap, opt, fn, NULL);
         if (n < 0)
             return n == UTF8PROC_ERROR_NOMEM ? GW_ENOMEM : GW_EINVAL;
         if ((size_t)n <= out->cap) {
@@ -138,7 +140,8 @@ static void compose(cpvec_t *c)
 {
     if (c->n == 0)
         return;
-    utf8proc_ssize_t n = utf8proc_normalize_utf32(c->v, (utf8proc_ssize_t)c->n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n =
+        utf8proc_normalize_utf32(c->v, (utf8proc_ssize_t)c->n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (n >= 0)
         c->n = (size_t)n;
 }
@@ -196,7 +199,8 @@ static int display_cps(const char *in, cpvec_t *c)
 }
 
 /* The display form as UTF-8 in a heap or stack buffer owned by the caller's vector. */
-static int display_utf8(const char *in, cpvec_t *c, char **ret, size_t *ret_len, char *local, size_t locallen)
+static int display_utf8(const char *in, cpvec_t *c, char **ret, size_t *ret_len, char *local,
+                        size_t locallen)
 {
     int rc = display_cps(in, c);
     if (rc)
@@ -305,7 +309,8 @@ static int stripped_cps(const char *in, utf8proc_option_t extra, cpvec_t *d)
     size_t dlen = 0;
     int rc = display_utf8(in, &c, &disp, &dlen, local, sizeof(local));
     if (rc == GW_OK)
-        rc = decompose(disp, dlen, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | extra, NULL, d);
+        rc = decompose(disp, dlen,
+                       UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | extra, NULL, d);
     if (rc == GW_OK) {
         for (size_t i = 0; i < d->n; i++)
             if (d->v[i] == 0x0111)
@@ -422,13 +427,26 @@ static int is_unicode_vietnamese(utf8proc_int32_t cp)
     if (cp >= 0x1EA0 && cp <= 0x1EF9)
         return 1;
     switch (cp) {
-    case 0x0102: case 0x0103: /* Ă ă */
-    case 0x0110: case 0x0111: /* Đ đ */
-    case 0x0128: case 0x0129: /* Ĩ ĩ */
-    case 0x0168: case 0x0169: /* Ũ ũ */
-    case 0x01A0: case 0x01A1: /* Ơ ơ */
-    case 0x01AF: case 0x01B0: /* Ư ư */
-    case 0x0300: case 0x0301: case 0x0302: case 0x0303: case 0x0306: case 0x0309: case 0x031B: case 0x0323:
+    case 0x0102:
+    case 0x0103: /* Ă ă */
+    case 0x0110:
+    case 0x0111: /* Đ đ */
+    case 0x0128:
+    case 0x0129: /* Ĩ ĩ */
+    case 0x0168:
+    case 0x0169: /* Ũ ũ */
+    case 0x01A0:
+    case 0x01A1: /* Ơ ơ */
+    case 0x01AF:
+    case 0x01B0: /* Ư ư */
+    case 0x0300:
+    case 0x0301:
+    case 0x0302:
+    case 0x0303:
+    case 0x0306:
+    case 0x0309:
+    case 0x031B:
+    case 0x0323:
         return 1;
     default:
         return 0;
@@ -449,7 +467,8 @@ static int is_ascii_lower(utf8proc_int32_t cp)
  * (ằ ẳ ẵ ắ) and 0xD7 (ì): symbols in Latin-1, never letters inside a real word. */
 static int is_tcvn3_symbol(utf8proc_int32_t cp)
 {
-    return (cp >= 0xA1 && cp <= 0xAE) || (cp >= 0xB5 && cp <= 0xB9) || (cp >= 0xBB && cp <= 0xBE) || cp == 0xD7;
+    return (cp >= 0xA1 && cp <= 0xAE) || (cp >= 0xB5 && cp <= 0xB9) || (cp >= 0xBB && cp <= 0xBE) ||
+           cp == 0xD7;
 }
 
 /* TCVN3 bytes 0xC6-0xDE: toned lower-case vowels that read as upper-case Latin-1 letters. */
@@ -467,7 +486,12 @@ static int is_wordish(utf8proc_int32_t cp)
 static int is_ascii_vowel(utf8proc_int32_t cp)
 {
     switch (cp | 0x20) {
-    case 'a': case 'e': case 'i': case 'o': case 'u': case 'y':
+    case 'a':
+    case 'e':
+    case 'i':
+    case 'o':
+    case 'u':
+    case 'y':
         return is_ascii_letter(cp);
     default:
         return 0;
@@ -507,10 +531,21 @@ static int vni_pair(utf8proc_int32_t prev, utf8proc_int32_t cur)
     if (is_ovni_base(prev))
         return c == 0xF9 || c == 0xFB || c == 0xF5 || c == 0xEF ? 2 : 0; /* ơ/ư with a tone */
     switch (c) {
-    case 0xFB: case 0xEF: case 0xE5: case 0xE4: case 0xEB: case 0xFC: /* û ï å ä ë ü */
-    case 0xF9: case 0xF5:                                             /* ù õ */
+    case 0xFB:
+    case 0xEF:
+    case 0xE5:
+    case 0xE4:
+    case 0xEB:
+    case 0xFC: /* û ï å ä ë ü */
+    case 0xF9:
+    case 0xF5: /* ù õ */
         return 1;
-    case 0xE0: case 0xE1: case 0xE3: case 0xE8: case 0xE9: case 0xFA: /* à á ã è é ú */
+    case 0xE0:
+    case 0xE1:
+    case 0xE3:
+    case 0xE8:
+    case 0xE9:
+    case 0xFA: /* à á ã è é ú */
         return p == 'a' || p == 'e';
     default:
         return 0;
@@ -537,7 +572,8 @@ unsigned gw_name_legacy_encoding(const char *in)
         i += (size_t)k;
     }
     for (size_t i = 0; i < c.n; i++) {
-        utf8proc_int32_t cur = c.v[i], prev = i ? c.v[i - 1] : ' ', next = i + 1 < c.n ? c.v[i + 1] : ' ';
+        utf8proc_int32_t cur = c.v[i], prev = i ? c.v[i - 1] : ' ',
+                         next = i + 1 < c.n ? c.v[i + 1] : ' ';
         if (is_tcvn3_symbol(cur) && (is_wordish(prev) || is_wordish(next)))
             tcvn++;
         else if (is_tcvn3_upper(cur) && (is_ascii_lower(prev) || (prev >= 0xA8 && prev <= 0xAE) ||

@@ -34,7 +34,7 @@ async function scenario(name, opts, fn) {
   }
 }
 
-const onSim = (page, from = 0) => page.seen.slice(from).filter((u) => u.startsWith(st.sim.url));
+const onSim = (page, from = 0) => page.seen.slice(from).filter((u) => u.startsWith(st.sim.url + '/'));
 const visited = (page, prefix, from = 0) => page.seen.slice(from).some((u) => u.startsWith(prefix));
 
 // Portal page -> eidgw login page (one click on the portal's login link).

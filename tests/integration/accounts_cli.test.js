@@ -223,6 +223,26 @@ test('re-importing the same file changes nothing; a changed row is an update', (
   assert.match(u.out, /: 4 rows \(inserted 1, updated 1, unchanged 2\)/);
 });
 
+test('a number confirmed since the import (population DB, VNeID) is kept by a re-import', () => {
+  const { s } = seeded();
+  // what the 3-item check does to a2: number confirmed by the population DB
+  sql(s.db, "UPDATE accounts SET state=1, id12='001190000123', id12_verified=1, verified_by='popdb' WHERE id='a2'");
+  const f = s.file('again.csv', goodCsv());
+  const r = importFile(s, f);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /\(inserted 0, updated 0, unchanged 3\), 0 warnings/);
+  assert.equal(sql(s.db, "SELECT state, id12, id12_verified, verified_by FROM accounts WHERE id='a2'"),
+               '1|001190000123|1|popdb');
+  // a different number in the file is a warning; the confirmed one stays
+  const other = [HEADER, row(GOOD[0]), row({ ...GOOD[1], id_number: '001190000999' }), row(GOOD[2])].join('\n');
+  const g = s.file('other.csv', other);
+  const o = importFile(s, g);
+  assert.equal(o.code, 0, o.err);
+  assert.match(o.err, new RegExp(`${g}:3: id_number: warning: differs from the number confirmed by popdb`));
+  assert.match(o.out, /unchanged 3\), 1 warnings/);
+  assert.equal(sql(s.db, "SELECT id12, verified_by FROM accounts WHERE id='a2'"), '001190000123|popdb');
+});
+
 test('an ID number that disagrees with birth date or sex is a warning, not an error', () => {
   const s = setup();
   // 001085...: born 1985, male; the row says 1986 and female

@@ -58,7 +58,7 @@ async function loginAtApache(agent, citizen = AN.id12, path = '/protected/whoami
   let r = await browse(agent, `${ap.url}${path}`);
   const authz = hopTo(r, `${st.gw.url}/authorize?`);
   assert.ok(authz, `Apache did not send the browser to eidgw: ${r.hops.map((h) => `${h.status} ${h.url}`).join('\n')}${diag()}`);
-  if (r.url.startsWith(ap.url)) return { r, authz }; // SSO: straight back
+  if (r.url.startsWith(ap.url + '/')) return { r, authz }; // SSO: straight back
   assert.ok(r.url.startsWith(`${st.gw.url}/login?`), r.url);
   const v = href(r.body, 'vneid');
   assert.ok(v, 'eidgw login page has the VNeID button');

@@ -55,7 +55,7 @@ test('login through oidc-provider: the portal gets the identity the provider rel
   const config = await discover(gw.url, c);
   const req = await authRequest(config, c);
   const agent = new Agent();
-  const { back, cb } = await browserLogin(agent, req.url, '001085012345', `http://127.0.0.1:${port.a}`);
+  const { back, cb } = await browserLogin(agent, req.url, '001085012345', `http://127.0.0.1:${port.a}/`);
   // the provider's answer is an RFC 9207 response with its issuer; eidgw accepted it
   assert.equal(new URL(back.location).searchParams.get('iss'), op.issuer);
   assert.equal(cb.status, 302);
@@ -83,7 +83,7 @@ test('a second citizen at the level-2 portal: female, level 2, no cccd without t
   const c = clients['portal-b'];
   const config = await discover(gw.url, c);
   const req = await authRequest(config, c);
-  const { cb } = await browserLogin(new Agent(), req.url, '079190023456', `http://127.0.0.1:${port.b}`);
+  const { cb } = await browserLogin(new Agent(), req.url, '079190023456', `http://127.0.0.1:${port.b}/`);
   const tokens = await client.authorizationCodeGrant(config, new URL(cb.location), {
     pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce, idTokenExpected: true });
   const claims = tokens.claims();

@@ -22,6 +22,8 @@ export async function authRequest(config, c, extra = {}) {
 // From eidgw's login page to VNeID simulator and back: returns the final hop that lands
 // on the portal's redirect_uri (not fetched), or the response where it stopped.
 export async function loginAt(agent, authorizeUrl, citizen = '001085012345', portalPrefix) {
+  // "http://127.0.0.1:4000" must not match "http://127.0.0.1:40001/...": compare whole origins
+  if (portalPrefix && !/^https?:\/\/[^/]+\//.test(portalPrefix)) portalPrefix += '/';
   let r = await agent.follow(authorizeUrl);
   if (portalPrefix && r.url.startsWith(portalPrefix)) return r;
   const v = href(r.body, 'vneid');
