@@ -96,6 +96,12 @@ static const char USAGE[] =
     "      Accounts, ID numbers, verification, links, merges, duplicates and legacy-encoded\n"
     "      names of portal P.\n"
     "\n"
+    "  verify -c CONF --portal P [--rate N] [--limit N] [--dry-run] [--restart]\n"
+    "      Check every account that has a CMND and an ID number but no verification\n"
+    "      against the population DB's 3-item check ([popdb]); a match marks the ID number\n"
+    "      verified. At most N checks per second (default 5). Interrupted runs (Ctrl-C,\n"
+    "      an outage) resume where they stopped; --restart starts over. --dry-run counts.\n"
+    "\n"
     "  help\n"
     "      This text.\n";
 
@@ -1280,7 +1286,7 @@ static int cmd_report(int argc, char **argv)
 int gw_cli_accounts(int argc, char **argv)
 {
     if (argc < 3)
-        return usage_error("a command is required (import, report, help)");
+        return usage_error("a command is required (import, report, verify, help)");
     const char *cmd = argv[2];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         fputs(USAGE, stdout);
@@ -1290,5 +1296,7 @@ int gw_cli_accounts(int argc, char **argv)
         return cmd_import(argc, argv);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc, argv);
+    if (!strcmp(cmd, "verify"))
+        return gw_cli_accounts_verify(argc, argv);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -44,11 +44,12 @@ static const char *SQL[Q_COUNT] = {
                       " cmnd9=excluded.cmnd9, id12=excluded.id12, id12_verified=excluded.id12_verified,"
                       " verified_by=excluded.verified_by, email=excluded.email, phone=excluded.phone,"
                       " status=excluded.status, pw_hash=excluded.pw_hash, account_class=excluded.account_class,"
-                      " flags=excluded.flags, updated=excluded.updated",
+                      " flags=excluded.flags, updated=excluded.updated,"
+                      " state=CASE WHEN accounts.state>=2 THEN accounts.state ELSE excluded.state END",
     [Q_ACCT_BY_ID] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
-    [Q_ACCT_BY_USER] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND username=?2",
-    [Q_ACCT_BY_ID12] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id12=?2 AND state<>3 ORDER BY id LIMIT ?3",
-    [Q_ACCT_BY_ID12_V] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id12=?2 AND id12_verified=1 AND state<>3 ORDER BY id LIMIT ?3",
+    [Q_ACCT_BY_USER] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_user WHERE portal=?1 AND username=?2",
+    [Q_ACCT_BY_ID12] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_id12 WHERE portal=?1 AND id12=?2 AND state<>3 ORDER BY id LIMIT ?3",
+    [Q_ACCT_BY_ID12_V] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_id12 WHERE portal=?1 AND id12=?2 AND id12_verified=1 AND state<>3 ORDER BY id LIMIT ?3",
     [Q_ACCT_UPDATE] = "UPDATE accounts SET state=?3, id12=COALESCE(?4,id12), id12_verified=CASE WHEN ?4 IS NULL THEN id12_verified ELSE 1 END,"
                       " verified_by=COALESCE(?5,verified_by), merged_into=COALESCE(?6,merged_into), updated=?7 WHERE portal=?1 AND id=?2",
     [Q_ACCT_TO_VERIFY] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id>?2 AND cmnd9<>'' AND id12<>'' AND id12_verified=0"
@@ -533,13 +534,21 @@ static int accounts_equal(const gw_account_t *x, const gw_account_t *y)
 }
 
 /* An import never touches the linking state (state, merged_into) of a known account. */
-static int sq_import_row(gw_store_t *b, const gw_account_t *a, gw_import_stats_t *stats)
+static int sq_import_row(gw_store_t *b, const gw_account_t *in, gw_import_stats_t *stats)
 {
     conn_t *c = conn_get((sq_store_t *)b);
     if (!c)
         return GW_ESTORE;
-    gw_account_t old;
-    int rc = acct_one(b, Q_ACCT_GET, a->portal, a->id, &old);
+    gw_account_t old, row = *in;
+    const gw_account_t *a = &row;
+    int rc = acct_one(b, Q_ACCT_GET, in->portal, in->id, &old);
+    /* what eidgw established (a number confirmed by the population DB or VNeID, a link, a
+     * merge) outranks the portal's file: a re-import never undoes it */
+    if (rc == GW_OK && (old.state >= GW_ACCT_LINKED || (old.id12_verified && strcmp(old.verified_by, "import")))) {
+        memcpy(row.id12, old.id12, sizeof(row.id12));
+        row.id12_verified = old.id12_verified;
+        memcpy(row.verified_by, old.verified_by, sizeof(row.verified_by));
+    }
     if (rc == GW_OK && accounts_equal(&old, a)) {
         stats->unchanged++;
         return GW_OK;

@@ -386,6 +386,44 @@ test('events: link and merge reach the portal as signed SETs, retried until ackn
   assert.ok(types.has('urn:eidgw:event:accounts-merged'));
 });
 
+test('bulk verify: matches become verified, an outage stops and the next run resumes', async () => {
+  const csv = path.join(st.dir, 'verify.csv');
+  // V-1 and V-3 match the register; V-2 carries a wrong CMND
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified\n' +
+    'V-1,v1,Võ Thanh Hoà,1965-12-01,M,191234567,046065078901,false\n' +
+    'V-2,v2,Đặng Thị Thuỷ,1987-06-25,F,999999999,092187089012,false\n' +
+    'V-3,v3,Lý Thị Hồng,1976-08-08,F,,089176145678,false\n');
+  const cz = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'));
+  const hong = cz.find((c) => c.id12 === '089176145678');
+  fs.writeFileSync(csv, fs.readFileSync(csv, 'utf8').replace(',,089176145678', `,${hong.cmnd9},089176145678`)
+                                                 .replace('Lý Thị Hồng,1976-08-08', `${hong.name},${hong.birthdate}`));
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  const run = (...a) => {
+    try { return { code: 0, out: String(execFileSync(EIDGW_BIN, ['accounts', 'verify', '-c', st.gw.conf, '--portal', 'portal-a', '--rate', '50', ...a], { stdio: 'pipe' })) }; }
+    catch (e) { return { code: e.status, out: String(e.stdout), err: String(e.stderr) }; }
+  };
+  const dry = run('--dry-run');
+  assert.equal(dry.code, 0);
+  assert.match(dry.out, /3 accounts to check/);
+  const before = report().id_verified;
+  await popdbFaults({ status: 503 });
+  const down = run();
+  assert.equal(down.code, 1);
+  assert.match(down.err, /population DB is unavailable/);
+  assert.equal(report().id_verified, before, 'an outage verifies nothing and counts nothing');
+  await popdbFaults({});
+  const ok = run();
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /checked 3 \(match 2, no match 1\)/);
+  assert.equal(report().id_verified, before + 2);
+  // a second run has nothing left
+  assert.match(run().out, /checked 0/);
+  // the first VNeID login of a verified citizen now links at once
+  const s = await portalLogin(new Agent(), '046065078901');
+  assert.equal(s.hop.status, 302);
+  assert.equal((await redeem(s, s.hop.location)).legacy_account, 'V-1');
+});
+
 test('audit: the chain verifies and names a changed byte', async () => {
   const log = path.join(st.dir, 'audit.log');
   const ok = execFileSync(EIDGW_BIN, ['audit', 'verify', log]);
