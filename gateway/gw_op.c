@@ -1124,6 +1124,27 @@ static void h_health(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_json(resp, 200, json_pack("{s:s,s:s}", "status", "ok", "version", EIDGW_VERSION));
 }
 
+/* GET /auth/check: the session check of the proxied path (an nginx auth_request or a
+ * forward-auth target). It runs on the I/O thread and never touches the store: the sealed
+ * cookie and the in-memory revocation set decide. 200 with the session's headers, or 401. */
+static void h_auth_check(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    sso_t s = {0};
+    if (sso_open(app, req, &s) != 0) {
+        gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
+        return;
+    }
+    char lvl[8], at[24];
+    snprintf(lvl, sizeof(lvl), "%d", s.level);
+    snprintf(at, sizeof(at), "%lld", (long long)s.auth_time);
+    gw_resp_header(resp, "X-Eidgw-Session", s.sid);
+    gw_resp_header(resp, "X-Eidgw-Acr", acr_for(s.level));
+    gw_resp_header(resp, "X-Eidgw-Level", lvl);
+    gw_resp_header(resp, "X-Eidgw-Auth-Time", at);
+    gw_resp_text(resp, 200, "text/plain; charset=utf-8", "ok\n");
+    sso_cleanup(&s);
+}
+
 static void h_root(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     gw_resp_redirect(resp, "/.well-known/openid-configuration");
@@ -1134,6 +1155,7 @@ const gw_route_t gw_routes[] = {
     {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1},
     {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1},
     {GW_M_GET, "/", h_root, 1},
+    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1},
     {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0},
     {GW_M_GET, "/login", h_login, 0},
     {GW_M_GET, "/login/vneid", h_login_vneid, 0},

@@ -54,3 +54,26 @@ test('second portal reuses the SSO session (no VNeID round trip), gets another s
   assert.equal(tb.claims().cccd, undefined);
   assert.equal(tb.claims().sid, ta.claims().sid);
 });
+
+test('the session check (/auth/check) answers from the cookie: 200 with headers, 401 without or after logout', async () => {
+  const c = st.clients['portal-a'];
+  const config = await discover(st.gw.url, c);
+  const req = await authRequest(config, c);
+  const agent = new Agent();
+  const hop = await loginAt(agent, req.url, '056070112345', 'http://127.0.0.1:' + st.port.a);
+  const tokens = await client.authorizationCodeGrant(config, new URL(hop.location), {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+  const ok = await agent.request(`${st.gw.url}/auth/check`);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('x-eidgw-acr'), 'urn:vn:eid:level:1');
+  assert.equal(ok.headers.get('x-eidgw-session'), tokens.claims().sid);
+  assert.equal((await new Agent().request(`${st.gw.url}/auth/check`)).status, 401);
+  const tampered = new Agent();
+  tampered.setCookie(st.gw.url, 'eidgw_sso', agent.cookie(st.gw.url, 'eidgw_sso').slice(0, -2) + 'AA');
+  assert.equal((await tampered.request(`${st.gw.url}/auth/check`)).status, 401);
+  const stale = new Agent();
+  stale.setCookie(st.gw.url, 'eidgw_sso', agent.cookie(st.gw.url, 'eidgw_sso'));
+  const lo = await agent.request(client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token }).toString());
+  assert.equal(lo.status, 200);
+  assert.equal((await stale.request(`${st.gw.url}/auth/check`)).status, 401, 'a copied cookie dies with the session');
+});

@@ -71,6 +71,10 @@ test('redis stopped during a login storm: 503 pages and JSON, no crash, back wit
   assert.equal(ui.status, 503);
   // discovery and health still answer from memory
   assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+  // the session check of the proxied path needs no store: it still answers
+  const chk = await agent.request(`${gw.url}/auth/check`);
+  assert.equal(chk.status, 200);
+  assert.equal(chk.headers.get('x-eidgw-acr'), 'urn:vn:eid:level:2');
 
   redis = await restartRedis(dir, redis);
   const back = Date.now();
