@@ -120,6 +120,12 @@ static const directive_t popdb_dirs[] = {
     CFG("url", T_URL, popdb_url, 0, 0, NULL, 1),
     CFG("name_format", T_ENUM, popdb_name_format, 0, 0, "nfc nfc_upper ascii_upper_nospace", 0),
     CFG("timeout", T_DURATION, popdb_timeout, 1, 60, NULL, 0),
+    CFG("field_cmnd", T_STR, popdb_field_cmnd, 0, 0, NULL, 0),
+    CFG("field_id12", T_STR, popdb_field_id12, 0, 0, NULL, 0),
+    CFG("field_name", T_STR, popdb_field_name, 0, 0, NULL, 0),
+    CFG("result_field", T_STR, popdb_result_field, 0, 0, NULL, 0),
+    CFG("match_value", T_STR, popdb_match, 0, 0, NULL, 0),
+    CFG("nomatch_value", T_STR, popdb_nomatch, 0, 0, NULL, 0),
     {0},
 };
 static const directive_t limits_dirs[] = {
@@ -468,6 +474,12 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->admin_token_sha256);
     free(cfg->popdb_url);
     free(cfg->popdb_name_format);
+    free(cfg->popdb_field_cmnd);
+    free(cfg->popdb_field_id12);
+    free(cfg->popdb_field_name);
+    free(cfg->popdb_result_field);
+    free(cfg->popdb_match);
+    free(cfg->popdb_nomatch);
     free(cfg->audit_path);
     free(cfg->node_id);
     upstream_free(cfg->upstream);
@@ -518,6 +530,11 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, 0, NULL, "an [upstream NAME] section is required");
     if (!c->popdb_name_format)
         c->popdb_name_format = gw_strdup("nfc");
+    char **pdef[][2] = {{&c->popdb_field_cmnd, "cmnd9"}, {&c->popdb_field_id12, "id12"}, {&c->popdb_field_name, "name"},
+                        {&c->popdb_result_field, "result"}, {&c->popdb_match, "MATCH"}, {&c->popdb_nomatch, "NO_MATCH"}};
+    for (size_t i = 0; i < sizeof(pdef) / sizeof(pdef[0]); i++)
+        if (!*pdef[i][0])
+            *pdef[i][0] = gw_strdup((const char *)pdef[i][1]);
     if (!c->node_id)
         c->node_id = gw_strdup("node-1");
     if (!strcmp(c->store_driver, "sqlite") && !c->store_path)

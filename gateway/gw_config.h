@@ -84,6 +84,8 @@ typedef struct gw_config {
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [popdb] the population-DB matching service (3-item check) */
     char *popdb_url, *popdb_name_format;
+    /* the service's wire format: request field names, the answer's field and values */
+    char *popdb_field_cmnd, *popdb_field_id12, *popdb_field_name, *popdb_result_field, *popdb_match, *popdb_nomatch;
     long popdb_timeout;
     /* [limits] */
     gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;

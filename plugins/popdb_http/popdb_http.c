@@ -1,6 +1,8 @@
 /* popdb_http: the population-DB "3-item check" (CMND + personal ID number + full name,
  * letter 761/VPCP-KSTT) over HTTP. Request: POST JSON {"cmnd9","id12","name"} with the
- * name in the configured format; answer {"result":"MATCH"|"NO_MATCH"}. Anything else —
+ * name in the configured format; answer {"result":"MATCH"|"NO_MATCH"}. The field names,
+ * the answer's field and its two values are settings of [popdb] (the service's wire format
+ * is not public). Anything else —
  * timeout, a 5xx, an unreadable body — is an error the caller must not count as a
  * mismatch (DOMAIN.md 4 A). */
 #include "../plugin.h"
@@ -26,7 +28,8 @@ int gw_popdb_check(gw_app_t *app, const char *cmnd9, const char *id12, const cha
         snprintf(detail, dl, "name cannot be formatted for the population DB");
         return GW_POPDB_ERROR;
     }
-    json_t *req = json_pack("{s:s,s:s,s:s}", "cmnd9", cmnd9, "id12", id12, "name", fname);
+    json_t *req = json_pack("{s:s,s:s,s:s}", cfg->popdb_field_cmnd, cmnd9, cfg->popdb_field_id12, id12,
+                            cfg->popdb_field_name, fname);
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     gw_http_result_t r;
@@ -35,10 +38,10 @@ int gw_popdb_check(gw_app_t *app, const char *cmnd9, const char *id12, const cha
     int rc = GW_POPDB_ERROR;
     if (r.status == 200) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
-        const char *res = json_string_value(json_object_get(j, "result"));
-        if (res && !strcmp(res, "MATCH"))
+        const char *res = json_string_value(json_object_get(j, cfg->popdb_result_field));
+        if (res && !strcmp(res, cfg->popdb_match))
             rc = GW_POPDB_MATCH;
-        else if (res && !strcmp(res, "NO_MATCH"))
+        else if (res && !strcmp(res, cfg->popdb_nomatch))
             rc = GW_POPDB_NO_MATCH;
         else
             snprintf(detail, dl, "unexpected answer");
