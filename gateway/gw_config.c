@@ -530,11 +530,14 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, 0, NULL, "an [upstream NAME] section is required");
     if (!c->popdb_name_format)
         c->popdb_name_format = gw_strdup("nfc");
-    char **pdef[][2] = {{&c->popdb_field_cmnd, "cmnd9"}, {&c->popdb_field_id12, "id12"}, {&c->popdb_field_name, "name"},
-                        {&c->popdb_result_field, "result"}, {&c->popdb_match, "MATCH"}, {&c->popdb_nomatch, "NO_MATCH"}};
+    struct {
+        char **field;
+        const char *value;
+    } pdef[] = {{&c->popdb_field_cmnd, "cmnd9"}, {&c->popdb_field_id12, "id12"}, {&c->popdb_field_name, "name"},
+                {&c->popdb_result_field, "result"}, {&c->popdb_match, "MATCH"}, {&c->popdb_nomatch, "NO_MATCH"}};
     for (size_t i = 0; i < sizeof(pdef) / sizeof(pdef[0]); i++)
-        if (!*pdef[i][0])
-            *pdef[i][0] = gw_strdup((const char *)pdef[i][1]);
+        if (!*pdef[i].field)
+            *pdef[i].field = gw_strdup(pdef[i].value);
     if (!c->node_id)
         c->node_id = gw_strdup("node-1");
     if (!strcmp(c->store_driver, "sqlite") && !c->store_path)
