@@ -424,6 +424,43 @@ test('bulk verify: matches become verified, an outage stops and the next run res
   assert.equal((await redeem(s, s.hop.location)).legacy_account, 'V-1');
 });
 
+test('races: concurrent 356 verifications of one ID number by several accounts give one link, the rest the duplicate path', async () => {
+  const csv = path.join(st.dir, 'race356.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash\n' +
+    Array.from({ length: 6 }, (_, i) => `M-${i},mai${i},Ngô Thị Mai,1982-10-10,F,125234567,,false,${HASH}`).join('\n') + '\n');
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  // each account passes its password and reaches the ID-number form ...
+  const pages = await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+    const agent = new Agent();
+    const lp = await loginPage(agent);
+    return { agent, need: await legacySubmit(agent, lp, `mai${i}`, PW) };
+  }));
+  for (const p of pages) assert.match(p.need.body, /id="id12-form"/);
+  // ... then all submit the same (true) number at once
+  const results = await Promise.all(pages.map(({ agent, need }) => submit(agent, need, 'id12-form', { id12: '027182123456' })
+    .then((r) => (r.body.match(/data-result="([a-z_]+)"/) || [])[1])));
+  assert.equal(results.filter((x) => x === 'verify_success').length, 1, results.join(','));
+  assert.equal(results.filter((x) => x === 'duplicate').length, 5, results.join(','));
+});
+
+test('the population-DB oracle is rate-limited per account and per ID number', async () => {
+  const csv = path.join(st.dir, 'rl.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash\n' +
+    `N-1,nga,Vũ Thị Nga,1960-01-20,F,162567890,,false,${HASH}\n`);
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const need = await legacySubmit(agent, lp, 'nga', PW);
+  let last;
+  for (let i = 0; i < 50; i++) {
+    last = await submit(agent, need, 'id12-form', { id12: '001090123456' }); // not hers: NO_MATCH
+    assert.match(last.body, /data-result="verify_failed"/);
+  }
+  last = await submit(agent, need, 'id12-form', { id12: '036160167890' });
+  assert.equal(last.status, 429, 'the 51st check within the window is refused, even with the right number');
+  assert.match(last.body, /data-result="rate_limited"/);
+});
+
 test('audit: the chain verifies and names a changed byte', async () => {
   const log = path.join(st.dir, 'audit.log');
   const ok = execFileSync(EIDGW_BIN, ['audit', 'verify', log]);

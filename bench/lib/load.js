@@ -1,0 +1,73 @@
+// Load loops, percentiles and Redis command counts for the load drivers.
+import { execFileSync } from 'node:child_process';
+
+export const MAX_SAMPLES = 2_000_000;
+// returned by a unit to end its virtual user without counting the unit (nothing left to do)
+export const STOP = Symbol('stop');
+
+// Run fn(k, vu) from `vus` concurrent users until `seconds` have passed or `max` units
+// were started. Latencies (ms) of the units that succeeded go to lat.
+export async function phase({ vus, seconds, max, fn, lat }) {
+  const end = performance.now() + seconds * 1000;
+  let started = 0, ok = 0, errors = 0;
+  const errSamples = [];
+  async function user(vu) {
+    while (started < max && performance.now() < end) {
+      const k = started++;
+      const t0 = performance.now();
+      try {
+        if ((await fn(k, vu)) === STOP) break;
+        const ms = performance.now() - t0;
+        ok++;
+        if (lat && lat.length < MAX_SAMPLES) lat.push(ms);
+      } catch (e) {
+        errors++;
+        if (errSamples.length < 5) errSamples.push(String(e?.message || e));
+        if (errors > 200 && errors > ok) break; // the server is failing: stop early, the run is reported as failed
+      }
+    }
+  }
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: vus }, (_, vu) => user(vu)));
+  return { ok, errors, errSamples, wall: (performance.now() - t0) / 1000 };
+}
+
+// Percentiles of a list of latencies (ms).
+export function percentiles(lat) {
+  const a = Float64Array.from(lat).sort();
+  const pct = (p) => (a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : NaN);
+  return { p50ms: pct(50), p90ms: pct(90), p99ms: pct(99), maxms: a.length ? a[a.length - 1] : NaN,
+           meanms: a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN };
+}
+
+// Calls per command so far on the Redis at 127.0.0.1:port (INFO commandstats), or null.
+export function redisCalls(port) {
+  let text;
+  try {
+    text = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'commandstats'],
+                        { timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  } catch { return null; }
+  const out = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+// Commands between two redisCalls() snapshots. The INFO that took `before` is counted
+// in `after` (a command's stats are updated once it has run): it is taken off.
+export function redisDelta(before, after) {
+  if (!before || !after) return null;
+  const by = {};
+  let total = 0;
+  for (const [k, v] of Object.entries(after)) {
+    const n = v - (before[k] || 0) - (k === 'info' ? 1 : 0);
+    if (n > 0) { by[k] = n; total += n; }
+  }
+  return { total, by };
+}
+
+export function addRedis(acc, d) {
+  if (!d) return acc;
+  const out = { total: (acc?.total || 0) + d.total, by: { ...(acc?.by || {}) } };
+  for (const [k, v] of Object.entries(d.by)) out.by[k] = (out.by[k] || 0) + v;
+  return out;
+}
