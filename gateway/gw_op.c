@@ -769,6 +769,7 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     char *key = gw_sha256_b64url(code);
+    int batched = gw_store_batch_begin(app->store) == GW_OK;
     json_t *c = store_get_json(app, "code", key, 1);
     json_t *out = NULL;
     if (!c && store_down) {
@@ -879,6 +880,12 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     free(at_key);
     free(id_token);
 done:
+    if (batched && gw_store_batch_end(app->store) != GW_OK && resp->status == 200) {
+        /* the tokens were not recorded: do not hand them out */
+        resp->body.len = 0;
+        gw_error_json(resp, 503, "temporarily_unavailable", NULL);
+        gw_resp_header(resp, "Retry-After", "1");
+    }
     json_decref(c);
     free(key);
 }

@@ -75,6 +75,10 @@ typedef struct gw_store_ops {
      * GW_ENOTFOUND without a link, GW_ECONFLICT when new_id12 is already linked */
     int (*link_rekey)(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12);
     int (*purge)(gw_store_t *st);
+    /* group this thread's next operations into one atomic write (NULL where every
+     * operation is its own round trip anyway) */
+    int (*batch_begin)(gw_store_t *st);
+    int (*batch_end)(gw_store_t *st);
     /* live records of a namespace (small namespaces only, e.g. the event outbox) */
     int (*list)(gw_store_t *st, const char *ns, size_t max,
                 void (*cb)(const char *key, const char *val, void *ud), void *ud);
@@ -139,6 +143,8 @@ static inline int gw_store_link_delete(gw_store_t *st, const char *portal, const
 static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12)
 { return st->ops->link_rekey(st, portal, old_id12, new_id12); }
 static inline int gw_store_purge(gw_store_t *st) { return st->ops->purge(st); }
+static inline int gw_store_batch_begin(gw_store_t *st) { return st->ops->batch_begin ? st->ops->batch_begin(st) : 0; }
+static inline int gw_store_batch_end(gw_store_t *st) { return st->ops->batch_end ? st->ops->batch_end(st) : 0; }
 static inline int gw_store_list(gw_store_t *st, const char *ns, size_t max,
                                 void (*cb)(const char *key, const char *val, void *ud), void *ud)
 { return st->ops->list(st, ns, max, cb, ud); }

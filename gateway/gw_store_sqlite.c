@@ -157,7 +157,8 @@ static int sq_put(gw_store_t *b, const char *ns, const char *key, const char *va
     int64_t now = gw_now();
     int rc = GW_OK;
     if (nx) {
-        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        int own = sqlite3_get_autocommit(c->db); /* inside a batch the batch is the transaction */
+        if (own && sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return GW_ESTORE;
         sqlite3_stmt *st = stmt(c, Q_PUT_NX_CLEAN);
         bind_text(st, 1, ns);
@@ -175,7 +176,7 @@ static int sq_put(gw_store_t *b, const char *ns, const char *key, const char *va
         if (rc == GW_OK && sqlite3_changes(c->db) == 0)
             rc = GW_ECONFLICT;
         sqlite3_reset(st);
-        if (sqlite3_exec(c->db, rc == GW_ESTORE ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        if (own && sqlite3_exec(c->db, rc == GW_ESTORE ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = GW_ESTORE;
         return rc;
     }
@@ -373,6 +374,24 @@ static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const c
     free(keys);
     free(vals);
     return r == SQLITE_DONE ? GW_OK : GW_ESTORE;
+}
+
+/* One write transaction for a handler's few operations: one WAL commit instead of one
+ * per statement. */
+static int sq_batch_begin(gw_store_t *b)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    return c && sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+}
+
+static int sq_batch_end(gw_store_t *b)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    if (sqlite3_get_autocommit(c->db))
+        return GW_OK;
+    return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
 }
 
 static int sq_purge(gw_store_t *b)
@@ -646,7 +665,7 @@ static const gw_store_ops_t sqlite_ops = {
     .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .list = sq_list,
+    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
     .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,

@@ -1,0 +1,513 @@
+// eidgw on its stores: SQLite on one node, Redis on one node, Redis shared by two nodes;
+// "token alone" and the session check (GET /auth/check), interleaved, medians over
+// passes. See README.md ("Stores and nodes"). Started by bench/stores.sh. Everything
+// listens on 127.0.0.1, on free ports; every process started here is stopped (by its
+// own handle) before exit.
+import { spawn, fork, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as oc from 'openid-client';
+import { Client, Jar } from './lib/http.js';
+import { login, authorizeWithSession, token } from './lib/flows.js';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH, '..');
+const env = process.env;
+const num = (v, d, min, max) => {
+  if (v === undefined || v === '') return d;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`bad value ${v} (want ${min}..${max})`);
+  return n;
+};
+const list = (v, d) => (v || d).split(',').map((s) => s.trim()).filter(Boolean);
+const CFG = {
+  seconds: num(env.BENCH_SECONDS, 10, 1, 300),
+  passes: num(env.BENCH_PASSES, 3, 1, 20),
+  vus: num(env.BENCH_VUS, 32, 2, 512),
+  warmup: num(env.BENCH_WARMUP, 1, 0, 30),
+  firstWarmup: num(env.BENCH_FIRST_WARMUP, 3, 0, 60),
+  scenarios: list(env.STORES_SCENARIOS, 'token,check'),
+  configs: list(env.STORES_CONFIGS, 'a,b,c'),
+  cross: env.STORES_CROSS || 'half',
+  eidgwBin: env.EIDGW_BIN || path.join(ROOT, 'build/eidgw'),
+  eidgwLog: env.BENCH_EIDGW_LOG || 'info',
+  ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
+  workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
+  redisBin: env.REDIS_SERVER || '/usr/bin/redis-server',
+  keep: env.BENCH_KEEP === '1',
+  out: env.STORES_OUT || path.join(BENCH, 'results/stores.json'),
+};
+for (const s of CFG.scenarios) if (!['token', 'check'].includes(s)) throw new Error(`STORES_SCENARIOS: unknown scenario ${s} (token, check)`);
+for (const s of CFG.configs) if (!['a', 'b', 'c'].includes(s)) throw new Error(`STORES_CONFIGS: unknown configuration ${s} (a, b, c)`);
+if (!['half', 'none'].includes(CFG.cross)) throw new Error(`STORES_CROSS must be half or none, not ${CFG.cross}`);
+const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { return 100; } })();
+// the reaper thread of every node reads the revocation stream every 250 ms (gateway/gw_http.c)
+const POLL_PER_NODE = 4;
+
+const log = (...a) => console.log(...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const secret = () => crypto.randomBytes(24).toString('base64url');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+async function waitHttp(url, proc, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    if (!alive(proc)) throw new Error(`${proc.name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; log: ${proc.logPath}`);
+    try { const r = await fetch(url, { redirect: 'manual' }); await r.arrayBuffer(); return; } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`not reachable: ${url}: ${last}`);
+}
+
+// ---------------------------------------------------------------- processes
+const procs = [];
+let dir;
+const alive = (p) => p.exitCode === null && p.signalCode === null;
+
+function start(name, cmd, args) {
+  const logPath = path.join(dir, `${name}.log`);
+  const fd = fs.openSync(logPath, 'a');
+  const p = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...env, NODE_ENV: 'production' } });
+  fs.closeSync(fd);
+  Object.assign(p, { name, logPath });
+  p.exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+  procs.push(p);
+  return p;
+}
+
+let driverChild = null;
+async function stopAll() {
+  if (driverChild && alive(driverChild)) driverChild.kill('SIGKILL');
+  for (const p of procs) if (alive(p)) p.kill('SIGTERM');
+  await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(3000)])));
+  for (const p of procs) if (alive(p)) p.kill('SIGKILL');
+}
+
+// A private redis-server: an append-only file, fsync every second (as for production).
+async function startRedis(name) {
+  const port = await freePort();
+  const data = path.join(dir, name);
+  fs.mkdirSync(data);
+  const p = start(name, CFG.redisBin, ['--bind', '127.0.0.1', '--port', String(port), '--dir', data, '--save', '',
+    '--appendonly', 'yes', '--appendfsync', 'everysec']);
+  for (let i = 0; ; i++) {
+    try { await new Promise((res, rej) => { const k = net.connect(port, '127.0.0.1', () => { k.end(); res(); }); k.on('error', rej); }); break; }
+    catch { if (i > 100 || !alive(p)) throw new Error(`redis-server did not start; log: ${p.logPath}`); await sleep(100); }
+  }
+  return { proc: p, port };
+}
+
+function eidgwConfig({ name, gwPort, sim, client, store }) {
+  return `[server]
+listen = 127.0.0.1:${gwPort}
+public_url = http://127.0.0.1:${gwPort}
+io_threads = ${CFG.ioThreads}
+workers = ${CFG.workers}
+templates = ${ROOT}/templates
+
+[keys]
+dir = ${dir}/keys
+
+[store]
+${store.redisPort ? `driver = redis\nurl = redis://127.0.0.1:${store.redisPort}/0` : `driver = sqlite\npath = ${dir}/${name}.db`}
+
+[session]
+lifetime = 8h
+code_lifetime = 60s
+token_lifetime = 300s
+
+[log]
+level = ${CFG.eidgwLog}
+
+[upstream vneid]
+issuer = ${sim.url}
+authorization_endpoint = ${sim.url}/auth
+token_endpoint = ${sim.url}/token
+userinfo_endpoint = ${sim.url}/userinfo
+jwks_uri = ${sim.url}/jwks
+client_id = ${sim.clientId}
+client_secret = ${sim.clientSecret}
+scope = openid
+pkce = yes
+nonce = yes
+id_token = required
+algs = RS256
+claim_id = SoDinhDanh
+claim_name = HoVaTen
+claim_birthdate = NgayThangNamSinh
+birthdate_format = YYYYMMDD
+claim_sex = GioiTinh
+sex_male = 1
+sex_female = 2
+claim_level = IAL
+level_map = 1:1
+level_map = 2:2
+claim_account_type = LoaiTaiKhoan
+claim_logout_uri = logoutUri
+timeout = 5s
+
+[client ${client.id}]
+name = Cổng ${client.id}
+secret_sha256 = ${crypto.createHash('sha256').update(client.secret).digest('hex')}
+redirect_uri = ${client.redirect}
+scopes = openid profile cccd
+min_level = 1
+token_alg = ES256
+`;
+}
+
+// ---------------------------------------------------------------- sanity check
+// Per configuration: one login on the first node, its code exchanged by openid-client
+// (a certified RP: ES256 signature, iss, aud, nonce); /auth/check answers 200 with the
+// session id with the cookie, 401 without. Two nodes: the second node honours the
+// first node's cookie (authorize and check) and redeems a code minted on the first.
+async function sanity(conf, citizen) {
+  const [a, b] = conf.targets;
+  const config = await oc.discovery(new URL(a.url), a.clientId, a.clientSecret, oc.ClientSecretBasic(a.clientSecret),
+                                    { execute: [oc.allowInsecureRequests] });
+  const c = new Client(4);
+  try {
+    const jar = new Jar();
+    const l = await login(c, a, jar, citizen.id12);
+    const tokens = await oc.authorizationCodeGrant(config, new URL(l.location), {
+      pkceCodeVerifier: l.verifier, expectedState: l.state, expectedNonce: l.nonce, idTokenExpected: true });
+    const claims = tokens.claims();
+    if (claims.cccd !== citizen.id12) throw new Error(`cccd claim: want ${citizen.id12}, got ${claims.cccd}`);
+    const check = async (t, j) => c.request(`${t.url}/auth/check`, { jar: j });
+    let r = await check(a, jar);
+    if (r.status !== 200 || r.headers['x-eidgw-session'] !== claims.sid)
+      throw new Error(`auth/check with the cookie: ${r.status}, session ${r.headers['x-eidgw-session']} (sid ${claims.sid})`);
+    if ((r = await check(a, new Jar())).status !== 401) throw new Error(`auth/check without a cookie: ${r.status}, want 401`);
+    const notes = ['ES256 id_token verified by openid-client', '/auth/check 200 with the session, 401 without'];
+    if (b) {
+      const jb = new Jar();
+      jb.store(new URL(b.url).host, [`eidgw_sso=${jar.hosts.get(new URL(a.url).host).get('eidgw_sso')}`]);
+      if ((r = await check(b, jb)).status !== 200 || r.headers['x-eidgw-session'] !== claims.sid)
+        throw new Error(`auth/check on node B with A's cookie: ${r.status}`);
+      const x = await authorizeWithSession(c, a, jar);
+      await token(c, b, x.code, x.verifier);
+      const y = await authorizeWithSession(c, b, jb);
+      await token(c, a, y.code, y.verifier);
+      if ((r = await check(b, new Jar())).status !== 401) throw new Error(`auth/check on node B without a cookie: ${r.status}`);
+      notes.push('B honours A\'s cookie; codes minted on one node redeemed on the other');
+    }
+    return notes.join('; ');
+  } finally { c.close(); }
+}
+
+// ---------------------------------------------------------------- one run
+function runDriver(job) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(BENCH, 'stores_driver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    driverChild = child;
+    let done = false;
+    const limitSec = job.seconds * 5 + 120;
+    const limit = setTimeout(() => {
+      if (!done) { done = true; child.kill('SIGKILL'); reject(new Error(`driver exceeded ${limitSec} s`)); }
+    }, limitSec * 1000);
+    child.on('message', (m) => {
+      if (done) return;
+      done = true; clearTimeout(limit);
+      if (m.ok) resolve(m.phases); else reject(new Error(`driver: ${m.error}`));
+    });
+    child.on('exit', (code, sig) => {
+      if (done) return;
+      done = true; clearTimeout(limit);
+      reject(new Error(`driver exited (${code ?? sig}) without a result`));
+    });
+    child.send(job);
+  });
+}
+
+// Warnings and errors eidgw logged since byte offset `from`.
+function gwLogIssues(p, from) {
+  let text = '';
+  try {
+    const fd = fs.openSync(p.logPath, 'r');
+    const len = Math.min(fs.fstatSync(fd).size - from, 64 << 20);
+    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from); text = b.toString('utf8'); }
+    fs.closeSync(fd);
+  } catch { /* no log */ }
+  const out = { warn: 0, error: 0, other: 0, samples: new Map() };
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let j;
+    try { j = JSON.parse(line); } catch { out.other++; if (out.samples.size < 5) out.samples.set(line.slice(0, 200), 1); continue; }
+    if (j.level === 'warn' || j.level === 'error') {
+      out[j.level]++;
+      const k = `${j.level}: ${j.module}: ${j.msg}${j.reason ? ' (' + j.reason + ')' : ''}`;
+      out.samples.set(k, (out.samples.get(k) || 0) + 1);
+    }
+  }
+  return { ...out, samples: [...out.samples.entries()].slice(0, 8) };
+}
+const logSize = (p) => { try { return fs.statSync(p.logPath).size; } catch { return 0; } };
+
+// ---------------------------------------------------------------- statistics
+const median = (xs) => {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (!a.length) return NaN;
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+const cmdList = (by) => Object.entries(by || {}).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+
+// ---------------------------------------------------------------- main
+async function main() {
+  if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-stores-'));
+  // every node runs this copy: build/ may be rebuilt during the run
+  const binStat = fs.statSync(CFG.eidgwBin);
+  const bin = path.join(dir, 'eidgw');
+  fs.copyFileSync(CFG.eidgwBin, bin);
+  fs.chmodSync(bin, 0o755);
+  const citizens = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'))
+    .filter((c) => /^\d{12}$/.test(c.id12) && String(c.account_type) === '1' && !c.locked && c.sex);
+  const ids = citizens.map((c) => c.id12);
+
+  const rpPort = await freePort();
+  const redirect = `http://127.0.0.1:${rpPort}/callback`; // nothing listens: the driver never follows it
+  const client = { id: 'portal-a', secret: secret(), redirect };
+  const sim = { url: null, clientId: 'eidgw', clientSecret: secret() };
+
+  // configurations: nodes (ports) and their store
+  const defs = {
+    a: { id: 'a', title: '(a) SQLite, 1 node', nodes: 1, redis: false },
+    b: { id: 'b', title: '(b) Redis, 1 node', nodes: 1, redis: true },
+    c: { id: 'c', title: '(c) Redis, 2 nodes', nodes: 2, redis: true },
+  };
+  const confs = [];
+  for (const id of CFG.configs) {
+    const d = defs[id];
+    const ports = [];
+    for (let i = 0; i < d.nodes; i++) ports.push(await freePort());
+    confs.push({ ...d, ports });
+  }
+  const simPort = await freePort();
+  sim.url = `http://127.0.0.1:${simPort}`;
+  const simArgs = [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(simPort)];
+  for (const c of confs) for (const p of c.ports) simArgs.push('--client', `${sim.clientId}:${sim.clientSecret}:http://127.0.0.1:${p}/callback`);
+  const simP = start('vneid-sim', process.execPath, simArgs);
+  // one key set shared by all nodes (a cluster shares its keys)
+  execFileSync(bin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const common = { kind: 'eidgw', clientId: client.id, clientSecret: client.secret, redirectUri: redirect, scope: 'openid profile cccd' };
+  for (const c of confs) {
+    if (c.redis) c.redis = await startRedis(`redis-${c.id}`);
+    c.procs = c.ports.map((gwPort, i) => {
+      const name = `eidgw-${c.id}${c.nodes > 1 ? '-' + 'AB'[i] : ''}`;
+      const conf = path.join(dir, `${name}.conf`);
+      fs.writeFileSync(conf, eidgwConfig({ name, gwPort, sim, client, store: { redisPort: c.redis?.port } }));
+      return start(name, bin, ['serve', '-c', conf]);
+    });
+    c.targets = c.ports.map((p) => ({ ...common, url: `http://127.0.0.1:${p}` }));
+  }
+  await waitHttp(`${sim.url}/.well-known/openid-configuration`, simP);
+  for (const c of confs) for (let i = 0; i < c.nodes; i++) await waitHttp(`${c.targets[i].url}/healthz`, c.procs[i]);
+
+  let git = {};
+  try {
+    git.head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).toString().trim();
+    git.dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'gateway', 'plugins', 'CMakeLists.txt'])
+      .toString().trim().split('\n').filter(Boolean).length;
+  } catch { /* not a checkout */ }
+  const redisVersion = (() => { try { return execFileSync(CFG.redisBin, ['--version']).toString().match(/v=(\S+)/)?.[1]; } catch { return '?'; } })();
+
+  log(`eidgw stores benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
+  log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
+      `io_threads=${CFG.ioThreads} workers=${CFG.workers} per node, log level ${CFG.eidgwLog}`);
+  log(`stores: (a) SQLite (WAL, on disk); (b), (c) each its own private redis-server ${redisVersion} (appendonly yes, appendfsync everysec)`);
+  log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
+      `scenarios ${CFG.scenarios.join(', ')}; configurations ${confs.map((c) => c.id).join(', ')}; work dir ${dir}`);
+  if (confs.some((c) => c.nodes > 1)) {
+    log('two nodes: virtual user v is bound to node A or B by v % 2 (load split evenly); one SSO session made on A, its cookie used on both;');
+    log('  ' +
+        (CFG.cross === 'half'
+          ? 'token alone: each node mints half the codes and redeems from one shared queue, so about half the codes a node redeems were minted on the other (STORES_CROSS=half)'
+          : 'token alone: each node redeems only the codes it minted (STORES_CROSS=none)'));
+  }
+
+  for (const c of confs) log(`sanity ${pad(c.title, 20)} ${await sanity(c, citizens[1])}`);
+
+  const jobFor = (scenario, c) => ({ scenario, nodes: c.targets, cross: CFG.cross, vus: CFG.vus, seconds: CFG.seconds,
+    warmup: CFG.warmup, citizens: ids, clkTck: CLK_TCK, maxUnits: 20_000_000, firstBatch: 1500,
+    redisPort: c.redis ? c.redis.port : null,
+    pids: { server: c.procs[0].pid, aux: [...c.procs.slice(1).map((p) => p.pid), ...(c.redis ? [c.redis.proc.pid] : [])] } });
+  if (CFG.firstWarmup > 0) {
+    for (const scenario of CFG.scenarios) for (const c of confs) await runDriver({ ...jobFor(scenario, c), seconds: 1, warmup: CFG.firstWarmup });
+    log(`warm-up: ${CFG.firstWarmup} s per configuration and scenario, not counted`);
+  }
+
+  const dbsize = (c) => { try { return Number(execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(c.redis.port), 'DBSIZE']).toString().trim()); } catch { return NaN; } };
+  const runs = [];
+  let failed = 0;
+  for (let pass = 1; pass <= CFG.passes; pass++) {
+    const order = pass % 2 ? confs : [...confs].reverse();
+    for (const scenario of CFG.scenarios) {
+      for (const c of order) {
+        const from = c.procs.map(logSize);
+        const keys = c.redis ? dbsize(c) : NaN;
+        let phases;
+        try { phases = await runDriver(jobFor(scenario, c)); } catch (e) { phases = null; log(`[pass ${pass}] ${scenario} ${c.title}: FAILED: ${e.message}`); failed++; }
+        for (const ph of phases || []) {
+          runs.push({ pass, config: c.id, nodes: c.nodes, keysBefore: keys, ...ph });
+          const rc = ph.redisCmds ? `, redis ${fmt(ph.redisCores, 2)} cores ${fmt(ph.redisCmds.total / ph.ok, 3)} cmd/req` : '';
+          const cross = ph.redeemed && c.nodes > 1 ? `, ${fmt((100 * ph.redeemed.crossed) / (ph.redeemed.crossed + ph.redeemed.same), 0)}% cross-node` : '';
+          log(`[pass ${pass}] ${pad(ph.phase, 9)} ${pad(c.title, 20)} ${lpad(fmt(ph.rps, 1), 9)}/s  p50 ${lpad(fmt(ph.p50ms, 2), 6)} ms  p99 ${lpad(fmt(ph.p99ms, 2), 7)} ms  ` +
+              `${lpad(fmt(ph.perGwCpuSec), 7)} per eidgw CPU-s  (eidgw ${fmt(ph.gwCores, 2)} cores${rc}, driver ${fmt(ph.driverCores, 2)}, ` +
+              `other ${fmt(ph.otherCores, 2)}, steal ${fmt(ph.stealPct, 1)}%; ${ph.ok} ok, ${ph.errors} errors${cross})`);
+          if (ph.phase === 'check' && ph.redisCmds) {
+            log(`           Redis commands in the ${fmt(ph.wallSec, 1)} s window: ${ph.redisCmds.total} (${cmdList(ph.redisCmds.by)}); ` +
+                `background expected ~${fmt(POLL_PER_NODE * c.nodes * ph.wallSec)} XRANGE + SCAN; keys in Redis ${fmt(keys)}`);
+          }
+          for (const e of ph.errSamples) log(`           error: ${e}`);
+          if (ph.errors > 0.01 * (ph.ok + ph.errors) || ph.ok === 0) failed++;
+        }
+        c.procs.forEach((p, i) => {
+          const issues = gwLogIssues(p, from[i]);
+          if (issues.warn || issues.error || issues.other) {
+            log(`           ${p.name} logged ${issues.error} error(s), ${issues.warn} warning(s), ${issues.other} non-JSON line(s):`);
+            for (const [k, n] of issues.samples) log(`             ${n} x ${k}`);
+          }
+        });
+        for (const p of procs) {
+          if (!alive(p)) {
+            log(`!! ${p.name} is gone (exit ${p.exitCode ?? p.signalCode}) after ${scenario} ${c.title} in pass ${pass}; last lines of ${p.logPath}:`);
+            log(fs.readFileSync(p.logPath, 'utf8').split('\n').slice(-15).join('\n'));
+            throw new Error(`${p.name} died`);
+          }
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ summary
+  const titles = { token: 'token alone', check: 'session check', authorize: 'authorize+SSO' };
+  const rows = [];
+  for (const phase of ['token', 'check', 'authorize']) {
+    for (const c of confs) {
+      const rs = runs.filter((r) => r.phase === phase && r.config === c.id && r.ok > 0);
+      if (!rs.length) continue;
+      const sumBy = {};
+      for (const r of rs) for (const [k, v] of Object.entries(r.redisCmds?.by || {})) sumBy[k] = (sumBy[k] || 0) + v;
+      rows.push({
+        phase, title: titles[phase], config: c.id, confTitle: c.title, nodes: c.nodes, n: rs.length,
+        rps: median(rs.map((r) => r.rps)), rpsMin: Math.min(...rs.map((r) => r.rps)), rpsMax: Math.max(...rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50ms)), p99: median(rs.map((r) => r.p99ms)),
+        perCpu: median(rs.map((r) => r.perGwCpuSec)),
+        redisUs: c.redis ? median(rs.map((r) => r.redisUsPerReq)) : NaN,
+        perCpuWithRedis: c.redis ? median(rs.map((r) => r.ok / (r.cpu.gwSec + r.cpu.redisSec))) : NaN,
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+        redis: c.redis ? { total: rs.reduce((a, r) => a + (r.redisCmds?.total || 0), 0), ok: rs.reduce((a, r) => a + r.ok, 0),
+                           wall: rs.reduce((a, r) => a + r.wallSec, 0), by: sumBy,
+                           perReq: median(rs.map((r) => r.redisCmds.total / r.ok)) } : null,
+        crossedPct: phase === 'token' && c.nodes > 1
+          ? (100 * rs.reduce((a, r) => a + r.redeemed.crossed, 0)) / rs.reduce((a, r) => a + r.redeemed.crossed + r.redeemed.same, 0) : NaN,
+      });
+    }
+  }
+  for (const r of rows) {
+    const base = rows.find((x) => x.phase === r.phase && x.config === 'a');
+    r.ratioRps = base ? r.rps / base.rps : NaN;
+    r.ratioCpu = base ? r.perCpu / base.perCpu : NaN;
+    // the same ratios within each pass (runs next to each other), to show their spread
+    r.paired = [];
+    for (let pass = 1; pass <= CFG.passes && base; pass++) {
+      const x = runs.find((q) => q.phase === r.phase && q.config === r.config && q.pass === pass && q.ok > 0);
+      const y = runs.find((q) => q.phase === r.phase && q.config === 'a' && q.pass === pass && q.ok > 0);
+      if (x && y) r.paired.push({ rps: x.rps / y.rps, cpu: x.perGwCpuSec / y.perGwCpuSec });
+    }
+  }
+
+  log('');
+  log(`summary: medians over ${CFG.passes} pass(es); req/s shows [min-max] over the passes`);
+  log(`${pad('scenario', 14)} ${pad('configuration', 20)} ${lpad('req/s', 9)} ${pad('[min-max]', 17)} ${lpad('p50ms', 6)} ${lpad('p99ms', 7)} ` +
+      `${lpad('req/CPU-s', 10)} ${lpad('redis', 8)} ${lpad('+redis', 8)}  vs (a): req/s, req/CPU-s`);
+  const range = (r, k) => (r.paired.length > 1 ? ` [${fmt(Math.min(...r.paired.map((p) => p[k])), 2)}-${fmt(Math.max(...r.paired.map((p) => p[k])), 2)}]` : '');
+  let prev = null;
+  for (const r of rows) {
+    if (prev && prev !== r.phase) log('');
+    prev = r.phase;
+    const vs = r.config === 'a' || !Number.isFinite(r.ratioRps) ? '' : `${fmt(r.ratioRps, 2)}x${range(r, 'rps')}, ${fmt(r.ratioCpu, 2)}x${range(r, 'cpu')}`;
+    log(`${pad(r.phase === 'authorize' ? 'authorize+SSO*' : r.title, 14)} ${pad(r.confTitle, 20)} ${lpad(fmt(r.rps, 1), 9)} ${pad(`[${fmt(r.rpsMin)}-${fmt(r.rpsMax)}]`, 17)} ` +
+        `${lpad(fmt(r.p50, 2), 6)} ${lpad(fmt(r.p99, 2), 7)} ${lpad(fmt(r.perCpu), 10)} ${lpad(Number.isFinite(r.redisUs) ? fmt(r.redisUs, 1) + 'µs' : '-', 8)} ` +
+        `${lpad(fmt(r.perCpuWithRedis), 8)}  ${vs}`);
+  }
+  log('');
+  log('req/CPU-s: requests per CPU-second of the eidgw process(es), summed over the nodes (utime+stime from /proc, all threads).');
+  log('redis: redis-server CPU per request (µs), shown apart; +redis: req/CPU-s with Redis\'s CPU counted in.');
+  log('vs (a): the configuration\'s median over (a)\'s median, for req/s and req/CPU-s; in brackets, [min-max] of the same ratio');
+  log('        within each pass (runs next to each other).');
+  log('* authorize+SSO is informational: the phases of "token alone" that mint its codes (GET /authorize + SSO cookie).');
+  if (rows.some((r) => r.nodes > 1 && r.phase === 'token')) {
+    const t = rows.find((r) => r.nodes > 1 && r.phase === 'token');
+    log(`two nodes, token alone: ${fmt(t.crossedPct, 0)}% of the codes were redeemed on the node that did not mint them (STORES_CROSS=${CFG.cross}).`);
+  }
+  log(`The driver (one node process) shares the ${os.cpus().length} cores with the servers: see "driver" and "other" per run above. The`);
+  log('session check costs eidgw so little that its req/s is the driver\'s limit on this machine; req/CPU-s is the figure to compare.');
+
+  const redisRows = rows.filter((r) => r.redis);
+  if (redisRows.length) {
+    log('');
+    log('Redis commands caused by each scenario (INFO commandstats, calls after - before each timed phase, our INFO taken off):');
+    log(`  session check, expected: no command per request; only the background upkeep of each node: the revocation polling,`);
+    log(`  ~${POLL_PER_NODE}/s per node (XRANGE eidgw:revoked every 250 ms), and the event-delivery pass once a second (SCAN over the`);
+    log('  keyspace, about one call per 1,000 keys, + one GET per queued back-channel event).');
+    for (const r of redisRows) {
+      const x = r.redis;
+      const perNodeSec = x.total / x.wall / r.nodes;
+      const extra = r.phase === 'check' ? `; per node ${fmt(perNodeSec, 1)}/s (polling alone: ~${POLL_PER_NODE}/s)` : '';
+      log(`  ${pad(r.phase === 'authorize' ? 'authorize+SSO' : r.title, 14)} ${pad(r.confTitle, 20)} ${lpad(fmt(x.total), 10)} commands for ${lpad(fmt(x.ok), 9)} requests ` +
+          `= ${fmt(x.perReq, x.perReq < 0.1 ? 5 : 2)} per request${extra}`);
+      log(`  ${pad('', 14)} ${pad('', 20)} by command: ${cmdList(x.by)}`);
+    }
+  }
+
+  const result = {
+    date: new Date().toISOString(), config: { ...CFG, clkTck: CLK_TCK },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, kernel: os.release(), node: process.version },
+    eidgw: { bin: CFG.eidgwBin, built: binStat.mtime.toISOString(), git }, redis: redisVersion,
+    configurations: confs.map((c) => ({ id: c.id, title: c.title, nodes: c.nodes, store: c.redis ? 'redis' : 'sqlite' })),
+    summary: rows, runs,
+  };
+  fs.mkdirSync(path.dirname(CFG.out), { recursive: true });
+  fs.writeFileSync(CFG.out, JSON.stringify(result, null, 1) + '\n');
+  const rel = path.relative(process.cwd(), CFG.out);
+  log(`results: ${rel && !rel.startsWith('..') ? rel : CFG.out}`);
+  if (failed) {
+    log(`!! ${failed} run(s) failed or had more than 1% errors: their figures are not valid (logs kept in ${dir})`);
+    return 1;
+  }
+  return 0;
+}
+
+let code = 1;
+let keepDir = CFG.keep;
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, async () => { await stopAll(); process.exit(130); });
+try {
+  code = await main();
+  if (code) keepDir = true;
+} catch (e) {
+  console.error(`stores: ${e.stack || e}`);
+  keepDir = true;
+  code = 1;
+} finally {
+  await stopAll();
+  if (dir && !keepDir) fs.rmSync(dir, { recursive: true, force: true });
+  else if (dir) console.error(`stores: logs and data kept in ${dir}`);
+}
+process.exit(code);
