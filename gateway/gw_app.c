@@ -187,9 +187,9 @@ static char *lang_switch_url(const gw_req_t *req, const char *lang)
 void gw_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *tmpl,
              const char *lang, const gw_tmpl_var_t *vars, size_t nvars)
 {
-    gw_tmpl_var_t all[24];
+    gw_tmpl_var_t all[96];
     size_t n = 0;
-    for (size_t i = 0; i < nvars && n < 22; i++)
+    for (size_t i = 0; i < nvars && n < 94; i++)
         all[n++] = vars[i];
     char *sw = NULL;
     int has_switch = 0;

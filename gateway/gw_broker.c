@@ -280,6 +280,11 @@ void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t
         audit(app, "link", cl->id, id12, cand[0].id, "conflict", req);
         n = 0; /* the account is linked to someone else: no legacy account for this citizen */
     }
+    json_t *shown = json_array();
+    for (size_t i = 0; n > 1 && i < n; i++)
+        json_array_append_new(shown, json_string(cand[i].id));
+    json_object_set_new(ar, "step", json_string(n > 1 ? "choose" : "no_legacy"));
+    json_object_set_new(ar, "shown", shown);
     char *kept = keep_ar(app, ar, arid, sess);
     if (!kept) {
         busy_page(app, req, resp, lang);
@@ -313,7 +318,7 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_account_t *cand = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
     size_t n = 0, k;
     const char *id12 = jstr(json_object_get(sess, "identity"), "id12");
-    if (!sess || !cl || !id12) {
+    if (!sess || !cl || !id12 || !gw_streq(jstr(ar, "step"), "choose")) {
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
     }
@@ -344,8 +349,13 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     audit(app, "link", cl->id, id12, chosen, "chosen_primary", req);
             event_linked(app, cl->id, id12, chosen);
     json_t *merged = json_array();
+    json_t *shown = json_object_get(ar, "shown");
     for (size_t i = 0; i < n; i++) {
-        if (i == k)
+        int was_shown = 0;
+        size_t si;
+        json_t *sv;
+        json_array_foreach(shown, si, sv) was_shown |= gw_streq(json_string_value(sv), cand[i].id);
+        if (i == k || !was_shown) /* only what the citizen saw is merged */
             continue;
         /* merged, never deleted: the portal keeps the history under the primary */
         GW_STORE_ACCT(app->store, account_update, cl->id, cand[i].id, GW_ACCT_MERGED, NULL, NULL, chosen);
@@ -372,7 +382,14 @@ static void h_new(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!ar)
         return;
     json_t *sess = pending_session(app, req, ar);
-    if (!sess) {
+    const char *nid = sess ? jstr(json_object_get(sess, "identity"), "id12") : NULL;
+    gw_link_t l;
+    gw_account_t probe;
+    size_t pn = 0;
+    if (!sess || !nid || !gw_streq(jstr(ar, "step"), "no_legacy") ||
+        gw_store_link_by_id12(app->store, jstr(ar, "client_id"), nid, &l) == GW_OK ||
+        (GW_STORE_ACCT(app->store, accounts_by_id12, jstr(ar, "client_id"), nid, 1, &probe, 1, &pn) == GW_OK && pn)) {
+        /* a new account only when the citizen truly has none here */
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
     } else {
         audit(app, "new_account", jstr(ar, "client_id"), jstr(json_object_get(sess, "identity"), "id12"), NULL, "ok", req);
@@ -416,7 +433,7 @@ static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *user = gw_form_get(&req->form, "username"), *pw = gw_form_get(&req->form, "password");
     gw_account_t a;
     int found = 0;
-    if (!sess || !cl || !id12) {
+    if (!sess || !cl || !id12 || !gw_streq(jstr(ar, "step"), "no_legacy")) {
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
     }
@@ -495,6 +512,10 @@ size_t gw_broker_login_vars(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_
 static void legacy_logged_in(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
                              const gw_client_t *cl, const gw_account_t *a)
 {
+    if (!a->id12[0]) { /* never: every path here has a trusted ID number */
+        gw_error_page(app, req, resp, 400, "flow_expired", gw_req_lang(req, app, NULL), NULL, NULL);
+        return;
+    }
     int64_t now = gw_now();
     char *sid = gw_random_token(24);
     json_t *ident = json_object();
@@ -596,6 +617,7 @@ static void h_legacy(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     /* NEED_ID12: remember which account passed the password check */
     jset(ar, "legacy_account", a.id);
+    json_object_del(ar, "legacy_verified"); /* a verification belongs to the account that earned it */
     if (store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime) != GW_OK) {
         busy_page(app, req, resp, lang);
         goto done;
@@ -681,7 +703,7 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, info.digits, "popdb", NULL);
     audit(app, "link", cl->id, info.digits, a.id, "verified_popdb", req);
             event_linked(app, cl->id, info.digits, a.id);
-    jset(ar, "legacy_verified", "1");
+    jset(ar, "legacy_verified", a.id);
     store_put_json(app, "ar", arid, ar, app->cfg->flow_lifetime);
     char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, arid);
     result_page(app, req, resp, 200, "verify_success", lang, arid, 0, csrf);
@@ -700,8 +722,9 @@ static void h_legacy_continue(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     const gw_client_t *cl = ar_client(app, ar);
     gw_account_t a;
-    if (!cl || !jstr(ar, "legacy_verified") ||
-        GW_STORE_ACCT(app->store, account_get, cl->id, jstr(ar, "legacy_account"), &a) != GW_OK) {
+    if (!cl || !jstr(ar, "legacy_verified") || !gw_streq(jstr(ar, "legacy_verified"), jstr(ar, "legacy_account")) ||
+        GW_STORE_ACCT(app->store, account_get, cl->id, jstr(ar, "legacy_account"), &a) != GW_OK ||
+        a.state != GW_ACCT_LINKED || !a.id12[0]) {
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
     } else {
         legacy_logged_in(app, req, resp, ar, arid, cl, &a);

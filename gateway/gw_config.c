@@ -33,6 +33,7 @@ static const directive_t server_dirs[] = {
     CFG("max_body", T_SIZE, max_body, 1024, 16 << 20, NULL, 0),
     CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
     CFG("max_uri", T_SIZE, max_uri, 256, 1 << 20, NULL, 0),
+    CFG("trusted_proxy", T_LIST, trusted_proxies, 0, 0, NULL, 0),
     {0},
 };
 static const directive_t keys_dirs[] = {
@@ -462,6 +463,7 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->path);
     free(cfg->listen_host);
     free(cfg->public_url);
+    free_list(&cfg->trusted_proxies);
     free(cfg->templates_dir);
     free(cfg->keys_dir);
     free(cfg->store_driver);

@@ -73,6 +73,7 @@ typedef struct gw_config {
     int io_threads, workers;
     char *templates_dir;
     long max_body, max_headers, max_uri;
+    gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
     /* [keys] */
     char *keys_dir;
     /* [store] */

@@ -123,7 +123,7 @@ struct gw_server {
     int nio, nworkers;
     io_thread_t *io;
     pthread_t *workers;
-    pthread_t reaper;
+    pthread_t reaper, events;
     pthread_mutex_t qlock;
     pthread_cond_t qcond;
     job_t *qhead, *qtail;
@@ -200,6 +200,25 @@ static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
         ev_uint16_t port = 0;
         evhttp_connection_get_peer(con, &addr, &port);
         snprintf(q->remote, sizeof(q->remote), "%s", addr ? addr : "");
+    }
+    /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
+     * from the right, skipping our own proxies (a client cannot forge the part they add) */
+    const char *xff = evhttp_find_header(ih, "X-Forwarded-For");
+    if (xff && gw_strlist_has(&cfg->trusted_proxies, q->remote)) {
+        char *list = gw_strdup(xff);
+        for (;;) {
+            char *comma = strrchr(list, ',');
+            char *hop = comma ? comma + 1 : list;
+            while (*hop == ' ')
+                hop++;
+            if (!*hop || !gw_strlist_has(&cfg->trusted_proxies, hop) || !comma) {
+                if (*hop && strlen(hop) < sizeof(q->remote))
+                    snprintf(q->remote, sizeof(q->remote), "%s", hop);
+                break;
+            }
+            *comma = 0;
+        }
+        free(list);
     }
     if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
@@ -382,11 +401,23 @@ static void *reaper_main(void *arg)
     int ticks = 0;
     while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         gw_revset_sync(s->app);
-        if (++ticks % 4 == 0)
-            gw_events_deliver(s->app);
-        if (ticks % 120 == 0)
+        if (++ticks % 120 == 0)
             gw_store_purge(s->app->store);
         usleep(250 * 1000);
+    }
+    gw_http_thread_cleanup();
+    return NULL;
+}
+
+/* Account events go out on their own thread: a portal that hangs must not hold up the
+ * revocation sync above. */
+static void *events_main(void *arg)
+{
+    gw_server_t *s = arg;
+    while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+        gw_events_deliver(s->app);
+        for (int i = 0; i < 4 && !__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE); i++)
+            usleep(250 * 1000);
     }
     gw_http_thread_cleanup();
     return NULL;
@@ -481,6 +512,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     for (int i = 0; i < s->nio; i++)
         pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
     pthread_create(&s->reaper, NULL, reaper_main, s);
+    pthread_create(&s->events, NULL, events_main, s);
     return s;
 }
 
@@ -502,6 +534,7 @@ void gw_server_wait(gw_server_t *s)
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
     pthread_join(s->reaper, NULL);
+    pthread_join(s->events, NULL);
     /* jobs finished after their I/O loop stopped: run their completions now */
     for (int i = 0; i < s->nio; i++)
         event_base_loop(s->io[i].base, EVLOOP_NONBLOCK);

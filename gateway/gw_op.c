@@ -74,6 +74,8 @@ static const char *dup_param(const gw_form_t *f)
 
 char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12)
 {
+    if (!id12)
+        id12 = ""; /* never for a real session: every identity carries its number */
     gw_buf_t b;
     gw_buf_init(&b, 1024);
     gw_buf_printf(&b, "%s", client_id);
@@ -359,7 +361,18 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         }
         /* max_age=0 asks for a fresh authentication, like prompt=login */
         int fresh = max_age < 0 || (max_age > 0 && gw_now() - s.auth_time <= max_age);
-        if (sess && fresh && s.level >= need_level) {
+        /* the same policy as a fresh login: this portal's account types and the lock list */
+        json_t *ident = json_object_get(sess, "identity");
+        const char *atype = jstr(ident, "account_type");
+        int policy_ok = sess && (!atype || gw_list_has(cl->account_types, atype));
+        char *lock = NULL;
+        if (policy_ok && jstr(ident, "id12") && gw_store_get(app->store, "lock", jstr(ident, "id12"), &lock) == GW_OK) {
+            policy_ok = 0;
+            gw_store_revoke(app->store, s.sid, s.exp);
+            gw_revset_add(&app->revoked, s.sid, s.exp);
+        }
+        free(lock);
+        if (sess && fresh && policy_ok && s.level >= need_level) {
             gw_broker_after_login(app, req, resp, ar, NULL, sess, lang);
             json_decref(sess);
             json_decref(ar);
@@ -484,7 +497,7 @@ void index_session(gw_app_t *app, const char *id12, const char *sid)
         json_decref(arr);
         arr = json_array();
     }
-    while (json_array_size(arr) >= 32) /* keep the newest */
+    while (json_array_size(arr) >= 512) /* sessions expire long before this fills */
         json_array_remove(arr, 0);
     json_array_append_new(arr, json_string(sid));
     store_put_json(app, "sidx", id12, arr, app->cfg->session_lifetime);
@@ -590,12 +603,19 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page_detail(app, req, resp, 403, "locked", lang, NULL, back, key);
         goto done;
     }
-    if (!strcmp(id.account_type, "1")) {
+    if (!strcmp(id.account_type, "1") && id.id12[0] >= '0' && id.id12[0] <= '9') {
+        /* a citizen's number (foreigners carry an opaque identifier): section 5 rules */
         gw_id_info_t info;
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
-        if (gw_id_check(id.id12, strlen(id.id12), tm.tm_year + 1900, &info) == GW_ID_OK) {
+        int idrc = gw_id_check(id.id12, strlen(id.id12), tm.tm_year + 1900, &info);
+        if (idrc != GW_ID_OK || info.kind != GW_ID_PERSONAL) {
+            gw_log(GW_LOG_WARN, "idp", "upstream ID number fails the format rules", "id", req->id, NULL);
+            gw_error_page(app, req, resp, 502, "missing_identity", lang, retry, back);
+            goto done;
+        }
+        {
             int by = id.birthdate ? atoi(id.birthdate) : 0;
             if (gw_id_compare(&info, by, id.sex))
                 gw_log(GW_LOG_WARN, "broker", "ID number digits disagree with birth date or sex", "who_id12",

@@ -40,7 +40,8 @@ export function percentiles(lat) {
            meanms: a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN };
 }
 
-// Calls per command so far on the Redis at 127.0.0.1:port (INFO commandstats), or null.
+// Calls and microseconds per command so far on the Redis at 127.0.0.1:port
+// (INFO commandstats): {cmd: {calls, usec}}, or null.
 export function redisCalls(port) {
   let text;
   try {
@@ -48,26 +49,29 @@ export function redisCalls(port) {
                         { timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   } catch { return null; }
   const out = {};
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
   return out;
 }
 
-// Commands between two redisCalls() snapshots. The INFO that took `before` is counted
-// in `after` (a command's stats are updated once it has run): it is taken off.
+// Commands between two redisCalls() snapshots: {total, by: {cmd: calls}, usec: {cmd: µs}}.
+// The INFO that took `before` is counted in `after` (a command's stats are updated once
+// it has run): it is taken off.
 export function redisDelta(before, after) {
   if (!before || !after) return null;
-  const by = {};
+  const by = {}, usec = {};
   let total = 0;
   for (const [k, v] of Object.entries(after)) {
-    const n = v - (before[k] || 0) - (k === 'info' ? 1 : 0);
-    if (n > 0) { by[k] = n; total += n; }
+    const b = before[k] || { calls: 0, usec: 0 };
+    const n = v.calls - b.calls - (k === 'info' ? 1 : 0);
+    if (n > 0) { by[k] = n; usec[k] = v.usec - b.usec; total += n; }
   }
-  return { total, by };
+  return { total, by, usec };
 }
 
 export function addRedis(acc, d) {
   if (!d) return acc;
-  const out = { total: (acc?.total || 0) + d.total, by: { ...(acc?.by || {}) } };
+  const out = { total: (acc?.total || 0) + d.total, by: { ...(acc?.by || {}) }, usec: { ...(acc?.usec || {}) } };
   for (const [k, v] of Object.entries(d.by)) out.by[k] = (out.by[k] || 0) + v;
+  for (const [k, v] of Object.entries(d.usec)) out.usec[k] = (out.usec[k] || 0) + v;
   return out;
 }

@@ -145,11 +145,19 @@ static int check_id_token(const gw_upstream_t *up, json_t *c, const char *nonce,
 
 static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
 {
-    id->id12 = claim_str(ui, up->claim_id);
+    /* the ID number must be a string: as a JSON number its leading zeros are gone */
+    json_t *idv = json_object_get(ui, up->claim_id);
+    id->id12 = json_is_string(idv) && json_string_length(idv) && json_string_length(idv) <= 32
+                   ? gw_strdup(json_string_value(idv)) : NULL;
     if (!id->id12) {
-        snprintf(detail, dl, "userinfo has no '%s'", up->claim_id);
+        snprintf(detail, dl, "userinfo has no string '%s'", up->claim_id);
         return -1;
     }
+    for (const char *c = id->id12; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || *c == '-')) {
+            snprintf(detail, dl, "'%s' has characters an identifier cannot have", up->claim_id);
+            return -1;
+        }
     id->name = claim_str(ui, up->claim_name);
     char *bd = claim_str(ui, up->claim_birthdate);
     id->birthdate = to_iso_date(bd, up->birthdate_format);
