@@ -72,6 +72,8 @@ before(async () => {
       minLevel: 1 },
     { id: 'portal-cb', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/cb`], scopes: 'openid profile',
       minLevel: 1 },
+    { id: 'portal-org', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/org`], scopes: 'openid profile',
+      minLevel: 1, accountTypes: '1 3' },
   ];
   // accounts settings per client go through `extra` (appended after the client sections)
   st = await startStack('broker', {
@@ -459,6 +461,65 @@ test('the population-DB oracle is rate-limited per account and per ID number', a
   last = await submit(agent, need, 'id12-form', { id12: '036160167890' });
   assert.equal(last.status, 429, 'the 51st check within the window is refused, even with the right number');
   assert.match(last.body, /data-result="rate_limited"/);
+});
+
+test('a 356 verification belongs to the account that earned it (no carry-over inside one login)', async () => {
+  const csv = path.join(st.dir, 'carry.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash\n' +
+    `Q-1,quoc,Phan Văn Khoa,2005-02-02,M,,,false,${HASH}\n` +
+    `Q-2,nga2,Vũ Thị Nga,1960-01-20,F,162567890,,false,${HASH}\n`);
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const need = await legacySubmit(agent, lp, 'nga2', PW);
+  const ok = await submit(agent, need, 'id12-form', { id12: '036160167890' });
+  assert.match(ok.body, /data-result="verify_success"/);
+  // the same login now names another account (no CMND, no ID number) ...
+  const other = await legacySubmit(agent, lp, 'quoc', PW);
+  assert.match(other.body, /data-result="no_cmnd"/);
+  // ... and "continue" must not log that account in
+  const cont = await agent.request(new URL('/login/legacy/continue', ok.url).toString(), { method: 'POST',
+    form: { ar: hidden(ok.body, 'ar'), csrf: hidden(ok.body, 'csrf') } });
+  assert.equal(cont.status, 400);
+  assert.equal(st.gw.proc.exitCode, null, 'eidgw is still running');
+});
+
+test('the choose step cannot be skipped by posting "continue as new"', async () => {
+  // a fresh pair of verified accounts for one citizen
+  const csv = path.join(st.dir, 'skip.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified\n' +
+    'S-1,s1,Bùi Quang Huy,2001-01-01,M,,001201090123,true\nS-2,s2,Bùi Quang Huy,2001-01-01,M,,001201090123,true\n');
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
+  const agent = new Agent();
+  const s = await portalLogin(agent, '001201090123');
+  assert.match(s.hop.body, /id="choose-form"/);
+  const r = await agent.request(new URL('/link/new', s.hop.url).toString(), { method: 'POST',
+    form: { ar: hidden(s.hop.body, 'ar'), csrf: hidden(s.hop.body, 'csrf') } });
+  assert.equal(r.status, 400);
+  const c = await agent.request(new URL('/link/claim', s.hop.url).toString(), { method: 'POST',
+    form: { ar: hidden(s.hop.body, 'ar'), csrf: hidden(s.hop.body, 'csrf'), username: 's1', password: 'x' } });
+  assert.equal(c.status, 400);
+});
+
+test('an SSO session is not reused where the account type is refused', async () => {
+  const agent = new Agent();
+  const s = await portalLogin(agent, '0101234567', 'portal-org'); // an organisation account
+  assert.equal(s.hop.status, 302);
+  const c = st.clients['portal-closed'];
+  const config = await discover(st.gw.url, c);
+  const again = await agent.request((await authRequest(config, c)).url);
+  assert.ok(again.location && again.location.includes('/login?'), `no code for a citizen-only portal: ${again.location}`);
+});
+
+test('admin unlink is not undone by the next login', async () => {
+  const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+  const r = await fetch(`${st.gw.url}/admin/links/unlink`, { method: 'POST', headers: auth,
+    body: JSON.stringify({ portal: 'portal-a', id12: '001085012345', reason: 'wrong person' }) });
+  assert.equal(r.status, 200);
+  const s = await portalLogin(new Agent(), '001085012345');
+  assert.equal(s.hop.status, 200, 'no automatic re-link: the citizen chooses what to do');
+  const l = await fetch(`${st.gw.url}/admin/links?portal=portal-a&id12=001085012345`, { headers: auth });
+  assert.equal(l.status, 404);
 });
 
 test('audit: the chain verifies and names a changed byte', async () => {
