@@ -477,6 +477,27 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         free(s);
         return NULL;
     }
+    /* SO_REUSEPORT would let a second eidgw share the port silently: first make sure the
+     * address is free with a plain bind */
+    {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)app->cfg->listen_port);
+        inet_pton(AF_INET, strcmp(app->cfg->listen_host, "localhost") ? app->cfg->listen_host : "127.0.0.1", &sa.sin_addr);
+        int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(probe, (struct sockaddr *)&sa, sizeof(sa))) {
+            snprintf(err, errlen, "listen %s:%d: %s", app->cfg->listen_host, app->cfg->listen_port, strerror(errno));
+            close(probe);
+            close(s->stop_pipe[0]);
+            close(s->stop_pipe[1]);
+            free(s);
+            return NULL;
+        }
+        close(probe);
+    }
     s->io = gw_xcalloc((size_t)s->nio, sizeof(io_thread_t));
     struct event_config *ec = event_config_new();
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
