@@ -378,6 +378,9 @@ async function main() {
             log(`           Redis: ${ph.redisCmds.total} commands in ${fmt(ph.wallSec, 1)} s: ${cmdList(ph.redisCmds)}; ` +
                 `besides XRANGE and SCAN: ${beyondUpkeep(ph.redisCmds)}; polling alone would be ~${fmt(POLL_PER_NODE * c.nodes * ph.wallSec)} XRANGE; ${fmt(keys)} keys in Redis`);
           }
+          if (ph.redisCmds?.forks > 0) {
+            log(`           Redis forked ${ph.redisCmds.forks} time(s) during the run (an AOF rewrite): the child's CPU is not in the redis figure`);
+          }
           for (const e of ph.errSamples) log(`           error: ${e}`);
           if (ph.errors > 0.01 * (ph.ok + ph.errors) || ph.ok === 0) failed++;
         }
@@ -486,6 +489,11 @@ async function main() {
         log(`  ${pad(name, 14)} ${pad(r.confTitle, 20)} ${lpad(fmt(x.total), 8)} commands for ${lpad(fmt(x.ok), 9)} requests = ${fmt(x.perReq, 2)} per request`);
       }
       log(`  ${pad('', 35)} ${cmdList(x)}`);
+    }
+    const forks = confs.filter((c) => c.redis).map((c) => [c, runs.filter((r) => r.config === c.id).reduce((a, r) => a + (r.redisCmds?.forks || 0), 0)]);
+    if (forks.some(([, n]) => n > 0)) {
+      log(`  AOF rewrites (Redis forks) during the timed phases: ${forks.map(([c, n]) => `${c.id} ${n}`).join(', ')}; a rewrite's CPU is in its child`);
+      log('  process, not in the redis figures (it shows in "other").');
     }
   }
 

@@ -236,6 +236,31 @@ static redisReply *run(rd_store_t *s, int argc, const char **argv, const size_t 
 
 static char *kv_key(const char *ns, const char *key) { return gw_sprintf("eidgw:kv:%s:{%s}", ns, key); }
 
+/* Namespaces read back with list() (the event outbox) keep an index: a sorted set of
+ * their keys scored by expiry, so listing never walks the keyspace. */
+static int is_listed_ns(const char *ns) { return !strcmp(ns, "evq"); }
+
+static void index_add(rd_store_t *s, const char *ns, const char *key, long ttl)
+{
+    char *idx = gw_sprintf("eidgw:kvidx:%s", ns), score[32];
+    snprintf(score, sizeof(score), "%lld", (long long)(gw_now() + ttl));
+    const char *argv[] = {"ZADD", idx, score, key};
+    redisReply *r = run(s, 4, argv, NULL, 1);
+    if (r)
+        freeReplyObject(r);
+    free(idx);
+}
+
+static void index_del(rd_store_t *s, const char *ns, const char *key)
+{
+    char *idx = gw_sprintf("eidgw:kvidx:%s", ns);
+    const char *argv[] = {"ZREM", idx, key};
+    redisReply *r = run(s, 3, argv, NULL, 1);
+    if (r)
+        freeReplyObject(r);
+    free(idx);
+}
+
 static int rd_put(gw_store_t *b, const char *ns, const char *key, const char *val, long ttl, int nx)
 {
     char *k = kv_key(ns, key), ttls[24];
@@ -246,6 +271,8 @@ static int rd_put(gw_store_t *b, const char *ns, const char *key, const char *va
     if (r)
         freeReplyObject(r);
     free(k);
+    if (rc == GW_OK && is_listed_ns(ns))
+        index_add((rd_store_t *)b, ns, key, ttl);
     return rc;
 }
 
@@ -272,7 +299,13 @@ static int get_like(gw_store_t *b, const char *verb, const char *ns, const char 
 
 static int rd_get(gw_store_t *b, const char *ns, const char *key, char **ret) { return get_like(b, "GET", ns, key, ret); }
 /* GETDEL is one atomic command: of two nodes taking one code, one gets it. */
-static int rd_take(gw_store_t *b, const char *ns, const char *key, char **ret) { return get_like(b, "GETDEL", ns, key, ret); }
+static int rd_take(gw_store_t *b, const char *ns, const char *key, char **ret)
+{
+    int rc = get_like(b, "GETDEL", ns, key, ret);
+    if (rc == GW_OK && is_listed_ns(ns))
+        index_del((rd_store_t *)b, ns, key);
+    return rc;
+}
 
 static int rd_del(gw_store_t *b, const char *ns, const char *key)
 {
@@ -283,6 +316,8 @@ static int rd_del(gw_store_t *b, const char *ns, const char *key)
     if (r)
         freeReplyObject(r);
     free(k);
+    if (rc == GW_OK && is_listed_ns(ns))
+        index_del((rd_store_t *)b, ns, key);
     return rc;
 }
 
@@ -459,40 +494,36 @@ static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int
 static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
                    void *ud)
 {
-    char *pattern = gw_sprintf("eidgw:kv:%s:{*}", ns);
-    size_t prefix = strlen(ns) + 11; /* "eidgw:kv:" + ns + ":{" */
-    char cursor[32] = "0";
-    size_t seen = 0;
-    int rc = GW_OK;
-    do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
-        redisReply *r = run((rd_store_t *)b, 6, argv, NULL, 1);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
-            rc = GW_ESTORE;
-            break;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements && seen < max; i++) {
-            const char *full = keys->element[i]->str;
-            size_t fl = strlen(full);
-            if (fl <= prefix + 1)
-                continue;
-            char *key = strndup(full + prefix, fl - prefix - 1);
-            char *val = NULL;
-            if (get_like(b, "GET", ns, key, &val) == GW_OK) {
-                cb(key, val, ud);
-                seen++;
-            }
-            free(val);
-            free(key);
-        }
+    if (!is_listed_ns(ns))
+        return GW_EINVAL; /* only indexed namespaces can be listed */
+    rd_store_t *s = (rd_store_t *)b;
+    char *idx = gw_sprintf("eidgw:kvidx:%s", ns), now[32], cnt[32];
+    snprintf(now, sizeof(now), "%lld", (long long)gw_now());
+    snprintf(cnt, sizeof(cnt), "%zu", max);
+    /* forget index entries whose records expired */
+    const char *trim[] = {"ZREMRANGEBYSCORE", idx, "-inf", now};
+    redisReply *r = run(s, 4, trim, NULL, 1);
+    if (r)
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") && seen < max);
-    free(pattern);
-    return rc;
+    const char *argv[] = {"ZRANGEBYSCORE", idx, now, "+inf", "LIMIT", "0", cnt};
+    r = run(s, 7, argv, NULL, 1);
+    free(idx);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return GW_ESTORE;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *key = r->element[i]->str;
+        char *val = NULL;
+        if (key && get_like(b, "GET", ns, key, &val) == GW_OK)
+            cb(key, val, ud);
+        else if (key)
+            index_del(s, ns, key);
+        free(val);
+    }
+    freeReplyObject(r);
+    return GW_OK;
 }
 
 static void rd_close(gw_store_t *b)

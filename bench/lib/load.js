@@ -40,37 +40,40 @@ export function percentiles(lat) {
            meanms: a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN };
 }
 
-// Calls and microseconds per command so far on the Redis at 127.0.0.1:port
-// (INFO commandstats): {cmd: {calls, usec}}, or null.
+// Calls and microseconds per command so far on the Redis at 127.0.0.1:port (INFO
+// commandstats), and its fork count (INFO stats: AOF rewrites run in a forked child,
+// whose CPU is not the server's): {cmds: {cmd: {calls, usec}}, forks}, or null.
 export function redisCalls(port) {
   let text;
   try {
-    text = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'commandstats'],
+    text = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'commandstats', 'stats'],
                         { timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   } catch { return null; }
-  const out = {};
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
-  return out;
+  const cmds = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) cmds[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  const forks = /^total_forks:(\d+)/m.exec(text);
+  return { cmds, forks: forks ? Number(forks[1]) : NaN };
 }
 
-// Commands between two redisCalls() snapshots: {total, by: {cmd: calls}, usec: {cmd: µs}}.
-// The INFO that took `before` is counted in `after` (a command's stats are updated once
-// it has run): it is taken off.
+// Commands between two redisCalls() snapshots: {total, by: {cmd: calls}, usec: {cmd: µs},
+// forks}. The INFO that took `before` is counted in `after` (a command's stats are
+// updated once it has run): it is taken off.
 export function redisDelta(before, after) {
   if (!before || !after) return null;
   const by = {}, usec = {};
   let total = 0;
-  for (const [k, v] of Object.entries(after)) {
-    const b = before[k] || { calls: 0, usec: 0 };
+  for (const [k, v] of Object.entries(after.cmds)) {
+    const b = before.cmds[k] || { calls: 0, usec: 0 };
     const n = v.calls - b.calls - (k === 'info' ? 1 : 0);
     if (n > 0) { by[k] = n; usec[k] = v.usec - b.usec; total += n; }
   }
-  return { total, by, usec };
+  return { total, by, usec, forks: after.forks - before.forks };
 }
 
 export function addRedis(acc, d) {
   if (!d) return acc;
-  const out = { total: (acc?.total || 0) + d.total, by: { ...(acc?.by || {}) }, usec: { ...(acc?.usec || {}) } };
+  const out = { total: (acc?.total || 0) + d.total, by: { ...(acc?.by || {}) }, usec: { ...(acc?.usec || {}) },
+                forks: (acc?.forks || 0) + (d.forks || 0) };
   for (const [k, v] of Object.entries(d.by)) out.by[k] = (out.by[k] || 0) + v;
   for (const [k, v] of Object.entries(d.usec)) out.usec[k] = (out.usec[k] || 0) + v;
   return out;

@@ -580,6 +580,48 @@ static void test_store_concurrent_link_create_for_one_id12_has_one_winner(void *
     free(r);
 }
 
+typedef struct listed {
+    int n;
+    char keys[8][32];
+    char vals[8][32];
+} listed_t;
+
+static void on_listed(const char *key, const char *val, void *ud)
+{
+    listed_t *l = ud;
+    if (l->n < 8) {
+        snprintf(l->keys[l->n], 32, "%s", key);
+        snprintf(l->vals[l->n], 32, "%s", val);
+    }
+    l->n++;
+}
+
+static void test_store_list_returns_live_records_of_the_outbox(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_put(f->st, "evq", "e1", "v1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "evq", "e2", "v2", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "evq", "e3", "v3", 1, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "other", "x", "y", 60, 0), GW_OK);
+    listed_t l = {0};
+    assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(gw_store_del(f->st, "evq", "e1"), GW_OK);
+    char *v = NULL;
+    assert_int_equal(gw_store_take(f->st, "evq", "e2", &v), GW_OK);
+    free(v);
+    sleep(2); /* e3 expires */
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(gw_store_put(f->st, "evq", "e4", "v4", 60, 0), GW_OK);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.keys[0], "e4");
+    assert_string_equal(l.vals[0], "v4");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -605,6 +647,7 @@ int main(void)
         T(test_store_link_delete_frees_both_sides),
         T(test_store_concurrent_take_gives_each_key_exactly_once),
         T(test_store_concurrent_link_create_for_one_id12_has_one_winner),
+        T(test_store_list_returns_live_records_of_the_outbox),
     };
 #undef T
     int failed = cmocka_run_group_tests_name("store.sqlite", tests, NULL, NULL);
