@@ -329,7 +329,9 @@ int gw_keys_generate(const char *dir, int force, char *err, size_t errlen)
         char *path = gw_sprintf("%s/%s", dir, secrets[i]);
         size_t hl = strlen(hex);
         char *line = gw_sprintf("%s\n", hex);
-        int rc = write_secret(path, line, force);
+        /* never replaced: a new cookie key ends every session, a new pairwise secret
+         * changes every portal's subject identifiers */
+        int rc = write_secret(path, line, 0);
         OPENSSL_cleanse(hex, hl);
         OPENSSL_cleanse(line, hl);
         free(hex);

@@ -40,8 +40,10 @@ typedef struct gw_keyset {
 /* Loads *.jwk, cookie.key and pairwise.key from dir. Error text into err. */
 gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen);
 void gw_keyset_free(gw_keyset_t *ks);
-/* Creates dir (0700) and new keys in it; existing files are kept unless force.
- * Prints what it wrote to stdout. 0 or -1 with err. */
+/* Creates dir (0700) and new keys in it. Without force, a directory that has signing keys
+ * is left alone; with force (rotation) a new ES256 and RS256 pair is added beside the old
+ * ones, which stay published until removed. cookie.key and pairwise.key are created once
+ * and never replaced. Prints what it wrote to stdout. 0 or -1 with err. */
 int gw_keys_generate(const char *dir, int force, char *err, size_t errlen);
 
 /* Sign claims (not consumed) with the active key for alg. Returns compact JWS or NULL. */

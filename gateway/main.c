@@ -29,9 +29,10 @@ static int usage(FILE *f)
             "\n"
             "  serve -c FILE            run the gateway\n"
             "  check-config -c FILE     validate the configuration and exit\n"
-            "  keys generate DIR [--force]\n"
-            "                           create signing keys (ES256, RS256), the cookie key and\n"
+            "  keys generate DIR        create signing keys (ES256, RS256), the cookie key and\n"
             "                           the pairwise-subject secret in DIR (kept if present)\n"
+            "  keys rotate DIR          add a new signing pair; the newest signs, all stay in\n"
+            "                           the JWKS until their files are removed\n"
             "  client-secret            print a new client secret and the SHA-256 for the config\n"
             "  id check NUMBER          validate a personal ID (12 digits) or CMND (9 digits)\n"
             "  accounts import|report|verify ...   legacy portal accounts (see 'eidgw accounts help')\n"
@@ -101,11 +102,13 @@ static int cmd_check(int argc, char **argv, int serve)
 
 static int cmd_keys(int argc, char **argv)
 {
-    if (argc < 4 || strcmp(argv[2], "generate")) {
-        fprintf(stderr, "usage: eidgw keys generate DIR [--force]\n");
+    if (argc < 4 || (strcmp(argv[2], "generate") && strcmp(argv[2], "rotate"))) {
+        fprintf(stderr, "usage: eidgw keys generate DIR | eidgw keys rotate DIR\n");
         return 2;
     }
-    int force = argc > 4 && !strcmp(argv[4], "--force");
+    /* rotate: a new signing pair beside the old ones (they stay in the JWKS until their
+     * files are removed, after the longest token lifetime) */
+    int force = !strcmp(argv[2], "rotate");
     char err[512];
     if (gw_keys_generate(argv[3], force, err, sizeof(err))) {
         fprintf(stderr, "eidgw: %s\n", err);
