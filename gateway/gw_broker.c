@@ -78,23 +78,13 @@ static int limited(gw_app_t *app, const char *kind, const char *key, gw_rate_t r
     return rc == GW_OK && n > r.count;
 }
 
-/* For the population-DB oracle only definitive answers count: an outage must not use up a
- * citizen's attempts. So peek before the call and count after a MATCH or NO_MATCH. */
-static int over(gw_app_t *app, const char *kind, const char *key, gw_rate_t r)
-{
-    char *k = gw_sprintf("%s|%s", kind, key), *v = NULL;
-    int rc = gw_store_get(app->store, "rl", k, &v);
-    long n = rc == GW_OK ? atol(v) : 0;
-    free(v);
-    free(k);
-    return n >= r.count;
-}
-
-static void count(gw_app_t *app, const char *kind, const char *key, gw_rate_t r)
+/* The population-DB oracle: an attempt is reserved atomically before the call (so a burst
+ * cannot exceed the limit) and given back when the service did not answer, so an outage
+ * never uses up a citizen's attempts. */
+static void refund(gw_app_t *app, const char *kind, const char *key)
 {
     char *k = gw_sprintf("%s|%s", kind, key);
-    int64_t n;
-    gw_store_incr(app->store, "rl", k, r.window, &n);
+    gw_store_decr(app->store, "rl", k);
     free(k);
 }
 
@@ -659,9 +649,14 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         need_id12_page(app, req, resp, arid, lang, "legacy.id12_invalid", in);
         goto done;
     }
-    if (over(app, "verify_acct", a.id, app->cfg->lim_verify_account) ||
-        over(app, "verify_ip", req->remote, app->cfg->lim_verify_ip) ||
-        over(app, "verify_id12", info.digits, app->cfg->lim_verify_id12)) {
+    /* reserve all three, then give back what was reserved if any limit is over */
+    int l_acct = limited(app, "verify_acct", a.id, app->cfg->lim_verify_account);
+    int l_ip = limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
+    int l_id = limited(app, "verify_id12", info.digits, app->cfg->lim_verify_id12);
+    if (l_acct || l_ip || l_id) {
+        refund(app, "verify_acct", a.id);
+        refund(app, "verify_ip", req->remote);
+        refund(app, "verify_id12", info.digits);
         audit(app, "popdb_check", cl->id, info.digits, a.id, "rate_limited", req);
         result_page(app, req, resp, 429, "rate_limited", lang, arid, 1, NULL);
         goto done;
@@ -670,10 +665,10 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     int r = gw_popdb_check(app, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
     audit(app, "popdb_check", cl->id, info.digits, a.id,
           r == GW_POPDB_MATCH ? "match" : r == GW_POPDB_NO_MATCH ? "no_match" : "error", req);
-    if (r != GW_POPDB_ERROR) {
-        count(app, "verify_acct", a.id, app->cfg->lim_verify_account);
-        count(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
-        count(app, "verify_id12", info.digits, app->cfg->lim_verify_id12);
+    if (r == GW_POPDB_ERROR) {
+        refund(app, "verify_acct", a.id);
+        refund(app, "verify_ip", req->remote);
+        refund(app, "verify_id12", info.digits);
     }
     if (r == GW_POPDB_ERROR) {
         gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);

@@ -84,6 +84,8 @@ typedef struct gw_store_ops {
                 void (*cb)(const char *key, const char *val, void *ud), void *ud);
     /* counters for rate limits: add 1, set the TTL on first use, return the new value */
     int (*incr)(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret);
+    /* give one back (a reserved attempt that did not happen); never below 0, TTL kept */
+    int (*decr)(gw_store_t *st, const char *ns, const char *key);
     /* legacy accounts (NULL in backends that do not hold them yet) */
     int (*import_begin)(gw_store_t *st, const char *portal);
     int (*import_row)(gw_store_t *st, const gw_account_t *a, gw_import_stats_t *stats);
@@ -150,6 +152,7 @@ static inline int gw_store_list(gw_store_t *st, const char *ns, size_t max,
 { return st->ops->list(st, ns, max, cb, ud); }
 static inline int gw_store_incr(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret)
 { return st->ops->incr(st, ns, key, ttl, ret); }
+static inline int gw_store_decr(gw_store_t *st, const char *ns, const char *key) { return st->ops->decr(st, ns, key); }
 /* Account operations: GW_EINVAL when the backend does not hold accounts. Import is
  * begin, rows, end(commit) on one thread: all rows land or none. */
 #define GW_STORE_ACCT(st, op, ...) ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : GW_EINVAL)

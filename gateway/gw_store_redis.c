@@ -476,6 +476,23 @@ static const char INCR[] =
     "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
     "return v\n";
 
+static const char DECR[] =
+    "local v = tonumber(redis.call('GET', KEYS[1]))\n"
+    "if v and v > 0 then redis.call('DECR', KEYS[1]) end\n"
+    "return 1\n";
+
+static int rd_decr(gw_store_t *b, const char *ns, const char *key)
+{
+    char *k = kv_key(ns, key);
+    const char *argv[] = {"EVAL", DECR, "1", k};
+    redisReply *r = run((rd_store_t *)b, 4, argv, NULL, 0);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
+    if (r)
+        freeReplyObject(r);
+    free(k);
+    return rc;
+}
+
 static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret)
 {
     char *k = kv_key(ns, key), ttls[24];
@@ -547,7 +564,7 @@ static const gw_store_ops_t redis_ops = {
     .name = "redis", .put = rd_put, .get = rd_get, .take = rd_take, .del = rd_del,
     .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
     .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
-    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr, .list = rd_list,
+    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr, .decr = rd_decr, .list = rd_list,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)

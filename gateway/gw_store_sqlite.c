@@ -13,7 +13,7 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -30,6 +30,7 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ID12] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND id12=?2",
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
+    [Q_DECR] = "UPDATE kv SET v=CAST(max(CAST(v AS INTEGER)-1,0) AS TEXT) WHERE ns=?1 AND k=?2 AND exp>?3",
     [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY k LIMIT ?3",
     [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
@@ -394,6 +395,8 @@ static int sq_batch_end(gw_store_t *b)
     return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
 }
 
+static int sq_decr(gw_store_t *b, const char *ns, const char *key) { return exec_simple(b, Q_DECR, ns, key, gw_now()); }
+
 static int sq_purge(gw_store_t *b)
 {
     int64_t now = gw_now();
@@ -665,7 +668,7 @@ static const gw_store_ops_t sqlite_ops = {
     .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
+    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .decr = sq_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
     .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,

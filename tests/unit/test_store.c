@@ -596,6 +596,24 @@ static void on_listed(const char *key, const char *val, void *ud)
     l->n++;
 }
 
+static void test_store_decr_gives_back_one_never_below_zero(void **state)
+{
+    fixture_t *f = *state;
+    int64_t n = 0;
+    assert_int_equal(gw_store_incr(f->st, "rl", "k", 60, &n), GW_OK);
+    assert_int_equal(gw_store_incr(f->st, "rl", "k", 60, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gw_store_decr(f->st, "rl", "k"), GW_OK);
+    assert_int_equal(gw_store_incr(f->st, "rl", "k", 60, &n), GW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gw_store_decr(f->st, "rl", "k"), GW_OK);
+    assert_int_equal(gw_store_decr(f->st, "rl", "k"), GW_OK);
+    assert_int_equal(gw_store_decr(f->st, "rl", "k"), GW_OK); /* floor */
+    assert_int_equal(gw_store_incr(f->st, "rl", "k", 60, &n), GW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(gw_store_decr(f->st, "rl", "absent"), GW_OK); /* nothing to give back */
+}
+
 static void test_store_list_returns_live_records_of_the_outbox(void **state)
 {
     fixture_t *f = *state;
@@ -648,6 +666,7 @@ int main(void)
         T(test_store_concurrent_take_gives_each_key_exactly_once),
         T(test_store_concurrent_link_create_for_one_id12_has_one_winner),
         T(test_store_list_returns_live_records_of_the_outbox),
+        T(test_store_decr_gives_back_one_never_below_zero),
     };
 #undef T
     int failed = cmocka_run_group_tests_name("store.sqlite", tests, NULL, NULL);
