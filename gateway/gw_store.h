@@ -79,7 +79,8 @@ typedef struct gw_store_ops {
      * operation is its own round trip anyway) */
     int (*batch_begin)(gw_store_t *st);
     int (*batch_end)(gw_store_t *st);
-    /* live records of a namespace (small namespaces only, e.g. the event outbox) */
+    /* live records of a namespace, soonest to expire first (a retried record is put again
+     * with a fresh TTL, so it goes to the back); only the event outbox is listed */
     int (*list)(gw_store_t *st, const char *ns, size_t max,
                 void (*cb)(const char *key, const char *val, void *ud), void *ud);
     /* counters for rate limits: add 1, set the TTL on first use, return the new value */

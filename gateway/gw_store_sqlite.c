@@ -31,7 +31,7 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
     [Q_DECR] = "UPDATE kv SET v=CAST(max(CAST(v AS INTEGER)-1,0) AS TEXT) WHERE ns=?1 AND k=?2 AND exp>?3",
-    [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY k LIMIT ?3",
+    [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY exp LIMIT ?3",
     [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
