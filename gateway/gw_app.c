@@ -1,10 +1,7 @@
 #include "gw_app.h"
 
 #include "gw_log.h"
-#if __has_include("gw_audit.h")
 #include "gw_audit.h"
-#define HAVE_AUDIT 1
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +38,11 @@ int gw_app_init(gw_app_t *app, gw_config_t *cfg, char *err, size_t errlen)
     }
     if (!app->store)
         return -1;
-#ifdef HAVE_AUDIT
     if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
         if (!app->audit)
             return -1;
     }
-#endif
     if (cfg->upstream->jwks_uri)
         app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10);
     return 0;
@@ -58,18 +53,14 @@ void gw_app_audit(gw_app_t *app, const char *event, json_t *fields)
     /* the log line names the event and portal only: ID numbers stay in the audit file, masked */
     gw_log(GW_LOG_INFO, "audit", event, "portal", json_string_value(json_object_get(fields, "portal")),
            "result", json_string_value(json_object_get(fields, "result")), NULL);
-#ifdef HAVE_AUDIT
     if (app->audit && gw_audit_write(app->audit, event, fields) != 0)
         gw_log(GW_LOG_ERROR, "audit", "cannot write the audit log", "event", event, NULL);
-#endif
     json_decref(fields);
 }
 
 void gw_app_cleanup(gw_app_t *app)
 {
-#ifdef HAVE_AUDIT
     gw_audit_close(app->audit);
-#endif
     gw_jwks_cache_free(app->upstream_jwks);
     gw_store_close(app->store);
     gw_tmpl_free(app->tmpl);

@@ -16,7 +16,6 @@
 #include "gw_log.h"
 #include "gw_op_internal.h"
 #include "plugin.h"
-#if __has_include("gw_name.h") && __has_include("gw_pwhash.h")
 #include "gw_name.h"
 #include "gw_pwhash.h"
 
@@ -213,6 +212,45 @@ static char *keep_ar(gw_app_t *app, json_t *ar, const char *arid, json_t *sess)
     return id;
 }
 
+/* DOMAIN.md 4 B, optional: accounts with a CMND and no ID number whose strict name key is
+ * the VNeID name are checked with (their CMND, the VNeID ID number, the VNeID name). A
+ * MATCH verifies the account's number (by the population DB) and makes it a candidate:
+ * the citizen types nothing. Bounded, rate-limited per ID number, audited. */
+static size_t match_by_name(gw_app_t *app, gw_req_t *req, const gw_client_t *cl, json_t *ident, gw_account_t *out,
+                            size_t max)
+{
+    const char *id12 = jstr(ident, "id12"), *name = jstr(ident, "name");
+    char key[257];
+    if (!id12 || !name || gw_name_strict_key(name, key, sizeof(key)) != 0)
+        return 0;
+    gw_account_t same[4];
+    size_t n = 0, found = 0;
+    if (GW_STORE_ACCT(app->store, accounts_by_name_key, cl->id, key, same, 4, &n) != GW_OK)
+        return 0;
+    for (size_t i = 0; i < n && found < max; i++) {
+        if (limited(app, "verify_id12", id12, app->cfg->lim_verify_id12)) {
+            refund(app, "verify_id12", id12);
+            break;
+        }
+        char detail[160] = "";
+        int r = gw_popdb_check(app, same[i].cmnd9, id12, name, detail, sizeof(detail));
+        audit(app, "popdb_check", cl->id, id12, same[i].id,
+              r == GW_POPDB_MATCH ? "match_by_name" : r == GW_POPDB_NO_MATCH ? "no_match_by_name" : "error", req);
+        if (r == GW_POPDB_ERROR) {
+            refund(app, "verify_id12", id12);
+            break; /* try again at the next login */
+        }
+        if (r == GW_POPDB_MATCH &&
+            GW_STORE_ACCT(app->store, account_update, cl->id, same[i].id, GW_ACCT_VERIFIED, id12, "popdb", NULL) == GW_OK) {
+            out[found] = same[i];
+            snprintf(out[found].id12, sizeof(out[found].id12), "%s", id12);
+            out[found].id12_verified = 1;
+            found++;
+        }
+    }
+    return found;
+}
+
 void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
                            json_t *sess, const char *lang)
 {
@@ -245,6 +283,8 @@ void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t
         busy_page(app, req, resp, lang);
         goto done;
     }
+    if (n == 0 && cl->match_by_name)
+        n = match_by_name(app, req, cl, json_object_get(sess, "identity"), cand, MAX_CANDIDATES);
     if (n == 1) {
         gw_link_t l = {0};
         snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
@@ -736,20 +776,3 @@ const gw_route_t gw_broker_routes[] = {
     {GW_M_POST, "/link/new", h_new, 0},
     {0, NULL, NULL, 0},
 };
-#else
-void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
-                           json_t *sess, const char *lang)
-{
-    (void)req;
-    (void)lang;
-    issue_code(app, resp, ar, sess, NULL, NULL);
-    if (arid)
-        gw_store_del(app->store, "ar", arid);
-}
-size_t gw_broker_login_vars(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
-                            gw_tmpl_var_t *vars, size_t max, char **owned)
-{
-    return 0;
-}
-const gw_route_t gw_broker_routes[] = {{0, NULL, NULL, 0}};
-#endif

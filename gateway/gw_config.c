@@ -106,6 +106,7 @@ static const directive_t client_dirs[] = {
     CLI("events_uri", T_URL, events_uri, 0, 0, NULL, 0),
     CLI("response_iss", T_BOOL, response_iss, 0, 0, NULL, 0),
     CLI("legacy_callback", T_URL, legacy_callback, 0, 0, NULL, 0),
+    CLI("match_by_name", T_BOOL, match_by_name, 0, 0, NULL, 0),
     CLI("scopes", T_STR, scopes, 0, 0, NULL, 0),
     CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
     CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),

@@ -36,6 +36,7 @@ typedef struct gw_client {
     int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */
     int trust_any_id12;      /* trust_stored_id12 = any (default verified_only) */
     char *legacy_callback;   /* the portal checks passwords itself: POST JSON {username,password} */
+    int match_by_name;       /* at a VNeID login with no candidate, check same-name accounts with a CMND */
 } gw_client_t;
 
 typedef struct gw_rate {

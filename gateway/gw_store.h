@@ -96,6 +96,10 @@ typedef struct gw_store_ops {
     /* unmerged accounts of the portal carrying this ID number (verified only if asked) */
     int (*accounts_by_id12)(gw_store_t *st, const char *portal, const char *id12, int verified_only,
                             gw_account_t *ret, size_t max, size_t *ret_n);
+    /* unmerged accounts with this strict name key, a CMND and no ID number (candidates
+     * for the population-DB check at a VNeID login) */
+    int (*accounts_by_name_key)(gw_store_t *st, const char *portal, const char *name_key, gw_account_t *ret,
+                                size_t max, size_t *ret_n);
     /* set state; id12/verified_by/merged_into are written when non-NULL */
     int (*account_update)(gw_store_t *st, const char *portal, const char *id, int state, const char *id12,
                           const char *verified_by, const char *merged_into);

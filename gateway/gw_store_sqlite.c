@@ -13,7 +13,7 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -30,6 +30,8 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ID12] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND id12=?2",
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
+    [Q_ACCT_BY_NAME] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_name WHERE portal=?1 AND name_key=?2"
+                       " AND cmnd9<>'' AND id12='' AND state=0 ORDER BY id LIMIT ?3",
     [Q_DECR] = "UPDATE kv SET v=CAST(max(CAST(v AS INTEGER)-1,0) AS TEXT) WHERE ns=?1 AND k=?2 AND exp>?3",
     [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY exp LIMIT ?3",
     [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
@@ -74,7 +76,8 @@ static const char *SCHEMA =
     " account_class TEXT NOT NULL, state INTEGER NOT NULL, merged_into TEXT NOT NULL, flags INTEGER NOT NULL,"
     " updated INTEGER NOT NULL, PRIMARY KEY(portal,id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS accounts_id12 ON accounts(portal,id12);"
-    "CREATE INDEX IF NOT EXISTS accounts_user ON accounts(portal,username);";
+    "CREATE INDEX IF NOT EXISTS accounts_user ON accounts(portal,username);"
+    "CREATE INDEX IF NOT EXISTS accounts_name ON accounts(portal,name_key);";
 
 typedef struct conn {
     sqlite3 *db;
@@ -502,6 +505,19 @@ static int sq_accounts_by_id12(gw_store_t *b, const char *portal, const char *id
     return acct_many(st, ret, max, ret_n);
 }
 
+static int sq_accounts_by_name_key(gw_store_t *b, const char *portal, const char *key, gw_account_t *ret, size_t max,
+                                   size_t *ret_n)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_ACCT_BY_NAME);
+    bind_text(st, 1, portal);
+    bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    return acct_many(st, ret, max, ret_n);
+}
+
 static int sq_accounts_to_verify(gw_store_t *b, const char *portal, const char *after, gw_account_t *ret, size_t max,
                                  size_t *ret_n)
 {
@@ -671,7 +687,7 @@ static const gw_store_ops_t sqlite_ops = {
     .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .decr = sq_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
-    .accounts_by_id12 = sq_accounts_by_id12, .account_update = sq_account_update,
+    .accounts_by_id12 = sq_accounts_by_id12, .accounts_by_name_key = sq_accounts_by_name_key, .account_update = sq_account_update,
     .account_report = sq_account_report, .accounts_to_verify = sq_accounts_to_verify,
 };
 

@@ -9,7 +9,6 @@
 #include "gw_app.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
-#if __has_include("gw_name.h")
 #include "gw_name.h"
 
 #include <stdio.h>
@@ -52,4 +51,3 @@ int gw_popdb_check(gw_app_t *app, const char *cmnd9, const char *id12, const cha
     gw_http_result_cleanup(&r);
     return rc;
 }
-#endif

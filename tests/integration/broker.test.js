@@ -74,6 +74,8 @@ before(async () => {
       minLevel: 1 },
     { id: 'portal-org', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/org`], scopes: 'openid profile',
       minLevel: 1, accountTypes: '1 3' },
+    { id: 'portal-name', secret: secret(), redirect: [`http://127.0.0.1:${port.b}/name`], scopes: 'openid profile',
+      minLevel: 1 },
   ];
   // accounts settings per client go through `extra` (appended after the client sections)
   st = await startStack('broker', {
@@ -84,6 +86,7 @@ before(async () => {
                   `events_uri = http://127.0.0.1:${receiver.address().port}/events\n`,
       'portal-closed': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2024-07-01T00:00:00+07:00\n' +
                        'cutoff_organisation = 2099-01-01T00:00:00+07:00\n',
+      'portal-name': 'accounts = yes\nmatch_by_name = yes\n',
       'portal-cb': 'accounts = yes\nlegacy_login = yes\ncutoff_individual = 2099-01-01T00:00:00+07:00\n' +
                    `legacy_callback = http://127.0.0.1:${checker.address().port}/check\n`,
     },
@@ -520,6 +523,24 @@ test('admin unlink is not undone by the next login', async () => {
   assert.equal(s.hop.status, 200, 'no automatic re-link: the citizen chooses what to do');
   const l = await fetch(`${st.gw.url}/admin/links?portal=portal-a&id12=001085012345`, { headers: auth });
   assert.equal(l.status, 404);
+});
+
+test('match by name: an old account with the same name and a matching CMND is found without typing', async () => {
+  // Hoàng Minh Đức (031088056789, CMND 031234567) has an old account with his CMND but no
+  // ID number; a namesake's account carries another CMND
+  const csv = path.join(st.dir, 'name.csv');
+  fs.writeFileSync(csv, 'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified\n' +
+    'N-1,duc-old,Hoàng Minh Đức,1988-09-09,M,031234567,,false\n' +
+    'N-2,duc-other,Hoàng Minh Đức,1970-01-01,M,999888777,,false\n');
+  execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-name', csv], { stdio: 'pipe' });
+  const s = await portalLogin(new Agent(), '031088056789', 'portal-name');
+  assert.equal(s.hop.status, 302, 'linked at once');
+  assert.equal((await redeem(s, s.hop.location)).legacy_account, 'N-1', 'the account whose CMND matches, not the namesake');
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  const l = await fetch(`${st.gw.url}/admin/links?portal=portal-name&account=N-1`, { headers: auth });
+  assert.equal((await l.json()).id12, '031088056789');
+  const other = await fetch(`${st.gw.url}/admin/links?portal=portal-name&account=N-2`, { headers: auth });
+  assert.equal(other.status, 404);
 });
 
 test('audit: the chain verifies and names a changed byte', async () => {
