@@ -125,6 +125,16 @@ static void audit(gw_app_t *app, const char *event, const char *portal, const ch
     gw_app_audit(app, event, f);
 }
 
+/* The one door to a new link: the store's atomic create-link, unique on both sides. */
+static int create_link(gw_app_t *app, const char *portal, const char *id12, const char *account)
+{
+    gw_link_t l = {0};
+    snprintf(l.portal, sizeof(l.portal), "%s", portal);
+    snprintf(l.id12, sizeof(l.id12), "%s", id12);
+    snprintf(l.account, sizeof(l.account), "%s", account);
+    return gw_store_link_create(app->store, &l);
+}
+
 static void event_linked(gw_app_t *app, const char *portal, const char *id12, const char *account)
 {
     gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", account));
@@ -286,11 +296,7 @@ void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t
     if (n == 0 && cl->match_by_name)
         n = match_by_name(app, req, cl, json_object_get(sess, "identity"), cand, MAX_CANDIDATES);
     if (n == 1) {
-        gw_link_t l = {0};
-        snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
-        snprintf(l.id12, sizeof(l.id12), "%s", id12);
-        snprintf(l.account, sizeof(l.account), "%s", cand[0].id);
-        rc = gw_store_link_create(app->store, &l);
+        rc = create_link(app, cl->id, id12, cand[0].id);
         if (rc == GW_OK) {
             GW_STORE_ACCT(app->store, account_update, cl->id, cand[0].id, GW_ACCT_LINKED, NULL, "vneid", NULL);
             audit(app, "link", cl->id, id12, cand[0].id, "auto", req);
@@ -362,11 +368,8 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(app, req, resp, 400, "invalid_request", lang, NULL, NULL);
         goto done;
     }
-    gw_link_t l = {0}, link;
-    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
-    snprintf(l.id12, sizeof(l.id12), "%s", id12);
-    snprintf(l.account, sizeof(l.account), "%s", chosen);
-    int rc = gw_store_link_create(app->store, &l);
+    gw_link_t link;
+    int rc = create_link(app, cl->id, id12, chosen);
     if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
         finish(app, resp, ar, arid, sess, link.account, NULL); /* already resolved elsewhere */
         goto done;
@@ -495,11 +498,7 @@ static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         result_page(app, req, resp, 409, "claim_refused", lang, arid, 0, NULL);
         goto done;
     }
-    gw_link_t l = {0};
-    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
-    snprintf(l.id12, sizeof(l.id12), "%s", id12);
-    snprintf(l.account, sizeof(l.account), "%s", a.id);
-    int rc = gw_store_link_create(app->store, &l);
+    int rc = create_link(app, cl->id, id12, a.id);
     if (rc == GW_ECONFLICT) {
         audit(app, "claim", cl->id, id12, a.id, "conflict", req);
         result_page(app, req, resp, 409, "duplicate", lang, arid, 0, NULL);
@@ -720,11 +719,7 @@ static void h_legacy_verify(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         result_page(app, req, resp, 200, "verify_failed", lang, arid, 1, NULL);
         goto done;
     }
-    gw_link_t l = {0};
-    snprintf(l.portal, sizeof(l.portal), "%s", cl->id);
-    snprintf(l.id12, sizeof(l.id12), "%s", info.digits);
-    snprintf(l.account, sizeof(l.account), "%s", a.id);
-    int rc = gw_store_link_create(app->store, &l);
+    int rc = create_link(app, cl->id, info.digits, a.id);
     if (rc == GW_ECONFLICT) {
         /* this citizen already has an account here: one account per person */
         audit(app, "link", cl->id, info.digits, a.id, "duplicate", req);
