@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login } from './lib/flows.js';
+import { eidgwConfig as configText } from './lib/config.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
@@ -86,64 +87,7 @@ async function stopAll() {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
-function eidgwConfig({ gwPort, sim, client, redisPort }) {
-  return `[server]
-listen = 127.0.0.1:${gwPort}
-public_url = http://127.0.0.1:${gwPort}
-io_threads = ${CFG.ioThreads}
-workers = ${CFG.workers}
-templates = ${ROOT}/templates
 
-[keys]
-dir = ${dir}/keys
-
-[store]
-${redisPort ? `driver = redis\nurl = redis://127.0.0.1:${redisPort}/0` : `driver = sqlite\npath = ${dir}/eidgw.db`}
-
-[session]
-lifetime = 8h
-code_lifetime = 60s
-token_lifetime = 300s
-
-[log]
-level = ${CFG.eidgwLog}
-
-[upstream vneid]
-issuer = ${sim.url}
-authorization_endpoint = ${sim.url}/auth
-token_endpoint = ${sim.url}/token
-userinfo_endpoint = ${sim.url}/userinfo
-jwks_uri = ${sim.url}/jwks
-client_id = ${sim.clientId}
-client_secret = ${sim.clientSecret}
-scope = openid
-pkce = yes
-nonce = yes
-id_token = required
-algs = RS256
-claim_id = SoDinhDanh
-claim_name = HoVaTen
-claim_birthdate = NgayThangNamSinh
-birthdate_format = YYYYMMDD
-claim_sex = GioiTinh
-sex_male = 1
-sex_female = 2
-claim_level = IAL
-level_map = 1:1
-level_map = 2:2
-claim_account_type = LoaiTaiKhoan
-claim_logout_uri = logoutUri
-timeout = 5s
-
-[client ${client.id}]
-name = Cổng ${client.id}
-secret_sha256 = ${crypto.createHash('sha256').update(client.secret).digest('hex')}
-redirect_uri = ${client.redirect}
-scopes = openid profile cccd
-min_level = 1
-token_alg = ES256
-`;
-}
 
 // ---------------------------------------------------------------- sanity check
 // One login per server, the code exchanged by openid-client (a certified RP), which
@@ -257,7 +201,8 @@ async function main() {
     '--client', `${sim.clientId}:${sim.clientSecret}:http://127.0.0.1:${gwPort}/callback`]);
   execFileSync(CFG.eidgwBin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const conf = path.join(dir, 'eidgw.conf');
-  fs.writeFileSync(conf, eidgwConfig({ gwPort, sim, client, redisPort }));
+  fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
+                                     workers: CFG.workers, log: CFG.eidgwLog }));
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   const peerP = start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
     '--client', `${client.id}:${client.secret}:${redirect}`]);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login, authorizeWithSession, token } from './lib/flows.js';
+import { eidgwConfig as configText } from './lib/config.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
@@ -109,64 +110,7 @@ async function startRedis(name) {
   return { proc: p, port };
 }
 
-function eidgwConfig({ name, gwPort, sim, client, store }) {
-  return `[server]
-listen = 127.0.0.1:${gwPort}
-public_url = http://127.0.0.1:${gwPort}
-io_threads = ${CFG.ioThreads}
-workers = ${CFG.workers}
-templates = ${ROOT}/templates
 
-[keys]
-dir = ${dir}/keys
-
-[store]
-${store.redisPort ? `driver = redis\nurl = redis://127.0.0.1:${store.redisPort}/0` : `driver = sqlite\npath = ${dir}/${name}.db`}
-
-[session]
-lifetime = 8h
-code_lifetime = 60s
-token_lifetime = 300s
-
-[log]
-level = ${CFG.eidgwLog}
-
-[upstream vneid]
-issuer = ${sim.url}
-authorization_endpoint = ${sim.url}/auth
-token_endpoint = ${sim.url}/token
-userinfo_endpoint = ${sim.url}/userinfo
-jwks_uri = ${sim.url}/jwks
-client_id = ${sim.clientId}
-client_secret = ${sim.clientSecret}
-scope = openid
-pkce = yes
-nonce = yes
-id_token = required
-algs = RS256
-claim_id = SoDinhDanh
-claim_name = HoVaTen
-claim_birthdate = NgayThangNamSinh
-birthdate_format = YYYYMMDD
-claim_sex = GioiTinh
-sex_male = 1
-sex_female = 2
-claim_level = IAL
-level_map = 1:1
-level_map = 2:2
-claim_account_type = LoaiTaiKhoan
-claim_logout_uri = logoutUri
-timeout = 5s
-
-[client ${client.id}]
-name = Cổng ${client.id}
-secret_sha256 = ${crypto.createHash('sha256').update(client.secret).digest('hex')}
-redirect_uri = ${client.redirect}
-scopes = openid profile cccd
-min_level = 1
-token_alg = ES256
-`;
-}
 
 // ---------------------------------------------------------------- sanity check
 // Per configuration: one login on the first node, its code exchanged by openid-client
@@ -314,7 +258,8 @@ async function main() {
     c.procs = c.ports.map((gwPort, i) => {
       const name = `eidgw-${c.id}${c.nodes > 1 ? '-' + 'AB'[i] : ''}`;
       const conf = path.join(dir, `${name}.conf`);
-      fs.writeFileSync(conf, eidgwConfig({ name, gwPort, sim, client, store: { redisPort: c.redis?.port } }));
+      fs.writeFileSync(conf, configText({ root: ROOT, dir, dbName: name, gwPort, sim, client, redisPort: c.redis?.port,
+                                         ioThreads: CFG.ioThreads, workers: CFG.workers, log: CFG.eidgwLog }));
       return start(name, bin, ['serve', '-c', conf]);
     });
     c.targets = c.ports.map((p) => ({ ...common, url: `http://127.0.0.1:${p}` }));
