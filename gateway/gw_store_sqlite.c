@@ -492,43 +492,36 @@ static int acct_many(sqlite3_stmt *st, gw_account_t *ret, size_t max, size_t *re
     return GW_OK;
 }
 
-static int sq_accounts_by_id12(gw_store_t *b, const char *portal, const char *id12, int verified_only,
-                               gw_account_t *ret, size_t max, size_t *ret_n)
+/* The account lists: one statement, (portal, key, limit) bound, rows copied out. */
+static int acct_list(gw_store_t *b, int q, const char *portal, const char *key, gw_account_t *ret, size_t max,
+                     size_t *ret_n)
 {
     conn_t *c = conn_get((sq_store_t *)b);
     if (!c)
         return GW_ESTORE;
-    sqlite3_stmt *st = stmt(c, verified_only ? Q_ACCT_BY_ID12_V : Q_ACCT_BY_ID12);
-    bind_text(st, 1, portal);
-    bind_text(st, 2, id12);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-    return acct_many(st, ret, max, ret_n);
-}
-
-static int sq_accounts_by_name_key(gw_store_t *b, const char *portal, const char *key, gw_account_t *ret, size_t max,
-                                   size_t *ret_n)
-{
-    conn_t *c = conn_get((sq_store_t *)b);
-    if (!c)
-        return GW_ESTORE;
-    sqlite3_stmt *st = stmt(c, Q_ACCT_BY_NAME);
+    sqlite3_stmt *st = stmt(c, q);
     bind_text(st, 1, portal);
     bind_text(st, 2, key);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
     return acct_many(st, ret, max, ret_n);
 }
 
+static int sq_accounts_by_id12(gw_store_t *b, const char *portal, const char *id12, int verified_only,
+                               gw_account_t *ret, size_t max, size_t *ret_n)
+{
+    return acct_list(b, verified_only ? Q_ACCT_BY_ID12_V : Q_ACCT_BY_ID12, portal, id12, ret, max, ret_n);
+}
+
+static int sq_accounts_by_name_key(gw_store_t *b, const char *portal, const char *key, gw_account_t *ret, size_t max,
+                                   size_t *ret_n)
+{
+    return acct_list(b, Q_ACCT_BY_NAME, portal, key, ret, max, ret_n);
+}
+
 static int sq_accounts_to_verify(gw_store_t *b, const char *portal, const char *after, gw_account_t *ret, size_t max,
                                  size_t *ret_n)
 {
-    conn_t *c = conn_get((sq_store_t *)b);
-    if (!c)
-        return GW_ESTORE;
-    sqlite3_stmt *st = stmt(c, Q_ACCT_TO_VERIFY);
-    bind_text(st, 1, portal);
-    bind_text(st, 2, after ? after : "");
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-    return acct_many(st, ret, max, ret_n);
+    return acct_list(b, Q_ACCT_TO_VERIFY, portal, after ? after : "", ret, max, ret_n);
 }
 
 static int sq_account_update(gw_store_t *b, const char *portal, const char *id, int state, const char *id12,
