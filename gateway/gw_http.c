@@ -293,6 +293,7 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
 static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started,
                    const gw_route_t *route)
 {
+    q->on_io_thread = 1;
     gw_resp_t r;
     memset(&r, 0, sizeof(r));
     gw_buf_init(&r.body, 0);
@@ -340,6 +341,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     j->route = r;
     if (r->is_inline) {
+        j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
         finish(ev, &j->req, &j->resp, started);
         job_free(j);

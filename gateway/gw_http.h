@@ -24,6 +24,7 @@ typedef struct gw_req {
     char *cookie, *authorization, *content_type, *accept, *accept_language, *origin;
     char remote[64];
     char id[17];      /* request id for logs and error pages */
+    int on_io_thread; /* handled on an I/O thread: nothing may block (no store) */
 } gw_req_t;
 
 #define GW_MAX_RESP_HEADERS 16
