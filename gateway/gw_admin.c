@@ -7,6 +7,8 @@
  *   POST /admin/links/rekey    {"portal","old_id12","new_id12","reason"}  200 | 404 | 409
  *   POST /admin/locks          {"id12","reason"}                 200 (sessions revoked at once)
  *   POST /admin/locks/remove   {"id12"}                          200 | 404
+ *   GET  /admin/records[?ns=]  records held in this node's memory: counts per namespace,
+ *                              and with ns= the keys (hashes or random ids, never secrets)
  * Every change is logged (and audited). */
 #include "gw_admin.h"
 
@@ -211,27 +213,24 @@ static void h_rekey(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(j);
 }
 
-/* Revoke every SSO session of this ID number (index "sidx" kept at login). */
+typedef struct revoke_ctx {
+    gw_app_t *app;
+    int64_t until;
+} revoke_ctx_t;
+
+static void revoke_one(const char *sid, void *ud)
+{
+    revoke_ctx_t *r = ud;
+    gw_store_revoke(r->app->store, sid, r->until);
+    gw_revset_add(&r->app->revoked, sid, r->until);
+    gw_store_del(r->app->store, "sess", sid);
+}
+
+/* Revoke every SSO session of this ID number (the set "sidx" kept at login). */
 void gw_admin_revoke_sessions(gw_app_t *app, const char *id12)
 {
-    char *list = NULL;
-    if (gw_store_get(app->store, "sidx", id12, &list) != GW_OK)
-        return;
-    json_t *arr = json_loads(list, 0, NULL);
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        const char *sid = json_string_value(v);
-        if (!sid)
-            continue;
-        int64_t until = gw_now() + app->cfg->session_lifetime;
-        gw_store_revoke(app->store, sid, until);
-        gw_revset_add(&app->revoked, sid, until);
-        gw_store_del(app->store, "sess", sid);
-    }
-    json_decref(arr);
-    free(list);
+    revoke_ctx_t r = {app, gw_now() + app->cfg->session_lifetime};
+    gw_store_set_members(app->store, "sidx", id12, 100000, revoke_one, &r);
 }
 
 static void h_locks(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
@@ -273,11 +272,46 @@ static void h_locks(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(j);
 }
 
+static void add_key(const char *key, const char *val, void *ud)
+{
+    (void)val;
+    json_array_append_new(ud, json_string(key));
+}
+
+static void h_records(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    if (!authorized(app, req, resp))
+        return;
+    gw_memkv_t *m = app->store->mem;
+    const char *ns = gw_form_get(&req->q, "ns");
+    if (ns && !gw_memkv_holds(m, ns)) {
+        gw_error_json(resp, 400, "invalid_request",
+                      "that namespace is not held in memory on this node (see [store] memory)");
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "max_records", json_integer((json_int_t)gw_memkv_max(m)));
+    json_t *counts = json_object();
+    char *names = gw_strdup(gw_memkv_namespaces(m));
+    for (char *sv = NULL, *t = strtok_r(names, " ", &sv); t; t = strtok_r(NULL, " ", &sv))
+        json_object_set_new(counts, t, json_integer((json_int_t)gw_memkv_count(m, t)));
+    free(names);
+    json_object_set_new(o, "records", counts);
+    if (ns) {
+        json_t *keys = json_array();
+        gw_memkv_list(m, ns, 100000, add_key, keys);
+        json_object_set_new(o, "ns", json_string(ns));
+        json_object_set_new(o, "keys", keys);
+    }
+    gw_resp_json(resp, 200, o);
+}
+
 const gw_route_t gw_admin_routes[] = {
-    {GW_M_GET | GW_M_POST, "/admin/links", h_links, 0},
-    {GW_M_POST, "/admin/links/unlink", h_unlink, 0},
-    {GW_M_POST, "/admin/links/rekey", h_rekey, 0},
-    {GW_M_POST, "/admin/locks", h_locks, 0},
-    {GW_M_POST, "/admin/locks/remove", h_locks, 0},
-    {0, NULL, NULL, 0},
+    {GW_M_GET, "/admin/records", h_records, 0, NULL},
+    {GW_M_GET | GW_M_POST, "/admin/links", h_links, 0, NULL},
+    {GW_M_POST, "/admin/links/unlink", h_unlink, 0, NULL},
+    {GW_M_POST, "/admin/links/rekey", h_rekey, 0, NULL},
+    {GW_M_POST, "/admin/locks", h_locks, 0, NULL},
+    {GW_M_POST, "/admin/locks/remove", h_locks, 0, NULL},
+    {0, NULL, NULL, 0, NULL},
 };

@@ -38,6 +38,8 @@ int gw_app_init(gw_app_t *app, gw_config_t *cfg, char *err, size_t errlen)
     }
     if (!app->store)
         return -1;
+    if (cfg->store_memory && strcmp(cfg->store_memory, "none"))
+        gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
     if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
         if (!app->audit)
@@ -276,8 +278,8 @@ static void h_error(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_app_routes[] = {
-    {GW_M_GET, "/error", h_error, 0},
-    {0, NULL, NULL, 0},
+    {GW_M_GET, "/error", h_error, 0, NULL},
+    {0, NULL, NULL, 0, NULL},
 };
 
 void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description)

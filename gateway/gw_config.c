@@ -48,6 +48,8 @@ static const directive_t store_dirs[] = {
     CFG("sentinel", T_LIST, store_sentinels, 0, 0, NULL, 0),
     CFG("master", T_STR, store_master, 0, 0, NULL, 0),
     CFG("allow_volatile", T_BOOL, store_allow_volatile, 0, 0, NULL, 0),
+    CFG("memory", T_STR, store_memory, 0, 0, NULL, 0),
+    CFG("memory_max_records", T_INT, store_memory_max, 1000, 100000000, NULL, 0),
     {0},
 };
 static const directive_t session_dirs[] = {
@@ -475,6 +477,7 @@ void gw_config_free(gw_config_t *cfg)
     free_list(&cfg->store_sentinels);
     free(cfg->log_level);
     free(cfg->admin_token_sha256);
+    free(cfg->store_memory);
     free(cfg->popdb_url);
     free(cfg->popdb_name_format);
     free(cfg->popdb_field_cmnd);
@@ -592,6 +595,32 @@ static int finish(parser_t *p, gw_config_t *c)
         if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
             return fail(p, line_of(p, &u->level_map), "level_map", "'%s' must be VALUE:1 or VALUE:2", u->level_map.v[i]);
     }
+    if (c->store_memory && !strcmp(c->store_driver, "redis"))
+        return fail(p, line_of(p, &c->store_memory), "memory",
+                    "records in memory belong to one process; with driver = redis every node must see them");
+    if (c->store_memory) {
+        static const char *const allowed[] = {"ar", "flow", "code", "cu", "cur", "at", "err", "lo", NULL};
+        char *copy = gw_strdup(c->store_memory);
+        const char *badns = NULL;
+        for (char *sv = NULL, *t = strtok_r(copy, " ,\t", &sv); t && !badns; t = strtok_r(NULL, " ,\t", &sv)) {
+            int ok = !strcmp(t, "none");
+            for (int i = 0; allowed[i] && !ok; i++)
+                ok = !strcmp(t, allowed[i]);
+            if (!ok)
+                badns = t;
+        }
+        int rc = 0;
+        if (badns)
+            rc = fail(p, line_of(p, &c->store_memory), "memory",
+                      "'%s' cannot be held in memory (allowed: ar flow code cu cur at err lo, or none)", badns);
+        free(copy);
+        if (rc)
+            return rc;
+    }
+    if (!c->store_memory && !strcmp(c->store_driver, "sqlite"))
+        c->store_memory = gw_strdup(GW_STORE_MEMORY_DEFAULT);
+    if (!c->store_memory_max)
+        c->store_memory_max = 1000000;
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (!cl->is_public && !cl->secret_sha256)

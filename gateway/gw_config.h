@@ -10,6 +10,8 @@
 
 #define GW_MAX_LIST 16
 #define GW_MAX_CLIENTS 1024
+/* short-lived protocol records a single-node store keeps in memory by default */
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cu cur at err lo"
 
 typedef struct gw_strlist {
     size_t n;
@@ -82,6 +84,8 @@ typedef struct gw_config {
     char *store_url, *store_password, *store_master;
     gw_strlist_t store_sentinels;
     int store_allow_volatile;
+    char *store_memory;     /* namespaces held in memory ("none": none); sqlite only */
+    int store_memory_max;   /* records */
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [popdb] the population-DB matching service (3-item check) */

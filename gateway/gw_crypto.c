@@ -6,8 +6,11 @@
 #include <cjose/cjose.h>
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,12 +159,87 @@ void gw_keyset_free(gw_keyset_t *ks)
         free(ks->keys[i].kid);
         free(ks->keys[i].alg);
         cjose_jwk_release(ks->keys[i].jwk);
+        EVP_PKEY_free(ks->keys[i].pkey);
+        free(ks->keys[i].hdr_b64[0]);
+        free(ks->keys[i].hdr_b64[1]);
         pthread_mutex_destroy(&ks->keys[i].lock);
     }
     free(ks->keys);
     free(ks->jwks_json);
     OPENSSL_cleanse(ks, sizeof(*ks));
     free(ks);
+}
+
+/* The JWK's private key as an EVP_PKEY, for signing without cjose on the token path
+ * (cjose's signing holds a lock per key and costs about twice the signature itself). */
+static BIGNUM *jwk_bn(json_t *j, const char *name)
+{
+    const char *v = json_string_value(json_object_get(j, name));
+    size_t n = 0;
+    unsigned char *raw = v ? gw_b64url_decode(v, strlen(v), &n) : NULL;
+    BIGNUM *bn = raw && n ? BN_bin2bn(raw, (int)n, NULL) : NULL;
+    if (raw)
+        OPENSSL_cleanse(raw, n);
+    free(raw);
+    return bn;
+}
+
+static EVP_PKEY *jwk_pkey(json_t *j, const char *alg)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *bn[8] = {0};
+    unsigned char pub[65];
+    int ok = bld != NULL;
+    if (ok && !strcmp(alg, "ES256")) {
+        const char *x = json_string_value(json_object_get(j, "x")), *y = json_string_value(json_object_get(j, "y"));
+        size_t xl = 0, yl = 0;
+        unsigned char *xr = x ? gw_b64url_decode(x, strlen(x), &xl) : NULL, *yr = y ? gw_b64url_decode(y, strlen(y), &yl) : NULL;
+        ok = xr && yr && xl == 32 && yl == 32 && (bn[0] = jwk_bn(j, "d"));
+        if (ok) {
+            pub[0] = 4;
+            memcpy(pub + 1, xr, 32);
+            memcpy(pub + 33, yr, 32);
+        }
+        free(xr);
+        free(yr);
+        ok = ok && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) &&
+             OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)) &&
+             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn[0]);
+        ctx = ok ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
+    } else if (ok) {
+        static const char *const jn[8] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+        static const char *const on[8] = {OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
+                                          OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+                                          OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
+                                          OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+        for (int i = 0; i < 8 && ok; i++) {
+            bn[i] = jwk_bn(j, jn[i]);
+            ok = (bn[i] || i > 2) && (!bn[i] || OSSL_PARAM_BLD_push_BN(bld, on[i], bn[i]));
+        }
+        ctx = ok ? EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL) : NULL;
+    }
+    if (ctx && (params = OSSL_PARAM_BLD_to_param(bld)) && EVP_PKEY_fromdata_init(ctx) == 1 &&
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
+        pkey = NULL;
+    OSSL_PARAM_free(params);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_BLD_free(bld);
+    for (int i = 0; i < 8; i++)
+        BN_clear_free(bn[i]);
+    return pkey;
+}
+
+static char *jose_header_b64(const char *alg, const char *kid, const char *typ)
+{
+    json_t *h = json_pack("{s:s,s:s,s:s}", "alg", alg, "kid", kid, "typ", typ);
+    char *txt = json_dumps(h, JSON_COMPACT);
+    char *b = gw_b64url_encode((const unsigned char *)txt, strlen(txt));
+    free(txt);
+    json_decref(h);
+    return b;
 }
 
 gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
@@ -216,6 +294,14 @@ gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
         k->alg = gw_strdup(alg);
         k->jwk = jwk;
         pthread_mutex_init(&k->lock, NULL);
+        k->pkey = jwk_pkey(j, alg);
+        k->hdr_b64[0] = jose_header_b64(alg, kid, "JWT");
+        k->hdr_b64[1] = jose_header_b64(alg, kid, "logout+jwt");
+        if (!k->pkey) {
+            snprintf(err, errlen, "%s/%s: the private key cannot be used for signing", dir, names[i]);
+            json_decref(j);
+            goto bad;
+        }
         char *pub = cjose_jwk_to_json(jwk, false, &cerr);
         json_t *pj = pub ? json_loads(pub, 0, NULL) : NULL;
         free(pub);
@@ -356,30 +442,68 @@ static gw_sigkey_t *active_key(gw_keyset_t *ks, const char *alg)
     return NULL;
 }
 
+static EVP_MD *sha256_fetched;
+static void fetch_sha256(void) { sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+/* fetched once: an implicit fetch on every signature is a measurable cost in OpenSSL 3 */
+static const EVP_MD *sha256_md(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
 char *gw_jwt_sign(gw_keyset_t *ks, const char *alg, json_t *claims, const char *typ)
 {
     gw_sigkey_t *k = active_key(ks, alg);
     if (!k)
         return NULL;
+    const char *hdr = typ && strcmp(typ, "JWT") ? (strcmp(typ, "logout+jwt") ? NULL : k->hdr_b64[1]) : k->hdr_b64[0];
+    char *own_hdr = hdr ? NULL : jose_header_b64(alg, k->kid, typ);
     char *payload = json_dumps(claims, JSON_COMPACT);
-    cjose_err cerr;
-    cjose_header_t *h = cjose_header_new(&cerr);
-    char *res = NULL;
-    if (!h || !payload)
-        goto done;
-    cjose_header_set(h, CJOSE_HDR_ALG, alg, &cerr);
-    cjose_header_set(h, CJOSE_HDR_KID, k->kid, &cerr);
-    cjose_header_set(h, "typ", typ ? typ : "JWT", &cerr);
-    pthread_mutex_lock(&k->lock);
-    cjose_jws_t *jws = cjose_jws_sign(k->jwk, h, (const uint8_t *)payload, strlen(payload), &cerr);
-    const char *ser = NULL;
-    if (jws && cjose_jws_export(jws, &ser, &cerr))
-        res = gw_strdup(ser);
-    cjose_jws_release(jws);
-    pthread_mutex_unlock(&k->lock);
-done:
-    cjose_header_release(h);
+    if (!payload) {
+        free(own_hdr);
+        return NULL;
+    }
+    char *pb = gw_b64url_encode((const unsigned char *)payload, strlen(payload));
     free(payload);
+    gw_buf_t in;
+    gw_buf_init(&in, 0);
+    gw_buf_adds(&in, hdr ? hdr : own_hdr);
+    gw_buf_add(&in, ".", 1);
+    gw_buf_adds(&in, pb);
+    free(pb);
+    free(own_hdr);
+    unsigned char sig[512], raw[64];
+    size_t siglen = sizeof(sig);
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    int ok = mctx && EVP_DigestSignInit(mctx, NULL, sha256_md(), NULL, k->pkey) == 1 &&
+             EVP_DigestSign(mctx, sig, &siglen, (const unsigned char *)in.data, in.len) == 1;
+    EVP_MD_CTX_free(mctx);
+    const unsigned char *out = sig;
+    size_t outlen = siglen;
+    if (ok && !strcmp(k->alg, "ES256")) {
+        /* JWS wants r || s, 32 bytes each (RFC 7518 3.4), not DER */
+        const unsigned char *p = sig;
+        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
+        const BIGNUM *r = NULL, *sv = NULL;
+        if (es)
+            ECDSA_SIG_get0(es, &r, &sv);
+        ok = es && BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(sv, raw + 32, 32) == 32;
+        ECDSA_SIG_free(es);
+        out = raw;
+        outlen = 64;
+    }
+    char *res = NULL;
+    if (ok && !in.failed) {
+        char *sb = gw_b64url_encode(out, outlen);
+        gw_buf_add(&in, ".", 1);
+        gw_buf_adds(&in, sb);
+        free(sb);
+        if (!in.failed)
+            res = gw_buf_steal(&in);
+    }
+    gw_buf_cleanup(&in);
     return res;
 }
 

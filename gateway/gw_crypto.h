@@ -27,6 +27,8 @@ typedef struct gw_sigkey {
     char *alg; /* ES256 or RS256 */
     void *jwk; /* cjose_jwk_t*, private */
     pthread_mutex_t lock; /* cjose refcounts are not atomic */
+    void *pkey;       /* EVP_PKEY*, the same private key: tokens are signed with it */
+    char *hdr_b64[2]; /* base64url JOSE headers, typ "JWT" and "logout+jwt" */
 } gw_sigkey_t;
 
 typedef struct gw_keyset {

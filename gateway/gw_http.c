@@ -144,6 +144,19 @@ static const gw_route_t *route_find(const gw_route_t *const *tables, const char 
     return NULL;
 }
 
+static int all_local(const gw_store_t *st, const char *list)
+{
+    char ns[16];
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n == 0 || n >= sizeof(ns) || (memcpy(ns, p, n), ns[n] = 0, !gw_store_local(st, ns)))
+            return 0;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return 1;
+}
+
 static char *hdr_dup(struct evkeyvalq *h, const char *name)
 {
     const char *v = evhttp_find_header(h, name);
@@ -340,7 +353,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     j->route = r;
-    if (r->is_inline) {
+    if (r->is_inline || (r->inline_if_local && all_local(s->app->store, r->inline_if_local))) {
         j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
         finish(ev, &j->req, &j->resp, started);

@@ -8,6 +8,8 @@
  * both sides. Every call may block: worker threads only. */
 #ifndef GW_STORE_H
 #define GW_STORE_H
+#include "gw_memkv.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,6 +89,12 @@ typedef struct gw_store_ops {
     int (*incr)(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret);
     /* give one back (a reserved attempt that did not happen); never below 0, TTL kept */
     int (*decr)(gw_store_t *st, const char *ns, const char *key);
+    /* small sets with a TTL per member (the sessions of one citizen, so a lock can end
+     * them all): add is atomic on its own, so concurrent adds never lose a member */
+    int (*set_add)(gw_store_t *st, const char *ns, const char *key, const char *member, long ttl);
+    /* live members of the set, at most max */
+    int (*set_members)(gw_store_t *st, const char *ns, const char *key, size_t max,
+                       void (*cb)(const char *member, void *ud), void *ud);
     /* legacy accounts (NULL in backends that do not hold them yet) */
     int (*import_begin)(gw_store_t *st, const char *portal);
     int (*import_row)(gw_store_t *st, const gw_account_t *a, gw_import_stats_t *stats);
@@ -112,7 +120,17 @@ typedef struct gw_store_ops {
 
 struct gw_store {
     const gw_store_ops_t *ops;
+    /* namespaces held in this process's memory instead (single-node stores only; see
+     * gw_memkv.h); NULL when none. The wrappers below route by namespace. */
+    gw_memkv_t *mem;
 };
+
+/* Moves the listed namespaces into memory (gw_store_open does not: the daemon asks for
+ * it, the command-line tools do not). Takes ownership of mem. */
+static inline void gw_store_set_memory(gw_store_t *st, gw_memkv_t *mem) { gw_memkv_free(st->mem); st->mem = mem; }
+/* 1 when every operation on ns is in this process's memory and never blocks */
+static inline int gw_store_local(const gw_store_t *st, const char *ns) { return gw_memkv_holds(st->mem, ns); }
+#define GW_MEM(st, ns) ((st)->mem && gw_memkv_holds((st)->mem, (ns)))
 
 /* driver "sqlite": path is the database file. driver "redis": path is the URL
  * (redis://[:password@]host:port[/db] or unix:///path[?db=N]) and the server must have
@@ -128,13 +146,13 @@ gw_store_t *gw_store_open_redis(const char *url, const char *password, const cha
  * link_create: GW_OK, or GW_ECONFLICT when the ID number or the account is already linked
  * in that portal (nothing is written then). */
 static inline int gw_store_put(gw_store_t *st, const char *ns, const char *key, const char *val, long ttl, int nx)
-{ return st->ops->put(st, ns, key, val, ttl, nx); }
+{ return GW_MEM(st, ns) ? gw_memkv_put(st->mem, ns, key, val, ttl, nx) : st->ops->put(st, ns, key, val, ttl, nx); }
 static inline int gw_store_get(gw_store_t *st, const char *ns, const char *key, char **ret)
-{ return st->ops->get(st, ns, key, ret); }
+{ return GW_MEM(st, ns) ? gw_memkv_get(st->mem, ns, key, ret) : st->ops->get(st, ns, key, ret); }
 static inline int gw_store_take(gw_store_t *st, const char *ns, const char *key, char **ret)
-{ return st->ops->take(st, ns, key, ret); }
+{ return GW_MEM(st, ns) ? gw_memkv_take(st->mem, ns, key, ret) : st->ops->take(st, ns, key, ret); }
 static inline int gw_store_del(gw_store_t *st, const char *ns, const char *key)
-{ return st->ops->del(st, ns, key); }
+{ return GW_MEM(st, ns) ? gw_memkv_del(st->mem, ns, key) : st->ops->del(st, ns, key); }
 static inline int gw_store_revoke(gw_store_t *st, const char *sid, int64_t until)
 { return st->ops->revoke(st, sid, until); }
 static inline int gw_store_revoked_since(gw_store_t *st, int64_t after, gw_store_revoked_cb cb, void *ud, int64_t *ret_seq)
@@ -149,18 +167,31 @@ static inline int gw_store_link_delete(gw_store_t *st, const char *portal, const
 { return st->ops->link_delete(st, portal, id12); }
 static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12)
 { return st->ops->link_rekey(st, portal, old_id12, new_id12); }
-static inline int gw_store_purge(gw_store_t *st) { return st->ops->purge(st); }
+static inline int gw_store_purge(gw_store_t *st) { gw_memkv_purge(st->mem); return st->ops->purge(st); }
 static inline int gw_store_batch_begin(gw_store_t *st) { return st->ops->batch_begin ? st->ops->batch_begin(st) : 0; }
 static inline int gw_store_batch_end(gw_store_t *st) { return st->ops->batch_end ? st->ops->batch_end(st) : 0; }
 static inline int gw_store_list(gw_store_t *st, const char *ns, size_t max,
                                 void (*cb)(const char *key, const char *val, void *ud), void *ud)
-{ return st->ops->list(st, ns, max, cb, ud); }
+{ return GW_MEM(st, ns) ? gw_memkv_list(st->mem, ns, max, cb, ud) : st->ops->list(st, ns, max, cb, ud); }
 static inline int gw_store_incr(gw_store_t *st, const char *ns, const char *key, long ttl, int64_t *ret)
-{ return st->ops->incr(st, ns, key, ttl, ret); }
-static inline int gw_store_decr(gw_store_t *st, const char *ns, const char *key) { return st->ops->decr(st, ns, key); }
+{ return GW_MEM(st, ns) ? gw_memkv_incr(st->mem, ns, key, ttl, ret) : st->ops->incr(st, ns, key, ttl, ret); }
+static inline int gw_store_decr(gw_store_t *st, const char *ns, const char *key)
+{ return GW_MEM(st, ns) ? gw_memkv_decr(st->mem, ns, key) : st->ops->decr(st, ns, key); }
+static inline int gw_store_set_add(gw_store_t *st, const char *ns, const char *key, const char *member, long ttl)
+{ return st->ops->set_add(st, ns, key, member, ttl); }
+static inline int gw_store_set_members(gw_store_t *st, const char *ns, const char *key, size_t max,
+                                       void (*cb)(const char *member, void *ud), void *ud)
+{ return st->ops->set_members(st, ns, key, max, cb, ud); }
 /* Account operations: GW_EINVAL when the backend does not hold accounts. Import is
  * begin, rows, end(commit) on one thread: all rows land or none. */
 #define GW_STORE_ACCT(st, op, ...) ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : GW_EINVAL)
-static inline void gw_store_close(gw_store_t *st) { if (st) st->ops->close(st); }
+static inline void gw_store_close(gw_store_t *st)
+{
+    if (st) {
+        gw_memkv_free(st->mem);
+        st->mem = NULL;
+        st->ops->close(st);
+    }
+}
 
 #endif

@@ -508,6 +508,48 @@ static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int
     return rc;
 }
 
+/* a sorted set scored by each member's expiry; the key lives as long as its newest member */
+static const char SET_ADD[] =
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) "
+    "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3]) "
+    "if redis.call('TTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[1], ARGV[4]) end "
+    "return 1";
+
+static int rd_set_add(gw_store_t *b, const char *ns, const char *key, const char *member, long ttl)
+{
+    char *k = gw_sprintf("eidgw:set:%s:{%s}", ns, key), now[24], exp[24], ttls[24];
+    int64_t t = gw_now();
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(exp, sizeof(exp), "%lld", (long long)(t + (ttl > 0 ? ttl : 1)));
+    snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
+    const char *argv[] = {"EVAL", SET_ADD, "1", k, now, exp, member, ttls};
+    redisReply *r = run((rd_store_t *)b, 8, argv, NULL, 1);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
+    if (r)
+        freeReplyObject(r);
+    free(k);
+    return rc;
+}
+
+static int rd_set_members(gw_store_t *b, const char *ns, const char *key, size_t max,
+                          void (*cb)(const char *member, void *ud), void *ud)
+{
+    char *k = gw_sprintf("eidgw:set:%s:{%s}", ns, key), now[24], cnt[24];
+    snprintf(now, sizeof(now), "(%lld", (long long)gw_now());
+    snprintf(cnt, sizeof(cnt), "%zu", max);
+    const char *argv[] = {"ZRANGEBYSCORE", k, now, "+inf", "LIMIT", "0", cnt};
+    redisReply *r = run((rd_store_t *)b, 7, argv, NULL, 1);
+    int rc = r && r->type == REDIS_REPLY_ARRAY ? GW_OK : GW_ESTORE;
+    if (rc == GW_OK)
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                cb(r->element[i]->str, ud);
+    if (r)
+        freeReplyObject(r);
+    free(k);
+    return rc;
+}
+
 static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
                    void *ud)
 {
@@ -565,6 +607,7 @@ static const gw_store_ops_t redis_ops = {
     .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
     .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
     .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr, .decr = rd_decr, .list = rd_list,
+    .set_add = rd_set_add, .set_members = rd_set_members,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)

@@ -13,7 +13,7 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_SET_ADD, Q_SET_MEMBERS, Q_PURGE_SET, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -36,6 +36,9 @@ static const char *SQL[Q_COUNT] = {
     [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY exp LIMIT ?3",
     [Q_LINK_REKEY] = "UPDATE links SET id12=?3 WHERE portal=?1 AND id12=?2",
     [Q_PURGE_KV] = "DELETE FROM kv WHERE exp<=?1",
+    [Q_SET_ADD] = "INSERT INTO sets(ns,k,m,exp) VALUES(?1,?2,?3,?4) ON CONFLICT(ns,k,m) DO UPDATE SET exp=excluded.exp",
+    [Q_SET_MEMBERS] = "SELECT m FROM sets WHERE ns=?1 AND k=?2 AND exp>?3 ORDER BY exp LIMIT ?4",
+    [Q_PURGE_SET] = "DELETE FROM sets WHERE exp<=?1",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
     [Q_INCR] = "INSERT INTO kv(ns,k,v,exp) VALUES(?1,?2,'1',?3) ON CONFLICT(ns,k) DO UPDATE SET "
                "v = CASE WHEN exp<=?4 THEN '1' ELSE CAST(CAST(v AS INTEGER)+1 AS TEXT) END, "
@@ -64,6 +67,8 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS kv(ns TEXT NOT NULL, k TEXT NOT NULL, v TEXT NOT NULL,"
     " exp INTEGER NOT NULL, PRIMARY KEY(ns,k)) WITHOUT ROWID;"
     "DROP INDEX IF EXISTS kv_exp;" /* every write paid for it; purge scans a small table */
+    "CREATE TABLE IF NOT EXISTS sets(ns TEXT NOT NULL, k TEXT NOT NULL, m TEXT NOT NULL,"
+    " exp INTEGER NOT NULL, PRIMARY KEY(ns,k,m)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS revoked(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " sid TEXT NOT NULL, until INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS links(portal TEXT NOT NULL, id12 TEXT NOT NULL,"
@@ -404,7 +409,42 @@ static int sq_purge(gw_store_t *b)
 {
     int64_t now = gw_now();
     int rc = exec_simple(b, Q_PURGE_KV, NULL, NULL, now);
+    if (!rc)
+        rc = exec_simple(b, Q_PURGE_SET, NULL, NULL, now);
     return rc ? rc : exec_simple(b, Q_PURGE_REV, NULL, NULL, now);
+}
+
+static int sq_set_add(gw_store_t *b, const char *ns, const char *key, const char *member, long ttl)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_SET_ADD);
+    bind_text(st, 1, ns);
+    bind_text(st, 2, key);
+    bind_text(st, 3, member);
+    sqlite3_bind_int64(st, 4, gw_now() + ttl);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? GW_OK : GW_ESTORE;
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sq_set_members(gw_store_t *b, const char *ns, const char *key, size_t max,
+                          void (*cb)(const char *member, void *ud), void *ud)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    if (!c)
+        return GW_ESTORE;
+    sqlite3_stmt *st = stmt(c, Q_SET_MEMBERS);
+    bind_text(st, 1, ns);
+    bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, gw_now());
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb((const char *)sqlite3_column_text(st, 0), ud);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? GW_OK : GW_ESTORE;
 }
 
 static int sq_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret)
@@ -678,6 +718,7 @@ static const gw_store_ops_t sqlite_ops = {
     .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
     .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .decr = sq_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
+    .set_add = sq_set_add, .set_members = sq_set_members,
     .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
     .accounts_by_id12 = sq_accounts_by_id12, .accounts_by_name_key = sq_accounts_by_name_key, .account_update = sq_account_update,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex } from './lib/harness.js';
+import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex, ADMIN_TOKEN } from './lib/harness.js';
 import http from 'node:http';
 import * as jose from 'jose';
 import { discover, authRequest, loginAt, client, Agent, hidden, href } from './lib/rp.js';
@@ -41,7 +41,7 @@ const receiver = http.createServer((req, res) => {
 
 const PW = 'matkhau123';
 const HASH = String(execFileSync('openssl', ['passwd', '-6', '-salt', 'tSALT', PW])).trim();
-const ADMIN = secret();
+const ADMIN = ADMIN_TOKEN;
 let st, popdb, popdbUrl;
 
 const rows = [

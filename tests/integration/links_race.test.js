@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startVneidSim, startGateway, freePort, defaultClients, secret, sha256hex, EIDGW_BIN } from './lib/harness.js';
+import { startVneidSim, startGateway, freePort, defaultClients, secret, sha256hex, EIDGW_BIN, ADMIN_TOKEN } from './lib/harness.js';
 import { startRedis, stopRedis, haveRedis } from './lib/redis.js';
 
-const TOKEN = secret();
+const TOKEN = ADMIN_TOKEN;
 const extra = `\n[admin]\ntoken_sha256 = ${sha256hex(TOKEN)}\n`;
 const id12 = (i) => '001085' + String(i).padStart(6, '0');
 let dir, sim, redis, clients;

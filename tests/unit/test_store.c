@@ -24,6 +24,7 @@
  * real redis-server when EIDGW_TEST_REDIS_URL=redis://127.0.0.1:PORT/DB is set (the test
  * runner starts one on loopback). */
 static const char *redis_url; /* NULL: SQLite run */
+static int with_memory;       /* SQLite run with the short-lived namespaces in memory */
 
 static redisContext *redis_direct(void)
 {
@@ -70,6 +71,8 @@ static int setup(void **state)
         fprintf(stderr, "gw_store_open: %s\n", err);
         return -1;
     }
+    if (with_memory)
+        gw_store_set_memory(f->st, gw_memkv_new("ar flow code cu cur at err lo", 5000));
     *state = f;
     return 0;
 }
@@ -116,6 +119,8 @@ static long count_rows(fixture_t *f, const char *sql)
             return count_keys("eidgw:link:*:id:*");
         return -1;
     }
+    if (with_memory && strstr(sql, "FROM kv WHERE ns='code'"))
+        return (long)gw_memkv_count(f->st->mem, "code"); /* the same question, asked of memory */
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     long n = -1;
@@ -281,8 +286,8 @@ static void test_store_purge_removes_only_expired(void **state)
     if (redis_url)
         skip(); /* Redis expires keys itself and caps the revocation stream */
     fixture_t *f = *state;
-    assert_int_equal(gw_store_put(f->st, "code", "old", "v", 1, 0), GW_OK);
-    assert_int_equal(gw_store_put(f->st, "code", "new", "v", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "old", "v", 1, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "new", "v", 60, 0), GW_OK);
     int64_t now = gw_now();
     assert_int_equal(gw_store_revoke(f->st, "sid-old", now - 10), GW_OK);
     assert_int_equal(gw_store_revoke(f->st, "sid-new", now + 600), GW_OK);
@@ -294,7 +299,7 @@ static void test_store_purge_removes_only_expired(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE k='new'"), 1);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM revoked"), 1);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM revoked WHERE sid='sid-new'"), 1);
-    check_stored(f->st, "code", "new", "v");
+    check_stored(f->st, "sess", "new", "v");
 }
 
 /* ------------------------------------------------------------------ revocations */
@@ -640,6 +645,152 @@ static void test_store_list_returns_live_records_of_the_outbox(void **state)
     assert_string_equal(l.vals[0], "v4");
 }
 
+/* ------------------------------------------------------------------ sets */
+
+typedef struct members {
+    size_t n;
+    char v[8][64];
+} members_t;
+
+static void collect_member(const char *m, void *ud)
+{
+    members_t *l = ud;
+    if (l->n < 8)
+        snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", m);
+}
+
+static int has_member(const members_t *l, const char *m)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], m))
+            return 1;
+    return 0;
+}
+
+static void test_store_set_keeps_members_until_each_expires(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-short", 1), GW_OK);
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK);
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK); /* no duplicate */
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "079188000001", "other", 60), GW_OK);
+    members_t l = {0};
+    assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 100, collect_member, &l), GW_OK);
+    assert_int_equal(l.n, 2);
+    assert_true(has_member(&l, "s-short") && has_member(&l, "s-long"));
+    sleep(2);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 100, collect_member, &l), GW_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0], "s-long");
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(gw_store_set_members(f->st, "sidx", "nobody", 100, collect_member, &l), GW_OK);
+    assert_int_equal(l.n, 0);
+}
+
+typedef struct set_race {
+    gw_store_t *st;
+    int idx;
+} set_race_t;
+
+static void *set_adder(void *arg)
+{
+    set_race_t *r = arg;
+    char m[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(m, sizeof(m), "t%d-%d", r->idx, i);
+        if (gw_store_set_add(r->st, "sidx", "001099012345", m, 60) != GW_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void count_member(const char *m, void *ud)
+{
+    (void)m;
+    (*(size_t *)ud)++;
+}
+
+/* concurrent adds to one set never lose a member (a read-modify-write list would) */
+static void test_store_concurrent_set_adds_keep_every_member(void **state)
+{
+    fixture_t *f = *state;
+    pthread_t t[8];
+    set_race_t r[8];
+    for (int i = 0; i < 8; i++) {
+        r[i] = (set_race_t){f->st, i};
+        pthread_create(&t[i], NULL, set_adder, &r[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        void *ret = NULL;
+        pthread_join(t[i], &ret);
+        assert_null(ret);
+    }
+    size_t n = 0;
+    assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 1000, count_member, &n), GW_OK);
+    assert_int_equal(n, 200);
+}
+
+/* ------------------------------------------------------------------ memory tier */
+
+static void test_memory_records_never_reach_the_database(void **state)
+{
+    fixture_t *f = *state;
+    assert_true(gw_store_local(f->st, "code"));
+    assert_false(gw_store_local(f->st, "sess"));
+    assert_int_equal(gw_store_put(f->st, "code", "c", "v", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "at", "a", "v", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "s", "v", 60, 0), GW_OK);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = -1, sess = -1;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, "SELECT count(*), sum(ns='sess') FROM kv", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+        sess = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(n, 1);
+    assert_int_equal(sess, 1);
+    assert_int_equal(gw_memkv_count(f->st->mem, NULL), 2);
+}
+
+static void test_memory_is_bounded_and_purged(void **state)
+{
+    fixture_t *f = *state;
+    char k[32];
+    int rc = GW_OK, stored = 0;
+    for (int i = 0; i < 6000 && rc == GW_OK; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        rc = gw_store_put(f->st, "ar", k, "v", i < 100 ? 1 : 60, 0);
+        stored += rc == GW_OK;
+    }
+    assert_int_equal(rc, GW_ESTORE); /* past max_records: refused, never grown */
+    assert_int_equal(stored, 5000);
+    check_stored(f->st, "ar", "k4999", "v");
+    sleep(2);
+    assert_int_equal(gw_store_purge(f->st), GW_OK);
+    assert_int_equal(gw_memkv_count(f->st->mem, "ar"), 4900);
+    assert_int_equal(gw_store_put(f->st, "ar", "after", "v", 60, 0), GW_OK); /* room again */
+    check_stored(f->st, "ar", "k3", NULL);
+    check_stored(f->st, "ar", "k100", "v");
+}
+
+static void test_memory_config_names_only_short_lived_namespaces(void **state)
+{
+    (void)state;
+    assert_null(gw_memkv_new("", 10));
+    assert_null(gw_memkv_new(NULL, 10));
+    gw_memkv_t *m = gw_memkv_new("code, at code", 10);
+    assert_non_null(m);
+    assert_string_equal(gw_memkv_namespaces(m), "code at");
+    assert_true(gw_memkv_holds(m, "at"));
+    assert_false(gw_memkv_holds(m, "a"));
+    gw_memkv_free(m);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -667,9 +818,20 @@ int main(void)
         T(test_store_concurrent_link_create_for_one_id12_has_one_winner),
         T(test_store_list_returns_live_records_of_the_outbox),
         T(test_store_decr_gives_back_one_never_below_zero),
+        T(test_store_set_keeps_members_until_each_expires),
+        T(test_store_concurrent_set_adds_keep_every_member),
+    };
+    const struct CMUnitTest memory_tests[] = {
+        T(test_memory_records_never_reach_the_database),
+        T(test_memory_is_bounded_and_purged),
+        cmocka_unit_test(test_memory_config_names_only_short_lived_namespaces),
     };
 #undef T
     int failed = cmocka_run_group_tests_name("store.sqlite", tests, NULL, NULL);
+    with_memory = 1; /* the daemon's default: short-lived records in memory, the rest in SQLite */
+    failed += cmocka_run_group_tests_name("store.sqlite+memory", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("store.memory", memory_tests, NULL, NULL);
+    with_memory = 0;
     redis_url = getenv("EIDGW_TEST_REDIS_URL");
     if (redis_url && *redis_url) {
         setenv("EIDGW_REDIS_ALLOW_VOLATILE", "1", 1);

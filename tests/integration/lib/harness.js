@@ -23,6 +23,8 @@ export async function freePort() {
 
 export const secret = () => randomBytes(24).toString('base64url');
 export const sha256hex = (s) => createHash('sha256').update(s).digest('hex');
+// The admin API's bearer token: every gateway the harness configures enables it.
+export const ADMIN_TOKEN = secret();
 
 export async function waitHttp(url, ms = 15000) {
   const end = Date.now() + ms;
@@ -118,6 +120,7 @@ timeout = ${u.timeout || '3s'}
     if (c.accountTypes) s += `account_types = ${c.accountTypes}\n`;
     if (extraClient[c.id]) s += extraClient[c.id];
   }
+  if (!extra.includes('[admin]')) s += `\n[admin]\ntoken_sha256 = ${sha256hex(ADMIN_TOKEN)}\n`;
   return s + extra.replaceAll('DIR/', `${dir}/`);
 }
 
@@ -151,6 +154,7 @@ export async function startGateway(opts) {
   const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
   const url = `http://127.0.0.1:${gwPort}`;
   await waitHttp(`${url}/healthz`);
+  gatewayOfDb.set(path.join(dir, 'eidgw.db'), url);
   return { url, port: gwPort, proc, conf, db: path.join(dir, 'eidgw.db') };
 }
 
@@ -174,8 +178,23 @@ export async function startStack(name, { clients, extra, upstreamOverrides = {},
   };
 }
 
-// Count rows in the SQLite store (sqlite3 CLI), e.g. kvCount(db, 'sess').
+// On SQLite the short-lived records (authorization requests, flows, codes, access
+// tokens, ...) live in the gateway's memory, not in the file: they are read through the
+// admin API (GET /admin/records?ns=), the rest with the sqlite3 CLI from the file.
+const MEMORY_NS = new Set(['ar', 'flow', 'code', 'cu', 'cur', 'at', 'err', 'lo']);
+const gatewayOfDb = new Map();
+
+function memoryKeys(db, ns) {
+  const url = gatewayOfDb.get(db);
+  if (!url) throw new Error(`no running gateway is known for ${db}`);
+  const out = execFileSync('curl', ['-sS', '--fail-with-body', '-H', `Authorization: Bearer ${ADMIN_TOKEN}`,
+                                    `${url}/admin/records?ns=${ns}`]);
+  return JSON.parse(String(out)).keys.sort();
+}
+
+// Count live records of namespace ns, e.g. kvCount(db, 'sess').
 export function kvCount(db, ns) {
+  if (MEMORY_NS.has(ns)) return memoryKeys(db, ns).length;
   const out = execFileSync('sqlite3', [db, `SELECT count(*) FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now')`]);
   return Number(String(out).trim());
 }
@@ -183,6 +202,7 @@ export function kvCount(db, ns) {
 // Keys of the live records in namespace ns (sorted), e.g. to show that a request
 // created no session, code or token: compare kvKeys before and after.
 export function kvKeys(db, ns) {
+  if (MEMORY_NS.has(ns)) return memoryKeys(db, ns);
   const out = execFileSync('sqlite3', [db, `SELECT k FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now') ORDER BY k`]);
   return String(out).split('\n').filter(Boolean);
 }

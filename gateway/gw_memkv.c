@@ -1,0 +1,423 @@
+/* In-memory records with a TTL: see gw_memkv.h. */
+#include "gw_memkv.h"
+#include "gw_util.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSHARDS 32
+#define MAX_NS 16
+
+typedef struct entry {
+    struct entry *next;
+    uint64_t h;
+    int64_t exp;
+    char *val;
+    size_t nslen, klen; /* kbuf holds ns, NUL, key, NUL */
+    char kbuf[];
+} entry_t;
+
+typedef struct shard {
+    pthread_mutex_t lock;
+    entry_t **b;
+    size_t nb, n;
+} shard_t;
+
+struct gw_memkv {
+    shard_t sh[NSHARDS];
+    uint64_t k0, k1;          /* hash key: bucket positions cannot be aimed at from outside */
+    size_t max, count;        /* count: atomic */
+    char *ns[MAX_NS];
+    size_t nns;
+    char *nsjoined;
+};
+
+/* SipHash-2-4 (Aumasson and Bernstein), over ns, a NUL and key. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                      \
+    do {                                                                                              \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                                     \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                                        \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                                        \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                                     \
+    } while (0)
+
+static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
+{
+    uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+    uint64_t b = (uint64_t)len << 56;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m;
+        memcpy(&m, in + i, 8); /* little-endian hosts; the value only has to be stable per process */
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    for (size_t i = full; i < len; i++)
+        b |= (uint64_t)in[i] << (8 * (i - full));
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t hash_of(const gw_memkv_t *m, const char *ns, const char *key, size_t nslen, size_t klen)
+{
+    unsigned char stackbuf[256];
+    size_t len = nslen + 1 + klen;
+    unsigned char *buf = len <= sizeof(stackbuf) ? stackbuf : gw_xmalloc(len);
+    memcpy(buf, ns, nslen);
+    buf[nslen] = 0;
+    memcpy(buf + nslen + 1, key, klen);
+    uint64_t h = siphash(m->k0, m->k1, buf, len);
+    if (buf != stackbuf)
+        free(buf);
+    return h;
+}
+
+gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records)
+{
+    if (!nslist)
+        return NULL;
+    gw_memkv_t *m = gw_xcalloc(1, sizeof(*m));
+    char *copy = gw_strdup(nslist);
+    gw_buf_t joined;
+    gw_buf_init(&joined, 64);
+    for (char *save = NULL, *t = strtok_r(copy, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+        if (m->nns == MAX_NS || gw_memkv_holds(m, t))
+            continue;
+        m->ns[m->nns++] = gw_strdup(t);
+        if (joined.len)
+            gw_buf_add(&joined, " ", 1);
+        gw_buf_add(&joined, t, strlen(t));
+    }
+    free(copy);
+    if (!m->nns) {
+        gw_buf_cleanup(&joined);
+        free(m);
+        return NULL;
+    }
+    m->nsjoined = gw_buf_steal(&joined);
+    m->max = max_records ? max_records : 1;
+    unsigned char k[16];
+    if (RAND_bytes(k, sizeof(k)) != 1)
+        abort();
+    memcpy(&m->k0, k, 8);
+    memcpy(&m->k1, k + 8, 8);
+    for (int i = 0; i < NSHARDS; i++) {
+        pthread_mutex_init(&m->sh[i].lock, NULL);
+        m->sh[i].nb = 64;
+        m->sh[i].b = gw_xcalloc(m->sh[i].nb, sizeof(entry_t *));
+    }
+    return m;
+}
+
+static void entry_free(entry_t *e)
+{
+    free(e->val);
+    free(e);
+}
+
+void gw_memkv_free(gw_memkv_t *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard_t *s = &m->sh[i];
+        for (size_t j = 0; j < s->nb; j++)
+            for (entry_t *e = s->b[j], *n; e; e = n) {
+                n = e->next;
+                entry_free(e);
+            }
+        free(s->b);
+        pthread_mutex_destroy(&s->lock);
+    }
+    for (size_t i = 0; i < m->nns; i++)
+        free(m->ns[i]);
+    free(m->nsjoined);
+    free(m);
+}
+
+int gw_memkv_holds(const gw_memkv_t *m, const char *ns)
+{
+    if (!m || !ns)
+        return 0;
+    for (size_t i = 0; i < m->nns; i++)
+        if (!strcmp(m->ns[i], ns))
+            return 1;
+    return 0;
+}
+
+const char *gw_memkv_namespaces(const gw_memkv_t *m) { return m ? m->nsjoined : ""; }
+size_t gw_memkv_max(const gw_memkv_t *m) { return m ? m->max : 0; }
+
+typedef struct where {
+    shard_t *s;
+    entry_t **slot; /* the pointer that points at the entry (or at NULL) */
+    uint64_t h;
+    size_t nslen, klen;
+} where_t;
+
+/* Locks the shard of (ns, key) and finds the slot; drops an expired entry met there. */
+static void locate(gw_memkv_t *m, const char *ns, const char *key, int64_t now, where_t *w)
+{
+    w->nslen = strlen(ns);
+    w->klen = strlen(key);
+    w->h = hash_of(m, ns, key, w->nslen, w->klen);
+    w->s = &m->sh[w->h % NSHARDS];
+    pthread_mutex_lock(&w->s->lock);
+    entry_t **p = &w->s->b[(w->h / NSHARDS) & (w->s->nb - 1)];
+    while (*p) {
+        entry_t *e = *p;
+        if (e->h == w->h && e->nslen == w->nslen && e->klen == w->klen && !memcmp(e->kbuf, ns, w->nslen) &&
+            !memcmp(e->kbuf + w->nslen + 1, key, w->klen)) {
+            if (e->exp <= now) {
+                *p = e->next;
+                entry_free(e);
+                w->s->n--;
+                __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+                break;
+            }
+            break;
+        }
+        p = &e->next;
+    }
+    w->slot = p;
+}
+
+static void unlock(where_t *w) { pthread_mutex_unlock(&w->s->lock); }
+
+static void grow(shard_t *s)
+{
+    size_t nb = s->nb * 2;
+    entry_t **b = gw_xcalloc(nb, sizeof(entry_t *));
+    for (size_t j = 0; j < s->nb; j++)
+        for (entry_t *e = s->b[j], *n; e; e = n) {
+            n = e->next;
+            size_t i = (e->h / NSHARDS) & (nb - 1);
+            e->next = b[i];
+            b[i] = e;
+        }
+    free(s->b);
+    s->b = b;
+    s->nb = nb;
+}
+
+/* Inserts a new entry at the (empty) slot w found. */
+static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, const char *val, int64_t exp)
+{
+    if (__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > m->max) {
+        __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+        return GW_ESTORE;
+    }
+    entry_t *e = gw_xmalloc(sizeof(*e) + w->nslen + w->klen + 2);
+    e->next = NULL;
+    e->h = w->h;
+    e->exp = exp;
+    e->nslen = w->nslen;
+    e->klen = w->klen;
+    memcpy(e->kbuf, ns, w->nslen + 1);
+    memcpy(e->kbuf + w->nslen + 1, key, w->klen + 1);
+    e->val = gw_strdup(val);
+    *w->slot = e;
+    if (++w->s->n > w->s->nb)
+        grow(w->s);
+    return GW_OK;
+}
+
+int gw_memkv_put(gw_memkv_t *m, const char *ns, const char *key, const char *val, long ttl, int nx)
+{
+    int64_t now = gw_now();
+    where_t w;
+    locate(m, ns, key, now, &w);
+    int rc = GW_OK;
+    entry_t *e = *w.slot;
+    if (e && nx)
+        rc = GW_ECONFLICT;
+    else if (e) {
+        char *v = gw_strdup(val);
+        free(e->val);
+        e->val = v;
+        e->exp = now + ttl;
+    } else
+        rc = insert(m, &w, ns, key, val, now + ttl);
+    unlock(&w);
+    return rc;
+}
+
+int gw_memkv_get(gw_memkv_t *m, const char *ns, const char *key, char **ret)
+{
+    where_t w;
+    locate(m, ns, key, gw_now(), &w);
+    entry_t *e = *w.slot;
+    if (e)
+        *ret = gw_strdup(e->val);
+    unlock(&w);
+    return e ? GW_OK : GW_ENOTFOUND;
+}
+
+int gw_memkv_take(gw_memkv_t *m, const char *ns, const char *key, char **ret)
+{
+    where_t w;
+    locate(m, ns, key, gw_now(), &w);
+    entry_t *e = *w.slot;
+    if (e) {
+        *w.slot = e->next;
+        w.s->n--;
+        __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+    }
+    unlock(&w);
+    if (!e)
+        return GW_ENOTFOUND;
+    if (ret) {
+        *ret = e->val;
+        e->val = NULL;
+    }
+    entry_free(e);
+    return GW_OK;
+}
+
+int gw_memkv_del(gw_memkv_t *m, const char *ns, const char *key)
+{
+    int rc = gw_memkv_take(m, ns, key, NULL);
+    return rc == GW_ENOTFOUND ? GW_OK : rc;
+}
+
+int gw_memkv_incr(gw_memkv_t *m, const char *ns, const char *key, long ttl, int64_t *ret)
+{
+    int64_t now = gw_now();
+    where_t w;
+    locate(m, ns, key, now, &w);
+    entry_t *e = *w.slot;
+    int rc = GW_OK;
+    int64_t v = 1;
+    if (e) {
+        v = strtoll(e->val, NULL, 10) + 1;
+        char num[24];
+        snprintf(num, sizeof(num), "%lld", (long long)v);
+        free(e->val);
+        e->val = gw_strdup(num);
+    } else
+        rc = insert(m, &w, ns, key, "1", now + ttl);
+    unlock(&w);
+    if (rc == GW_OK && ret)
+        *ret = v;
+    return rc;
+}
+
+int gw_memkv_decr(gw_memkv_t *m, const char *ns, const char *key)
+{
+    where_t w;
+    locate(m, ns, key, gw_now(), &w);
+    entry_t *e = *w.slot;
+    if (e) {
+        long long v = strtoll(e->val, NULL, 10) - 1;
+        char num[24];
+        snprintf(num, sizeof(num), "%lld", v < 0 ? 0 : v);
+        free(e->val);
+        e->val = gw_strdup(num);
+    }
+    unlock(&w);
+    return GW_OK;
+}
+
+typedef struct item {
+    int64_t exp;
+    char *key, *val;
+} item_t;
+
+static int by_exp(const void *a, const void *b)
+{
+    const item_t *x = a, *y = b;
+    return x->exp < y->exp ? -1 : x->exp > y->exp;
+}
+
+int gw_memkv_list(gw_memkv_t *m, const char *ns, size_t max, void (*cb)(const char *, const char *, void *), void *ud)
+{
+    int64_t now = gw_now();
+    size_t nslen = strlen(ns), n = 0, cap = 64;
+    item_t *items = gw_xmalloc(cap * sizeof(*items));
+    for (int i = 0; i < NSHARDS; i++) {
+        shard_t *s = &m->sh[i];
+        pthread_mutex_lock(&s->lock);
+        for (size_t j = 0; j < s->nb; j++)
+            for (entry_t *e = s->b[j]; e; e = e->next) {
+                if (e->exp <= now || e->nslen != nslen || memcmp(e->kbuf, ns, nslen))
+                    continue;
+                if (n == cap) {
+                    item_t *bigger = gw_xmalloc((cap * 2) * sizeof(*items));
+                    memcpy(bigger, items, n * sizeof(*items));
+                    free(items);
+                    items = bigger;
+                    cap *= 2;
+                }
+                items[n++] = (item_t){e->exp, gw_strdup(e->kbuf + nslen + 1), gw_strdup(e->val)};
+            }
+        pthread_mutex_unlock(&s->lock);
+    }
+    qsort(items, n, sizeof(*items), by_exp);
+    for (size_t i = 0; i < n; i++) {
+        if (i < max)
+            cb(items[i].key, items[i].val, ud);
+        free(items[i].key);
+        free(items[i].val);
+    }
+    free(items);
+    return GW_OK;
+}
+
+size_t gw_memkv_purge(gw_memkv_t *m)
+{
+    if (!m)
+        return 0;
+    int64_t now = gw_now();
+    size_t dropped = 0;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard_t *s = &m->sh[i];
+        pthread_mutex_lock(&s->lock);
+        for (size_t j = 0; j < s->nb; j++)
+            for (entry_t **p = &s->b[j]; *p;) {
+                entry_t *e = *p;
+                if (e->exp <= now) {
+                    *p = e->next;
+                    entry_free(e);
+                    s->n--;
+                    dropped++;
+                } else
+                    p = &e->next;
+            }
+        pthread_mutex_unlock(&s->lock);
+    }
+    __atomic_sub_fetch(&m->count, dropped, __ATOMIC_RELAXED);
+    return dropped;
+}
+
+size_t gw_memkv_count(gw_memkv_t *m, const char *ns)
+{
+    if (!m)
+        return 0;
+    int64_t now = gw_now();
+    size_t nslen = ns ? strlen(ns) : 0, n = 0;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard_t *s = &m->sh[i];
+        pthread_mutex_lock(&s->lock);
+        for (size_t j = 0; j < s->nb; j++)
+            for (entry_t *e = s->b[j]; e; e = e->next)
+                if (e->exp > now && (!ns || (e->nslen == nslen && !memcmp(e->kbuf, ns, nslen))))
+                    n++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    return n;
+}

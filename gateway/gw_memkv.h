@@ -1,0 +1,42 @@
+/* gw_memkv: records with a time to live held in this process's memory. On a single-node
+ * store (SQLite) the short-lived protocol records live here: authorization requests,
+ * upstream flows, codes and access tokens. They need no durability (a restart costs a
+ * citizen one new login at most) and no sharing between processes, and keeping them off
+ * the disk takes the write-ahead log off the token path. Every operation is atomic on
+ * its own and never blocks on I/O, so an I/O thread may call it.
+ *
+ * The table is sharded (a mutex per shard) and bounded: past max_records a put fails
+ * with GW_ESTORE, which callers already answer with 503, so a flood of unfinished logins
+ * cannot exhaust memory. Expired records are dropped when met and by gw_memkv_purge. */
+#ifndef GW_MEMKV_H
+#define GW_MEMKV_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gw_memkv gw_memkv_t;
+
+/* nslist: space- or comma-separated namespaces held here. NULL when the list is empty. */
+gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records);
+void gw_memkv_free(gw_memkv_t *m);
+/* 1 when records of ns live here */
+int gw_memkv_holds(const gw_memkv_t *m, const char *ns);
+/* the namespaces, space-separated */
+const char *gw_memkv_namespaces(const gw_memkv_t *m);
+
+/* Same contracts as the gw_store operations of the same name. */
+int gw_memkv_put(gw_memkv_t *m, const char *ns, const char *key, const char *val, long ttl, int only_if_absent);
+int gw_memkv_get(gw_memkv_t *m, const char *ns, const char *key, char **ret);
+int gw_memkv_take(gw_memkv_t *m, const char *ns, const char *key, char **ret);
+int gw_memkv_del(gw_memkv_t *m, const char *ns, const char *key);
+int gw_memkv_incr(gw_memkv_t *m, const char *ns, const char *key, long ttl, int64_t *ret);
+int gw_memkv_decr(gw_memkv_t *m, const char *ns, const char *key);
+/* live records of ns, soonest to expire first */
+int gw_memkv_list(gw_memkv_t *m, const char *ns, size_t max, void (*cb)(const char *key, const char *val, void *ud),
+                  void *ud);
+/* drops expired records; returns how many */
+size_t gw_memkv_purge(gw_memkv_t *m);
+/* live records of ns (ns NULL: all) */
+size_t gw_memkv_count(gw_memkv_t *m, const char *ns);
+size_t gw_memkv_max(const gw_memkv_t *m);
+
+#endif
