@@ -15,7 +15,8 @@ typedef struct entry {
     struct entry *next;
     uint64_t h;
     int64_t exp;
-    char *val;
+    char *val;   /* text record, or NULL */
+    json_t *obj; /* JSON record, or NULL */
     size_t nslen, klen; /* kbuf holds ns, NUL, key, NUL */
     char kbuf[];
 } entry_t;
@@ -127,7 +128,25 @@ gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records)
 static void entry_free(entry_t *e)
 {
     free(e->val);
+    json_decref(e->obj);
     free(e);
+}
+
+/* the record as text (a copy) */
+static char *entry_text(const entry_t *e)
+{
+    if (e->val)
+        return gw_strdup(e->val);
+    char *t = e->obj ? json_dumps(e->obj, JSON_COMPACT) : NULL;
+    return t ? t : gw_strdup("");
+}
+
+static void entry_set(entry_t *e, char *val, json_t *obj)
+{
+    free(e->val);
+    json_decref(e->obj);
+    e->val = val;
+    e->obj = obj;
 }
 
 void gw_memkv_free(gw_memkv_t *m)
@@ -216,10 +235,12 @@ static void grow(shard_t *s)
 }
 
 /* Inserts a new entry at the (empty) slot w found. */
-static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, const char *val, int64_t exp)
+static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, char *val, json_t *obj, int64_t exp)
 {
     if (__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > m->max) {
         __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+        free(val);
+        json_decref(obj);
         return GW_ESTORE;
     }
     entry_t *e = gw_xmalloc(sizeof(*e) + w->nslen + w->klen + 2);
@@ -230,31 +251,74 @@ static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, co
     e->klen = w->klen;
     memcpy(e->kbuf, ns, w->nslen + 1);
     memcpy(e->kbuf + w->nslen + 1, key, w->klen + 1);
-    e->val = gw_strdup(val);
+    e->val = val;
+    e->obj = obj;
     *w->slot = e;
     if (++w->s->n > w->s->nb)
         grow(w->s);
     return GW_OK;
 }
 
-int gw_memkv_put(gw_memkv_t *m, const char *ns, const char *key, const char *val, long ttl, int nx)
+/* one of val (text) or obj (JSON) is given, owned */
+static int put_owned(gw_memkv_t *m, const char *ns, const char *key, char *val, json_t *obj, long ttl, int nx)
 {
     int64_t now = gw_now();
     where_t w;
     locate(m, ns, key, now, &w);
     int rc = GW_OK;
     entry_t *e = *w.slot;
-    if (e && nx)
+    if (e && nx) {
         rc = GW_ECONFLICT;
-    else if (e) {
-        char *v = gw_strdup(val);
-        free(e->val);
-        e->val = v;
+        free(val);
+        json_decref(obj);
+    } else if (e) {
+        entry_set(e, val, obj);
         e->exp = now + ttl;
     } else
-        rc = insert(m, &w, ns, key, val, now + ttl);
+        rc = insert(m, &w, ns, key, val, obj, now + ttl);
     unlock(&w);
     return rc;
+}
+
+int gw_memkv_put(gw_memkv_t *m, const char *ns, const char *key, const char *val, long ttl, int nx)
+{
+    return put_owned(m, ns, key, gw_strdup(val), NULL, ttl, nx);
+}
+
+int gw_memkv_put_json(gw_memkv_t *m, const char *ns, const char *key, json_t *j, long ttl, int nx)
+{
+    json_t *copy = json_deep_copy(j);
+    return copy ? put_owned(m, ns, key, NULL, copy, ttl, nx) : GW_ENOMEM;
+}
+
+int gw_memkv_get_json(gw_memkv_t *m, const char *ns, const char *key, int take, json_t **ret)
+{
+    where_t w;
+    locate(m, ns, key, gw_now(), &w);
+    entry_t *e = *w.slot;
+    json_t *obj = NULL;
+    char *text = NULL;
+    if (e && take) {
+        *w.slot = e->next;
+        w.s->n--;
+        __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+        obj = e->obj;
+        text = e->val;
+        e->obj = NULL;
+        e->val = NULL;
+        entry_free(e);
+    } else if (e) {
+        obj = e->obj ? json_deep_copy(e->obj) : NULL;
+        text = e->val ? gw_strdup(e->val) : NULL;
+    }
+    unlock(&w);
+    if (!e)
+        return GW_ENOTFOUND;
+    if (!obj && text)
+        obj = json_loads(text, 0, NULL);
+    free(text);
+    *ret = obj;
+    return obj ? GW_OK : GW_EINVAL;
 }
 
 int gw_memkv_get(gw_memkv_t *m, const char *ns, const char *key, char **ret)
@@ -263,7 +327,7 @@ int gw_memkv_get(gw_memkv_t *m, const char *ns, const char *key, char **ret)
     locate(m, ns, key, gw_now(), &w);
     entry_t *e = *w.slot;
     if (e)
-        *ret = gw_strdup(e->val);
+        *ret = entry_text(e);
     unlock(&w);
     return e ? GW_OK : GW_ENOTFOUND;
 }
@@ -282,8 +346,11 @@ int gw_memkv_take(gw_memkv_t *m, const char *ns, const char *key, char **ret)
     if (!e)
         return GW_ENOTFOUND;
     if (ret) {
-        *ret = e->val;
-        e->val = NULL;
+        if (e->val) {
+            *ret = e->val;
+            e->val = NULL;
+        } else
+            *ret = entry_text(e);
     }
     entry_free(e);
     return GW_OK;
@@ -304,13 +371,12 @@ int gw_memkv_incr(gw_memkv_t *m, const char *ns, const char *key, long ttl, int6
     int rc = GW_OK;
     int64_t v = 1;
     if (e) {
-        v = strtoll(e->val, NULL, 10) + 1;
+        v = (e->val ? strtoll(e->val, NULL, 10) : 0) + 1;
         char num[24];
         snprintf(num, sizeof(num), "%lld", (long long)v);
-        free(e->val);
-        e->val = gw_strdup(num);
+        entry_set(e, gw_strdup(num), NULL);
     } else
-        rc = insert(m, &w, ns, key, "1", now + ttl);
+        rc = insert(m, &w, ns, key, gw_strdup("1"), NULL, now + ttl);
     unlock(&w);
     if (rc == GW_OK && ret)
         *ret = v;
@@ -323,11 +389,10 @@ int gw_memkv_decr(gw_memkv_t *m, const char *ns, const char *key)
     locate(m, ns, key, gw_now(), &w);
     entry_t *e = *w.slot;
     if (e) {
-        long long v = strtoll(e->val, NULL, 10) - 1;
+        long long v = (e->val ? strtoll(e->val, NULL, 10) : 0) - 1;
         char num[24];
         snprintf(num, sizeof(num), "%lld", v < 0 ? 0 : v);
-        free(e->val);
-        e->val = gw_strdup(num);
+        entry_set(e, gw_strdup(num), NULL);
     }
     unlock(&w);
     return GW_OK;
@@ -363,7 +428,7 @@ int gw_memkv_list(gw_memkv_t *m, const char *ns, size_t max, void (*cb)(const ch
                     items = bigger;
                     cap *= 2;
                 }
-                items[n++] = (item_t){e->exp, gw_strdup(e->kbuf + nslen + 1), gw_strdup(e->val)};
+                items[n++] = (item_t){e->exp, gw_strdup(e->kbuf + nslen + 1), entry_text(e)};
             }
         pthread_mutex_unlock(&s->lock);
     }

@@ -10,6 +10,7 @@
  * cannot exhaust memory. Expired records are dropped when met and by gw_memkv_purge. */
 #ifndef GW_MEMKV_H
 #define GW_MEMKV_H
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ int gw_memkv_take(gw_memkv_t *m, const char *ns, const char *key, char **ret);
 int gw_memkv_del(gw_memkv_t *m, const char *ns, const char *key);
 int gw_memkv_incr(gw_memkv_t *m, const char *ns, const char *key, long ttl, int64_t *ret);
 int gw_memkv_decr(gw_memkv_t *m, const char *ns, const char *key);
+/* The same, for JSON records: kept as parsed objects (no text round trip). put stores a
+ * copy of j; get returns a copy; take returns the record itself. A record put as text
+ * reads back as JSON and the other way round. */
+int gw_memkv_put_json(gw_memkv_t *m, const char *ns, const char *key, json_t *j, long ttl, int only_if_absent);
+int gw_memkv_get_json(gw_memkv_t *m, const char *ns, const char *key, int take, json_t **ret);
 /* live records of ns, soonest to expire first */
 int gw_memkv_list(gw_memkv_t *m, const char *ns, size_t max, void (*cb)(const char *key, const char *val, void *ud),
                   void *ud);

@@ -37,6 +37,11 @@ __thread int store_down;
 json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
 {
     char *v = NULL;
+    if (gw_store_local(app->store, ns)) {
+        json_t *j = NULL;
+        store_down = 0;
+        return gw_memkv_get_json(app->store->mem, ns, key, take, &j) == GW_OK ? j : NULL;
+    }
     int rc = take ? gw_store_take(app->store, ns, key, &v) : gw_store_get(app->store, ns, key, &v);
     store_down = rc == GW_ESTORE;
     if (rc != GW_OK)
@@ -48,6 +53,8 @@ json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
 
 int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, long ttl)
 {
+    if (gw_store_local(app->store, ns))
+        return gw_memkv_put_json(app->store->mem, ns, key, j, ttl, 0);
     char *s = json_dumps(j, JSON_COMPACT);
     int rc = s ? gw_store_put(app->store, ns, key, s, ttl, 0) : GW_ENOMEM;
     free(s);

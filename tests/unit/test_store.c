@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -778,6 +779,39 @@ static void test_memory_is_bounded_and_purged(void **state)
     check_stored(f->st, "ar", "k100", "v");
 }
 
+static void test_memory_json_records_are_copies_and_taken_once(void **state)
+{
+    fixture_t *f = *state;
+    gw_memkv_t *m = f->st->mem;
+    json_t *j = json_pack("{s:s,s:{s:i}}", "client_id", "portal-a", "identity", "level", 2);
+    assert_int_equal(gw_memkv_put_json(m, "code", "k", j, 60, 0), GW_OK);
+    json_object_set_new(j, "client_id", json_string("changed after put"));
+    json_t *got = NULL;
+    assert_int_equal(gw_memkv_get_json(m, "code", "k", 0, &got), GW_OK);
+    assert_string_equal(json_string_value(json_object_get(got, "client_id")), "portal-a");
+    json_object_set_new(got, "client_id", json_string("changed copy"));
+    json_decref(got);
+    check_stored(f->st, "code", "k", "{\"client_id\":\"portal-a\",\"identity\":{\"level\":2}}"); /* read as text */
+    assert_int_equal(gw_memkv_put_json(m, "code", "k", j, 60, 1), GW_ECONFLICT);
+    got = NULL;
+    assert_int_equal(gw_memkv_get_json(m, "code", "k", 1, &got), GW_OK);
+    assert_string_equal(json_string_value(json_object_get(got, "client_id")), "portal-a");
+    json_decref(got);
+    got = NULL;
+    assert_int_equal(gw_memkv_get_json(m, "code", "k", 1, &got), GW_ENOTFOUND);
+    assert_null(got);
+    /* text put, JSON read; and text that is not JSON */
+    assert_int_equal(gw_store_put(f->st, "at", "t", "{\"a\":1}", 60, 0), GW_OK);
+    assert_int_equal(gw_memkv_get_json(m, "at", "t", 0, &got), GW_OK);
+    assert_int_equal(json_integer_value(json_object_get(got, "a")), 1);
+    json_decref(got);
+    assert_int_equal(gw_store_put(f->st, "at", "bad", "not json", 60, 0), GW_OK);
+    got = NULL;
+    assert_int_equal(gw_memkv_get_json(m, "at", "bad", 0, &got), GW_EINVAL);
+    assert_null(got);
+    json_decref(j);
+}
+
 static void test_memory_config_names_only_short_lived_namespaces(void **state)
 {
     (void)state;
@@ -824,6 +858,7 @@ int main(void)
     const struct CMUnitTest memory_tests[] = {
         T(test_memory_records_never_reach_the_database),
         T(test_memory_is_bounded_and_purged),
+        T(test_memory_json_records_are_copies_and_taken_once),
         cmocka_unit_test(test_memory_config_names_only_short_lived_namespaces),
     };
 #undef T
