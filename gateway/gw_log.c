@@ -2,12 +2,12 @@
 
 #include "gw_idnum.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static gw_log_level_t min_level = GW_LOG_INFO;
 static const char *names[] = {"debug", "info", "warn", "error"};
@@ -22,22 +22,107 @@ gw_log_level_t gw_log_parse_level(const char *s)
     return GW_LOG_INFO;
 }
 
+/* JSON string body, ASCII only (\uXXXX for the rest, invalid UTF-8 as U+FFFD), cut
+ * short rather than overflow. Returns the new position. */
+static size_t put_str(char *buf, size_t pos, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && pos + 16 < cap) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            buf[pos++] = '\\';
+            buf[pos++] = (char)c;
+            p++;
+            continue;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            buf[pos++] = (char)c;
+            p++;
+            continue;
+        }
+        unsigned cp = 0xfffd;
+        size_t n = 1;
+        if (c < 0x80) {
+            cp = c;
+        } else if (c >= 0xc2 && c <= 0xdf && (p[1] & 0xc0) == 0x80) {
+            cp = ((c & 0x1fu) << 6) | (p[1] & 0x3fu);
+            n = 2;
+        } else if (c >= 0xe0 && c <= 0xef && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+            cp = ((c & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+            n = 3;
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                cp = 0xfffd;
+        } else if (c >= 0xf0 && c <= 0xf4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80) {
+            cp = ((c & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) | (p[3] & 0x3fu);
+            n = 4;
+            if (cp < 0x10000 || cp > 0x10ffff)
+                cp = 0xfffd;
+        }
+        p += n;
+        unsigned units[2] = {cp, 0};
+        int nu = 1;
+        if (cp >= 0x10000) {
+            units[0] = 0xd800 + ((cp - 0x10000) >> 10);
+            units[1] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+            nu = 2;
+        }
+        for (int i = 0; i < nu; i++) {
+            buf[pos++] = '\\';
+            buf[pos++] = 'u';
+            buf[pos++] = hex[(units[i] >> 12) & 15];
+            buf[pos++] = hex[(units[i] >> 8) & 15];
+            buf[pos++] = hex[(units[i] >> 4) & 15];
+            buf[pos++] = hex[units[i] & 15];
+        }
+    }
+    return pos;
+}
+
+static size_t put_field(char *buf, size_t pos, size_t cap, const char *k, const char *v)
+{
+    if (pos + 8 >= cap)
+        return pos;
+    if (pos > 1)
+        buf[pos++] = ',';
+    buf[pos++] = '"';
+    pos = put_str(buf, pos, cap, k);
+    buf[pos++] = '"';
+    buf[pos++] = ':';
+    buf[pos++] = '"';
+    pos = put_str(buf, pos, cap, v);
+    buf[pos++] = '"';
+    return pos;
+}
+
+/* One line, printed straight into a buffer and written with one write(2): a line per
+ * request must cost little, and lines from different threads never interleave. */
 void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...)
 {
     if (lvl < min_level)
         return;
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
+    /* the formatted second, per thread */
+    static __thread time_t ts_sec = -1;
+    static __thread char ts_base[32];
+    if (tv.tv_sec != ts_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(ts_base, sizeof(ts_base), "%Y-%m-%dT%H:%M:%S", &tm);
+        ts_sec = tv.tv_sec;
+    }
     char ts[40];
-    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-    json_t *o = json_object();
-    json_object_set_new(o, "ts", json_string(ts));
-    json_object_set_new(o, "level", json_string(names[lvl]));
-    json_object_set_new(o, "module", json_string(module));
-    json_object_set_new(o, "msg", json_string(msg));
+    snprintf(ts, sizeof(ts), "%s.%03dZ", ts_base, (int)(tv.tv_usec / 1000));
+    char buf[8192];
+    size_t cap = sizeof(buf) - 16, pos = 0;
+    buf[pos++] = '{';
+    pos = put_field(buf, pos, cap, "ts", ts);
+    pos = put_field(buf, pos, cap, "level", names[lvl]);
+    pos = put_field(buf, pos, cap, "module", module ? module : "");
+    pos = put_field(buf, pos, cap, "msg", msg ? msg : "");
+    const char *seen[32];
+    size_t nseen = 0;
     va_list ap;
     va_start(ap, msg);
     const char *k;
@@ -48,19 +133,28 @@ void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...)
         size_t kl = strlen(k);
         if (!strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "module") || !strcmp(k, "msg"))
             continue; /* never let a field overwrite the line's own keys */
+        int dup = 0;
+        for (size_t i = 0; i < nseen && !dup; i++)
+            dup = !strcmp(seen[i], k);
+        if (dup)
+            continue; /* a key appears once: the first value given */
+        if (nseen < 32)
+            seen[nseen++] = k;
         if (kl >= 5 && !strcmp(k + kl - 5, "_id12")) {
             char masked[64];
             gw_id_mask(v, masked, sizeof(masked));
-            json_object_set_new(o, k, json_string(masked));
+            pos = put_field(buf, pos, cap, k, masked);
         } else {
-            json_object_set_new(o, k, json_string(v));
+            pos = put_field(buf, pos, cap, k, v);
         }
     }
     va_end(ap);
-    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (line) {
-        fprintf(stderr, "%s\n", line);
-        free(line);
+    buf[pos++] = '}';
+    buf[pos++] = '\n';
+    for (size_t off = 0; off < pos;) {
+        ssize_t w = write(STDERR_FILENO, buf + off, pos - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
     }
-    json_decref(o);
 }

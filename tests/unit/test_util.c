@@ -10,7 +10,11 @@
 
 #include <cmocka.h>
 
+#include "gw_log.h"
 #include "gw_util.h"
+
+#include <jansson.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ base64url */
 
@@ -500,9 +504,66 @@ static void test_url_add_param_chooses_separator_and_encodes(void **state)
     gw_buf_cleanup(&b);
 }
 
+/* gw_log's line, captured from stderr and read back as JSON */
+static json_t *log_line(const char *key, const char *value)
+{
+    char path[] = "/tmp/eidgw-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    gw_log(GW_LOG_WARN, "test", "a \"quoted\" message", key, value, "who_id12", "001099012345", key, "second", NULL);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char buf[16384] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0 && buf[n - 1] == '\n');
+    assert_null(memchr(buf, '\n', (size_t)n - 1)); /* one line */
+    json_error_t e;
+    json_t *j = json_loads(buf, JSON_REJECT_DUPLICATES, &e);
+    if (!j)
+        fail_msg("not JSON: %s: %.200s", e.text, buf);
+    return j;
+}
+
+static void test_log_line_is_json_with_every_value_escaped(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *want; } cases[] = {
+        {"plain", "plain"},
+        {"q\"b\\s\n\t\x01", "q\"b\\s\n\t\x01"},
+        {"Nguyễn Văn An", "Nguyễn Văn An"},
+        {"emoji \xf0\x9f\x98\x80", "emoji \xf0\x9f\x98\x80"},
+        {"bad \xff\xc3 end", "bad \xef\xbf\xbd\xef\xbf\xbd end"},
+        {"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = log_line("field", cases[i].in);
+        assert_string_equal(json_string_value(json_object_get(j, "field")), cases[i].want);
+        assert_string_equal(json_string_value(json_object_get(j, "msg")), "a \"quoted\" message");
+        assert_string_equal(json_string_value(json_object_get(j, "level")), "warn");
+        /* ID numbers under *_id12 are masked */
+        const char *who = json_string_value(json_object_get(j, "who_id12"));
+        assert_non_null(who);
+        assert_null(strstr(who, "001099012345"));
+        json_decref(j);
+    }
+    /* a value larger than a line is cut, and the line is still JSON */
+    char *big = malloc(20000);
+    memset(big, 'x', 19999);
+    big[19999] = 0;
+    json_t *j = log_line("big", big);
+    assert_true(json_object_get(j, "ts") != NULL);
+    json_decref(j);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_line_is_json_with_every_value_escaped),
         cmocka_unit_test(test_b64url_encode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_decode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_round_trips_every_byte_value),
