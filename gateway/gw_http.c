@@ -82,6 +82,15 @@ static void resp_cleanup(gw_resp_t *r)
     gw_buf_cleanup(&r->body);
 }
 
+void gw_resp_reset(gw_resp_t *r)
+{
+    resp_cleanup(r);
+    r->nheaders = 0;
+    r->status = 0;
+    r->content_type = NULL;
+    gw_buf_init(&r->body, 0);
+}
+
 static void req_cleanup(gw_req_t *q)
 {
     free(q->path);

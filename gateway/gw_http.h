@@ -37,6 +37,8 @@ typedef struct gw_resp {
 } gw_resp_t;
 
 void gw_resp_header(gw_resp_t *r, const char *name, const char *value);
+/* drops everything set so far (headers, cookies, body) */
+void gw_resp_reset(gw_resp_t *r);
 void gw_resp_redirect(gw_resp_t *r, const char *url);
 /* Takes the reference to obj. */
 void gw_resp_json(gw_resp_t *r, int status, json_t *obj);

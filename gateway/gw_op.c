@@ -211,6 +211,26 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
     jset(c, "account", account);
     if (merged && json_array_size(merged))
         json_object_set(c, "merged", merged);
+    /* a session made by this very request is written once, here, with this portal in it
+     * (the callback leaves it to us: one write instead of two on every login) */
+    if (json_object_get(sess, "unsaved")) {
+        json_t *cls = json_object_get(sess, "clients");
+        int listed = 0;
+        size_t ci;
+        json_t *cv;
+        json_array_foreach(cls, ci, cv) listed |= gw_streq(json_string_value(cv), client_id);
+        if (!listed && json_is_array(cls))
+            json_array_append_new(cls, json_string(client_id));
+        json_object_del(sess, "unsaved");
+        if (store_put_json(app, "sess", jstr(sess, "sid"), sess, app->cfg->session_lifetime) != GW_OK) {
+            json_object_set_new(sess, "unsaved", json_true());
+            json_object_set_new(sess, "save_failed", json_true()); /* the callback answers 503 */
+            json_decref(c);
+            free(key);
+            gw_wipe_free(code);
+            return;
+        }
+    }
     int rc = store_put_json(app, "code", key, c, app->cfg->code_lifetime);
     json_decref(c);
     if (rc != GW_OK) {
@@ -640,7 +660,19 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_object_set_new(sess, "clients", json_array());
     jset(sess, "upstream_sub", id.sub);
     jset(sess, "upstream_logout", id.logout_uri);
-    if (store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) != GW_OK) {
+    /* the record is written once: by issue_code when the broker goes straight to the
+     * portal (the usual case), else here; nothing of this response stands if it fails */
+    json_object_set_new(sess, "unsaved", json_true());
+    sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
+    index_session(app, id.id12, sid);
+    gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);
+    int saved = !json_object_get(sess, "unsaved");
+    if (!saved && !json_object_get(sess, "save_failed")) {
+        json_object_del(sess, "unsaved");
+        saved = store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) == GW_OK;
+    }
+    if (!saved) {
+        gw_resp_reset(resp);
         gw_error_page(app, req, resp, 503, "server_busy", lang, retry, back);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
@@ -648,9 +680,6 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
                "eid_level", id.level == 2 ? "2" : "1", "id", req->id, NULL);
         gw_app_audit(app, "login", json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12, "result",
                                              "vneid", "level", id.level, "ip", req->remote));
-        sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
-        index_session(app, id.id12, sid);
-        gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);
     }
     json_decref(sess);
     free(sid);

@@ -1,6 +1,7 @@
 // The whole brokered code flow, driven by openid-client as the portal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startStack, kvCount } from './lib/harness.js';
 import { discover, authRequest, loginAt, client, Agent } from './lib/rp.js';
 
@@ -31,6 +32,16 @@ test('citizen logs in to portal A; openid-client validates the id_token and user
   const ui = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
   assert.equal(ui.cccd, '001085012345');
   assert.equal(kvCount(st.gw.db, 'sess') >= 1, true);
+  // the session record, written once at the callback, already names the portal (for
+  // back-channel logout) and carries none of the handler's bookkeeping
+  const rec = JSON.parse(String(execFileSync('sqlite3', [st.gw.db, `SELECT v FROM kv WHERE ns='sess' AND k='${claims.sid}'`])));
+  assert.deepEqual(rec.clients, ['portal-a']);
+  assert.equal(rec.identity.id12, '001085012345');
+  assert.equal(rec.unsaved, undefined);
+  assert.equal(rec.save_failed, undefined);
+  // and the citizen's session index holds it
+  const idx = String(execFileSync('sqlite3', [st.gw.db, `SELECT m FROM sets WHERE ns='sidx' AND k='001085012345'`])).split('\n');
+  assert.ok(idx.includes(claims.sid), idx.join(','));
 });
 
 test('second portal reuses the SSO session (no VNeID round trip), gets another sub, no cccd without the scope', async () => {
