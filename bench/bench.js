@@ -230,7 +230,7 @@ async function main() {
   log(`eidgw benchmark — ${new Date().toISOString()}`);
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
-      `io_threads=${CFG.ioThreads} workers=${CFG.workers}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk)'}, log level ${CFG.eidgwLog}`);
+      `io_threads=${CFG.ioThreads} workers=${CFG.workers}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}`);
   log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, own login page, devInteractions off)`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
       `scenarios ${CFG.scenarios.join(', ')}; work dir ${dir}`);
@@ -339,7 +339,7 @@ async function main() {
   log('  2 cores it takes CPU from eidgw, so it bounds eidgw\'s full-login req/s.');
   log('notes: oidc-provider has no upstream: its "full login" is its own login page + form POST (consent granted in the same');
   log('       step), the nearest equivalent of eidgw\'s round trip through VNeID. It keeps state in an in-process Map; eidgw in');
-  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process`);
+  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk; short-lived records in memory)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process`);
   log('       (its JavaScript runs on one core; GC and libuv threads add a little).');
   log(`       The driver (one node process) and other work on the machine share the same ${os.cpus().length} cores, so req/s is bounded by`);
   log('       them (see "driver" and "other" cores per run above): req/CPU-s is the fair figure here.');

@@ -279,7 +279,7 @@ async function main() {
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
       `io_threads=${CFG.ioThreads} workers=${CFG.workers} per node, log level ${CFG.eidgwLog}`);
-  log(`stores: (a) SQLite (WAL, on disk); (b), (c) each its own private redis-server ${redisVersion} (appendonly yes, appendfsync everysec)`);
+  log(`stores: (a) SQLite (WAL, on disk; short-lived records in memory); (b), (c) each its own private redis-server ${redisVersion} (appendonly yes, appendfsync everysec)`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
       `scenarios ${CFG.scenarios.join(', ')}; configurations ${confs.map((c) => c.id).join(', ')}; work dir ${dir}`);
   if (confs.some((c) => c.nodes > 1)) {

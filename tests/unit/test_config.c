@@ -913,10 +913,33 @@ static void test_config_error_is_truncated_to_buffer(void **state)
     assert_int_equal(strncmp(err, NAME ":", strlen(NAME ":")), 0);
 }
 
+static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **state)
+{
+    (void)state;
+    gw_config_t *c = parse_ok(BASE);
+    assert_string_equal(c->store_memory, "ar flow code cu cur at err lo");
+    assert_int_equal(c->store_memory_max, 1000000);
+    gw_config_free(c);
+    char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code at\nmemory_max_records = 5000\n");
+    c = parse_ok(t);
+    assert_string_equal(c->store_memory, "code at");
+    assert_int_equal(c->store_memory_max, 5000);
+    gw_config_free(c);
+    t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
+    expect_error(t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cu cur at err lo, or none)",
+                        line_of(t, "memory =")));
+    t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
+             "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");
+    expect_error_at(t, "memory", "every node must see them", 1, line_of(t, "memory ="));
+    t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory_max_records = 10\n");
+    expect_error_at(t, "memory_max_records", "out of range", 1, line_of(t, "memory_max_records"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_teardown(fn, free_kept)
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_memory_defaults_on_sqlite_and_is_refused_on_redis),
         T(test_config_parses_complete_file),
         T(test_config_accepts_crlf_line_endings),
         T(test_config_ignores_comments_blank_lines_and_indentation),
