@@ -36,29 +36,14 @@ __thread int store_down;
 
 json_t *store_get_json(gw_app_t *app, const char *ns, const char *key, int take)
 {
-    char *v = NULL;
-    if (gw_store_local(app->store, ns)) {
-        json_t *j = NULL;
-        store_down = 0;
-        return gw_memkv_get_json(app->store->mem, ns, key, take, &j) == GW_OK ? j : NULL;
-    }
-    int rc = take ? gw_store_take(app->store, ns, key, &v) : gw_store_get(app->store, ns, key, &v);
-    store_down = rc == GW_ESTORE;
-    if (rc != GW_OK)
-        return NULL;
-    json_t *j = json_loads(v, 0, NULL);
-    free(v);
+    json_t *j = NULL;
+    store_down = gw_store_get_json(app->store, ns, key, take, &j) == GW_ESTORE;
     return j;
 }
 
 int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, long ttl)
 {
-    if (gw_store_local(app->store, ns))
-        return gw_memkv_put_json(app->store->mem, ns, key, j, ttl, 0);
-    char *s = json_dumps(j, JSON_COMPACT);
-    int rc = s ? gw_store_put(app->store, ns, key, s, ttl, 0) : GW_ENOMEM;
-    free(s);
-    return rc;
+    return gw_store_put_json(app->store, ns, key, j, ttl, 0);
 }
 
 const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }

@@ -182,6 +182,12 @@ static inline int gw_store_set_add(gw_store_t *st, const char *ns, const char *k
 static inline int gw_store_set_members(gw_store_t *st, const char *ns, const char *key, size_t max,
                                        void (*cb)(const char *member, void *ud), void *ud)
 { return st->ops->set_members(st, ns, key, max, cb, ud); }
+/* JSON records. On a namespace held in memory the parsed object itself is kept (put
+ * stores a copy, get returns a copy, take hands the record over); elsewhere the record is
+ * compact JSON text. get: GW_OK with a new reference in *ret, GW_ENOTFOUND, GW_ESTORE, or
+ * GW_EINVAL for a record that is not JSON. */
+int gw_store_put_json(gw_store_t *st, const char *ns, const char *key, json_t *j, long ttl, int only_if_absent);
+int gw_store_get_json(gw_store_t *st, const char *ns, const char *key, int take, json_t **ret);
 /* Account operations: GW_EINVAL when the backend does not hold accounts. Import is
  * begin, rows, end(commit) on one thread: all rows land or none. */
 #define GW_STORE_ACCT(st, op, ...) ((st)->ops->op ? (st)->ops->op((st), __VA_ARGS__) : GW_EINVAL)

@@ -646,6 +646,30 @@ static void test_store_list_returns_live_records_of_the_outbox(void **state)
     assert_string_equal(l.vals[0], "v4");
 }
 
+static void test_store_json_records_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    json_t *j = json_pack("{s:s,s:[s]}", "sid", "S1", "clients", "portal-a");
+    for (int i = 0; i < 2; i++) {
+        const char *ns = i ? "sess" : "code"; /* code: in memory when the tier is on */
+        assert_int_equal(gw_store_put_json(f->st, ns, "k", j, 60, 0), GW_OK);
+        assert_int_equal(gw_store_put_json(f->st, ns, "k", j, 60, 1), GW_ECONFLICT);
+        json_t *got = NULL;
+        assert_int_equal(gw_store_get_json(f->st, ns, "k", 0, &got), GW_OK);
+        assert_true(json_equal(got, j));
+        json_decref(got);
+        assert_int_equal(gw_store_get_json(f->st, ns, "k", 1, &got), GW_OK);
+        assert_true(json_equal(got, j));
+        json_decref(got);
+        assert_int_equal(gw_store_get_json(f->st, ns, "k", 1, &got), GW_ENOTFOUND);
+        assert_null(got);
+        assert_int_equal(gw_store_put(f->st, ns, "text", "not json", 60, 0), GW_OK);
+        assert_int_equal(gw_store_get_json(f->st, ns, "text", 0, &got), GW_EINVAL);
+        assert_null(got);
+    }
+    json_decref(j);
+}
+
 /* ------------------------------------------------------------------ sets */
 
 typedef struct members {
@@ -852,6 +876,7 @@ int main(void)
         T(test_store_concurrent_link_create_for_one_id12_has_one_winner),
         T(test_store_list_returns_live_records_of_the_outbox),
         T(test_store_decr_gives_back_one_never_below_zero),
+        T(test_store_json_records_round_trip),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };

@@ -1,0 +1,29 @@
+/* gw_store: the operations every backend shares, on top of the table of operations. */
+#include "gw_store.h"
+#include "gw_util.h"
+
+#include <stdlib.h>
+
+int gw_store_put_json(gw_store_t *st, const char *ns, const char *key, json_t *j, long ttl, int nx)
+{
+    if (GW_MEM(st, ns))
+        return gw_memkv_put_json(st->mem, ns, key, j, ttl, nx);
+    char *s = json_dumps(j, JSON_COMPACT);
+    int rc = s ? st->ops->put(st, ns, key, s, ttl, nx) : GW_ENOMEM;
+    free(s);
+    return rc;
+}
+
+int gw_store_get_json(gw_store_t *st, const char *ns, const char *key, int take, json_t **ret)
+{
+    *ret = NULL;
+    if (GW_MEM(st, ns))
+        return gw_memkv_get_json(st->mem, ns, key, take, ret);
+    char *v = NULL;
+    int rc = take ? st->ops->take(st, ns, key, &v) : st->ops->get(st, ns, key, &v);
+    if (rc != GW_OK)
+        return rc;
+    *ret = json_loads(v, 0, NULL);
+    free(v);
+    return *ret ? GW_OK : GW_EINVAL;
+}
