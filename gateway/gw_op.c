@@ -802,8 +802,7 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     char *key = gw_sha256_b64url(code);
-    /* one transaction for the records below, unless they are all in memory anyway */
-    int batched = !gw_store_local(app->store, "at") && gw_store_batch_begin(app->store) == GW_OK;
+    int batched = gw_store_batch_begin(app->store) == GW_OK; /* one transaction for what follows */
     json_t *c = store_get_json(app, "code", key, 1);
     json_t *out = NULL;
     if (!c && store_down) {

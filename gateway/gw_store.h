@@ -77,7 +77,8 @@ typedef struct gw_store_ops {
      * GW_ENOTFOUND without a link, GW_ECONFLICT when new_id12 is already linked */
     int (*link_rekey)(gw_store_t *st, const char *portal, const char *old_id12, const char *new_id12);
     int (*purge)(gw_store_t *st);
-    /* group this thread's next operations into one atomic write (NULL where every
+    /* group this thread's next operations into one atomic write, begun at the first of
+     * them (so a batch of memory-only operations costs nothing; NULL where every
      * operation is its own round trip anyway) */
     int (*batch_begin)(gw_store_t *st);
     int (*batch_end)(gw_store_t *st);

@@ -132,19 +132,26 @@ bad:
     return NULL;
 }
 
+/* A batch asked for on this thread (batch_begin) starts at its first operation: a
+ * handler whose records all live in memory never touches the database at all. */
+static __thread sq_store_t *batch_of;
+
 static conn_t *conn_get(sq_store_t *s)
 {
     conn_t *c = pthread_getspecific(s->key);
-    if (c)
-        return c;
-    c = conn_open(s, NULL, 0);
-    if (!c)
+    if (!c) {
+        c = conn_open(s, NULL, 0);
+        if (!c)
+            return NULL;
+        pthread_setspecific(s->key, c);
+        pthread_mutex_lock(&s->lock);
+        c->next = s->all;
+        s->all = c;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (batch_of == s && sqlite3_get_autocommit(c->db) &&
+        sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return NULL;
-    pthread_setspecific(s->key, c);
-    pthread_mutex_lock(&s->lock);
-    c->next = s->all;
-    s->all = c;
-    pthread_mutex_unlock(&s->lock);
     return c;
 }
 
@@ -389,17 +396,19 @@ static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const c
  * per statement. */
 static int sq_batch_begin(gw_store_t *b)
 {
-    conn_t *c = conn_get((sq_store_t *)b);
-    return c && sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+    batch_of = (sq_store_t *)b;
+    return GW_OK;
 }
 
 static int sq_batch_end(gw_store_t *b)
 {
-    conn_t *c = conn_get((sq_store_t *)b);
-    if (!c)
-        return GW_ESTORE;
-    if (sqlite3_get_autocommit(c->db))
+    sq_store_t *s = (sq_store_t *)b;
+    if (batch_of != s)
         return GW_OK;
+    batch_of = NULL;
+    conn_t *c = pthread_getspecific(s->key);
+    if (!c || sqlite3_get_autocommit(c->db))
+        return GW_OK; /* nothing was done in the database */
     return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
 }
 

@@ -670,6 +670,33 @@ static void test_store_json_records_round_trip(void **state)
     json_decref(j);
 }
 
+static void *put_from_other_thread(void *arg)
+{
+    return (void *)(intptr_t)gw_store_put(arg, "sess", "other", "v", 60, 0);
+}
+
+/* a batch is one transaction; one that did nothing in the database holds no lock */
+static void test_store_batch_commits_together_and_costs_nothing_when_empty(void **state)
+{
+    if (redis_url)
+        skip(); /* every Redis operation is its own round trip */
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "a", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "b", "2", 60, 0), GW_OK);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 0); /* not yet visible */
+    assert_int_equal(gw_store_batch_end(f->st), GW_OK);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 2);
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    pthread_t t;
+    void *ret = NULL;
+    pthread_create(&t, NULL, put_from_other_thread, f->st);
+    pthread_join(t, &ret);
+    assert_int_equal((intptr_t)ret, GW_OK); /* no write lock is held by the empty batch */
+    assert_int_equal(gw_store_batch_end(f->st), GW_OK);
+    check_stored(f->st, "sess", "other", "v");
+}
+
 /* ------------------------------------------------------------------ sets */
 
 typedef struct members {
@@ -877,6 +904,7 @@ int main(void)
         T(test_store_list_returns_live_records_of_the_outbox),
         T(test_store_decr_gives_back_one_never_below_zero),
         T(test_store_json_records_round_trip),
+        T(test_store_batch_commits_together_and_costs_nothing_when_empty),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
