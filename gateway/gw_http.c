@@ -128,7 +128,9 @@ typedef struct job {
 
 struct gw_server {
     gw_app_t *app;
-    const gw_route_t *const *tables;
+    const gw_route_t **routes; /* every route of every table, in search order */
+    unsigned char *runs_inline; /* per route: handled on the I/O thread (decided at start) */
+    size_t nroutes;
     int nio, nworkers;
     io_thread_t *io;
     pthread_t *workers;
@@ -144,26 +146,38 @@ struct gw_server {
 
 #define MAX_QUEUE 4096
 
-static const gw_route_t *route_find(const gw_route_t *const *tables, const char *path)
+static size_t route_find(const gw_server_t *s, const char *path)
 {
-    for (; *tables; tables++)
-        for (const gw_route_t *r = *tables; r->path; r++)
-            if (!strcmp(r->path, path))
-                return r;
-    return NULL;
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (!strcmp(s->routes[i]->path, path))
+            return i;
+    return s->nroutes;
 }
 
+/* 1 when every namespace of the space-separated list is held in this process's memory */
 static int all_local(const gw_store_t *st, const char *list)
 {
-    char ns[16];
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, " ");
-        if (n == 0 || n >= sizeof(ns) || (memcpy(ns, p, n), ns[n] = 0, !gw_store_local(st, ns)))
-            return 0;
-        p += n;
-        p += strspn(p, " ");
-    }
-    return 1;
+    char *copy = gw_strdup(list);
+    int ok = 1;
+    for (char *sv = NULL, *t = strtok_r(copy, " ", &sv); t && ok; t = strtok_r(NULL, " ", &sv))
+        ok = gw_store_local(st, t);
+    free(copy);
+    return ok;
+}
+
+static void routes_init(gw_server_t *s, const gw_route_t *const *tables)
+{
+    for (const gw_route_t *const *t = tables; *t; t++)
+        for (const gw_route_t *r = *t; r->path; r++)
+            s->nroutes++;
+    s->routes = gw_xcalloc(s->nroutes ? s->nroutes : 1, sizeof(*s->routes));
+    s->runs_inline = gw_xcalloc(s->nroutes ? s->nroutes : 1, 1);
+    size_t i = 0;
+    for (const gw_route_t *const *t = tables; *t; t++)
+        for (const gw_route_t *r = *t; r->path; r++, i++) {
+            s->routes[i] = r;
+            s->runs_inline[i] = r->is_inline || (r->inline_if_local && all_local(s->app->store, r->inline_if_local));
+        }
 }
 
 static char *hdr_dup(struct evkeyvalq *h, const char *name)
@@ -355,14 +369,15 @@ static void on_request(struct evhttp_request *ev, void *arg)
         job_free(j);
         return;
     }
-    const gw_route_t *r = route_find(s->tables, j->req.path);
+    size_t ri = route_find(s, j->req.path);
+    const gw_route_t *r = ri < s->nroutes ? s->routes[ri] : NULL;
     if (!r || !(r->methods & j->req.method)) {
         refuse(s, ev, &j->req, r ? 405 : 404, started, r);
         job_free(j);
         return;
     }
     j->route = r;
-    if (r->is_inline || (r->inline_if_local && all_local(s->app->store, r->inline_if_local))) {
+    if (s->runs_inline[ri]) {
         j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
         finish(ev, &j->req, &j->resp, started);
@@ -491,7 +506,6 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     }
     gw_server_t *s = gw_xcalloc(1, sizeof(*s));
     s->app = app;
-    s->tables = tables;
     s->nio = app->cfg->io_threads;
     s->nworkers = app->cfg->workers;
     pthread_mutex_init(&s->qlock, NULL);
@@ -522,6 +536,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         }
         close(probe);
     }
+    routes_init(s, tables);
     s->io = gw_xcalloc((size_t)s->nio, sizeof(io_thread_t));
     struct event_config *ec = event_config_new();
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -603,6 +618,8 @@ void gw_server_free(gw_server_t *s)
     close(s->stop_pipe[1]);
     free(s->io);
     free(s->workers);
+    free(s->routes);
+    free(s->runs_inline);
     pthread_mutex_destroy(&s->qlock);
     pthread_cond_destroy(&s->qcond);
     free(s);
