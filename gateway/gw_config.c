@@ -599,20 +599,15 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, line_of(p, &c->store_memory), "memory",
                     "records in memory belong to one process; with driver = redis every node must see them");
     if (c->store_memory) {
-        static const char *const allowed[] = {"ar", "flow", "code", "cu", "cur", "at", "err", "lo", NULL};
+        /* only the short-lived records may leave the database */
         char *copy = gw_strdup(c->store_memory);
         const char *badns = NULL;
-        for (char *sv = NULL, *t = strtok_r(copy, " ,\t", &sv); t && !badns; t = strtok_r(NULL, " ,\t", &sv)) {
-            int ok = !strcmp(t, "none");
-            for (int i = 0; allowed[i] && !ok; i++)
-                ok = !strcmp(t, allowed[i]);
-            if (!ok)
+        for (char *sv = NULL, *t = strtok_r(copy, " ,\t", &sv); t && !badns; t = strtok_r(NULL, " ,\t", &sv))
+            if (strcmp(t, "none") && !gw_list_has(GW_STORE_MEMORY_DEFAULT, t))
                 badns = t;
-        }
-        int rc = 0;
-        if (badns)
-            rc = fail(p, line_of(p, &c->store_memory), "memory",
-                      "'%s' cannot be held in memory (allowed: ar flow code cu cur at err lo, or none)", badns);
+        int rc = badns ? fail(p, line_of(p, &c->store_memory), "memory",
+                              "'%s' cannot be held in memory (allowed: " GW_STORE_MEMORY_DEFAULT ", or none)", badns)
+                       : 0;
         free(copy);
         if (rc)
             return rc;

@@ -2,7 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startStack, kvCount } from './lib/harness.js';
+import { createHash } from 'node:crypto';
+import { startStack, kvCount, kvKeys } from './lib/harness.js';
 import { discover, authRequest, loginAt, client, Agent } from './lib/rp.js';
 
 let st;
@@ -32,6 +33,12 @@ test('citizen logs in to portal A; openid-client validates the id_token and user
   const ui = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
   assert.equal(ui.cccd, '001085012345');
   assert.equal(kvCount(st.gw.db, 'sess') >= 1, true);
+  // the access token is recorded by its hash (in the gateway's memory on SQLite), and the
+  // record view the other tests rely on to show "nothing created" does see it
+  const atKey = createHash('sha256').update(tokens.access_token).digest('base64url');
+  assert.ok(kvKeys(st.gw.db, 'at').includes(atKey), 'access token record visible');
+  const code = new URL(hop.location).searchParams.get('code');
+  assert.ok(!kvKeys(st.gw.db, 'code').includes(createHash('sha256').update(code).digest('base64url')), 'code spent');
   // the session record, written once at the callback, already names the portal (for
   // back-channel logout) and carries none of the handler's bookkeeping
   const rec = JSON.parse(String(execFileSync('sqlite3', [st.gw.db, `SELECT v FROM kv WHERE ns='sess' AND k='${claims.sid}'`])));

@@ -154,7 +154,7 @@ export async function startGateway(opts) {
   const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
   const url = `http://127.0.0.1:${gwPort}`;
   await waitHttp(`${url}/healthz`);
-  gatewayOfDb.set(path.join(dir, 'eidgw.db'), url);
+  gatewayOfDb.set(path.join(dir, 'eidgw.db'), { url });
   return { url, port: gwPort, proc, conf, db: path.join(dir, 'eidgw.db') };
 }
 
@@ -179,22 +179,29 @@ export async function startStack(name, { clients, extra, upstreamOverrides = {},
 }
 
 // On SQLite the short-lived records (authorization requests, flows, codes, access
-// tokens, ...) live in the gateway's memory, not in the file: they are read through the
-// admin API (GET /admin/records?ns=), the rest with the sqlite3 CLI from the file.
-const MEMORY_NS = new Set(['ar', 'flow', 'code', 'cu', 'cur', 'at', 'err', 'lo']);
+// tokens, ...) live in the gateway's memory, not in the file: which namespaces, and their
+// keys, are read through the admin API (GET /admin/records), the rest with the sqlite3
+// CLI from the file.
 const gatewayOfDb = new Map();
 
-function memoryKeys(db, ns) {
-  const url = gatewayOfDb.get(db);
-  if (!url) throw new Error(`no running gateway is known for ${db}`);
+function adminRecords(url, ns) {
   const out = execFileSync('curl', ['-sS', '--fail-with-body', '-H', `Authorization: Bearer ${ADMIN_TOKEN}`,
-                                    `${url}/admin/records?ns=${ns}`]);
-  return JSON.parse(String(out)).keys.sort();
+                                    `${url}/admin/records${ns ? `?ns=${ns}` : ''}`]);
+  return JSON.parse(String(out));
+}
+
+// the keys of ns when the gateway holds it in memory, else null
+function memoryKeys(db, ns) {
+  const gw = gatewayOfDb.get(db);
+  if (!gw) return null;
+  gw.memory ??= new Set(Object.keys(adminRecords(gw.url).records));
+  return gw.memory.has(ns) ? adminRecords(gw.url, ns).keys.sort() : null;
 }
 
 // Count live records of namespace ns, e.g. kvCount(db, 'sess').
 export function kvCount(db, ns) {
-  if (MEMORY_NS.has(ns)) return memoryKeys(db, ns).length;
+  const mem = memoryKeys(db, ns);
+  if (mem) return mem.length;
   const out = execFileSync('sqlite3', [db, `SELECT count(*) FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now')`]);
   return Number(String(out).trim());
 }
@@ -202,7 +209,8 @@ export function kvCount(db, ns) {
 // Keys of the live records in namespace ns (sorted), e.g. to show that a request
 // created no session, code or token: compare kvKeys before and after.
 export function kvKeys(db, ns) {
-  if (MEMORY_NS.has(ns)) return memoryKeys(db, ns);
+  const mem = memoryKeys(db, ns);
+  if (mem) return mem;
   const out = execFileSync('sqlite3', [db, `SELECT k FROM kv WHERE ns='${ns.replace(/'/g, "''")}' AND exp > strftime('%s','now') ORDER BY k`]);
   return String(out).split('\n').filter(Boolean);
 }
