@@ -142,18 +142,10 @@ static void event_linked(gw_app_t *app, const char *portal, const char *id12, co
 
 static json_t *load_ar(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char **ret_arid, const char **ret_lang)
 {
-    const char *arid = gw_form_get(req->method == GW_M_POST ? &req->form : &req->q, "ar");
-    json_t *ar = arid && strlen(arid) < 64 ? store_get_json(app, "ar", arid, 0) : NULL;
-    const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
-    *ret_lang = lang;
-    *ret_arid = arid;
-    if (!ar) {
-        if (arid && store_down)
-            busy_page(app, req, resp, lang);
-        else
-            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+    json_t *ar = ar_from_request(app, req, resp, ret_arid, ret_lang);
+    if (!ar)
         return NULL;
-    }
+    const char *arid = *ret_arid, *lang = *ret_lang;
     if (req->method == GW_M_POST && !csrf_ok(app, req, arid)) {
         gw_log(GW_LOG_WARN, "broker", "form without a valid csrf token", "path", req->path, "id", req->id, NULL);
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);

@@ -419,18 +419,30 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* ------------------------------------------------------------------ login page */
 
-static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+/* The pending authorization request named by the "ar" parameter (query, or form for a
+ * POST), and the page language; NULL after answering with an error page. */
+json_t *ar_from_request(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char **ret_arid, const char **ret_lang)
 {
-    const char *arid = gw_form_get(&req->q, "ar");
-    json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
+    const char *arid = gw_form_get(req->method == GW_M_POST ? &req->form : &req->q, "ar");
+    json_t *ar = arid && strlen(arid) < 64 ? store_get_json(app, "ar", arid, 0) : NULL;
     const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
+    *ret_arid = arid;
+    *ret_lang = lang;
     if (!ar) {
         if (arid && store_down)
             busy_page(app, req, resp, lang);
         else
             gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
-        return;
     }
+    return ar;
+}
+
+static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *arid, *lang;
+    json_t *ar = ar_from_request(app, req, resp, &arid, &lang);
+    if (!ar)
+        return;
     const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
     gw_buf_t u;
     gw_buf_init(&u, 4096);
@@ -454,16 +466,10 @@ static void h_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 
 static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
-    const char *arid = gw_form_get(&req->q, "ar");
-    json_t *ar = arid ? store_get_json(app, "ar", arid, 0) : NULL;
-    const char *lang = gw_req_lang(req, app, ar ? jstr(ar, "ui_locales") : NULL);
-    if (!ar) {
-        if (arid && store_down)
-            busy_page(app, req, resp, lang);
-        else
-            gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
+    const char *arid, *lang;
+    json_t *ar = ar_from_request(app, req, resp, &arid, &lang);
+    if (!ar)
         return;
-    }
     const gw_upstream_t *up = app->cfg->upstream;
     char *bind = gw_cookie_get(req->cookie, app->bind_cookie);
     if (!bind || strlen(bind) != 43) {

@@ -18,6 +18,7 @@ int store_put_json(gw_app_t *app, const char *ns, const char *key, json_t *j, lo
 const char *jstr(json_t *o, const char *k);
 void jset(json_t *o, const char *k, const char *v);
 void busy_page(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang);
+json_t *ar_from_request(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char **ret_arid, const char **ret_lang);
 void busy_json(gw_resp_t *resp);
 int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret);
 void sso_cleanup(sso_t *s);
