@@ -205,18 +205,7 @@ static int env_open(env_t *e, const opts_t *o)
                 o->portal, o->conf, o->portal);
         return 1;
     }
-    const gw_config_t *c = e->cfg;
-    if (!strcmp(c->store_driver, "redis")) {
-        gw_buf_t sl;
-        gw_buf_init(&sl, 4096);
-        for (size_t i = 0; i < c->store_sentinels.n; i++)
-            gw_buf_printf(&sl, "%s%s", i ? " " : "", c->store_sentinels.v[i]);
-        e->st = gw_store_open_redis(c->store_url, c->store_password, sl.data, c->store_master,
-                                    c->store_allow_volatile, err, sizeof(err));
-        gw_buf_cleanup(&sl);
-    } else {
-        e->st = gw_store_open(c->store_driver, c->store_path, err, sizeof(err));
-    }
+    e->st = gw_store_open_config(e->cfg, err, sizeof(err));
     if (!e->st) {
         fprintf(stderr, "eidgw accounts: %s\n", err);
         return 1;

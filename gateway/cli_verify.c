@@ -97,7 +97,7 @@ int gw_cli_accounts_verify(int argc, char **argv)
         fprintf(stderr, "eidgw: %s: [popdb] url is needed to verify accounts\n", conf);
         goto done;
     }
-    app.store = gw_store_open(cfg->store_driver, cfg->store_path ? cfg->store_path : cfg->store_url, err, sizeof(err));
+    app.store = gw_store_open_config(cfg, err, sizeof(err));
     if (!app.store) {
         fprintf(stderr, "eidgw: %s\n", err);
         goto done;

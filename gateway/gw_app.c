@@ -25,17 +25,7 @@ int gw_app_init(gw_app_t *app, gw_config_t *cfg, char *err, size_t errlen)
     app->tmpl = gw_tmpl_load(tdir, err, errlen);
     if (!app->tmpl)
         return -1;
-    if (!strcmp(cfg->store_driver, "redis")) {
-        gw_buf_t sl;
-        gw_buf_init(&sl, 4096);
-        for (size_t i = 0; i < cfg->store_sentinels.n; i++)
-            gw_buf_printf(&sl, "%s%s", i ? " " : "", cfg->store_sentinels.v[i]);
-        app->store = gw_store_open_redis(cfg->store_url, cfg->store_password, sl.data, cfg->store_master,
-                                         cfg->store_allow_volatile, err, errlen);
-        gw_buf_cleanup(&sl);
-    } else {
-        app->store = gw_store_open(cfg->store_driver, cfg->store_path, err, errlen);
-    }
+    app->store = gw_store_open_config(cfg, err, errlen);
     if (!app->store)
         return -1;
     if (cfg->store_memory && strcmp(cfg->store_memory, "none"))

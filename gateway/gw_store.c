@@ -1,8 +1,10 @@
 /* gw_store: the operations every backend shares, on top of the table of operations. */
 #include "gw_store.h"
+#include "gw_config.h"
 #include "gw_util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int gw_store_put_json(gw_store_t *st, const char *ns, const char *key, json_t *j, long ttl, int nx)
 {
@@ -26,4 +28,18 @@ int gw_store_get_json(gw_store_t *st, const char *ns, const char *key, int take,
     *ret = json_loads(v, 0, NULL);
     free(v);
     return *ret ? GW_OK : GW_EINVAL;
+}
+
+gw_store_t *gw_store_open_config(const struct gw_config *cfg, char *err, size_t errlen)
+{
+    if (strcmp(cfg->store_driver, "redis"))
+        return gw_store_open(cfg->store_driver, cfg->store_path, err, errlen);
+    gw_buf_t sl;
+    gw_buf_init(&sl, 4096);
+    for (size_t i = 0; i < cfg->store_sentinels.n; i++)
+        gw_buf_printf(&sl, "%s%s", i ? " " : "", cfg->store_sentinels.v[i]);
+    gw_store_t *st = gw_store_open_redis(cfg->store_url, cfg->store_password, sl.data, cfg->store_master,
+                                         cfg->store_allow_volatile, err, errlen);
+    gw_buf_cleanup(&sl);
+    return st;
 }

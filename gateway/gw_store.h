@@ -137,6 +137,10 @@ static inline int gw_store_local(const gw_store_t *st, const char *ns) { return 
  * (redis://[:password@]host:port[/db] or unix:///path[?db=N]) and the server must have
  * AOF persistence unless EIDGW_REDIS_ALLOW_VOLATILE=1 is set (tests). */
 gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_t errlen);
+/* The store a configuration names ([store] driver and its settings), without the memory
+ * tier (the daemon adds it; command-line tools share state through the database only). */
+struct gw_config;
+gw_store_t *gw_store_open_config(const struct gw_config *cfg, char *err, size_t errlen);
 /* Redis with every option; sentinels is a space-separated host:port list (url unused then). */
 gw_store_t *gw_store_open_redis(const char *url, const char *password, const char *sentinels, const char *master,
                                 int allow_volatile, char *err, size_t errlen);
