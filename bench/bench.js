@@ -1,8 +1,7 @@
 // eidgw against panva's oidc-provider, side by side on this machine: see README.md.
 // Started by bench/run.sh. Everything listens on 127.0.0.1, on free ports, and every
 // process started here is stopped (by its own handle) before exit.
-import { spawn, fork, execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,16 +11,17 @@ import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login } from './lib/flows.js';
 import { eidgwConfig as configText } from './lib/config.js';
+import { log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
+         median, fmt, pad, lpad } from './lib/common.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const group = processGroup();
+const { start, stopAll } = group;
+const procs = group.list;
+const runDriver = (job) => group.runDriver(path.join(BENCH, 'driver.js'), job);
+let dir;
 const ROOT = path.resolve(BENCH, '..');
 const env = process.env;
-const num = (v, d, min, max) => {
-  if (v === undefined || v === '') return d;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`bad value ${v} (want ${min}..${max})`);
-  return n;
-};
 const CFG = {
   seconds: num(env.BENCH_SECONDS, 10, 1, 300),
   passes: num(env.BENCH_PASSES, 3, 1, 20),
@@ -39,53 +39,13 @@ const CFG = {
 };
 for (const s of CFG.scenarios) if (!['login', 'token'].includes(s)) throw new Error(`unknown scenario ${s}`);
 if (!['sqlite', 'redis'].includes(CFG.store)) throw new Error(`BENCH_STORE must be sqlite or redis, not ${CFG.store}`);
-const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { return 100; } })();
 
-const log = (...a) => console.log(...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const secret = () => crypto.randomBytes(24).toString('base64url');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
-async function waitHttp(url, proc, ms = 20000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; log: ${proc.logPath}`);
-    try { const r = await fetch(url, { redirect: 'manual' }); await r.arrayBuffer(); return; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`not reachable: ${url}: ${last}`);
-}
 
 // ---------------------------------------------------------------- processes
-const procs = [];
-let dir;
 
-function start(name, cmd, args) {
-  const logPath = path.join(dir, `${name}.log`);
-  const fd = fs.openSync(logPath, 'a');
-  const p = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...env, NODE_ENV: 'production' } });
-  fs.closeSync(fd);
-  Object.assign(p, { name, logPath });
-  p.exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
-  procs.push(p);
-  return p;
-}
 
-let driverChild = null;
-async function stopAll() {
-  if (driverChild && driverChild.exitCode === null && driverChild.signalCode === null) driverChild.kill('SIGKILL');
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(3000)])));
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-}
 
 
 
@@ -112,70 +72,16 @@ async function sanity(t, citizen) {
 }
 
 // ---------------------------------------------------------------- one run
-function runDriver(job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(BENCH, 'driver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    driverChild = child;
-    let done = false;
-    const limitSec = job.seconds * 5 + 120;
-    const limit = setTimeout(() => {
-      if (!done) { done = true; child.kill('SIGKILL'); reject(new Error(`driver exceeded ${limitSec} s`)); }
-    }, limitSec * 1000);
-    child.on('message', (m) => {
-      if (done) return;
-      done = true; clearTimeout(limit);
-      if (m.ok) resolve(m.phases); else reject(new Error(`driver: ${m.error}`));
-    });
-    child.on('exit', (code, sig) => {
-      if (done) return;
-      done = true; clearTimeout(limit);
-      reject(new Error(`driver exited (${code ?? sig}) without a result`));
-    });
-    child.send(job);
-  });
-}
 
 // Warnings and errors eidgw logged since byte offset `from`.
-function gwLogIssues(p, from) {
-  let text = '';
-  try {
-    const fd = fs.openSync(p.logPath, 'r');
-    const size = fs.fstatSync(fd).size;
-    const len = Math.min(size - from, 64 << 20);
-    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from); text = b.toString('utf8'); }
-    fs.closeSync(fd);
-  } catch { /* no log */ }
-  const out = { warn: 0, error: 0, other: 0, samples: new Map() };
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    let j;
-    try { j = JSON.parse(line); } catch { out.other++; if (out.samples.size < 5) out.samples.set(line.slice(0, 200), 1); continue; }
-    if (j.level === 'warn' || j.level === 'error') {
-      out[j.level]++;
-      const k = `${j.level}: ${j.module}: ${j.msg}${j.reason ? ' (' + j.reason + ')' : ''}`;
-      out.samples.set(k, (out.samples.get(k) || 0) + 1);
-    }
-  }
-  return { ...out, samples: [...out.samples.entries()].slice(0, 8) };
-}
-const logSize = (p) => { try { return fs.statSync(p.logPath).size; } catch { return 0; } };
-const alive = (p) => p.exitCode === null && p.signalCode === null;
 
 // ---------------------------------------------------------------- statistics
-const median = (xs) => {
-  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
-  if (!a.length) return NaN;
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-};
-const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
-const pad = (s, n) => String(s).padEnd(n);
-const lpad = (s, n) => String(s).padStart(n);
 
 // ---------------------------------------------------------------- main
 async function main() {
   if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
   const binStat = fs.statSync(CFG.eidgwBin); // before it starts: the file may be rebuilt during the run
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-bench-'));
+  dir = group.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-bench-'));
   const citizens = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'))
     .filter((c) => /^\d{12}$/.test(c.id12) && String(c.account_type) === '1' && !c.locked && c.sex);
   const ids = citizens.map((c) => c.id12);

@@ -3,8 +3,7 @@
 // passes. See README.md ("Stores and nodes"). Started by bench/stores.sh. Everything
 // listens on 127.0.0.1, on free ports; every process started here is stopped (by its
 // own handle) before exit.
-import { spawn, fork, execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,16 +13,17 @@ import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login, authorizeWithSession, token } from './lib/flows.js';
 import { eidgwConfig as configText } from './lib/config.js';
+import { log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
+         median, fmt, pad, lpad } from './lib/common.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const group = processGroup();
+const { start, stopAll } = group;
+const procs = group.list;
+const runDriver = (job) => group.runDriver(path.join(BENCH, 'stores_driver.js'), job);
+let dir;
 const ROOT = path.resolve(BENCH, '..');
 const env = process.env;
-const num = (v, d, min, max) => {
-  if (v === undefined || v === '') return d;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`bad value ${v} (want ${min}..${max})`);
-  return n;
-};
 const list = (v, d) => (v || d).split(',').map((s) => s.trim()).filter(Boolean);
 const CFG = {
   seconds: num(env.BENCH_SECONDS, 10, 1, 300),
@@ -45,56 +45,15 @@ const CFG = {
 for (const s of CFG.scenarios) if (!['token', 'check'].includes(s)) throw new Error(`STORES_SCENARIOS: unknown scenario ${s} (token, check)`);
 for (const s of CFG.configs) if (!['a', 'b', 'c'].includes(s)) throw new Error(`STORES_CONFIGS: unknown configuration ${s} (a, b, c)`);
 if (!['half', 'none'].includes(CFG.cross)) throw new Error(`STORES_CROSS must be half or none, not ${CFG.cross}`);
-const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { return 100; } })();
 // the reaper thread of every node reads the revocation stream every 250 ms (gateway/gw_http.c)
 const POLL_PER_NODE = 4;
 
-const log = (...a) => console.log(...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const secret = () => crypto.randomBytes(24).toString('base64url');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
 
-async function waitHttp(url, proc, ms = 20000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    if (!alive(proc)) throw new Error(`${proc.name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; log: ${proc.logPath}`);
-    try { const r = await fetch(url, { redirect: 'manual' }); await r.arrayBuffer(); return; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`not reachable: ${url}: ${last}`);
-}
 
 // ---------------------------------------------------------------- processes
-const procs = [];
-let dir;
-const alive = (p) => p.exitCode === null && p.signalCode === null;
 
-function start(name, cmd, args) {
-  const logPath = path.join(dir, `${name}.log`);
-  const fd = fs.openSync(logPath, 'a');
-  const p = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...env, NODE_ENV: 'production' } });
-  fs.closeSync(fd);
-  Object.assign(p, { name, logPath });
-  p.exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
-  procs.push(p);
-  return p;
-}
 
-let driverChild = null;
-async function stopAll() {
-  if (driverChild && alive(driverChild)) driverChild.kill('SIGKILL');
-  for (const p of procs) if (alive(p)) p.kill('SIGTERM');
-  await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(3000)])));
-  for (const p of procs) if (alive(p)) p.kill('SIGKILL');
-}
 
 // A private redis-server: an append-only file, fsync every second (as for production).
 async function startRedis(name) {
@@ -152,62 +111,10 @@ async function sanity(conf, citizen) {
 }
 
 // ---------------------------------------------------------------- one run
-function runDriver(job) {
-  return new Promise((resolve, reject) => {
-    const child = fork(path.join(BENCH, 'stores_driver.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    driverChild = child;
-    let done = false;
-    const limitSec = job.seconds * 5 + 120;
-    const limit = setTimeout(() => {
-      if (!done) { done = true; child.kill('SIGKILL'); reject(new Error(`driver exceeded ${limitSec} s`)); }
-    }, limitSec * 1000);
-    child.on('message', (m) => {
-      if (done) return;
-      done = true; clearTimeout(limit);
-      if (m.ok) resolve(m.phases); else reject(new Error(`driver: ${m.error}`));
-    });
-    child.on('exit', (code, sig) => {
-      if (done) return;
-      done = true; clearTimeout(limit);
-      reject(new Error(`driver exited (${code ?? sig}) without a result`));
-    });
-    child.send(job);
-  });
-}
 
 // Warnings and errors eidgw logged since byte offset `from`.
-function gwLogIssues(p, from) {
-  let text = '';
-  try {
-    const fd = fs.openSync(p.logPath, 'r');
-    const len = Math.min(fs.fstatSync(fd).size - from, 64 << 20);
-    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from); text = b.toString('utf8'); }
-    fs.closeSync(fd);
-  } catch { /* no log */ }
-  const out = { warn: 0, error: 0, other: 0, samples: new Map() };
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    let j;
-    try { j = JSON.parse(line); } catch { out.other++; if (out.samples.size < 5) out.samples.set(line.slice(0, 200), 1); continue; }
-    if (j.level === 'warn' || j.level === 'error') {
-      out[j.level]++;
-      const k = `${j.level}: ${j.module}: ${j.msg}${j.reason ? ' (' + j.reason + ')' : ''}`;
-      out.samples.set(k, (out.samples.get(k) || 0) + 1);
-    }
-  }
-  return { ...out, samples: [...out.samples.entries()].slice(0, 8) };
-}
-const logSize = (p) => { try { return fs.statSync(p.logPath).size; } catch { return 0; } };
 
 // ---------------------------------------------------------------- statistics
-const median = (xs) => {
-  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
-  if (!a.length) return NaN;
-  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-};
-const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
-const pad = (s, n) => String(s).padEnd(n);
-const lpad = (s, n) => String(s).padStart(n);
 // "scan 62 (4.1 ms), xrange 8 (0.1 ms)": calls and Redis time per command
 const cmdList = (x) => Object.entries(x?.by || {}).sort((p, q) => q[1] - p[1])
   .map(([k, v]) => `${k} ${v} (${fmt((x.usec?.[k] || 0) / 1000, 1)} ms)`).join(', ') || 'none';
@@ -217,7 +124,7 @@ const beyondUpkeep = (x) => x.total - (x.by.xrange || 0) - (x.by.scan || 0);
 // ---------------------------------------------------------------- main
 async function main() {
   if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-stores-'));
+  dir = group.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-stores-'));
   // every node runs this copy: build/ may be rebuilt during the run
   const binStat = fs.statSync(CFG.eidgwBin);
   const bin = path.join(dir, 'eidgw');

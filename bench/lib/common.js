@@ -1,0 +1,118 @@
+// What bench.js and stores.js share: settings parsing, ports, the processes a run starts
+// (each with its own log file), the forked load driver, eidgw's log, and the statistics.
+import { spawn, fork, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export const log = (...a) => console.log(...a);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const secret = () => crypto.randomBytes(24).toString('base64url');
+export const alive = (p) => p.exitCode === null && p.signalCode === null;
+export const CLK_TCK = (() => { try { return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100; } catch { return 100; } })();
+
+// A numeric setting from the environment: default d, refused outside min..max.
+export const num = (v, d, min, max) => {
+  if (v === undefined || v === '') return d;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`bad value ${v} (want ${min}..${max})`);
+  return n;
+};
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+export async function waitHttp(url, proc, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    if (!alive(proc)) throw new Error(`${proc.name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready; log: ${proc.logPath}`);
+    try { const r = await fetch(url, { redirect: 'manual' }); await r.arrayBuffer(); return; } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`not reachable: ${url}: ${last}`);
+}
+
+// The processes of one benchmark: started with their output in DIR/NAME.log, each
+// stopped by its own handle (stopAll), and the load driver forked per run.
+export function processGroup() {
+  const g = { dir: null, list: [], driver: null };
+  g.start = (name, cmd, args) => {
+    const logPath = path.join(g.dir, `${name}.log`);
+    const fd = fs.openSync(logPath, 'a');
+    const p = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
+    fs.closeSync(fd);
+    Object.assign(p, { name, logPath });
+    p.exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+    g.list.push(p);
+    return p;
+  };
+  g.stopAll = async () => {
+    if (g.driver && alive(g.driver)) g.driver.kill('SIGKILL');
+    for (const p of g.list) if (alive(p)) p.kill('SIGTERM');
+    await Promise.all(g.list.map((p) => Promise.race([p.exited, sleep(3000)])));
+    for (const p of g.list) if (alive(p)) p.kill('SIGKILL');
+  };
+  // One timed run in its own driver process (script): resolves with its phases.
+  g.runDriver = (script, job) => new Promise((resolve, reject) => {
+    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    g.driver = child;
+    let done = false;
+    const limitSec = job.seconds * 5 + 120;
+    const limit = setTimeout(() => {
+      if (!done) { done = true; child.kill('SIGKILL'); reject(new Error(`driver exceeded ${limitSec} s`)); }
+    }, limitSec * 1000);
+    child.on('message', (m) => {
+      if (done) return;
+      done = true; clearTimeout(limit);
+      if (m.ok) resolve(m.phases); else reject(new Error(`driver: ${m.error}`));
+    });
+    child.on('exit', (code, sig) => {
+      if (done) return;
+      done = true; clearTimeout(limit);
+      reject(new Error(`driver exited (${code ?? sig}) without a result`));
+    });
+    child.send(job);
+  });
+  return g;
+}
+
+// Warnings and errors eidgw logged since byte offset `from`.
+export function gwLogIssues(p, from) {
+  let text = '';
+  try {
+    const fd = fs.openSync(p.logPath, 'r');
+    const len = Math.min(fs.fstatSync(fd).size - from, 64 << 20);
+    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from); text = b.toString('utf8'); }
+    fs.closeSync(fd);
+  } catch { /* no log */ }
+  const out = { warn: 0, error: 0, other: 0, samples: new Map() };
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let j;
+    try { j = JSON.parse(line); } catch { out.other++; if (out.samples.size < 5) out.samples.set(line.slice(0, 200), 1); continue; }
+    if (j.level === 'warn' || j.level === 'error') {
+      out[j.level]++;
+      const k = `${j.level}: ${j.module}: ${j.msg}${j.reason ? ' (' + j.reason + ')' : ''}`;
+      out.samples.set(k, (out.samples.get(k) || 0) + 1);
+    }
+  }
+  return { ...out, samples: [...out.samples.entries()].slice(0, 8) };
+}
+export const logSize = (p) => { try { return fs.statSync(p.logPath).size; } catch { return 0; } };
+
+// ---------------------------------------------------------------- statistics
+export const median = (xs) => {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (!a.length) return NaN;
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+export const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
+export const pad = (s, n) => String(s).padEnd(n);
+export const lpad = (s, n) => String(s).padStart(n);
