@@ -14,6 +14,7 @@
 //    run would be evicted) and it re-scans a grant's members on every write.
 // devInteractions (the development-only UI) is off.
 import http from 'node:http';
+import { readBody } from '../sim/lib/http.js';
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { URLSearchParams } from 'node:url';
@@ -158,14 +159,6 @@ provider.on('server_error', (ctx, err) => console.error('server_error', err));
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (ch) =>
   ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]);
 
-function readBody(req, limit = 65536) {
-  return new Promise((resolve, reject) => {
-    const chunks = []; let n = 0;
-    req.on('data', (c) => { n += c.length; if (n > limit) { reject(new Error('body too large')); req.destroy(); } else chunks.push(c); });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 function send(res, status, body, type = 'text/html; charset=utf-8') {
   res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
   res.end(body);

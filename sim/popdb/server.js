@@ -9,6 +9,7 @@
 //   POST /_sim/faults  {"status":503,"delay_ms":N}  ({} resets);  GET /_sim/faults
 //   GET  /_sim/stats   {"calls":N}
 import http from 'node:http';
+import { json, readBody } from '../lib/http.js';
 import { readFileSync } from 'node:fs';
 import { URL } from 'node:url';
 
@@ -63,18 +64,6 @@ const citizens = JSON.parse(readFileSync(opt.citizens, 'utf8'));
 let faults = {};
 const stats = { calls: 0 };
 
-function json(res, status, obj) {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify(obj));
-}
-function readBody(req, limit = 65536) {
-  return new Promise((resolve, reject) => {
-    const chunks = []; let n = 0;
-    req.on('data', (c) => { n += c.length; if (n > limit) { reject(new Error('body too large')); req.destroy(); } else chunks.push(c); });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 const parse = (s) => { try { return JSON.parse(s); } catch { return undefined; } };
 const isObj = (o) => o && typeof o === 'object' && !Array.isArray(o);
 

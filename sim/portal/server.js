@@ -8,6 +8,7 @@
 // Redirect URI: http://127.0.0.1:PORT/callback; post-logout URI: http://127.0.0.1:PORT/
 // Back-channel logout URI (OIDC Back-Channel Logout 1.0): http://127.0.0.1:PORT/backchannel-logout
 import http from 'node:http';
+import { json, readBody } from '../lib/http.js';
 import crypto from 'node:crypto';
 import * as client from 'openid-client';
 import * as jose from 'jose';
@@ -55,10 +56,6 @@ const redirect = (res, loc, cookie) => {
   res.writeHead(302, h);
   res.end();
 };
-function json(res, status, obj) {
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-  res.end(JSON.stringify(obj));
-}
 function getSid(req) {
   for (const part of (req.headers.cookie || '').split(';')) {
     const i = part.indexOf('=');
@@ -182,14 +179,6 @@ const BCL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const seenJti = new Map(); // jti -> expiry (ms): a logout token is accepted once
 let remoteJwks;
 
-function readBody(req, limit = 65536) {
-  return new Promise((resolve, reject) => {
-    const chunks = []; let n = 0;
-    req.on('data', (c) => { n += c.length; if (n > limit) { reject(new Error('body too large')); req.destroy(); } else chunks.push(c); });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 async function verifyLogoutToken(token) {
   const meta = config.serverMetadata();

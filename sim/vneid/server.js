@@ -6,6 +6,7 @@
 //   node sim/vneid/server.js --port 9401 [--host 127.0.0.1] [--issuer URL]
 //        --client ID:SECRET:REDIRECT_URI [--client ...]
 import http from 'node:http';
+import { readBody } from '../lib/http.js';
 import crypto from 'node:crypto';
 import { URL, URLSearchParams } from 'node:url';
 import { readFileSync } from 'node:fs';
@@ -116,14 +117,6 @@ button[name=cancel]{background:#eee;text-align:center}.locked{color:#b3001b}.box
 const errorPage = (res, status, msg) =>
   page(res, status, 'VNeID (mô phỏng) — lỗi', `<h1>VNeID (mô phỏng)</h1><p id="error">${esc(msg)}</p>`);
 
-function readBody(req, limit = 65536) {
-  return new Promise((resolve, reject) => {
-    const chunks = []; let n = 0;
-    req.on('data', (c) => { n += c.length; if (n > limit) { reject(new Error('body too large')); req.destroy(); } else chunks.push(c); });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 function withParams(uri, params) { // percent-encodes (%20, not +), keeps any query already in uri
   const u = new URL(uri);
   const add = Object.entries(params).filter(([, v]) => v !== undefined && v !== null)
