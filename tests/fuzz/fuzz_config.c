@@ -11,19 +11,11 @@
 
 #include <arpa/inet.h>
 
+#include "fuzz_common.h"
 #include "gw_config.h"
 #include "gw_util.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char SEED_FULL[] =
     "[server]\n"
@@ -108,17 +100,6 @@ static const char SEED_REDIS[] =
     "[upstream u]\r\nissuer = i\r\nauthorization_endpoint = http://a\r\ntoken_endpoint = http://t\r\n"
     "userinfo_endpoint = http://u\r\nid_token = absent\r\nclient_id = c\r\nclient_secret = s\r\nclaim_id = id\r\n"
     "[client c]\r\npublic = on\r\nredirect_uri = http://r\r\n";
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

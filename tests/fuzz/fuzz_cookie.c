@@ -9,19 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "gw_crypto.h"
 #include "gw_util.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char KEY[GW_SEAL_KEYLEN] = {
     0x5e, 0xa1, 0x3d, 0x77, 0x01, 0x9b, 0x42, 0xc8, 0x6f, 0x10, 0xe2, 0x3a, 0x95, 0x7d, 0x24, 0xbb,
@@ -35,17 +27,6 @@ static const char GENUINE_PT[] = "{\"sid\":\"s-1\",\"exp\":1893456000}";
 
 static unsigned char *g_genuine_raw;
 static size_t g_genuine_len;
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

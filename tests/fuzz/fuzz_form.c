@@ -7,20 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "gw_util.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define MAX_PARAMS 32
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *SEEDS[] = {
     "response_type=code&client_id=portal-a&redirect_uri=https%3A%2F%2Fa.example%2Fcallback"
@@ -31,17 +23,6 @@ static const char *SEEDS[] = {
     "__Host-eidgw_sso=AQFfHVn7uTeShiZC-z5DH9LOOYEHVCQ3; eidgw_lang=vi; __Host-eidgw_bind=x=y",
     "%C3%A9t%C3%A9+%2B%00%",
 };
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

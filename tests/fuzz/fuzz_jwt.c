@@ -17,19 +17,11 @@
 
 #include <jansson.h>
 
+#include "fuzz_common.h"
 #include "gw_crypto.h"
 #include "gw_util.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ALLOWED "RS256 ES256 PS256"
 
@@ -60,17 +52,6 @@ static const char TOKEN_ES256[] =
     "7T8tpeiyLtJl9mkCvA2mhbTjvgoUHGguMskUNuhPhjDN1lJsLYzfFVcjbRrc8ltcA-AY0VP8LiSmzgZ84wQR5w";
 
 static gw_jwks_cache_t *g_cache;
-
-static void write_seed(const char *dir, const char *name, const void *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 static void seed_token(const char *dir, const char *name, const char *token)
 {

@@ -7,19 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "gw_name.h"
 #include "gw_store.h"
 #include "gw_util.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
-
 #define OUT (4 * GW_NAME_MAX_IN + 64)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef int (*keyfn)(const char *in, char *out, size_t outlen);
 

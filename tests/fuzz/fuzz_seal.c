@@ -7,20 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "gw_crypto.h"
 #include "gw_util.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 #define OVERHEAD (2 + 12 + 16)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void refused(const unsigned char *key, uint8_t kid, const unsigned char *raw, size_t n)
 {

@@ -8,15 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "gw_tmpl.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Each value ends at a byte the escaped value cannot contain. */
 static const char fixed[] = "<p title=\"{{v}}\">{{v}}</p>{{#v}}{{^w}}<i>{{v}}</i>{{/w}}{{/v}}";
