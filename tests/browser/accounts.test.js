@@ -5,7 +5,7 @@
 // test-artifacts/browser/ (names start with "acc").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, shot, landOn, htmlLang, chromiumMissing } from './lib/stack.js';
+import { launch, scenario as runScenario, shot, landOn, htmlLang, chromiumMissing } from './lib/stack.js';
 import { startAccountsDemo, accountsCsv, cryptHash } from './lib/accounts_stack.js';
 
 const PW = 'matkhau123';
@@ -40,18 +40,7 @@ after(async () => {
   await st?.stop();
 });
 
-// Run a scenario on a fresh page; on failure the page is saved as FAILED-<name>.png.
-async function scenario(name, opts, fn) {
-  const page = await newPage(browser, opts);
-  try {
-    await fn(page);
-  } catch (e) {
-    await shot(page, `FAILED-${name}`).catch(() => {});
-    throw e;
-  } finally {
-    await page.context().close();
-  }
-}
+const scenario = (name, opts, fn) => runScenario(browser, name, opts, fn);
 
 const text = async (page, sel) => (await page.locator(sel).innerText()).trim();
 

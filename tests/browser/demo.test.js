@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { startDemo, launch, newPage, shot, landOn, htmlLang, chromiumMissing } from './lib/stack.js';
+import { startDemo, launch, scenario as runScenario, shot, landOn, htmlLang, chromiumMissing } from './lib/stack.js';
 
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const LONG = { id12: '034084190123', name: 'Đinh Văn Long' }; // locked at VNeID
@@ -21,18 +21,7 @@ after(async () => {
   await st?.stop();
 });
 
-// Run a scenario on a fresh page; on failure the page is saved as FAILED-<name>.png.
-async function scenario(name, opts, fn) {
-  const page = await newPage(browser, opts);
-  try {
-    await fn(page);
-  } catch (e) {
-    await shot(page, `FAILED-${name}`).catch(() => {});
-    throw e;
-  } finally {
-    await page.context().close();
-  }
-}
+const scenario = (name, opts, fn) => runScenario(browser, name, opts, fn);
 
 const onSim = (page, from = 0) => page.seen.slice(from).filter((u) => u.startsWith(st.sim.url + '/'));
 const visited = (page, prefix, from = 0) => page.seen.slice(from).some((u) => u.startsWith(prefix));

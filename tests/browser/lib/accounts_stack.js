@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, EIDGW_BIN, startStack, freePort, run, waitHttp } from '../../integration/lib/harness.js';
-import { portalClients, startPortal } from './stack.js';
+import { portalClients, withPortals } from './stack.js';
 
 export const ACCOUNTS_HEADER =
   'account_id,username,full_name,birth_date,sex,cmnd,id_number,id_verified,password_hash,account_class';
@@ -36,7 +36,7 @@ export async function startAccountsDemo(name, { accounts, limits = '' } = {}) {
            (limits ? `\n[limits]\n${limits}\n` : '') +
            '\n[audit]\npath = DIR/audit.log\n',
   });
-  try {
+  return withPortals(st, ports, async () => {
     const proc = run('popdb-sim', process.execPath, [path.join(ROOT, 'sim/popdb/server.js'), '--port', String(popdbPort)],
       { dir: st.dir });
     st.procs.push(proc);
@@ -52,11 +52,5 @@ export async function startAccountsDemo(name, { accounts, limits = '' } = {}) {
       fs.writeFileSync(csv, accounts);
       execFileSync(EIDGW_BIN, ['accounts', 'import', '-c', st.gw.conf, '--portal', 'portal-a', csv], { stdio: 'pipe' });
     }
-    st.portalA = await startPortal(st, 'portal-a', ports['portal-a']);
-    st.portalB = await startPortal(st, 'portal-b', ports['portal-b']);
-  } catch (e) {
-    await st.stop();
-    throw e;
-  }
-  return st;
+  });
 }

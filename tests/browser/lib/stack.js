@@ -41,8 +41,14 @@ export async function startPortal(st, id, port) {
 // The demo's shape: VNeID simulator, eidgw, portal A and portal B.
 export async function startDemo(name) {
   const ports = { 'portal-a': await freePort(), 'portal-b': await freePort() };
-  const st = await startStack(name, { clients: portalClients(ports) });
+  return withPortals(await startStack(name, { clients: portalClients(ports) }), ports);
+}
+
+// Runs setup (if any), then starts portals A and B on the stack; stops the stack if any
+// of it fails.
+export async function withPortals(st, ports, setup) {
   try {
+    if (setup) await setup();
     st.portalA = await startPortal(st, 'portal-a', ports['portal-a']);
     st.portalB = await startPortal(st, 'portal-b', ports['portal-b']);
   } catch (e) {
@@ -72,6 +78,19 @@ export async function newPage(browser, { locale = 'vi-VN' } = {}) {
   page.seen = [];
   page.on('request', (r) => page.seen.push(r.url()));
   return page;
+}
+
+// Run a scenario on a fresh page; on failure the page is saved as FAILED-<name>.png.
+export async function scenario(browser, name, opts, fn) {
+  const page = await newPage(browser, opts);
+  try {
+    await fn(page);
+  } catch (e) {
+    await shot(page, `FAILED-${name}`).catch(() => {});
+    throw e;
+  } finally {
+    await page.context().close();
+  }
 }
 
 export async function shot(page, name) {
