@@ -15,44 +15,13 @@
 import { Client, Jar } from './lib/http.js';
 import { login, authorizeWithSession, token } from './lib/flows.js';
 import { snapshot, delta, addDelta } from './lib/procfs.js';
-
-const MAX_SAMPLES = 2_000_000;
-
-// Run fn(k) from `vus` concurrent users until `seconds` have passed or `max` units were
-// started. Latencies (ms) of the units that succeeded go to lat.
-async function phase({ vus, seconds, max, fn, lat }) {
-  const end = performance.now() + seconds * 1000;
-  let started = 0, ok = 0, errors = 0;
-  const errSamples = [];
-  async function user() {
-    while (started < max && performance.now() < end) {
-      const k = started++;
-      const t0 = performance.now();
-      try {
-        await fn(k);
-        const ms = performance.now() - t0;
-        ok++;
-        if (lat && lat.length < MAX_SAMPLES) lat.push(ms);
-      } catch (e) {
-        errors++;
-        if (errSamples.length < 5) errSamples.push(String(e?.message || e));
-        if (errors > 200 && errors > ok) break; // the server is failing: stop early, the run is reported as failed
-      }
-    }
-  }
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: vus }, user));
-  return { ok, errors, errSamples, wall: (performance.now() - t0) / 1000 };
-}
+import { phase, percentiles } from './lib/load.js';
 
 function summarize(name, lat, ok, errors, errSamples, d) {
-  const a = Float64Array.from(lat).sort();
-  const pct = (p) => (a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : NaN);
   const clk = d.totalJ > 0 ? d.totalJ : NaN;
   return {
     phase: name, ok, errors, errSamples, wallSec: d.wall, rps: ok / d.wall,
-    p50ms: pct(50), p90ms: pct(90), p99ms: pct(99), maxms: a.length ? a[a.length - 1] : NaN,
-    meanms: a.length ? a.reduce((s, x) => s + x, 0) / a.length : NaN,
+    ...percentiles(lat),
     cpu: { serverSec: d.server, auxSec: d.aux, driverSec: d.driver },
     perServerCpuSec: ok / d.server,
     serverCores: d.server / d.wall, driverCores: d.driver / d.wall,
