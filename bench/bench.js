@@ -37,7 +37,7 @@ const CFG = {
   keep: env.BENCH_KEEP === '1',
   out: env.BENCH_OUT || path.join(BENCH, 'results/latest.json'),
 };
-for (const s of CFG.scenarios) if (!['login', 'token'].includes(s)) throw new Error(`unknown scenario ${s}`);
+for (const s of CFG.scenarios) if (!['login', 'token', 'login-local'].includes(s)) throw new Error(`unknown scenario ${s}`);
 if (!['sqlite', 'redis'].includes(CFG.store)) throw new Error(`BENCH_STORE must be sqlite or redis, not ${CFG.store}`);
 
 
@@ -90,6 +90,7 @@ async function main() {
   const redirect = `http://127.0.0.1:${rpPort}/callback`; // nothing listens: the driver never follows it
   const client = { id: 'portal-a', secret: secret(), redirect };
   const sim = { url: `http://127.0.0.1:${simPort}`, clientId: 'eidgw', clientSecret: secret() };
+  const peerUp = { clientId: 'oidc-provider', clientSecret: secret() }; // the peer's own client at the simulator
 
   let redisP = null, redisPort = null;
   if (CFG.store === 'redis') {
@@ -104,25 +105,29 @@ async function main() {
     }
   }
   const simP = start('vneid-sim', process.execPath, [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(simPort),
-    '--client', `${sim.clientId}:${sim.clientSecret}:http://127.0.0.1:${gwPort}/callback`]);
+    '--client', `${sim.clientId}:${sim.clientSecret}:http://127.0.0.1:${gwPort}/callback`,
+    '--client', `${peerUp.clientId}:${peerUp.clientSecret}:http://127.0.0.1:${peerPort}/vneid/callback`]);
   execFileSync(CFG.eidgwBin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
                                      workers: CFG.workers, log: CFG.eidgwLog }));
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   const peerP = start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
-    '--client', `${client.id}:${client.secret}:${redirect}`]);
+    '--client', `${client.id}:${client.secret}:${redirect}`,
+    '--upstream', sim.url, '--upstream-client', `${peerUp.clientId}:${peerUp.clientSecret}`]);
   await waitHttp(`${sim.url}/.well-known/openid-configuration`, simP);
   await waitHttp(`http://127.0.0.1:${gwPort}/healthz`, gwP);
   await waitHttp(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, peerP);
 
   const common = { clientId: client.id, clientSecret: client.secret, redirectUri: redirect, scope: 'openid profile cccd' };
   const servers = [
-    // helpers whose CPU is reported beside the server's: the simulator (full login only), Redis
-    { name: 'eidgw', proc: gwP, target: { kind: 'eidgw', url: `http://127.0.0.1:${gwPort}`, ...common },
-      aux: (scenario) => [...(scenario === 'login' ? [simP] : []), ...(redisP ? [redisP] : [])] },
-    { name: 'oidc-provider', proc: peerP, target: { kind: 'oidc-provider', url: `http://127.0.0.1:${peerPort}`, ...common },
-      aux: () => [] },
+    // helpers whose CPU is reported beside the server's: the simulator (logins through it), Redis
+    { name: 'eidgw', proc: gwP, target: () => ({ kind: 'eidgw', url: `http://127.0.0.1:${gwPort}`, ...common }),
+      aux: (scenario) => [...(scenario !== 'token' ? [simP] : []), ...(redisP ? [redisP] : [])] },
+    { name: 'oidc-provider', proc: peerP,
+      target: (scenario) => ({ kind: 'oidc-provider', url: `http://127.0.0.1:${peerPort}`, ...common,
+                               local: scenario === 'login-local' }),
+      aux: (scenario) => (scenario === 'login' ? [simP] : []) },
   ];
 
   let git = {};
@@ -137,13 +142,14 @@ async function main() {
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
       `io_threads=${CFG.ioThreads} workers=${CFG.workers}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}`);
-  log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, own login page, devInteractions off)`);
+  log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
+      `VNeID simulator with openid-client ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/openid-client/package.json'), 'utf8')).version}`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
       `scenarios ${CFG.scenarios.join(', ')}; work dir ${dir}`);
 
-  for (const s of servers) log(`sanity ${pad(s.name, 14)} ${await sanity(s.target, citizens[1])}`);
+  for (const s of servers) log(`sanity ${pad(s.name, 14)} ${await sanity(s.target('login'), citizens[1])}`);
 
-  const jobFor = (scenario, s) => ({ scenario, target: s.target, vus: CFG.vus, seconds: CFG.seconds, warmup: CFG.warmup,
+  const jobFor = (scenario, s) => ({ scenario, target: s.target(scenario), vus: CFG.vus, seconds: CFG.seconds, warmup: CFG.warmup,
     citizens: ids, clkTck: CLK_TCK, maxUnits: 5_000_000, firstBatch: 1500,
     pids: { server: s.proc.pid, aux: s.aux(scenario).map((p) => p.pid) } });
   // one untimed round first, so that neither server (nor node's JIT) is measured cold
@@ -193,8 +199,8 @@ async function main() {
 
   // ------------------------------------------------------------ summary
   const rows = [];
-  const titles = { login: 'full login', token: 'token alone', authorize: 'authorize+SSO' };
-  for (const phase of ['login', 'token', 'authorize']) {
+  const titles = { login: 'full login', token: 'token alone', authorize: 'authorize+SSO', 'login-local': 'login vs local' };
+  for (const phase of ['login', 'token', 'authorize', 'login-local']) {
     const per = {};
     for (const s of servers) {
       const rs = runs.filter((r) => r.phase === phase && r.server === s.name && r.ok > 0);
@@ -241,10 +247,12 @@ async function main() {
   log('');
   log('req/CPU-s: units per CPU-second of the server process alone (utime+stime from /proc, all threads).');
   log(`+helpers: the same with the CPU of the processes it needed counted in (${[...helpers].join('; ') || 'none'}).`);
-  log('  The VNeID simulator (node) renders a page and signs an RS256 id_token per login: not eidgw\'s cost, but on these');
-  log('  2 cores it takes CPU from eidgw, so it bounds eidgw\'s full-login req/s.');
-  log('notes: oidc-provider has no upstream: its "full login" is its own login page + form POST (consent granted in the same');
-  log('       step), the nearest equivalent of eidgw\'s round trip through VNeID. It keeps state in an in-process Map; eidgw in');
+  log('  The VNeID simulator (node) renders a page and signs two RS256 JWTs per login (id_token, userinfo\'s token_id): on');
+  log('  these 2 cores it takes CPU from both servers, so it bounds full-login req/s.');
+  log('notes: in "full login" both servers broker the same login through the same VNeID simulator (oidc-provider with');
+  log('       openid-client: code + PKCE + nonce, RS256 id_token check, userinfo). "login vs local" (if run) gives');
+  log('       oidc-provider its own login form instead (no upstream) against eidgw\'s brokered login. oidc-provider keeps');
+  log('       state in an in-process Map; eidgw in');
   log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk; short-lived records in memory)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process`);
   log('       (its JavaScript runs on one core; GC and libuv threads add a little).');
   log(`       The driver (one node process) and other work on the machine share the same ${os.cpus().length} cores, so req/s is bounded by`);
@@ -252,7 +260,7 @@ async function main() {
   log('       "token alone" times POST /token only; its codes are minted just before, in batches, with GET /authorize + the SSO');
   log('       cookie: those phases are timed and charged on their own, as "authorize+SSO".');
   log('target from the issue (eidgw >= 5x oidc-provider), informational; [min-max] of the same ratio within each pass:');
-  for (const r of rows.filter((x) => x.phase !== 'authorize')) {
+  for (const r of rows.filter((x) => x.phase === 'login' || x.phase === 'token')) {
     if (!Number.isFinite(r.ratioRps)) continue;
     const v = (x) => (x >= 5 ? 'met' : 'not met');
     const range = (k) => (r.paired.length > 1 ? ` [${fmt(Math.min(...r.paired.map((p) => p[k])), 2)}-${fmt(Math.max(...r.paired.map((p) => p[k])), 2)}]` : '');

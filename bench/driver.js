@@ -45,7 +45,7 @@ async function runLogin(c, t) {
   const s0 = snapshot(job.pids, job.clkTck);
   const r = await phase({ vus: job.vus, seconds: job.seconds, max: job.maxUnits, fn: unit, lat });
   const d = delta(s0, snapshot(job.pids, job.clkTck));
-  return [summarize('login', lat, r.ok, r.errors, r.errSamples, d)];
+  return [summarize(job.scenario, lat, r.ok, r.errors, r.errSamples, d)];
 }
 
 async function runToken(c, t) {
@@ -93,7 +93,7 @@ process.on('message', async (msg) => {
   job = msg;
   const c = new Client(job.vus + 8);
   try {
-    const out = job.scenario === 'login' ? await runLogin(c, job.target) : await runToken(c, job.target);
+    const out = job.scenario === 'token' ? await runToken(c, job.target) : await runLogin(c, job.target);
     process.send({ ok: true, phases: out }, () => process.exit(0));
   } catch (e) {
     process.send({ ok: false, error: String(e?.stack || e) }, () => process.exit(1));

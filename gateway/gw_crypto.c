@@ -11,6 +11,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,8 @@ void gw_keyset_free(gw_keyset_t *ks)
         EVP_PKEY_free(ks->keys[i].pkey);
         free(ks->keys[i].hdr_b64[0]);
         free(ks->keys[i].hdr_b64[1]);
+        for (int c = 0; c < ks->keys[i].nctx; c++)
+            EVP_PKEY_CTX_free(ks->keys[i].ctx[c]);
         pthread_mutex_destroy(&ks->keys[i].lock);
     }
     free(ks->keys);
@@ -442,15 +445,35 @@ static gw_sigkey_t *active_key(gw_keyset_t *ks, const char *alg)
     return NULL;
 }
 
-static EVP_MD *sha256_fetched;
-static void fetch_sha256(void) { sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL); }
-
-/* fetched once: an implicit fetch on every signature is a measurable cost in OpenSSL 3 */
-static const EVP_MD *sha256_md(void)
+/* A signing context per call costs an algorithm fetch and a key set-up; contexts are kept
+ * per key and reused (EVP_PKEY_sign may be called again with the same parameters). */
+static EVP_PKEY_CTX *sign_ctx_get(gw_sigkey_t *k)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, fetch_sha256);
-    return sha256_fetched ? sha256_fetched : EVP_sha256();
+    EVP_PKEY_CTX *ctx = NULL;
+    pthread_mutex_lock(&k->lock);
+    if (k->nctx)
+        ctx = k->ctx[--k->nctx];
+    pthread_mutex_unlock(&k->lock);
+    if (ctx)
+        return ctx;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (!ctx || EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, gw_sha256_md()) != 1 ||
+        (!strcmp(k->alg, "RS256") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static void sign_ctx_put(gw_sigkey_t *k, EVP_PKEY_CTX *ctx)
+{
+    pthread_mutex_lock(&k->lock);
+    if (k->nctx < GW_SIGKEY_CTX_MAX) {
+        k->ctx[k->nctx++] = ctx;
+        ctx = NULL;
+    }
+    pthread_mutex_unlock(&k->lock);
+    EVP_PKEY_CTX_free(ctx);
 }
 
 char *gw_jwt_sign(gw_keyset_t *ks, const char *alg, json_t *claims, const char *typ)
@@ -476,10 +499,13 @@ char *gw_jwt_sign(gw_keyset_t *ks, const char *alg, json_t *claims, const char *
     free(own_hdr);
     unsigned char sig[512], raw[64];
     size_t siglen = sizeof(sig);
-    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-    int ok = mctx && EVP_DigestSignInit(mctx, NULL, sha256_md(), NULL, k->pkey) == 1 &&
-             EVP_DigestSign(mctx, sig, &siglen, (const unsigned char *)in.data, in.len) == 1;
-    EVP_MD_CTX_free(mctx);
+    unsigned char digest[32];
+    if (!in.failed)
+        gw_sha256(in.data, in.len, digest);
+    EVP_PKEY_CTX *pctx = in.failed ? NULL : sign_ctx_get(k);
+    int ok = pctx && EVP_PKEY_sign(pctx, sig, &siglen, digest, sizeof(digest)) == 1;
+    if (pctx)
+        sign_ctx_put(k, pctx);
     const unsigned char *out = sig;
     size_t outlen = siglen;
     if (ok && !strcmp(k->alg, "ES256")) {

@@ -26,8 +26,11 @@ typedef struct gw_sigkey {
     char *kid;
     char *alg; /* ES256 or RS256 */
     void *jwk; /* cjose_jwk_t*, private */
-    pthread_mutex_t lock; /* cjose refcounts are not atomic */
+    pthread_mutex_t lock; /* cjose refcounts are not atomic; also guards ctx */
     void *pkey;       /* EVP_PKEY*, the same private key: tokens are signed with it */
+#define GW_SIGKEY_CTX_MAX 16
+    void *ctx[GW_SIGKEY_CTX_MAX]; /* EVP_PKEY_CTX*, signing contexts ready for reuse */
+    int nctx;
     char *hdr_b64[2]; /* base64url JOSE headers, typ "JWT" and "logout+jwt" */
 } gw_sigkey_t;
 

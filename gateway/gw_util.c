@@ -3,9 +3,8 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +272,42 @@ int gw_hex_decode(const char *s, unsigned char *out, size_t outlen)
     return GW_OK;
 }
 
-int gw_random(void *p, size_t n) { return RAND_bytes(p, (int)n) == 1 ? GW_OK : GW_EAGAIN; }
+/* Small requests (tokens, IVs) are served from a per-thread buffer filled by OpenSSL's
+ * DRBG 512 bytes at a time: one DRBG call per dozen tokens instead of one each. Bytes are
+ * wiped as they are handed out; a forked child starts with an empty buffer. */
+#define RAND_BUF 512
+static unsigned rand_generation; /* bumped in a forked child */
+static __thread struct {
+    unsigned char b[RAND_BUF];
+    size_t left;
+    unsigned generation;
+} rnd;
+static void rand_forked(void) { __atomic_add_fetch(&rand_generation, 1, __ATOMIC_RELAXED); }
+static void rand_atfork(void) { pthread_atfork(NULL, NULL, rand_forked); }
+
+int gw_random(void *p, size_t n)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, rand_atfork);
+    if (n > RAND_BUF / 4)
+        return RAND_bytes(p, (int)n) == 1 ? GW_OK : GW_EAGAIN;
+    unsigned g = __atomic_load_n(&rand_generation, __ATOMIC_RELAXED);
+    if (rnd.generation != g) {
+        OPENSSL_cleanse(rnd.b, sizeof(rnd.b));
+        rnd.left = 0;
+        rnd.generation = g;
+    }
+    if (rnd.left < n) {
+        if (RAND_bytes(rnd.b, RAND_BUF) != 1)
+            return GW_EAGAIN;
+        rnd.left = RAND_BUF;
+    }
+    unsigned char *src = rnd.b + RAND_BUF - rnd.left;
+    memcpy(p, src, n);
+    OPENSSL_cleanse(src, n);
+    rnd.left -= n;
+    return GW_OK;
+}
 
 char *gw_random_token(size_t nbytes)
 {
@@ -283,7 +317,33 @@ char *gw_random_token(size_t nbytes)
     return gw_b64url_encode(b, nbytes);
 }
 
-void gw_sha256(const void *p, size_t n, unsigned char out[32]) { SHA256(p, n, out); }
+/* SHA-256 fetched once: OpenSSL 3 looks an algorithm up in its provider tables on every
+ * SHA256()/HMAC() call, which costs more than hashing a short input. */
+static EVP_MD *sha256_fetched;
+static void fetch_sha256(void) { sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+const EVP_MD *gw_sha256_md(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
+    return sha256_fetched ? sha256_fetched : EVP_sha256();
+}
+
+/* SHA-256 of the concatenation of up to two parts. */
+static void sha256_2(EVP_MD_CTX *c, const void *a, size_t na, const void *b, size_t nb, unsigned char out[32])
+{
+    unsigned int len = 32;
+    if (!c || EVP_DigestInit_ex2(c, gw_sha256_md(), NULL) != 1 || EVP_DigestUpdate(c, a, na) != 1 ||
+        (nb && EVP_DigestUpdate(c, b, nb) != 1) || EVP_DigestFinal_ex(c, out, &len) != 1)
+        abort(); /* only on allocation failure: there is no digest to return */
+}
+
+void gw_sha256(const void *p, size_t n, unsigned char out[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    sha256_2(c, p, n, NULL, 0, out);
+    EVP_MD_CTX_free(c);
+}
 
 char *gw_sha256_hex(const char *s)
 {
@@ -299,10 +359,25 @@ char *gw_sha256_b64url(const char *s)
     return gw_b64url_encode(d, 32);
 }
 
+/* HMAC-SHA256 (RFC 2104) on the fetched digest. */
 void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsigned char out[32])
 {
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), key, (int)klen, p, n, out, &len);
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (klen > sizeof(k))
+        sha256_2(c, key, klen, NULL, 0, k);
+    else if (klen)
+        memcpy(k, key, klen);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x36;
+    sha256_2(c, pad, sizeof(pad), p, n, inner);
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = k[i] ^ 0x5c;
+    sha256_2(c, pad, sizeof(pad), inner, sizeof(inner), out);
+    EVP_MD_CTX_free(c);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
 }
 
 char *gw_url_encode(const char *s)

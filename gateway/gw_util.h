@@ -56,6 +56,8 @@ int gw_random(void *p, size_t n);
 char *gw_random_token(size_t nbytes); /* base64url of nbytes random bytes */
 
 void gw_sha256(const void *p, size_t n, unsigned char out[32]);
+/* The SHA-256 EVP_MD, fetched once. */
+const struct evp_md_st *gw_sha256_md(void);
 char *gw_sha256_hex(const char *s);
 char *gw_sha256_b64url(const char *s);
 void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsigned char out[32]);

@@ -48,12 +48,28 @@ function href(html, id) {
 }
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
+// The upstream leg: the VNeID simulator's page, then its form POST, which redirects back
+// to `back` (the broker's callback) with a code.
+async function viaSimulator(c, jar, simAuth, citizen, back) {
+  let r = await c.request(simAuth, { jar });
+  const tx = r.status === 200 && hidden(r.body, 'tx');
+  expect(tx, 'simulator auth page', r);
+  r = await c.request(new URL('/auth/login', simAuth).toString(), { method: 'POST', jar, headers: form,
+    body: new URLSearchParams({ tx, citizen }).toString() });
+  expect(isRedirect(r) && r.location?.startsWith(`${back}?`), 'simulator login', r);
+  return r.location;
+}
+
 // A whole login with no session: returns {code, verifier, state, nonce, location}.
 // eidgw:  /authorize -> /login page -> /login/vneid -> simulator /auth page ->
 //         POST simulator /auth/login -> /callback (eidgw calls the simulator's /token,
 //         /userinfo) -> code
-// oidc-provider: /auth -> /interaction/UID page -> POST /interaction/UID/login ->
-//         /auth/UID -> code
+// oidc-provider brokering to the simulator (t.local unset):
+//         /auth -> /interaction/UID page -> /interaction/UID/vneid -> simulator /auth page ->
+//         POST simulator /auth/login -> /vneid/callback (openid-client calls the
+//         simulator's /token, /userinfo) -> /auth/UID -> code
+// oidc-provider with its own login (t.local): /auth -> /interaction/UID page ->
+//         /interaction/UID/local page -> POST /interaction/UID/login -> /auth/UID -> code
 export async function login(c, t, jar, citizen) {
   const a = authRequest(t);
   let r = await c.request(a.url, { jar });
@@ -64,23 +80,26 @@ export async function login(c, t, jar, citizen) {
     expect(v, 'login page', r);
     r = await c.request(new URL(v, `${t.url}/`).toString(), { jar });
     expect(isRedirect(r) && r.location, 'login/vneid', r);
-    const simAuth = r.location;
-    r = await c.request(simAuth, { jar });
-    const tx = r.status === 200 && hidden(r.body, 'tx');
-    expect(tx, 'simulator auth page', r);
-    r = await c.request(new URL('/auth/login', simAuth).toString(), { method: 'POST', jar, headers: form,
-      body: new URLSearchParams({ tx, citizen }).toString() });
-    expect(isRedirect(r) && r.location?.startsWith(`${t.url}/callback?`), 'simulator login', r);
-    r = await c.request(r.location, { jar });
+    const back = await viaSimulator(c, jar, r.location, citizen, `${t.url}/callback`);
+    r = await c.request(back, { jar });
     return { ...a, code: codeFrom(t, r, a, 'callback'), location: r.location };
   }
   expect(isRedirect(r) && r.location?.startsWith(`${t.url}/interaction/`), 'auth', r);
   r = await c.request(r.location, { jar });
-  const action = r.status === 200 && /<form id="login" method="post" action="([^"]+)"/.exec(r.body)?.[1];
-  expect(action, 'login page', r);
-  r = await c.request(new URL(action, `${t.url}/`).toString(), { method: 'POST', jar, headers: form,
-    body: new URLSearchParams({ citizen }).toString() });
-  expect(isRedirect(r) && r.location?.startsWith(`${t.url}/auth/`), 'login submit', r);
+  const link = r.status === 200 && href(r.body, t.local ? 'local' : 'vneid');
+  expect(link, 'login page', r);
+  r = await c.request(new URL(link, `${t.url}/`).toString(), { jar });
+  if (t.local) {
+    const action = r.status === 200 && /<form id="login" method="post" action="([^"]+)"/.exec(r.body)?.[1];
+    expect(action, 'local login page', r);
+    r = await c.request(new URL(action, `${t.url}/`).toString(), { method: 'POST', jar, headers: form,
+      body: new URLSearchParams({ citizen }).toString() });
+  } else {
+    expect(isRedirect(r) && r.location, 'interaction/vneid', r);
+    const back = await viaSimulator(c, jar, r.location, citizen, `${t.url}/vneid/callback`);
+    r = await c.request(back, { jar });
+  }
+  expect(isRedirect(r) && r.location?.startsWith(`${t.url}/auth/`), 'login finished', r);
   r = await c.request(r.location, { jar });
   return { ...a, code: codeFrom(t, r, a, 'auth resume'), location: r.location };
 }

@@ -1,5 +1,5 @@
 /* Unit tests for gw_util: base64url, URL decoding, form parsing, cookie lookup,
- * constant-time comparison, word lists and capped buffers. */
+ * constant-time comparison, word lists, capped buffers, SHA-256, HMAC and randomness. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,108 @@
 #include "gw_util.h"
 
 #include <jansson.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/* ------------------------------------------------------------------ digests and randomness */
+
+static char *hex_of(const unsigned char *d, size_t n) { return gw_hex_encode(d, n); }
+
+/* FIPS 180-2 examples */
+static void test_sha256_matches_fips_vectors(void **state)
+{
+    (void)state;
+    unsigned char d[32];
+    gw_sha256("abc", 3, d);
+    char *h = hex_of(d, 32);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    free(h);
+    gw_sha256("", 0, d);
+    h = hex_of(d, 32);
+    assert_string_equal(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    free(h);
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    gw_sha256(m, strlen(m), d);
+    h = hex_of(d, 32);
+    assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    free(h);
+}
+
+/* RFC 4231 test cases 1, 2, 6 (key longer than the block) and 7 */
+static void test_hmac_sha256_matches_rfc4231_vectors(void **state)
+{
+    (void)state;
+    unsigned char key[131], mac[32];
+    struct { size_t klen; unsigned char kbyte; const char *key; const char *msg; const char *want; } v[] = {
+        {20, 0x0b, NULL, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {4, 0, "Jefe", "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {131, 0xaa, NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {131, 0xaa, NULL,
+         "This is a test using a larger than block-size key and a larger than block-size data. "
+         "The key needs to be hashed before being used by the HMAC algorithm.",
+         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (v[i].key)
+            memcpy(key, v[i].key, v[i].klen);
+        else
+            memset(key, v[i].kbyte, v[i].klen);
+        gw_hmac_sha256(key, v[i].klen, v[i].msg, strlen(v[i].msg), mac);
+        char *h = hex_of(mac, 32);
+        assert_string_equal(h, v[i].want);
+        free(h);
+    }
+}
+
+/* Buffered small draws and direct large ones: no two draws alike, and all byte values
+ * turn up (a stuck or zeroed buffer would fail both). */
+static void test_random_draws_differ_and_cover_bytes(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static unsigned char draws[N][24];
+    int seen[256] = {0};
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(gw_random(draws[i], sizeof(draws[i])), GW_OK);
+        for (size_t b = 0; b < sizeof(draws[i]); b++)
+            seen[draws[i][b]] = 1;
+        for (int j = 0; j < i; j++)
+            assert_memory_not_equal(draws[i], draws[j], sizeof(draws[i]));
+    }
+    for (int c = 0; c < 256; c++)
+        assert_true(seen[c]);
+    unsigned char big1[1000], big2[1000];
+    assert_int_equal(gw_random(big1, sizeof(big1)), GW_OK);
+    assert_int_equal(gw_random(big2, sizeof(big2)), GW_OK);
+    assert_memory_not_equal(big1, big2, sizeof(big1));
+}
+
+/* A forked child must not hand out the bytes its parent will. */
+static void test_random_after_fork_differs_from_parent(void **state)
+{
+    (void)state;
+    unsigned char warm[8], parent[32], child[32];
+    assert_int_equal(gw_random(warm, sizeof(warm)), GW_OK); /* the buffer now holds unused bytes */
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char c[32];
+        int ok = gw_random(c, sizeof(c)) == GW_OK && write(fd[1], c, sizeof(c)) == (ssize_t)sizeof(c);
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    assert_int_equal(read(fd[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    close(fd[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(gw_random(parent, sizeof(parent)), GW_OK);
+    assert_memory_not_equal(parent, child, sizeof(parent));
+}
 
 /* ------------------------------------------------------------------ base64url */
 
@@ -564,6 +665,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_line_is_json_with_every_value_escaped),
+        cmocka_unit_test(test_sha256_matches_fips_vectors),
+        cmocka_unit_test(test_hmac_sha256_matches_rfc4231_vectors),
+        cmocka_unit_test(test_random_draws_differ_and_cover_bytes),
+        cmocka_unit_test(test_random_after_fork_differs_from_parent),
         cmocka_unit_test(test_b64url_encode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_decode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_round_trips_every_byte_value),
