@@ -35,9 +35,12 @@ const CFG = {
   ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
   workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
   keep: env.BENCH_KEEP === '1',
+  tokenDriver: env.BENCH_TOKEN_DRIVER || 'loadgen',
   out: env.BENCH_OUT || path.join(BENCH, 'results/latest.json'),
 };
 for (const s of CFG.scenarios) if (!['login', 'token', 'login-local'].includes(s)) throw new Error(`unknown scenario ${s}`);
+if (!['loadgen', 'node'].includes(CFG.tokenDriver)) throw new Error(`BENCH_TOKEN_DRIVER must be loadgen or node, not ${CFG.tokenDriver}`);
+CFG.loadgen = CFG.tokenDriver === 'loadgen' ? (env.BENCH_LOADGEN || path.join(path.dirname(CFG.eidgwBin), 'eidgw-loadgen')) : null;
 if (!['sqlite', 'redis'].includes(CFG.store)) throw new Error(`BENCH_STORE must be sqlite or redis, not ${CFG.store}`);
 
 
@@ -80,6 +83,7 @@ async function sanity(t, citizen) {
 // ---------------------------------------------------------------- main
 async function main() {
   if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
+  if (CFG.loadgen && !fs.existsSync(CFG.loadgen)) throw new Error(`${CFG.loadgen} not found: build it first (cmake --build build)`);
   const binStat = fs.statSync(CFG.eidgwBin); // before it starts: the file may be rebuilt during the run
   dir = group.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-bench-'));
   const citizens = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'))
@@ -145,12 +149,12 @@ async function main() {
   log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
       `VNeID simulator with openid-client ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/openid-client/package.json'), 'utf8')).version}`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
-      `scenarios ${CFG.scenarios.join(', ')}; work dir ${dir}`);
+      `scenarios ${CFG.scenarios.join(', ')}; token requests sent by ${CFG.loadgen ? 'bench/loadgen (C)' : 'the node driver'}; work dir ${dir}`);
 
   for (const s of servers) log(`sanity ${pad(s.name, 14)} ${await sanity(s.target('login'), citizens[1])}`);
 
   const jobFor = (scenario, s) => ({ scenario, target: s.target(scenario), vus: CFG.vus, seconds: CFG.seconds, warmup: CFG.warmup,
-    citizens: ids, clkTck: CLK_TCK, maxUnits: 5_000_000, firstBatch: 1500,
+    citizens: ids, clkTck: CLK_TCK, maxUnits: 5_000_000, firstBatch: 1500, loadgen: CFG.loadgen,
     pids: { server: s.proc.pid, aux: s.aux(scenario).map((p) => p.pid) } });
   // one untimed round first, so that neither server (nor node's JIT) is measured cold
   if (CFG.firstWarmup > 0) {

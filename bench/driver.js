@@ -12,8 +12,12 @@
 //         Only the token phases count for the token figures; the authorize phases give
 //         a second, informational figure (an authorization request answered from an
 //         existing SSO session).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Jar } from './lib/http.js';
-import { login, authorizeWithSession, token } from './lib/flows.js';
+import { login, authorizeWithSession, token, tokenRequestBody, basicAuth } from './lib/flows.js';
 import { snapshot, delta, addDelta } from './lib/procfs.js';
 import { phase, percentiles } from './lib/load.js';
 
@@ -58,8 +62,9 @@ async function runToken(c, t) {
       fn: async () => { codes.push(await authorizeWithSession(c, t, jar)); } });
     return { codes, r };
   };
-  const spend = (codes, seconds, lat) => phase({ vus: job.vus, seconds, max: codes.length, lat,
-    fn: async (k) => { const x = codes[k]; await token(c, t, x.code, x.verifier); } });
+  const spend = (codes, seconds, lat) => (job.loadgen ? spendWithLoadgen(t, codes, seconds, lat)
+    : phase({ vus: job.vus, seconds, max: codes.length, lat,
+              fn: async (k) => { const x = codes[k]; await token(c, t, x.code, x.verifier); } }));
   if (job.warmup > 0) {
     const w = await mint(400, job.warmup);
     await spend(w.codes, job.warmup);
@@ -79,7 +84,9 @@ async function runToken(c, t) {
     if (m.r.errors > 200 && m.r.errors > m.r.ok) break;
     s0 = snapshot(job.pids, job.clkTck);
     const r = await spend(m.codes, left, latT);
-    add(acc.T, r, delta(s0, snapshot(job.pids, job.clkTck)));
+    const dT = delta(s0, snapshot(job.pids, job.clkTck));
+    if (r.childCpu) dT.driver += r.childCpu; // the load generator is part of the driver
+    add(acc.T, r, dT);
     if (r.errors > 200 && r.errors > r.ok) break;
     // next batch: about 2 s of token requests, no more than 15 s of minting
     const tokRate = acc.T.ok / acc.T.d.wall, authRate = acc.A.ok / acc.A.d.wall;
@@ -88,6 +95,33 @@ async function runToken(c, t) {
   return [summarize('authorize', latA, acc.A.ok, acc.A.errors, acc.A.errs, acc.A.d),
           summarize('token', latT, acc.T.ok, acc.T.errors, acc.T.errs, acc.T.d)];
 }
+
+// The token phase spent by bench/loadgen (C, epoll) instead of node: the same requests
+// as token() sends, each code once, over job.vus keep-alive connections; the same check
+// of every answer (200, an access_token, a three-part id_token).
+let reqFile;
+async function spendWithLoadgen(t, codes, seconds, lat) {
+  const u = new URL(t.url);
+  const auth = basicAuth(t.clientId, t.clientSecret);
+  const parts = codes.map((x) => {
+    const body = tokenRequestBody(t, x.code, x.verifier);
+    const r = `POST /token HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+      `Authorization: ${auth}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return `${Buffer.byteLength(r)}\n${r}`;
+  });
+  reqFile ||= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-loadgen-')), 'requests');
+  fs.writeFileSync(reqFile, parts.join(''));
+  const out = await new Promise((resolve, reject) => {
+    execFile(job.loadgen, ['--port', u.port, '--conns', String(job.vus), '--seconds', String(seconds), '--file', reqFile,
+                           '--check', 'token'], { maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`loadgen: ${stderr || err.message}`)); else resolve(stdout);
+    });
+  });
+  const r = JSON.parse(out);
+  for (const ms of r.lat) if (lat && lat.length < 2_000_000) lat.push(ms);
+  return { ok: r.ok, errors: r.errors, errSamples: r.errSamples, wall: r.wall, childCpu: r.cpu };
+}
+process.on('exit', () => { if (reqFile) fs.rmSync(path.dirname(reqFile), { recursive: true, force: true }); });
 
 process.on('message', async (msg) => {
   job = msg;

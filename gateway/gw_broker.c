@@ -556,12 +556,10 @@ static void legacy_logged_in(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json
     json_object_set_new(sess, "auth_time", json_integer(now));
     json_object_set_new(sess, "exp", json_integer(now + app->cfg->session_lifetime));
     json_object_set_new(sess, "clients", json_array());
-    if (store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) != GW_OK) {
+    if (save_new_session(app, sess) != GW_OK) {
         busy_page(app, req, resp, gw_req_lang(req, app, NULL));
     } else {
         sso_set_cookie(app, resp, sid, now, 0, now + app->cfg->session_lifetime);
-        if (a->id12[0])
-            index_session(app, a->id12, sid);
         audit(app, "login", cl->id, a->id12[0] ? a->id12 : NULL, a->id, "legacy_password", req);
         finish(app, resp, ar, arid, sess, a->id, NULL);
     }

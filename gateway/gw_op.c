@@ -207,7 +207,7 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
         if (!listed && json_is_array(cls))
             json_array_append_new(cls, json_string(client_id));
         json_object_del(sess, "unsaved");
-        if (store_put_json(app, "sess", jstr(sess, "sid"), sess, app->cfg->session_lifetime) != GW_OK) {
+        if (save_new_session(app, sess) != GW_OK) {
             json_object_set_new(sess, "unsaved", json_true());
             json_object_set_new(sess, "save_failed", json_true()); /* the callback answers 503 */
             json_decref(c);
@@ -507,11 +507,21 @@ static void h_login_vneid(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* ------------------------------------------------------------------ from VNeID */
 
-/* Remember the sessions of an ID number, so a lock revokes them all at once. */
-void index_session(gw_app_t *app, const char *id12, const char *sid)
+/* A new session record and its entry in the index of its ID number's sessions (so a
+ * lock revokes them all at once), in one transaction where the store has them: both
+ * or neither, one commit. */
+int save_new_session(gw_app_t *app, json_t *sess)
 {
-    if (gw_store_set_add(app->store, "sidx", id12, sid, app->cfg->session_lifetime) != GW_OK)
-        gw_log(GW_LOG_WARN, "oidc_op", "session index not written: a lock ends this session at its next use", NULL);
+    const char *sid = jstr(sess, "sid");
+    const char *id12 = jstr(json_object_get(sess, "identity"), "id12");
+    long ttl = app->cfg->session_lifetime;
+    int batched = gw_store_batch_begin(app->store) == GW_OK;
+    int rc = store_put_json(app, "sess", sid, sess, ttl);
+    if (rc == GW_OK && id12 && *id12)
+        rc = gw_store_set_add(app->store, "sidx", id12, sid, ttl);
+    if (batched && gw_store_batch_end(app->store, rc == GW_OK) != GW_OK)
+        rc = GW_ESTORE;
+    return rc;
 }
 
 static char *portal_error_url(gw_app_t *app, json_t *ar, const char *error)
@@ -655,12 +665,11 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
      * portal (the usual case), else here; nothing of this response stands if it fails */
     json_object_set_new(sess, "unsaved", json_true());
     sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
-    index_session(app, id.id12, sid);
     gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);
     int saved = !json_object_get(sess, "unsaved");
     if (!saved && !json_object_get(sess, "save_failed")) {
         json_object_del(sess, "unsaved");
-        saved = store_put_json(app, "sess", sid, sess, app->cfg->session_lifetime) == GW_OK;
+        saved = save_new_session(app, sess) == GW_OK;
     }
     if (!saved) {
         gw_resp_reset(resp);
@@ -919,7 +928,7 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     free(at_key);
     free(id_token);
 done:
-    if (batched && gw_store_batch_end(app->store) != GW_OK && resp->status == 200) {
+    if (batched && gw_store_batch_end(app->store, 1) != GW_OK && resp->status == 200) {
         /* the tokens were not recorded: do not hand them out */
         resp->body.len = 0;
         gw_error_json(resp, 503, "temporarily_unavailable", NULL);

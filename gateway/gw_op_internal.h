@@ -23,7 +23,7 @@ void busy_json(gw_resp_t *resp);
 int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret);
 void sso_cleanup(sso_t *s);
 void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp);
-void index_session(gw_app_t *app, const char *id12, const char *sid);
+int save_new_session(gw_app_t *app, json_t *sess);
 void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged);
 int requested_level(json_t *ar, const gw_client_t *cl);
 char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12);

@@ -79,9 +79,10 @@ typedef struct gw_store_ops {
     int (*purge)(gw_store_t *st);
     /* group this thread's next operations into one atomic write, begun at the first of
      * them (so a batch of memory-only operations costs nothing; NULL where every
-     * operation is its own round trip anyway) */
+     * operation is its own round trip anyway); batch_end commits, or with commit 0
+     * throws the batch's writes away */
     int (*batch_begin)(gw_store_t *st);
-    int (*batch_end)(gw_store_t *st);
+    int (*batch_end)(gw_store_t *st, int commit);
     /* live records of a namespace, soonest to expire first (a retried record is put again
      * with a fresh TTL, so it goes to the back); only the event outbox is listed */
     int (*list)(gw_store_t *st, const char *ns, size_t max,
@@ -174,7 +175,10 @@ static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const 
 { return st->ops->link_rekey(st, portal, old_id12, new_id12); }
 static inline int gw_store_purge(gw_store_t *st) { gw_memkv_purge(st->mem); return st->ops->purge(st); }
 static inline int gw_store_batch_begin(gw_store_t *st) { return st->ops->batch_begin ? st->ops->batch_begin(st) : 0; }
-static inline int gw_store_batch_end(gw_store_t *st) { return st->ops->batch_end ? st->ops->batch_end(st) : 0; }
+static inline int gw_store_batch_end(gw_store_t *st, int commit)
+{
+    return st->ops->batch_end ? st->ops->batch_end(st, commit) : 0;
+}
 static inline int gw_store_list(gw_store_t *st, const char *ns, size_t max,
                                 void (*cb)(const char *key, const char *val, void *ud), void *ud)
 { return GW_MEM(st, ns) ? gw_memkv_list(st->mem, ns, max, cb, ud) : st->ops->list(st, ns, max, cb, ud); }

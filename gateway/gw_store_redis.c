@@ -391,6 +391,9 @@ static int rd_link_create(gw_store_t *b, const gw_link_t *l)
 
 static int link_read(rd_store_t *s, const char *portal, const char *id12, gw_link_t *ret)
 {
+    size_t np = strlen(portal), ni = strlen(id12);
+    if (np >= sizeof(ret->portal) || ni >= sizeof(ret->id12))
+        return GW_ENOTFOUND; /* no link is ever made with a key that long */
     char *k = gw_sprintf("eidgw:link:{%s}:id:%s", portal, id12);
     const char *argv[] = {"GET", k};
     redisReply *r = run(s, 2, argv, NULL, 1);
@@ -401,8 +404,8 @@ static int link_read(rd_store_t *s, const char *portal, const char *id12, gw_lin
     if (r->type == REDIS_REPLY_STRING) {
         char *tab = strchr(r->str, '\t');
         memset(ret, 0, sizeof(*ret));
-        snprintf(ret->portal, sizeof(ret->portal), "%s", portal);
-        snprintf(ret->id12, sizeof(ret->id12), "%s", id12);
+        memcpy(ret->portal, portal, np + 1);
+        memcpy(ret->id12, id12, ni + 1);
         snprintf(ret->account, sizeof(ret->account), "%.*s", tab ? (int)(tab - r->str) : (int)r->len, r->str);
         ret->created = tab ? atoll(tab + 1) : 0;
         rc = GW_OK;

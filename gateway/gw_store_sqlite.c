@@ -400,7 +400,7 @@ static int sq_batch_begin(gw_store_t *b)
     return GW_OK;
 }
 
-static int sq_batch_end(gw_store_t *b)
+static int sq_batch_end(gw_store_t *b, int commit)
 {
     sq_store_t *s = (sq_store_t *)b;
     if (batch_of != s)
@@ -409,7 +409,14 @@ static int sq_batch_end(gw_store_t *b)
     conn_t *c = pthread_getspecific(s->key);
     if (!c || sqlite3_get_autocommit(c->db))
         return GW_OK; /* nothing was done in the database */
-    return sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+    if (!commit) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return GW_OK;
+    }
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return GW_OK;
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL); /* leave no transaction open on this connection */
+    return GW_ESTORE;
 }
 
 static int sq_decr(gw_store_t *b, const char *ns, const char *key) { return exec_simple(b, Q_DECR, ns, key, gw_now()); }

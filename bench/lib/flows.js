@@ -113,9 +113,13 @@ export async function authorizeWithSession(c, t, jar) {
 
 // The code exchange. Checks the answer's shape only (the sanity check validates one
 // answer per server fully with openid-client).
-export async function token(c, t, code, verifier) {
-  const body = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: t.redirectUri,
+export function tokenRequestBody(t, code, verifier) {
+  return new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: t.redirectUri,
     code_verifier: verifier }).toString();
+}
+
+export async function token(c, t, code, verifier) {
+  const body = tokenRequestBody(t, code, verifier);
   const r = await c.request(`${t.url}/token`, { method: 'POST', body,
     headers: { ...form, authorization: t.basic || (t.basic = basicAuth(t.clientId, t.clientSecret)) } });
   expect(r.status === 200, 'token', r);

@@ -685,7 +685,7 @@ static void test_store_batch_commits_together_and_costs_nothing_when_empty(void 
     assert_int_equal(gw_store_put(f->st, "sess", "a", "1", 60, 0), GW_OK);
     assert_int_equal(gw_store_put(f->st, "sess", "b", "2", 60, 0), GW_OK);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 0); /* not yet visible */
-    assert_int_equal(gw_store_batch_end(f->st), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 2);
     assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
     pthread_t t;
@@ -693,8 +693,25 @@ static void test_store_batch_commits_together_and_costs_nothing_when_empty(void 
     pthread_create(&t, NULL, put_from_other_thread, f->st);
     pthread_join(t, &ret);
     assert_int_equal((intptr_t)ret, GW_OK); /* no write lock is held by the empty batch */
-    assert_int_equal(gw_store_batch_end(f->st), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
     check_stored(f->st, "sess", "other", "v");
+}
+
+/* a batch ended without commit leaves nothing behind, and the next operation works */
+static void test_store_batch_end_without_commit_discards_its_writes(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "x", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "x", 60), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 0), GW_OK);
+    char *v = NULL;
+    assert_int_equal(gw_store_get(f->st, "sess", "x", &v), GW_ENOTFOUND);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM sets WHERE ns='sidx'"), 0);
+    assert_int_equal(gw_store_put(f->st, "sess", "y", "2", 60, 0), GW_OK); /* outside any batch */
+    check_stored(f->st, "sess", "y", "2");
 }
 
 /* ------------------------------------------------------------------ sets */
@@ -905,6 +922,7 @@ int main(void)
         T(test_store_decr_gives_back_one_never_below_zero),
         T(test_store_json_records_round_trip),
         T(test_store_batch_commits_together_and_costs_nothing_when_empty),
+        T(test_store_batch_end_without_commit_discards_its_writes),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
