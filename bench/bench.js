@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login } from './lib/flows.js';
+import { runLoadgen } from './lib/loadgen.js';
 import { eidgwConfig as configText } from './lib/config.js';
 import { log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
          median, fmt, pad, lpad } from './lib/common.js';
@@ -71,6 +72,20 @@ async function sanity(t, citizen) {
     for (const k of Object.keys(want)) if (want[k] !== got[k]) throw new Error(`${k}: want ${want[k]}, got ${got[k]}`);
     if (!claims.sub || claims.sub === citizen.id12) throw new Error(`sub is not pairwise: ${claims.sub}`);
     return `ES256 id_token verified by openid-client; claims ${Object.keys(claims).sort().join(',')}`;
+  } finally { c.close(); }
+}
+
+// The load generator's check must be able to fail: one code sent twice is one answer
+// with tokens and one refusal (a spent code).
+async function loadgenSanity(t, citizen) {
+  const c = new Client(4);
+  try {
+    const l = await login(c, t, new Jar(), citizen.id12);
+    const r = await runLoadgen(CFG.loadgen, t, [l, l], 1, 10);
+    if (r.ok !== 1 || r.errors !== 1 || !/^answer 400 /.test(r.errSamples[0] || '')) {
+      throw new Error(`loadgen sanity: want 1 ok and 1 refused replay, got ${JSON.stringify({ ...r, lat: undefined })}`);
+    }
+    return `loadgen: a code sent twice gives 1 token answer and 1 refusal (${r.errSamples[0].slice(0, 60)})`;
   } finally { c.close(); }
 }
 
@@ -152,6 +167,7 @@ async function main() {
       `scenarios ${CFG.scenarios.join(', ')}; token requests sent by ${CFG.loadgen ? 'bench/loadgen (C)' : 'the node driver'}; work dir ${dir}`);
 
   for (const s of servers) log(`sanity ${pad(s.name, 14)} ${await sanity(s.target('login'), citizens[1])}`);
+  if (CFG.loadgen) for (const s of servers) log(`sanity ${pad(s.name, 14)} ${await loadgenSanity(s.target('token'), citizens[1])}`);
 
   const jobFor = (scenario, s) => ({ scenario, target: s.target(scenario), vus: CFG.vus, seconds: CFG.seconds, warmup: CFG.warmup,
     citizens: ids, clkTck: CLK_TCK, maxUnits: 5_000_000, firstBatch: 1500, loadgen: CFG.loadgen,

@@ -12,12 +12,9 @@
 //         Only the token phases count for the token figures; the authorize phases give
 //         a second, informational figure (an authorization request answered from an
 //         existing SSO session).
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Jar } from './lib/http.js';
-import { login, authorizeWithSession, token, tokenRequestBody, basicAuth } from './lib/flows.js';
+import { login, authorizeWithSession, token } from './lib/flows.js';
+import { runLoadgen } from './lib/loadgen.js';
 import { snapshot, delta, addDelta } from './lib/procfs.js';
 import { phase, percentiles } from './lib/load.js';
 
@@ -96,32 +93,11 @@ async function runToken(c, t) {
           summarize('token', latT, acc.T.ok, acc.T.errors, acc.T.errs, acc.T.d)];
 }
 
-// The token phase spent by bench/loadgen (C, epoll) instead of node: the same requests
-// as token() sends, each code once, over job.vus keep-alive connections; the same check
-// of every answer (200, an access_token, a three-part id_token).
-let reqFile;
 async function spendWithLoadgen(t, codes, seconds, lat) {
-  const u = new URL(t.url);
-  const auth = basicAuth(t.clientId, t.clientSecret);
-  const parts = codes.map((x) => {
-    const body = tokenRequestBody(t, x.code, x.verifier);
-    const r = `POST /token HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
-      `Authorization: ${auth}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    return `${Buffer.byteLength(r)}\n${r}`;
-  });
-  reqFile ||= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-loadgen-')), 'requests');
-  fs.writeFileSync(reqFile, parts.join(''));
-  const out = await new Promise((resolve, reject) => {
-    execFile(job.loadgen, ['--port', u.port, '--conns', String(job.vus), '--seconds', String(seconds), '--file', reqFile,
-                           '--check', 'token'], { maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`loadgen: ${stderr || err.message}`)); else resolve(stdout);
-    });
-  });
-  const r = JSON.parse(out);
+  const r = await runLoadgen(job.loadgen, t, codes, job.vus, seconds);
   for (const ms of r.lat) if (lat && lat.length < 2_000_000) lat.push(ms);
   return { ok: r.ok, errors: r.errors, errSamples: r.errSamples, wall: r.wall, childCpu: r.cpu };
 }
-process.on('exit', () => { if (reqFile) fs.rmSync(path.dirname(reqFile), { recursive: true, force: true }); });
 
 process.on('message', async (msg) => {
   job = msg;
