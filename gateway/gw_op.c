@@ -544,6 +544,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *lang = gw_req_lang(req, app, flow ? jstr(flow, "lang") : NULL);
     json_t *ar = NULL;
     char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
+    int batched = 0;
     gw_identity_t id = {0};
     if (!flow && state && store_down) {
         busy_page(app, req, resp, lang);
@@ -612,6 +613,12 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(app, req, resp, 403, "level_too_low", lang, NULL, back);
         goto done;
     }
+    /* For a portal without legacy accounts nothing between the lock check and the
+     * session's save leaves the process: they are one transaction where the store has
+     * them, so a lock set meanwhile either refuses this login or finds its session (and
+     * it is one commit per login). Linking may call the population DB: no transaction
+     * is held across that. */
+    batched = !cl->has_accounts && gw_store_batch_begin(app->store) == GW_OK;
     char *lock = NULL;
     if (gw_store_get(app->store, "lock", id.id12, &lock) == GW_OK) {
         gw_log(GW_LOG_INFO, "broker", "refused: on the lock list", "reason", lock, "who_id12", id.id12, NULL);
@@ -671,6 +678,11 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         json_object_del(sess, "unsaved");
         saved = save_new_session(app, sess) == GW_OK;
     }
+    if (batched) {
+        batched = 0;
+        if (gw_store_batch_end(app->store, saved) != GW_OK)
+            saved = 0;
+    }
     if (!saved) {
         gw_resp_reset(resp);
         gw_error_page(app, req, resp, 503, "server_busy", lang, retry, back);
@@ -684,6 +696,8 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(sess);
     free(sid);
 done:
+    if (batched)
+        gw_store_batch_end(app->store, 0); /* refused: nothing was written */
     gw_identity_cleanup(&id);
     json_decref(flow);
     json_decref(ar);

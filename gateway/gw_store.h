@@ -80,7 +80,8 @@ typedef struct gw_store_ops {
     /* group this thread's next operations into one atomic write, begun at the first of
      * them (so a batch of memory-only operations costs nothing; NULL where every
      * operation is its own round trip anyway); batch_end commits, or with commit 0
-     * throws the batch's writes away */
+     * throws the batch's writes away. Batches nest: the outermost batch_end commits,
+     * and only if no batch inside it ended with commit 0. */
     int (*batch_begin)(gw_store_t *st);
     int (*batch_end)(gw_store_t *st, int commit);
     /* live records of a namespace, soonest to expire first (a retried record is put again

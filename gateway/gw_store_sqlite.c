@@ -135,6 +135,7 @@ bad:
 /* A batch asked for on this thread (batch_begin) starts at its first operation: a
  * handler whose records all live in memory never touches the database at all. */
 static __thread sq_store_t *batch_of;
+static __thread int batch_depth, batch_abort; /* batches nest: the outermost one commits */
 
 static conn_t *conn_get(sq_store_t *s)
 {
@@ -396,7 +397,15 @@ static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const c
  * per statement. */
 static int sq_batch_begin(gw_store_t *b)
 {
+    if (batch_of == (sq_store_t *)b) {
+        batch_depth++;
+        return GW_OK;
+    }
+    if (batch_of)
+        return GW_EINVAL; /* one store at a time */
     batch_of = (sq_store_t *)b;
+    batch_depth = 1;
+    batch_abort = 0;
     return GW_OK;
 }
 
@@ -405,13 +414,17 @@ static int sq_batch_end(gw_store_t *b, int commit)
     sq_store_t *s = (sq_store_t *)b;
     if (batch_of != s)
         return GW_OK;
+    if (!commit)
+        batch_abort = 1; /* an inner batch that failed takes the whole transaction with it */
+    if (--batch_depth > 0)
+        return GW_OK;
     batch_of = NULL;
     conn_t *c = pthread_getspecific(s->key);
     if (!c || sqlite3_get_autocommit(c->db))
         return GW_OK; /* nothing was done in the database */
-    if (!commit) {
+    if (batch_abort) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        return GW_OK;
+        return commit ? GW_ESTORE : GW_OK; /* asked to commit what an inner batch gave up */
     }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
         return GW_OK;

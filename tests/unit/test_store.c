@@ -714,6 +714,32 @@ static void test_store_batch_end_without_commit_discards_its_writes(void **state
     check_stored(f->st, "sess", "y", "2");
 }
 
+/* batches nest: the outermost end commits; an inner end without commit undoes it all */
+static void test_store_nested_batches_commit_at_the_outermost_end(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "o", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "i", "2", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 0); /* the outer one is open */
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 2);
+
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "o2", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "i2", "2", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 0), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_ESTORE); /* not committed, and says so */
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 2);
+    assert_int_equal(gw_store_put(f->st, "sess", "after", "3", 60, 0), GW_OK); /* no batch left open */
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM kv WHERE ns='sess'"), 3);
+}
+
 /* ------------------------------------------------------------------ sets */
 
 typedef struct members {
@@ -923,6 +949,7 @@ int main(void)
         T(test_store_json_records_round_trip),
         T(test_store_batch_commits_together_and_costs_nothing_when_empty),
         T(test_store_batch_end_without_commit_discards_its_writes),
+        T(test_store_nested_batches_commit_at_the_outermost_end),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
