@@ -11,7 +11,7 @@
 #define GW_MAX_LIST 16
 #define GW_MAX_CLIENTS 1024
 /* short-lived protocol records a single-node store keeps in memory by default */
-#define GW_STORE_MEMORY_DEFAULT "ar flow code cu cur at err lo"
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cur at err lo"
 
 typedef struct gw_strlist {
     size_t n;

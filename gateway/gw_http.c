@@ -377,7 +377,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     j->route = r;
-    if (s->runs_inline[ri]) {
+    if (s->runs_inline[ri] && (!r->inline_when || r->inline_when(s->app, &j->req))) {
         j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
         finish(ev, &j->req, &j->resp, started);

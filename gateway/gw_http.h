@@ -1,7 +1,9 @@
 /* gw_http: the HTTP server. N I/O threads, each with its own libevent event_base and an
  * SO_REUSEPORT listener, parse requests and route them. Handlers marked `inline` run on
  * the I/O thread and must not block (discovery, JWKS, health), and so do those whose
- * store records are all in memory (inline_if_local). All others run on the worker pool; the I/O thread gets the finished response back on its own loop.
+ * store records are all in memory (inline_if_local), for every request or for those a
+ * predicate picks (inline_when: /authorize without an SSO cookie). All others run on
+ * the worker pool; the I/O thread gets the finished response back on its own loop.
  *
  * A handler sees a copied, parsed request (gw_req_t) and fills a gw_resp_t; it never
  * touches libevent objects, so it can run on any thread. */
@@ -57,6 +59,9 @@ typedef struct gw_route {
     /* also inline when every namespace listed here (space-separated) is held in this
      * process's memory (gw_store_local): the handler touches no other store state */
     const char *inline_if_local;
+    /* with inline_if_local: inline only when this also says so for the request (it runs
+     * on the I/O thread and must not block) */
+    int (*inline_when)(struct gw_app *app, const gw_req_t *req);
 } gw_route_t;
 
 typedef struct gw_server gw_server_t;

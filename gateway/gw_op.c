@@ -4,7 +4,7 @@
  *   VNeID --/callback--> eidgw (session, code) --redirect--> portal --/token, /userinfo
  *
  * Short-lived state lives in the store: "ar" (a portal's authorization request), "flow"
- * (one upstream round trip, keyed by its state), "code", "cu" (codes already used),
+ * (one upstream round trip, keyed by its state), "code", "cur" (codes replayed),
  * "at" (access tokens, by hash), "sess" (SSO sessions). The browser carries the sealed
  * SSO cookie and a binding cookie that ties an upstream flow to the browser that began it. */
 #include "gw_app.h"
@@ -14,6 +14,7 @@
 #include "plugin.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,6 +710,25 @@ done:
 
 /* ------------------------------------------------------------------ /token */
 
+/* The access token a code is exchanged for: HMAC-SHA256 under the pairwise key of a
+ * label and the code (the label keeps it apart from the pairwise subjects, whose input
+ * starts with a client id). Codes are 256 random bits and single-use, so tokens are as
+ * unguessable and unique as random ones, and a replayed code finds the token it issued
+ * with no record kept per token to map one to the other. */
+static char *access_token_for(gw_app_t *app, const char *code)
+{
+    static const char label[] = "\0access_token\0";
+    size_t n = strlen(code);
+    unsigned char *m = gw_xmalloc(sizeof(label) - 1 + n), mac[32];
+    memcpy(m, label, sizeof(label) - 1);
+    memcpy(m + sizeof(label) - 1, code, n);
+    gw_hmac_sha256(app->keys->pairwise_key, sizeof(app->keys->pairwise_key), m, sizeof(label) - 1 + n, mac);
+    free(m);
+    char *at = gw_b64url_encode(mac, sizeof(mac));
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return at;
+}
+
 static int token_error(gw_resp_t *resp, int status, const char *error, const char *desc)
 {
     gw_error_json(resp, status, error, desc);
@@ -839,15 +859,19 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     if (!c) {
-        /* a replayed code revokes the tokens it issued (RFC 6749 4.1.2) */
-        char *at = NULL;
-        /* mark the replay first, then look for what the code issued: a concurrent winner
-         * checks the mark after recording its token, so one of the two always sees the other */
-        gw_store_put(app->store, "cur", key, "1", 600, 0);
-        if (gw_store_take(app->store, "cu", key, &at) == GW_OK) {
-            gw_store_del(app->store, "at", at);
+        /* a replayed code revokes the tokens it issued (RFC 6749 4.1.2): its access token
+         * is derived from it. Mark the replay first, then look for the token: a concurrent
+         * winner checks the mark after recording its token, so one of the two always sees
+         * the other (the mark outlives any exchange in flight: a code's lifetime). */
+        gw_store_put(app->store, "cur", key, "1", app->cfg->code_lifetime, 0);
+        char *issued = access_token_for(app, code);
+        char *issued_key = gw_sha256_b64url(issued);
+        gw_wipe_free(issued);
+        json_t *gone = store_get_json(app, "at", issued_key, 1);
+        free(issued_key);
+        if (gone) {
             gw_log(GW_LOG_WARN, "oidc_op", "code replay: its access token was revoked", "client", cl->id, NULL);
-            free(at);
+            json_decref(gone);
         }
         token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
         goto done;
@@ -896,7 +920,7 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     /* RFC 8176: a legacy password login is "pwd"; VNeID's own methods are not known here */
     json_object_set_new(idc, "amr", json_pack("[s]", level == 0 ? "pwd" : "vneid"));
     jset(idc, "sid", sid);
-    char *at = gw_random_token(32);
+    char *at = access_token_for(app, code);
     char *at_key = gw_sha256_b64url(at);
     {
         /* at_hash: left half of SHA-256 of the access token (ES256 and RS256 both use SHA-256) */
@@ -916,8 +940,6 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (json_object_get(c, "merged"))
         json_object_set(atrec, "merged", json_object_get(c, "merged"));
     int rc = id_token ? store_put_json(app, "at", at_key, atrec, app->cfg->token_lifetime) : GW_EINVAL;
-    if (rc == GW_OK)
-        rc = gw_store_put(app->store, "cu", key, at_key, 600, 0);
     char *replayed = NULL;
     if (rc == GW_OK && gw_store_get(app->store, "cur", key, &replayed) == GW_OK) {
         gw_store_del(app->store, "at", at_key);
@@ -1219,18 +1241,28 @@ static void h_root(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_redirect(resp, "/.well-known/openid-configuration");
 }
 
+/* An authorization request without an SSO cookie reads no session: with "ar" in
+ * memory it is answered on the I/O thread. */
+static int no_sso_cookie(gw_app_t *app, const gw_req_t *req)
+{
+    char *c = gw_cookie_get(req->cookie, app->sso_cookie);
+    int none = !c;
+    free(c);
+    return none;
+}
+
 const gw_route_t gw_routes[] = {
-    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL},
-    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL},
-    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL},
-    {GW_M_GET, "/", h_root, 1, NULL},
-    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL},
-    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, NULL},
-    {GW_M_GET, "/login", h_login, 0, NULL},
-    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow"},
-    {GW_M_GET, "/callback", h_callback, 0, NULL},
-    {GW_M_POST, "/token", h_token, 0, "code cu cur at"},
-    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at"},
-    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL},
-    {0, NULL, NULL, 0, NULL},
+    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL},
+    {GW_M_GET, "/", h_root, 1, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL},
+    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie},
+    {GW_M_GET, "/login", h_login, 0, "ar", NULL},
+    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL},
+    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL},
+    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL},
+    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL},
+    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL},
+    {0, NULL, NULL, 0, NULL, NULL},
 };

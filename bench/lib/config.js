@@ -13,7 +13,10 @@ templates = ${root}/templates
 dir = ${dir}/keys
 
 [store]
-${redisPort ? `driver = redis\nurl = redis://127.0.0.1:${redisPort}/0` : `driver = sqlite\npath = ${dir}/${dbName}.db`}
+${redisPort ? `driver = redis\nurl = redis://127.0.0.1:${redisPort}/0` : `driver = sqlite\npath = ${dir}/${dbName}.db
+# a run issues about a million access tokens (each kept for token_lifetime) in a few
+# minutes, more than the default bound of 1M records in memory is sized for
+memory_max_records = 4000000`}
 
 [session]
 lifetime = 8h

@@ -917,7 +917,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
 {
     (void)state;
     gw_config_t *c = parse_ok(BASE);
-    assert_string_equal(c->store_memory, "ar flow code cu cur at err lo");
+    assert_string_equal(c->store_memory, "ar flow code cur at err lo");
     assert_int_equal(c->store_memory_max, 1000000);
     gw_config_free(c);
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code at\nmemory_max_records = 5000\n");
@@ -926,7 +926,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     assert_int_equal(c->store_memory_max, 5000);
     gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
-    expect_error(t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cu cur at err lo, or none)",
+    expect_error(t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo, or none)",
                         line_of(t, "memory =")));
     t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
              "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");

@@ -73,7 +73,7 @@ static int setup(void **state)
         return -1;
     }
     if (with_memory)
-        gw_store_set_memory(f->st, gw_memkv_new("ar flow code cu cur at err lo", 5000));
+        gw_store_set_memory(f->st, gw_memkv_new("ar flow code cur at err lo", 5000));
     *state = f;
     return 0;
 }
