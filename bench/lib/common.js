@@ -88,10 +88,15 @@ export function gwLogIssues(p, from) {
   let text = '';
   try {
     const fd = fs.openSync(p.logPath, 'r');
-    const len = Math.min(fs.fstatSync(fd).size - from, 64 << 20);
-    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from); text = b.toString('utf8'); }
+    const start = Math.max(0, from - 1); // one byte back: was `from` at the start of a line?
+    const len = Math.min(fs.fstatSync(fd).size - start, 64 << 20);
+    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, start); text = b.toString('utf8'); }
     fs.closeSync(fd);
   } catch { /* no log */ }
+  // only whole lines: a line still being written when a run ends is counted with the next
+  // run (which skips the part before its first newline)
+  if (from > 0) text = text.startsWith('\n') ? text.slice(1) : text.slice(text.indexOf('\n') + 1);
+  text = text.slice(0, text.lastIndexOf('\n') + 1);
   const out = { warn: 0, error: 0, other: 0, samples: new Map() };
   for (const line of text.split('\n')) {
     if (!line) continue;
