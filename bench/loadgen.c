@@ -262,33 +262,35 @@ static void on_writable(conn_t *c)
 
 static void on_readable(conn_t *c)
 {
+    int closed = 0;
     for (;;) {
         if (c->incap - c->inlen < 16384 && !(c->in = realloc(c->in, c->incap += 65536)))
             die("out of memory");
         ssize_t r = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
         if (r == 0 || (r < 0 && errno != EAGAIN)) {
-            if (c->rq) {
-                errors++;
-                sample("connection closed before the answer", "");
-            }
-            conn_reopen(c);
-            return;
+            closed = 1;
+            break;
         }
         if (r < 0)
             break;
         c->inlen += (size_t)r;
     }
-    if (!c->rq)
-        return;
     answer_t a;
-    long used = parse_answer(c->in, c->inlen, &a);
-    if (used == 0)
+    long used = c->rq ? parse_answer(c->in, c->inlen, &a) : 0;
+    if (used == 0) {
+        if (closed) { /* what is in flight gets no answer on this connection */
+            if (c->rq) {
+                errors++;
+                sample("connection closed before the answer", "");
+            }
+            conn_reopen(c); /* connected again; EPOLLOUT sends the next request */
+        }
         return;
+    }
     if (used < 0) {
         errors++;
         sample("malformed answer", "");
         conn_reopen(c);
-        send_next(c);
         return;
     }
     int good = a.status == 200 && (!check_token || token_ok(a.body, a.bodylen));
@@ -303,7 +305,7 @@ static void on_readable(conn_t *c)
     free(a.owned);
     memmove(c->in, c->in + used, c->inlen - (size_t)used);
     c->inlen -= (size_t)used;
-    if (a.close)
+    if (a.close || closed)
         conn_reopen(c); /* connected again; EPOLLOUT sends the next request */
     else
         send_next(c);
