@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: builds eidgw (normal and ASan+UBSan) and runs the whole test suite:
+# README command 2: builds eidgw (normal, ASan+UBSan, and a Release build that must compile
+# cleanly at -O3) and runs the whole test suite:
 # C unit tests (ctest, both builds), integration tests on loopback with real processes
 # (node's test runner; both builds of the daemon), browser tests (Debian chromium +
 # playwright-core), and a short run of every fuzz target. Installs what is missing.
@@ -28,6 +29,16 @@ trap 'redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$RD
 for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 export EIDGW_TEST_REDIS_URL="redis://127.0.0.1:$RPORT/0"
 
+# -O3 turns on warnings that -O2 does not reach (-Wformat-truncation, -Wstringop-*): the
+# Release build must compile cleanly under -Werror too
+release_build() {
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DEIDGW_TESTS=OFF >/dev/null || return 1
+  local out
+  out=$(cmake --build build-release -j"$(nproc)" 2>&1) && return 0
+  echo "$out" | grep -E 'error|warning' | head -30
+  return 1
+}
+step "release build (-O3, -Werror)" release_build
 step "unit tests" ctest --test-dir build --output-on-failure
 step "unit tests (ASan+UBSan)" ctest --test-dir build-asan --output-on-failure
 
