@@ -95,6 +95,7 @@ async function runToken(c, t) {
 
 async function spendWithLoadgen(t, codes, seconds, lat) {
   const r = await runLoadgen(job.loadgen, t, codes, job.vus, seconds);
+  if (!r.ok && r.errors) throw new Error(`loadgen: not one right answer (${r.errors} errors): ${r.errSamples[0] || ''}`);
   for (const ms of r.lat) if (lat && lat.length < 2_000_000) lat.push(ms);
   return { ok: r.ok, errors: r.errors, errSamples: r.errSamples, wall: r.wall, childCpu: r.cpu };
 }

@@ -34,8 +34,10 @@ typedef struct req {
 
 typedef struct conn {
     int fd;
-    int idle; /* connected, nothing in flight */
+    int idle;      /* nothing in flight (just opened, or no request left) */
+    int connected; /* the connect completed */
     const req_t *rq;
+    const req_t *retry; /* not (wholly) sent when the connection closed: sent again */
     size_t sent;
     char *in;
     size_t inlen, incap;
@@ -59,7 +61,8 @@ static req_t *reqs;
 static size_t nreqs, next_req, nsent;
 static int port, check_token;
 static int epfd;
-static long ok, errors;
+static long ok, errors, connect_failures;
+static int give_up; /* the server cannot be reached: stop */
 static double *lat;
 static char samples[5][160];
 static int nsamples;
@@ -119,6 +122,7 @@ static void conn_open(conn_t *c)
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
     c->idle = 1;
+    c->connected = 0;
     c->rq = NULL;
     c->inlen = 0;
 }
@@ -126,6 +130,11 @@ static void conn_open(conn_t *c)
 static void conn_reopen(conn_t *c)
 {
     close(c->fd);
+    if (give_up) {
+        c->fd = -1;
+        c->rq = NULL;
+        return;
+    }
     conn_open(c);
 }
 
@@ -149,7 +158,8 @@ static long parse_answer(const char *p, size_t n, answer_t *a)
     a->status = atoi(p + 9);
     long clen = -1;
     int chunked = 0;
-    for (const char *l = (const char *)memchr(p, '\n', (size_t)(hend - p)) + 1; l < hend;) {
+    const char *eol = memchr(p, '\n', (size_t)(hend - p));
+    for (const char *l = eol ? eol + 1 : hend; l < hend;) {
         const char *e = memchr(l, '\n', (size_t)(hend + 2 - l));
         if (!e)
             break;
@@ -183,15 +193,22 @@ static long parse_answer(const char *p, size_t n, answer_t *a)
         }
         unsigned long sz = strtoul(b + off, NULL, 16);
         size_t data = (size_t)(e + 2 - b);
-        if (sz == 0) {
-            if (have < data + 2) {
-                free(out);
-                return 0;
+        if (sz == 0) { /* then trailer lines, if any, and an empty line */
+            size_t end;
+            if (have >= data + 2 && !memcmp(b + data, "\r\n", 2)) {
+                end = data + 2;
+            } else {
+                const char *t = memmem(b + data, have - data, "\r\n\r\n", 4);
+                if (!t) {
+                    free(out);
+                    return 0;
+                }
+                end = (size_t)(t + 4 - b);
             }
             a->owned = out;
             a->body = out;
             a->bodylen = outlen;
-            return (long)(b - p) + (long)data + 2;
+            return (long)(b - p) + (long)end;
         }
         if (have < data + sz + 2) {
             free(out);
@@ -240,12 +257,22 @@ static void send_next(conn_t *c)
 static void on_writable(conn_t *c)
 {
     if (c->idle) { /* just connected */
-        send_next(c);
-        if (!c->rq)
-            return;
+        c->connected = 1;
+        connect_failures = 0;
+        if (c->retry) {
+            c->rq = c->retry;
+            c->retry = NULL;
+            c->sent = 0;
+            c->idle = 0;
+            c->t0 = now_s();
+        } else {
+            send_next(c);
+            if (!c->rq)
+                return;
+        }
     }
     while (c->sent < c->rq->n) {
-        ssize_t w = write(c->fd, c->rq->p + c->sent, c->rq->n - c->sent);
+        ssize_t w = send(c->fd, c->rq->p + c->sent, c->rq->n - c->sent, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EAGAIN)
                 return;
@@ -278,9 +305,18 @@ static void on_readable(conn_t *c)
     answer_t a;
     long used = c->rq ? parse_answer(c->in, c->inlen, &a) : 0;
     if (used == 0) {
-        if (closed) { /* what is in flight gets no answer on this connection */
-            if (c->rq) {
+        if (closed) {
+            if (!c->connected) {
                 errors++;
+                sample("connect: ", strerror(errno));
+                if (++connect_failures > 100) { /* nobody listens: give up rather than spin */
+                    give_up = 1;
+                    next_req = nreqs;
+                }
+            } else if (c->rq && c->sent < c->rq->n) {
+                c->retry = c->rq; /* the server never had it whole: send it again */
+            } else if (c->rq) {
+                errors++; /* sent and never answered */
                 sample("connection closed before the answer", "");
             }
             conn_reopen(c); /* connected again; EPOLLOUT sends the next request */
@@ -346,7 +382,7 @@ int main(int argc, char **argv)
     for (;;) {
         int busy = 0;
         for (int i = 0; i < conns; i++)
-            busy |= cs[i].rq != NULL;
+            busy |= cs[i].rq != NULL || cs[i].retry != NULL;
         if ((!busy && next_req > 0 && next_req >= nreqs) || now_s() > end + 10)
             break;
         if (now_s() >= end)
@@ -362,7 +398,7 @@ int main(int argc, char **argv)
     }
     double wall = now_s() - t0;
     for (int i = 0; i < conns; i++)
-        if (cs[i].rq) {
+        if (cs[i].rq || cs[i].retry) {
             errors++;
             sample("no answer within 10 s after the end", "");
         }

@@ -154,9 +154,10 @@ const configuration = {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   ttl: { AccessToken: 300, AuthorizationCode: 60, IdToken: 300, Interaction: 900, Session: 8 * 3600,
          Grant: 8 * 3600 },
+  // accounts from the upstream are "vneid:<ID number>", local ones the ID number itself
   async findAccount(ctx, sub) {
-    const fromUpstream = upstreamClaims.get(sub);
-    const c = byId.get(sub);
+    const fromUpstream = sub.startsWith('vneid:') ? upstreamClaims.get(sub.slice(6)) : undefined;
+    const c = fromUpstream ? undefined : byId.get(sub);
     if (!fromUpstream && !c) return undefined;
     return {
       accountId: sub,
@@ -268,7 +269,7 @@ async function fromUpstream(req, res) {
   if (!/^\d{12}$/.test(id12)) return send(res, 400, 'no ID number from upstream');
   upstreamClaims.set(id12, { name: ui.HoVaTen, birthdate: ymd(ui.NgayThangNamSinh), cccd: id12,
     ...(ui.GioiTinh ? { gender: Number(ui.GioiTinh) === 2 ? 'female' : 'male' } : {}) });
-  await finishLogin(req, res, d, id12);
+  await finishLogin(req, res, d, `vneid:${id12}`);
 }
 
 const oidc = provider.callback();

@@ -379,12 +379,21 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         const char *atype = jstr(ident, "account_type");
         int policy_ok = sess && (!atype || gw_list_has(cl->account_types, atype));
         char *lock = NULL;
-        if (policy_ok && jstr(ident, "id12") && gw_store_get(app->store, "lock", jstr(ident, "id12"), &lock) == GW_OK) {
+        int lrc = policy_ok && jstr(ident, "id12") ? gw_store_get(app->store, "lock", jstr(ident, "id12"), &lock)
+                                                   : GW_ENOTFOUND;
+        free(lock);
+        if (lrc != GW_OK && lrc != GW_ENOTFOUND) { /* the lock list cannot be read: no session is let through */
+            busy_page(app, req, resp, lang);
+            json_decref(sess);
+            json_decref(ar);
+            sso_cleanup(&s);
+            return;
+        }
+        if (lrc == GW_OK) {
             policy_ok = 0;
             gw_store_revoke(app->store, s.sid, s.exp);
             gw_revset_add(&app->revoked, s.sid, s.exp);
         }
-        free(lock);
         if (sess && fresh && policy_ok && s.level >= need_level) {
             gw_broker_after_login(app, req, resp, ar, NULL, sess, lang);
             json_decref(sess);
@@ -538,6 +547,15 @@ static char *portal_error_url(gw_app_t *app, json_t *ar, const char *error)
     return gw_buf_steal(&u);
 }
 
+/* Ends a callback's batch that wrote nothing (a refused login) before the slow part of
+ * the answer (audit, error page): no write lock is held over it. */
+static void end_batch(gw_app_t *app, int *batched)
+{
+    if (*batched)
+        gw_store_batch_end(app->store, 0);
+    *batched = 0;
+}
+
 static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     const char *state = gw_form_get(&req->q, "state");
@@ -621,7 +639,16 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
      * is held across that. */
     batched = !cl->has_accounts && gw_store_batch_begin(app->store) == GW_OK;
     char *lock = NULL;
-    if (gw_store_get(app->store, "lock", id.id12, &lock) == GW_OK) {
+    int lrc = gw_store_get(app->store, "lock", id.id12, &lock);
+    if (lrc != GW_OK && lrc != GW_ENOTFOUND) { /* the lock list cannot be read: no session */
+        end_batch(app, &batched);
+        gw_log(GW_LOG_WARN, "broker", "lock list unreadable: login refused for now", "id", req->id, NULL);
+        gw_error_page(app, req, resp, 503, "server_busy", lang, retry, back);
+        gw_resp_header(resp, "Retry-After", "1");
+        goto done;
+    }
+    if (lrc == GW_OK) {
+        end_batch(app, &batched); /* nothing to write: no transaction held over the audit and the page */
         gw_log(GW_LOG_INFO, "broker", "refused: on the lock list", "reason", lock, "who_id12", id.id12, NULL);
         gw_app_audit(app, "refusal", json_pack("{s:s,s:s,s:s,s:s}", "portal", cl->id, "who_id12", id.id12, "reason",
                                                "locked", "lock_reason", lock));
@@ -639,6 +666,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gmtime_r(&now, &tm);
         int idrc = gw_id_check(id.id12, strlen(id.id12), tm.tm_year + 1900, &info);
         if (idrc != GW_ID_OK || info.kind != GW_ID_PERSONAL) {
+            end_batch(app, &batched);
             gw_log(GW_LOG_WARN, "idp", "upstream ID number fails the format rules", "id", req->id, NULL);
             gw_error_page(app, req, resp, 502, "missing_identity", lang, retry, back);
             goto done;
@@ -697,8 +725,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(sess);
     free(sid);
 done:
-    if (batched)
-        gw_store_batch_end(app->store, 0); /* refused: nothing was written */
+    end_batch(app, &batched);
     gw_identity_cleanup(&id);
     json_decref(flow);
     json_decref(ar);

@@ -421,7 +421,7 @@ static int sq_batch_end(gw_store_t *b, int commit)
     batch_of = NULL;
     conn_t *c = pthread_getspecific(s->key);
     if (!c || sqlite3_get_autocommit(c->db))
-        return GW_OK; /* nothing was done in the database */
+        return batch_abort && commit ? GW_ESTORE : GW_OK; /* nothing open to commit or undo */
     if (batch_abort) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return commit ? GW_ESTORE : GW_OK; /* asked to commit what an inner batch gave up */

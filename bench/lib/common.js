@@ -88,14 +88,17 @@ export function gwLogIssues(p, from) {
   let text = '';
   try {
     const fd = fs.openSync(p.logPath, 'r');
-    const start = Math.max(0, from - 1); // one byte back: was `from` at the start of a line?
-    const len = Math.min(fs.fstatSync(fd).size - start, 64 << 20);
-    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, start); text = b.toString('utf8'); }
+    // a line still being written when the previous run ended belongs to this run: start
+    // at the beginning of the line that `from` falls in (up to 8 KB back, eidgw's line cap)
+    const back = Math.min(from, 8192);
+    const len = Math.min(fs.fstatSync(fd).size - (from - back), 64 << 20);
+    if (len > 0) { const b = Buffer.alloc(len); fs.readSync(fd, b, 0, len, from - back); text = b.toString('latin1'); }
     fs.closeSync(fd);
+    const head = text.slice(0, back);
+    text = text.slice(head.lastIndexOf('\n') + 1); // -1 + 1: from the start of the file
+    text = Buffer.from(text, 'latin1').toString('utf8');
   } catch { /* no log */ }
-  // only whole lines: a line still being written when a run ends is counted with the next
-  // run (which skips the part before its first newline)
-  if (from > 0) text = text.startsWith('\n') ? text.slice(1) : text.slice(text.indexOf('\n') + 1);
+  // whole lines only: one still being written now is counted with the next run
   text = text.slice(0, text.lastIndexOf('\n') + 1);
   const out = { warn: 0, error: 0, other: 0, samples: new Map() };
   for (const line of text.split('\n')) {

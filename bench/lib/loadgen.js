@@ -24,7 +24,7 @@ export async function runLoadgen(bin, t, codes, conns, seconds) {
   const file = path.join(dir, 'requests');
   fs.writeFileSync(file, parts.join(''));
   const out = await new Promise((resolve, reject) => {
-    execFile(bin, ['--port', u.port, '--conns', String(conns), '--seconds', String(seconds), '--file', file,
+    execFile(bin, ['--port', u.port || (u.protocol === 'https:' ? '443' : '80'), '--conns', String(conns), '--seconds', String(seconds), '--file', file,
                    '--check', 'token'], { maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`loadgen: ${stderr || err.message}`)); else resolve(stdout);
     });

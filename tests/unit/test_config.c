@@ -925,6 +925,11 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     assert_string_equal(c->store_memory, "code at");
     assert_int_equal(c->store_memory_max, 5000);
     gw_config_free(c);
+    /* a list written for an older version, with the retired "cu", still loads */
+    t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = ar flow code cu cur at err lo\n");
+    c = parse_ok(t);
+    assert_string_equal(c->store_memory, "ar flow code cu cur at err lo");
+    gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
     expect_error(t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo, or none)",
                         line_of(t, "memory =")));
