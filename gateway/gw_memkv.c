@@ -31,6 +31,8 @@ struct gw_memkv {
     shard_t sh[NSHARDS];
     uint64_t k0, k1;          /* hash key: bucket positions cannot be aimed at from outside */
     size_t max, count;        /* count: atomic */
+    size_t reserve;           /* slots that puts into the "new work" namespaces leave free */
+    char *newwork;            /* those namespaces, space-separated (NULL: none) */
     char *ns[MAX_NS];
     size_t nns;
     char *nsjoined;
@@ -166,6 +168,7 @@ void gw_memkv_free(gw_memkv_t *m)
     for (size_t i = 0; i < m->nns; i++)
         free(m->ns[i]);
     free(m->nsjoined);
+    free(m->newwork);
     free(m);
 }
 
@@ -181,6 +184,13 @@ int gw_memkv_holds(const gw_memkv_t *m, const char *ns)
 
 const char *gw_memkv_namespaces(const gw_memkv_t *m) { return m ? m->nsjoined : ""; }
 size_t gw_memkv_max(const gw_memkv_t *m) { return m ? m->max : 0; }
+
+void gw_memkv_reserve(gw_memkv_t *m, const char *newwork, size_t reserve)
+{
+    free(m->newwork);
+    m->newwork = newwork && *newwork ? gw_strdup(newwork) : NULL;
+    m->reserve = reserve < m->max ? reserve : m->max;
+}
 
 typedef struct where {
     shard_t *s;
@@ -237,7 +247,8 @@ static void grow(shard_t *s)
 /* Inserts a new entry at the (empty) slot w found. */
 static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, char *val, json_t *obj, int64_t exp)
 {
-    if (__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > m->max) {
+    size_t limit = m->newwork && gw_list_has(m->newwork, ns) ? m->max - m->reserve : m->max;
+    if (__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > limit) {
         __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
         free(val);
         json_decref(obj);

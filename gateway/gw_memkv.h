@@ -7,7 +7,7 @@
  *
  * The table is sharded (a mutex per shard) and bounded: past max_records a put fails
  * with GW_ESTORE, which callers already answer with 503, so a flood of unfinished logins
- * cannot exhaust memory. Expired records are dropped when met and by gw_memkv_purge. */
+ * cannot exhaust memory; new logins are refused first (gw_memkv_reserve). Expired records are dropped when met and by gw_memkv_purge. */
 #ifndef GW_MEMKV_H
 #define GW_MEMKV_H
 #include <jansson.h>
@@ -18,6 +18,11 @@ typedef struct gw_memkv gw_memkv_t;
 
 /* nslist: space- or comma-separated namespaces held here. NULL when the list is empty. */
 gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records);
+/* Puts into the namespaces of `newwork` (space-separated: records that begin new work,
+ * such as a new login's authorization request) fail once fewer than `reserve` slots are
+ * left: the rest is kept for the records of work already under way (its flow, code and
+ * access token), so a full table refuses new logins before it breaks started ones. */
+void gw_memkv_reserve(gw_memkv_t *m, const char *newwork, size_t reserve);
 void gw_memkv_free(gw_memkv_t *m);
 /* 1 when records of ns live here */
 int gw_memkv_holds(const gw_memkv_t *m, const char *ns);

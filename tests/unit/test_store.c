@@ -873,6 +873,30 @@ static void test_memory_is_bounded_and_purged(void **state)
     check_stored(f->st, "ar", "k100", "v");
 }
 
+/* with a reserve, new work ("ar") stops short of the bound and the rest (codes, tokens
+ * of logins under way) can still be stored up to it */
+static void test_memory_reserve_refuses_new_work_first(void **state)
+{
+    fixture_t *f = *state;
+    gw_memkv_reserve(f->st->mem, "ar", 500);
+    char k[32];
+    int stored = 0;
+    for (int i = 0; i < 6000; i++) {
+        snprintf(k, sizeof(k), "a%d", i);
+        stored += gw_store_put(f->st, "ar", k, "v", 60, 0) == GW_OK;
+    }
+    assert_int_equal(stored, 4500);
+    int codes = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(k, sizeof(k), "c%d", i);
+        codes += gw_store_put(f->st, "code", k, "v", 60, 0) == GW_OK;
+    }
+    assert_int_equal(codes, 500); /* the reserve, then the bound */
+    assert_int_equal(gw_store_del(f->st, "ar", "a0"), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "ar", "again", "v", 60, 0), GW_ESTORE); /* still inside the reserve */
+    assert_int_equal(gw_store_put(f->st, "code", "c-again", "v", 60, 0), GW_OK);
+}
+
 static void test_memory_json_records_are_copies_and_taken_once(void **state)
 {
     fixture_t *f = *state;
@@ -956,6 +980,7 @@ int main(void)
     const struct CMUnitTest memory_tests[] = {
         T(test_memory_records_never_reach_the_database),
         T(test_memory_is_bounded_and_purged),
+        T(test_memory_reserve_refuses_new_work_first),
         T(test_memory_json_records_are_copies_and_taken_once),
         cmocka_unit_test(test_memory_config_names_only_short_lived_namespaces),
     };
