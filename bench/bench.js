@@ -41,7 +41,8 @@ const CFG = {
 };
 for (const s of CFG.scenarios) if (!['login', 'token', 'login-local'].includes(s)) throw new Error(`unknown scenario ${s}`);
 if (!['loadgen', 'node'].includes(CFG.tokenDriver)) throw new Error(`BENCH_TOKEN_DRIVER must be loadgen or node, not ${CFG.tokenDriver}`);
-CFG.loadgen = CFG.tokenDriver === 'loadgen' ? (env.BENCH_LOADGEN || path.join(path.dirname(CFG.eidgwBin), 'eidgw-loadgen')) : null;
+CFG.loadgen = CFG.tokenDriver === 'loadgen' && CFG.scenarios.includes('token')
+  ? (env.BENCH_LOADGEN || path.join(path.dirname(CFG.eidgwBin), 'eidgw-loadgen')) : null;
 if (!['sqlite', 'redis'].includes(CFG.store)) throw new Error(`BENCH_STORE must be sqlite or redis, not ${CFG.store}`);
 
 
