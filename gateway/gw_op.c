@@ -968,11 +968,14 @@ static void h_token(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         json_object_set(atrec, "merged", json_object_get(c, "merged"));
     int rc = id_token ? store_put_json(app, "at", at_key, atrec, app->cfg->token_lifetime) : GW_EINVAL;
     char *replayed = NULL;
-    if (rc == GW_OK && gw_store_get(app->store, "cur", key, &replayed) == GW_OK) {
+    int replay_rc = rc == GW_OK ? gw_store_get(app->store, "cur", key, &replayed) : GW_ENOTFOUND;
+    if (rc == GW_OK && replay_rc == GW_OK) {
         gw_store_del(app->store, "at", at_key);
         free(replayed);
         token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
-    } else if (rc != GW_OK) {
+    } else if (rc != GW_OK || replay_rc != GW_ENOTFOUND) {
+        if (rc == GW_OK) /* the replay mark could not be read: no token on a maybe */
+            gw_store_del(app->store, "at", at_key);
         token_error(resp, 503, "temporarily_unavailable", NULL);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
