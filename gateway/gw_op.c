@@ -180,6 +180,19 @@ void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t aut
 
 /* Issue a code for the portal request `ar` and the session `sess`; redirect there.
  * account/merged: the portal's legacy account id and the ids merged into it, if any. */
+/* Adds the portal to the session's list of portals (for back-channel logout); 1 when it
+ * was not there yet. */
+static int add_client(json_t *sess, const char *client_id)
+{
+    json_t *clients = json_object_get(sess, "clients"), *v;
+    size_t i;
+    json_array_foreach(clients, i, v) {
+        if (gw_streq(json_string_value(v), client_id))
+            return 0;
+    }
+    return json_is_array(clients) && json_array_append_new(clients, json_string(client_id)) == 0;
+}
+
 void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged)
 {
     const char *client_id = jstr(ar, "client_id"), *redirect_uri = jstr(ar, "redirect_uri");
@@ -200,13 +213,7 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
     /* a session made by this very request is written once, here, with this portal in it
      * (the callback leaves it to us: one write instead of two on every login) */
     if (json_object_get(sess, "unsaved")) {
-        json_t *cls = json_object_get(sess, "clients");
-        int listed = 0;
-        size_t ci;
-        json_t *cv;
-        json_array_foreach(cls, ci, cv) listed |= gw_streq(json_string_value(cv), client_id);
-        if (!listed && json_is_array(cls))
-            json_array_append_new(cls, json_string(client_id));
+        add_client(sess, client_id);
         json_object_del(sess, "unsaved");
         if (save_new_session(app, sess) != GW_OK) {
             json_object_set_new(sess, "unsaved", json_true());
@@ -223,13 +230,7 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
         redirect_error(app, resp, redirect_uri, jstr(ar, "state"), "temporarily_unavailable", "store unavailable", client_id);
     } else {
         /* remember which portals share this session, for back-channel logout */
-        json_t *clients = json_object_get(sess, "clients");
-        int seen = 0;
-        size_t i;
-        json_t *v;
-        json_array_foreach(clients, i, v) seen |= gw_streq(json_string_value(v), client_id);
-        if (!seen && json_is_array(clients)) {
-            json_array_append_new(clients, json_string(client_id));
+        if (add_client(sess, client_id)) {
             int64_t ttl = json_integer_value(json_object_get(sess, "exp")) - gw_now();
             if (ttl > 0)
                 store_put_json(app, "sess", jstr(sess, "sid"), sess, (long)ttl);

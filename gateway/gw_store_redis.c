@@ -234,6 +234,19 @@ static redisReply *run(rd_store_t *s, int argc, const char **argv, const size_t 
     return NULL;
 }
 
+/* Run a command answered with an integer: GW_OK (the integer in *ret, if asked), else
+ * GW_ESTORE. */
+static int run_int(rd_store_t *s, int argc, const char **argv, int idempotent, long long *ret)
+{
+    redisReply *r = run(s, argc, argv, NULL, idempotent);
+    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
+    if (rc == GW_OK && ret)
+        *ret = r->integer;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 static char *kv_key(const char *ns, const char *key) { return gw_sprintf("eidgw:kv:%s:{%s}", ns, key); }
 
 /* Namespaces read back with list() (the event outbox) keep an index: a sorted set of
@@ -311,10 +324,7 @@ static int rd_del(gw_store_t *b, const char *ns, const char *key)
 {
     char *k = kv_key(ns, key);
     const char *argv[] = {"DEL", k};
-    redisReply *r = run((rd_store_t *)b, 2, argv, NULL, 1);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
-    if (r)
-        freeReplyObject(r);
+    int rc = run_int((rd_store_t *)b, 2, argv, 1, NULL);
     free(k);
     if (rc == GW_OK && is_listed_ns(ns))
         index_del((rd_store_t *)b, ns, key);
@@ -442,10 +452,7 @@ static int rd_link_delete(gw_store_t *b, const char *portal, const char *id12)
     char *k1 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, id12);
     char *prefix = gw_sprintf("eidgw:link:{%s}:acct:", portal);
     const char *argv[] = {"EVAL", LINK_DELETE, "1", k1, prefix};
-    redisReply *r = run((rd_store_t *)b, 5, argv, NULL, 0);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
-    if (r)
-        freeReplyObject(r);
+    int rc = run_int((rd_store_t *)b, 5, argv, 0, NULL);
     free(k1);
     free(prefix);
     return rc;
@@ -488,10 +495,7 @@ static int rd_decr(gw_store_t *b, const char *ns, const char *key)
 {
     char *k = kv_key(ns, key);
     const char *argv[] = {"EVAL", DECR, "1", k};
-    redisReply *r = run((rd_store_t *)b, 4, argv, NULL, 0);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
-    if (r)
-        freeReplyObject(r);
+    int rc = run_int((rd_store_t *)b, 4, argv, 0, NULL);
     free(k);
     return rc;
 }
@@ -501,12 +505,10 @@ static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int
     char *k = kv_key(ns, key), ttls[24];
     snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
     const char *argv[] = {"EVAL", INCR, "1", k, ttls};
-    redisReply *r = run((rd_store_t *)b, 5, argv, NULL, 0);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
+    long long v = 0;
+    int rc = run_int((rd_store_t *)b, 5, argv, 0, &v);
     if (rc == GW_OK)
-        *ret = r->integer;
-    if (r)
-        freeReplyObject(r);
+        *ret = v;
     free(k);
     return rc;
 }
@@ -526,10 +528,7 @@ static int rd_set_add(gw_store_t *b, const char *ns, const char *key, const char
     snprintf(exp, sizeof(exp), "%lld", (long long)(t + (ttl > 0 ? ttl : 1)));
     snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
     const char *argv[] = {"EVAL", SET_ADD, "1", k, now, exp, member, ttls};
-    redisReply *r = run((rd_store_t *)b, 8, argv, NULL, 1);
-    int rc = r && r->type == REDIS_REPLY_INTEGER ? GW_OK : GW_ESTORE;
-    if (r)
-        freeReplyObject(r);
+    int rc = run_int((rd_store_t *)b, 8, argv, 1, NULL);
     free(k);
     return rc;
 }
