@@ -538,7 +538,7 @@ static void legacy_logged_in(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json
         return;
     }
     int64_t now = gw_now();
-    char *sid = gw_random_token(24);
+    char *sid = gw_ordered_token(18);
     json_t *ident = json_object();
     if (a->id12[0])
         jset(ident, "id12", a->id12);

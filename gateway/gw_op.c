@@ -681,7 +681,7 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     /* a new SSO session */
     int64_t now = gw_now();
-    char *sid = gw_random_token(24);
+    char *sid = gw_ordered_token(18);
     json_t *ident = json_object();
     jset(ident, "id12", id.id12);
     jset(ident, "name", id.name);

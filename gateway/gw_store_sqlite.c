@@ -1,14 +1,25 @@
-/* SQLite backend: one database file in WAL mode, one connection per thread (opened on
- * first use), prepared statements kept per connection. UNIQUE constraints carry the
- * one-account rule; DELETE ... RETURNING makes "take" a single atomic statement. */
+/* SQLite backend: one database file in WAL mode. Every write and every batch goes
+ * through one write connection, taken under a mutex; reads outside a batch use a
+ * connection per thread (opened on first use). Prepared statements are kept per
+ * connection. UNIQUE constraints carry the one-account rule; DELETE ... RETURNING makes
+ * "take" a single atomic statement.
+ *
+ * Why one write connection: SQLite lets one writer in at a time anyway, and with a
+ * connection per thread the others waited in SQLite's busy handler, which sleeps 1, 2,
+ * 5, 10 ms and more between tries, and each commit emptied every other connection's page
+ * cache, so the next write transaction re-read its B-tree pages. Under the mutex a
+ * waiting thread runs as soon as the writer is done, and the write connection's cache
+ * stays warm. */
 #include "gw_store.h"
 #include "gw_util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
@@ -96,7 +107,11 @@ typedef struct sq_store {
     pthread_key_t key;
     pthread_mutex_t lock; /* guards the list of all connections */
     conn_t *all;
+    pthread_mutex_t wlock; /* held by the thread that uses the write connection */
+    conn_t *writer;        /* opened on first use, under wlock */
 } sq_store_t;
+
+#define BUSY_TIMEOUT_MS 5000
 
 static void conn_close(conn_t *c)
 {
@@ -113,7 +128,7 @@ static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         goto bad;
-    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS); /* other processes: the CLI, other gateways */
     if (sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         goto bad;
     /* WAL + NORMAL: a commit survives a crash of the process (the kernel has it); fsync
@@ -134,10 +149,54 @@ bad:
 
 /* A batch asked for on this thread (batch_begin) starts at its first operation: a
  * handler whose records all live in memory never touches the database at all. */
-static __thread sq_store_t *batch_of;
-static __thread int batch_depth, batch_abort; /* batches nest: the outermost one commits */
+static __thread struct {
+    sq_store_t *batch_of;
+    int batch_depth, batch_abort; /* batches nest: the outermost one commits */
+    int batch_began;              /* its transaction is open on the write connection */
+    /* The write connection, while this thread holds it: a write operation holds it for
+     * its statements, a batch or an import from its first operation to its end. */
+    sq_store_t *writer_of;
+    int writer_depth;
+} tl;
 
-static conn_t *conn_get(sq_store_t *s)
+/* Waits for the write connection at most as long as SQLite would wait for another
+ * process's lock: a write that cannot start gets a store error, not a hang. */
+static conn_t *writer_enter(sq_store_t *s)
+{
+    if (tl.writer_of == s) {
+        tl.writer_depth++;
+        return s->writer;
+    }
+    if (tl.writer_of)
+        return NULL; /* one store at a time */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    int r;
+    while ((r = pthread_mutex_timedlock(&s->wlock, &until)) == EINTR)
+        ;
+    if (r)
+        return NULL;
+    if (!s->writer && !(s->writer = conn_open(s, NULL, 0))) {
+        pthread_mutex_unlock(&s->wlock);
+        return NULL;
+    }
+    tl.writer_of = s;
+    tl.writer_depth = 1;
+    return s->writer;
+}
+
+static void writer_leave(sq_store_t *s)
+{
+    if (tl.writer_of != s || --tl.writer_depth > 0)
+        return;
+    tl.writer_of = NULL;
+    if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
+        sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->wlock);
+}
+
+static conn_t *reader_get(sq_store_t *s)
 {
     conn_t *c = pthread_getspecific(s->key);
     if (!c) {
@@ -150,10 +209,24 @@ static conn_t *conn_get(sq_store_t *s)
         s->all = c;
         pthread_mutex_unlock(&s->lock);
     }
-    if (batch_of == s && sqlite3_get_autocommit(c->db) &&
-        sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return NULL;
     return c;
+}
+
+/* The connection for this thread's next statement: the write connection inside a batch
+ * (whose transaction starts here, at its first operation) or a write operation, else
+ * this thread's own read connection. */
+static conn_t *conn_get(sq_store_t *s)
+{
+    if (tl.batch_of == s && !tl.batch_began) {
+        if (!writer_enter(s))
+            return NULL;
+        if (sqlite3_exec(s->writer->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            writer_leave(s);
+            return NULL;
+        }
+        tl.batch_began = 1;
+    }
+    return tl.writer_of == s ? s->writer : reader_get(s);
 }
 
 static sqlite3_stmt *stmt(conn_t *c, int q)
@@ -397,39 +470,38 @@ static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const c
  * per statement. */
 static int sq_batch_begin(gw_store_t *b)
 {
-    if (batch_of == (sq_store_t *)b) {
-        batch_depth++;
+    if (tl.batch_of == (sq_store_t *)b) {
+        tl.batch_depth++;
         return GW_OK;
     }
-    if (batch_of)
+    if (tl.batch_of)
         return GW_EINVAL; /* one store at a time */
-    batch_of = (sq_store_t *)b;
-    batch_depth = 1;
-    batch_abort = 0;
+    tl.batch_of = (sq_store_t *)b;
+    tl.batch_depth = 1;
+    tl.batch_abort = 0;
     return GW_OK;
 }
 
 static int sq_batch_end(gw_store_t *b, int commit)
 {
     sq_store_t *s = (sq_store_t *)b;
-    if (batch_of != s)
+    if (tl.batch_of != s)
         return GW_OK;
     if (!commit)
-        batch_abort = 1; /* an inner batch that failed takes the whole transaction with it */
-    if (--batch_depth > 0)
+        tl.batch_abort = 1; /* an inner batch that failed takes the whole transaction with it */
+    if (--tl.batch_depth > 0)
         return GW_OK;
-    batch_of = NULL;
-    conn_t *c = pthread_getspecific(s->key);
-    if (!c || sqlite3_get_autocommit(c->db))
-        return batch_abort && commit ? GW_ESTORE : GW_OK; /* nothing open to commit or undo */
-    if (batch_abort) {
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        return commit ? GW_ESTORE : GW_OK; /* asked to commit what an inner batch gave up */
-    }
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-        return GW_OK;
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL); /* leave no transaction open on this connection */
-    return GW_ESTORE;
+    tl.batch_of = NULL;
+    if (!tl.batch_began)
+        return tl.batch_abort && commit ? GW_ESTORE : GW_OK; /* it never began: nothing to commit or undo */
+    tl.batch_began = 0;
+    int rc = GW_OK;
+    if (tl.batch_abort) /* asked to commit what an inner batch gave up */
+        rc = commit ? GW_ESTORE : GW_OK;
+    else if (sqlite3_exec(s->writer->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = GW_ESTORE;
+    writer_leave(s); /* rolls back whatever was not committed */
+    return rc;
 }
 
 static int sq_decr(gw_store_t *b, const char *ns, const char *key) { return exec_simple(b, Q_DECR, ns, key, gw_now()); }
@@ -617,10 +689,15 @@ static int sq_account_update(gw_store_t *b, const char *portal, const char *id, 
 
 static int sq_import_begin(gw_store_t *b, const char *portal)
 {
-    conn_t *c = conn_get((sq_store_t *)b);
+    (void)portal;
+    sq_store_t *s = (sq_store_t *)b;
+    conn_t *c = writer_enter(s); /* held until sq_import_end */
     if (!c)
         return GW_ESTORE;
-    return sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        return GW_OK;
+    writer_leave(s);
+    return GW_ESTORE;
 }
 
 static int accounts_equal(const gw_account_t *x, const gw_account_t *y)
@@ -687,10 +764,13 @@ static int sq_import_row(gw_store_t *b, const gw_account_t *in, gw_import_stats_
 
 static int sq_import_end(gw_store_t *b, int commit)
 {
-    conn_t *c = conn_get((sq_store_t *)b);
-    if (!c)
-        return GW_ESTORE;
-    return sqlite3_exec(c->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? GW_OK : GW_ESTORE;
+    sq_store_t *s = (sq_store_t *)b;
+    if (tl.writer_of != s)
+        return GW_ESTORE; /* no import began on this thread */
+    int rc = sqlite3_exec(s->writer->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? GW_OK
+                                                                                                   : GW_ESTORE;
+    writer_leave(s);
+    return rc;
 }
 
 static long scalar(conn_t *c, const char *sql, const char *portal)
@@ -736,21 +816,54 @@ static void sq_close(gw_store_t *b)
         conn_close(c);
         c = n;
     }
+    if (s->writer)
+        conn_close(s->writer);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wlock);
     free(s->path);
     free(s);
 }
 
+/* The write operations: each runs on the write connection, held for its statements. */
+#define WRITE_OP(op, params, args)                       \
+    static int w_##op params                             \
+    {                                                    \
+        sq_store_t *s = (sq_store_t *)b;                 \
+        if (!writer_enter(s))                            \
+            return GW_ESTORE;                            \
+        int rc = sq_##op args;                           \
+        writer_leave(s);                                 \
+        return rc;                                       \
+    }
+WRITE_OP(put, (gw_store_t *b, const char *ns, const char *key, const char *val, long ttl, int nx),
+         (b, ns, key, val, ttl, nx))
+WRITE_OP(take, (gw_store_t *b, const char *ns, const char *key, char **ret), (b, ns, key, ret))
+WRITE_OP(del, (gw_store_t *b, const char *ns, const char *key), (b, ns, key))
+WRITE_OP(revoke, (gw_store_t *b, const char *sid, int64_t until), (b, sid, until))
+WRITE_OP(link_create, (gw_store_t *b, const gw_link_t *l), (b, l))
+WRITE_OP(link_delete, (gw_store_t *b, const char *p, const char *id12), (b, p, id12))
+WRITE_OP(link_rekey, (gw_store_t *b, const char *p, const char *o, const char *n), (b, p, o, n))
+WRITE_OP(purge, (gw_store_t *b), (b))
+WRITE_OP(incr, (gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret), (b, ns, key, ttl, ret))
+WRITE_OP(decr, (gw_store_t *b, const char *ns, const char *key), (b, ns, key))
+WRITE_OP(set_add, (gw_store_t *b, const char *ns, const char *key, const char *m, long ttl), (b, ns, key, m, ttl))
+WRITE_OP(account_update,
+         (gw_store_t *b, const char *portal, const char *id, int state, const char *id12, const char *verified_by,
+          const char *merged_into),
+         (b, portal, id, state, id12, verified_by, merged_into))
+WRITE_OP(import_row, (gw_store_t *b, const gw_account_t *in, gw_import_stats_t *stats), (b, in, stats))
+#undef WRITE_OP
+
 static const gw_store_ops_t sqlite_ops = {
-    .name = "sqlite", .put = sq_put, .get = sq_get, .take = sq_take, .del = sq_del,
-    .revoke = sq_revoke, .revoked_since = sq_revoked_since, .link_create = sq_link_create,
+    .name = "sqlite", .put = w_put, .get = sq_get, .take = w_take, .del = w_del,
+    .revoke = w_revoke, .revoked_since = sq_revoked_since, .link_create = w_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = sq_link_delete, .link_rekey = sq_link_rekey, .purge = sq_purge, .close = sq_close, .incr = sq_incr, .decr = sq_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
-    .set_add = sq_set_add, .set_members = sq_set_members,
-    .import_begin = sq_import_begin, .import_row = sq_import_row, .import_end = sq_import_end,
+    .link_delete = w_link_delete, .link_rekey = w_link_rekey, .purge = w_purge, .close = sq_close, .incr = w_incr, .decr = w_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
+    .set_add = w_set_add, .set_members = sq_set_members,
+    .import_begin = sq_import_begin, .import_row = w_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,
-    .accounts_by_id12 = sq_accounts_by_id12, .accounts_by_name_key = sq_accounts_by_name_key, .account_update = sq_account_update,
+    .accounts_by_id12 = sq_accounts_by_id12, .accounts_by_name_key = sq_accounts_by_name_key, .account_update = w_account_update,
     .account_report = sq_account_report, .accounts_to_verify = sq_accounts_to_verify,
 };
 
@@ -773,11 +886,13 @@ gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_
     s->path = gw_strdup(path);
     pthread_key_create(&s->key, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
     /* open once now so a bad path or a corrupt file stops start-up with a message */
     conn_t *c = conn_open(s, err, errlen);
     if (!c) {
         pthread_key_delete(s->key);
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->wlock);
         free(s->path);
         free(s);
         return NULL;

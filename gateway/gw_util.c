@@ -1,6 +1,7 @@
 #include "gw_util.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/time.h>
 
 void gw_buf_init(gw_buf_t *b, size_t max)
@@ -315,6 +317,17 @@ char *gw_random_token(size_t nbytes)
     if (nbytes > sizeof(b) || gw_random(b, nbytes) != GW_OK)
         abort();
     return gw_b64url_encode(b, nbytes);
+}
+
+char *gw_ordered_token(size_t nbytes)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u) & 0xffffffffffffull;
+    char *r = gw_random_token(nbytes);
+    char *t = gw_sprintf("%012" PRIx64 "%s", ms, r);
+    free(r);
+    return t;
 }
 
 /* SHA-256 fetched once: OpenSSL 3 looks an algorithm up in its provider tables on every

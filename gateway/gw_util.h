@@ -54,6 +54,10 @@ int gw_hex_decode(const char *s, unsigned char *out, size_t outlen); /* exact le
 
 int gw_random(void *p, size_t n);
 char *gw_random_token(size_t nbytes); /* base64url of nbytes random bytes */
+/* gw_random_token after 12 hex digits of the wall clock in milliseconds: keys made of it
+ * sort by creation time, so a B-tree store appends them instead of writing a random page
+ * per insert; the random part alone keeps them unguessable. */
+char *gw_ordered_token(size_t nbytes);
 
 void gw_sha256(const void *p, size_t n, unsigned char out[32]);
 /* The SHA-256 EVP_MD, fetched once. */

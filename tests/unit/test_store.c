@@ -714,6 +714,53 @@ static void test_store_batch_end_without_commit_discards_its_writes(void **state
     check_stored(f->st, "sess", "y", "2");
 }
 
+/* While one thread's batch is open, another thread's read does not wait for it and does
+ * not see it; another thread's write waits for its end and is then stored, not refused. */
+typedef struct {
+    gw_store_t *st;
+    pthread_barrier_t open;
+    atomic_int committed;
+    int read_rc, read_before_commit, put_rc, put_after_commit;
+} batch_race_t;
+
+static void *other_thread(void *p)
+{
+    batch_race_t *r = p;
+    pthread_barrier_wait(&r->open);
+    char *v = NULL;
+    r->read_rc = gw_store_get(r->st, "sess", "a", &v);
+    free(v);
+    r->read_before_commit = !atomic_load(&r->committed);
+    r->put_rc = gw_store_put(r->st, "sess", "b", "2", 60, 0);
+    r->put_after_commit = atomic_load(&r->committed);
+    return NULL;
+}
+
+static void test_store_other_threads_read_past_a_batch_and_write_after_it(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    batch_race_t r = {.st = f->st};
+    pthread_barrier_init(&r.open, NULL, 2);
+    pthread_t th;
+    assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "a", "1", 60, 0), GW_OK);
+    assert_int_equal(pthread_create(&th, NULL, other_thread, &r), 0);
+    pthread_barrier_wait(&r.open);
+    usleep(300 * 1000);
+    atomic_store(&r.committed, 1);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
+    pthread_join(th, NULL);
+    pthread_barrier_destroy(&r.open);
+    assert_int_equal(r.read_rc, GW_ENOTFOUND);
+    assert_true(r.read_before_commit);
+    assert_int_equal(r.put_rc, GW_OK);
+    assert_true(r.put_after_commit);
+    check_stored(f->st, "sess", "a", "1");
+    check_stored(f->st, "sess", "b", "2");
+}
+
 /* batches nest: the outermost end commits; an inner end without commit undoes it all */
 static void test_store_nested_batches_commit_at_the_outermost_end(void **state)
 {
@@ -974,6 +1021,7 @@ int main(void)
         T(test_store_batch_commits_together_and_costs_nothing_when_empty),
         T(test_store_batch_end_without_commit_discards_its_writes),
         T(test_store_nested_batches_commit_at_the_outermost_end),
+        T(test_store_other_threads_read_past_a_batch_and_write_after_it),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };

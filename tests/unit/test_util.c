@@ -92,6 +92,37 @@ static void test_random_draws_differ_and_cover_bytes(void **state)
     assert_memory_not_equal(big1, big2, sizeof(big1));
 }
 
+/* Ordered tokens: 12 hex digits of the clock in ms, then the random part; later ones
+ * sort after earlier ones, and two made in the same millisecond still differ. */
+static void test_ordered_token_sorts_by_time_and_stays_random(void **state)
+{
+    (void)state;
+    int64_t before = (int64_t)(gw_now_ms());
+    char *a = gw_ordered_token(18);
+    char *b = gw_ordered_token(18);
+    usleep(3000);
+    char *c = gw_ordered_token(18);
+    assert_int_equal(strlen(a), 12 + 24);
+    for (int i = 0; i < 12; i++)
+        assert_non_null(strchr("0123456789abcdef", a[i]));
+    char prefix[13];
+    memcpy(prefix, a, 12);
+    prefix[12] = 0;
+    long long ms = strtoll(prefix, NULL, 16);
+    assert_true(ms >= before - 1 && ms <= before + 1000);
+    assert_string_not_equal(a, b);
+    assert_true(strncmp(a, b, 12) <= 0);
+    assert_true(strcmp(a, c) < 0 && strcmp(b, c) < 0);
+    size_t n = 0;
+    unsigned char *raw = gw_b64url_decode(a + 12, strlen(a + 12), &n);
+    assert_non_null(raw);
+    assert_int_equal(n, 18);
+    free(raw);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* A forked child must not hand out the bytes its parent will. */
 static void test_random_after_fork_differs_from_parent(void **state)
 {
@@ -669,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_hmac_sha256_matches_rfc4231_vectors),
         cmocka_unit_test(test_random_draws_differ_and_cover_bytes),
         cmocka_unit_test(test_random_after_fork_differs_from_parent),
+        cmocka_unit_test(test_ordered_token_sorts_by_time_and_stays_random),
         cmocka_unit_test(test_b64url_encode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_decode_matches_rfc4648_vectors),
         cmocka_unit_test(test_b64url_round_trips_every_byte_value),
