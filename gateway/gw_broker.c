@@ -156,10 +156,10 @@ static json_t *load_ar(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char
 }
 
 /* Issue the code and forget the authorization request. */
-static void finish(gw_app_t *app, gw_resp_t *resp, json_t *ar, const char *arid, json_t *sess, const char *account,
-                   json_t *merged)
+static void finish(gw_app_t *app, gw_resp_t *resp, json_t *ar, const char *arid, json_t *sess, int *unsaved,
+                   const char *account, json_t *merged)
 {
-    issue_code(app, resp, ar, sess, account, merged);
+    issue_code(app, resp, ar, sess, unsaved, account, merged);
     if (arid)
         gw_store_del(app->store, "ar", arid);
 }
@@ -254,24 +254,24 @@ static size_t match_by_name(gw_app_t *app, gw_req_t *req, const gw_client_t *cl,
 }
 
 void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
-                           json_t *sess, const char *lang)
+                           json_t *sess, int *unsaved, const char *lang)
 {
     const gw_client_t *cl = ar_client(app, ar);
     json_t *ident = json_object_get(sess, "identity");
     const char *id12 = jstr(ident, "id12");
     if (!cl || !cl->has_accounts || !id12) {
-        finish(app, resp, ar, arid, sess, NULL, NULL);
+        finish(app, resp, ar, arid, sess, unsaved, NULL, NULL);
         return;
     }
     /* a legacy password session names its account already */
     if (jstr(ident, "legacy_account") && gw_streq(jstr(ident, "legacy_portal"), cl->id)) {
-        finish(app, resp, ar, arid, sess, jstr(ident, "legacy_account"), NULL);
+        finish(app, resp, ar, arid, sess, unsaved, jstr(ident, "legacy_account"), NULL);
         return;
     }
     gw_link_t link;
     int rc = gw_store_link_by_id12(app->store, cl->id, id12, &link);
     if (rc == GW_OK) {
-        finish(app, resp, ar, arid, sess, link.account, NULL);
+        finish(app, resp, ar, arid, sess, unsaved, link.account, NULL);
         return;
     }
     if (rc != GW_ENOTFOUND) {
@@ -293,12 +293,12 @@ void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t
             GW_STORE_ACCT(app->store, account_update, cl->id, cand[0].id, GW_ACCT_LINKED, NULL, "vneid", NULL);
             audit(app, "link", cl->id, id12, cand[0].id, "auto", req);
             event_linked(app, cl->id, id12, cand[0].id);
-            finish(app, resp, ar, arid, sess, cand[0].id, NULL);
+            finish(app, resp, ar, arid, sess, unsaved, cand[0].id, NULL);
             goto done;
         }
         if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
             /* a concurrent login linked it first: the same outcome */
-            finish(app, resp, ar, arid, sess, link.account, NULL);
+            finish(app, resp, ar, arid, sess, unsaved, link.account, NULL);
             goto done;
         }
         if (rc != GW_ECONFLICT) {
@@ -363,7 +363,7 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_link_t link;
     int rc = create_link(app, cl->id, id12, chosen);
     if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
-        finish(app, resp, ar, arid, sess, link.account, NULL); /* already resolved elsewhere */
+        finish(app, resp, ar, arid, sess, NULL, link.account, NULL); /* already resolved elsewhere */
         goto done;
     }
     if (rc != GW_OK) {
@@ -392,7 +392,7 @@ static void h_choose(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     if (json_array_size(merged))
         gw_events_enqueue(app, cl->id, id12, "accounts-merged",
                           json_pack("{s:s,s:O}", "primary", chosen, "merged", merged));
-    finish(app, resp, ar, arid, sess, chosen, merged);
+    finish(app, resp, ar, arid, sess, NULL, chosen, merged);
     json_decref(merged);
 done:
     free(cand);
@@ -418,7 +418,7 @@ static void h_new(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(app, req, resp, 400, "flow_expired", lang, NULL, NULL);
     } else {
         audit(app, "new_account", jstr(ar, "client_id"), jstr(json_object_get(sess, "identity"), "id12"), NULL, "ok", req);
-        finish(app, resp, ar, arid, sess, NULL, NULL);
+        finish(app, resp, ar, arid, sess, NULL, NULL, NULL);
     }
     json_decref(sess);
     json_decref(ar);
@@ -503,7 +503,7 @@ static void h_claim(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     GW_STORE_ACCT(app->store, account_update, cl->id, a.id, GW_ACCT_LINKED, id12, "vneid", NULL);
     audit(app, "link", cl->id, id12, a.id, "claimed", req);
             event_linked(app, cl->id, id12, a.id);
-    finish(app, resp, ar, arid, sess, a.id, NULL);
+    finish(app, resp, ar, arid, sess, NULL, a.id, NULL);
 done:
     json_decref(sess);
     json_decref(ar);
@@ -561,7 +561,7 @@ static void legacy_logged_in(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json
     } else {
         sso_set_cookie(app, resp, sid, now, 0, now + app->cfg->session_lifetime);
         audit(app, "login", cl->id, a->id12[0] ? a->id12 : NULL, a->id, "legacy_password", req);
-        finish(app, resp, ar, arid, sess, a->id, NULL);
+        finish(app, resp, ar, arid, sess, NULL, a->id, NULL);
     }
     json_decref(sess);
     free(sid);

@@ -193,7 +193,8 @@ static int add_client(json_t *sess, const char *client_id)
     return json_is_array(clients) && json_array_append_new(clients, json_string(client_id)) == 0;
 }
 
-void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged)
+void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, int *unsaved, const char *account,
+                json_t *merged)
 {
     const char *client_id = jstr(ar, "client_id"), *redirect_uri = jstr(ar, "redirect_uri");
     char *code = gw_random_token(32);
@@ -212,12 +213,10 @@ void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const 
         json_object_set(c, "merged", merged);
     /* a session made by this very request is written once, here, with this portal in it
      * (the callback leaves it to us: one write instead of two on every login) */
-    if (json_object_get(sess, "unsaved")) {
+    if (unsaved && *unsaved == SESS_UNSAVED) {
         add_client(sess, client_id);
-        json_object_del(sess, "unsaved");
-        if (save_new_session(app, sess) != GW_OK) {
-            json_object_set_new(sess, "unsaved", json_true());
-            json_object_set_new(sess, "save_failed", json_true()); /* the callback answers 503 */
+        *unsaved = save_new_session(app, sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
+        if (*unsaved == SESS_SAVE_FAILED) { /* the callback answers 503 */
             json_decref(c);
             free(key);
             gw_wipe_free(code);
@@ -396,7 +395,7 @@ static void h_authorize(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             gw_revset_add(&app->revoked, s.sid, s.exp);
         }
         if (sess && fresh && policy_ok && s.level >= need_level) {
-            gw_broker_after_login(app, req, resp, ar, NULL, sess, lang);
+            gw_broker_after_login(app, req, resp, ar, NULL, sess, NULL, lang);
             json_decref(sess);
             json_decref(ar);
             sso_cleanup(&s);
@@ -700,14 +699,12 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     jset(sess, "upstream_logout", id.logout_uri);
     /* the record is written once: by issue_code when the broker goes straight to the
      * portal (the usual case), else here; nothing of this response stands if it fails */
-    json_object_set_new(sess, "unsaved", json_true());
+    int unsaved = SESS_UNSAVED;
     sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
-    gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, lang);
-    int saved = !json_object_get(sess, "unsaved");
-    if (!saved && !json_object_get(sess, "save_failed")) {
-        json_object_del(sess, "unsaved");
-        saved = save_new_session(app, sess) == GW_OK;
-    }
+    gw_broker_after_login(app, req, resp, ar, jstr(flow, "ar"), sess, &unsaved, lang);
+    if (unsaved == SESS_UNSAVED)
+        unsaved = save_new_session(app, sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
+    int saved = unsaved == SESS_SAVED;
     if (batched) {
         batched = 0;
         if (gw_store_batch_end(app->store, saved) != GW_OK)

@@ -24,7 +24,12 @@ int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret);
 void sso_cleanup(sso_t *s);
 void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp);
 int save_new_session(gw_app_t *app, json_t *sess);
-void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, const char *account, json_t *merged);
+/* A session made by the request at hand is written once, with its first portal in it:
+ * *unsaved is 1 while it is not in the store, 0 once it is, -1 when writing it failed
+ * (nothing of the response may stand then). NULL: the session is in the store already. */
+enum { SESS_SAVE_FAILED = -1, SESS_SAVED = 0, SESS_UNSAVED = 1 };
+void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, int *unsaved, const char *account,
+                json_t *merged);
 int requested_level(json_t *ar, const gw_client_t *cl);
 char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12);
 
@@ -32,7 +37,7 @@ char *pairwise_sub(gw_app_t *app, const char *client_id, const char *id12);
  * (DOMAIN.md 4 B) and issue the code, or show the page the state machine calls for.
  * arid: the stored authorization request id, or NULL (it is stored when a page needs it). */
 void gw_broker_after_login(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
-                           json_t *sess, const char *lang);
+                           json_t *sess, int *unsaved, const char *lang);
 /* The login page's extra variables for legacy login (form, csrf); returns how many it set. */
 size_t gw_broker_login_vars(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, json_t *ar, const char *arid,
                             gw_tmpl_var_t *vars, size_t max, char **owned);
