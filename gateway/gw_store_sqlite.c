@@ -181,6 +181,12 @@ static conn_t *writer_enter(sq_store_t *s)
         pthread_mutex_unlock(&s->wlock);
         return NULL;
     }
+    /* what is left of the wait goes to SQLite's busy handler (another process's lock):
+     * a write waits at most BUSY_TIMEOUT_MS in all, queued here or there */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long left = (long)(until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000;
+    sqlite3_busy_timeout(s->writer->db, left > 0 ? (int)left : 1);
     tl.writer_of = s;
     tl.writer_depth = 1;
     return s->writer;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -761,6 +762,58 @@ static void test_store_other_threads_read_past_a_batch_and_write_after_it(void *
     check_stored(f->st, "sess", "b", "2");
 }
 
+/* Another process holds the database's write lock: a write gives up after the busy
+ * timeout (5 s) counted from its start, also when it first queued behind another
+ * thread's write that was waiting for the same lock. */
+typedef struct {
+    gw_store_t *st;
+    const char *key;
+    double started, ended;
+    int rc;
+} timed_put_t;
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *timed_put(void *p)
+{
+    timed_put_t *t = p;
+    t->started = mono_s();
+    t->rc = gw_store_put(t->st, "sess", t->key, "v", 60, 0);
+    t->ended = mono_s();
+    return NULL;
+}
+
+static void test_store_write_waits_at_most_the_busy_timeout_in_all(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    timed_put_t a = {.st = f->st, .key = "a"}, b = {.st = f->st, .key = "b"};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, timed_put, &a), 0);
+    usleep(1500 * 1000);
+    assert_int_equal(pthread_create(&tb, NULL, timed_put, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(a.rc, GW_ESTORE);
+    assert_int_equal(b.rc, GW_ESTORE);
+    assert_true(a.ended - a.started > 4.5 && a.ended - a.started < 6.0);
+    if (b.ended - b.started >= 6.0)
+        fail_msg("the second write waited %.1f s", b.ended - b.started);
+    assert_int_equal(gw_store_put(f->st, "sess", "c", "v", 60, 0), GW_OK); /* free again */
+    check_stored(f->st, "sess", "c", "v");
+}
+
 /* batches nest: the outermost end commits; an inner end without commit undoes it all */
 static void test_store_nested_batches_commit_at_the_outermost_end(void **state)
 {
@@ -1022,6 +1075,7 @@ int main(void)
         T(test_store_batch_end_without_commit_discards_its_writes),
         T(test_store_nested_batches_commit_at_the_outermost_end),
         T(test_store_other_threads_read_past_a_batch_and_write_after_it),
+        T(test_store_write_waits_at_most_the_busy_timeout_in_all),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
