@@ -155,12 +155,13 @@ static json_t *load_ar(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, const char
     return ar;
 }
 
-/* Issue the code and forget the authorization request. */
+/* Issue the code and forget the authorization request; it is kept when the new session
+ * could not be written, for the error page's "try again". */
 static void finish(gw_app_t *app, gw_resp_t *resp, json_t *ar, const char *arid, json_t *sess, int *unsaved,
                    const char *account, json_t *merged)
 {
     issue_code(app, resp, ar, sess, unsaved, account, merged);
-    if (arid)
+    if (arid && !(unsaved && *unsaved == SESS_SAVE_FAILED))
         gw_store_del(app->store, "ar", arid);
 }
 

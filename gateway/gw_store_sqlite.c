@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,10 @@ typedef struct sq_store {
     conn_t *all;
     pthread_mutex_t wlock; /* held by the thread that uses the write connection */
     conn_t *writer;        /* opened on first use, under wlock */
+    atomic_int checkpoint_due; /* the WAL has grown past CHECKPOINT_FRAMES */
 } sq_store_t;
+
+#define CHECKPOINT_FRAMES 4000
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -135,7 +139,8 @@ static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
      * happens at checkpoints, which a larger interval makes rarer. No mmap: the file grows
      * all the time and every remap cost more (munmap) than the reads it saved. */
     sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
-                        " PRAGMA wal_autocheckpoint=4000; PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+                        " PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+    sqlite3_wal_autocheckpoint(c->db, CHECKPOINT_FRAMES);
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
             goto bad;
@@ -153,54 +158,12 @@ static __thread struct {
     sq_store_t *batch_of;
     int batch_depth, batch_abort; /* batches nest: the outermost one commits */
     int batch_began;              /* its transaction is open on the write connection */
+    int importing;                /* sq_import_begin holds the write connection */
     /* The write connection, while this thread holds it: a write operation holds it for
      * its statements, a batch or an import from its first operation to its end. */
     sq_store_t *writer_of;
     int writer_depth;
 } tl;
-
-/* Waits for the write connection at most as long as SQLite would wait for another
- * process's lock: a write that cannot start gets a store error, not a hang. */
-static conn_t *writer_enter(sq_store_t *s)
-{
-    if (tl.writer_of == s) {
-        tl.writer_depth++;
-        return s->writer;
-    }
-    if (tl.writer_of)
-        return NULL; /* one store at a time */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
-    int r;
-    while ((r = pthread_mutex_timedlock(&s->wlock, &until)) == EINTR)
-        ;
-    if (r)
-        return NULL;
-    if (!s->writer && !(s->writer = conn_open(s, NULL, 0))) {
-        pthread_mutex_unlock(&s->wlock);
-        return NULL;
-    }
-    /* what is left of the wait goes to SQLite's busy handler (another process's lock):
-     * a write waits at most BUSY_TIMEOUT_MS in all, queued here or there */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    long left = (long)(until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000;
-    sqlite3_busy_timeout(s->writer->db, left > 0 ? (int)left : 1);
-    tl.writer_of = s;
-    tl.writer_depth = 1;
-    return s->writer;
-}
-
-static void writer_leave(sq_store_t *s)
-{
-    if (tl.writer_of != s || --tl.writer_depth > 0)
-        return;
-    tl.writer_of = NULL;
-    if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
-        sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&s->wlock);
-}
 
 static conn_t *reader_get(sq_store_t *s)
 {
@@ -216,6 +179,74 @@ static conn_t *reader_get(sq_store_t *s)
         pthread_mutex_unlock(&s->lock);
     }
     return c;
+}
+
+/* The write connection checkpoints out of the mutex (writer_leave), not in its commits. */
+static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    if (frames >= CHECKPOINT_FRAMES)
+        atomic_store(&((sq_store_t *)ud)->checkpoint_due, 1);
+    return SQLITE_OK;
+}
+
+static conn_t *writer_open(sq_store_t *s)
+{
+    conn_t *c = conn_open(s, NULL, 0);
+    if (c)
+        sqlite3_wal_hook(c->db, on_wal_commit, s); /* replaces its automatic checkpoints */
+    return c;
+}
+
+/* Waits for the write connection at most as long as SQLite would wait for another
+ * process's lock: a write that cannot start gets a store error, not a hang. */
+static conn_t *writer_enter(sq_store_t *s)
+{
+    if (tl.writer_of == s) {
+        tl.writer_depth++;
+        return s->writer;
+    }
+    if (tl.writer_of)
+        return NULL; /* one store at a time */
+    struct timespec until; /* monotonic: a step of the wall clock neither cuts nor stretches the wait */
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    int r;
+    while ((r = pthread_mutex_clocklock(&s->wlock, CLOCK_MONOTONIC, &until)) == EINTR)
+        ;
+    if (r)
+        return NULL;
+    if (!s->writer && !(s->writer = writer_open(s))) {
+        pthread_mutex_unlock(&s->wlock);
+        return NULL;
+    }
+    /* what is left of the wait goes to SQLite's busy handler (another process's lock):
+     * a write waits at most BUSY_TIMEOUT_MS in all, queued here or there */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left = (long)(until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000;
+    sqlite3_busy_timeout(s->writer->db, left > 0 ? (int)left : 1);
+    tl.writer_of = s;
+    tl.writer_depth = 1;
+    return s->writer;
+}
+
+static void writer_leave(sq_store_t *s)
+{
+    if (tl.writer_of != s || --tl.writer_depth > 0)
+        return;
+    tl.writer_of = NULL;
+    if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
+        sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->wlock);
+    /* the checkpoint (copying the WAL into the database, with its fsync) runs here, out
+     * of the mutex, on this thread's read connection: other writes go on meanwhile */
+    if (atomic_exchange(&s->checkpoint_due, 0)) {
+        conn_t *c = reader_get(s);
+        if (c)
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
 }
 
 /* The connection for this thread's next statement: the write connection inside a batch
@@ -697,13 +728,17 @@ static int sq_import_begin(gw_store_t *b, const char *portal)
 {
     (void)portal;
     sq_store_t *s = (sq_store_t *)b;
+    if (tl.importing || tl.batch_of)
+        return GW_EINVAL; /* an import is its own transaction */
     conn_t *c = writer_enter(s); /* held until sq_import_end */
     if (!c)
         return GW_ESTORE;
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
-        return GW_OK;
-    writer_leave(s);
-    return GW_ESTORE;
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        writer_leave(s);
+        return GW_ESTORE;
+    }
+    tl.importing = 1;
+    return GW_OK;
 }
 
 static int accounts_equal(const gw_account_t *x, const gw_account_t *y)
@@ -771,8 +806,9 @@ static int sq_import_row(gw_store_t *b, const gw_account_t *in, gw_import_stats_
 static int sq_import_end(gw_store_t *b, int commit)
 {
     sq_store_t *s = (sq_store_t *)b;
-    if (tl.writer_of != s)
+    if (!tl.importing || tl.writer_of != s)
         return GW_ESTORE; /* no import began on this thread */
+    tl.importing = 0;
     int rc = sqlite3_exec(s->writer->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? GW_OK
                                                                                                    : GW_ESTORE;
     writer_leave(s);
@@ -816,6 +852,13 @@ static int sq_account_report(gw_store_t *b, const char *portal, gw_account_repor
 static void sq_close(gw_store_t *b)
 {
     sq_store_t *s = (sq_store_t *)b;
+    if (tl.writer_of == s) { /* closed in the middle of a batch or an import: undone */
+        atomic_store(&s->checkpoint_due, 0);
+        tl.writer_depth = 1;
+        writer_leave(s);
+    }
+    if (tl.batch_of == s)
+        memset(&tl, 0, sizeof(tl));
     conn_t *c = s->all;
     while (c) {
         conn_t *n = c->next;

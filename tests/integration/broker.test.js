@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex, ADMIN_TOKEN } from './lib/harness.js';
+import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex, holdWriteLock, ADMIN_TOKEN } from './lib/harness.js';
 import http from 'node:http';
 import * as jose from 'jose';
-import { discover, authRequest, loginAt, client, Agent, hidden, href } from './lib/rp.js';
+import { discover, authRequest, loginAt, client, Agent, hidden, href, errorCode, toUpstreamCallback } from './lib/rp.js';
 
 // The portal's own password check (legacy_callback): cbuser / cbpass is account CB-1.
 let callbackDown = false;
@@ -161,6 +161,31 @@ test('B: exactly one legacy account with the verified ID number is linked and na
   // a second login finds the link
   const s2 = await portalLogin(new Agent(), '001085012345');
   assert.equal((await redeem(s2, s2.hop.location)).legacy_account, 'A-1');
+});
+
+// The portal has legacy accounts, so the lock list and the link are read outside any write
+// transaction and the session's write is the first to need the database's write lock.
+test('B: a session that cannot be written gives a 503 and no cookie, and "try again" works once the database is free', async () => {
+  const c = st.clients['portal-a'];
+  const config = await discover(st.gw.url, c);
+  const agent = new Agent();
+  const cb = await toUpstreamCallback(agent, (await authRequest(config, c)).url, '001085012345'); // linked above
+  assert.equal(cb.status, 302);
+  const holder = holdWriteLock(st.gw.db);
+  await holder.ready;
+  let r;
+  try { r = await agent.request(cb.location); } finally { await holder.release(); }
+  assert.equal(r.status, 503, `status ${r.status}: ${r.location || ''}`);
+  assert.equal(errorCode(r.body), 'server_busy');
+  assert.ok(!r.headers.getSetCookie().some((x) => /^(__Host-)?eidgw_sso=/.test(x)), 'no SSO cookie');
+  const retry = href(r.body, 'retry');
+  assert.ok(retry, 'a "try again" link');
+  const page = await agent.follow(new URL(retry, st.gw.url).toString());
+  assert.equal(page.status, 200, `the login page again, not ${errorCode(page.body)}`);
+  const again = await toUpstreamCallback(agent, new URL(retry, st.gw.url).toString(), '001085012345');
+  const done = await agent.request(again.location);
+  assert.equal(done.status, 302);
+  assert.ok(done.location.startsWith(c.redirect[0]) && new URL(done.location).searchParams.get('code'), done.location);
 });
 
 test('B: several accounts -> the citizen chooses one, the others are merged into it (never deleted)', async () => {

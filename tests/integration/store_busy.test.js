@@ -5,8 +5,7 @@
 // through once the other writer was done).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { startStack, kvSnapshot, newKeys, ADMIN_TOKEN } from './lib/harness.js';
+import { startStack, kvSnapshot, newKeys, holdWriteLock, ADMIN_TOKEN } from './lib/harness.js';
 import { discover, authRequest, Agent, errorCode, toUpstreamCallback } from './lib/rp.js';
 
 let st;
@@ -14,20 +13,6 @@ before(async () => { st = await startStack('store-busy'); });
 after(async () => { await st?.stop(); });
 
 const LOCKED = '001085012345'; // a level-2 citizen in the simulator, put on the lock list below
-
-// Another process (the sqlite3 CLI) takes the database's write lock and keeps it until
-// release(); ready resolves once it holds it.
-function holdWriteLock(db) {
-  const p = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  const ready = new Promise((resolve, reject) => {
-    p.stdout.on('data', (d) => { out += d; if (out.includes('held')) resolve(); });
-    p.on('exit', (code) => reject(new Error(`sqlite3 exited (${code}) before holding the lock`)));
-  });
-  p.stdin.write("BEGIN IMMEDIATE;\nSELECT 'held';\n");
-  const exited = new Promise((r) => p.on('exit', r));
-  return { ready, release: () => { p.stdin.end('ROLLBACK;\n.quit\n'); return exited; } };
-}
 
 async function lock(id12, on) {
   const r = await fetch(`${st.gw.url}/admin/locks${on ? '' : '/remove'}`, { method: 'POST',

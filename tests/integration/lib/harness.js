@@ -216,6 +216,20 @@ export function kvKeys(db, ns) {
 }
 
 // Snapshot of several namespaces; newKeys(db, snap) lists what appeared since.
+// Another process (the sqlite3 CLI) takes the database's write lock and keeps it until
+// release(); ready resolves once it holds it.
+export function holdWriteLock(db) {
+  const p = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = new Promise((resolve, reject) => {
+    p.stdout.on('data', (d) => { out += d; if (out.includes('held')) resolve(); });
+    p.on('exit', (code) => reject(new Error(`sqlite3 exited (${code}) before holding the lock`)));
+  });
+  p.stdin.write("BEGIN IMMEDIATE;\nSELECT 'held';\n");
+  const exited = new Promise((r) => p.on('exit', r));
+  return { ready, release: () => { p.stdin.end('ROLLBACK;\n.quit\n'); return exited; } };
+}
+
 export function kvSnapshot(db, nss = ['sess', 'code', 'at']) {
   return Object.fromEntries(nss.map((ns) => [ns, new Set(kvKeys(db, ns))]));
 }
