@@ -29,6 +29,7 @@ static const directive_t server_dirs[] = {
     CFG("public_url", T_URL, public_url, 0, 0, NULL, 1),
     CFG("io_threads", T_INT, io_threads, 1, 64, NULL, 0),
     CFG("workers", T_INT, workers, 1, 256, NULL, 0),
+    CFG("upstream_workers", T_INT, upstream_workers, 1, 1024, NULL, 0),
     CFG("templates", T_STR, templates_dir, 0, 0, NULL, 0),
     CFG("max_body", T_SIZE, max_body, 1024, 16 << 20, NULL, 0),
     CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
@@ -651,6 +652,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->clients = gw_xcalloc(GW_MAX_CLIENTS, sizeof(gw_client_t)); /* never moves: errors point into it */
     c->io_threads = 2;
     c->workers = 4;
+    c->upstream_workers = 64; /* mostly waiting: 64 logins in flight at 0.5 s per VNeID round trip is 128/s */
     c->max_body = 64 * 1024;
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;

@@ -73,7 +73,7 @@ typedef struct gw_config {
     char *listen_host;
     int listen_port;
     char *public_url;     /* issuer, no trailing slash */
-    int io_threads, workers;
+    int io_threads, workers, upstream_workers;
     char *templates_dir;
     long max_body, max_headers, max_uri;
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */

@@ -126,19 +126,32 @@ typedef struct job {
     double started;
 } job_t;
 
+/* A pool of worker threads and its queue. Two of them: the local pool for handlers that
+ * only use the store and the CPU, the upstream pool for handlers that wait on another
+ * server; a slow VNeID then ties up upstream threads only, and a citizen with an SSO
+ * session, a token exchange or the admin API are served as before. */
+typedef struct pool {
+    struct gw_server *srv;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    job_t *head, *tail;
+    size_t len;
+    int stopping;
+    int n;
+    pthread_t *threads;
+} pool_t;
+
+enum { POOL_LOCAL, POOL_UPSTREAM, POOL_COUNT };
+
 struct gw_server {
     gw_app_t *app;
     const gw_route_t **routes; /* every route of every table, in search order */
     unsigned char *runs_inline; /* per route: handled on the I/O thread (decided at start) */
     size_t nroutes;
-    int nio, nworkers;
+    int nio;
     io_thread_t *io;
-    pthread_t *workers;
+    pool_t pool[POOL_COUNT];
     pthread_t reaper, events;
-    pthread_mutex_t qlock;
-    pthread_cond_t qcond;
-    job_t *qhead, *qtail;
-    size_t qlen;
     int stopping;
     int stop_pipe[2];
     struct event *stop_ev;
@@ -385,41 +398,42 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     j->done_ev = event_new(io->base, -1, 0, job_done_cb, j);
-    pthread_mutex_lock(&s->qlock);
-    if (s->qlen >= MAX_QUEUE || s->stopping) {
-        pthread_mutex_unlock(&s->qlock);
+    pool_t *p = &s->pool[r->waits_upstream ? POOL_UPSTREAM : POOL_LOCAL];
+    pthread_mutex_lock(&p->lock);
+    if (p->len >= MAX_QUEUE || p->stopping || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&p->lock);
         refuse(s, ev, &j->req, 503, started, NULL);
         job_free(j);
         return;
     }
-    if (s->qtail)
-        s->qtail->next = j;
+    if (p->tail)
+        p->tail->next = j;
     else
-        s->qhead = j;
-    s->qtail = j;
-    s->qlen++;
-    pthread_cond_signal(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
+        p->head = j;
+    p->tail = j;
+    p->len++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void *worker_main(void *arg)
 {
-    gw_server_t *s = arg;
+    pool_t *p = arg;
     for (;;) {
-        pthread_mutex_lock(&s->qlock);
-        while (!s->qhead && !s->stopping)
-            pthread_cond_wait(&s->qcond, &s->qlock);
-        job_t *j = s->qhead;
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
+        job_t *j = p->head;
         if (!j) { /* stopping and drained */
-            pthread_mutex_unlock(&s->qlock);
+            pthread_mutex_unlock(&p->lock);
             break;
         }
-        s->qhead = j->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        s->qlen--;
-        pthread_mutex_unlock(&s->qlock);
-        j->route->fn(s->app, &j->req, &j->resp);
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->len--;
+        pthread_mutex_unlock(&p->lock);
+        j->route->fn(p->srv->app, &j->req, &j->resp);
         event_active(j->done_ev, 0, 0);
     }
     gw_http_thread_cleanup();
@@ -507,9 +521,13 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     gw_server_t *s = gw_xcalloc(1, sizeof(*s));
     s->app = app;
     s->nio = app->cfg->io_threads;
-    s->nworkers = app->cfg->workers;
-    pthread_mutex_init(&s->qlock, NULL);
-    pthread_cond_init(&s->qcond, NULL);
+    s->pool[POOL_LOCAL].n = app->cfg->workers;
+    s->pool[POOL_UPSTREAM].n = app->cfg->upstream_workers;
+    for (int k = 0; k < POOL_COUNT; k++) {
+        s->pool[k].srv = s;
+        pthread_mutex_init(&s->pool[k].lock, NULL);
+        pthread_cond_init(&s->pool[k].cond, NULL);
+    }
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         free(s);
@@ -566,9 +584,12 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         }
     }
     event_config_free(ec);
-    s->workers = gw_xcalloc((size_t)s->nworkers, sizeof(pthread_t));
-    for (int i = 0; i < s->nworkers; i++)
-        pthread_create(&s->workers[i], NULL, worker_main, s);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        p->threads = gw_xcalloc((size_t)p->n, sizeof(pthread_t));
+        for (int i = 0; i < p->n; i++)
+            pthread_create(&p->threads[i], NULL, worker_main, p);
+    }
     for (int i = 0; i < s->nio; i++)
         pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
     pthread_create(&s->reaper, NULL, reaper_main, s);
@@ -587,12 +608,17 @@ void gw_server_wait(gw_server_t *s)
     /* thread 0 exits first (it owns the stop pipe); then the others */
     for (int i = 0; i < s->nio; i++)
         pthread_join(s->io[i].tid, NULL);
-    pthread_mutex_lock(&s->qlock);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
-    for (int i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock);
+        p->stopping = 1;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+    for (int k = 0; k < POOL_COUNT; k++)
+        for (int i = 0; i < s->pool[k].n; i++)
+            pthread_join(s->pool[k].threads[i], NULL);
     pthread_join(s->reaper, NULL);
     pthread_join(s->events, NULL);
     /* jobs finished after their I/O loop stopped: run their completions now */
@@ -617,10 +643,12 @@ void gw_server_free(gw_server_t *s)
     close(s->stop_pipe[0]);
     close(s->stop_pipe[1]);
     free(s->io);
-    free(s->workers);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        free(s->pool[k].threads);
+        pthread_mutex_destroy(&s->pool[k].lock);
+        pthread_cond_destroy(&s->pool[k].cond);
+    }
     free(s->routes);
     free(s->runs_inline);
-    pthread_mutex_destroy(&s->qlock);
-    pthread_cond_destroy(&s->qcond);
     free(s);
 }

@@ -62,6 +62,9 @@ typedef struct gw_route {
     /* with inline_if_local: inline only when this also says so for the request (it runs
      * on the I/O thread and must not block) */
     int (*inline_when)(struct gw_app *app, const gw_req_t *req);
+    /* calls another server (VNeID, the population DB, a portal) and may wait on it for
+     * seconds: runs on the upstream pool, so such waits never hold up the other routes */
+    int waits_upstream;
 } gw_route_t;
 
 typedef struct gw_server gw_server_t;

@@ -1280,17 +1280,17 @@ static int no_sso_cookie(gw_app_t *app, const gw_req_t *req)
 }
 
 const gw_route_t gw_routes[] = {
-    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL},
-    {GW_M_GET, "/", h_root, 1, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL},
-    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie},
-    {GW_M_GET, "/login", h_login, 0, "ar", NULL},
-    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL},
-    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL},
-    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL},
-    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL},
-    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL},
-    {0, NULL, NULL, 0, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL, 0},
+    {GW_M_GET, "/", h_root, 1, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL, 0},
+    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, 0},
+    {GW_M_GET, "/login", h_login, 0, "ar", NULL, 0},
+    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, 0},
+    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL, 1},
+    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, 0},
+    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, 0},
+    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, 1}, /* back-channel logout */
+    {0, NULL, NULL, 0, NULL, NULL, 0},
 };

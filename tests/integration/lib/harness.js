@@ -60,14 +60,14 @@ export function defaultClients(port) {
   ];
 }
 
-export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {} }) {
+export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {}, server = '' }) {
   const u = upstream;
   let s = `[server]
 listen = 127.0.0.1:${gwPort}
 public_url = http://127.0.0.1:${gwPort}
 io_threads = 2
-workers = 4
-templates = ${ROOT}/templates
+${/^workers\s*=/m.test(server) ? '' : 'workers = 4\n'}templates = ${ROOT}/templates
+${server}
 
 [keys]
 dir = ${dir}/keys
@@ -159,13 +159,13 @@ export async function startGateway(opts) {
 }
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
-export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient } = {}) {
+export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
   const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
   const cl = clients || defaultClients(port);
-  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient,
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {
