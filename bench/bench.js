@@ -35,6 +35,7 @@ const CFG = {
   store: env.BENCH_STORE || 'sqlite',
   ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
   workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
+  upstreamWorkers: env.BENCH_EIDGW_UPSTREAM_WORKERS ? num(env.BENCH_EIDGW_UPSTREAM_WORKERS, 64, 1, 1024) : null,
   keep: env.BENCH_KEEP === '1',
   tokenDriver: env.BENCH_TOKEN_DRIVER || 'loadgen',
   out: env.BENCH_OUT || path.join(BENCH, 'results/latest.json'),
@@ -130,7 +131,7 @@ async function main() {
   execFileSync(CFG.eidgwBin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
-                                     workers: CFG.workers, log: CFG.eidgwLog }));
+                                     workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog }));
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   const peerP = start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
     '--client', `${client.id}:${client.secret}:${redirect}`,
@@ -161,7 +162,7 @@ async function main() {
   log(`eidgw benchmark — ${new Date().toISOString()}`);
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
-      `io_threads=${CFG.ioThreads} workers=${CFG.workers}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}`);
+      `io_threads=${CFG.ioThreads} workers=${CFG.workers} upstream_workers=${CFG.upstreamWorkers || '64 (default)'}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}`);
   log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
       `VNeID simulator with openid-client ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/openid-client/package.json'), 'utf8')).version}`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
@@ -274,7 +275,7 @@ async function main() {
   log('       openid-client: code + PKCE + nonce, RS256 id_token check, userinfo). "login vs local" (if run) gives');
   log('       oidc-provider its own login form instead (no upstream) against eidgw\'s brokered login. oidc-provider keeps');
   log('       state in an in-process Map; eidgw in');
-  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk; short-lived records in memory)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers; oidc-provider is one node process`);
+  log(`       ${CFG.store === 'redis' ? 'Redis' : 'SQLite (WAL, on disk; short-lived records in memory)'}. eidgw runs ${CFG.ioThreads} I/O threads + ${CFG.workers} workers + ${CFG.upstreamWorkers || 64} upstream workers;\n       oidc-provider is one node process`);
   log('       (its JavaScript runs on one core; GC and libuv threads add a little).');
   log(`       The driver (one node process) and other work on the machine share the same ${os.cpus().length} cores, so req/s is bounded by`);
   log('       them (see "driver" and "other" cores per run above): req/CPU-s is the fair figure here.');

@@ -1,13 +1,14 @@
 // The eidgw configuration both benchmarks run with (bench.js, stores.js).
 import crypto from 'node:crypto';
 
-export function eidgwConfig({ root, dir, dbName = 'eidgw', gwPort, sim, client, redisPort, ioThreads, workers, log }) {
+export function eidgwConfig({ root, dir, dbName = 'eidgw', gwPort, sim, client, redisPort, ioThreads, workers, upstreamWorkers,
+                              log }) {
   return `[server]
 listen = 127.0.0.1:${gwPort}
 public_url = http://127.0.0.1:${gwPort}
 io_threads = ${ioThreads}
 workers = ${workers}
-templates = ${root}/templates
+${upstreamWorkers ? `upstream_workers = ${upstreamWorkers}\n` : ''}templates = ${root}/templates
 
 [keys]
 dir = ${dir}/keys
