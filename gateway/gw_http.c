@@ -130,16 +130,36 @@ typedef struct job {
  * only use the store and the CPU, the upstream pool for handlers that wait on another
  * server; a slow VNeID then ties up upstream threads only, and a citizen with an SSO
  * session, a token exchange or the admin API are served as before. */
+/* An idle worker, on its pool's stack of idle workers. A new job wakes the one that went
+ * idle last: its stack and caches are still warm, and with many threads (the upstream
+ * pool) only as many of them take turns as the load needs. */
+typedef struct waiter {
+    pthread_cond_t cond;
+    struct waiter *next;
+    int woken;
+} waiter_t;
+
 typedef struct pool {
     struct gw_server *srv;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    waiter_t *idle; /* top of the stack */
     job_t *head, *tail;
     size_t len;
     int stopping;
     int n;
     pthread_t *threads;
 } pool_t;
+
+/* Caller holds p->lock. */
+static void wake_one(pool_t *p)
+{
+    waiter_t *w = p->idle;
+    if (!w)
+        return;
+    p->idle = w->next;
+    w->woken = 1;
+    pthread_cond_signal(&w->cond);
+}
 
 enum { POOL_LOCAL, POOL_UPSTREAM, POOL_COUNT };
 
@@ -412,17 +432,24 @@ static void on_request(struct evhttp_request *ev, void *arg)
         p->head = j;
     p->tail = j;
     p->len++;
-    pthread_cond_signal(&p->cond);
+    wake_one(p);
     pthread_mutex_unlock(&p->lock);
 }
 
 static void *worker_main(void *arg)
 {
     pool_t *p = arg;
+    waiter_t w = {.woken = 0};
+    pthread_cond_init(&w.cond, NULL);
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->stopping)
-            pthread_cond_wait(&p->cond, &p->lock);
+        while (!p->head && !p->stopping) {
+            w.woken = 0;
+            w.next = p->idle;
+            p->idle = &w;
+            while (!w.woken)
+                pthread_cond_wait(&w.cond, &p->lock);
+        }
         job_t *j = p->head;
         if (!j) { /* stopping and drained */
             pthread_mutex_unlock(&p->lock);
@@ -436,6 +463,7 @@ static void *worker_main(void *arg)
         j->route->fn(p->srv->app, &j->req, &j->resp);
         event_active(j->done_ev, 0, 0);
     }
+    pthread_cond_destroy(&w.cond);
     gw_http_thread_cleanup();
     return NULL;
 }
@@ -526,7 +554,6 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     for (int k = 0; k < POOL_COUNT; k++) {
         s->pool[k].srv = s;
         pthread_mutex_init(&s->pool[k].lock, NULL);
-        pthread_cond_init(&s->pool[k].cond, NULL);
     }
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -613,7 +640,8 @@ void gw_server_wait(gw_server_t *s)
         pool_t *p = &s->pool[k];
         pthread_mutex_lock(&p->lock);
         p->stopping = 1;
-        pthread_cond_broadcast(&p->cond);
+        while (p->idle)
+            wake_one(p);
         pthread_mutex_unlock(&p->lock);
     }
     for (int k = 0; k < POOL_COUNT; k++)
@@ -646,7 +674,6 @@ void gw_server_free(gw_server_t *s)
     for (int k = 0; k < POOL_COUNT; k++) {
         free(s->pool[k].threads);
         pthread_mutex_destroy(&s->pool[k].lock);
-        pthread_cond_destroy(&s->pool[k].cond);
     }
     free(s->routes);
     free(s->runs_inline);
