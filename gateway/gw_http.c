@@ -144,7 +144,7 @@ typedef struct pool {
     pthread_mutex_t lock;
     waiter_t *idle; /* top of the stack */
     job_t *head, *tail;
-    size_t len;
+    size_t len, max_len; /* queued jobs, and how many may wait before new ones get a 503 */
     int stopping;
     int n;
     pthread_t *threads;
@@ -314,7 +314,7 @@ static void log_request(const gw_req_t *q, int status, double ms)
     snprintf(dur, sizeof(dur), "%.2f", ms);
     gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id,
            "method", q->method == GW_M_GET ? "GET" : q->method == GW_M_POST ? "POST" : q->method == GW_M_HEAD ? "HEAD" : "OTHER",
-           "path", q->path ? q->path : "", "status", st, "ms", dur, NULL);
+           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", NULL);
 }
 
 static void finish(struct evhttp_request *ev, gw_req_t *q, gw_resp_t *r, double started)
@@ -418,9 +418,11 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     j->done_ev = event_new(io->base, -1, 0, job_done_cb, j);
-    pool_t *p = &s->pool[r->waits_upstream ? POOL_UPSTREAM : POOL_LOCAL];
+    int upstream = r->waits_upstream && r->waits_upstream(s->app, &j->req);
+    pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
+    j->req.ran_on = upstream ? "upstream" : "local";
     pthread_mutex_lock(&p->lock);
-    if (p->len >= MAX_QUEUE || p->stopping || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+    if (p->len >= p->max_len || p->stopping || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         pthread_mutex_unlock(&p->lock);
         refuse(s, ev, &j->req, 503, started, NULL);
         job_free(j);
@@ -434,6 +436,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
     p->len++;
     wake_one(p);
     pthread_mutex_unlock(&p->lock);
+}
+
+int gw_route_always(struct gw_app *app, const gw_req_t *req)
+{
+    (void)app;
+    (void)req;
+    return 1;
 }
 
 static void *worker_main(void *arg)
@@ -550,7 +559,11 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     s->app = app;
     s->nio = app->cfg->io_threads;
     s->pool[POOL_LOCAL].n = app->cfg->workers;
+    s->pool[POOL_LOCAL].max_len = MAX_QUEUE;
     s->pool[POOL_UPSTREAM].n = app->cfg->upstream_workers;
+    /* an upstream job queued behind more than 8 rounds of the pool's threads would wait
+     * for seconds more than any citizen does (or evhttp's 30 s): a 503 page at once */
+    s->pool[POOL_UPSTREAM].max_len = (size_t)app->cfg->upstream_workers * 8 > 64 ? (size_t)app->cfg->upstream_workers * 8 : 64;
     for (int k = 0; k < POOL_COUNT; k++) {
         s->pool[k].srv = s;
         pthread_mutex_init(&s->pool[k].lock, NULL);
@@ -611,16 +624,23 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         }
     }
     event_config_free(ec);
-    for (int k = 0; k < POOL_COUNT; k++) {
+    int rc = 0;
+    for (int k = 0; k < POOL_COUNT && !rc; k++) {
         pool_t *p = &s->pool[k];
         p->threads = gw_xcalloc((size_t)p->n, sizeof(pthread_t));
-        for (int i = 0; i < p->n; i++)
-            pthread_create(&p->threads[i], NULL, worker_main, p);
+        for (int i = 0; i < p->n && !rc; i++)
+            rc = pthread_create(&p->threads[i], NULL, worker_main, p);
     }
-    for (int i = 0; i < s->nio; i++)
-        pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
-    pthread_create(&s->reaper, NULL, reaper_main, s);
-    pthread_create(&s->events, NULL, events_main, s);
+    for (int i = 0; i < s->nio && !rc; i++)
+        rc = pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
+    if (!rc)
+        rc = pthread_create(&s->reaper, NULL, reaper_main, s);
+    if (!rc)
+        rc = pthread_create(&s->events, NULL, events_main, s);
+    if (rc) {
+        snprintf(err, errlen, "cannot start threads: %s", strerror(rc));
+        return NULL; /* process exits on this error */
+    }
     return s;
 }
 

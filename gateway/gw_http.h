@@ -27,6 +27,7 @@ typedef struct gw_req {
     char remote[64];
     char id[17];      /* request id for logs and error pages */
     int on_io_thread; /* handled on an I/O thread: nothing may block (no store) */
+    const char *ran_on; /* "io", "local" or "upstream" (the worker pool): in the request's log line */
 } gw_req_t;
 
 #define GW_MAX_RESP_HEADERS 16
@@ -62,10 +63,13 @@ typedef struct gw_route {
     /* with inline_if_local: inline only when this also says so for the request (it runs
      * on the I/O thread and must not block) */
     int (*inline_when)(struct gw_app *app, const gw_req_t *req);
-    /* calls another server (VNeID, the population DB, a portal) and may wait on it for
-     * seconds: runs on the upstream pool, so such waits never hold up the other routes */
-    int waits_upstream;
+    /* says when the request may call another server (VNeID, the population DB, a portal)
+     * and wait on it for seconds: it then runs on the upstream pool, so such waits never
+     * hold up the other routes. NULL: never; gw_route_always: every time. */
+    int (*waits_upstream)(struct gw_app *app, const gw_req_t *req);
 } gw_route_t;
+
+int gw_route_always(struct gw_app *app, const gw_req_t *req);
 
 typedef struct gw_server gw_server_t;
 

@@ -1279,18 +1279,27 @@ static int no_sso_cookie(gw_app_t *app, const gw_req_t *req)
     return none;
 }
 
+/* With an SSO session, /authorize to a portal that matches legacy accounts by name may
+ * ask the population DB (DOMAIN.md 4 B): upstream pool. */
+static int authorize_may_call_popdb(gw_app_t *app, const gw_req_t *req)
+{
+    const gw_client_t *cl = gw_config_client(app->cfg, gw_form_get(req->method == GW_M_POST ? &req->form : &req->q,
+                                                                   "client_id"));
+    return cl && cl->has_accounts && cl->match_by_name && !no_sso_cookie(app, req);
+}
+
 const gw_route_t gw_routes[] = {
-    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL, 0},
-    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL, 0},
-    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL, 0},
-    {GW_M_GET, "/", h_root, 1, NULL, NULL, 0},
-    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL, 0},
-    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, 0},
-    {GW_M_GET, "/login", h_login, 0, "ar", NULL, 0},
-    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, 0},
-    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL, 1},
-    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, 0},
-    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, 0},
-    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, 1}, /* back-channel logout */
-    {0, NULL, NULL, 0, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL, NULL},
+    {GW_M_GET, "/", h_root, 1, NULL, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL, NULL},
+    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, authorize_may_call_popdb},
+    {GW_M_GET, "/login", h_login, 0, "ar", NULL, NULL},
+    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, NULL},
+    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL, gw_route_always},
+    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, NULL},
+    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, NULL},
+    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, gw_route_always}, /* back-channel logout */
+    {0, NULL, NULL, 0, NULL, NULL, NULL},
 };

@@ -110,10 +110,14 @@ typedef struct sq_store {
     conn_t *all;
     pthread_mutex_t wlock; /* held by the thread that uses the write connection */
     conn_t *writer;        /* opened on first use, under wlock */
-    atomic_int checkpoint_due; /* the WAL has grown past CHECKPOINT_FRAMES */
+    atomic_int checkpoint_due; /* 1: the WAL has passed CHECKPOINT_FRAMES, 2: WAL_CAP_FRAMES */
 } sq_store_t;
 
 #define CHECKPOINT_FRAMES 4000
+/* A passive checkpoint runs while other commits land, and the WAL restarts from its
+ * beginning only when a write finds it wholly copied back: under steady writes it could
+ * keep growing. Past this many frames the writer restarts it itself, under the mutex. */
+#define WAL_CAP_FRAMES (4 * CHECKPOINT_FRAMES)
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -138,7 +142,9 @@ static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
     /* WAL + NORMAL: a commit survives a crash of the process (the kernel has it); fsync
      * happens at checkpoints, which a larger interval makes rarer. No mmap: the file grows
      * all the time and every remap cost more (munmap) than the reads it saved. */
-    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
+    /* a 2 MB page cache per read connection (there is one per worker thread), 16 MB for
+     * the write connection; a WAL file left larger than 64 MB is cut back when it restarts */
+    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=67108864;"
                         " PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
     sqlite3_wal_autocheckpoint(c->db, CHECKPOINT_FRAMES);
     for (int i = 0; i < Q_COUNT; i++)
@@ -187,15 +193,17 @@ static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     if (frames >= CHECKPOINT_FRAMES)
-        atomic_store(&((sq_store_t *)ud)->checkpoint_due, 1);
+        atomic_store(&((sq_store_t *)ud)->checkpoint_due, frames >= WAL_CAP_FRAMES ? 2 : 1);
     return SQLITE_OK;
 }
 
 static conn_t *writer_open(sq_store_t *s)
 {
     conn_t *c = conn_open(s, NULL, 0);
-    if (c)
+    if (c) {
+        sqlite3_exec(c->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
         sqlite3_wal_hook(c->db, on_wal_commit, s); /* replaces its automatic checkpoints */
+    }
     return c;
 }
 
@@ -239,10 +247,13 @@ static void writer_leave(sq_store_t *s)
     tl.writer_of = NULL;
     if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
         sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
+    int due = atomic_exchange(&s->checkpoint_due, 0);
+    if (due == 2) /* the next write starts the WAL over (readers get the busy timeout to finish) */
+        sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     pthread_mutex_unlock(&s->wlock);
-    /* the checkpoint (copying the WAL into the database, with its fsync) runs here, out
-     * of the mutex, on this thread's read connection: other writes go on meanwhile */
-    if (atomic_exchange(&s->checkpoint_due, 0)) {
+    /* the usual checkpoint (copying the WAL into the database, with its fsync) runs here,
+     * out of the mutex, on this thread's read connection: other writes go on meanwhile */
+    if (due == 1) {
         conn_t *c = reader_get(s);
         if (c)
             sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -852,12 +863,13 @@ static int sq_account_report(gw_store_t *b, const char *portal, gw_account_repor
 static void sq_close(gw_store_t *b)
 {
     sq_store_t *s = (sq_store_t *)b;
+    int mine = tl.writer_of == s || tl.batch_of == s;
     if (tl.writer_of == s) { /* closed in the middle of a batch or an import: undone */
         atomic_store(&s->checkpoint_due, 0);
         tl.writer_depth = 1;
         writer_leave(s);
     }
-    if (tl.batch_of == s)
+    if (mine) /* batch, import and writer state of this thread all went with it */
         memset(&tl, 0, sizeof(tl));
     conn_t *c = s->all;
     while (c) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startStack, freePort, run, waitHttp, ROOT, EIDGW_BIN, secret, sha256hex, holdWriteLock, ADMIN_TOKEN } from './lib/harness.js';
+import { startStack, freePort, run, waitHttp, readLog, ROOT, EIDGW_BIN, secret, sha256hex, holdWriteLock, ADMIN_TOKEN } from './lib/harness.js';
 import http from 'node:http';
 import * as jose from 'jose';
 import { discover, authRequest, loginAt, client, Agent, hidden, href, errorCode, toUpstreamCallback } from './lib/rp.js';
@@ -566,6 +566,28 @@ test('match by name: an old account with the same name and a matching CMND is fo
   assert.equal((await l.json()).id12, '031088056789');
   const other = await fetch(`${st.gw.url}/admin/links?portal=portal-name&account=N-2`, { headers: auth });
   assert.equal(other.status, 404);
+});
+
+// Where an SSO /authorize runs: it may ask the population DB (match by name) only for a
+// portal that matches by name, and then it goes to the upstream pool, not the local one.
+test('an SSO /authorize runs on the upstream pool where it may ask the population DB, else on the local pool', async () => {
+  const authorizeLines = () => readLog(st.gw.proc).split('\n').filter((l) => l.includes('"path":"/authorize"'));
+  async function ranOn(agent, portal) {
+    const before = authorizeLines().length;
+    const c = st.clients[portal];
+    const r = await agent.request((await authRequest(await discover(st.gw.url, c), c)).url);
+    assert.ok(r.status === 302 || r.status === 200, `${portal}: ${r.status}`);
+    for (let i = 0; i < 50 && authorizeLines().length === before; i++) await new Promise((res) => setTimeout(res, 20));
+    const lines = authorizeLines();
+    assert.equal(lines.length, before + 1, 'one logged /authorize');
+    return JSON.parse(lines.at(-1)).ran_on;
+  }
+  const agent = new Agent();
+  const s = await portalLogin(agent, '031088056789'); // Đức, linked at portal-name above
+  assert.ok(s.hop.status === 302 || s.hop.status === 200, `first login: ${s.hop.status}`);
+  assert.equal(await ranOn(agent, 'portal-name'), 'upstream');
+  assert.equal(await ranOn(agent, 'portal-a'), 'local');
+  assert.equal(await ranOn(new Agent(), 'portal-name'), 'io', 'no session: the login page, on the I/O thread');
 });
 
 test('audit: the chain verifies and names a changed byte', async () => {

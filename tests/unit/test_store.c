@@ -835,6 +835,41 @@ static void test_store_wal_is_checkpointed_under_steady_writes(void **state)
     check_stored(f->st, "sess", "k11999", "a value of some length, like a session record");
 }
 
+/* Several threads writing without pause: the checkpoints run while commits land, and
+ * the WAL is still held to its bound (16,000 frames, about 66 MB) and then cut back. */
+static void *put_many(void *arg)
+{
+    fixture_t *f = arg;
+    char key[48];
+    for (int i = 0; i < 6000; i++) {
+        snprintf(key, sizeof(key), "t%p-%05d", (void *)&key, i);
+        if (gw_store_put(f->st, "sess", key, "a value of some length, like a session record", 60, 0) != GW_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_store_wal_stays_bounded_under_concurrent_writes(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, put_many, f), 0);
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(th[i], &r);
+        assert_null(r);
+    }
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", f->path);
+    struct stat sb;
+    assert_int_equal(stat(wal, &sb), 0);
+    if (sb.st_size > 80L * 1024 * 1024)
+        fail_msg("WAL is %ld bytes", (long)sb.st_size);
+}
+
 /* An import is its own transaction: not inside a batch. */
 static void test_store_import_inside_a_batch_is_refused(void **state)
 {
@@ -1112,6 +1147,7 @@ int main(void)
         T(test_store_other_threads_read_past_a_batch_and_write_after_it),
         T(test_store_write_waits_at_most_the_busy_timeout_in_all),
         T(test_store_wal_is_checkpointed_under_steady_writes),
+        T(test_store_wal_stays_bounded_under_concurrent_writes),
         T(test_store_import_inside_a_batch_is_refused),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
