@@ -306,7 +306,22 @@ static void h_records(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_json(resp, 200, o);
 }
 
+/* GET /admin/status: the version and the worker pools (busy threads and queued jobs of
+ * the upstream pool show a slow VNeID or population DB before citizens report it). It
+ * runs on the I/O thread: it answers even when every worker is busy. */
+static void h_status(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    if (!authorized(app, req, resp))
+        return;
+    json_t *o = json_pack("{s:s}", "version", EIDGW_VERSION);
+    gw_server_t *srv = __atomic_load_n(&app->server, __ATOMIC_ACQUIRE);
+    if (srv)
+        json_object_set_new(o, "pools", gw_server_pools(srv));
+    gw_resp_json(resp, 200, o);
+}
+
 const gw_route_t gw_admin_routes[] = {
+    {GW_M_GET, "/admin/status", h_status, 1, NULL, NULL, NULL},
     {GW_M_GET, "/admin/records", h_records, 0, NULL, NULL, NULL},
     {GW_M_GET | GW_M_POST, "/admin/links", h_links, 0, NULL, NULL, NULL},
     {GW_M_POST, "/admin/links/unlink", h_unlink, 0, NULL, NULL, NULL},

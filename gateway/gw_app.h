@@ -29,6 +29,7 @@ typedef struct gw_app {
     int is_tls; /* public_url is https: cookies get Secure and the __Host- prefix */
     const char *sso_cookie, *bind_cookie, *lang_cookie;
     struct gw_audit *audit; /* NULL without [audit] */
+    struct gw_server *server; /* while serving: its worker pools, for /admin/status */
 } gw_app_t;
 
 /* Audit an event (fields is consumed): one JSON line in the hash-chained audit log, and a

@@ -143,6 +143,7 @@ typedef struct pool {
     struct gw_server *srv;
     pthread_mutex_t lock;
     waiter_t *idle; /* top of the stack */
+    int nidle;      /* how many are on it */
     job_t *head, *tail;
     size_t len, max_len; /* queued jobs, and how many may wait before new ones get a 503 */
     int stopping;
@@ -157,6 +158,7 @@ static void wake_one(pool_t *p)
     if (!w)
         return;
     p->idle = w->next;
+    p->nidle--;
     w->woken = 1;
     pthread_cond_signal(&w->cond);
 }
@@ -438,6 +440,21 @@ static void on_request(struct evhttp_request *ev, void *arg)
     pthread_mutex_unlock(&p->lock);
 }
 
+json_t *gw_server_pools(gw_server_t *s)
+{
+    static const char *const names[POOL_COUNT] = {"local", "upstream"};
+    json_t *o = json_object();
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock);
+        json_t *v = json_pack("{s:i,s:i,s:I,s:I}", "threads", p->n, "busy", p->n - p->nidle, "queued",
+                              (json_int_t)p->len, "max_queued", (json_int_t)p->max_len);
+        pthread_mutex_unlock(&p->lock);
+        json_object_set_new(o, names[k], v);
+    }
+    return o;
+}
+
 int gw_route_always(struct gw_app *app, const gw_req_t *req)
 {
     (void)app;
@@ -456,6 +473,7 @@ static void *worker_main(void *arg)
             w.woken = 0;
             w.next = p->idle;
             p->idle = &w;
+            p->nidle++;
             while (!w.woken)
                 pthread_cond_wait(&w.cond, &p->lock);
         }
@@ -641,6 +659,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
         snprintf(err, errlen, "cannot start threads: %s", strerror(rc));
         return NULL; /* process exits on this error */
     }
+    __atomic_store_n(&app->server, s, __ATOMIC_RELEASE);
     return s;
 }
 
@@ -678,6 +697,7 @@ void gw_server_free(gw_server_t *s)
 {
     if (!s)
         return;
+    __atomic_store_n(&s->app->server, NULL, __ATOMIC_RELEASE);
     if (s->stop_ev)
         event_free(s->stop_ev);
     for (int i = 0; i < s->nio; i++) {

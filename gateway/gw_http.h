@@ -73,6 +73,10 @@ int gw_route_always(struct gw_app *app, const gw_req_t *req);
 
 typedef struct gw_server gw_server_t;
 
+/* The worker pools as JSON: per pool its threads, how many are busy, the jobs queued and
+ * how many may be. A new reference. */
+json_t *gw_server_pools(gw_server_t *s);
+
 /* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. tables is a
  * NULL-terminated list of route tables, searched in order. */
 gw_server_t *gw_server_start(struct gw_app *app, const gw_route_t *const *tables, char *err, size_t errlen);

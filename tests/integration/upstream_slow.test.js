@@ -5,7 +5,7 @@
 // side, not in turns behind a few workers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './lib/harness.js';
+import { startStack, ADMIN_TOKEN } from './lib/harness.js';
 import { discover, authRequest, Agent, toUpstreamCallback } from './lib/rp.js';
 
 const LOGINS = 6;
@@ -40,6 +40,16 @@ test(`while ${LOGINS} logins wait on a slow VNeID, SSO answers at once and the l
     const ssoMs = Date.now() - t1;
     assert.ok(code(r), `SSO to portal-b: ${r.status} ${r.location || ''}`);
     assert.ok(ssoMs < 1000, `SSO waited ${ssoMs} ms behind the logins`);
+    // what an operator sees meanwhile: the upstream pool busy, the local pool free
+    const status = await fetch(`${st.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(status.status, 200);
+    const { pools } = await status.json();
+    assert.equal(pools.upstream.threads, 8);
+    assert.equal(pools.upstream.busy, LOGINS, JSON.stringify(pools));
+    assert.equal(pools.upstream.queued, 0);
+    assert.equal(pools.local.threads, 2);
+    assert.equal(pools.local.busy, 0, JSON.stringify(pools));
+    assert.equal((await fetch(`${st.gw.url}/admin/status`)).status, 401, 'the admin token is required');
     const results = await Promise.all(logins);
     for (const { r: lr } of results) assert.ok(code(lr), `login: ${lr.status} ${lr.location || ''}`);
     const slowest = Math.max(...results.map((x) => x.ms));
