@@ -361,13 +361,9 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
     job_free(j);
 }
 
-static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started,
-                   const gw_route_t *route)
+/* The answer to a request eidgw will not handle: a page, or JSON for the APIs. */
+static void refusal(gw_server_t *s, gw_req_t *q, gw_resp_t *rp, int status, const gw_route_t *route)
 {
-    q->on_io_thread = 1;
-    gw_resp_t r;
-    memset(&r, 0, sizeof(r));
-    gw_buf_init(&r.body, 0);
     const char *code = status == 413 || status == 414 || status == 431 ? "too_large" : status == 404 ? "not_found"
                      : status == 405 ? "method_not_allowed" : status == 503 ? "server_busy" : "invalid_request";
     int wants_json = q->accept && strstr(q->accept, "application/json") && !strstr(q->accept, "text/html");
@@ -377,14 +373,24 @@ static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int s
             strcat(allow, "GET, HEAD");
         if (route->methods & GW_M_POST)
             strcat(allow, allow[0] ? ", POST" : "POST");
-        gw_resp_header(&r, "Allow", allow);
+        gw_resp_header(rp, "Allow", allow);
     }
     if (status == 503)
-        gw_resp_header(&r, "Retry-After", "1");
+        gw_resp_header(rp, "Retry-After", "1");
     if (wants_json || (q->path && (!strcmp(q->path, "/token") || !strcmp(q->path, "/userinfo"))))
-        gw_error_json(&r, status, status == 413 ? "invalid_request" : code, code);
+        gw_error_json(rp, status, status == 413 ? "invalid_request" : code, code);
     else
-        gw_error_page(s->app, q, &r, status, code, NULL, NULL, NULL);
+        gw_error_page(s->app, q, rp, status, code, NULL, NULL, NULL);
+}
+
+static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started,
+                   const gw_route_t *route)
+{
+    q->on_io_thread = 1;
+    gw_resp_t r;
+    memset(&r, 0, sizeof(r));
+    gw_buf_init(&r.body, 0);
+    refusal(s, q, &r, status, route);
     finish(ev, q, &r, started);
     resp_cleanup(&r);
 }
@@ -487,7 +493,10 @@ static void *worker_main(void *arg)
             p->tail = NULL;
         p->len--;
         pthread_mutex_unlock(&p->lock);
-        j->route->fn(p->srv->app, &j->req, &j->resp);
+        if (__atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) /* not started before the stop: */
+            refusal(p->srv, &j->req, &j->resp, 503, NULL);        /* a 503 now, not its upstream calls */
+        else
+            j->route->fn(p->srv->app, &j->req, &j->resp);
         event_active(j->done_ev, 0, 0);
     }
     pthread_cond_destroy(&w.cond);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, ADMIN_TOKEN } from './lib/harness.js';
-import { discover, authRequest, Agent, toUpstreamCallback } from './lib/rp.js';
+import { discover, authRequest, Agent, toUpstreamCallback, errorCode } from './lib/rp.js';
 
 const LOGINS = 6;
 const DELAY = 2000;
@@ -56,5 +56,40 @@ test(`while ${LOGINS} logins wait on a slow VNeID, SSO answers at once and the l
     assert.ok(slowest < DELAY + 1500, `the logins waited in turns (${slowest} ms for the last)`);
   } finally {
     await st.sim.faults({});
+  }
+});
+
+// A stop (SIGTERM) while logins wait on a slow VNeID: the one under way finishes and gets
+// its code; the ones not yet started are answered 503 at once instead of making their
+// upstream calls one after another, so the stop takes one wait, not three.
+test('on SIGTERM the login under way finishes and the queued ones get a 503 at once', async () => {
+  const s2 = await startStack('upstream-stop', { server: 'workers = 1\nupstream_workers = 1' });
+  try {
+    const a = s2.clients['portal-a'];
+    const config = await discover(s2.gw.url, a);
+    const pending = [];
+    for (let i = 0; i < 3; i++) {
+      const agent = new Agent();
+      pending.push({ agent, cb: await toUpstreamCallback(agent, (await authRequest(config, a)).url, '001085012345') });
+    }
+    await s2.sim.faults({ token_delay_ms: 1500 });
+    const t0 = Date.now();
+    const logins = pending.map(({ agent, cb }) => agent.request(cb.location).then((r) => ({ r, ms: Date.now() - t0 })));
+    await sleep(300); // one login waits on VNeID, two are queued behind it
+    s2.gw.proc.kill('SIGTERM');
+    const out = await Promise.all(logins);
+    const exited = await s2.gw.proc.exited;
+    const stopMs = Date.now() - t0;
+    assert.deepEqual(out.map((x) => x.r.status).sort(), [302, 503, 503]);
+    assert.ok(code(out.find((x) => x.r.status === 302).r), 'the login under way got its code');
+    for (const { r } of out.filter((x) => x.r.status === 503)) {
+      assert.equal(errorCode(r.body), 'server_busy');
+      assert.equal(r.headers.get('retry-after'), '1');
+    }
+    assert.equal(exited.code, 0);
+    assert.ok(stopMs < 3000, `stopped after ${stopMs} ms (the three logins one after another take 4.5 s)`);
+  } finally {
+    await s2.sim.faults({}).catch(() => {});
+    await s2.stop();
   }
 });
