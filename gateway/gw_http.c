@@ -126,10 +126,6 @@ typedef struct job {
     double started;
 } job_t;
 
-/* A pool of worker threads and its queue. Two of them: the local pool for handlers that
- * only use the store and the CPU, the upstream pool for handlers that wait on another
- * server; a slow VNeID then ties up upstream threads only, and a citizen with an SSO
- * session, a token exchange or the admin API are served as before. */
 /* An idle worker, on its pool's stack of idle workers. A new job wakes the one that went
  * idle last: its stack and caches are still warm, and with many threads (the upstream
  * pool) only as many of them take turns as the load needs. */
@@ -139,6 +135,10 @@ typedef struct waiter {
     int woken;
 } waiter_t;
 
+/* A pool of worker threads and its queue. Two of them: the local pool for handlers that
+ * only use the store and the CPU, the upstream pool for handlers that wait on another
+ * server; a slow VNeID then ties up upstream threads only, and a citizen with an SSO
+ * session, a token exchange or the admin API are served as before. */
 typedef struct pool {
     struct gw_server *srv;
     pthread_mutex_t lock;
@@ -146,7 +146,6 @@ typedef struct pool {
     int nidle;      /* how many are on it */
     job_t *head, *tail;
     size_t len, max_len; /* queued jobs, and how many may wait before new ones get a 503 */
-    int stopping;
     int n;
     pthread_t *threads;
 } pool_t;
@@ -430,7 +429,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
     j->req.ran_on = upstream ? "upstream" : "local";
     pthread_mutex_lock(&p->lock);
-    if (p->len >= p->max_len || p->stopping || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+    if (p->len >= p->max_len || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         pthread_mutex_unlock(&p->lock);
         refuse(s, ev, &j->req, 503, started, NULL);
         job_free(j);
@@ -475,7 +474,7 @@ static void *worker_main(void *arg)
     pthread_cond_init(&w.cond, NULL);
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->stopping) {
+        while (!p->head && !__atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) {
             w.woken = 0;
             w.next = p->idle;
             p->idle = &w;
@@ -590,7 +589,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     s->pool[POOL_UPSTREAM].n = app->cfg->upstream_workers;
     /* an upstream job queued behind more than 8 rounds of the pool's threads would wait
      * for seconds more than any citizen does (or evhttp's 30 s): a 503 page at once */
-    s->pool[POOL_UPSTREAM].max_len = (size_t)app->cfg->upstream_workers * 8 > 64 ? (size_t)app->cfg->upstream_workers * 8 : 64;
+    s->pool[POOL_UPSTREAM].max_len = (size_t)(app->cfg->upstream_workers < 8 ? 8 : app->cfg->upstream_workers) * 8;
     for (int k = 0; k < POOL_COUNT; k++) {
         s->pool[k].srv = s;
         pthread_mutex_init(&s->pool[k].lock, NULL);
@@ -686,8 +685,7 @@ void gw_server_wait(gw_server_t *s)
     __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
     for (int k = 0; k < POOL_COUNT; k++) {
         pool_t *p = &s->pool[k];
-        pthread_mutex_lock(&p->lock);
-        p->stopping = 1;
+        pthread_mutex_lock(&p->lock); /* every idle worker wakes, sees stopping and leaves */
         while (p->idle)
             wake_one(p);
         pthread_mutex_unlock(&p->lock);

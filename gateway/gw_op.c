@@ -178,8 +178,6 @@ void sso_set_cookie(gw_app_t *app, gw_resp_t *resp, const char *sid, int64_t aut
 
 /* ------------------------------------------------------------------ code issuance */
 
-/* Issue a code for the portal request `ar` and the session `sess`; redirect there.
- * account/merged: the portal's legacy account id and the ids merged into it, if any. */
 /* Adds the portal to the session's list of portals (for back-channel logout); 1 when it
  * was not there yet. */
 static int add_client(json_t *sess, const char *client_id)
@@ -193,6 +191,8 @@ static int add_client(json_t *sess, const char *client_id)
     return json_is_array(clients) && json_array_append_new(clients, json_string(client_id)) == 0;
 }
 
+/* Issue a code for the portal request `ar` and the session `sess`; redirect there.
+ * account/merged: the portal's legacy account id and the ids merged into it, if any. */
 void issue_code(gw_app_t *app, gw_resp_t *resp, json_t *ar, json_t *sess, int *unsaved, const char *account,
                 json_t *merged)
 {

@@ -140,13 +140,12 @@ static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
     if (sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         goto bad;
     /* WAL + NORMAL: a commit survives a crash of the process (the kernel has it); fsync
-     * happens at checkpoints, which a larger interval makes rarer. No mmap: the file grows
-     * all the time and every remap cost more (munmap) than the reads it saved. */
-    /* a 2 MB page cache per read connection (there is one per worker thread), 16 MB for
-     * the write connection; a WAL file left larger than 64 MB is cut back when it restarts */
+     * happens at checkpoints (writer_leave). No mmap: the file grows all the time and every
+     * remap cost more (munmap) than the reads it saved. A 2 MB page cache per read
+     * connection (one per worker thread; the write connection takes 16 MB); a WAL file
+     * left larger than 64 MB is cut back when it restarts. */
     sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=67108864;"
                         " PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
-    sqlite3_wal_autocheckpoint(c->db, CHECKPOINT_FRAMES);
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
             goto bad;
