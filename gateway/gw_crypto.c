@@ -765,7 +765,19 @@ static cached_key_t *find_kid(gw_jwks_cache_t *c, const char *kid)
     return NULL;
 }
 
+static int verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret, int may_fetch);
+
 int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret)
+{
+    return verify(c, token, allowed_algs, ret, 1);
+}
+
+int gw_jwt_verify_cached(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret)
+{
+    return verify(c, token, allowed_algs, ret, 0);
+}
+
+static int verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret, int may_fetch)
 {
     size_t len = 0;
     json_t *h = token ? jws_header(token, &len) : NULL;
@@ -785,9 +797,12 @@ int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
     }
     pthread_mutex_lock(&c->lock);
     cached_key_t *k = find_kid(c, kid);
-    if (!k && cache_refresh_locked(c) == GW_OK) /* first use, or an unknown kid: one attempt */
+    int fetch_due = !k && c->uri && !(c->attempted_at && gw_now() - c->attempted_at < c->min_refresh);
+    if (fetch_due && may_fetch && cache_refresh_locked(c) == GW_OK) /* first use, or an unknown kid */
         k = find_kid(c, kid);
-    if (!k) {
+    if (fetch_due && !may_fetch) {
+        rc = GW_JWT_NEED_KEYS; /* the caller makes the attempt where it may wait */
+    } else if (!k) {
         rc = c->fetched_at ? GW_JWT_UNKNOWN_KID : GW_JWT_JWKS_FETCH;
     } else if (!alg_fits_key(alg, k->jwk)) {
         rc = GW_JWT_KEY_MISMATCH;
@@ -813,6 +828,7 @@ const char *gw_jwt_strerror(int rc)
     case GW_JWT_KEY_MISMATCH: return "algorithm does not fit the key";
     case GW_JWT_SIGNATURE: return "bad signature";
     case GW_JWT_JWKS_FETCH: return "JWKS unavailable";
+    case GW_JWT_NEED_KEYS: return "JWKS fetch due";
     }
     return "error";
 }

@@ -72,11 +72,16 @@ enum {
     GW_JWT_UNKNOWN_KID = -22,
     GW_JWT_KEY_MISMATCH = -23, /* alg does not fit the key type */
     GW_JWT_SIGNATURE = -24,
-    GW_JWT_JWKS_FETCH = -25
+    GW_JWT_JWKS_FETCH = -25,
+    GW_JWT_NEED_KEYS = -26   /* gw_jwt_verify_cached: the JWKS would have to be fetched */
 };
 /* Verify compact JWS against the cache; refetches the JWKS once (rate-limited) on an
  * unknown kid. On success returns GW_JWT_OK and the payload claims in *ret (decref). */
 int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret);
+/* The same without the network, for the I/O threads: where gw_jwt_verify would fetch the
+ * JWKS (first use, or an unknown kid and no attempt within min_refresh), it returns
+ * GW_JWT_NEED_KEYS and the caller goes on with gw_jwt_verify on a worker. */
+int gw_jwt_verify_cached(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret);
 const char *gw_jwt_strerror(int rc);
 
 /* ---- outgoing HTTP (blocking; worker threads only) ---- */
@@ -96,5 +101,31 @@ int gw_http_call_type(const char *url, const char *body, const char *content_typ
                       gw_http_result_t *ret);
 /* Release this thread's connection cache (call when a worker thread ends). */
 void gw_http_thread_cleanup(void);
+
+/* ---- outgoing HTTP on an event loop (libcurl multi on an I/O thread's libevent base) ----
+ * The same calls as above without holding a thread while the other server answers: a
+ * thousand logins waiting on a slow VNeID are a thousand sockets, not a thousand threads. */
+typedef struct gw_outcall {
+    const char *url;
+    const char *form;                      /* POST x-www-form-urlencoded; NULL: GET */
+    const char *basic_user, *basic_pass;   /* HTTP Basic (RFC 6749 2.3.1 encoding) */
+    const char *bearer;                    /* Authorization: Bearer */
+    long timeout_ms;
+} gw_outcall_t;
+/* A copy that owns its strings; free with gw_outcall_free. */
+gw_outcall_t *gw_outcall_dup(const gw_outcall_t *c);
+void gw_outcall_free(gw_outcall_t *c);
+
+struct event_base;
+typedef struct gw_fetch_loop gw_fetch_loop_t;
+/* Runs on the loop's thread when the call has ended, whatever the outcome (ret->status
+ * 0 and ret->error when there was no answer). */
+typedef void (*gw_fetch_done_fn)(void *arg);
+gw_fetch_loop_t *gw_fetch_loop_new(struct event_base *base, long max_host_connections);
+/* Only once no call is in flight. */
+void gw_fetch_loop_free(gw_fetch_loop_t *l);
+/* On the loop's thread only. The strings are copied. done never runs inside this call. */
+void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *call, gw_http_result_t *ret, gw_fetch_done_fn done,
+                    void *arg);
 
 #endif

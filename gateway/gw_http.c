@@ -104,6 +104,13 @@ static void req_cleanup(gw_req_t *q)
     free(q->accept);
     free(q->accept_language);
     free(q->origin);
+    if (q->ctx_free)
+        q->ctx_free(q->ctx);
+    if (q->result) {
+        gw_http_result_cleanup(q->result);
+        free(q->result);
+    }
+    gw_outcall_free(q->next_call);
 }
 
 /* ------------------------------------------------------------------ server */
@@ -113,7 +120,11 @@ typedef struct io_thread {
     pthread_t tid;
     struct event_base *base;
     struct evhttp *http;
+    struct evhttp_bound_socket *bound;
     int fd;
+    gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
+    int waiting;            /* requests of this thread between their first gw_req_call/then and
+                             * their answer (atomic: /admin/status reads it from elsewhere) */
 } io_thread_t;
 
 typedef struct job {
@@ -121,6 +132,9 @@ typedef struct job {
     gw_req_t req;
     gw_resp_t resp;
     const gw_route_t *route;
+    io_thread_t *io;
+    gw_handler_fn step;  /* the step a worker runs next; NULL: the route's handler */
+    int continued;       /* went past its first step: it finishes, even on SIGTERM */
     struct evhttp_request *evreq;
     struct event *done_ev;
     double started;
@@ -310,12 +324,13 @@ static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
 
 static void log_request(const gw_req_t *q, int status, double ms)
 {
-    char st[8], dur[24];
+    char st[8], dur[24], calls[16];
     snprintf(st, sizeof(st), "%d", status);
     snprintf(dur, sizeof(dur), "%.2f", ms);
+    snprintf(calls, sizeof(calls), "%d", q->calls);
     gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id,
            "method", q->method == GW_M_GET ? "GET" : q->method == GW_M_POST ? "POST" : q->method == GW_M_HEAD ? "HEAD" : "OTHER",
-           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", NULL);
+           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", q->calls ? "calls" : NULL, calls, NULL);
 }
 
 static void finish(struct evhttp_request *ev, gw_req_t *q, gw_resp_t *r, double started)
@@ -353,11 +368,14 @@ static void job_free(job_t *j)
     free(j);
 }
 
+static void job_advance(job_t *j);
+
+/* a worker has run a step: back on the I/O thread */
 static void job_done_cb(evutil_socket_t fd, short what, void *arg)
 {
-    job_t *j = arg;
-    finish(j->evreq, &j->req, &j->resp, j->started);
-    job_free(j);
+    (void)fd;
+    (void)what;
+    job_advance(arg);
 }
 
 /* The answer to a request eidgw will not handle: a page, or JSON for the APIs. */
@@ -394,6 +412,109 @@ static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int s
     resp_cleanup(&r);
 }
 
+void gw_req_call(gw_req_t *req, const gw_outcall_t *call, gw_handler_fn next, int where)
+{
+    gw_outcall_free(req->next_call);
+    req->next_call = gw_outcall_dup(call);
+    req->next_fn = next;
+    req->next_where = where;
+}
+
+void gw_req_then(gw_req_t *req, gw_handler_fn next, int where)
+{
+    gw_outcall_free(req->next_call);
+    req->next_call = NULL;
+    req->next_fn = next;
+    req->next_where = where;
+}
+
+/* Queues j's next step on a pool. A first step is refused (-1) when the queue is full or
+ * the server stops; a later one never is: its login is under way. */
+static int enqueue(gw_server_t *s, job_t *j, int upstream)
+{
+    pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
+    if (!j->done_ev)
+        j->done_ev = event_new(j->io->base, -1, 0, job_done_cb, j);
+    j->req.ran_on = upstream ? "upstream" : "local";
+    j->req.on_io_thread = 0;
+    pthread_mutex_lock(&p->lock);
+    if (!j->continued && (p->len >= p->max_len || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))) {
+        pthread_mutex_unlock(&p->lock);
+        return -1;
+    }
+    j->next = NULL;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->len++;
+    wake_one(p);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* On the I/O thread: the step asked for runs now, here or on a pool. */
+static void run_step(job_t *j)
+{
+    gw_server_t *s = j->io->srv;
+    gw_handler_fn fn = j->req.next_fn;
+    int where = j->req.next_where;
+    j->req.next_fn = NULL;
+    if (where == GW_RUN_IO) {
+        j->req.on_io_thread = 1;
+        j->req.ran_on = "io";
+        fn(s->app, &j->req, &j->resp);
+        job_advance(j);
+        return;
+    }
+    j->step = fn;
+    enqueue(s, j, where == GW_RUN_UPSTREAM);
+}
+
+static void call_done(void *arg)
+{
+    run_step(arg);
+}
+
+/* On the I/O thread, after each step: answer, or go on with what the step asked for. */
+static void job_advance(job_t *j)
+{
+    io_thread_t *io = j->io;
+    gw_server_t *s = io->srv;
+    gw_req_t *q = &j->req;
+    if (q->next_fn && !j->continued) {
+        if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) { /* no new waits once stopping */
+            gw_req_then(q, NULL, 0);
+            gw_resp_reset(&j->resp);
+            refusal(s, q, &j->resp, 503, NULL);
+        } else {
+            j->continued = 1;
+            __atomic_add_fetch(&io->waiting, 1, __ATOMIC_RELEASE);
+        }
+    }
+    if (!q->next_fn) {
+        finish(j->evreq, q, &j->resp, j->started);
+        if (j->continued)
+            __atomic_sub_fetch(&io->waiting, 1, __ATOMIC_RELEASE);
+        job_free(j);
+        return;
+    }
+    if (q->next_call) {
+        gw_outcall_t *c = q->next_call;
+        q->next_call = NULL;
+        if (q->result)
+            gw_http_result_cleanup(q->result);
+        else
+            q->result = gw_xcalloc(1, sizeof(*q->result));
+        q->calls++;
+        gw_fetch_start(io->fetch, c, q->result, call_done, j);
+        gw_outcall_free(c);
+        return;
+    }
+    run_step(j);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     io_thread_t *io = arg;
@@ -402,6 +523,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     job_t *j = gw_xcalloc(1, sizeof(*j));
     j->started = started;
     j->evreq = ev;
+    j->io = io;
     gw_buf_init(&j->resp.body, 0);
     int st = req_build(s, ev, &j->req);
     if (st) {
@@ -420,29 +542,13 @@ static void on_request(struct evhttp_request *ev, void *arg)
     if (s->runs_inline[ri] && (!r->inline_when || r->inline_when(s->app, &j->req))) {
         j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
-        finish(ev, &j->req, &j->resp, started);
-        job_free(j);
+        job_advance(j);
         return;
     }
-    j->done_ev = event_new(io->base, -1, 0, job_done_cb, j);
-    int upstream = r->waits_upstream && r->waits_upstream(s->app, &j->req);
-    pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
-    j->req.ran_on = upstream ? "upstream" : "local";
-    pthread_mutex_lock(&p->lock);
-    if (p->len >= p->max_len || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_unlock(&p->lock);
+    if (enqueue(s, j, r->waits_upstream && r->waits_upstream(s->app, &j->req))) {
         refuse(s, ev, &j->req, 503, started, NULL);
         job_free(j);
-        return;
     }
-    if (p->tail)
-        p->tail->next = j;
-    else
-        p->head = j;
-    p->tail = j;
-    p->len++;
-    wake_one(p);
-    pthread_mutex_unlock(&p->lock);
 }
 
 json_t *gw_server_pools(gw_server_t *s)
@@ -457,6 +563,11 @@ json_t *gw_server_pools(gw_server_t *s)
         pthread_mutex_unlock(&p->lock);
         json_object_set_new(o, names[k], v);
     }
+    int waiting = 0;
+    for (int i = 0; i < s->nio; i++)
+        waiting += __atomic_load_n(&s->io[i].waiting, __ATOMIC_ACQUIRE);
+    /* requests whose next step waits on an outgoing call (or on a pool) without a thread */
+    json_object_set_new(o, "io", json_pack("{s:i,s:i}", "threads", s->nio, "waiting", waiting));
     return o;
 }
 
@@ -492,10 +603,12 @@ static void *worker_main(void *arg)
             p->tail = NULL;
         p->len--;
         pthread_mutex_unlock(&p->lock);
-        if (__atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) /* not started before the stop: */
-            refusal(p->srv, &j->req, &j->resp, 503, NULL);        /* a 503 now, not its upstream calls */
+        gw_handler_fn fn = j->step ? j->step : j->route->fn;
+        j->step = NULL;
+        if (!j->continued && __atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) /* not started before */
+            refusal(p->srv, &j->req, &j->resp, 503, NULL); /* the stop: a 503 now, not its upstream calls */
         else
-            j->route->fn(p->srv->app, &j->req, &j->resp);
+            fn(p->srv->app, &j->req, &j->resp);
         event_active(j->done_ev, 0, 0);
     }
     pthread_cond_destroy(&w.cond);
@@ -563,15 +676,32 @@ static int listen_socket(const char *host, int port, char *err, size_t errlen)
     return fd;
 }
 
+/* On each I/O thread once stopping: close the listener, then run the loop until the
+ * requests waiting on outgoing calls have their answers (bounded by the calls' timeouts). */
+static void drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    io_thread_t *io = arg;
+    if (io->bound) {
+        evhttp_del_accept_socket(io->http, io->bound);
+        io->bound = NULL;
+    }
+    if (__atomic_load_n(&io->waiting, __ATOMIC_ACQUIRE))
+        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000});
+    else
+        event_base_loopexit(io->base, NULL);
+}
+
 static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
 {
     gw_server_t *s = arg;
     char c;
     (void)!read(fd, &c, 1);
-    /* graceful: stop accepting on every thread, let in-flight jobs finish */
+    /* graceful: stop accepting on every thread, let the requests under way finish */
     __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < s->nio; i++)
-        event_base_loopexit(s->io[i].base, &(struct timeval){0, 200000});
+        event_base_once(s->io[i].base, -1, EV_TIMEOUT, drain, &s->io[i], &(struct timeval){0, 200000});
 }
 
 gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, char *err, size_t errlen)
@@ -643,7 +773,14 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
                                                  EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                                  EVHTTP_REQ_PATCH);
         evhttp_set_gencb(io->http, on_request, io);
-        evhttp_accept_socket(io->http, io->fd);
+        io->bound = evhttp_accept_socket_with_handle(io->http, io->fd);
+        io->fetch = gw_fetch_loop_new(io->base, 256);
+        if (!io->bound || !io->fetch) {
+            snprintf(err, errlen, "cannot set up the event loop");
+            event_config_free(ec);
+            return NULL; /* process exits on this error */
+        }
+        io->fd = -1; /* the listener owns it now */
         if (i == 0) {
             s->stop_ev = event_new(io->base, s->stop_pipe[0], EV_READ, on_stop_pipe, s);
             event_add(s->stop_ev, NULL);
@@ -708,6 +845,7 @@ void gw_server_free(gw_server_t *s)
     if (s->stop_ev)
         event_free(s->stop_ev);
     for (int i = 0; i < s->nio; i++) {
+        gw_fetch_loop_free(s->io[i].fetch);
         if (s->io[i].http)
             evhttp_free(s->io[i].http);
         if (s->io[i].base)

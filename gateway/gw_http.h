@@ -15,6 +15,9 @@
 
 enum { GW_M_GET = 1, GW_M_POST = 2, GW_M_HEAD = 4, GW_M_OTHER = 8 };
 
+struct gw_app;
+struct gw_resp;
+
 typedef struct gw_req {
     int method;
     char *path;       /* raw path, no query */
@@ -28,6 +31,16 @@ typedef struct gw_req {
     char id[17];      /* request id for logs and error pages */
     int on_io_thread; /* handled on an I/O thread: nothing may block (no store) */
     const char *ran_on; /* "io", "local" or "upstream" (the worker pool): in the request's log line */
+    /* A handler that waits on another server ends with gw_req_call (or moves to a pool
+     * with gw_req_then) and keeps its state in ctx between the steps. */
+    void *ctx;
+    void (*ctx_free)(void *ctx);        /* called when the request is done */
+    struct gw_http_result *result;      /* the answer to the last gw_req_call */
+    int calls;                          /* outgoing calls made: in the log line */
+    /* private to gw_http.c: the step asked for */
+    void (*next_fn)(struct gw_app *app, struct gw_req *req, struct gw_resp *resp);
+    int next_where;
+    struct gw_outcall *next_call;
 } gw_req_t;
 
 #define GW_MAX_RESP_HEADERS 16
@@ -70,6 +83,18 @@ typedef struct gw_route {
 } gw_route_t;
 
 int gw_route_always(struct gw_app *app, const gw_req_t *req);
+
+/* Continuing later. A handler (or a step) that calls gw_req_call and returns has not
+ * answered yet: the request's I/O thread makes the outgoing call on its event loop (no
+ * thread waits on it), puts the answer in req->result, and runs `next` where asked:
+ * GW_RUN_IO on the I/O thread (must not block: no store, no blocking calls),
+ * GW_RUN_LOCAL or GW_RUN_UPSTREAM on that worker pool. gw_req_then moves on without a
+ * call. A step that neither asks nor answers leaves the response as it is (an empty
+ * 200 is a bug). On SIGTERM, requests under way finish; new ones get a 503. */
+enum { GW_RUN_IO, GW_RUN_LOCAL, GW_RUN_UPSTREAM };
+struct gw_outcall;
+void gw_req_call(gw_req_t *req, const struct gw_outcall *call, gw_handler_fn next, int where);
+void gw_req_then(gw_req_t *req, gw_handler_fn next, int where);
 
 typedef struct gw_server gw_server_t;
 

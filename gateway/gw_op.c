@@ -556,6 +556,61 @@ static void end_batch(gw_app_t *app, int *batched)
     *batched = 0;
 }
 
+/* A callback's state between its steps: the flow and the authorization request it
+ * belongs to, the plugin's redemption state and, at the end, the identity. */
+typedef struct cb_ctx {
+    json_t *flow, *ar;
+    char *retry, *back;
+    const char *lang;
+    void *idp;
+    gw_identity_t id;
+} cb_ctx_t;
+
+static void cb_ctx_free(void *p)
+{
+    cb_ctx_t *c = p;
+    if (c->idp)
+        idp()->end(c->idp);
+    gw_identity_cleanup(&c->id);
+    json_decref(c->flow);
+    json_decref(c->ar);
+    free(c->retry);
+    free(c->back);
+    free(c);
+}
+
+static void cb_end(gw_app_t *app, gw_req_t *req, gw_resp_t *resp);
+
+/* The VNeID answers, one at a time, on the I/O thread (or, for a key fetch, on the
+ * upstream pool): each step asks for the next call, or ends in a page or the identity. */
+static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    cb_ctx_t *c = req->ctx;
+    const gw_upstream_t *up = app->cfg->upstream;
+    gw_outcall_t call;
+    const char *pcode = NULL;
+    char detail[256] = "";
+    int rc = idp()->step(app, up, c->idp, req->result, !req->on_io_thread, &call, &c->id, &pcode, detail,
+                         sizeof(detail));
+    if (rc == GW_IDP_CALL) {
+        gw_req_call(req, &call, cb_step, GW_RUN_IO);
+    } else if (rc == GW_IDP_BLOCK) {
+        gw_req_then(req, cb_step, GW_RUN_UPSTREAM);
+    } else if (rc == GW_IDP_DONE) {
+        /* the rest uses the store; linking may call the population DB */
+        const gw_client_t *cl = gw_config_client(app->cfg, jstr(c->ar, "client_id"));
+        gw_req_then(req, cb_end, cl && cl->has_accounts ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
+    } else {
+        gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", detail, "page", pcode, "id", req->id, NULL);
+        gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang, c->retry,
+                      c->back);
+        if (!strcmp(pcode, "upstream_unavailable"))
+            gw_resp_header(resp, "Retry-After", "30");
+    }
+}
+
+/* GET /callback: VNeID sends the browser back with a code. The checks that need no
+ * network run here; the code is redeemed by cb_step and the login finished by cb_end. */
 static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     const char *state = gw_form_get(&req->q, "state");
@@ -563,8 +618,6 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *lang = gw_req_lang(req, app, flow ? jstr(flow, "lang") : NULL);
     json_t *ar = NULL;
     char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
-    int batched = 0;
-    gw_identity_t id = {0};
     if (!flow && state && store_down) {
         busy_page(app, req, resp, lang);
         goto done;
@@ -600,17 +653,36 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(app, req, resp, 400, "invalid_request", lang, retry, back);
         goto done;
     }
-    const gw_upstream_t *up = app->cfg->upstream;
-    const char *pcode = NULL;
-    char detail[256] = "";
-    if (idp()->finish(app, up, code, jstr(flow, "nonce"), jstr(flow, "verifier"), &id, &pcode, detail,
-                      sizeof(detail))) {
-        gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", detail, "page", pcode, "id", req->id, NULL);
-        gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, lang, retry, back);
-        if (!strcmp(pcode, "upstream_unavailable"))
-            gw_resp_header(resp, "Retry-After", "30");
-        goto done;
-    }
+    cb_ctx_t *c = gw_xcalloc(1, sizeof(*c));
+    gw_outcall_t call;
+    c->idp = idp()->begin(app, app->cfg->upstream, code, jstr(flow, "nonce"), jstr(flow, "verifier"), &call);
+    gw_req_call(req, &call, cb_step, GW_RUN_IO);
+    c->flow = flow;
+    c->ar = ar;
+    c->retry = retry;
+    c->back = back;
+    c->lang = lang;
+    req->ctx = c;
+    req->ctx_free = cb_ctx_free;
+    flow = ar = NULL;
+    retry = back = NULL;
+done:
+    json_decref(flow);
+    json_decref(ar);
+    free(retry);
+    free(back);
+    free(bind);
+    free(bind_hash);
+}
+
+/* After the identity: policy, the lock list, the session, the way to the portal. */
+static void cb_end(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    cb_ctx_t *c = req->ctx;
+    json_t *flow = c->flow, *ar = c->ar;
+    const char *lang = c->lang, *retry = c->retry, *back = c->back;
+    gw_identity_t id = c->id; /* c keeps ownership */
+    int batched = 0;
     const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
     if (!cl) {
         gw_error_page(app, req, resp, 400, "unknown_client", lang, NULL, NULL);
@@ -724,13 +796,6 @@ static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     free(sid);
 done:
     end_batch(app, &batched);
-    gw_identity_cleanup(&id);
-    json_decref(flow);
-    json_decref(ar);
-    free(retry);
-    free(back);
-    free(bind);
-    free(bind_hash);
 }
 
 /* ------------------------------------------------------------------ /token */
@@ -1297,7 +1362,7 @@ const gw_route_t gw_routes[] = {
     {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, authorize_may_call_popdb},
     {GW_M_GET, "/login", h_login, 0, "ar", NULL, NULL},
     {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, NULL},
-    {GW_M_GET, "/callback", h_callback, 0, NULL, NULL, gw_route_always},
+    {GW_M_GET, "/callback", h_callback, 0, "flow ar", NULL, NULL}, /* its VNeID calls: on the I/O loop */
     {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, NULL},
     {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, NULL},
     {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, gw_route_always}, /* back-channel logout */

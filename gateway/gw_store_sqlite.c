@@ -25,7 +25,8 @@
 enum {
     Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
     Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_SET_ADD, Q_SET_MEMBERS, Q_PURGE_SET, Q_COUNT
+    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_SET_ADD, Q_SET_MEMBERS, Q_PURGE_SET,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -51,6 +52,10 @@ static const char *SQL[Q_COUNT] = {
     [Q_SET_ADD] = "INSERT INTO sets(ns,k,m,exp) VALUES(?1,?2,?3,?4) ON CONFLICT(ns,k,m) DO UPDATE SET exp=excluded.exp",
     [Q_SET_MEMBERS] = "SELECT m FROM sets WHERE ns=?1 AND k=?2 AND exp>?3 ORDER BY exp LIMIT ?4",
     [Q_PURGE_SET] = "DELETE FROM sets WHERE exp<=?1",
+    /* prepared once like the rest: sqlite3_exec would compile them on every transaction */
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
     [Q_PURGE_REV] = "DELETE FROM revoked WHERE until<=?1",
     [Q_INCR] = "INSERT INTO kv(ns,k,v,exp) VALUES(?1,?2,'1',?3) ON CONFLICT(ns,k) DO UPDATE SET "
                "v = CASE WHEN exp<=?4 THEN '1' ELSE CAST(CAST(v AS INTEGER)+1 AS TEXT) END, "
@@ -159,6 +164,8 @@ bad:
 
 /* A batch asked for on this thread (batch_begin) starts at its first operation: a
  * handler whose records all live in memory never touches the database at all. */
+static int tx(conn_t *c, int q);
+
 static __thread struct {
     sq_store_t *batch_of;
     int batch_depth, batch_abort; /* batches nest: the outermost one commits */
@@ -245,7 +252,7 @@ static void writer_leave(sq_store_t *s)
         return;
     tl.writer_of = NULL;
     if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
-        sqlite3_exec(s->writer->db, "ROLLBACK", NULL, NULL, NULL);
+        tx(s->writer, Q_ROLLBACK);
     int due = atomic_exchange(&s->checkpoint_due, 0);
     if (due == 2) /* the next write starts the WAL over (readers get the busy timeout to finish) */
         sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
@@ -267,7 +274,7 @@ static conn_t *conn_get(sq_store_t *s)
     if (tl.batch_of == s && !tl.batch_began) {
         if (!writer_enter(s))
             return NULL;
-        if (sqlite3_exec(s->writer->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        if (tx(s->writer, Q_BEGIN) != SQLITE_OK) {
             writer_leave(s);
             return NULL;
         }
@@ -286,6 +293,15 @@ static sqlite3_stmt *stmt(conn_t *c, int q)
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s) { sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); }
 
+/* BEGIN IMMEDIATE, COMMIT or ROLLBACK on c. Returns SQLITE_OK or the error. */
+static int tx(conn_t *c, int q)
+{
+    sqlite3_stmt *st = c->st[q];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int sq_put(gw_store_t *b, const char *ns, const char *key, const char *val, long ttl, int nx)
 {
     conn_t *c = conn_get((sq_store_t *)b);
@@ -295,7 +311,7 @@ static int sq_put(gw_store_t *b, const char *ns, const char *key, const char *va
     int rc = GW_OK;
     if (nx) {
         int own = sqlite3_get_autocommit(c->db); /* inside a batch the batch is the transaction */
-        if (own && sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        if (own && tx(c, Q_BEGIN) != SQLITE_OK)
             return GW_ESTORE;
         sqlite3_stmt *st = stmt(c, Q_PUT_NX_CLEAN);
         bind_text(st, 1, ns);
@@ -313,7 +329,7 @@ static int sq_put(gw_store_t *b, const char *ns, const char *key, const char *va
         if (rc == GW_OK && sqlite3_changes(c->db) == 0)
             rc = GW_ECONFLICT;
         sqlite3_reset(st);
-        if (own && sqlite3_exec(c->db, rc == GW_ESTORE ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        if (own && tx(c, rc == GW_ESTORE ? Q_ROLLBACK : Q_COMMIT) != SQLITE_OK)
             rc = GW_ESTORE;
         return rc;
     }
@@ -545,7 +561,7 @@ static int sq_batch_end(gw_store_t *b, int commit)
     int rc = GW_OK;
     if (tl.batch_abort) /* asked to commit what an inner batch gave up */
         rc = commit ? GW_ESTORE : GW_OK;
-    else if (sqlite3_exec(s->writer->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    else if (tx(s->writer, Q_COMMIT) != SQLITE_OK)
         rc = GW_ESTORE;
     writer_leave(s); /* rolls back whatever was not committed */
     return rc;
@@ -743,7 +759,7 @@ static int sq_import_begin(gw_store_t *b, const char *portal)
     conn_t *c = writer_enter(s); /* held until sq_import_end */
     if (!c)
         return GW_ESTORE;
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (tx(c, Q_BEGIN) != SQLITE_OK) {
         writer_leave(s);
         return GW_ESTORE;
     }
@@ -819,7 +835,7 @@ static int sq_import_end(gw_store_t *b, int commit)
     if (!tl.importing || tl.writer_of != s)
         return GW_ESTORE; /* no import began on this thread */
     tl.importing = 0;
-    int rc = sqlite3_exec(s->writer->db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? GW_OK
+    int rc = tx(s->writer, commit ? Q_COMMIT : Q_ROLLBACK) == SQLITE_OK ? GW_OK
                                                                                                    : GW_ESTORE;
     writer_leave(s);
     return rc;

@@ -1,5 +1,5 @@
 /* Plugins: connectors chosen by configuration, compiled in and listed in a static table.
- * Kind `idp`: an upstream identity provider. Its calls run on worker threads and may block.
+ * Kind `idp`: an upstream identity provider, a state machine whose calls the gateway makes.
  * A new connector is one folder under plugins/ and one row in gw_idp_plugins. */
 #ifndef GW_PLUGIN_H
 #define GW_PLUGIN_H
@@ -7,6 +7,9 @@
 
 struct gw_app;
 struct gw_upstream;
+struct gw_outcall;
+struct gw_http_result;
+enum { GW_IDP_CALL = 1, GW_IDP_DONE = 2, GW_IDP_FAIL = 3, GW_IDP_BLOCK = 4 };
 
 /* The verified identity an upstream provider vouches for. Strings are malloc'd. */
 typedef struct gw_identity {
@@ -27,12 +30,20 @@ typedef struct gw_idp_ops {
     /* The URL to send the browser to. nonce and code_challenge may be NULL. */
     char *(*auth_url)(struct gw_app *app, const struct gw_upstream *up, const char *state,
                       const char *nonce, const char *code_challenge, const char *ui_locales);
-    /* Redeem the code and produce the identity. Returns 0, or -1 with *ret_code set to a
-     * page code ("upstream_unavailable", "upstream_error", "missing_identity") and a
-     * log-only reason in detail. */
-    int (*finish)(struct gw_app *app, const struct gw_upstream *up, const char *code,
-                  const char *nonce, const char *code_verifier, gw_identity_t *ret,
-                  const char **ret_code, char *detail, size_t detail_len);
+    /* Redeeming the code is a few calls to the provider, which the gateway makes on its
+     * event loop (the plugin never waits on the network itself). begin() returns the
+     * plugin's state for this login and fills the first call. step() gets each answer
+     * and returns GW_IDP_CALL with the next call filled (its strings may point into the
+     * state), GW_IDP_DONE with *ret filled, GW_IDP_FAIL with *ret_code set to a page code
+     * ("upstream_unavailable", "upstream_error", "missing_identity") and a log-only
+     * reason in detail, or, when may_block is 0, GW_IDP_BLOCK: call step() again with
+     * the same answer on a thread that may block (a key fetch). end() frees the state. */
+    void *(*begin)(struct gw_app *app, const struct gw_upstream *up, const char *code, const char *nonce,
+                   const char *code_verifier, struct gw_outcall *call);
+    int (*step)(struct gw_app *app, const struct gw_upstream *up, void *state, const struct gw_http_result *answer,
+                int may_block, struct gw_outcall *call, gw_identity_t *ret, const char **ret_code, char *detail,
+                size_t detail_len);
+    void (*end)(void *state);
 } gw_idp_ops_t;
 
 extern const gw_idp_ops_t gw_idp_vneid;

@@ -187,10 +187,31 @@ static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, 
     return 0;
 }
 
-static int vneid_finish(gw_app_t *app, const gw_upstream_t *up, const char *code, const char *nonce,
-                        const char *verifier, gw_identity_t *ret, const char **ret_code, char *detail,
-                        size_t dl)
+/* One login's redemption: the token call, then (with the access token) the userinfo call. */
+typedef struct vneid_run {
+    int stage;         /* 0: the token answer is due, 1: the userinfo answer */
+    char *form;        /* the token request's body */
+    char *nonce;
+    char *at;          /* the access token, for the userinfo call */
+    json_t *claims;    /* the verified id_token's claims, if one came */
+} vneid_run_t;
+
+static void vneid_end(void *state)
 {
+    vneid_run_t *r = state;
+    if (!r)
+        return;
+    gw_wipe_free(r->form);
+    free(r->nonce);
+    gw_wipe_free(r->at);
+    json_decref(r->claims);
+    free(r);
+}
+
+static void *vneid_begin(gw_app_t *app, const gw_upstream_t *up, const char *code, const char *nonce,
+                         const char *verifier, gw_outcall_t *call)
+{
+    vneid_run_t *r = gw_xcalloc(1, sizeof(*r));
     gw_buf_t form;
     gw_buf_init(&form, 16384);
     char *cb = gw_sprintf("%s/callback", app->cfg->public_url);
@@ -204,25 +225,31 @@ static int vneid_finish(gw_app_t *app, const gw_upstream_t *up, const char *code
         gw_buf_printf(&form, "&code_verifier=%s", ev);
         free(ev);
     }
-    gw_http_result_t tr, ur;
-    memset(&ur, 0, sizeof(ur));
-    json_t *tok = NULL, *claims = NULL, *ui = NULL;
-    int rc = -1;
-    long tmo = up->timeout_ms * 1000;
-    gw_http_call(up->token_endpoint, form.data, up->client_id, up->client_secret, NULL, NULL, tmo, &tr);
-    gw_buf_cleanup(&form);
-    if (tr.status == 0 || tr.status >= 500) {
+    r->form = gw_buf_steal(&form);
+    r->nonce = nonce ? gw_strdup(nonce) : NULL;
+    *call = (gw_outcall_t){.url = up->token_endpoint, .form = r->form, .basic_user = up->client_id,
+                           .basic_pass = up->client_secret, .timeout_ms = up->timeout_ms * 1000};
+    return r;
+}
+
+/* The token answer: the access token, and the id_token checked. Returns GW_IDP_CALL with
+ * the userinfo call, GW_IDP_FAIL or GW_IDP_BLOCK. */
+static int token_answer(gw_app_t *app, const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *tr,
+                        int may_block, gw_outcall_t *call, const char **ret_code, char *detail, size_t dl)
+{
+    int rc = GW_IDP_FAIL;
+    if (tr->status == 0 || tr->status >= 500) {
         *ret_code = "upstream_unavailable";
-        snprintf(detail, dl, "token endpoint: %s", tr.status ? "server error" : tr.error);
-        if (tr.status)
-            snprintf(detail, dl, "token endpoint: HTTP %ld", tr.status);
-        goto done;
+        snprintf(detail, dl, "token endpoint: %s", tr->status ? "server error" : tr->error);
+        if (tr->status)
+            snprintf(detail, dl, "token endpoint: HTTP %ld", tr->status);
+        return GW_IDP_FAIL;
     }
-    tok = json_loadb(tr.body, tr.len, 0, NULL);
+    json_t *tok = json_loadb(tr->body, tr->len, 0, NULL);
     const char *at = json_string_value(json_object_get(tok, "access_token"));
-    if (tr.status != 200 || !at) {
+    if (tr->status != 200 || !at) {
         *ret_code = "upstream_error";
-        snprintf(detail, dl, "token endpoint: HTTP %ld, error '%s'", tr.status,
+        snprintf(detail, dl, "token endpoint: HTTP %ld, error '%s'", tr->status,
                  json_string_value(json_object_get(tok, "error")) ? json_string_value(json_object_get(tok, "error")) : "-");
         goto done;
     }
@@ -239,32 +266,49 @@ static int vneid_finish(gw_app_t *app, const gw_upstream_t *up, const char *code
         goto done;
     }
     if (idt && up->id_token) {
-        int jr = gw_jwt_verify(app->upstream_jwks, idt, up->algs, &claims);
+        int jr = may_block ? gw_jwt_verify(app->upstream_jwks, idt, up->algs, &r->claims)
+                           : gw_jwt_verify_cached(app->upstream_jwks, idt, up->algs, &r->claims);
+        if (jr == GW_JWT_NEED_KEYS) { /* the JWKS must be fetched: on a thread that may wait */
+            rc = GW_IDP_BLOCK;
+            goto done;
+        }
         if (jr != GW_JWT_OK) {
             *ret_code = jr == GW_JWT_JWKS_FETCH ? "upstream_unavailable" : "upstream_error";
             snprintf(detail, dl, "id_token: %s", gw_jwt_strerror(jr));
             goto done;
         }
-        if (check_id_token(up, claims, up->use_nonce ? nonce : NULL, detail, dl)) {
+        if (check_id_token(up, r->claims, up->use_nonce ? r->nonce : NULL, detail, dl)) {
             *ret_code = "upstream_error";
             goto done;
         }
     }
-    gw_http_call(up->userinfo_endpoint, NULL, NULL, NULL, at, NULL, tmo, &ur);
-    if (ur.status == 0 || ur.status >= 500) {
+    r->at = gw_strdup(at);
+    *call = (gw_outcall_t){.url = up->userinfo_endpoint, .bearer = r->at, .timeout_ms = up->timeout_ms * 1000};
+    r->stage = 1;
+    rc = GW_IDP_CALL;
+done:
+    json_decref(tok);
+    return rc;
+}
+
+static int userinfo_answer(const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *ur, gw_identity_t *ret,
+                           const char **ret_code, char *detail, size_t dl)
+{
+    if (ur->status == 0 || ur->status >= 500) {
         *ret_code = "upstream_unavailable";
-        snprintf(detail, dl, "userinfo: %s", ur.status ? "server error" : ur.error);
-        goto done;
+        snprintf(detail, dl, "userinfo: %s", ur->status ? "server error" : ur->error);
+        return GW_IDP_FAIL;
     }
-    ui = ur.status == 200 ? json_loadb(ur.body, ur.len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *ui = ur->status == 200 ? json_loadb(ur->body, ur->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    int rc = GW_IDP_FAIL;
     if (!json_is_object(ui)) {
         *ret_code = "upstream_error";
-        snprintf(detail, dl, "userinfo: HTTP %ld or not a JSON object", ur.status);
+        snprintf(detail, dl, "userinfo: HTTP %ld or not a JSON object", ur->status);
         goto done;
     }
     const char *usub = json_string_value(json_object_get(ui, "sub"));
-    if (claims) {
-        const char *isub = json_string_value(json_object_get(claims, "sub"));
+    if (r->claims) {
+        const char *isub = json_string_value(json_object_get(r->claims, "sub"));
         if (!usub || strcmp(usub, isub)) {
             *ret_code = "upstream_error";
             snprintf(detail, dl, "userinfo sub differs from id_token sub");
@@ -276,18 +320,26 @@ static int vneid_finish(gw_app_t *app, const gw_upstream_t *up, const char *code
         *ret_code = "missing_identity";
         goto done;
     }
-    rc = 0;
+    rc = GW_IDP_DONE;
 done:
-    json_decref(tok);
-    json_decref(claims);
     json_decref(ui);
-    gw_http_result_cleanup(&tr);
-    gw_http_result_cleanup(&ur);
     return rc;
+}
+
+static int vneid_step(gw_app_t *app, const gw_upstream_t *up, void *state, const gw_http_result_t *answer,
+                      int may_block, gw_outcall_t *call, gw_identity_t *ret, const char **ret_code, char *detail,
+                      size_t dl)
+{
+    vneid_run_t *r = state;
+    if (r->stage == 0)
+        return token_answer(app, up, r, answer, may_block, call, ret_code, detail, dl);
+    return userinfo_answer(up, r, answer, ret, ret_code, detail, dl);
 }
 
 const gw_idp_ops_t gw_idp_vneid = {
     .kind = "vneid",
     .auth_url = vneid_auth_url,
-    .finish = vneid_finish,
+    .begin = vneid_begin,
+    .step = vneid_step,
+    .end = vneid_end,
 };

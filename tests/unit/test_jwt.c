@@ -1025,6 +1025,37 @@ static void test_jwt_verify_refetches_jwks_for_unknown_kid(void **state)
     assert_int_equal(server_stop(&srv), 1);
 }
 
+/* The I/O threads' variant never touches the network: where a fetch is due it says so,
+ * the caller fetches on a worker (gw_jwt_verify), and then the cached keys serve it. */
+static void test_jwt_verify_cached_asks_for_the_fetch_instead_of_making_it(void **state)
+{
+    counting_server_t srv;
+    server_start(&srv, g_ks->jwks_json);
+    char *uri = gw_sprintf("http://127.0.0.1:%d/jwks", srv.port);
+    gw_jwks_cache_t *c = gw_jwks_cache_new(uri, 3600); /* first use: no keys, no attempt yet */
+    char *t = sign("ES256", PAYLOAD);
+    json_t *claims = NULL;
+    assert_rc(gw_jwt_verify_cached(c, t, ALGS, &claims), GW_JWT_NEED_KEYS);
+    assert_rc(gw_jwt_verify_cached(c, t, ALGS, &claims), GW_JWT_NEED_KEYS); /* no attempt was made */
+    assert_null(claims);
+    assert_rc(verify(c, t, ALGS, &claims), GW_JWT_OK); /* the fetch, on a thread that may wait */
+    json_decref(claims);
+    claims = NULL;
+    assert_rc(gw_jwt_verify_cached(c, t, ALGS, &claims), GW_JWT_OK);
+    assert_non_null(claims);
+    json_decref(claims);
+    claims = NULL;
+    /* an unknown kid right after a fetch: no new attempt is due, so a plain refusal */
+    char *bad = with_kid("RS256", "rotated-kid");
+    assert_rc(gw_jwt_verify_cached(c, bad, ALGS, &claims), GW_JWT_UNKNOWN_KID);
+    assert_null(claims);
+    gw_jwks_cache_free(c);
+    free(t);
+    free(bad);
+    free(uri);
+    assert_int_equal(server_stop(&srv), 1);
+}
+
 static void test_jwt_verify_does_not_refetch_within_min_refresh(void **state)
 {
     counting_server_t srv;
@@ -1171,6 +1202,7 @@ static void test_jwt_strerror_names_each_code(void **state)
     assert_string_equal(gw_jwt_strerror(GW_JWT_KEY_MISMATCH), "algorithm does not fit the key");
     assert_string_equal(gw_jwt_strerror(GW_JWT_SIGNATURE), "bad signature");
     assert_string_equal(gw_jwt_strerror(GW_JWT_JWKS_FETCH), "JWKS unavailable");
+    assert_string_equal(gw_jwt_strerror(GW_JWT_NEED_KEYS), "JWKS fetch due");
     assert_string_equal(gw_jwt_strerror(12345), "error");
 }
 
@@ -1213,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_jwt_verify_survives_bad_payload_or_signature_encoding),
         cmocka_unit_test(test_jwt_verify_own_survives_bad_payload_or_signature_encoding),
         cmocka_unit_test(test_jwt_verify_refetches_jwks_for_unknown_kid),
+        cmocka_unit_test(test_jwt_verify_cached_asks_for_the_fetch_instead_of_making_it),
         cmocka_unit_test(test_jwt_verify_does_not_refetch_within_min_refresh),
         cmocka_unit_test(test_jwt_verify_failed_jwks_fetch_is_rate_limited),
         cmocka_unit_test(test_jwt_es256_signatures_are_64_bytes_and_verify_independently),
