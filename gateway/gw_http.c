@@ -630,6 +630,7 @@ static void *reaper_main(void *arg)
     int ticks = 0;
     while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
         gw_revset_sync(s->app);
+        gw_store_maintain(s->app->store);
         if (++ticks % 120 == 0)
             gw_store_purge(s->app->store);
         usleep(250 * 1000);

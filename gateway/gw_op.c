@@ -564,6 +564,7 @@ typedef struct cb_ctx {
     const char *lang;
     void *idp;
     gw_identity_t id;
+    int batch_held; /* cb_end's store batch is open already (gw_store_batch_try_begin) */
 } cb_ctx_t;
 
 static void cb_ctx_free(void *p)
@@ -599,7 +600,15 @@ static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc == GW_IDP_DONE) {
         /* the rest uses the store; linking may call the population DB */
         const gw_client_t *cl = gw_config_client(app->cfg, jstr(c->ar, "client_id"));
-        gw_req_then(req, cb_end, cl && cl->has_accounts ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
+        if (req->on_io_thread && cl && !cl->has_accounts && !app->audit &&
+            gw_store_batch_try_begin(app->store) == GW_OK) {
+            /* the usual case: the store's write connection was free, so nothing ahead
+             * waits; it ends here, without a trip through a worker */
+            c->batch_held = 1;
+            cb_end(app, req, resp);
+        } else {
+            gw_req_then(req, cb_end, cl && cl->has_accounts ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
+        }
     } else {
         gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", detail, "page", pcode, "id", req->id, NULL);
         gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang, c->retry,
@@ -682,7 +691,8 @@ static void cb_end(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     json_t *flow = c->flow, *ar = c->ar;
     const char *lang = c->lang, *retry = c->retry, *back = c->back;
     gw_identity_t id = c->id; /* c keeps ownership */
-    int batched = 0;
+    int batched = c->batch_held; /* every way out below ends it */
+    c->batch_held = 0;
     const gw_client_t *cl = gw_config_client(app->cfg, jstr(ar, "client_id"));
     if (!cl) {
         gw_error_page(app, req, resp, 400, "unknown_client", lang, NULL, NULL);
@@ -709,7 +719,8 @@ static void cb_end(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
      * them, so a lock set meanwhile either refuses this login or finds its session (and
      * it is one commit per login). Linking may call the population DB: no transaction
      * is held across that. */
-    batched = !cl->has_accounts && gw_store_batch_begin(app->store) == GW_OK;
+    if (!batched)
+        batched = !cl->has_accounts && gw_store_batch_begin(app->store) == GW_OK;
     char *lock = NULL;
     int lrc = gw_store_get(app->store, "lock", id.id12, &lock);
     if (lrc != GW_OK && lrc != GW_ENOTFOUND) { /* the lock list cannot be read: no session */

@@ -9,6 +9,7 @@
 #ifndef GW_STORE_H
 #define GW_STORE_H
 #include "gw_memkv.h"
+#include "gw_util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,13 @@ typedef struct gw_store_ops {
      * and only if no batch inside it ended with commit 0. */
     int (*batch_begin)(gw_store_t *st);
     int (*batch_end)(gw_store_t *st, int commit);
+    /* batch_begin for an I/O thread: only if the batch can start at once (nothing else
+     * writing, in this process or another), its transaction then open; GW_EAGAIN and
+     * nothing begun otherwise. Nothing inside the batch waits then: the checkpoints its
+     * commit makes due are left to `maintain`. NULL: never at once (a network store). */
+    int (*batch_try_begin)(gw_store_t *st);
+    /* upkeep the background thread runs every quarter second (NULL: none) */
+    void (*maintain)(gw_store_t *st);
     /* live records of a namespace, soonest to expire first (a retried record is put again
      * with a fresh TTL, so it goes to the back); only the event outbox is listed */
     int (*list)(gw_store_t *st, const char *ns, size_t max,
@@ -176,6 +184,15 @@ static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const 
 { return st->ops->link_rekey(st, portal, old_id12, new_id12); }
 static inline int gw_store_purge(gw_store_t *st) { gw_memkv_purge(st->mem); return st->ops->purge(st); }
 static inline int gw_store_batch_begin(gw_store_t *st) { return st->ops->batch_begin ? st->ops->batch_begin(st) : 0; }
+static inline int gw_store_batch_try_begin(gw_store_t *st)
+{
+    return st->ops->batch_try_begin ? st->ops->batch_try_begin(st) : GW_EAGAIN;
+}
+static inline void gw_store_maintain(gw_store_t *st)
+{
+    if (st->ops->maintain)
+        st->ops->maintain(st);
+}
 static inline int gw_store_batch_end(gw_store_t *st, int commit)
 {
     return st->ops->batch_end ? st->ops->batch_end(st, commit) : 0;

@@ -175,6 +175,7 @@ static __thread struct {
      * its statements, a batch or an import from its first operation to its end. */
     sq_store_t *writer_of;
     int writer_depth;
+    int no_checkpoint; /* taken by batch_try_begin: its end leaves the checkpoints to maintain */
 } tl;
 
 static conn_t *reader_get(sq_store_t *s)
@@ -253,7 +254,8 @@ static void writer_leave(sq_store_t *s)
     tl.writer_of = NULL;
     if (!sqlite3_get_autocommit(s->writer->db)) /* never hand on an open transaction */
         tx(s->writer, Q_ROLLBACK);
-    int due = atomic_exchange(&s->checkpoint_due, 0);
+    int due = tl.no_checkpoint ? 0 : atomic_exchange(&s->checkpoint_due, 0);
+    tl.no_checkpoint = 0;
     if (due == 2) /* the next write starts the WAL over (readers get the busy timeout to finish) */
         sqlite3_wal_checkpoint_v2(s->writer->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     pthread_mutex_unlock(&s->wlock);
@@ -543,6 +545,42 @@ static int sq_batch_begin(gw_store_t *b)
     tl.batch_depth = 1;
     tl.batch_abort = 0;
     return GW_OK;
+}
+
+static int sq_batch_try_begin(gw_store_t *b)
+{
+    sq_store_t *s = (sq_store_t *)b;
+    if (tl.batch_of || tl.writer_of || tl.importing)
+        return GW_EAGAIN;
+    if (pthread_mutex_trylock(&s->wlock))
+        return GW_EAGAIN; /* another thread writes */
+    if (!s->writer && !(s->writer = writer_open(s))) {
+        pthread_mutex_unlock(&s->wlock);
+        return GW_EAGAIN;
+    }
+    sqlite3_busy_timeout(s->writer->db, 0); /* another process writes: SQLITE_BUSY at once */
+    if (tx(s->writer, Q_BEGIN) != SQLITE_OK) {
+        pthread_mutex_unlock(&s->wlock);
+        return GW_EAGAIN;
+    }
+    tl.writer_of = s;
+    tl.writer_depth = 1;
+    tl.no_checkpoint = 1;
+    tl.batch_of = s;
+    tl.batch_depth = 1;
+    tl.batch_abort = 0;
+    tl.batch_began = 1;
+    return GW_OK;
+}
+
+/* The checkpoints the commits of batch_try_begin left due, from the background thread. */
+static void sq_maintain(gw_store_t *b)
+{
+    sq_store_t *s = (sq_store_t *)b;
+    if (!atomic_load(&s->checkpoint_due) || tl.writer_of)
+        return;
+    if (writer_enter(s))
+        writer_leave(s);
 }
 
 static int sq_batch_end(gw_store_t *b, int commit)
@@ -936,6 +974,7 @@ static const gw_store_ops_t sqlite_ops = {
     .revoke = w_revoke, .revoked_since = sq_revoked_since, .link_create = w_link_create,
     .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
     .link_delete = w_link_delete, .link_rekey = w_link_rekey, .purge = w_purge, .close = sq_close, .incr = w_incr, .decr = w_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
+    .batch_try_begin = sq_batch_try_begin, .maintain = sq_maintain,
     .set_add = w_set_add, .set_members = sq_set_members,
     .import_begin = sq_import_begin, .import_row = w_import_row, .import_end = sq_import_end,
     .account_get = sq_account_get, .account_by_username = sq_account_by_username,

@@ -5,7 +5,7 @@
 // through once the other writer was done).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, kvSnapshot, newKeys, holdWriteLock, ADMIN_TOKEN } from './lib/harness.js';
+import { startStack, kvSnapshot, newKeys, holdWriteLock, readLog, ADMIN_TOKEN } from './lib/harness.js';
 import { discover, authRequest, Agent, errorCode, toUpstreamCallback } from './lib/rp.js';
 
 let st;
@@ -53,4 +53,39 @@ test('a lock list that cannot be read refuses the login (503), even when the dat
   } finally {
     await lock(LOCKED, false);
   }
+});
+
+// Where a VNeID login ends: on the I/O thread when the database's write connection is
+// free (the usual case: no trip through a worker), and on a worker, which may wait for
+// the lock, when another process is writing; both give the code and store the session.
+test('a login ends on the I/O thread when the database is free, on a worker that waits when it is not', async () => {
+  const c = st.clients['portal-a'];
+  const config = await discover(st.gw.url, c);
+  const callbackLines = () => readLog(st.gw.proc).split('\n').filter((l) => l.includes('"path":"/callback"'));
+  async function login(hold) {
+    const agent = new Agent();
+    const cb = await toUpstreamCallback(agent, (await authRequest(config, c)).url, '001085012345');
+    assert.equal(cb.status, 302, `VNeID simulator: ${cb.status}`);
+    const before = callbackLines().length;
+    const snap = kvSnapshot(st.gw.db);
+    const holder = hold ? holdWriteLock(st.gw.db) : null;
+    if (holder) await holder.ready;
+    const freed = holder && new Promise((r) => setTimeout(r, 1000)).then(() => holder.release());
+    const t0 = Date.now();
+    const r = await agent.request(cb.location);
+    const ms = Date.now() - t0;
+    await freed;
+    assert.equal(r.status, 302, `${r.status} ${r.location || ''}`);
+    assert.ok(new URL(r.location).searchParams.get('code'), 'a code');
+    assert.equal(newKeys(st.gw.db, snap).sess.length, 1, 'the session is stored');
+    for (let i = 0; i < 50 && callbackLines().length === before; i++) await new Promise((res) => setTimeout(res, 20));
+    const line = JSON.parse(callbackLines().at(-1));
+    assert.equal(line.calls, '2', 'token and userinfo calls');
+    return { ranOn: line.ran_on, ms };
+  }
+  assert.equal((await login(false)).ranOn, 'io');
+  const busy = await login(true);
+  assert.equal(busy.ranOn, 'local');
+  assert.ok(busy.ms >= 900, `it waited for the other writer (${busy.ms} ms)`);
+  assert.equal((await login(false)).ranOn, 'io', 'and back on the I/O thread once free');
 });

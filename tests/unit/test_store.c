@@ -842,6 +842,83 @@ static void test_store_wal_is_checkpointed_under_steady_writes(void **state)
     check_stored(f->st, "sess", "k11999", "a value of some length, like a session record");
 }
 
+/* batch_try_begin is for the I/O threads: it begins only when nothing else writes, never
+ * waits, and leaves the checkpoints to maintain (the background thread). */
+static void *hold_batch(void *p)
+{
+    batch_race_t *r = p;
+    assert_int_equal(gw_store_batch_begin(r->st), GW_OK);
+    assert_int_equal(gw_store_put(r->st, "sess", "held", "1", 60, 0), GW_OK); /* the write connection taken */
+    pthread_barrier_wait(&r->open);
+    pthread_barrier_wait(&r->open); /* until the main thread has tried */
+    assert_int_equal(gw_store_batch_end(r->st, 1), GW_OK);
+    return NULL;
+}
+
+static void test_store_batch_try_begin_never_waits(void **state)
+{
+    fixture_t *f = *state;
+    if (redis_url) { /* a network store: never at once */
+        assert_int_equal(gw_store_batch_try_begin(f->st), GW_EAGAIN);
+        return;
+    }
+    /* free: it begins, reads and writes inside, and commits */
+    assert_int_equal(gw_store_batch_try_begin(f->st), GW_OK);
+    char *v = NULL;
+    assert_int_equal(gw_store_get(f->st, "lock", "001085012345", &v), GW_ENOTFOUND);
+    assert_int_equal(gw_store_put(f->st, "sess", "a", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
+    check_stored(f->st, "sess", "a", "1");
+    /* and a batch it began that ends without commit leaves nothing */
+    assert_int_equal(gw_store_batch_try_begin(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "sess", "gone", "1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_batch_end(f->st, 0), GW_OK);
+    assert_int_equal(gw_store_get(f->st, "sess", "gone", &v), GW_ENOTFOUND);
+    /* another thread writes: at once, not after it */
+    batch_race_t r = {.st = f->st};
+    pthread_barrier_init(&r.open, NULL, 2);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hold_batch, &r), 0);
+    pthread_barrier_wait(&r.open);
+    double t0 = mono_s();
+    assert_int_equal(gw_store_batch_try_begin(f->st), GW_EAGAIN);
+    assert_true(mono_s() - t0 < 0.1);
+    pthread_barrier_wait(&r.open);
+    pthread_join(th, NULL);
+    pthread_barrier_destroy(&r.open);
+    /* another process holds the write lock: at once too, and this thread is left as it was */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    t0 = mono_s();
+    assert_int_equal(gw_store_batch_try_begin(f->st), GW_EAGAIN);
+    assert_true(mono_s() - t0 < 0.1);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(gw_store_put(f->st, "sess", "b", "2", 60, 0), GW_OK);
+    check_stored(f->st, "sess", "b", "2");
+    check_stored(f->st, "sess", "held", "1");
+}
+
+static void test_store_maintain_checkpoints_what_try_batches_left(void **state)
+{
+    if (redis_url)
+        skip();
+    fixture_t *f = *state;
+    char key[32];
+    for (int i = 0; i < 12000; i++) { /* as in the steady-writes test: 24k frames unchecked */
+        assert_int_equal(gw_store_batch_try_begin(f->st), GW_OK);
+        snprintf(key, sizeof(key), "k%05d", i);
+        assert_int_equal(gw_store_put(f->st, "sess", key, "a value of some length, like a session record", 60, 0),
+                         GW_OK);
+        assert_int_equal(gw_store_batch_end(f->st, 1), GW_OK);
+        if (i % 500 == 499)
+            gw_store_maintain(f->st); /* the background thread's turn */
+    }
+    check_wal_at_most(f, 40);
+    check_stored(f->st, "sess", "k11999", "a value of some length, like a session record");
+}
+
 /* Several threads writing without pause: the checkpoints run while commits land, and
  * the WAL is still held to its bound (16,000 frames, about 66 MB) and then cut back. */
 static void *put_many(void *arg)
@@ -1149,6 +1226,8 @@ int main(void)
         T(test_store_other_threads_read_past_a_batch_and_write_after_it),
         T(test_store_write_waits_at_most_the_busy_timeout_in_all),
         T(test_store_wal_is_checkpointed_under_steady_writes),
+        T(test_store_batch_try_begin_never_waits),
+        T(test_store_maintain_checkpoints_what_try_batches_left),
         T(test_store_wal_stays_bounded_under_concurrent_writes),
         T(test_store_import_inside_a_batch_is_refused),
         T(test_store_set_keeps_members_until_each_expires),
