@@ -652,7 +652,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->clients = gw_xcalloc(GW_MAX_CLIENTS, sizeof(gw_client_t)); /* never moves: errors point into it */
     c->io_threads = 2;
     c->workers = 4;
-    c->upstream_workers = 64; /* mostly waiting: 64 logins in flight at 0.5 s per VNeID round trip is 128/s */
+    c->upstream_workers = 64; /* mostly waiting on the population DB or a portal (VNeID needs no thread) */
     c->max_body = 64 * 1024;
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;

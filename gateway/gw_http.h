@@ -2,8 +2,10 @@
  * SO_REUSEPORT listener, parse requests and route them. Handlers marked `inline` run on
  * the I/O thread and must not block (discovery, JWKS, health), and so do those whose
  * store records are all in memory (inline_if_local), for every request or for those a
- * predicate picks (inline_when: /authorize without an SSO cookie). All others run on
- * the worker pool; the I/O thread gets the finished response back on its own loop.
+ * predicate picks (inline_when: /authorize without an SSO cookie). All others run on a
+ * worker pool; the I/O thread gets the finished response back on its own loop. A
+ * handler may also end with an outgoing call (gw_req_call), made on the I/O thread's
+ * event loop, and continue in a later step wherever it asks.
  *
  * A handler sees a copied, parsed request (gw_req_t) and fills a gw_resp_t; it never
  * touches libevent objects, so it can run on any thread. */
