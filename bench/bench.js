@@ -32,6 +32,7 @@ const CFG = {
   scenarios: (env.BENCH_SCENARIOS || 'login,token').split(',').map((s) => s.trim()).filter(Boolean),
   eidgwBin: env.EIDGW_BIN || path.join(ROOT, 'build/eidgw'),
   eidgwLog: env.BENCH_EIDGW_LOG || 'info',
+  audit: env.BENCH_EIDGW_AUDIT === '1',
   store: env.BENCH_STORE || 'sqlite',
   ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
   workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
@@ -131,7 +132,8 @@ async function main() {
   execFileSync(CFG.eidgwBin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
-                                     workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog }));
+                                     workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog,
+                                     audit: CFG.audit }));
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   const peerP = start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
     '--client', `${client.id}:${client.secret}:${redirect}`,
@@ -162,7 +164,7 @@ async function main() {
   log(`eidgw benchmark — ${new Date().toISOString()}`);
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
-      `io_threads=${CFG.ioThreads} workers=${CFG.workers} upstream_workers=${CFG.upstreamWorkers || '64 (default)'}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}`);
+      `io_threads=${CFG.ioThreads} workers=${CFG.workers} upstream_workers=${CFG.upstreamWorkers || '64 (default)'}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}${CFG.audit ? ', audit log on (fsynced)' : ''}`);
   log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
       `VNeID simulator with openid-client ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/openid-client/package.json'), 'utf8')).version}`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +

@@ -1,5 +1,6 @@
 /* gw_audit: hash-chained JSON-lines audit log (format in gw_audit.h). The writer keeps the
- * last seq and hash in memory and appends under a mutex with fdatasync; the verifier streams
+ * last seq and hash in memory and appends under a mutex, then waits for an fdatasync that
+ * covers its line (one sync for every line written meanwhile); the verifier streams
  * the file with a capped line reader, so a damaged file cannot make it allocate much. */
 #include "gw_audit.h"
 
@@ -34,6 +35,12 @@ struct gw_audit {
     char prev[HASH_HEX + 1]; /* hash of the last line */
     off_t size;              /* file size after our last write */
     int is_broken;           /* a partial line could not be removed: refuse further writes */
+    /* group commit: one fdatasync covers every line written before it started */
+    pthread_cond_t synced_cv;
+    long long synced_seq;    /* lines up to this seq are on disk */
+    long long failed_seq;    /* a sync covering lines up to this seq failed */
+    int syncing;             /* a thread is in fdatasync (outside the mutex) */
+    long syncs;              /* fdatasync calls made */
 };
 
 static int is_lower_hex(const char *s, size_t n)
@@ -358,7 +365,17 @@ gw_audit_t *gw_audit_open(const char *path, const char *node_id, char *err, size
     }
     a->node = gw_strdup(node_id);
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->synced_cv, NULL);
+    a->synced_seq = a->seq; /* what was in the file at open */
     return a;
+}
+
+long gw_audit_syncs(gw_audit_t *a)
+{
+    pthread_mutex_lock(&a->mu);
+    long n = a->syncs;
+    pthread_mutex_unlock(&a->mu);
+    return n;
 }
 
 void gw_audit_close(gw_audit_t *a)
@@ -367,6 +384,7 @@ void gw_audit_close(gw_audit_t *a)
         return;
     close(a->fd);
     pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->synced_cv);
     free(a->node);
     free(a);
 }
@@ -559,8 +577,34 @@ int gw_audit_write(gw_audit_t *a, const char *event, json_t *fields)
     a->size += (off_t)n;
     a->seq++;
     memcpy(a->prev, hash, sizeof(a->prev));
-    /* The line is in the file either way; only its durability is in doubt. */
-    rc = fdatasync(a->fd) == 0 ? GW_OK : GW_ESTORE;
+    /* The line is in the file either way; what follows is its durability. Group commit:
+     * the first writer to get here syncs, outside the mutex, for every line written so
+     * far; the writers whose lines arrive meanwhile wait for that sync, or the next one,
+     * instead of syncing one after another. */
+    long long mine = a->seq;
+    rc = GW_OK;
+    while (a->synced_seq < mine) {
+        if (a->failed_seq >= mine) {
+            rc = GW_ESTORE; /* the sync that covered this line failed */
+            break;
+        }
+        if (a->syncing) {
+            pthread_cond_wait(&a->synced_cv, &a->mu);
+            continue;
+        }
+        a->syncing = 1;
+        long long upto = a->seq;
+        pthread_mutex_unlock(&a->mu);
+        int ok = fdatasync(a->fd) == 0;
+        pthread_mutex_lock(&a->mu);
+        a->syncing = 0;
+        a->syncs++;
+        if (ok)
+            a->synced_seq = upto;
+        else
+            a->failed_seq = upto;
+        pthread_cond_broadcast(&a->synced_cv);
+    }
 unlock:
     pthread_mutex_unlock(&a->mu);
     free(line);

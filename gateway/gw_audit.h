@@ -57,7 +57,9 @@ typedef struct gw_audit gw_audit_t;
 gw_audit_t *gw_audit_open(const char *path, const char *node_id, char *err, size_t errlen);
 
 /* Appends one event and waits until it is on disk (fdatasync): GW_OK means durable.
- * Thread-safe: writes from many threads are serialised, seq follows the file order.
+ * Thread-safe: writes from many threads are serialised, seq follows the file order; the
+ * function returns once the line is on disk (fdatasync), a sync shared by the lines that
+ * came meanwhile.
  * event: 1..64 characters of [A-Za-z0-9._-]. fields: a JSON object or NULL, borrowed (not
  * modified, not consumed). Rules for fields:
  *   - the keys seq, ts, node, event, prev, hash are reserved: GW_EINVAL;
@@ -70,6 +72,10 @@ gw_audit_t *gw_audit_open(const char *path, const char *node_id, char *err, size
  * GW_AUDIT_MAX_LINE, GW_ESTORE when the line could not be written or synced (a partly written
  * line is cut off again; if that fails too, every later write is GW_ESTORE), GW_ENOMEM. */
 int gw_audit_write(gw_audit_t *a, const char *event, json_t *fields);
+
+/* How many fdatasync calls the writer made: writes that come together share one
+ * (gw_audit_write returns once a sync that covers its line has succeeded). */
+long gw_audit_syncs(gw_audit_t *a);
 
 /* Closes the file and frees the handle. NULL is a no-op. */
 void gw_audit_close(gw_audit_t *a);

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 
 export function eidgwConfig({ root, dir, dbName = 'eidgw', gwPort, sim, client, redisPort, ioThreads, workers, upstreamWorkers,
-                              log }) {
+                              log, audit = false }) {
   return `[server]
 listen = 127.0.0.1:${gwPort}
 public_url = http://127.0.0.1:${gwPort}
@@ -26,7 +26,7 @@ token_lifetime = 300s
 
 [log]
 level = ${log}
-
+${audit ? `\n[audit]\npath = ${dir}/audit.log\n` : ''}
 [upstream vneid]
 issuer = ${sim.url}
 authorization_endpoint = ${sim.url}/auth

@@ -165,6 +165,31 @@ static void test_1000_events_from_4_threads_verify(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 }
 
+/* Group commit: writers that come together share an fdatasync instead of queueing for
+ * one each, and every line is still in the chain, in order. */
+static void test_concurrent_writers_share_syncs(void **state)
+{
+    fixture_t *f = *state;
+    gw_audit_t *a = open_ok(f->path);
+    enum { T = 8, N = 100 };
+    pthread_t th[T];
+    worker_t w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker_t){.a = a, .id = i, .n = N};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    long syncs = gw_audit_syncs(a);
+    gw_audit_close(a);
+    expect_intact(f->path, T * N);
+    assert_true(syncs >= 1);
+    if (syncs > T * N / 2)
+        fail_msg("%ld syncs for %d lines from %d threads: the writers did not share them", syncs, T * N, T);
+}
+
 static void test_line_format_is_the_documented_canonical_form(void **state)
 {
     fixture_t *f = *state;
@@ -552,6 +577,7 @@ static void test_verify_empty_missing_and_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_concurrent_writers_share_syncs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_1000_events_from_4_threads_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_format_is_the_documented_canonical_form, setup,
                                         teardown),
