@@ -655,6 +655,8 @@ struct gw_jwks_cache {
     pthread_mutex_t lock;
     int64_t fetched_at;   /* last successful fetch */
     int64_t attempted_at; /* last attempt, successful or not */
+    int fetching;         /* a thread fetches the JWKS now (outside the lock) */
+    pthread_cond_t fetched;
     size_t n;
     cached_key_t *keys;
 };
@@ -665,6 +667,7 @@ gw_jwks_cache_t *gw_jwks_cache_new(const char *jwks_uri, long min_refresh_s)
     c->uri = gw_strdup(jwks_uri);
     c->min_refresh = min_refresh_s;
     pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->fetched, NULL);
     return c;
 }
 
@@ -685,6 +688,7 @@ void gw_jwks_cache_free(gw_jwks_cache_t *c)
         return;
     cache_clear(c);
     pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->fetched);
     free(c->uri);
     free(c);
 }
@@ -737,17 +741,25 @@ int gw_jwks_cache_set(gw_jwks_cache_t *c, const char *jwks_json)
     return rc;
 }
 
+/* Called and returns with c->lock held; the fetch itself runs without it, so threads that
+ * only read the cache (the I/O threads' gw_jwt_verify_cached) never wait on the network.
+ * Threads that may fetch wait for a fetch under way instead of starting their own. */
 static int cache_refresh_locked(gw_jwks_cache_t *c)
 {
     if (!c->uri)
         return GW_JWT_JWKS_FETCH;
     /* at most one attempt per min_refresh, failed or not: an outage must not turn every
-     * login into blocking fetches behind this lock */
+     * login into blocking fetches */
     if (c->attempted_at && gw_now() - c->attempted_at < c->min_refresh)
         return GW_EAGAIN;
     c->attempted_at = gw_now();
+    c->fetching = 1;
+    pthread_mutex_unlock(&c->lock);
     gw_http_result_t r;
     gw_http_call(c->uri, NULL, NULL, NULL, NULL, NULL, 5000, &r);
+    pthread_mutex_lock(&c->lock);
+    c->fetching = 0;
+    pthread_cond_broadcast(&c->fetched);
     int rc = GW_JWT_JWKS_FETCH;
     if (r.status == 200 && r.body && cache_set_locked(c, r.body) == GW_OK)
         rc = GW_OK;
@@ -797,7 +809,11 @@ static int verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
     }
     pthread_mutex_lock(&c->lock);
     cached_key_t *k = find_kid(c, kid);
-    int fetch_due = !k && c->uri && !(c->attempted_at && gw_now() - c->attempted_at < c->min_refresh);
+    while (!k && c->fetching && may_fetch) { /* another thread fetches: its keys may do */
+        pthread_cond_wait(&c->fetched, &c->lock);
+        k = find_kid(c, kid);
+    }
+    int fetch_due = !k && (c->fetching || (c->uri && !(c->attempted_at && gw_now() - c->attempted_at < c->min_refresh)));
     if (fetch_due && may_fetch && cache_refresh_locked(c) == GW_OK) /* first use, or an unknown kid */
         k = find_kid(c, kid);
     if (fetch_due && !may_fetch) {

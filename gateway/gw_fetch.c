@@ -344,6 +344,8 @@ void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *c, gw_http_result_t 
             return;
         x->failed = CURLE_FAILED_INIT;
     }
-    /* it ends on the next turn of the loop, never inside this call */
-    event_base_once(l->base, -1, EV_TIMEOUT, start_failed, x, &(struct timeval){0, 0});
+    /* it ends on the next turn of the loop, never inside this call (unless even that
+     * cannot be arranged: then at once, which still answers the request) */
+    if (event_base_once(l->base, -1, EV_TIMEOUT, start_failed, x, &(struct timeval){0, 0}))
+        xfer_end(x, x->failed);
 }

@@ -187,7 +187,8 @@ struct gw_server {
     io_thread_t *io;
     pool_t pool[POOL_COUNT];
     pthread_t reaper, events;
-    int stopping;
+    int stopping;     /* SIGTERM: no new work (first steps get a 503) */
+    int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
     int stop_pipe[2];
     struct event *stop_ev;
 };
@@ -433,8 +434,8 @@ void gw_req_then(gw_req_t *req, gw_handler_fn next, int where)
 static int enqueue(gw_server_t *s, job_t *j, int upstream)
 {
     pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
-    if (!j->done_ev)
-        j->done_ev = event_new(j->io->base, -1, 0, job_done_cb, j);
+    if (!j->done_ev && !(j->done_ev = event_new(j->io->base, -1, 0, job_done_cb, j)))
+        return -1;
     j->req.ran_on = upstream ? "upstream" : "local";
     j->req.on_io_thread = 0;
     pthread_mutex_lock(&p->lock);
@@ -469,7 +470,12 @@ static void run_step(job_t *j)
         return;
     }
     j->step = fn;
-    enqueue(s, j, where == GW_RUN_UPSTREAM);
+    if (enqueue(s, j, where == GW_RUN_UPSTREAM)) { /* no memory for its event: answer now */
+        j->step = NULL;
+        gw_resp_reset(&j->resp);
+        refusal(s, &j->req, &j->resp, 503, NULL);
+        job_advance(j);
+    }
 }
 
 static void call_done(void *arg)
@@ -571,6 +577,11 @@ json_t *gw_server_pools(gw_server_t *s)
     return o;
 }
 
+int gw_server_stopping(const gw_server_t *s)
+{
+    return s && __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+}
+
 int gw_route_always(struct gw_app *app, const gw_req_t *req)
 {
     (void)app;
@@ -585,7 +596,7 @@ static void *worker_main(void *arg)
     pthread_cond_init(&w.cond, NULL);
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !__atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) {
+        while (!p->head && !__atomic_load_n(&p->srv->workers_exit, __ATOMIC_ACQUIRE)) {
             w.woken = 0;
             w.next = p->idle;
             p->idle = &w;
@@ -594,7 +605,7 @@ static void *worker_main(void *arg)
                 pthread_cond_wait(&w.cond, &p->lock);
         }
         job_t *j = p->head;
-        if (!j) { /* stopping and drained */
+        if (!j) { /* the loops have ended and the queue is empty */
             pthread_mutex_unlock(&p->lock);
             break;
         }
@@ -628,7 +639,7 @@ static void *reaper_main(void *arg)
 {
     gw_server_t *s = arg;
     int ticks = 0;
-    while (!__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+    while (!__atomic_load_n(&s->workers_exit, __ATOMIC_ACQUIRE)) { /* on while the loops drain */
         gw_revset_sync(s->app);
         gw_store_maintain(s->app->store);
         if (++ticks % 120 == 0)
@@ -688,9 +699,8 @@ static void drain(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(io->http, io->bound);
         io->bound = NULL;
     }
-    if (__atomic_load_n(&io->waiting, __ATOMIC_ACQUIRE))
-        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000});
-    else
+    if (!__atomic_load_n(&io->waiting, __ATOMIC_ACQUIRE) ||
+        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000}))
         event_base_loopexit(io->base, NULL);
 }
 
@@ -821,9 +831,10 @@ void gw_server_wait(gw_server_t *s)
     for (int i = 0; i < s->nio; i++)
         pthread_join(s->io[i].tid, NULL);
     __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->workers_exit, 1, __ATOMIC_RELEASE);
     for (int k = 0; k < POOL_COUNT; k++) {
         pool_t *p = &s->pool[k];
-        pthread_mutex_lock(&p->lock); /* every idle worker wakes, sees stopping and leaves */
+        pthread_mutex_lock(&p->lock); /* every idle worker wakes, sees the exit and leaves */
         while (p->idle)
             wake_one(p);
         pthread_mutex_unlock(&p->lock);
@@ -833,9 +844,12 @@ void gw_server_wait(gw_server_t *s)
             pthread_join(s->pool[k].threads[i], NULL);
     pthread_join(s->reaper, NULL);
     pthread_join(s->events, NULL);
-    /* jobs finished after their I/O loop stopped: run their completions now */
-    for (int i = 0; i < s->nio; i++)
-        event_base_loop(s->io[i].base, EVLOOP_NONBLOCK);
+    /* jobs finished after their I/O loop stopped: run their completions now, and give
+     * the answers a moment to be written (one pass only queues them) */
+    for (int i = 0; i < s->nio; i++) {
+        event_base_loopexit(s->io[i].base, &(struct timeval){0, 100000});
+        event_base_dispatch(s->io[i].base);
+    }
 }
 
 void gw_server_free(gw_server_t *s)

@@ -103,6 +103,9 @@ typedef struct gw_server gw_server_t;
 /* The worker pools as JSON: per pool its threads, how many are busy, the jobs queued and
  * how many may be. A new reference. */
 json_t *gw_server_pools(gw_server_t *s);
+/* 1 once SIGTERM came (NULL: 0): a handler about to consume single-use state for a step
+ * that would wait may answer 503 first. */
+int gw_server_stopping(const gw_server_t *s);
 
 /* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. tables is a
  * NULL-terminated list of route tables, searched in order. */

@@ -622,6 +622,11 @@ static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
  * network run here; the code is redeemed by cb_step and the login finished by cb_end. */
 static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
+    if (gw_server_stopping(__atomic_load_n(&app->server, __ATOMIC_ACQUIRE))) {
+        /* no new VNeID calls once stopping: a 503 while the flow is still there to retry */
+        busy_page(app, req, resp, gw_req_lang(req, app, NULL));
+        return;
+    }
     const char *state = gw_form_get(&req->q, "state");
     json_t *flow = state ? store_get_json(app, "flow", state, 1) : NULL; /* single use */
     const char *lang = gw_req_lang(req, app, flow ? jstr(flow, "lang") : NULL);

@@ -554,7 +554,7 @@ static int sq_batch_try_begin(gw_store_t *b)
         return GW_EAGAIN;
     if (pthread_mutex_trylock(&s->wlock))
         return GW_EAGAIN; /* another thread writes */
-    if (!s->writer && !(s->writer = writer_open(s))) {
+    if (!s->writer) { /* opening it runs the schema, with the busy timeout: on a worker */
         pthread_mutex_unlock(&s->wlock);
         return GW_EAGAIN;
     }

@@ -862,6 +862,9 @@ static void test_store_batch_try_begin_never_waits(void **state)
         assert_int_equal(gw_store_batch_try_begin(f->st), GW_EAGAIN);
         return;
     }
+    /* before the first write the write connection is not open, and opening it may wait */
+    assert_int_equal(gw_store_batch_try_begin(f->st), GW_EAGAIN);
+    assert_int_equal(gw_store_put(f->st, "sess", "first", "1", 60, 0), GW_OK);
     /* free: it begins, reads and writes inside, and commits */
     assert_int_equal(gw_store_batch_try_begin(f->st), GW_OK);
     char *v = NULL;
@@ -906,6 +909,7 @@ static void test_store_maintain_checkpoints_what_try_batches_left(void **state)
         skip();
     fixture_t *f = *state;
     char key[32];
+    assert_int_equal(gw_store_put(f->st, "sess", "first", "1", 60, 0), GW_OK); /* opens the write connection */
     for (int i = 0; i < 12000; i++) { /* as in the steady-writes test: 24k frames unchecked */
         assert_int_equal(gw_store_batch_try_begin(f->st), GW_OK);
         snprintf(key, sizeof(key), "k%05d", i);
