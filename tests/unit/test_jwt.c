@@ -950,6 +950,7 @@ typedef struct counting_server {
     int fd;
     int port;
     const char *reply;
+    atomic_int delay_ms; /* before answering */
     atomic_int connections;
     atomic_int stop;
     pthread_t th;
@@ -970,6 +971,8 @@ static void *server_main(void *p)
             char buf[4096];
             struct pollfd cp = {.fd = c, .events = POLLIN};
             if (poll(&cp, 1, 1000) > 0 && read(c, buf, sizeof(buf)) > 0) {
+                if (atomic_load(&s->delay_ms))
+                    usleep((useconds_t)atomic_load(&s->delay_ms) * 1000);
                 char *resp = gw_sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
                                         strlen(s->reply), s->reply);
@@ -1054,6 +1057,58 @@ static void test_jwt_verify_cached_asks_for_the_fetch_instead_of_making_it(void 
     free(bad);
     free(uri);
     assert_int_equal(server_stop(&srv), 1);
+}
+
+/* A slow JWKS endpoint: while one thread fetches, an I/O thread's check is told to go
+ * elsewhere at once (it never waits on the network, nor on the lock held over it), and
+ * another worker waits for that fetch instead of making its own. */
+typedef struct {
+    gw_jwks_cache_t *c;
+    const char *token;
+    int rc;
+} verify_job_t;
+
+static void *verify_thread(void *p)
+{
+    verify_job_t *v = p;
+    json_t *claims = NULL;
+    v->rc = gw_jwt_verify(v->c, v->token, ALGS, &claims);
+    json_decref(claims);
+    gw_http_thread_cleanup(); /* as a worker does when it ends */
+    return NULL;
+}
+
+static void test_jwt_fetch_under_way_holds_up_no_cached_check(void **state)
+{
+    counting_server_t srv;
+    server_start(&srv, g_ks->jwks_json);
+    atomic_store(&srv.delay_ms, 800);
+    char *uri = gw_sprintf("http://127.0.0.1:%d/jwks", srv.port);
+    gw_jwks_cache_t *c = gw_jwks_cache_new(uri, 3600);
+    char *t = sign("ES256", PAYLOAD);
+    verify_job_t a = {.c = c, .token = t}, b = {.c = c, .token = t};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, verify_thread, &a), 0);
+    usleep(200 * 1000); /* a is fetching */
+    assert_int_equal(pthread_create(&tb, NULL, verify_thread, &b), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *claims = NULL;
+    assert_rc(gw_jwt_verify_cached(c, t, ALGS, &claims), GW_JWT_NEED_KEYS);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (waited > 0.2)
+        fail_msg("the cached check waited %.2f s for a fetch", waited);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_rc(a.rc, GW_JWT_OK);
+    assert_rc(b.rc, GW_JWT_OK);
+    assert_rc(gw_jwt_verify_cached(c, t, ALGS, &claims), GW_JWT_OK);
+    json_decref(claims);
+    gw_jwks_cache_free(c);
+    free(t);
+    free(uri);
+    assert_int_equal(server_stop(&srv), 1); /* one fetch for both workers */
 }
 
 static void test_jwt_verify_does_not_refetch_within_min_refresh(void **state)
@@ -1246,6 +1301,7 @@ int main(void)
         cmocka_unit_test(test_jwt_verify_own_survives_bad_payload_or_signature_encoding),
         cmocka_unit_test(test_jwt_verify_refetches_jwks_for_unknown_kid),
         cmocka_unit_test(test_jwt_verify_cached_asks_for_the_fetch_instead_of_making_it),
+        cmocka_unit_test(test_jwt_fetch_under_way_holds_up_no_cached_check),
         cmocka_unit_test(test_jwt_verify_does_not_refetch_within_min_refresh),
         cmocka_unit_test(test_jwt_verify_failed_jwks_fetch_is_rate_limited),
         cmocka_unit_test(test_jwt_es256_signatures_are_64_bytes_and_verify_independently),
