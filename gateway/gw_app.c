@@ -223,7 +223,7 @@ void gw_error_page_detail(gw_app_t *app, gw_req_t *req, gw_resp_t *resp, int sta
     /* A page answering a single-use request (the upstream callback) cannot be reloaded in
      * the other language: keep the error for a while and let the switch show it again. */
     char *sw = NULL;
-    if (req->path && !strcmp(req->path, "/callback") && !req->on_io_thread) {
+    if (req->path && !strcmp(req->path, "/callback") && (!req->on_io_thread || gw_store_local(app->store, "err"))) {
         char *eid = gw_random_token(18);
         json_t *e = json_pack("{s:i,s:s}", "status", status, "code", code);
         if (detail_key)

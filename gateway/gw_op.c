@@ -565,6 +565,8 @@ typedef struct cb_ctx {
     void *idp;
     gw_identity_t id;
     int batch_held; /* cb_end's store batch is open already (gw_store_batch_try_begin) */
+    const char *fail_code; /* a failed step's page, shown by cb_fail */
+    char fail_detail[256];
 } cb_ctx_t;
 
 static void cb_ctx_free(void *p)
@@ -581,6 +583,20 @@ static void cb_ctx_free(void *p)
 }
 
 static void cb_end(gw_app_t *app, gw_req_t *req, gw_resp_t *resp);
+
+/* The page for a failed redemption. Where error records are not in this process's memory,
+ * it runs on a worker: the page keeps its error in the store for the language switch (a
+ * callback cannot be reloaded). */
+static void cb_fail(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    cb_ctx_t *c = req->ctx;
+    const char *pcode = c->fail_code;
+    gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", c->fail_detail, "page", pcode, "id", req->id, NULL);
+    gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang, c->retry,
+                  c->back);
+    if (!strcmp(pcode, "upstream_unavailable"))
+        gw_resp_header(resp, "Retry-After", "30");
+}
 
 /* The VNeID answers, one at a time, on the I/O thread (or, for a key fetch, on the
  * upstream pool): each step asks for the next call, or ends in a page or the identity. */
@@ -600,7 +616,7 @@ static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc == GW_IDP_DONE) {
         /* the rest uses the store; linking may call the population DB */
         const gw_client_t *cl = gw_config_client(app->cfg, jstr(c->ar, "client_id"));
-        if (req->on_io_thread && cl && !cl->has_accounts && !app->audit &&
+        if (req->on_io_thread && cl && !cl->has_accounts && !app->audit && gw_store_local(app->store, "err") &&
             gw_store_batch_try_begin(app->store) == GW_OK) {
             /* the usual case: the store's write connection was free, so nothing ahead
              * waits; it ends here, without a trip through a worker */
@@ -610,11 +626,12 @@ static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
             gw_req_then(req, cb_end, cl && cl->has_accounts ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
         }
     } else {
-        gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", detail, "page", pcode, "id", req->id, NULL);
-        gw_error_page(app, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang, c->retry,
-                      c->back);
-        if (!strcmp(pcode, "upstream_unavailable"))
-            gw_resp_header(resp, "Retry-After", "30");
+        c->fail_code = pcode;
+        snprintf(c->fail_detail, sizeof(c->fail_detail), "%s", detail);
+        if (req->on_io_thread && !gw_store_local(app->store, "err"))
+            gw_req_then(req, cb_fail, GW_RUN_LOCAL);
+        else
+            cb_fail(app, req, resp);
     }
 }
 

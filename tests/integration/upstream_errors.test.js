@@ -260,3 +260,44 @@ test('VNeID down (process killed): 503 upstream_unavailable', async () => {
   const h = await fetch(`${st.gw.url}/healthz`);
   assert.equal(h.status, 200);
 });
+
+// A callback cannot be reloaded (its state is single use), so its error page keeps the
+// error for the language switch: the switch shows the same error in the other language,
+// whether the page was made on the I/O thread (error records in memory) or on a worker
+// (every record in the database: `memory = none`).
+async function switchShowsSameError(stack) {
+  const c = stack.clients['portal-a'];
+  for (const fault of [{ token_status: 503 }, null]) { // VNeID down at the token call; VNeID refusing
+    const agent = new Agent();
+    const cb = await toUpstreamCallback(agent, (await authRequest(await discover(stack.gw.url, c), c)).url, L2);
+    let url = cb.location;
+    if (fault) await stack.sim.faults(fault);
+    else url = url.replace(/code=[^&]*/, 'error=access_denied');
+    try {
+      const r = await agent.request(url);
+      const want = fault ? 'upstream_unavailable' : 'upstream_denied';
+      assert.equal(errorCode(r.body), want);
+      const m = r.body.match(/href="([^"]*)" hreflang="en"/);
+      const sw = m && m[1].replace(/&amp;/g, '&').replace(/&#x3D;|&#61;/g, '=');
+      assert.ok(sw && sw.startsWith('/error?'), `the switch keeps the error: ${sw}`);
+      const en = await agent.request(new URL(sw, stack.gw.url).toString());
+      assert.equal(errorCode(en.body), want, 'the same error in English');
+      assert.match(en.body, /<html lang="en"/);
+    } finally {
+      if (fault) await stack.sim.faults({});
+    }
+  }
+}
+
+test('the error page of a callback switches language without reloading the callback', async () => {
+  // own stacks: an earlier test here stops the simulator for good
+  for (const [name, store] of [['upstream-errors-mem', undefined],
+    ['upstream-errors-nomem', 'driver = sqlite\npath = DIR/eidgw.db\nmemory = none']]) {
+    const stack = await startStack(name, { store });
+    try {
+      await switchShowsSameError(stack);
+    } finally {
+      await stack.stop();
+    }
+  }
+});

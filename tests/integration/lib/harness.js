@@ -73,7 +73,7 @@ ${server}
 dir = ${dir}/keys
 
 [store]
-${store || `driver = sqlite\npath = ${dir}/eidgw.db`}
+${(store || `driver = sqlite\npath = ${dir}/eidgw.db`).replaceAll('DIR/', `${dir}/`)}
 
 [session]
 lifetime = 1h
