@@ -30,6 +30,7 @@ static const directive_t server_dirs[] = {
     CFG("io_threads", T_INT, io_threads, 1, 64, NULL, 0),
     CFG("workers", T_INT, workers, 1, 256, NULL, 0),
     CFG("upstream_workers", T_INT, upstream_workers, 1, 1024, NULL, 0),
+    CFG("max_waiting", T_INT, max_waiting, 1, 1000000, NULL, 0),
     CFG("templates", T_STR, templates_dir, 0, 0, NULL, 0),
     CFG("max_body", T_SIZE, max_body, 1024, 16 << 20, NULL, 0),
     CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
@@ -653,6 +654,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->io_threads = 2;
     c->workers = 4;
     c->upstream_workers = 64; /* mostly waiting on the population DB or a portal (VNeID needs no thread) */
+    c->max_waiting = 4096;    /* requests waiting on VNeID at once: beyond, a 503 at once */
     c->max_body = 64 * 1024;
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;

@@ -74,6 +74,7 @@ typedef struct gw_config {
     int listen_port;
     char *public_url;     /* issuer, no trailing slash */
     int io_threads, workers, upstream_workers;
+    int max_waiting; /* requests waiting on outgoing calls (no thread each), in all */
     char *templates_dir;
     long max_body, max_headers, max_uri;
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */

@@ -188,6 +188,7 @@ struct gw_server {
     pool_t pool[POOL_COUNT];
     pthread_t reaper, events;
     int stopping;     /* SIGTERM: no new work (first steps get a 503) */
+    int waiting;      /* requests past their first step, on every I/O thread (atomic) */
     int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
     int stop_pipe[2];
     struct event *stop_ev;
@@ -490,7 +491,13 @@ static void job_advance(job_t *j)
     gw_server_t *s = io->srv;
     gw_req_t *q = &j->req;
     if (q->next_fn && !j->continued) {
-        if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) { /* no new waits once stopping */
+        /* no new waits once stopping, nor beyond max_waiting: each one is a socket, memory
+         * and a call to VNeID, and past that many VNeID is not keeping up anyway */
+        int full = __atomic_add_fetch(&s->waiting, 1, __ATOMIC_ACQ_REL) > s->app->cfg->max_waiting;
+        if (full || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+            __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
+            if (full)
+                gw_log(GW_LOG_WARN, "http", "too many requests waiting on outgoing calls: 503", "id", q->id, NULL);
             gw_req_then(q, NULL, 0);
             gw_resp_reset(&j->resp);
             refusal(s, q, &j->resp, 503, NULL);
@@ -501,8 +508,10 @@ static void job_advance(job_t *j)
     }
     if (!q->next_fn) {
         finish(j->evreq, q, &j->resp, j->started);
-        if (j->continued)
+        if (j->continued) {
             __atomic_sub_fetch(&io->waiting, 1, __ATOMIC_RELEASE);
+            __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
+        }
         job_free(j);
         return;
     }
@@ -573,7 +582,8 @@ json_t *gw_server_pools(gw_server_t *s)
     for (int i = 0; i < s->nio; i++)
         waiting += __atomic_load_n(&s->io[i].waiting, __ATOMIC_ACQUIRE);
     /* requests whose next step waits on an outgoing call (or on a pool) without a thread */
-    json_object_set_new(o, "io", json_pack("{s:i,s:i}", "threads", s->nio, "waiting", waiting));
+    json_object_set_new(o, "io", json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting", waiting, "max_waiting",
+                                           s->app->cfg->max_waiting));
     return o;
 }
 

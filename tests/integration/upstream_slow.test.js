@@ -10,7 +10,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, ADMIN_TOKEN } from './lib/harness.js';
-import { discover, authRequest, Agent, toUpstreamCallback } from './lib/rp.js';
+import { discover, authRequest, Agent, toUpstreamCallback, errorCode } from './lib/rp.js';
 
 const LOGINS = 40;
 const DELAY = 2000;
@@ -167,5 +167,42 @@ test('a callback arriving after SIGTERM gets a 503 without its VNeID calls', asy
   } finally {
     await s3.sim.faults({}).catch(() => {});
     await s3.stop();
+  }
+});
+
+// How many requests may wait on VNeID at once is bounded (max_waiting): beyond it, a 503
+// at once instead of yet another socket and call to a VNeID that is not keeping up.
+test('beyond max_waiting, a login waiting on VNeID gets a 503 at once', async () => {
+  const s4 = await startStack('upstream-max-waiting', { server: 'max_waiting = 2' });
+  try {
+    const a = s4.clients['portal-a'];
+    const config = await discover(s4.gw.url, a);
+    const pending = [];
+    for (let i = 0; i < 3; i++) {
+      const agent = new Agent();
+      pending.push({ agent, cb: await toUpstreamCallback(agent, (await authRequest(config, a)).url, '001085012345') });
+    }
+    await s4.sim.faults({ token_delay_ms: 1500 });
+    const t0 = Date.now();
+    const first = pending.slice(0, 2).map(({ agent, cb }) => agent.request(cb.location));
+    await sleep(300); // two wait on VNeID
+    const third = await pending[2].agent.request(pending[2].cb.location);
+    const thirdMs = Date.now() - t0 - 300;
+    assert.equal(third.status, 503);
+    assert.equal(errorCode(third.body), 'server_busy');
+    assert.equal(third.headers.get('retry-after'), '1');
+    assert.ok(thirdMs < 1000, `refused at once (${thirdMs} ms)`);
+    const status = await (await fetch(`${s4.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+    assert.equal(status.pools.io.waiting, 2);
+    assert.equal(status.pools.io.max_waiting, 2);
+    for (const r of await Promise.all(first)) assert.ok(code(r), `a login under the bound: ${r.status}`);
+    // and room again once they are done
+    const again = new Agent();
+    await s4.sim.faults({});
+    const cb = await toUpstreamCallback(again, (await authRequest(config, a)).url, '001085012345');
+    assert.ok(code(await again.request(cb.location)), 'a new login goes through');
+  } finally {
+    await s4.sim.faults({}).catch(() => {});
+    await s4.stop();
   }
 });

@@ -210,6 +210,7 @@ static void check_base_fields(const gw_config_t *c)
     assert_string_equal(c->public_url, "https://sso.example.vn");
     assert_int_equal(c->workers, 8);
     assert_int_equal(c->upstream_workers, 64); /* not in BASE: its default */
+    assert_int_equal(c->max_waiting, 4096);
     assert_int_equal(c->io_threads, 2);
     assert_int_equal(c->max_body, 128 * 1024);
     assert_int_equal(c->max_headers, 16 * 1024);
@@ -696,6 +697,9 @@ static void test_config_rejects_int_out_of_range(void **state)
     expect_error(t, want);
     t = edit(BASE, "workers = 8", "workers = 8\nupstream_workers = 1025");
     want = fmt(NAME ":%d: upstream_workers: 1025 is out of range 1..1024", line_of(t, "upstream_workers"));
+    expect_error(t, want);
+    t = edit(BASE, "workers = 8", "workers = 8\nmax_waiting = 0");
+    want = fmt(NAME ":%d: max_waiting: 0 is out of range 1..1000000", line_of(t, "max_waiting"));
     expect_error(t, want);
     t = edit(BASE, "min_level = 2", "min_level = 3");
     want = fmt(NAME ":%d: min_level: 3 is out of range 1..2", line_of(t, "min_level"));
