@@ -21,6 +21,19 @@ before(async () => { st = await startStack('upstream-slow', { server: 'workers =
 after(async () => { await st?.stop(); });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// n citizens' logins at portal-a, each up to VNeID's redirect back to eidgw (not followed)
+async function upToCallbacks(stack, n) {
+  const a = stack.clients['portal-a'];
+  const config = await discover(stack.gw.url, a);
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    const agent = new Agent();
+    pending.push({ agent, cb: await toUpstreamCallback(agent, (await authRequest(config, a)).url, '001085012345') });
+  }
+  return { config, a, pending };
+}
+
 const code = (r) => r.status === 302 && new URL(r.location).searchParams.get('code');
 
 test(`while ${LOGINS} logins wait on a slow VNeID, SSO answers at once and the logins finish together`, async () => {
@@ -91,13 +104,7 @@ test('on SIGTERM the logins under way finish, new connections are refused, then 
   const s2 = await startStack('upstream-stop', { server: 'workers = 1\nupstream_workers = 1',
     extra: '\n[audit]\npath = DIR/audit.log\n' });
   try {
-    const a = s2.clients['portal-a'];
-    const config = await discover(s2.gw.url, a);
-    const pending = [];
-    for (let i = 0; i < 3; i++) {
-      const agent = new Agent();
-      pending.push({ agent, cb: await toUpstreamCallback(agent, (await authRequest(config, a)).url, '001085012345') });
-    }
+    const { config, a, pending } = await upToCallbacks(s2, 3);
     await s2.sim.faults({ token_delay_ms: 1500 });
     const t0 = Date.now();
     // 400 ms apart, so each one's store part comes to the worker on its own, after the stop
@@ -175,13 +182,7 @@ test('a callback arriving after SIGTERM gets a 503 without its VNeID calls', asy
 test('beyond max_waiting, a login waiting on VNeID gets a 503 at once', async () => {
   const s4 = await startStack('upstream-max-waiting', { server: 'max_waiting = 2' });
   try {
-    const a = s4.clients['portal-a'];
-    const config = await discover(s4.gw.url, a);
-    const pending = [];
-    for (let i = 0; i < 3; i++) {
-      const agent = new Agent();
-      pending.push({ agent, cb: await toUpstreamCallback(agent, (await authRequest(config, a)).url, '001085012345') });
-    }
+    const { config, a, pending } = await upToCallbacks(s4, 3);
     await s4.sim.faults({ token_delay_ms: 1500 });
     const t0 = Date.now();
     const first = pending.slice(0, 2).map(({ agent, cb }) => agent.request(cb.location));
