@@ -123,8 +123,6 @@ typedef struct io_thread {
     struct evhttp_bound_socket *bound;
     int fd;
     gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
-    int waiting;            /* requests of this thread between their first gw_req_call/then and
-                             * their answer (atomic: /admin/status reads it from elsewhere) */
 } io_thread_t;
 
 typedef struct job {
@@ -188,7 +186,8 @@ struct gw_server {
     pool_t pool[POOL_COUNT];
     pthread_t reaper, events;
     int stopping;     /* SIGTERM: no new work (first steps get a 503) */
-    int waiting;      /* requests past their first step, on every I/O thread (atomic) */
+    int waiting;      /* requests past their first step, between their first gw_req_call/then
+                       * and their answer, on every I/O thread (atomic) */
     int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
     int stop_pipe[2];
     struct event *stop_ev;
@@ -503,15 +502,12 @@ static void job_advance(job_t *j)
             refusal(s, q, &j->resp, 503, NULL);
         } else {
             j->continued = 1;
-            __atomic_add_fetch(&io->waiting, 1, __ATOMIC_RELEASE);
         }
     }
     if (!q->next_fn) {
         finish(j->evreq, q, &j->resp, j->started);
-        if (j->continued) {
-            __atomic_sub_fetch(&io->waiting, 1, __ATOMIC_RELEASE);
+        if (j->continued)
             __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
-        }
         job_free(j);
         return;
     }
@@ -578,11 +574,9 @@ json_t *gw_server_pools(gw_server_t *s)
         pthread_mutex_unlock(&p->lock);
         json_object_set_new(o, names[k], v);
     }
-    int waiting = 0;
-    for (int i = 0; i < s->nio; i++)
-        waiting += __atomic_load_n(&s->io[i].waiting, __ATOMIC_ACQUIRE);
     /* requests whose next step waits on an outgoing call (or on a pool) without a thread */
-    json_object_set_new(o, "io", json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting", waiting, "max_waiting",
+    json_object_set_new(o, "io", json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting",
+                                           __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE), "max_waiting",
                                            s->app->cfg->max_waiting));
     return o;
 }
@@ -698,8 +692,8 @@ static int listen_socket(const char *host, int port, char *err, size_t errlen)
     return fd;
 }
 
-/* On each I/O thread once stopping: close the listener, then run the loop until the
- * requests waiting on outgoing calls have their answers (bounded by the calls' timeouts). */
+/* On each I/O thread once stopping: close the listener, then run the loop until no
+ * request waits on an outgoing call any more (bounded by the calls' timeouts). */
 static void drain(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -709,7 +703,7 @@ static void drain(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(io->http, io->bound);
         io->bound = NULL;
     }
-    if (!__atomic_load_n(&io->waiting, __ATOMIC_ACQUIRE) ||
+    if (!__atomic_load_n(&io->srv->waiting, __ATOMIC_ACQUIRE) ||
         event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000}))
         event_base_loopexit(io->base, NULL);
 }

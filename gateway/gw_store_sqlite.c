@@ -566,10 +566,8 @@ static int sq_batch_try_begin(gw_store_t *b)
     tl.writer_of = s;
     tl.writer_depth = 1;
     tl.no_checkpoint = 1;
-    tl.batch_of = s;
-    tl.batch_depth = 1;
-    tl.batch_abort = 0;
-    tl.batch_began = 1;
+    sq_batch_begin(b);
+    tl.batch_began = 1; /* its transaction is open already */
     return GW_OK;
 }
 

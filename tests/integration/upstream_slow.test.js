@@ -22,6 +22,13 @@ after(async () => { await st?.stop(); });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// GET /admin/status: the pools
+async function pools(stack) {
+  const r = await fetch(`${stack.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  assert.equal(r.status, 200);
+  return (await r.json()).pools;
+}
+
 // n citizens' logins at portal-a, each up to VNeID's redirect back to eidgw (not followed)
 async function upToCallbacks(stack, n) {
   const a = stack.clients['portal-a'];
@@ -68,15 +75,13 @@ test(`while ${LOGINS} logins wait on a slow VNeID, SSO answers at once and the l
     assert.ok(code(r), `SSO to portal-b: ${r.status} ${r.location || ''}`);
     assert.ok(ssoMs < 1000, `SSO waited ${ssoMs} ms behind the logins`);
     // what an operator sees meanwhile: the logins waiting on VNeID, no thread busy
-    const status = await fetch(`${st.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    assert.equal(status.status, 200);
-    const { pools } = await status.json();
-    assert.equal(pools.io.waiting, LOGINS + 1, JSON.stringify(pools));
-    assert.equal(pools.upstream.threads, 1);
-    assert.equal(pools.upstream.busy, 0, JSON.stringify(pools));
-    assert.equal(pools.local.threads, 2);
-    assert.equal(pools.local.busy, 0, JSON.stringify(pools));
-    assert.equal(pools.local.queued + pools.upstream.queued, 0);
+    const now = await pools(st);
+    assert.equal(now.io.waiting, LOGINS + 1, JSON.stringify(now));
+    assert.equal(now.upstream.threads, 1);
+    assert.equal(now.upstream.busy, 0, JSON.stringify(now));
+    assert.equal(now.local.threads, 2);
+    assert.equal(now.local.busy, 0, JSON.stringify(now));
+    assert.equal(now.local.queued + now.upstream.queued, 0);
     assert.equal((await fetch(`${st.gw.url}/admin/status`)).status, 401, 'the admin token is required');
     const results = await Promise.all(logins);
     for (const { r: lr } of results) assert.ok(code(lr), `login: ${lr.status} ${lr.location || ''}`);
@@ -85,7 +90,7 @@ test(`while ${LOGINS} logins wait on a slow VNeID, SSO answers at once and the l
     // the login whose browser left ended too (its answer went nowhere): nothing waits
     let after;
     for (let i = 0; i < 20; i++) {
-      after = (await (await fetch(`${st.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()).pools;
+      after = await pools(st);
       if (after.io.waiting === 0) break;
       await sleep(100);
     }
@@ -104,7 +109,7 @@ test('on SIGTERM the logins under way finish, new connections are refused, then 
   const s2 = await startStack('upstream-stop', { server: 'workers = 1\nupstream_workers = 1',
     extra: '\n[audit]\npath = DIR/audit.log\n' });
   try {
-    const { config, a, pending } = await upToCallbacks(s2, 3);
+    const { pending } = await upToCallbacks(s2, 3);
     await s2.sim.faults({ token_delay_ms: 1500 });
     const t0 = Date.now();
     // 400 ms apart, so each one's store part comes to the worker on its own, after the stop
@@ -144,11 +149,7 @@ test('on SIGTERM the logins under way finish, new connections are refused, then 
 test('a callback arriving after SIGTERM gets a 503 without its VNeID calls', async () => {
   const s3 = await startStack('upstream-stop-late', { server: 'workers = 1\nupstream_workers = 1' });
   try {
-    const a = s3.clients['portal-a'];
-    const config = await discover(s3.gw.url, a);
-    const waiting = new Agent(), late = new Agent();
-    const cbWaiting = await toUpstreamCallback(waiting, (await authRequest(config, a)).url, '001085012345');
-    const cbLate = await toUpstreamCallback(late, (await authRequest(config, a)).url, '001085012345');
+    const { pending: [{ agent: waiting, cb: cbWaiting }, { agent: late, cb: cbLate }] } = await upToCallbacks(s3, 2);
     await s3.sim.faults({ token_delay_ms: 1500 });
     const tokenCalls = (await s3.sim.stats()).token;
     // a raw keep-alive connection, opened before the stop
@@ -193,9 +194,9 @@ test('beyond max_waiting, a login waiting on VNeID gets a 503 at once', async ()
     assert.equal(errorCode(third.body), 'server_busy');
     assert.equal(third.headers.get('retry-after'), '1');
     assert.ok(thirdMs < 1000, `refused at once (${thirdMs} ms)`);
-    const status = await (await fetch(`${s4.gw.url}/admin/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
-    assert.equal(status.pools.io.waiting, 2);
-    assert.equal(status.pools.io.max_waiting, 2);
+    const now = await pools(s4);
+    assert.equal(now.io.waiting, 2);
+    assert.equal(now.io.max_waiting, 2);
     for (const r of await Promise.all(first)) assert.ok(code(r), `a login under the bound: ${r.status}`);
     // and room again once they are done
     const again = new Agent();
