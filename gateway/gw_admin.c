@@ -11,6 +11,7 @@
  *                              and with ns= the keys (hashes or random ids, never secrets)
  * Every change is logged (and audited). */
 #include "gw_admin.h"
+#include "gw_json.h"
 
 #include "gw_events.h"
 #include "gw_idnum.h"
@@ -45,7 +46,7 @@ static json_t *body_json(gw_req_t *req, gw_resp_t *resp)
 {
     json_t *j = NULL;
     if (req->content_type && !strncasecmp(req->content_type, "application/json", 16))
-        j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+        j = gw_json_parse(req->body, req->body_len, NULL, 0);
     if (!json_is_object(j)) {
         json_decref(j);
         gw_error_json(resp, 400, "invalid_request", "the body must be a JSON object (application/json)");

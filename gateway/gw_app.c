@@ -1,4 +1,5 @@
 #include "gw_app.h"
+#include "gw_json.h"
 
 #include "gw_log.h"
 #include "gw_audit.h"
@@ -259,7 +260,7 @@ static void h_error(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
     char *txt = NULL;
     json_t *e = NULL;
     if (eid && strlen(eid) < 64 && gw_store_get(app->store, "err", eid, &txt) == GW_OK)
-        e = json_loads(txt, 0, NULL);
+        e = gw_json_parse_str(txt);
     free(txt);
     const char *code = json_string_value(json_object_get(e, "code"));
     if (!code) {

@@ -1,4 +1,5 @@
 #include "gw_crypto.h"
+#include "gw_json.h"
 
 #include "gw_log.h"
 #include "gw_util.h"
@@ -566,7 +567,7 @@ static json_t *jws_header(const char *token, size_t *ret_len)
     unsigned char *hraw = gw_b64url_decode(token, (size_t)(d1 - token), &hl);
     if (!hraw)
         return NULL;
-    json_t *h = json_loadb((const char *)hraw, hl, JSON_REJECT_DUPLICATES, NULL);
+    json_t *h = gw_json_parse((const char *)hraw, hl, NULL, 0);
     free(hraw);
     if (!json_is_object(h)) {
         json_decref(h);
@@ -610,7 +611,7 @@ static json_t *verify_with(const char *token, size_t len, cjose_jwk_t *jwk)
         uint8_t *pt = NULL;
         size_t pl = 0;
         if (cjose_jws_get_plaintext(jws, &pt, &pl, &cerr))
-            claims = json_loadb((const char *)pt, pl, JSON_REJECT_DUPLICATES, NULL);
+            claims = gw_json_parse((const char *)pt, pl, NULL, 0);
         if (claims && !json_is_object(claims)) {
             json_decref(claims);
             claims = NULL;
@@ -696,7 +697,7 @@ void gw_jwks_cache_free(gw_jwks_cache_t *c)
 /* Caller holds the lock. */
 static int cache_set_locked(gw_jwks_cache_t *c, const char *jwks_json)
 {
-    json_t *doc = json_loads(jwks_json, JSON_REJECT_DUPLICATES, NULL);
+    json_t *doc = gw_json_parse_str(jwks_json);
     json_t *arr = json_object_get(doc, "keys");
     if (!json_is_array(arr)) {
         json_decref(doc);

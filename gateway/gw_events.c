@@ -1,4 +1,5 @@
 #include "gw_events.h"
+#include "gw_json.h"
 
 #include "gw_log.h"
 #include "gw_op_internal.h"
@@ -95,7 +96,7 @@ void gw_events_deliver(gw_app_t *app)
     while (head) {
         due_t *d = head;
         head = d->next;
-        json_t *rec = json_loads(d->val, 0, NULL);
+        json_t *rec = gw_json_parse_str(d->val);
         if (rec && json_integer_value(json_object_get(rec, "next")) <= now)
             deliver_one(app, d->key, rec);
         json_decref(rec);

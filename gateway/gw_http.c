@@ -631,10 +631,15 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The loop one pass at a time: the log lines of a pass go out in one write. */
 static void *io_main(void *arg)
 {
     io_thread_t *io = arg;
-    event_base_dispatch(io->base);
+    gw_log_hold(1);
+    while (event_base_loop(io->base, EVLOOP_ONCE) == 0 && !event_base_got_exit(io->base) &&
+           !event_base_got_break(io->base))
+        gw_log_flush();
+    gw_log_hold(0);
     return NULL;
 }
 

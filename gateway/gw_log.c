@@ -3,6 +3,7 @@
 #include "gw_idnum.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -95,6 +96,23 @@ static size_t put_field(char *buf, size_t pos, size_t cap, const char *k, const 
     return pos;
 }
 
+static void write_all(const char *p, size_t n)
+{
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(STDERR_FILENO, p + off, n - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+/* Lines held on this thread (gw_log_hold), written together by gw_log_flush. */
+#define HOLD_CAP 65536 /* > a line's 8 KB buffer */
+static __thread struct {
+    char *buf;
+    size_t len;
+} held;
+
 /* One line, printed straight into a buffer and written with one write(2): a line per
  * request must cost little, and lines from different threads never interleave. */
 void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...)
@@ -151,10 +169,32 @@ void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...)
     va_end(ap);
     buf[pos++] = '}';
     buf[pos++] = '\n';
-    for (size_t off = 0; off < pos;) {
-        ssize_t w = write(STDERR_FILENO, buf + off, pos - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
+    if (held.buf) {
+        if (held.len + pos > HOLD_CAP)
+            gw_log_flush();
+        memcpy(held.buf + held.len, buf, pos);
+        held.len += pos;
+        if (lvl >= GW_LOG_WARN)
+            gw_log_flush();
+        return;
     }
+    write_all(buf, pos);
+}
+
+void gw_log_hold(int on)
+{
+    gw_log_flush();
+    if (on && !held.buf)
+        held.buf = malloc(HOLD_CAP);
+    else if (!on) {
+        free(held.buf);
+        held.buf = NULL;
+    }
+}
+
+void gw_log_flush(void)
+{
+    if (held.len)
+        write_all(held.buf, held.len);
+    held.len = 0;
 }

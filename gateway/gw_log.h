@@ -11,4 +11,11 @@ gw_log_level_t gw_log_parse_level(const char *s);
  * strings (NULL values are skipped). */
 void gw_log(gw_log_level_t lvl, const char *module, const char *msg, ...) __attribute__((sentinel));
 
+/* An event loop's thread holds its lines and writes them with one write(2) per pass of
+ * the loop (gw_log_flush), not one per line: a login is five requests and as many lines.
+ * A warning or an error is written at once, with the lines held before it. hold(0)
+ * writes what is held and goes back to a write per line. */
+void gw_log_hold(int on);
+void gw_log_flush(void);
+
 #endif

@@ -1,5 +1,6 @@
 /* In-memory records with a TTL: see gw_memkv.h. */
 #include "gw_memkv.h"
+#include "gw_json.h"
 #include "gw_util.h"
 
 #include <openssl/rand.h>
@@ -326,7 +327,7 @@ int gw_memkv_get_json(gw_memkv_t *m, const char *ns, const char *key, int take, 
     if (!e)
         return GW_ENOTFOUND;
     if (!obj && text)
-        obj = json_loads(text, 0, NULL);
+        obj = gw_json_parse_str(text);
     free(text);
     *ret = obj;
     return obj ? GW_OK : GW_EINVAL;

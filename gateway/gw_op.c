@@ -8,6 +8,7 @@
  * "at" (access tokens, by hash), "sess" (SSO sessions). The browser carries the sealed
  * SSO cookie and a binding cookie that ties an upstream flow to the browser that began it. */
 #include "gw_app.h"
+#include "gw_json.h"
 #include "gw_op_internal.h"
 #include "gw_idnum.h"
 #include "gw_log.h"
@@ -147,7 +148,7 @@ int sso_open(gw_app_t *app, const gw_req_t *req, sso_t *ret)
     int rc = -1;
     if (!c || gw_seal_open(app->keys->cookie_key, 1, c, &pt, NULL))
         goto done;
-    json_t *j = json_loads(pt, 0, NULL);
+    json_t *j = gw_json_parse_str(pt);
     const char *sid = jstr(j, "sid");
     int64_t exp = json_integer_value(json_object_get(j, "exp"));
     if (sid && exp > gw_now() && !gw_revset_has(&app->revoked, sid)) {

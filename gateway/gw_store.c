@@ -1,5 +1,6 @@
 /* gw_store: the operations every backend shares, on top of the table of operations. */
 #include "gw_store.h"
+#include "gw_json.h"
 #include "gw_config.h"
 #include "gw_util.h"
 
@@ -25,7 +26,7 @@ int gw_store_get_json(gw_store_t *st, const char *ns, const char *key, int take,
     int rc = take ? st->ops->take(st, ns, key, &v) : st->ops->get(st, ns, key, &v);
     if (rc != GW_OK)
         return rc;
-    *ret = json_loads(v, 0, NULL);
+    *ret = gw_json_parse_str(v);
     free(v);
     return *ret ? GW_OK : GW_EINVAL;
 }

@@ -6,6 +6,7 @@
  * provider's allow-list, key by kid from the JWKS (refetched on an unknown kid), then
  * iss, aud, azp, exp, iat and nonce. The userinfo `sub` must equal the id_token's. */
 #include "../plugin.h"
+#include "gw_json.h"
 #include "gw_app.h"
 #include "gw_log.h"
 #include "gw_util.h"
@@ -245,7 +246,7 @@ static int token_answer(gw_app_t *app, const gw_upstream_t *up, vneid_run_t *r, 
             snprintf(detail, dl, "token endpoint: HTTP %ld", tr->status);
         return GW_IDP_FAIL;
     }
-    json_t *tok = json_loadb(tr->body, tr->len, 0, NULL);
+    json_t *tok = gw_json_parse(tr->body, tr->len, NULL, 0);
     const char *at = json_string_value(json_object_get(tok, "access_token"));
     if (tr->status != 200 || !at) {
         *ret_code = "upstream_error";
@@ -299,7 +300,7 @@ static int userinfo_answer(const gw_upstream_t *up, vneid_run_t *r, const gw_htt
         snprintf(detail, dl, "userinfo: %s", ur->status ? "server error" : ur->error);
         return GW_IDP_FAIL;
     }
-    json_t *ui = ur->status == 200 ? json_loadb(ur->body, ur->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *ui = ur->status == 200 ? gw_json_parse(ur->body, ur->len, NULL, 0) : NULL;
     int rc = GW_IDP_FAIL;
     if (!json_is_object(ui)) {
         *ret_code = "upstream_error";

@@ -4,6 +4,7 @@
  * {"result":"denied"}) for a bad one. Anything else is an outage: the citizen is asked to
  * try later and nothing is counted. The password is never logged. */
 #include "../plugin.h"
+#include "gw_json.h"
 #include "gw_app.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
@@ -27,7 +28,7 @@ int gw_legacy_http_check(const char *url, const char *username, const char *pass
     if (r.status == 401 || r.status == 403) {
         rc = GW_LEGACY_DENIED;
     } else if (r.status == 200) {
-        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+        json_t *j = gw_json_parse(r.body, r.len, NULL, 0);
         const char *res = json_string_value(json_object_get(j, "result"));
         const char *acct = json_string_value(json_object_get(j, "account_id"));
         if (res && !strcmp(res, "ok") && acct && strlen(acct) < account_len) {

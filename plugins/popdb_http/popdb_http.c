@@ -6,6 +6,7 @@
  * timeout, a 5xx, an unreadable body — is an error the caller must not count as a
  * mismatch (DOMAIN.md 4 A). */
 #include "../plugin.h"
+#include "gw_json.h"
 #include "gw_app.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
@@ -36,7 +37,7 @@ int gw_popdb_check(gw_app_t *app, const char *cmnd9, const char *id12, const cha
     free(body);
     int rc = GW_POPDB_ERROR;
     if (r.status == 200) {
-        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+        json_t *j = gw_json_parse(r.body, r.len, NULL, 0);
         const char *res = json_string_value(json_object_get(j, cfg->popdb_result_field));
         if (res && !strcmp(res, cfg->popdb_match))
             rc = GW_POPDB_MATCH;

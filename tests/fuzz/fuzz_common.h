@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -23,6 +24,17 @@ static inline void write_seed(const char *dir, const char *name, const void *p, 
         return;
     fwrite(p, 1, n, f);
     fclose(f);
+}
+
+/* The built-in seeds (text) into $EIDGW_FUZZ_SEEDS as seed-0, seed-1, ... */
+static inline void write_text_seeds(const char *const *seeds, size_t n)
+{
+    const char *dir = getenv("EIDGW_FUZZ_SEEDS");
+    for (size_t i = 0; dir && i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "seed-%zu", i);
+        write_seed(dir, name, seeds[i], strlen(seeds[i]));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

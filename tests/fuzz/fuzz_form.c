@@ -28,12 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *dir = getenv("EIDGW_FUZZ_SEEDS");
-    for (size_t i = 0; dir && i < sizeof(SEEDS) / sizeof(SEEDS[0]); i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "seed-%zu", i);
-        write_seed(dir, name, SEEDS[i], strlen(SEEDS[i]));
-    }
+    write_text_seeds(SEEDS, sizeof(SEEDS) / sizeof(SEEDS[0]));
     return 0;
 }
 

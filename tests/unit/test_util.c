@@ -692,10 +692,66 @@ static void test_log_line_is_json_with_every_value_escaped(void **state)
     free(big);
 }
 
+/* Held lines are written at the flush, in order, whole; a warning takes them out at once;
+ * over 64 KB held, the older lines go out to make room; hold(0) writes the rest. */
+static void test_log_hold_writes_lines_at_flush_in_order(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/eidgw-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    gw_log_hold(1);
+    gw_log(GW_LOG_INFO, "test", "one", NULL);
+    gw_log(GW_LOG_INFO, "test", "two", NULL);
+    off_t held = lseek(fd, 0, SEEK_END);
+    gw_log_flush();
+    off_t after_flush = lseek(fd, 0, SEEK_END);
+    gw_log(GW_LOG_INFO, "test", "three", NULL);
+    gw_log(GW_LOG_WARN, "test", "four", NULL); /* written at once, after three */
+    off_t after_warn = lseek(fd, 0, SEEK_END);
+    char big[3000];
+    memset(big, 'y', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    for (int i = 0; i < 40; i++) /* about 120 KB */
+        gw_log(GW_LOG_INFO, "test", "big", "v", big, NULL);
+    off_t over_cap = lseek(fd, 0, SEEK_END);
+    gw_log(GW_LOG_INFO, "test", "five", NULL);
+    gw_log_hold(0);
+    gw_log(GW_LOG_INFO, "test", "six", NULL); /* not held any more */
+    off_t end = lseek(fd, 0, SEEK_END);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(held, 0);
+    assert_true(after_flush > 0);
+    assert_true(after_warn > after_flush);
+    assert_true(over_cap > after_warn + 60000 && over_cap < after_warn + 40 * 3200);
+    char *all = malloc((size_t)end + 1);
+    assert_int_equal(pread(fd, all, (size_t)end, 0), end);
+    all[end] = 0;
+    close(fd);
+    unlink(path);
+    const char *order[] = {"one", "two", "three", "four", "big", "five", "six"};
+    size_t k = 0, lines = 0;
+    for (char *sv = NULL, *l = strtok_r(all, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv), lines++) {
+        json_t *j = json_loads(l, 0, NULL);
+        assert_non_null(j); /* every line whole */
+        const char *msg = json_string_value(json_object_get(j, "msg"));
+        while (k < 7 && strcmp(msg, order[k]))
+            k++;
+        assert_true(k < 7); /* in order */
+        json_decref(j);
+    }
+    assert_int_equal(lines, 46);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_line_is_json_with_every_value_escaped),
+        cmocka_unit_test(test_log_hold_writes_lines_at_flush_in_order),
         cmocka_unit_test(test_sha256_matches_fips_vectors),
         cmocka_unit_test(test_hmac_sha256_matches_rfc4231_vectors),
         cmocka_unit_test(test_random_draws_differ_and_cover_bytes),
