@@ -3,14 +3,12 @@
 #include "gw_app.h"
 #include "gw_crypto.h"
 #include "gw_events.h"
+#include "gw_h1.h"
 #include "gw_log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -115,14 +115,17 @@ static void req_cleanup(gw_req_t *q)
 
 /* ------------------------------------------------------------------ server */
 
+struct conn;
+
 typedef struct io_thread {
     struct gw_server *srv;
     pthread_t tid;
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
-    int fd;
-    gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
+    int fd;                   /* the listening socket (SO_REUSEPORT, one per thread) */
+    struct event *listen_ev;  /* on fd */
+    struct event *resume_ev;  /* accepting again after running out of descriptors */
+    struct conn *conns;       /* every open connection of this thread */
+    gw_fetch_loop_t *fetch;   /* outgoing calls made on this loop */
 } io_thread_t;
 
 typedef struct job {
@@ -133,7 +136,7 @@ typedef struct job {
     io_thread_t *io;
     gw_handler_fn step;  /* the step a worker runs next; NULL: the route's handler */
     int continued;       /* went past its first step: it finishes, even on SIGTERM */
-    struct evhttp_request *evreq;
+    struct conn *conn; /* the connection to answer on */
     struct event *done_ev;
     double started;
 } job_t;
@@ -229,68 +232,132 @@ static void routes_init(gw_server_t *s, const gw_route_t *const *tables)
         }
 }
 
-static char *hdr_dup(struct evkeyvalq *h, const char *name)
+/* ------------------------------------------------------------------ connections */
+
+/* One client connection, on one I/O thread. One request at a time: while a request is
+ * under way the socket is not watched (a pipelined request waits in the kernel), and its
+ * answer is written at once from the handler's thread of control; only what the socket
+ * does not take at once waits for EV_WRITE. */
+typedef struct conn {
+    struct conn *prev, *next;
+    io_thread_t *io;
+    int fd;
+    struct event *ev;
+    short watching;          /* EV_READ, EV_WRITE or 0 */
+    char *in;                /* bytes read, not yet taken by a request */
+    size_t in_len, in_cap;
+    char *out;               /* the part of an answer the socket did not take at once */
+    size_t out_len, out_off;
+    job_t *job;              /* the request under way */
+    int keep_alive;          /* after the request under way */
+    int sent_continue;       /* 100 Continue sent for the request being read */
+    int lingering;           /* answered an unreadable request: reading what is left, then closing */
+    int processing;          /* inside conn_process: do not free here */
+    int gone;                /* to be freed (by conn_process when inside it) */
+    char peer[64];
+} conn_t;
+
+#define IDLE_TIMEOUT_S 30
+#define LINGER_TIMEOUT_S 2
+
+static size_t head_max(const gw_config_t *cfg)
 {
-    const char *v = evhttp_find_header(h, name);
-    return v ? gw_strdup(v) : NULL;
+    return cfg->max_headers + cfg->max_uri + 4096;
 }
 
-static int method_of(enum evhttp_cmd_type t)
+/* bodies up to this are read and then refused by req_build (413 with a page or JSON);
+ * beyond it the connection is answered 413 and closed */
+static size_t body_cap(const gw_config_t *cfg)
 {
-    switch (t) {
-    case EVHTTP_REQ_GET: return GW_M_GET;
-    case EVHTTP_REQ_POST: return GW_M_POST;
-    case EVHTTP_REQ_HEAD: return GW_M_HEAD;
-    default: return GW_M_OTHER;
+    return cfg->max_body * 4 > (1u << 20) ? cfg->max_body * 4 : (1u << 20);
+}
+
+static void on_conn(evutil_socket_t fd, short what, void *arg);
+
+static void conn_watch(conn_t *c, short what, int timeout_s)
+{
+    event_del(c->ev);
+    c->watching = what;
+    if (!what)
+        return;
+    event_assign(c->ev, c->io->base, c->fd, (short)(what | EV_PERSIST), on_conn, c);
+    event_add(c->ev, &(struct timeval){timeout_s, 0});
+}
+
+static void conn_free(conn_t *c)
+{
+    if (c->processing) {
+        c->gone = 1;
+        return;
     }
+    if (c->job) /* its answer will find no connection */
+        c->job->conn = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->io->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    event_free(c->ev);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
 }
 
-/* Fill q from the evhttp request. Returns 0, or an HTTP status for a request we refuse. */
-static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
+static char *hdr_dup(const gw_h1_head_t *h, const char *name)
+{
+    size_t n;
+    const char *v = gw_h1_field(h, name, &n);
+    return v ? gw_strndup(v, n) : NULL;
+}
+
+static int method_of(const gw_h1_head_t *h)
+{
+    if (h->mlen == 3 && !memcmp(h->method, "GET", 3))
+        return GW_M_GET;
+    if (h->mlen == 4 && !memcmp(h->method, "POST", 4))
+        return GW_M_POST;
+    if (h->mlen == 4 && !memcmp(h->method, "HEAD", 4))
+        return GW_M_HEAD;
+    return GW_M_OTHER;
+}
+
+/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
+ * refuse. */
+static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
 {
     const gw_config_t *cfg = s->app->cfg;
-    memset(q, 0, sizeof(*q));
-    char *rid = gw_random_token(12);
-    snprintf(q->id, sizeof(q->id), "%s", rid);
-    free(rid);
-    q->method = method_of(evhttp_request_get_command(ev));
-    const char *uri = evhttp_request_get_uri(ev);
-    size_t ulen = uri ? strlen(uri) : 0;
-    if (!uri || uri[0] != '/' || ulen > (size_t)cfg->max_uri)
+    q->method = method_of(h);
+    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
+    size_t ulen = h->tlen;
+    if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
         return ulen > (size_t)cfg->max_uri ? 414 : 400;
+    char *uri = gw_strndup(h->target, ulen);
     const char *qm = strchr(uri, '?');
     size_t plen = qm ? (size_t)(qm - uri) : ulen;
-    q->path = gw_xmalloc(plen + 1);
-    memcpy(q->path, uri, plen);
-    q->path[plen] = 0;
-    const char *frag = strchr(uri, '#');
+    q->path = gw_strndup(uri, plen);
+    int frag = strchr(uri, '#') != NULL;
+    q->query = gw_strdup(qm ? qm + 1 : "");
+    free(uri);
     if (frag)
         return 400;
-    q->query = gw_strdup(qm ? qm + 1 : "");
-    struct evkeyvalq *ih = evhttp_request_get_input_headers(ev);
     size_t hsize = 0;
-    for (struct evkeyval *kv = ih->tqh_first; kv; kv = kv->next.tqe_next)
-        hsize += strlen(kv->key) + strlen(kv->value) + 4;
+    for (size_t i = 0; i < h->nfields; i++)
+        hsize += h->field[i].nlen + h->field[i].vlen + 4;
     if (hsize > (size_t)cfg->max_headers)
         return 431;
-    q->cookie = hdr_dup(ih, "Cookie");
-    q->authorization = hdr_dup(ih, "Authorization");
-    q->content_type = hdr_dup(ih, "Content-Type");
-    q->accept = hdr_dup(ih, "Accept");
-    q->accept_language = hdr_dup(ih, "Accept-Language");
-    q->origin = hdr_dup(ih, "Origin");
-    struct evhttp_connection *con = evhttp_request_get_connection(ev);
-    if (con) {
-        char *addr = NULL;
-        ev_uint16_t port = 0;
-        evhttp_connection_get_peer(con, &addr, &port);
-        snprintf(q->remote, sizeof(q->remote), "%s", addr ? addr : "");
-    }
+    q->cookie = hdr_dup(h, "Cookie");
+    q->authorization = hdr_dup(h, "Authorization");
+    q->content_type = hdr_dup(h, "Content-Type");
+    q->accept = hdr_dup(h, "Accept");
+    q->accept_language = hdr_dup(h, "Accept-Language");
+    q->origin = hdr_dup(h, "Origin");
     /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
      * from the right, skipping our own proxies (a client cannot forge the part they add) */
-    const char *xff = evhttp_find_header(ih, "X-Forwarded-For");
+    char *xff = hdr_dup(h, "X-Forwarded-For");
     if (xff && gw_strlist_has(&cfg->trusted_proxies, q->remote)) {
-        char *list = gw_strdup(xff);
+        char *list = xff;
         for (;;) {
             char *comma = strrchr(list, ',');
             char *hop = comma ? comma + 1 : list;
@@ -303,16 +370,14 @@ static int req_build(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q)
             }
             *comma = 0;
         }
-        free(list);
     }
+    free(xff);
     if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
-    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-    size_t blen = evbuffer_get_length(in);
     if (blen > (size_t)cfg->max_body)
         return 413;
     q->body = gw_xmalloc(blen + 1);
-    evbuffer_copyout(in, q->body, blen);
+    memcpy(q->body, body, blen);
     q->body[blen] = 0;
     q->body_len = blen;
     if (q->method == GW_M_POST && q->content_type &&
@@ -334,30 +399,135 @@ static void log_request(const gw_req_t *q, int status, double ms)
            "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", q->calls ? "calls" : NULL, calls, NULL);
 }
 
-static void finish(struct evhttp_request *ev, gw_req_t *q, gw_resp_t *r, double started)
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+/* the Date field, formatted once a second per thread */
+static const char *http_date(void)
+{
+    static __thread time_t at = -1;
+    static __thread char text[40];
+    time_t now = time(NULL);
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        at = now;
+    }
+    return text;
+}
+
+static void head_field(gw_buf_t *b, const char *name, const char *value)
+{
+    /* a field with a line break in it would split the answer: never sent */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    gw_buf_adds(b, name);
+    gw_buf_add(b, ": ", 2);
+    gw_buf_adds(b, value);
+    gw_buf_add(b, "\r\n", 2);
+}
+
+static void conn_after_answer(conn_t *c);
+
+/* Writes what the socket takes now; the rest waits in c->out for EV_WRITE. */
+static void conn_write(conn_t *c, const char *head, size_t hlen, const char *body, size_t blen)
+{
+    struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, blen}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    ssize_t w;
+    do
+        w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        conn_free(c); /* the client is gone */
+        return;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    if (done == hlen + blen) {
+        conn_after_answer(c);
+        return;
+    }
+    size_t left = hlen + blen - done;
+    c->out = gw_xmalloc(left);
+    c->out_len = left;
+    c->out_off = 0;
+    size_t k = 0;
+    if (done < hlen) {
+        memcpy(c->out, head + done, hlen - done);
+        k = hlen - done;
+        done = hlen;
+    }
+    memcpy(c->out + k, body + (done - hlen), left - k);
+    conn_watch(c, EV_WRITE, IDLE_TIMEOUT_S);
+}
+
+static void log_request(const gw_req_t *q, int status, double ms);
+
+static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
 {
     int status = r->status ? r->status : 200;
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(ev);
-    for (size_t i = 0; i < r->nheaders; i++)
-        evhttp_add_header(oh, r->hname[i], r->hvalue[i]);
-    const char *ct = r->content_type ? r->content_type : "text/plain; charset=utf-8";
-    evhttp_add_header(oh, "Content-Type", ct);
-    evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(oh, "Referrer-Policy", "no-referrer");
-    if (!evhttp_find_header(oh, "Cache-Control"))
-        evhttp_add_header(oh, "Cache-Control", "no-store");
-    if (!strncmp(ct, "text/html", 9)) {
-        evhttp_add_header(oh, "X-Frame-Options", "DENY");
-        evhttp_add_header(oh, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                          "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
-    }
-    struct evbuffer *b = evbuffer_new();
-    if (r->body.len && q->method != GW_M_HEAD)
-        evbuffer_add(b, r->body.data, r->body.len);
-    evhttp_send_reply(ev, status, NULL, b);
-    evbuffer_free(b);
     log_request(q, status, gw_now_ms() - started);
+    if (!c) /* the client left while its request was under way */
+        return;
+    c->job = NULL;
+    if (__atomic_load_n(&c->io->srv->stopping, __ATOMIC_ACQUIRE))
+        c->keep_alive = 0; /* going away: the next request goes to another instance */
+    gw_buf_t h;
+    gw_buf_init(&h, 0);
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+    gw_buf_add(&h, line, (size_t)n);
+    head_field(&h, "Date", http_date());
+    n = snprintf(line, sizeof(line), "%zu", r->body.len);
+    head_field(&h, "Content-Length", line);
+    if (!c->keep_alive)
+        head_field(&h, "Connection", "close");
+    int has_cache_control = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        head_field(&h, r->hname[i], r->hvalue[i]);
+        has_cache_control |= !strcasecmp(r->hname[i], "Cache-Control");
+    }
+    const char *ct = r->content_type ? r->content_type : "text/plain; charset=utf-8";
+    head_field(&h, "Content-Type", ct);
+    head_field(&h, "X-Content-Type-Options", "nosniff");
+    head_field(&h, "Referrer-Policy", "no-referrer");
+    if (!has_cache_control)
+        head_field(&h, "Cache-Control", "no-store");
+    if (!strncmp(ct, "text/html", 9)) {
+        head_field(&h, "X-Frame-Options", "DENY");
+        head_field(&h, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                   "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+    }
+    gw_buf_add(&h, "\r\n", 2);
+    conn_write(c, h.data, h.len, q->method == GW_M_HEAD ? NULL : r->body.data,
+               q->method == GW_M_HEAD ? 0 : r->body.len);
+    gw_buf_cleanup(&h);
 }
 
 static void job_free(job_t *j)
@@ -401,15 +571,14 @@ static void refusal(gw_server_t *s, gw_req_t *q, gw_resp_t *rp, int status, cons
         gw_error_page(s->app, q, rp, status, code, NULL, NULL, NULL);
 }
 
-static void refuse(gw_server_t *s, struct evhttp_request *ev, gw_req_t *q, int status, double started,
-                   const gw_route_t *route)
+static void refuse(gw_server_t *s, conn_t *c, gw_req_t *q, int status, double started, const gw_route_t *route)
 {
     q->on_io_thread = 1;
     gw_resp_t r;
     memset(&r, 0, sizeof(r));
     gw_buf_init(&r.body, 0);
     refusal(s, q, &r, status, route);
-    finish(ev, q, &r, started);
+    finish(c, q, &r, started);
     resp_cleanup(&r);
 }
 
@@ -505,7 +674,7 @@ static void job_advance(job_t *j)
         }
     }
     if (!q->next_fn) {
-        finish(j->evreq, q, &j->resp, j->started);
+        finish(j->conn, q, &j->resp, j->started);
         if (j->continued)
             __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
         job_free(j);
@@ -526,26 +695,32 @@ static void job_advance(job_t *j)
     run_step(j);
 }
 
-static void on_request(struct evhttp_request *ev, void *arg)
+/* A complete request read on c: build it, route it, run or queue its first step. hst:
+ * the head's parse error (an HTTP status) or 0. */
+static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body, size_t blen)
 {
-    io_thread_t *io = arg;
+    io_thread_t *io = c->io;
     gw_server_t *s = io->srv;
     double started = gw_now_ms();
     job_t *j = gw_xcalloc(1, sizeof(*j));
     j->started = started;
-    j->evreq = ev;
+    j->conn = c;
     j->io = io;
+    c->job = j;
     gw_buf_init(&j->resp.body, 0);
-    int st = req_build(s, ev, &j->req);
+    char *rid = gw_random_token(12);
+    snprintf(j->req.id, sizeof(j->req.id), "%s", rid);
+    free(rid);
+    int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
     if (st) {
-        refuse(s, ev, &j->req, st, started, NULL);
+        refuse(s, c, &j->req, st, started, NULL);
         job_free(j);
         return;
     }
     size_t ri = route_find(s, j->req.path);
     const gw_route_t *r = ri < s->nroutes ? s->routes[ri] : NULL;
     if (!r || !(r->methods & j->req.method)) {
-        refuse(s, ev, &j->req, r ? 405 : 404, started, r);
+        refuse(s, c, &j->req, r ? 405 : 404, started, r);
         job_free(j);
         return;
     }
@@ -557,8 +732,244 @@ static void on_request(struct evhttp_request *ev, void *arg)
         return;
     }
     if (enqueue(s, j, r->waits_upstream && r->waits_upstream(s->app, &j->req))) {
-        refuse(s, ev, &j->req, 503, started, NULL);
+        refuse(s, c, &j->req, 503, started, NULL);
         job_free(j);
+    }
+}
+
+/* Requests read and not yet answered, one at a time. A request that cannot be read (a
+ * malformed head, too large) gets its error answer and the connection closes after it. */
+static void conn_process(conn_t *c)
+{
+    const gw_config_t *cfg = c->io->srv->app->cfg;
+    c->processing = 1;
+    while (!c->job && !c->gone && !c->lingering && c->in_len && !c->out_len) {
+        gw_h1_head_t h;
+        ssize_t hl = gw_h1_parse_head(c->in, c->in_len, head_max(cfg), &h);
+        if (!hl)
+            break; /* more to read */
+        if (hl < 0) {
+            c->keep_alive = 0;
+            c->lingering = 1;
+            dispatch(c, &h, (int)-hl, NULL, 0);
+            break;
+        }
+        size_t need = (size_t)hl, blen = 0;
+        const char *body = c->in + hl;
+        char *decoded = NULL;
+        int err = 0;
+        if (h.chunked) {
+            decoded = gw_xmalloc(body_cap(cfg) + 1);
+            ssize_t cl = gw_h1_parse_chunked(c->in + hl, c->in_len - (size_t)hl, decoded, body_cap(cfg), &blen);
+            if (cl < 0)
+                err = (int)-cl;
+            else if (!cl) {
+                free(decoded);
+                break;
+            }
+            need += (size_t)(cl > 0 ? cl : 0);
+            body = decoded;
+        } else if (h.content_length > 0) {
+            if ((unsigned long long)h.content_length > body_cap(cfg))
+                err = 413;
+            else if (c->in_len - (size_t)hl < (size_t)h.content_length) {
+                if (h.expect_continue && !c->sent_continue) {
+                    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                    (void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
+                    c->sent_continue = 1;
+                }
+                break;
+            } else {
+                blen = (size_t)h.content_length;
+                need += blen;
+            }
+        }
+        if (err) {
+            free(decoded);
+            c->keep_alive = 0;
+            c->lingering = 1;
+            dispatch(c, &h, err, NULL, 0);
+            break;
+        }
+        c->keep_alive = h.keep_alive;
+        c->sent_continue = 0;
+        dispatch(c, &h, 0, body, blen);
+        free(decoded);
+        if (c->gone)
+            break;
+        memmove(c->in, c->in + need, c->in_len - need);
+        c->in_len -= need;
+    }
+    c->processing = 0;
+    if (c->gone) {
+        conn_free(c);
+        return;
+    }
+    if (c->job || c->out_len)
+        return; /* the answer comes, or is being written */
+    if (c->lingering) {
+        shutdown(c->fd, SHUT_WR); /* read what the client still sends, then close */
+        conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        return;
+    }
+    size_t cap = head_max(cfg) + body_cap(cfg) + 4096;
+    if (c->in_len == cap) { /* a head that never ends within the cap */
+        c->keep_alive = 0;
+        c->lingering = 1;
+        c->processing = 1;
+        dispatch(c, NULL, 431, NULL, 0);
+        c->processing = 0;
+        if (c->gone)
+            conn_free(c);
+        else if (!c->job && !c->out_len) {
+            shutdown(c->fd, SHUT_WR);
+            conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        }
+        return;
+    }
+    if (c->watching != EV_READ)
+        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+}
+
+/* An answer has gone out in full. */
+static void conn_after_answer(conn_t *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    if (c->lingering) {
+        if (!c->processing) {
+            shutdown(c->fd, SHUT_WR);
+            conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        }
+        return;
+    }
+    if (!c->keep_alive) {
+        conn_free(c);
+        return;
+    }
+    if (c->processing)
+        return; /* conn_process goes on with what it has read */
+    if (c->watching != EV_READ)
+        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+    if (c->in_len) /* a pipelined request: next loop pass (after the watch, which would undo it) */
+        event_active(c->ev, EV_READ, 0);
+}
+
+static void conn_read(conn_t *c)
+{
+    const gw_config_t *cfg = c->io->srv->app->cfg;
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            conn_free(c);
+        return;
+    }
+    size_t cap = head_max(cfg) + body_cap(cfg) + 4096;
+    if (c->in_cap - c->in_len < 4096 && c->in_cap < cap) {
+        size_t nc = c->in_cap ? c->in_cap * 2 : 8192;
+        c->in = realloc(c->in, nc < cap ? nc : cap);
+        if (!c->in)
+            abort();
+        c->in_cap = nc < cap ? nc : cap;
+    }
+    if (c->job && c->in_len == c->in_cap) { /* no room while a request is under way */
+        conn_watch(c, 0, 0);
+        return;
+    }
+    if (c->in_len < c->in_cap) {
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            conn_free(c); /* closed, or reset */
+            return;
+        }
+        if (n > 0)
+            c->in_len += (size_t)n;
+    }
+    conn_process(c);
+}
+
+static void conn_flush(conn_t *c)
+{
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_free(c);
+        return;
+    }
+    if (w > 0)
+        c->out_off += (size_t)w;
+    if (c->out_off == c->out_len)
+        conn_after_answer(c);
+}
+
+static void on_conn(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        if (!c->job) /* idle, too slow a client, or the end of a lingering close */
+            conn_free(c);
+        return;
+    }
+    if (what & EV_WRITE)
+        conn_flush(c);
+    else if (what & EV_READ)
+        conn_read(c);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg);
+
+static void resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    io_thread_t *io = arg;
+    if (io->listen_ev)
+        event_add(io->listen_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    io_thread_t *io = arg;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int cfd = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: stop accepting for a moment instead of spinning */
+                gw_log(GW_LOG_WARN, "http", "cannot accept connections", "error", strerror(errno), NULL);
+                event_del(io->listen_ev);
+                struct timeval pause = {0, 100000};
+                evtimer_add(io->resume_ev, &pause);
+            }
+            return;
+        }
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_t *c = calloc(1, sizeof(*c));
+        struct event *ev = c ? event_new(io->base, cfd, EV_READ | EV_PERSIST, on_conn, c) : NULL;
+        if (!ev) {
+            free(c);
+            close(cfd);
+            continue;
+        }
+        c->io = io;
+        c->fd = cfd;
+        c->ev = ev;
+        c->keep_alive = 1;
+        if (sa.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof(c->peer));
+        else if (sa.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof(c->peer));
+        c->next = io->conns;
+        if (io->conns)
+            io->conns->prev = c;
+        io->conns = c;
+        c->watching = EV_READ;
+        event_add(ev, &(struct timeval){IDLE_TIMEOUT_S, 0});
     }
 }
 
@@ -704,9 +1115,11 @@ static void drain(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     io_thread_t *io = arg;
-    if (io->bound) {
-        evhttp_del_accept_socket(io->http, io->bound);
-        io->bound = NULL;
+    if (io->listen_ev) {
+        event_free(io->listen_ev);
+        io->listen_ev = NULL;
+        close(io->fd);
+        io->fd = -1;
     }
     if (!__atomic_load_n(&io->srv->waiting, __ATOMIC_ACQUIRE) ||
         event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000}))
@@ -738,7 +1151,7 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
     s->pool[POOL_LOCAL].max_len = MAX_QUEUE;
     s->pool[POOL_UPSTREAM].n = app->cfg->upstream_workers;
     /* an upstream job queued behind more than 8 rounds of the pool's threads would wait
-     * for seconds more than any citizen does (or evhttp's 30 s): a 503 page at once */
+     * for seconds more than any citizen does (or the 30 s a connection may idle): a 503 page at once */
     s->pool[POOL_UPSTREAM].max_len = (size_t)(app->cfg->upstream_workers < 8 ? 8 : app->cfg->upstream_workers) * 8;
     for (int k = 0; k < POOL_COUNT; k++) {
         s->pool[k].srv = s;
@@ -783,24 +1196,14 @@ gw_server_t *gw_server_start(gw_app_t *app, const gw_route_t *const *tables, cha
             return NULL; /* process exits on this error */
         }
         io->base = event_base_new_with_config(ec);
-        io->http = evhttp_new(io->base);
-        /* libevent's own caps are a backstop; below them eidgw answers itself (a page, or
-         * JSON for the APIs) with 413/414/431 */
-        evhttp_set_max_headers_size(io->http, (ev_ssize_t)(app->cfg->max_headers + app->cfg->max_uri + 4096));
-        evhttp_set_max_body_size(io->http, (ev_ssize_t)(app->cfg->max_body * 4 > (1 << 20) ? app->cfg->max_body * 4 : (1 << 20)));
-        evhttp_set_timeout(io->http, 30);
-        evhttp_set_allowed_methods(io->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                                 EVHTTP_REQ_PATCH);
-        evhttp_set_gencb(io->http, on_request, io);
-        io->bound = evhttp_accept_socket_with_handle(io->http, io->fd);
-        io->fetch = gw_fetch_loop_new(io->base, 256);
-        if (!io->bound || !io->fetch) {
+        io->listen_ev = io->base ? event_new(io->base, io->fd, EV_READ | EV_PERSIST, on_accept, io) : NULL;
+        io->resume_ev = io->base ? evtimer_new(io->base, resume_accept, io) : NULL;
+        io->fetch = io->base ? gw_fetch_loop_new(io->base, 256) : NULL;
+        if (!io->listen_ev || !io->resume_ev || !io->fetch || event_add(io->listen_ev, NULL)) {
             snprintf(err, errlen, "cannot set up the event loop");
             event_config_free(ec);
             return NULL; /* process exits on this error */
         }
-        io->fd = -1; /* the listener owns it now */
         if (i == 0) {
             s->stop_ev = event_new(io->base, s->stop_pipe[0], EV_READ, on_stop_pipe, s);
             event_add(s->stop_ev, NULL);
@@ -869,9 +1272,16 @@ void gw_server_free(gw_server_t *s)
     if (s->stop_ev)
         event_free(s->stop_ev);
     for (int i = 0; i < s->nio; i++) {
+        io_thread_t *io = &s->io[i];
+        while (io->conns) {
+            io->conns->processing = 0;
+            conn_free(io->conns);
+        }
+        if (io->listen_ev)
+            event_free(io->listen_ev);
+        if (io->resume_ev)
+            event_free(io->resume_ev);
         gw_fetch_loop_free(s->io[i].fetch);
-        if (s->io[i].http)
-            evhttp_free(s->io[i].http);
         if (s->io[i].base)
             event_base_free(s->io[i].base);
         if (s->io[i].fd >= 0)

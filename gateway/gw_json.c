@@ -4,6 +4,8 @@
  * library like jansson does (strtoll, strtod); the daemon never changes LC_NUMERIC. */
 #include "gw_json.h"
 
+#include "gw_util.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -66,16 +68,10 @@ static int hex4(const unsigned char *s, const unsigned char *end, unsigned *out)
         return -1;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned c = s[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = gw_hex_digit(s[i]);
+        if (d < 0)
             return -1;
-        v = v << 4 | d;
+        v = v << 4 | (unsigned)d;
     }
     *out = v;
     return 0;

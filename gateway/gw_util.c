@@ -114,6 +114,14 @@ void *gw_xcalloc(size_t n, size_t m)
     return p;
 }
 
+char *gw_strndup(const char *s, size_t n)
+{
+    char *d = gw_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
 char *gw_strdup(const char *s)
 {
     if (!s)
@@ -251,7 +259,7 @@ char *gw_hex_encode(const void *p, size_t n)
     return out;
 }
 
-static int hexval(int c)
+int gw_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -266,7 +274,7 @@ int gw_hex_decode(const char *s, unsigned char *out, size_t outlen)
     if (!s || strlen(s) != outlen * 2)
         return GW_EINVAL;
     for (size_t i = 0; i < outlen; i++) {
-        int a = hexval((unsigned char)s[2 * i]), b = hexval((unsigned char)s[2 * i + 1]);
+        int a = gw_hex_digit((unsigned char)s[2 * i]), b = gw_hex_digit((unsigned char)s[2 * i + 1]);
         if (a < 0 || b < 0)
             return GW_EINVAL;
         out[i] = (unsigned char)(a << 4 | b);
@@ -419,7 +427,7 @@ char *gw_url_decode(const char *s, size_t n, int plus_is_space)
         if (c == '%') {
             if (i + 2 >= n)
                 goto bad;
-            int a = hexval((unsigned char)s[i + 1]), b = a < 0 ? -1 : hexval((unsigned char)s[i + 2]);
+            int a = gw_hex_digit((unsigned char)s[i + 1]), b = a < 0 ? -1 : gw_hex_digit((unsigned char)s[i + 2]);
             if (a < 0 || b < 0)
                 goto bad;
             c = (unsigned char)(a << 4 | b);

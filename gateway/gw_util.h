@@ -37,6 +37,7 @@ int gw_buf_printf(gw_buf_t *b, const char *fmt, ...) __attribute__((format(print
 char *gw_buf_steal(gw_buf_t *b); /* returns data (caller frees), resets b */
 
 char *gw_strdup(const char *s);   /* NULL-safe; aborts on OOM */
+char *gw_strndup(const char *s, size_t n); /* n bytes of s and a NUL; aborts on OOM */
 void *gw_xmalloc(size_t n);       /* aborts on OOM */
 void *gw_xcalloc(size_t n, size_t m);
 char *gw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,6 +52,7 @@ char *gw_b64url_encode(const void *p, size_t n);
 unsigned char *gw_b64url_decode(const char *s, size_t slen, size_t *ret_len);
 char *gw_hex_encode(const void *p, size_t n);
 int gw_hex_decode(const char *s, unsigned char *out, size_t outlen); /* exact length */
+int gw_hex_digit(int c); /* 0..15, or -1 for a character that is not a hex digit */
 
 int gw_random(void *p, size_t n);
 char *gw_random_token(size_t nbytes); /* base64url of nbytes random bytes */

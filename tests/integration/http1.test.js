@@ -1,0 +1,157 @@
+// eidgw's HTTP/1.1 connections, on raw sockets: keep-alive and pipelining, a request
+// that arrives in pieces, Expect: 100-continue, chunked bodies, HEAD, HTTP/1.0, and the
+// requests it must refuse at that layer (folded lines, Content-Length beside
+// Transfer-Encoding, unknown codings, other HTTP versions), each answered, then closed.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startStack } from './lib/harness.js';
+
+let st;
+before(async () => { st = await startStack('http1'); });
+after(async () => { await st?.stop(); });
+afterEach(async () => {
+  assert.equal(st.gw.proc.exitCode, null, 'eidgw is still running');
+  const r = await fetch(`${st.gw.url}/healthz`);
+  assert.equal(r.status, 200);
+});
+
+// Answers parsed from a byte stream: status, headers (lower-case), body (by Content-Length).
+function parseAnswers(buf) {
+  const out = [];
+  let rest = buf;
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.subarray(0, end).toString('latin1');
+    const [line, ...fields] = head.split('\r\n');
+    const m = line.match(/^HTTP\/1\.1 (\d{3}) /);
+    assert.ok(m, `status line: ${line}`);
+    const headers = Object.fromEntries(fields.map((l) => {
+      const i = l.indexOf(':');
+      return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+    }));
+    const status = Number(m[1]);
+    const len = status === 100 ? 0 : Number(headers['content-length'] ?? 0);
+    out.push({ status, headers, body: rest.subarray(end + 4, end + 4 + len).toString('utf8') });
+    rest = rest.subarray(end + 4 + len);
+  }
+  return out;
+}
+
+// Sends the parts (a pause between them), collects every byte until the server closes
+// or ms pass. Resolves {answers, closed, raw}.
+function exchange(parts, { ms = 3000, pause = 50, waitFor } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(st.gw.port, '127.0.0.1');
+    let d = Buffer.alloc(0);
+    let closed = false;
+    s.on('data', (c) => { d = Buffer.concat([d, c]); });
+    s.on('error', (e) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? null : reject(e)));
+    const finish = () => resolve({ answers: parseAnswers(d), closed, raw: d.toString('latin1') });
+    s.on('close', () => { closed = true; clearTimeout(timer); finish(); });
+    const timer = setTimeout(() => { s.removeAllListeners('close'); s.destroy(); finish(); }, ms);
+    s.on('connect', async () => {
+      for (const p of parts) {
+        if (waitFor && p === waitFor.before) {
+          const t0 = Date.now();
+          while (!d.toString('latin1').includes(waitFor.text) && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 10));
+        }
+        if (!s.destroyed) s.write(p);
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    });
+  });
+}
+
+const get = (p, extra = '') => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
+
+test('three pipelined requests on one connection: three answers in order, then the close asked for', async () => {
+  const { answers, closed } = await exchange([
+    get('/healthz') + get('/.well-known/openid-configuration') + get('/healthz', 'Connection: close\r\n'),
+  ]);
+  assert.equal(answers.length, 3);
+  assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+  assert.equal(JSON.parse(answers[0].body).status, 'ok');
+  assert.equal(JSON.parse(answers[1].body).issuer, st.gw.url);
+  assert.equal(answers[0].headers.connection, undefined, 'kept alive');
+  assert.equal(answers[2].headers.connection, 'close');
+  assert.ok(answers.every((a) => a.headers.date && /GMT$/.test(a.headers.date)), 'a Date field');
+  assert.ok(closed, 'closed after the last');
+});
+
+test('a request that arrives in pieces (and with bare LF line ends) is read whole', async () => {
+  const { answers } = await exchange(['GET /heal', 'thz HTTP/1.1\r\nHo', 'st: x\r\n', '\r\n', 'GET /healthz HTTP/1.1\nHost: x\n\n'],
+                                     { pause: 80, ms: 1500 });
+  assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+});
+
+test('HEAD: the length of the GET answer, no body, and the connection goes on', async () => {
+  const g = await fetch(`${st.gw.url}/.well-known/openid-configuration`);
+  const body = await g.text();
+  const { raw, closed } = await exchange([
+    'HEAD /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n' + get('/healthz', 'Connection: close\r\n'),
+  ]);
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, end);
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  assert.match(head, new RegExp(`\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`, 'i'));
+  assert.match(raw.slice(end + 4), /^HTTP\/1\.1 200 /, 'no body: the next answer follows the head');
+  assert.ok(closed);
+});
+
+test('Expect: 100-continue: "100 Continue" first, then the body is read and answered', async () => {
+  const c = st.clients['portal-a'];
+  const body = 'grant_type=authorization_code&code=no-such-code&redirect_uri=http%3A%2F%2Fx';
+  const head = `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+    `Authorization: Basic ${Buffer.from(`portal-a:${c.secret}`).toString('base64')}\r\n` +
+    `Content-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+  const { raw, answers } = await exchange([head, body], { waitFor: { before: body, text: '100 Continue' } });
+  assert.match(raw, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
+  assert.equal(answers[0].status, 100);
+  assert.equal(answers[1].status, 400);
+  assert.equal(JSON.parse(answers[1].body).error, 'invalid_grant', 'the body was read: grant type and code');
+});
+
+test('a chunked body reads like the same body with Content-Length', async () => {
+  const c = st.clients['portal-a'];
+  const body = 'grant_type=authorization_code&code=no-such-code&redirect_uri=http%3A%2F%2Fx';
+  const auth = `Authorization: Basic ${Buffer.from(`portal-a:${c.secret}`).toString('base64')}\r\n`;
+  const chunks = `${(20).toString(16)};x=y\r\n${body.slice(0, 20)}\r\n${(body.length - 20).toString(16)}\r\n${body.slice(20)}\r\n0\r\nX-Trailer: 1\r\n\r\n`;
+  const { answers } = await exchange([
+    `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${auth}Transfer-Encoding: chunked\r\n\r\n`,
+    chunks.slice(0, 30), chunks.slice(30) + get('/healthz', 'Connection: close\r\n'),
+  ]);
+  assert.equal(answers.length, 2);
+  assert.equal(answers[0].status, 400);
+  assert.equal(JSON.parse(answers[0].body).error, 'invalid_grant');
+  assert.equal(answers[1].status, 200, 'and the connection goes on after it');
+});
+
+test('HTTP/1.0: answered, then closed', async () => {
+  const { answers, closed } = await exchange(['GET /healthz HTTP/1.0\r\n\r\n']);
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0].status, 200);
+  assert.equal(answers[0].headers.connection, 'close');
+  assert.ok(closed);
+});
+
+for (const [name, text, status] of [
+  ['a folded field line', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n', 400],
+  ['Content-Length beside Transfer-Encoding', 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+  ['two different Content-Lengths', 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+  ['a space before a field\'s colon', 'GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n', 400],
+  ['a transfer coding other than chunked', 'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501],
+  ['HTTP/2.0 in the request line', 'GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+  ['a request line with no version', 'GET /healthz\r\n\r\n', 400],
+  ['a bad chunk size', 'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+  ['a body over the cap (Content-Length)', 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n', 413],
+]) {
+  test(`${name}: ${status}, Connection: close, and the connection closes`, async () => {
+    const { answers, closed } = await exchange([text, get('/healthz')], { pause: 100 });
+    assert.equal(answers.length, 1, 'one answer: nothing after the bad request is read as a request');
+    assert.equal(answers[0].status, status);
+    assert.equal(answers[0].headers.connection, 'close');
+    assert.ok(closed, 'closed');
+  });
+}
