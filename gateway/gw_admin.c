@@ -322,12 +322,12 @@ static void h_status(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_admin_routes[] = {
-    {GW_M_GET, "/admin/status", h_status, 1, NULL, NULL, NULL},
-    {GW_M_GET, "/admin/records", h_records, 0, NULL, NULL, NULL},
-    {GW_M_GET | GW_M_POST, "/admin/links", h_links, 0, NULL, NULL, NULL},
-    {GW_M_POST, "/admin/links/unlink", h_unlink, 0, NULL, NULL, NULL},
-    {GW_M_POST, "/admin/links/rekey", h_rekey, 0, NULL, NULL, NULL},
-    {GW_M_POST, "/admin/locks", h_locks, 0, NULL, NULL, NULL},
-    {GW_M_POST, "/admin/locks/remove", h_locks, 0, NULL, NULL, NULL},
-    {0, NULL, NULL, 0, NULL, NULL, NULL},
+    {GW_M_GET, "/admin/status", h_status, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET, "/admin/records", h_records, 0, NULL, NULL, NULL, 0},
+    {GW_M_GET | GW_M_POST, "/admin/links", h_links, 0, NULL, NULL, NULL, 0},
+    {GW_M_POST, "/admin/links/unlink", h_unlink, 0, NULL, NULL, NULL, 0},
+    {GW_M_POST, "/admin/links/rekey", h_rekey, 0, NULL, NULL, NULL, 0},
+    {GW_M_POST, "/admin/locks", h_locks, 0, NULL, NULL, NULL, 0},
+    {GW_M_POST, "/admin/locks/remove", h_locks, 0, NULL, NULL, NULL, 0},
+    {0, NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

@@ -274,8 +274,8 @@ static void h_error(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_app_routes[] = {
-    {GW_M_GET, "/error", h_error, 0, NULL, NULL, NULL},
-    {0, NULL, NULL, 0, NULL, NULL, NULL},
+    {GW_M_GET, "/error", h_error, 0, NULL, NULL, NULL, 0},
+    {0, NULL, NULL, 0, NULL, NULL, NULL, 0},
 };
 
 void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description)

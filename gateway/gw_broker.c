@@ -755,11 +755,11 @@ static void h_legacy_continue(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 
 const gw_route_t gw_broker_routes[] = {
     /* the portal's password check, the population DB: upstream */
-    {GW_M_POST, "/login/legacy", h_legacy, 0, NULL, NULL, gw_route_always},
-    {GW_M_POST, "/login/legacy/verify", h_legacy_verify, 0, NULL, NULL, gw_route_always},
-    {GW_M_POST, "/login/legacy/continue", h_legacy_continue, 0, NULL, NULL, gw_route_always},
-    {GW_M_POST, "/link/choose", h_choose, 0, NULL, NULL, NULL},
-    {GW_M_POST, "/link/claim", h_claim, 0, NULL, NULL, gw_route_always},
-    {GW_M_POST, "/link/new", h_new, 0, NULL, NULL, NULL},
-    {0, NULL, NULL, 0, NULL, NULL, NULL},
+    {GW_M_POST, "/login/legacy", h_legacy, 0, NULL, NULL, gw_route_always, 0},
+    {GW_M_POST, "/login/legacy/verify", h_legacy_verify, 0, NULL, NULL, gw_route_always, 0},
+    {GW_M_POST, "/login/legacy/continue", h_legacy_continue, 0, NULL, NULL, gw_route_always, 0},
+    {GW_M_POST, "/link/choose", h_choose, 0, NULL, NULL, NULL, 0},
+    {GW_M_POST, "/link/claim", h_claim, 0, NULL, NULL, gw_route_always, 0},
+    {GW_M_POST, "/link/new", h_new, 0, NULL, NULL, NULL, 0},
+    {0, NULL, NULL, 0, NULL, NULL, NULL, 0},
 };

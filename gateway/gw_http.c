@@ -725,6 +725,11 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
         return;
     }
     j->route = r;
+    if (r->calls_out && __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) { /* see gw_route_t */
+        refuse(s, c, &j->req, 503, started, NULL);
+        job_free(j);
+        return;
+    }
     if (s->runs_inline[ri] && (!r->inline_when || r->inline_when(s->app, &j->req))) {
         j->req.on_io_thread = 1;
         r->fn(s->app, &j->req, &j->resp);
@@ -990,11 +995,6 @@ json_t *gw_server_pools(gw_server_t *s)
                                            __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE), "max_waiting",
                                            s->app->cfg->max_waiting));
     return o;
-}
-
-int gw_server_stopping(const gw_server_t *s)
-{
-    return s && __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
 }
 
 int gw_route_always(struct gw_app *app, const gw_req_t *req)

@@ -82,6 +82,11 @@ typedef struct gw_route {
      * and wait on it for seconds: it then runs on the upstream pool, so such waits never
      * hold up the other routes. NULL: never; gw_route_always: every time. */
     int (*waits_upstream)(struct gw_app *app, const gw_req_t *req);
+    /* the handler may hand the request to an outgoing call (gw_req_call): once the
+     * server stops, such a request is refused with a 503 before its handler runs (it
+     * would otherwise consume single-use state, such as a login's flow, for a call that
+     * is not started any more) */
+    int calls_out;
 } gw_route_t;
 
 int gw_route_always(struct gw_app *app, const gw_req_t *req);
@@ -103,9 +108,6 @@ typedef struct gw_server gw_server_t;
 /* The worker pools as JSON: per pool its threads, how many are busy, the jobs queued and
  * how many may be. A new reference. */
 json_t *gw_server_pools(gw_server_t *s);
-/* 1 once SIGTERM came (NULL: 0): a handler about to consume single-use state for a step
- * that would wait may answer 503 first. */
-int gw_server_stopping(const gw_server_t *s);
 
 /* Binds host:port on n_io threads (SO_REUSEPORT) and starts n_workers. tables is a
  * NULL-terminated list of route tables, searched in order. */

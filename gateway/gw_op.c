@@ -640,11 +640,6 @@ static void cb_step(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
  * network run here; the code is redeemed by cb_step and the login finished by cb_end. */
 static void h_callback(gw_app_t *app, gw_req_t *req, gw_resp_t *resp)
 {
-    if (gw_server_stopping(__atomic_load_n(&app->server, __ATOMIC_ACQUIRE))) {
-        /* no new VNeID calls once stopping: a 503 while the flow is still there to retry */
-        busy_page(app, req, resp, gw_req_lang(req, app, NULL));
-        return;
-    }
     const char *state = gw_form_get(&req->q, "state");
     json_t *flow = state ? store_get_json(app, "flow", state, 1) : NULL; /* single use */
     const char *lang = gw_req_lang(req, app, flow ? jstr(flow, "lang") : NULL);
@@ -1388,17 +1383,17 @@ static int authorize_may_call_popdb(gw_app_t *app, const gw_req_t *req)
 }
 
 const gw_route_t gw_routes[] = {
-    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL, NULL},
-    {GW_M_GET, "/", h_root, 1, NULL, NULL, NULL},
-    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL, NULL},
-    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, authorize_may_call_popdb},
-    {GW_M_GET, "/login", h_login, 0, "ar", NULL, NULL},
-    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, NULL},
-    {GW_M_GET, "/callback", h_callback, 0, "flow ar", NULL, NULL}, /* its VNeID calls: on the I/O loop */
-    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, NULL},
-    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, NULL},
-    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, gw_route_always}, /* back-channel logout */
-    {0, NULL, NULL, 0, NULL, NULL, NULL},
+    {GW_M_GET | GW_M_HEAD, "/.well-known/openid-configuration", h_discovery, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/jwks", h_jwks, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/healthz", h_health, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET, "/", h_root, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET | GW_M_HEAD, "/auth/check", h_auth_check, 1, NULL, NULL, NULL, 0},
+    {GW_M_GET | GW_M_POST, "/authorize", h_authorize, 0, "ar", no_sso_cookie, authorize_may_call_popdb, 0},
+    {GW_M_GET, "/login", h_login, 0, "ar", NULL, NULL, 0},
+    {GW_M_GET, "/login/vneid", h_login_vneid, 0, "ar flow", NULL, NULL, 0},
+    {GW_M_GET, "/callback", h_callback, 0, "flow ar", NULL, NULL, 1}, /* its VNeID calls: on the I/O loop */
+    {GW_M_POST, "/token", h_token, 0, "code cur at", NULL, NULL, 0},
+    {GW_M_GET | GW_M_POST, "/userinfo", h_userinfo, 0, "at", NULL, NULL, 0},
+    {GW_M_GET | GW_M_POST, "/logout", h_logout, 0, NULL, NULL, gw_route_always, 0}, /* back-channel logout */
+    {0, NULL, NULL, 0, NULL, NULL, NULL, 0},
 };
