@@ -45,7 +45,7 @@ const CFG = {
 for (const s of CFG.scenarios) if (!['token', 'check'].includes(s)) throw new Error(`STORES_SCENARIOS: unknown scenario ${s} (token, check)`);
 for (const s of CFG.configs) if (!['a', 'b', 'c'].includes(s)) throw new Error(`STORES_CONFIGS: unknown configuration ${s} (a, b, c)`);
 if (!['half', 'none'].includes(CFG.cross)) throw new Error(`STORES_CROSS must be half or none, not ${CFG.cross}`);
-// the reaper thread of every node reads the revocation stream every 250 ms (gateway/gw_http.c)
+// the reaper thread of every node reads the revocation stream every 250 ms (gateway/app/gw_serve.c)
 const POLL_PER_NODE = 4;
 
 

@@ -1,11 +1,13 @@
-/* Plugins: connectors chosen by configuration, compiled in and listed in a static table.
- * Kind `idp`: an upstream identity provider, a state machine whose calls the gateway makes.
- * A new connector is one folder under plugins/ and one row in gw_idp_plugins. */
+/* Plugins: connectors chosen by configuration, compiled in and listed in a static table
+ * (plugins/plugins.c). Kind `idp`: an upstream identity provider, a state machine whose
+ * calls the gateway makes. A new connector is one folder under plugins/ and one row in
+ * that table. Plugins see this header and the util, vn, conf, crypto and http layers:
+ * never the broker or the app. */
 #ifndef GW_PLUGIN_H
 #define GW_PLUGIN_H
 #include <stddef.h>
 
-struct gw_app;
+struct gw_config;
 struct gw_upstream;
 struct gw_outcall;
 struct gw_http_result;
@@ -25,10 +27,17 @@ typedef struct gw_identity {
 
 void gw_identity_cleanup(gw_identity_t *id);
 
+/* What the gateway hands an idp plugin: where the provider sends the browser back, and
+ * the provider's keys (fetched and cached by the gateway). */
+typedef struct gw_idp_env {
+    const char *redirect_uri;
+    struct gw_jwks_cache *jwks;
+} gw_idp_env_t;
+
 typedef struct gw_idp_ops {
     const char *kind;
     /* The URL to send the browser to. nonce and code_challenge may be NULL. */
-    char *(*auth_url)(struct gw_app *app, const struct gw_upstream *up, const char *state,
+    char *(*auth_url)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *state,
                       const char *nonce, const char *code_challenge, const char *ui_locales);
     /* Redeeming the code is a few calls to the provider, which the gateway makes on its
      * event loop (the plugin never waits on the network itself). begin() returns the
@@ -38,19 +47,21 @@ typedef struct gw_idp_ops {
      * ("upstream_unavailable", "upstream_error", "missing_identity") and a log-only
      * reason in detail, or, when may_block is 0, GW_IDP_BLOCK: call step() again with
      * the same answer on a thread that may block (a key fetch). end() frees the state. */
-    void *(*begin)(struct gw_app *app, const struct gw_upstream *up, const char *code, const char *nonce,
+    void *(*begin)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *code, const char *nonce,
                    const char *code_verifier, struct gw_outcall *call);
-    int (*step)(struct gw_app *app, const struct gw_upstream *up, void *state, const struct gw_http_result *answer,
+    int (*step)(const gw_idp_env_t *env, const struct gw_upstream *up, void *state, const struct gw_http_result *answer,
                 int may_block, struct gw_outcall *call, gw_identity_t *ret, const char **ret_code, char *detail,
                 size_t detail_len);
     void (*end)(void *state);
 } gw_idp_ops_t;
 
 extern const gw_idp_ops_t gw_idp_vneid;
+/* The idp plugin of that kind ("vneid"), or NULL. */
+const gw_idp_ops_t *gw_idp_find(const char *kind);
 
 /* Kind `popdb`: the population-DB 3-item check (blocking; worker threads only). */
 enum { GW_POPDB_MATCH = 1, GW_POPDB_NO_MATCH = 2, GW_POPDB_ERROR = 3 };
-int gw_popdb_check(struct gw_app *app, const char *cmnd9, const char *id12, const char *name, char *detail,
+int gw_popdb_check(const struct gw_config *cfg, const char *cmnd9, const char *id12, const char *name, char *detail,
                    size_t detail_len);
 
 /* Kind `legacy`: the portal's own password check over HTTP (blocking). */

@@ -7,7 +7,9 @@
  * iss, aud, azp, exp, iat and nonce. The userinfo `sub` must equal the id_token's. */
 #include "../plugin.h"
 #include "gw_json.h"
-#include "gw_app.h"
+#include "gw_config.h"
+#include "gw_crypto.h"
+#include "gw_http.h"
 #include "gw_log.h"
 #include "gw_util.h"
 
@@ -27,7 +29,7 @@ void gw_identity_cleanup(gw_identity_t *id)
     memset(id, 0, sizeof(*id));
 }
 
-static char *vneid_auth_url(gw_app_t *app, const gw_upstream_t *up, const char *state, const char *nonce,
+static char *vneid_auth_url(const gw_idp_env_t *env, const gw_upstream_t *up, const char *state, const char *nonce,
                             const char *challenge, const char *ui_locales)
 {
     gw_buf_t u;
@@ -35,9 +37,8 @@ static char *vneid_auth_url(gw_app_t *app, const gw_upstream_t *up, const char *
     gw_buf_adds(&u, up->authorization_endpoint);
     gw_url_add_param(&u, "response_type", "code");
     gw_url_add_param(&u, "client_id", up->client_id);
-    char *cb = gw_sprintf("%s/callback", app->cfg->public_url);
+    const char *cb = env->redirect_uri;
     gw_url_add_param(&u, "redirect_uri", cb);
-    free(cb);
     gw_url_add_param(&u, "scope", up->scope);
     gw_url_add_param(&u, "state", state);
     if (nonce)
@@ -209,18 +210,17 @@ static void vneid_end(void *state)
     free(r);
 }
 
-static void *vneid_begin(gw_app_t *app, const gw_upstream_t *up, const char *code, const char *nonce,
+static void *vneid_begin(const gw_idp_env_t *env, const gw_upstream_t *up, const char *code, const char *nonce,
                          const char *verifier, gw_outcall_t *call)
 {
     vneid_run_t *r = gw_xcalloc(1, sizeof(*r));
     gw_buf_t form;
     gw_buf_init(&form, 16384);
-    char *cb = gw_sprintf("%s/callback", app->cfg->public_url);
+    const char *cb = env->redirect_uri;
     char *e_code = gw_url_encode(code), *e_cb = gw_url_encode(cb);
     gw_buf_printf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code, e_cb);
     free(e_code);
     free(e_cb);
-    free(cb);
     if (verifier) {
         char *ev = gw_url_encode(verifier);
         gw_buf_printf(&form, "&code_verifier=%s", ev);
@@ -235,7 +235,7 @@ static void *vneid_begin(gw_app_t *app, const gw_upstream_t *up, const char *cod
 
 /* The token answer: the access token, and the id_token checked. Returns GW_IDP_CALL with
  * the userinfo call, GW_IDP_FAIL or GW_IDP_BLOCK. */
-static int token_answer(gw_app_t *app, const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *tr,
+static int token_answer(const gw_idp_env_t *env, const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *tr,
                         int may_block, gw_outcall_t *call, const char **ret_code, char *detail, size_t dl)
 {
     int rc = GW_IDP_FAIL;
@@ -267,8 +267,8 @@ static int token_answer(gw_app_t *app, const gw_upstream_t *up, vneid_run_t *r, 
         goto done;
     }
     if (idt && up->id_token) {
-        int jr = may_block ? gw_jwt_verify(app->upstream_jwks, idt, up->algs, &r->claims)
-                           : gw_jwt_verify_cached(app->upstream_jwks, idt, up->algs, &r->claims);
+        int jr = may_block ? gw_jwt_verify(env->jwks, idt, up->algs, &r->claims)
+                           : gw_jwt_verify_cached(env->jwks, idt, up->algs, &r->claims);
         if (jr == GW_JWT_NEED_KEYS) { /* the JWKS must be fetched: on a thread that may wait */
             rc = GW_IDP_BLOCK;
             goto done;
@@ -327,13 +327,13 @@ done:
     return rc;
 }
 
-static int vneid_step(gw_app_t *app, const gw_upstream_t *up, void *state, const gw_http_result_t *answer,
+static int vneid_step(const gw_idp_env_t *env, const gw_upstream_t *up, void *state, const gw_http_result_t *answer,
                       int may_block, gw_outcall_t *call, gw_identity_t *ret, const char **ret_code, char *detail,
                       size_t dl)
 {
     vneid_run_t *r = state;
     if (r->stage == 0)
-        return token_answer(app, up, r, answer, may_block, call, ret_code, detail, dl);
+        return token_answer(env, up, r, answer, may_block, call, ret_code, detail, dl);
     return userinfo_answer(up, r, answer, ret, ret_code, detail, dl);
 }
 

@@ -5,7 +5,7 @@
  * try later and nothing is counted. The password is never logged. */
 #include "../plugin.h"
 #include "gw_json.h"
-#include "gw_app.h"
+#include "gw_http.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
 

@@ -7,7 +7,8 @@
  * mismatch (DOMAIN.md 4 A). */
 #include "../plugin.h"
 #include "gw_json.h"
-#include "gw_app.h"
+#include "gw_config.h"
+#include "gw_http.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
 #include "gw_name.h"
@@ -16,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gw_popdb_check(gw_app_t *app, const char *cmnd9, const char *id12, const char *name, char *detail, size_t dl)
+int gw_popdb_check(const gw_config_t *cfg, const char *cmnd9, const char *id12, const char *name, char *detail,
+                   size_t dl)
 {
-    const gw_config_t *cfg = app->cfg;
     if (!cfg->popdb_url) {
         snprintf(detail, dl, "no [popdb] configured");
         return GW_POPDB_ERROR;

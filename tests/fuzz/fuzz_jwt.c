@@ -85,7 +85,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     /* no URI: a refresh is never attempted over the network */
-    g_cache = gw_jwks_cache_new(NULL, 1L << 30);
+    g_cache = gw_jwks_cache_new(NULL, 1L << 30, NULL);
     if (gw_jwks_cache_set(g_cache, JWKS) != GW_OK)
         abort();
     json_t *claims = NULL;

@@ -1,5 +1,5 @@
 // `eidgw audit verify FILE` against logs written here in JavaScript from the canonical form
-// documented in gateway/gw_audit.h, so that document is enough for an outside writer or
+// documented in gateway/broker/gw_audit.h, so that document is enough for an outside writer or
 // verifier: each line is a compact JSON object ending in ,"hash":"H"} where H is the
 // SHA-256 hex of the bytes before that tail, and "prev" is the previous line's H.
 import { test, before, after } from 'node:test';

@@ -1,0 +1,69 @@
+#include "gw_app.h"
+#include "gw_broker.h"
+#include "gw_oidc_op.h"
+#include "gw_fetch.h"
+#include "gw_json.h"
+
+#include "gw_log.h"
+#include "gw_audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+{
+    memset(app, 0, sizeof(*app));
+    app->cfg = cfg;
+    app->is_tls = !strncmp(cfg->public_url, "https://", 8);
+    /* __Host- needs Secure, and Secure needs TLS */
+    app->sso_cookie = app->is_tls ? "__Host-eidgw_sso" : "eidgw_sso";
+    app->bind_cookie = app->is_tls ? "__Host-eidgw_bind" : "eidgw_bind";
+    app->lang_cookie = app->is_tls ? "__Host-eidgw_lang" : "eidgw_lang";
+    gw_revset_init(&app->revoked);
+    gw_log_set_level(gw_log_parse_level(cfg->log_level));
+    app->keys = gw_keyset_load(cfg->keys_dir, err, errlen);
+    if (!app->keys)
+        return -1;
+    const char *tdir = cfg->templates_dir ? cfg->templates_dir : EIDGW_SOURCE_DIR "/templates";
+    app->tmpl = gw_tmpl_load(tdir, err, errlen);
+    if (!app->tmpl)
+        return -1;
+    app->store = gw_store_open_config(cfg, err, errlen);
+    if (!app->store)
+        return -1;
+    app->page = (gw_pages_t){.tmpl = app->tmpl, .store = app->store, .lang_cookie = app->lang_cookie,
+                             .is_tls = app->is_tls};
+    if (cfg->store_memory && strcmp(cfg->store_memory, "none")) {
+        gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
+        /* a full table refuses new logins (authorization requests) with the last 10% of
+         * its room still free for the logins already under way */
+        if (app->store->mem)
+            gw_memkv_reserve(app->store->mem, "ar", (size_t)cfg->store_memory_max / 10);
+    }
+    if (cfg->audit_path) {
+        app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
+        if (!app->audit)
+            return -1;
+    }
+    if (cfg->upstream->jwks_uri)
+        app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10, gw_fetch_body);
+    app->idp = gw_idp_find("vneid"); /* every [upstream] today speaks VNeID's OIDC profiles */
+    app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
+    app->idp_env = (gw_idp_env_t){.redirect_uri = app->callback_url, .jwks = app->upstream_jwks};
+    static const gw_frontend_ops_t *const frontends[] = {&gw_oidc_op_frontend, NULL};
+    gw_broker_register(frontends);
+    return 0;
+}
+
+void gw_app_cleanup(gw_ctx_t *app)
+{
+    gw_audit_close(app->audit);
+    gw_jwks_cache_free(app->upstream_jwks);
+    gw_store_close(app->store);
+    gw_tmpl_free(app->tmpl);
+    gw_keyset_free(app->keys);
+    gw_revset_cleanup(&app->revoked);
+    free(app->callback_url);
+}
+

@@ -1,0 +1,16 @@
+/* gw_app: process wiring. Fills the context (gw_ctx_t) from the configuration, hands the
+ * HTTP server its routes and hooks, and runs the upkeep the server's timer asks for. */
+#ifndef GW_APP_H
+#define GW_APP_H
+#include "gw_ctx.h"
+
+int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen);
+void gw_app_cleanup(gw_ctx_t *app);
+
+/* Start serving: the HTTP server with every front end's routes, and the upkeep threads.
+ * NULL with the reason in err. Stop it with gw_server_request_stop (async-signal-safe). */
+gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen);
+/* Wait until the server has stopped and drained, end the upkeep, free the server. */
+void gw_app_wait(gw_ctx_t *app, gw_server_t *s);
+
+#endif

@@ -1,0 +1,52 @@
+/* Shared by the broker's own files: the login and flow records, the session record, the
+ * steps every path ends with. Not for front ends (they see gw_broker.h). */
+#ifndef GW_BROKER_INTERNAL_H
+#define GW_BROKER_INTERNAL_H
+#include "gw_broker.h"
+
+/* ---- the login record ("ar") ---- */
+/* A new stored form of l (a new reference). */
+json_t *gw_login_to_json(const gw_login_t *l);
+/* l from its stored form; GW_EINVAL when it is not one. */
+int gw_login_from_json(json_t *j, gw_login_t *l);
+/* GW_OK, GW_ENOTFOUND, GW_ESTORE. */
+int gw_login_load(gw_ctx_t *app, const char *id, gw_login_t *ret);
+int gw_login_save(gw_ctx_t *app, const char *id, const gw_login_t *l);
+/* The login named by the request's "ar" parameter (query, or form for a POST) and the
+ * page language: GW_OK, or an error after answering with an error page. */
+int gw_login_from_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *ret, const char **ret_id,
+                          const char **ret_lang);
+const gw_frontend_ops_t *gw_broker_frontend(const char *name);
+/* Every front end's session_ended for a session record that ended. */
+void gw_broker_session_ended(gw_ctx_t *app, json_t *sess);
+
+/* ---- sessions ---- */
+/* A session made by the request at hand is written once, with its first portal in it:
+ * *unsaved is 1 while it is not in the store, 0 once it is, -1 when writing it failed
+ * (nothing of the response may stand then). NULL: the session is in the store already. */
+enum { SESS_SAVE_FAILED = -1, SESS_SAVED = 0, SESS_UNSAVED = 1 };
+/* The one builder of a session record: identity is consumed. */
+json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time,
+                       const char *upstream_sub, const char *upstream_logout);
+/* A new session record and its entry in its ID number's index, both or neither. */
+int gw_session_save_new(gw_ctx_t *app, json_t *sess);
+void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp);
+/* The session record of sid: GW_OK, GW_ENOTFOUND, GW_ESTORE. */
+int gw_session_get(gw_ctx_t *app, const char *sid, json_t **ret);
+
+/* ---- the end of every path ---- */
+/* After the citizen is known (fresh login or SSO): resolve the portal's legacy account
+ * (DOMAIN rule 4 B) and finish, or show the page the state machine calls for.
+ * login_id: the stored login's id, or NULL (it is stored when a page needs it). */
+void gw_broker_after_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const char *login_id,
+                           json_t *sess, int *unsaved, const char *lang);
+/* The portal joins the session, the release is made and the front end completes; the
+ * stored login is forgotten (kept when a new session could not be written, for "try
+ * again"). account/merged: the portal's legacy account id and the ids merged into it. */
+void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const char *login_id,
+                      json_t *sess, int *unsaved, const char *account, json_t *merged);
+/* The login page's extra variables for legacy login (form, csrf); returns how many it set. */
+size_t gw_broker_login_vars(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login,
+                            const char *login_id, gw_tmpl_var_t *vars, size_t max, char **owned);
+
+#endif

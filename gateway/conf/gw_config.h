@@ -1,0 +1,114 @@
+/* gw_config: the one configuration file, validated at start.
+ *
+ * Format: INI-like, UTF-8. `# comment` lines, `[section]` or `[section name]` headers,
+ * `key = value` lines. A key that may repeat (redirect_uri) is given once per value.
+ * Every error names "file:line: key: message" and start-up stops. */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_util.h"
+
+#define GW_MAX_CLIENTS 1024
+/* short-lived protocol records a single-node store keeps in memory by default */
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cur at err lo"
+
+typedef struct gw_client {
+    char *id;
+    char *name;           /* display name shown to citizens */
+    char *secret_sha256;  /* hex, NULL for public clients */
+    int is_public;        /* public clients must use PKCE S256 */
+    gw_strlist_t redirect_uris;
+    gw_strlist_t post_logout_uris;
+    char *backchannel_logout_uri;
+    char *events_uri;
+    int response_iss;     /* iss in authorization responses (RFC 9207); default yes */     /* account events (link, merge, re-key) as signed SETs */
+    char *scopes;         /* space-separated scopes the client may receive */
+    int min_level;        /* 1 or 2 */
+    char *token_alg;      /* ES256 or RS256 */
+    char *account_types;  /* space-separated upstream account types allowed ("1") */
+    /* legacy accounts of this portal (DOMAIN.md section 4) */
+    int has_accounts;        /* accounts = yes: eidgw holds the portal's legacy registry */
+    int legacy_login;        /* show the username/password form before the cutoff */
+    int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */
+    int trust_any_id12;      /* trust_stored_id12 = any (default verified_only) */
+    char *legacy_callback;   /* the portal checks passwords itself: POST JSON {username,password} */
+    int match_by_name;       /* at a VNeID login with no candidate, check same-name accounts with a CMND */
+} gw_client_t;
+
+typedef struct gw_rate {
+    long count;  /* at most count events ... */
+    long window; /* ... per window seconds */
+} gw_rate_t;
+
+typedef struct gw_upstream {
+    char *name;           /* section name, e.g. "vneid" */
+    char *display_name;
+    char *issuer;
+    char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;
+    char *end_session_endpoint;
+    char *client_id, *client_secret;
+    char *scope;
+    int use_pkce, use_nonce;
+    int id_token;         /* 0 absent, 1 optional, 2 required */
+    char *algs;           /* allow-list, space-separated: RS256 ES256 PS256 */
+    char *claim_id, *claim_name, *claim_birthdate, *birthdate_format;
+    char *claim_sex, *sex_male, *sex_female;
+    char *claim_level;    /* e.g. IAL */
+    gw_strlist_t level_map; /* "value:level" pairs, e.g. "1:1" "2:2" */
+    char *claim_account_type;
+    char *claim_logout_uri;
+    long timeout_ms;
+    long clock_skew;
+} gw_upstream_t;
+
+typedef struct gw_config {
+    char *path;
+    /* [server] */
+    char *listen_host;
+    int listen_port;
+    char *public_url;     /* issuer, no trailing slash */
+    int io_threads, workers, upstream_workers;
+    int max_waiting; /* requests waiting on outgoing calls (no thread each), in all */
+    char *templates_dir;
+    long max_body, max_headers, max_uri;
+    gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
+    /* [keys] */
+    char *keys_dir;
+    /* [store] */
+    char *store_driver, *store_path;
+    char *store_url, *store_password, *store_master;
+    gw_strlist_t store_sentinels;
+    int store_allow_volatile;
+    char *store_memory;     /* namespaces held in memory ("none": none); sqlite only */
+    int store_memory_max;   /* records */
+    /* [session] */
+    long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
+    /* [popdb] the population-DB matching service (3-item check) */
+    char *popdb_url, *popdb_name_format;
+    /* the service's wire format: request field names, the answer's field and values */
+    char *popdb_field_cmnd, *popdb_field_id12, *popdb_field_name, *popdb_result_field, *popdb_match, *popdb_nomatch;
+    long popdb_timeout;
+    /* [limits] */
+    gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;
+    /* [audit] */
+    char *audit_path, *node_id;
+    /* [admin] */
+    char *admin_token_sha256; /* bearer token hash for the admin API; NULL = API off */
+    /* [log] */
+    char *log_level;
+    gw_upstream_t *upstream; /* exactly one for now: the e-ID provider */
+    size_t nclients;
+    gw_client_t *clients;
+} gw_config_t;
+
+/* Load and validate. On error returns NULL and writes "file:line: key: message". */
+gw_config_t *gw_config_load(const char *path, char *err, size_t errlen);
+/* Same from a string (for tests and fuzzing); `name` stands for the file name. */
+gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen);
+void gw_config_free(gw_config_t *cfg);
+
+const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id);
+
+#endif

@@ -1,0 +1,8 @@
+/* gw_ui: /error, /healthz, /. */
+#ifndef GW_UI_H
+#define GW_UI_H
+#include "gw_broker.h"
+
+extern const gw_route_t gw_ui_routes[];
+
+#endif

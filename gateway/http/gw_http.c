@@ -1,0 +1,1278 @@
+#include "gw_http.h"
+
+#include "gw_h1.h"
+#include "gw_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+/* ------------------------------------------------------------------ responses */
+
+void gw_resp_header(gw_resp_t *r, const char *name, const char *value)
+{
+    if (r->nheaders >= GW_MAX_RESP_HEADERS)
+        return;
+    r->hname[r->nheaders] = gw_strdup(name);
+    r->hvalue[r->nheaders] = gw_strdup(value);
+    r->nheaders++;
+}
+
+void gw_resp_redirect(gw_resp_t *r, const char *url)
+{
+    r->status = 302;
+    gw_resp_header(r, "Location", url);
+}
+
+void gw_resp_json(gw_resp_t *r, int status, json_t *obj)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    char *s = json_dumps(obj, JSON_COMPACT);
+    r->body.len = 0;
+    if (s)
+        gw_buf_adds(&r->body, s);
+    free(s);
+    json_decref(obj);
+}
+
+void gw_resp_text(gw_resp_t *r, int status, const char *ctype, const char *body)
+{
+    r->status = status;
+    r->content_type = ctype;
+    r->body.len = 0;
+    gw_buf_adds(&r->body, body);
+}
+
+void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls)
+{
+    char *c;
+    if (max_age < 0)
+        c = gw_sprintf("%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", name, is_tls ? "; Secure" : "");
+    else if (max_age == 0)
+        c = gw_sprintf("%s=%s; Path=/; HttpOnly; SameSite=Lax%s", name, value, is_tls ? "; Secure" : "");
+    else
+        c = gw_sprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name, value, max_age,
+                       is_tls ? "; Secure" : "");
+    gw_resp_header(r, "Set-Cookie", c);
+    free(c);
+}
+
+static void resp_cleanup(gw_resp_t *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->hname[i]);
+        free(r->hvalue[i]);
+    }
+    gw_buf_cleanup(&r->body);
+}
+
+void gw_resp_reset(gw_resp_t *r)
+{
+    resp_cleanup(r);
+    r->nheaders = 0;
+    r->status = 0;
+    r->content_type = NULL;
+    gw_buf_init(&r->body, 0);
+}
+
+static void req_cleanup(gw_req_t *q)
+{
+    free(q->path);
+    free(q->query);
+    gw_form_cleanup(&q->q);
+    gw_form_cleanup(&q->form);
+    free(q->body);
+    free(q->cookie);
+    gw_wipe_free(q->authorization);
+    free(q->content_type);
+    free(q->accept);
+    free(q->accept_language);
+    free(q->origin);
+    if (q->ctx_free)
+        q->ctx_free(q->ctx);
+    if (q->result) {
+        gw_http_result_cleanup(q->result);
+        free(q->result);
+    }
+    gw_outcall_free(q->next_call);
+}
+
+/* ------------------------------------------------------------------ server */
+
+struct conn;
+
+typedef struct io_thread {
+    struct gw_server *srv;
+    pthread_t tid;
+    struct event_base *base;
+    int fd;                   /* the listening socket (SO_REUSEPORT, one per thread) */
+    struct event *listen_ev;  /* on fd */
+    struct event *resume_ev;  /* accepting again after running out of descriptors */
+    struct conn *conns;       /* every open connection of this thread */
+    gw_fetch_loop_t *fetch;   /* outgoing calls made on this loop */
+} io_thread_t;
+
+typedef struct job {
+    struct job *next;
+    gw_req_t req;
+    gw_resp_t resp;
+    const gw_route_t *route;
+    io_thread_t *io;
+    gw_handler_fn step;  /* the step a worker runs next; NULL: the route's handler */
+    int continued;       /* went past its first step: it finishes, even on SIGTERM */
+    struct conn *conn; /* the connection to answer on */
+    struct event *done_ev;
+    double started;
+} job_t;
+
+/* An idle worker, on its pool's stack of idle workers. A new job wakes the one that went
+ * idle last: its stack and caches are still warm, and with many threads (the upstream
+ * pool) only as many of them take turns as the load needs. */
+typedef struct waiter {
+    pthread_cond_t cond;
+    struct waiter *next;
+    int woken;
+} waiter_t;
+
+/* A pool of worker threads and its queue. Two of them: the local pool for handlers that
+ * only use the store and the CPU, the upstream pool for handlers that wait on another
+ * server; a slow VNeID then ties up upstream threads only, and a citizen with an SSO
+ * session, a token exchange or the admin API are served as before. */
+typedef struct pool {
+    struct gw_server *srv;
+    pthread_mutex_t lock;
+    waiter_t *idle; /* top of the stack */
+    int nidle;      /* how many are on it */
+    job_t *head, *tail;
+    size_t len, max_len; /* queued jobs, and how many may wait before new ones get a 503 */
+    int n;
+    pthread_t *threads;
+} pool_t;
+
+/* Caller holds p->lock. */
+static void wake_one(pool_t *p)
+{
+    waiter_t *w = p->idle;
+    if (!w)
+        return;
+    p->idle = w->next;
+    p->nidle--;
+    w->woken = 1;
+    pthread_cond_signal(&w->cond);
+}
+
+enum { POOL_LOCAL, POOL_UPSTREAM, POOL_COUNT };
+
+struct gw_server {
+    struct gw_ctx *app;      /* hooks.ctx: handed to every handler */
+    gw_server_opts_t opts;
+    gw_server_hooks_t hooks;
+    const gw_route_t **routes; /* every route of every table, in search order */
+    unsigned char *runs_inline; /* per route: handled on the I/O thread (decided at start) */
+    size_t nroutes;
+    int nio;
+    io_thread_t *io;
+    pool_t pool[POOL_COUNT];
+    int stopping;     /* SIGTERM: no new work (first steps get a 503) */
+    int waiting;      /* requests past their first step, between their first gw_req_call/then
+                       * and their answer, on every I/O thread (atomic) */
+    int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
+    int stop_pipe[2];
+    struct event *stop_ev;
+};
+
+#define MAX_QUEUE 4096
+
+static size_t route_find(const gw_server_t *s, const char *path)
+{
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (!strcmp(s->routes[i]->path, path))
+            return i;
+    return s->nroutes;
+}
+
+/* 1 when every namespace of the space-separated list is held in this process's memory */
+static int all_local(const gw_server_t *s, const char *list)
+{
+    char *copy = gw_strdup(list);
+    int ok = s->hooks.ns_local != NULL;
+    for (char *sv = NULL, *t = strtok_r(copy, " ", &sv); t && ok; t = strtok_r(NULL, " ", &sv))
+        ok = s->hooks.ns_local(s->app, t);
+    free(copy);
+    return ok;
+}
+
+static void routes_init(gw_server_t *s, const gw_route_t *const *tables)
+{
+    for (const gw_route_t *const *t = tables; *t; t++)
+        for (const gw_route_t *r = *t; r->path; r++)
+            s->nroutes++;
+    s->routes = gw_xcalloc(s->nroutes ? s->nroutes : 1, sizeof(*s->routes));
+    s->runs_inline = gw_xcalloc(s->nroutes ? s->nroutes : 1, 1);
+    size_t i = 0;
+    for (const gw_route_t *const *t = tables; *t; t++)
+        for (const gw_route_t *r = *t; r->path; r++, i++) {
+            s->routes[i] = r;
+            s->runs_inline[i] = r->is_inline || (r->inline_if_local && all_local(s, r->inline_if_local));
+        }
+}
+
+/* ------------------------------------------------------------------ connections */
+
+/* One client connection, on one I/O thread. One request at a time: while a request is
+ * under way the socket is not watched (a pipelined request waits in the kernel), and its
+ * answer is written at once from the handler's thread of control; only what the socket
+ * does not take at once waits for EV_WRITE. */
+typedef struct conn {
+    struct conn *prev, *next;
+    io_thread_t *io;
+    int fd;
+    struct event *ev;
+    short watching;          /* EV_READ, EV_WRITE or 0 */
+    char *in;                /* bytes read, not yet taken by a request */
+    size_t in_len, in_cap;
+    char *out;               /* the part of an answer the socket did not take at once */
+    size_t out_len, out_off;
+    job_t *job;              /* the request under way */
+    int keep_alive;          /* after the request under way */
+    int sent_continue;       /* 100 Continue sent for the request being read */
+    int lingering;           /* answered an unreadable request: reading what is left, then closing */
+    int processing;          /* inside conn_process: do not free here */
+    int gone;                /* to be freed (by conn_process when inside it) */
+    char peer[64];
+} conn_t;
+
+#define IDLE_TIMEOUT_S 30
+#define LINGER_TIMEOUT_S 2
+
+static size_t head_max(const gw_server_opts_t *cfg)
+{
+    return cfg->max_headers + cfg->max_uri + 4096;
+}
+
+/* bodies up to this are read and then refused by req_build (413 with a page or JSON);
+ * beyond it the connection is answered 413 and closed */
+static size_t body_cap(const gw_server_opts_t *cfg)
+{
+    return cfg->max_body * 4 > (1u << 20) ? cfg->max_body * 4 : (1u << 20);
+}
+
+static void on_conn(evutil_socket_t fd, short what, void *arg);
+
+static void conn_watch(conn_t *c, short what, int timeout_s)
+{
+    event_del(c->ev);
+    c->watching = what;
+    if (!what)
+        return;
+    event_assign(c->ev, c->io->base, c->fd, (short)(what | EV_PERSIST), on_conn, c);
+    event_add(c->ev, &(struct timeval){timeout_s, 0});
+}
+
+static void conn_free(conn_t *c)
+{
+    if (c->processing) {
+        c->gone = 1;
+        return;
+    }
+    if (c->job) /* its answer will find no connection */
+        c->job->conn = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->io->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    event_free(c->ev);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static char *hdr_dup(const gw_h1_head_t *h, const char *name)
+{
+    size_t n;
+    const char *v = gw_h1_field(h, name, &n);
+    return v ? gw_strndup(v, n) : NULL;
+}
+
+static int method_of(const gw_h1_head_t *h)
+{
+    if (h->mlen == 3 && !memcmp(h->method, "GET", 3))
+        return GW_M_GET;
+    if (h->mlen == 4 && !memcmp(h->method, "POST", 4))
+        return GW_M_POST;
+    if (h->mlen == 4 && !memcmp(h->method, "HEAD", 4))
+        return GW_M_HEAD;
+    return GW_M_OTHER;
+}
+
+/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
+ * refuse. */
+static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
+{
+    const gw_server_opts_t *cfg = &s->opts;
+    q->method = method_of(h);
+    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
+    size_t ulen = h->tlen;
+    if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
+        return ulen > (size_t)cfg->max_uri ? 414 : 400;
+    char *uri = gw_strndup(h->target, ulen);
+    const char *qm = strchr(uri, '?');
+    size_t plen = qm ? (size_t)(qm - uri) : ulen;
+    q->path = gw_strndup(uri, plen);
+    int frag = strchr(uri, '#') != NULL;
+    q->query = gw_strdup(qm ? qm + 1 : "");
+    free(uri);
+    if (frag)
+        return 400;
+    size_t hsize = 0;
+    for (size_t i = 0; i < h->nfields; i++)
+        hsize += h->field[i].nlen + h->field[i].vlen + 4;
+    if (hsize > (size_t)cfg->max_headers)
+        return 431;
+    q->cookie = hdr_dup(h, "Cookie");
+    q->authorization = hdr_dup(h, "Authorization");
+    q->content_type = hdr_dup(h, "Content-Type");
+    q->accept = hdr_dup(h, "Accept");
+    q->accept_language = hdr_dup(h, "Accept-Language");
+    q->origin = hdr_dup(h, "Origin");
+    /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
+     * from the right, skipping our own proxies (a client cannot forge the part they add) */
+    char *xff = hdr_dup(h, "X-Forwarded-For");
+    if (xff && cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
+        char *list = xff;
+        for (;;) {
+            char *comma = strrchr(list, ',');
+            char *hop = comma ? comma + 1 : list;
+            while (*hop == ' ')
+                hop++;
+            if (!*hop || !gw_strlist_has(cfg->trusted_proxies, hop) || !comma) {
+                if (*hop && strlen(hop) < sizeof(q->remote))
+                    snprintf(q->remote, sizeof(q->remote), "%s", hop);
+                break;
+            }
+            *comma = 0;
+        }
+    }
+    free(xff);
+    if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
+        return 400;
+    if (blen > (size_t)cfg->max_body)
+        return 413;
+    q->body = gw_xmalloc(blen + 1);
+    memcpy(q->body, body, blen);
+    q->body[blen] = 0;
+    q->body_len = blen;
+    if (q->method == GW_M_POST && q->content_type &&
+        !strncasecmp(q->content_type, "application/x-www-form-urlencoded", 33)) {
+        if (memchr(q->body, 0, blen) || gw_form_parse(&q->form, q->body, blen, 64))
+            return 400;
+    }
+    return 0;
+}
+
+static void log_request(const gw_req_t *q, int status, double ms)
+{
+    char st[8], dur[24], calls[16];
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(dur, sizeof(dur), "%.2f", ms);
+    snprintf(calls, sizeof(calls), "%d", q->calls);
+    gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id,
+           "method", q->method == GW_M_GET ? "GET" : q->method == GW_M_POST ? "POST" : q->method == GW_M_HEAD ? "HEAD" : "OTHER",
+           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", q->calls ? "calls" : NULL, calls, NULL);
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+/* the Date field, formatted once a second per thread */
+static const char *http_date(void)
+{
+    static __thread time_t at = -1;
+    static __thread char text[40];
+    time_t now = time(NULL);
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        at = now;
+    }
+    return text;
+}
+
+static void head_field(gw_buf_t *b, const char *name, const char *value)
+{
+    /* a field with a line break in it would split the answer: never sent */
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+        return;
+    gw_buf_adds(b, name);
+    gw_buf_add(b, ": ", 2);
+    gw_buf_adds(b, value);
+    gw_buf_add(b, "\r\n", 2);
+}
+
+static void conn_after_answer(conn_t *c);
+
+/* Writes what the socket takes now; the rest waits in c->out for EV_WRITE. */
+static void conn_write(conn_t *c, const char *head, size_t hlen, const char *body, size_t blen)
+{
+    struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, blen}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    ssize_t w;
+    do
+        w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        conn_free(c); /* the client is gone */
+        return;
+    }
+    size_t done = w > 0 ? (size_t)w : 0;
+    if (done == hlen + blen) {
+        conn_after_answer(c);
+        return;
+    }
+    size_t left = hlen + blen - done;
+    c->out = gw_xmalloc(left);
+    c->out_len = left;
+    c->out_off = 0;
+    size_t k = 0;
+    if (done < hlen) {
+        memcpy(c->out, head + done, hlen - done);
+        k = hlen - done;
+        done = hlen;
+    }
+    memcpy(c->out + k, body + (done - hlen), left - k);
+    conn_watch(c, EV_WRITE, IDLE_TIMEOUT_S);
+}
+
+static void log_request(const gw_req_t *q, int status, double ms);
+
+static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
+{
+    int status = r->status ? r->status : 200;
+    log_request(q, status, gw_now_ms() - started);
+    if (!c) /* the client left while its request was under way */
+        return;
+    c->job = NULL;
+    if (__atomic_load_n(&c->io->srv->stopping, __ATOMIC_ACQUIRE))
+        c->keep_alive = 0; /* going away: the next request goes to another instance */
+    gw_buf_t h;
+    gw_buf_init(&h, 0);
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+    gw_buf_add(&h, line, (size_t)n);
+    head_field(&h, "Date", http_date());
+    n = snprintf(line, sizeof(line), "%zu", r->body.len);
+    head_field(&h, "Content-Length", line);
+    if (!c->keep_alive)
+        head_field(&h, "Connection", "close");
+    int has_cache_control = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        head_field(&h, r->hname[i], r->hvalue[i]);
+        has_cache_control |= !strcasecmp(r->hname[i], "Cache-Control");
+    }
+    const char *ct = r->content_type ? r->content_type : "text/plain; charset=utf-8";
+    head_field(&h, "Content-Type", ct);
+    head_field(&h, "X-Content-Type-Options", "nosniff");
+    head_field(&h, "Referrer-Policy", "no-referrer");
+    if (!has_cache_control)
+        head_field(&h, "Cache-Control", "no-store");
+    if (!strncmp(ct, "text/html", 9)) {
+        head_field(&h, "X-Frame-Options", "DENY");
+        head_field(&h, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                   "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+    }
+    gw_buf_add(&h, "\r\n", 2);
+    conn_write(c, h.data, h.len, q->method == GW_M_HEAD ? NULL : r->body.data,
+               q->method == GW_M_HEAD ? 0 : r->body.len);
+    gw_buf_cleanup(&h);
+}
+
+static void job_free(job_t *j)
+{
+    req_cleanup(&j->req);
+    resp_cleanup(&j->resp);
+    if (j->done_ev)
+        event_free(j->done_ev);
+    free(j);
+}
+
+static void job_advance(job_t *j);
+
+/* a worker has run a step: back on the I/O thread */
+static void job_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job_advance(arg);
+}
+
+/* The answer to a request the server will not handle: its caller's hook says how (a page,
+ * or JSON for the APIs); without one, JSON. */
+static void refusal(gw_server_t *s, gw_req_t *q, gw_resp_t *rp, int status, const gw_route_t *route)
+{
+    if (status == 405 && route) {
+        const char *allow = (route->methods & GW_M_GET) && (route->methods & GW_M_POST) ? "GET, HEAD, POST"
+                          : route->methods & GW_M_GET ? "GET, HEAD" : "POST";
+        gw_resp_header(rp, "Allow", allow);
+    }
+    if (status == 503)
+        gw_resp_header(rp, "Retry-After", "1");
+    if (!route && q->path) { /* the route the path names, for its answer's kind (JSON or a page) */
+        size_t ri = route_find(s, q->path);
+        route = ri < s->nroutes ? s->routes[ri] : NULL;
+    }
+    q->no_reload = route && route->no_reload;
+    if (s->hooks.refusal)
+        s->hooks.refusal(s->app, q, rp, status, route);
+    else
+        gw_error_json(rp, status, "invalid_request", NULL);
+}
+
+static void refuse(gw_server_t *s, conn_t *c, gw_req_t *q, int status, double started, const gw_route_t *route)
+{
+    q->on_io_thread = 1;
+    gw_resp_t r;
+    memset(&r, 0, sizeof(r));
+    gw_buf_init(&r.body, 0);
+    refusal(s, q, &r, status, route);
+    finish(c, q, &r, started);
+    resp_cleanup(&r);
+}
+
+void gw_req_call(gw_req_t *req, const gw_outcall_t *call, gw_handler_fn next, int where)
+{
+    gw_outcall_free(req->next_call);
+    req->next_call = gw_outcall_dup(call);
+    req->next_fn = next;
+    req->next_where = where;
+}
+
+void gw_req_then(gw_req_t *req, gw_handler_fn next, int where)
+{
+    gw_outcall_free(req->next_call);
+    req->next_call = NULL;
+    req->next_fn = next;
+    req->next_where = where;
+}
+
+/* Queues j's next step on a pool. A first step is refused (-1) when the queue is full or
+ * the server stops; a later one never is: its login is under way. */
+static int enqueue(gw_server_t *s, job_t *j, int upstream)
+{
+    pool_t *p = &s->pool[upstream ? POOL_UPSTREAM : POOL_LOCAL];
+    if (!j->done_ev && !(j->done_ev = event_new(j->io->base, -1, 0, job_done_cb, j)))
+        return -1;
+    j->req.ran_on = upstream ? "upstream" : "local";
+    j->req.on_io_thread = 0;
+    pthread_mutex_lock(&p->lock);
+    if (!j->continued && (p->len >= p->max_len || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))) {
+        pthread_mutex_unlock(&p->lock);
+        return -1;
+    }
+    j->next = NULL;
+    if (p->tail)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    p->len++;
+    wake_one(p);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* On the I/O thread: the step asked for runs now, here or on a pool. */
+static void run_step(job_t *j)
+{
+    gw_server_t *s = j->io->srv;
+    gw_handler_fn fn = j->req.next_fn;
+    int where = j->req.next_where;
+    j->req.next_fn = NULL;
+    if (where == GW_RUN_IO) {
+        j->req.on_io_thread = 1;
+        j->req.ran_on = "io";
+        fn(s->app, &j->req, &j->resp);
+        job_advance(j);
+        return;
+    }
+    j->step = fn;
+    if (enqueue(s, j, where == GW_RUN_UPSTREAM)) { /* no memory for its event: answer now */
+        j->step = NULL;
+        gw_resp_reset(&j->resp);
+        refusal(s, &j->req, &j->resp, 503, NULL);
+        job_advance(j);
+    }
+}
+
+static void call_done(void *arg)
+{
+    run_step(arg);
+}
+
+/* On the I/O thread, after each step: answer, or go on with what the step asked for. */
+static void job_advance(job_t *j)
+{
+    io_thread_t *io = j->io;
+    gw_server_t *s = io->srv;
+    gw_req_t *q = &j->req;
+    if (q->next_fn && !j->continued) {
+        /* no new waits once stopping, nor beyond max_waiting: each one is a socket, memory
+         * and a call to VNeID, and past that many VNeID is not keeping up anyway */
+        int full = __atomic_add_fetch(&s->waiting, 1, __ATOMIC_ACQ_REL) > s->opts.max_waiting;
+        if (full || __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+            __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
+            if (full)
+                gw_log(GW_LOG_WARN, "http", "too many requests waiting on outgoing calls: 503", "id", q->id, NULL);
+            gw_req_then(q, NULL, 0);
+            gw_resp_reset(&j->resp);
+            refusal(s, q, &j->resp, 503, NULL);
+        } else {
+            j->continued = 1;
+        }
+    }
+    if (!q->next_fn) {
+        finish(j->conn, q, &j->resp, j->started);
+        if (j->continued)
+            __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
+        job_free(j);
+        return;
+    }
+    if (q->next_call) {
+        gw_outcall_t *c = q->next_call;
+        q->next_call = NULL;
+        if (q->result)
+            gw_http_result_cleanup(q->result);
+        else
+            q->result = gw_xcalloc(1, sizeof(*q->result));
+        q->calls++;
+        gw_fetch_start(io->fetch, c, q->result, call_done, j);
+        gw_outcall_free(c);
+        return;
+    }
+    run_step(j);
+}
+
+/* A complete request read on c: build it, route it, run or queue its first step. hst:
+ * the head's parse error (an HTTP status) or 0. */
+static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body, size_t blen)
+{
+    io_thread_t *io = c->io;
+    gw_server_t *s = io->srv;
+    double started = gw_now_ms();
+    job_t *j = gw_xcalloc(1, sizeof(*j));
+    j->started = started;
+    j->conn = c;
+    j->io = io;
+    c->job = j;
+    gw_buf_init(&j->resp.body, 0);
+    char *rid = gw_random_token(12);
+    snprintf(j->req.id, sizeof(j->req.id), "%s", rid);
+    free(rid);
+    int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
+    if (st) {
+        refuse(s, c, &j->req, st, started, NULL);
+        job_free(j);
+        return;
+    }
+    size_t ri = route_find(s, j->req.path);
+    const gw_route_t *r = ri < s->nroutes ? s->routes[ri] : NULL;
+    if (!r || !(r->methods & j->req.method)) {
+        refuse(s, c, &j->req, r ? 405 : 404, started, r);
+        job_free(j);
+        return;
+    }
+    j->route = r;
+    j->req.no_reload = r->no_reload;
+    if (r->calls_out && __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) { /* see gw_route_t */
+        refuse(s, c, &j->req, 503, started, NULL);
+        job_free(j);
+        return;
+    }
+    if (s->runs_inline[ri] && (!r->inline_when || r->inline_when(s->app, &j->req))) {
+        j->req.on_io_thread = 1;
+        r->fn(s->app, &j->req, &j->resp);
+        job_advance(j);
+        return;
+    }
+    if (enqueue(s, j, r->waits_upstream && r->waits_upstream(s->app, &j->req))) {
+        refuse(s, c, &j->req, 503, started, NULL);
+        job_free(j);
+    }
+}
+
+/* Requests read and not yet answered, one at a time. A request that cannot be read (a
+ * malformed head, too large) gets its error answer and the connection closes after it. */
+static void conn_process(conn_t *c)
+{
+    const gw_server_opts_t *cfg = &c->io->srv->opts;
+    c->processing = 1;
+    while (!c->job && !c->gone && !c->lingering && c->in_len && !c->out_len) {
+        gw_h1_head_t h;
+        ssize_t hl = gw_h1_parse_head(c->in, c->in_len, head_max(cfg), &h);
+        if (!hl)
+            break; /* more to read */
+        if (hl < 0) {
+            c->keep_alive = 0;
+            c->lingering = 1;
+            dispatch(c, &h, (int)-hl, NULL, 0);
+            break;
+        }
+        size_t need = (size_t)hl, blen = 0;
+        const char *body = c->in + hl;
+        char *decoded = NULL;
+        int err = 0;
+        if (h.chunked) {
+            decoded = gw_xmalloc(body_cap(cfg) + 1);
+            ssize_t cl = gw_h1_parse_chunked(c->in + hl, c->in_len - (size_t)hl, decoded, body_cap(cfg), &blen);
+            if (cl < 0)
+                err = (int)-cl;
+            else if (!cl) {
+                free(decoded);
+                break;
+            }
+            need += (size_t)(cl > 0 ? cl : 0);
+            body = decoded;
+        } else if (h.content_length > 0) {
+            if ((unsigned long long)h.content_length > body_cap(cfg))
+                err = 413;
+            else if (c->in_len - (size_t)hl < (size_t)h.content_length) {
+                if (h.expect_continue && !c->sent_continue) {
+                    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                    (void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
+                    c->sent_continue = 1;
+                }
+                break;
+            } else {
+                blen = (size_t)h.content_length;
+                need += blen;
+            }
+        }
+        if (err) {
+            free(decoded);
+            c->keep_alive = 0;
+            c->lingering = 1;
+            dispatch(c, &h, err, NULL, 0);
+            break;
+        }
+        c->keep_alive = h.keep_alive;
+        c->sent_continue = 0;
+        dispatch(c, &h, 0, body, blen);
+        free(decoded);
+        if (c->gone)
+            break;
+        memmove(c->in, c->in + need, c->in_len - need);
+        c->in_len -= need;
+    }
+    c->processing = 0;
+    if (c->gone) {
+        conn_free(c);
+        return;
+    }
+    if (c->job || c->out_len)
+        return; /* the answer comes, or is being written */
+    if (c->lingering) {
+        shutdown(c->fd, SHUT_WR); /* read what the client still sends, then close */
+        conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        return;
+    }
+    size_t cap = head_max(cfg) + body_cap(cfg) + 4096;
+    if (c->in_len == cap) { /* a head that never ends within the cap */
+        c->keep_alive = 0;
+        c->lingering = 1;
+        c->processing = 1;
+        dispatch(c, NULL, 431, NULL, 0);
+        c->processing = 0;
+        if (c->gone)
+            conn_free(c);
+        else if (!c->job && !c->out_len) {
+            shutdown(c->fd, SHUT_WR);
+            conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        }
+        return;
+    }
+    if (c->watching != EV_READ)
+        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+}
+
+/* An answer has gone out in full. */
+static void conn_after_answer(conn_t *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+    if (c->lingering) {
+        if (!c->processing) {
+            shutdown(c->fd, SHUT_WR);
+            conn_watch(c, EV_READ, LINGER_TIMEOUT_S);
+        }
+        return;
+    }
+    if (!c->keep_alive) {
+        conn_free(c);
+        return;
+    }
+    if (c->processing)
+        return; /* conn_process goes on with what it has read */
+    if (c->watching != EV_READ)
+        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+    if (c->in_len) /* a pipelined request: next loop pass (after the watch, which would undo it) */
+        event_active(c->ev, EV_READ, 0);
+}
+
+static void conn_read(conn_t *c)
+{
+    const gw_server_opts_t *cfg = &c->io->srv->opts;
+    if (c->lingering) {
+        char sink[4096];
+        ssize_t n = recv(c->fd, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            conn_free(c);
+        return;
+    }
+    size_t cap = head_max(cfg) + body_cap(cfg) + 4096;
+    if (c->in_cap - c->in_len < 4096 && c->in_cap < cap) {
+        size_t nc = c->in_cap ? c->in_cap * 2 : 8192;
+        c->in = realloc(c->in, nc < cap ? nc : cap);
+        if (!c->in)
+            abort();
+        c->in_cap = nc < cap ? nc : cap;
+    }
+    if (c->job && c->in_len == c->in_cap) { /* no room while a request is under way */
+        conn_watch(c, 0, 0);
+        return;
+    }
+    if (c->in_len < c->in_cap) {
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            conn_free(c); /* closed, or reset */
+            return;
+        }
+        if (n > 0)
+            c->in_len += (size_t)n;
+    }
+    conn_process(c);
+}
+
+static void conn_flush(conn_t *c)
+{
+    ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_free(c);
+        return;
+    }
+    if (w > 0)
+        c->out_off += (size_t)w;
+    if (c->out_off == c->out_len)
+        conn_after_answer(c);
+}
+
+static void on_conn(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        if (!c->job) /* idle, too slow a client, or the end of a lingering close */
+            conn_free(c);
+        return;
+    }
+    if (what & EV_WRITE)
+        conn_flush(c);
+    else if (what & EV_READ)
+        conn_read(c);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg);
+
+static void resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    io_thread_t *io = arg;
+    if (io->listen_ev)
+        event_add(io->listen_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    io_thread_t *io = arg;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof(sa);
+        int cfd = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: stop accepting for a moment instead of spinning */
+                gw_log(GW_LOG_WARN, "http", "cannot accept connections", "error", strerror(errno), NULL);
+                event_del(io->listen_ev);
+                struct timeval pause = {0, 100000};
+                evtimer_add(io->resume_ev, &pause);
+            }
+            return;
+        }
+        int one = 1;
+        setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_t *c = calloc(1, sizeof(*c));
+        struct event *ev = c ? event_new(io->base, cfd, EV_READ | EV_PERSIST, on_conn, c) : NULL;
+        if (!ev) {
+            free(c);
+            close(cfd);
+            continue;
+        }
+        c->io = io;
+        c->fd = cfd;
+        c->ev = ev;
+        c->keep_alive = 1;
+        if (sa.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof(c->peer));
+        else if (sa.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof(c->peer));
+        c->next = io->conns;
+        if (io->conns)
+            io->conns->prev = c;
+        io->conns = c;
+        c->watching = EV_READ;
+        event_add(ev, &(struct timeval){IDLE_TIMEOUT_S, 0});
+    }
+}
+
+json_t *gw_server_pools(gw_server_t *s)
+{
+    static const char *const names[POOL_COUNT] = {"local", "upstream"};
+    json_t *o = json_object();
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock);
+        json_t *v = json_pack("{s:i,s:i,s:I,s:I}", "threads", p->n, "busy", p->n - p->nidle, "queued",
+                              (json_int_t)p->len, "max_queued", (json_int_t)p->max_len);
+        pthread_mutex_unlock(&p->lock);
+        json_object_set_new(o, names[k], v);
+    }
+    /* requests whose next step waits on an outgoing call (or on a pool) without a thread */
+    json_object_set_new(o, "io", json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting",
+                                           __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE), "max_waiting",
+                                           s->opts.max_waiting));
+    return o;
+}
+
+int gw_route_always(struct gw_ctx *app, const gw_req_t *req)
+{
+    (void)app;
+    (void)req;
+    return 1;
+}
+
+static void *worker_main(void *arg)
+{
+    pool_t *p = arg;
+    waiter_t w = {.woken = 0};
+    pthread_cond_init(&w.cond, NULL);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !__atomic_load_n(&p->srv->workers_exit, __ATOMIC_ACQUIRE)) {
+            w.woken = 0;
+            w.next = p->idle;
+            p->idle = &w;
+            p->nidle++;
+            while (!w.woken)
+                pthread_cond_wait(&w.cond, &p->lock);
+        }
+        job_t *j = p->head;
+        if (!j) { /* the loops have ended and the queue is empty */
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        p->head = j->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->len--;
+        pthread_mutex_unlock(&p->lock);
+        gw_handler_fn fn = j->step ? j->step : j->route->fn;
+        j->step = NULL;
+        if (!j->continued && __atomic_load_n(&p->srv->stopping, __ATOMIC_ACQUIRE)) /* not started before */
+            refusal(p->srv, &j->req, &j->resp, 503, NULL); /* the stop: a 503 now, not its upstream calls */
+        else
+            fn(p->srv->app, &j->req, &j->resp);
+        event_active(j->done_ev, 0, 0);
+    }
+    pthread_cond_destroy(&w.cond);
+    gw_http_thread_cleanup();
+    return NULL;
+}
+
+/* The loop one pass at a time: the log lines of a pass go out in one write. */
+static void *io_main(void *arg)
+{
+    io_thread_t *io = arg;
+    gw_log_hold(1);
+    while (event_base_loop(io->base, EVLOOP_ONCE) == 0 && !event_base_got_exit(io->base) &&
+           !event_base_got_break(io->base))
+        gw_log_flush();
+    gw_log_hold(0);
+    return NULL;
+}
+
+int gw_server_stopping(const gw_server_t *s)
+{
+    return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+}
+
+static int listen_socket(const char *host, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    const char *h = !strcmp(host, "localhost") ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, h, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "listen: '%s' is not an IPv4 address", host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1024)) {
+        snprintf(err, errlen, "listen %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* On each I/O thread once stopping: close the listener, then run the loop until no
+ * request waits on an outgoing call any more (bounded by the calls' timeouts). */
+static void drain(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    io_thread_t *io = arg;
+    if (io->listen_ev) {
+        event_free(io->listen_ev);
+        io->listen_ev = NULL;
+        close(io->fd);
+        io->fd = -1;
+    }
+    if (!__atomic_load_n(&io->srv->waiting, __ATOMIC_ACQUIRE) ||
+        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000}))
+        event_base_loopexit(io->base, NULL);
+}
+
+static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    gw_server_t *s = arg;
+    char c;
+    (void)!read(fd, &c, 1);
+    /* graceful: stop accepting on every thread, let the requests under way finish */
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < s->nio; i++)
+        event_base_once(s->io[i].base, -1, EV_TIMEOUT, drain, &s->io[i], &(struct timeval){0, 200000});
+}
+
+gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks_t *hooks,
+                             const gw_route_t *const *tables, char *err, size_t errlen)
+{
+    static int threads_ready;
+    if (!threads_ready) {
+        evthread_use_pthreads();
+        threads_ready = 1;
+    }
+    gw_server_t *s = gw_xcalloc(1, sizeof(*s));
+    s->opts = *opts;
+    s->hooks = *hooks;
+    s->app = hooks->ctx;
+    s->nio = opts->io_threads;
+    s->pool[POOL_LOCAL].n = opts->workers;
+    s->pool[POOL_LOCAL].max_len = MAX_QUEUE;
+    s->pool[POOL_UPSTREAM].n = opts->upstream_workers;
+    /* an upstream job queued behind more than 8 rounds of the pool's threads would wait
+     * for seconds more than any citizen does (or the 30 s a connection may idle): a 503 page at once */
+    s->pool[POOL_UPSTREAM].max_len = (size_t)(opts->upstream_workers < 8 ? 8 : opts->upstream_workers) * 8;
+    for (int k = 0; k < POOL_COUNT; k++) {
+        s->pool[k].srv = s;
+        pthread_mutex_init(&s->pool[k].lock, NULL);
+    }
+    if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        free(s);
+        return NULL;
+    }
+    /* SO_REUSEPORT would let a second eidgw share the port silently: first make sure the
+     * address is free with a plain bind */
+    {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)opts->listen_port);
+        inet_pton(AF_INET, strcmp(opts->listen_host, "localhost") ? opts->listen_host : "127.0.0.1", &sa.sin_addr);
+        int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(probe, (struct sockaddr *)&sa, sizeof(sa))) {
+            snprintf(err, errlen, "listen %s:%d: %s", opts->listen_host, opts->listen_port, strerror(errno));
+            close(probe);
+            close(s->stop_pipe[0]);
+            close(s->stop_pipe[1]);
+            free(s);
+            return NULL;
+        }
+        close(probe);
+    }
+    routes_init(s, tables);
+    s->io = gw_xcalloc((size_t)s->nio, sizeof(io_thread_t));
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    for (int i = 0; i < s->nio; i++) {
+        io_thread_t *io = &s->io[i];
+        io->srv = s;
+        io->fd = listen_socket(opts->listen_host, opts->listen_port, err, errlen);
+        if (io->fd < 0) {
+            event_config_free(ec);
+            return NULL; /* process exits on this error */
+        }
+        io->base = event_base_new_with_config(ec);
+        io->listen_ev = io->base ? event_new(io->base, io->fd, EV_READ | EV_PERSIST, on_accept, io) : NULL;
+        io->resume_ev = io->base ? evtimer_new(io->base, resume_accept, io) : NULL;
+        io->fetch = io->base ? gw_fetch_loop_new(io->base, 256) : NULL;
+        if (!io->listen_ev || !io->resume_ev || !io->fetch || event_add(io->listen_ev, NULL)) {
+            snprintf(err, errlen, "cannot set up the event loop");
+            event_config_free(ec);
+            return NULL; /* process exits on this error */
+        }
+        if (i == 0) {
+            s->stop_ev = event_new(io->base, s->stop_pipe[0], EV_READ, on_stop_pipe, s);
+            event_add(s->stop_ev, NULL);
+        }
+    }
+    event_config_free(ec);
+    int rc = 0;
+    for (int k = 0; k < POOL_COUNT && !rc; k++) {
+        pool_t *p = &s->pool[k];
+        p->threads = gw_xcalloc((size_t)p->n, sizeof(pthread_t));
+        for (int i = 0; i < p->n && !rc; i++)
+            rc = pthread_create(&p->threads[i], NULL, worker_main, p);
+    }
+    for (int i = 0; i < s->nio && !rc; i++)
+        rc = pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
+    if (rc) {
+        snprintf(err, errlen, "cannot start threads: %s", strerror(rc));
+        return NULL; /* process exits on this error */
+    }
+    return s;
+}
+
+void gw_server_request_stop(gw_server_t *s)
+{
+    char c = 1;
+    (void)!write(s->stop_pipe[1], &c, 1);
+}
+
+void gw_server_wait(gw_server_t *s)
+{
+    /* thread 0 exits first (it owns the stop pipe); then the others */
+    for (int i = 0; i < s->nio; i++)
+        pthread_join(s->io[i].tid, NULL);
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->workers_exit, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock); /* every idle worker wakes, sees the exit and leaves */
+        while (p->idle)
+            wake_one(p);
+        pthread_mutex_unlock(&p->lock);
+    }
+    for (int k = 0; k < POOL_COUNT; k++)
+        for (int i = 0; i < s->pool[k].n; i++)
+            pthread_join(s->pool[k].threads[i], NULL);
+    /* jobs finished after their I/O loop stopped: run their completions now, and give
+     * the answers a moment to be written (one pass only queues them) */
+    for (int i = 0; i < s->nio; i++) {
+        event_base_loopexit(s->io[i].base, &(struct timeval){0, 100000});
+        event_base_dispatch(s->io[i].base);
+    }
+}
+
+void gw_server_free(gw_server_t *s)
+{
+    if (!s)
+        return;
+    if (s->stop_ev)
+        event_free(s->stop_ev);
+    for (int i = 0; i < s->nio; i++) {
+        io_thread_t *io = &s->io[i];
+        while (io->conns) {
+            io->conns->processing = 0;
+            conn_free(io->conns);
+        }
+        if (io->listen_ev)
+            event_free(io->listen_ev);
+        if (io->resume_ev)
+            event_free(io->resume_ev);
+        gw_fetch_loop_free(s->io[i].fetch);
+        if (s->io[i].base)
+            event_base_free(s->io[i].base);
+        if (s->io[i].fd >= 0)
+            close(s->io[i].fd);
+    }
+    close(s->stop_pipe[0]);
+    close(s->stop_pipe[1]);
+    free(s->io);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        free(s->pool[k].threads);
+        pthread_mutex_destroy(&s->pool[k].lock);
+    }
+    free(s->routes);
+    free(s->runs_inline);
+    free(s);
+}
+void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "error", json_string(error));
+    if (description)
+        json_object_set_new(o, "error_description", json_string(description));
+    gw_resp_json(resp, status, o);
+    gw_resp_header(resp, "Pragma", "no-cache");
+}

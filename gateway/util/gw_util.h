@@ -1,0 +1,113 @@
+/* gw_util: buffers with caps, base64url, hex, random, hashes, URL coding, form parsing.
+ * No gateway knowledge here. */
+#ifndef GW_UTIL_H
+#define GW_UTIL_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* One error enum for the whole daemon (STYLE.md 8.3). */
+enum {
+    GW_OK = 0,
+    GW_ENOMEM = -1,
+    GW_EINVAL = -2,
+    GW_ENOTFOUND = -3,
+    GW_ECONFLICT = -4,
+    GW_EUPSTREAM = -5,
+    GW_ESTORE = -6,
+    GW_EEXPIRED = -7,
+    GW_EDENIED = -8,
+    GW_EAGAIN = -9,
+    GW_ETOOBIG = -10
+};
+
+/* A growing byte buffer with a hard cap (0 = 64 MiB). Always NUL-terminated. */
+typedef struct gw_buf {
+    char *data;
+    size_t len, cap, max;
+    int failed; /* set once an append failed: the content is incomplete */
+} gw_buf_t;
+
+void gw_buf_init(gw_buf_t *b, size_t max);
+void gw_buf_cleanup(gw_buf_t *b);
+int gw_buf_add(gw_buf_t *b, const void *p, size_t n);
+int gw_buf_adds(gw_buf_t *b, const char *s);
+int gw_buf_printf(gw_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *gw_buf_steal(gw_buf_t *b); /* returns data (caller frees), resets b */
+
+char *gw_strdup(const char *s);   /* NULL-safe; aborts on OOM */
+char *gw_strndup(const char *s, size_t n); /* n bytes of s and a NUL; aborts on OOM */
+void *gw_xmalloc(size_t n);       /* aborts on OOM */
+void *gw_xcalloc(size_t n, size_t m);
+char *gw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int gw_streq(const char *a, const char *b); /* NULL-safe */
+void gw_wipe_free(char *s);                 /* zero a secret string, then free */
+
+/* Constant-time equality of two strings of any length. */
+int gw_ct_streq(const char *a, const char *b);
+
+char *gw_b64url_encode(const void *p, size_t n);
+/* Returns malloc'd bytes (NUL-terminated for convenience) or NULL on bad input. */
+unsigned char *gw_b64url_decode(const char *s, size_t slen, size_t *ret_len);
+char *gw_hex_encode(const void *p, size_t n);
+int gw_hex_decode(const char *s, unsigned char *out, size_t outlen); /* exact length */
+int gw_hex_digit(int c); /* 0..15, or -1 for a character that is not a hex digit */
+
+int gw_random(void *p, size_t n);
+char *gw_random_token(size_t nbytes); /* base64url of nbytes random bytes */
+/* gw_random_token after 12 hex digits of the wall clock in milliseconds: keys made of it
+ * sort by creation time, so a B-tree store appends them instead of writing a random page
+ * per insert; the random part alone keeps them unguessable. */
+char *gw_ordered_token(size_t nbytes);
+
+void gw_sha256(const void *p, size_t n, unsigned char out[32]);
+/* The SHA-256 EVP_MD, fetched once. */
+const struct evp_md_st *gw_sha256_md(void);
+char *gw_sha256_hex(const char *s);
+char *gw_sha256_b64url(const char *s);
+void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsigned char out[32]);
+
+/* application/x-www-form-urlencoded */
+char *gw_url_encode(const char *s);
+/* Decodes %XX and, if plus_is_space, '+'. NULL on a bad escape or a NUL byte. */
+char *gw_url_decode(const char *s, size_t n, int plus_is_space);
+
+/* A parsed query string or form body: name/value pairs, values decoded. */
+typedef struct gw_form {
+    size_t n;
+    char **names, **values;
+} gw_form_t;
+/* Parses `s` (len bytes). Fails (GW_EINVAL) on bad escapes, on more than max_params pairs.
+ * Repeated parameters are kept; gw_form_get returns the first and gw_form_count counts. */
+int gw_form_parse(gw_form_t *f, const char *s, size_t len, size_t max_params);
+const char *gw_form_get(const gw_form_t *f, const char *name);
+size_t gw_form_count(const gw_form_t *f, const char *name);
+void gw_form_cleanup(gw_form_t *f);
+
+/* Append "&name=value" (or "?name=value" when the URL has no query yet), encoded. */
+void gw_url_add_param(gw_buf_t *url, const char *name, const char *value);
+
+/* Cookie header lookup: returns malloc'd value or NULL. */
+char *gw_cookie_get(const char *cookie_header, const char *name);
+
+int64_t gw_now(void); /* seconds since epoch */
+double gw_now_ms(void);
+
+/* Space-separated list helpers */
+int gw_list_has(const char *list, const char *word);
+
+/* A short list of strings (a setting that repeats: redirect URIs, proxies). */
+#define GW_MAX_LIST 16
+typedef struct gw_strlist {
+    size_t n;
+    char *v[GW_MAX_LIST];
+} gw_strlist_t;
+int gw_strlist_has(const gw_strlist_t *l, const char *s);
+
+/* Masked form for logs: keep the first 3 and last 2 characters, '*' between
+ * ("001*******45"); a string of 5 characters or fewer is masked whole. Works for any
+ * string (NULL gives ""); writes at most outlen bytes incl. NUL, truncating. */
+void gw_id_mask(const char *id, char *out, size_t outlen);
+
+#endif
