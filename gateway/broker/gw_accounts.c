@@ -1,5 +1,5 @@
 /* gw_broker: the legacy accounts of a portal and the one-account-per-citizen rule, as the
- * state machines of DOMAIN.md section 4.
+ * state machines of docs/domain.md sections 9 and 10.
  *
  * A. Legacy login (before the portal's cutoff): password -> logged in (the account carries a
  *    trusted ID number) or NEED_ID12 -> the 3-item population-DB check -> link.
@@ -217,7 +217,7 @@ static char *keep_login(gw_ctx_t *app, gw_login_t *login, const char *lid, json_
     return id;
 }
 
-/* DOMAIN.md 4 B, optional: accounts with a CMND and no ID number whose strict name key is
+/* docs/domain.md section 10, optional: accounts with a CMND and no ID number whose strict name key is
  * the VNeID name are checked with (their CMND, the VNeID ID number, the VNeID name). A
  * MATCH verifies the account's number (by the population DB) and makes it a candidate:
  * the citizen types nothing. Bounded, rate-limited per ID number, audited. */

@@ -1,5 +1,5 @@
 /* eidgw accounts: a portal's legacy accounts into the store, and the clean-up figures out
- * (DOMAIN.md sections 4, 5 and 9).
+ * (docs/domain.md sections 3, 9, 10 and 11).
  *
  *   import  streams a CSV (RFC 4180) or JSONL export, validates every row and writes all
  *           of them in one store transaction, or nothing when any row is wrong;

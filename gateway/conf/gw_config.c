@@ -326,8 +326,9 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
             return fail(p, line, d->key, "'%s' needs a zone: Z or +HH:MM", v);
         if (!sign)
             return fail(p, line, d->key, "'%s' is not a date-time like 2024-07-01T00:00:00+07:00", v);
-        int Y = atoi(v), M = atoi(v + 5), D = atoi(v + 8), h = atoi(v + 11), m = atoi(v + 14), sec = atoi(v + 17);
-        int oh = sign == 'Z' ? 0 : atoi(z + 1), om = sign == 'Z' ? 0 : atoi(z + 4);
+        int Y = gw_digits(v, 4), M = gw_digits(v + 5, 2), D = gw_digits(v + 8, 2), h = gw_digits(v + 11, 2),
+            m = gw_digits(v + 14, 2), sec = gw_digits(v + 17, 2);
+        int oh = sign == 'Z' ? 0 : gw_digits(z + 1, 2), om = sign == 'Z' ? 0 : gw_digits(z + 4, 2);
         struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
         int64_t t = (int64_t)timegm(&tm);
         struct tm back;

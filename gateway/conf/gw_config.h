@@ -28,7 +28,7 @@ typedef struct gw_client {
     int min_level;        /* 1 or 2 */
     char *token_alg;      /* ES256 or RS256 */
     char *account_types;  /* space-separated upstream account types allowed ("1") */
-    /* legacy accounts of this portal (DOMAIN.md section 4) */
+    /* legacy accounts of this portal (docs/domain.md sections 9 and 10) */
     int has_accounts;        /* accounts = yes: eidgw holds the portal's legacy registry */
     int legacy_login;        /* show the username/password form before the cutoff */
     int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */

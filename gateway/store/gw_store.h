@@ -26,7 +26,7 @@ typedef struct gw_link {
 
 typedef void (*gw_store_revoked_cb)(const char *sid, int64_t until, void *ud);
 
-/* A legacy portal account (DOMAIN.md section 4). States: */
+/* A legacy portal account (docs/domain.md sections 9 and 10). States: */
 enum { GW_ACCT_UNVERIFIED = 0, GW_ACCT_VERIFIED = 1, GW_ACCT_LINKED = 2, GW_ACCT_MERGED = 3 };
 #define GW_ACCT_FLAG_LEGACY_ENCODING GW_NAME_LEGACY_ENCODING /* name looks like TCVN3/VNI bytes: an admin must convert */
 

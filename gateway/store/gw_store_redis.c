@@ -93,10 +93,12 @@ static int resolve_master(rd_store_t *s, char *host, size_t hl, int *port)
             continue;
         const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->master};
         redisReply *r = cmd(c, 3, argv, NULL);
-        int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2;
+        long pv = 0;
+        int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str && r->element[1]->str &&
+                 gw_parse_long(r->element[1]->str, 1, 65535, &pv) == GW_OK;
         if (ok) {
             snprintf(host, hl, "%s", r->element[0]->str);
-            *port = atoi(r->element[1]->str);
+            *port = (int)pv;
         }
         if (r)
             freeReplyObject(r);
@@ -658,8 +660,12 @@ gw_store_t *gw_store_open_redis(const char *url, const char *password, const cha
     } else if (url && !strncmp(url, "unix://", 7)) {
         const char *p = url + 7, *q = strchr(p, '?');
         s->unix_path = q ? strndup(p, (size_t)(q - p)) : gw_strdup(p);
-        if (q && !strncmp(q, "?db=", 4))
-            s->db = atoi(q + 4);
+        long db = 0;
+        if (q && (strncmp(q, "?db=", 4) || gw_parse_long(q + 4, 0, 1L << 20, &db) != GW_OK)) {
+            snprintf(err, errlen, "redis url '%s': expected unix:///path[?db=N]", url);
+            goto bad;
+        }
+        s->db = (int)db;
     } else if (url && !strncmp(url, "redis://", 8)) {
         const char *p = url + 8, *at = strrchr(p, '@');
         if (at) {
@@ -676,8 +682,12 @@ gw_store_t *gw_store_open_redis(const char *url, const char *password, const cha
             snprintf(err, errlen, "redis url '%s': expected redis://host:port[/db]", url);
             goto bad;
         }
-        if (slash && slash[1])
-            s->db = atoi(slash + 1);
+        long db = 0;
+        if (slash && slash[1] && gw_parse_long(slash + 1, 0, 1L << 20, &db) != GW_OK) {
+            snprintf(err, errlen, "redis url '%s': expected redis://host:port[/db]", url);
+            goto bad;
+        }
+        s->db = (int)db;
     } else {
         snprintf(err, errlen, "redis url '%s': expected redis://host:port[/db] or unix:///path", url ? url : "");
         goto bad;

@@ -1,6 +1,7 @@
 #include "gw_util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -602,4 +603,25 @@ void gw_id_mask(const char *id, char *out, size_t outlen)
         out[o++] = keep ? id[i] : '*';
     }
     out[o] = '\0';
+}
+
+int gw_parse_long(const char *s, long min, long max, long *ret)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return GW_EINVAL;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max)
+        return GW_EINVAL;
+    *ret = v;
+    return GW_OK;
+}
+
+int gw_digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (p[i] - '0');
+    return v;
 }

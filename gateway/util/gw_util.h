@@ -110,4 +110,10 @@ int gw_strlist_has(const gw_strlist_t *l, const char *s);
  * string (NULL gives ""); writes at most outlen bytes incl. NUL, truncating. */
 void gw_id_mask(const char *id, char *out, size_t outlen);
 
+/* A whole string as a decimal integer in [min, max]: GW_OK with *ret set, or GW_EINVAL
+ * (empty, a sign or digit missing, trailing bytes, out of range). */
+int gw_parse_long(const char *s, long min, long max, long *ret);
+/* The value of exactly n decimal digits at p (the caller checked they are digits). */
+int gw_digits(const char *p, int n);
+
 #endif

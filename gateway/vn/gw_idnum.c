@@ -1,6 +1,6 @@
 /* gw_idnum: checks a Vietnamese personal identification number (12 digits) or an old CMND
  * number (9 digits) as typed or received, and decodes what the 12-digit number encodes:
- * place of birth registration, century and sex, year of birth (DOMAIN.md sections 5 and 6).
+ * place of birth registration, century and sex, year of birth (docs/domain.md sections 3 and 4).
  * Used wherever an ID number enters the gateway (VNeID claims, legacy imports, admin input)
  * and by the log masking. Pure code: no allocation, no I/O, thread-safe. */
 #include "gw_idnum.h"

@@ -1,5 +1,5 @@
 /* gw_idnum: Vietnamese personal ID numbers (12 digits) and old CMND (9 digits).
- * Rules: DOMAIN.md section 5 and the province table of section 6. Pure code, no I/O. */
+ * Rules: docs/domain.md section 3 and the province table of section 4. Pure code, no I/O. */
 #ifndef GW_IDNUM_H
 #define GW_IDNUM_H
 #include "gw_util.h" /* gw_id_mask */

@@ -1,5 +1,5 @@
 /* gw_name: display form, comparison keys, population-DB forms and the legacy-encoding
- * detector for personal names (DOMAIN.md section 9), on libutf8proc.
+ * detector for personal names (docs/domain.md section 11), on libutf8proc.
  *
  * Every function works on UTF-32 code points: the input is checked, mapped and brought to
  * NFC once (display form), and each key or form is derived from that. Buffers start on the

@@ -1,4 +1,4 @@
-/* gw_name: personal names as stored, compared and sent (DOMAIN.md section 9).
+/* gw_name: personal names as stored, compared and sent (docs/domain.md section 11).
  *
  * A legacy account's full name is stored in its display form (gw_name_normalize) next to
  * its strict key (gw_name_strict_key, decides equality). The loose key only ranks

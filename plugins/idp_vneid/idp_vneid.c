@@ -176,7 +176,7 @@ static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, 
         for (size_t i = 0; i < up->level_map.n; i++) {
             const char *e = strchr(up->level_map.v[i], ':');
             if ((size_t)(e - up->level_map.v[i]) == strlen(lvl) && !strncmp(up->level_map.v[i], lvl, strlen(lvl)))
-                id->level = atoi(e + 1);
+                id->level = e[1] - '0'; /* "1" or "2": checked at load */
         }
     } else if (lvl && (!strcmp(lvl, "1") || !strcmp(lvl, "2"))) {
         id->level = lvl[0] - '0';

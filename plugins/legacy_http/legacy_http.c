@@ -9,6 +9,7 @@
 #include "gw_crypto.h"
 #include "gw_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ int gw_legacy_http_check(const char *url, const char *username, const char *pass
         const char *res = json_string_value(json_object_get(j, "result"));
         const char *acct = json_string_value(json_object_get(j, "account_id"));
         if (res && !strcmp(res, "ok") && acct && strlen(acct) < account_len) {
-            strcpy(ret_account, acct);
+            snprintf(ret_account, account_len, "%s", acct);
             rc = GW_LEGACY_OK;
         } else if (res && !strcmp(res, "denied")) {
             rc = GW_LEGACY_DENIED;

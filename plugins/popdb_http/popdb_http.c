@@ -4,7 +4,7 @@
  * the answer's field and its two values are settings of [popdb] (the service's wire format
  * is not public). Anything else —
  * timeout, a 5xx, an unreadable body — is an error the caller must not count as a
- * mismatch (DOMAIN.md 4 A). */
+ * mismatch (docs/domain.md section 9). */
 #include "../plugin.h"
 #include "gw_json.h"
 #include "gw_config.h"

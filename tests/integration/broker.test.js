@@ -1,4 +1,4 @@
-// The state machines of DOMAIN.md section 4, driven over HTTP against real processes:
+// The state machines of docs/domain.md sections 9 and 10, driven over HTTP against real processes:
 // eidgw (SQLite), the VNeID simulator, the population-DB simulator, openid-client as
 // the portal. Legacy accounts come in through `eidgw accounts import`.
 import { test, before, after } from 'node:test';

@@ -729,7 +729,7 @@ static int no_sso_cookie(gw_ctx_t *app, const gw_req_t *req)
 }
 
 /* With an SSO session, /authorize to a portal that matches legacy accounts by name may
- * ask the population DB (DOMAIN.md 4 B): upstream pool. */
+ * ask the population DB (docs/domain.md section 10): upstream pool. */
 static int authorize_may_call_popdb(gw_ctx_t *app, const gw_req_t *req)
 {
     const gw_client_t *cl = gw_config_client(app->cfg, gw_form_get(req->method == GW_M_POST ? &req->form : &req->q,

@@ -747,9 +747,30 @@ static void test_log_hold_writes_lines_at_flush_in_order(void **state)
     free(all);
 }
 
+static void test_parse_long_takes_whole_decimal_strings_in_range(void **st)
+{
+    (void)st;
+    long v = -1;
+    assert_int_equal(gw_parse_long("0", 0, 15, &v), GW_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(gw_parse_long("15", 0, 15, &v), GW_OK);
+    assert_int_equal(v, 15);
+    assert_int_equal(gw_parse_long("-3", -5, 5, &v), GW_OK);
+    assert_int_equal(v, -3);
+    v = 99;
+    const char *bad[] = {"", " 1", "1 ", "1x", "x", "16", "-1", "99999999999999999999999", "0x1", NULL};
+    for (const char **b = bad; *b; b++)
+        assert_int_equal(gw_parse_long(*b, 0, 15, &v), GW_EINVAL);
+    assert_int_equal(gw_parse_long(NULL, 0, 15, &v), GW_EINVAL);
+    assert_int_equal(v, 99); /* untouched on error */
+    assert_int_equal(gw_digits("2024-07", 4), 2024);
+    assert_int_equal(gw_digits("07", 2), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_long_takes_whole_decimal_strings_in_range),
         cmocka_unit_test(test_log_line_is_json_with_every_value_escaped),
         cmocka_unit_test(test_log_hold_writes_lines_at_flush_in_order),
         cmocka_unit_test(test_sha256_matches_fips_vectors),

@@ -1,4 +1,4 @@
-/* Unit tests for gw_idnum: the ID number rules of DOMAIN.md sections 5 and 6. */
+/* Unit tests for gw_idnum: the ID number rules of docs/domain.md sections 3 and 4. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -233,7 +233,7 @@ static void test_place_unknown_is_warning(void **state)
     }
 }
 
-/* An independent copy of DOMAIN.md section 6, in the document's order. */
+/* An independent copy of docs/domain.md section 4, in the document's order. */
 static const struct {
     const char *code;
     const char *name;

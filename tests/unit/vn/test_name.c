@@ -1,5 +1,5 @@
 /* Unit tests for gw_name: display form, strict and loose keys, population-DB forms and the
- * legacy-encoding detector (DOMAIN.md section 9). */
+ * legacy-encoding detector (docs/domain.md section 11). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
