@@ -34,7 +34,7 @@ typedef struct req {
 
 typedef struct conn {
     int fd;
-    int idle;      /* nothing in flight (just opened, or no request left) */
+    int idle; /* nothing in flight (just opened, or no request left) */
     int connected; /* the connect completed */
     const req_t *rq;
     const req_t *retry; /* not (wholly) sent when the connection closed: sent again */
@@ -115,11 +115,11 @@ static void conn_open(conn_t *c)
         die("socket");
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
         die("connect");
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
     epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
     c->idle = 1;
     c->connected = 0;
@@ -241,7 +241,7 @@ static void send_next(conn_t *c)
     if (next_req >= nreqs) {
         c->rq = NULL;
         c->idle = 1;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
         epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
         return;
     }
@@ -250,7 +250,7 @@ static void send_next(conn_t *c)
     c->sent = 0;
     c->idle = 0;
     c->t0 = now_s();
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -283,7 +283,7 @@ static void on_writable(conn_t *c)
         }
         c->sent += (size_t)w;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -354,12 +354,18 @@ int main(int argc, char **argv)
     double seconds = 10;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--port") && v) port = atoi(v), i++;
-        else if (!strcmp(argv[i], "--conns") && v) conns = atoi(v), i++;
-        else if (!strcmp(argv[i], "--seconds") && v) seconds = atof(v), i++;
-        else if (!strcmp(argv[i], "--file") && v) file = v, i++;
-        else if (!strcmp(argv[i], "--check") && v && !strcmp(v, "token")) check_token = 1, i++;
-        else die("usage: loadgen --port P --conns N --seconds S --file F [--check token]");
+        if (!strcmp(argv[i], "--port") && v)
+            port = atoi(v), i++;
+        else if (!strcmp(argv[i], "--conns") && v)
+            conns = atoi(v), i++;
+        else if (!strcmp(argv[i], "--seconds") && v)
+            seconds = atof(v), i++;
+        else if (!strcmp(argv[i], "--file") && v)
+            file = v, i++;
+        else if (!strcmp(argv[i], "--check") && v && !strcmp(v, "token"))
+            check_token = 1, i++;
+        else
+            die("usage: loadgen --port P --conns N --seconds S --file F [--check token]");
     }
     if (!file || port <= 0 || port > 65535 || conns <= 0 || conns > 4096 || !(seconds > 0))
         die("usage: loadgen --port P --conns N --seconds S --file F [--check token]");
@@ -403,8 +409,9 @@ int main(int argc, char **argv)
             sample("no answer within 10 s after the end", "");
         }
     getrusage(RUSAGE_SELF, &ru1);
-    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
-                 (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    double cpu =
+        (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+        (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
     printf("{\"ok\":%ld,\"errors\":%ld,\"wall\":%.6f,\"cpu\":%.6f,\"sent\":%zu,\"errSamples\":[", ok, errors, wall, cpu,
            nsent);
     for (int i = 0; i < nsamples; i++) {

@@ -15,14 +15,14 @@ enum { GW_IDP_CALL = 1, GW_IDP_DONE = 2, GW_IDP_FAIL = 3, GW_IDP_BLOCK = 4 };
 
 /* The verified identity an upstream provider vouches for. Strings are malloc'd. */
 typedef struct gw_identity {
-    char *id12;          /* personal ID number (or the provider's opaque id for foreigners) */
-    char *name;          /* NFC UTF-8 */
-    char *birthdate;     /* YYYY-MM-DD or NULL */
-    char sex;            /* 'M', 'F' or 0 */
-    int level;           /* 1, 2, or 0 when the provider did not say */
-    char *account_type;  /* provider's account type value, e.g. "1" citizen */
-    char *issuer, *sub;  /* secondary key (issuer, sub) */
-    char *logout_uri;    /* per-session upstream logout link, if any */
+    char *id12; /* personal ID number (or the provider's opaque id for foreigners) */
+    char *name; /* NFC UTF-8 */
+    char *birthdate; /* YYYY-MM-DD or NULL */
+    char sex; /* 'M', 'F' or 0 */
+    int level; /* 1, 2, or 0 when the provider did not say */
+    char *account_type; /* provider's account type value, e.g. "1" citizen */
+    char *issuer, *sub; /* secondary key (issuer, sub) */
+    char *logout_uri; /* per-session upstream logout link, if any */
 } gw_identity_t;
 
 void gw_identity_cleanup(gw_identity_t *id);
@@ -37,8 +37,8 @@ typedef struct gw_idp_env {
 typedef struct gw_idp_ops {
     const char *kind;
     /* The URL to send the browser to. nonce and code_challenge may be NULL. */
-    char *(*auth_url)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *state,
-                      const char *nonce, const char *code_challenge, const char *ui_locales);
+    char *(*auth_url)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *state, const char *nonce,
+                      const char *code_challenge, const char *ui_locales);
     /* Redeeming the code is a few calls to the provider, which the gateway makes on its
      * event loop (the plugin never waits on the network itself). begin() returns the
      * plugin's state for this login and fills the first call. step() gets each answer

@@ -32,8 +32,8 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
     app->store = gw_store_open_config(cfg, err, errlen);
     if (!app->store)
         return -1;
-    app->page = (gw_pages_t){.tmpl = app->tmpl, .store = app->store, .lang_cookie = app->lang_cookie,
-                             .is_tls = app->is_tls};
+    app->page =
+        (gw_pages_t){ .tmpl = app->tmpl, .store = app->store, .lang_cookie = app->lang_cookie, .is_tls = app->is_tls };
     if (cfg->store_memory && strcmp(cfg->store_memory, "none")) {
         gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
         /* a full table refuses new logins (authorization requests) with the last 10% of
@@ -50,8 +50,8 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
         app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10, gw_fetch_body);
     app->idp = gw_idp_find("vneid"); /* every [upstream] today speaks VNeID's OIDC profiles */
     app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
-    app->idp_env = (gw_idp_env_t){.redirect_uri = app->callback_url, .jwks = app->upstream_jwks};
-    static const gw_frontend_ops_t *const frontends[] = {&gw_oidc_op_frontend, NULL};
+    app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
+    static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, NULL };
     gw_broker_register(frontends);
     return 0;
 }
@@ -66,4 +66,3 @@ void gw_app_cleanup(gw_ctx_t *app)
     gw_revset_cleanup(&app->revoked);
     free(app->callback_url);
 }
-

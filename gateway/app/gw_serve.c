@@ -18,8 +18,11 @@
  * client accepts only JSON), else the citizen's error page. */
 static void refusal(gw_ctx_t *app, gw_req_t *q, gw_resp_t *rp, int status, const gw_route_t *route)
 {
-    const char *code = status == 413 || status == 414 || status == 431 ? "too_large" : status == 404 ? "not_found"
-                     : status == 405 ? "method_not_allowed" : status == 503 ? "server_busy" : "invalid_request";
+    const char *code = status == 413 || status == 414 || status == 431 ? "too_large"
+                       : status == 404                                 ? "not_found"
+                       : status == 405                                 ? "method_not_allowed"
+                       : status == 503                                 ? "server_busy"
+                                                                       : "invalid_request";
     int wants_json = q->accept && strstr(q->accept, "application/json") && !strstr(q->accept, "text/html");
     if (wants_json || (route && route->json))
         gw_error_json(rp, status, status == 413 ? "invalid_request" : code, code);
@@ -81,9 +84,11 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
         .max_body = cfg->max_body,
         .trusted_proxies = &cfg->trusted_proxies,
     };
-    gw_server_hooks_t hooks = {.ctx = app, .refusal = refusal, .ns_local = ns_local};
-    static const gw_route_t *const tables[] = {gw_oidc_op_routes, gw_forward_auth_routes, gw_ui_routes,
-                                               gw_broker_routes, gw_broker_account_routes, gw_admin_routes, NULL};
+    gw_server_hooks_t hooks = { .ctx = app, .refusal = refusal, .ns_local = ns_local };
+    static const gw_route_t *const tables[] = {
+        gw_oidc_op_routes,        gw_forward_auth_routes, gw_ui_routes, gw_broker_routes,
+        gw_broker_account_routes, gw_admin_routes,        NULL
+    };
     gw_server_t *s = gw_server_start(&opts, &hooks, tables, err, errlen);
     if (!s)
         return NULL;

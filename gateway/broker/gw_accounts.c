@@ -28,7 +28,10 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static const gw_client_t *login_portal(gw_ctx_t *app, const gw_login_t *l) { return gw_config_client(app->cfg, l->portal); }
+static const gw_client_t *login_portal(gw_ctx_t *app, const gw_login_t *l)
+{
+    return gw_config_client(app->cfg, l->portal);
+}
 
 /* csrf = HMAC(cookie key, "csrf" | binding cookie | ar id): only the browser that holds
  * the binding cookie can post a step of this login. */
@@ -94,20 +97,20 @@ static char *vneid_url(const char *lid, const char *lang)
 }
 
 /* A message page (result.html): title/message keys msg.X.title / msg.X, optional buttons. */
-static void result_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *what,
-                        const char *lang, const char *lid, int vneid_button, const char *continue_csrf)
+static void result_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, int status, const char *what, const char *lang,
+                        const char *lid, int vneid_button, const char *continue_csrf)
 {
     char tk[96], mk[96];
     snprintf(tk, sizeof(tk), "msg.%s.title", what);
     snprintf(mk, sizeof(mk), "msg.%s", what);
     char *vu = vneid_button && lid ? vneid_url(lid, lang) : NULL;
     gw_tmpl_var_t v[] = {
-        {"title", gw_tmpl_msg(app->tmpl, lang, tk)},
-        {"message", gw_tmpl_msg(app->tmpl, lang, mk)},
-        {"result", what},
-        {"vneid_url", vu},
-        {"continue_csrf", continue_csrf},
-        {"ar", lid},
+        { "title", gw_tmpl_msg(app->tmpl, lang, tk) },
+        { "message", gw_tmpl_msg(app->tmpl, lang, mk) },
+        { "result", what },
+        { "vneid_url", vu },
+        { "continue_csrf", continue_csrf },
+        { "ar", lid },
     };
     gw_page(&app->page, req, resp, status, "result", lang, v, 6);
     free(vu);
@@ -134,7 +137,7 @@ static void audit(gw_ctx_t *app, const char *event, const char *portal, const ch
 static int link_account(gw_ctx_t *app, gw_req_t *req, const char *portal, const char *id12, const char *account,
                         const char *how, const char *set_id12, const char *by, const char *conflict_result)
 {
-    gw_link_t l = {0};
+    gw_link_t l = { 0 };
     snprintf(l.portal, sizeof(l.portal), "%s", portal);
     snprintf(l.id12, sizeof(l.id12), "%s", id12);
     snprintf(l.account, sizeof(l.account), "%s", account);
@@ -169,7 +172,7 @@ static int load_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
 /* The session of this browser that the pending step belongs to. */
 static json_t *pending_session(gw_ctx_t *app, gw_req_t *req, const gw_login_t *login)
 {
-    gw_sso_t s = {0};
+    gw_sso_t s = { 0 };
     json_t *sess = NULL;
     if (gw_sso_open(app, req, &s) == GW_OK && gw_streq(s.sid, login->sid))
         gw_session_get(app, s.sid, &sess);
@@ -190,16 +193,16 @@ static void choose_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const cha
     gw_tmpl_var_t v[4 + 3 * MAX_CANDIDATES];
     char names[3 * MAX_CANDIDATES][40], labels[MAX_CANDIDATES][300];
     size_t k = 0;
-    v[k++] = (gw_tmpl_var_t){"ar", lid};
-    v[k++] = (gw_tmpl_var_t){"csrf", csrf};
+    v[k++] = (gw_tmpl_var_t){ "ar", lid };
+    v[k++] = (gw_tmpl_var_t){ "csrf", csrf };
     for (size_t i = 0; i < n && i < MAX_CANDIDATES; i++) {
         snprintf(names[3 * i], 40, "accounts.%zu.id", i);
         snprintf(names[3 * i + 1], 40, "accounts.%zu.username", i);
         snprintf(names[3 * i + 2], 40, "accounts.%zu.label", i);
         account_label(&c[i], labels[i], sizeof(labels[i]));
-        v[k++] = (gw_tmpl_var_t){names[3 * i], c[i].id};
-        v[k++] = (gw_tmpl_var_t){names[3 * i + 1], c[i].username};
-        v[k++] = (gw_tmpl_var_t){names[3 * i + 2], labels[i]};
+        v[k++] = (gw_tmpl_var_t){ names[3 * i], c[i].id };
+        v[k++] = (gw_tmpl_var_t){ names[3 * i + 1], c[i].username };
+        v[k++] = (gw_tmpl_var_t){ names[3 * i + 2], labels[i] };
     }
     gw_page(&app->page, req, resp, 200, "choose", lang, v, k);
 }
@@ -240,13 +243,16 @@ static size_t match_by_name(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl,
         char detail[160] = "";
         int r = gw_popdb_check(app->cfg, same[i].cmnd9, id12, name, detail, sizeof(detail));
         audit(app, "popdb_check", cl->id, id12, same[i].id,
-              r == GW_POPDB_MATCH ? "match_by_name" : r == GW_POPDB_NO_MATCH ? "no_match_by_name" : "error", req);
+              r == GW_POPDB_MATCH      ? "match_by_name"
+              : r == GW_POPDB_NO_MATCH ? "no_match_by_name"
+                                       : "error",
+              req);
         if (r == GW_POPDB_ERROR) {
             refund(app, "verify_id12", id12);
             break; /* try again at the next login */
         }
-        if (r == GW_POPDB_MATCH &&
-            GW_STORE_ACCT(app->store, account_update, cl->id, same[i].id, GW_ACCT_VERIFIED, id12, "popdb", NULL) == GW_OK) {
+        if (r == GW_POPDB_MATCH && GW_STORE_ACCT(app->store, account_update, cl->id, same[i].id, GW_ACCT_VERIFIED, id12,
+                                                 "popdb", NULL) == GW_OK) {
             out[found] = same[i];
             snprintf(out[found].id12, sizeof(out[found].id12), "%s", id12);
             out[found].id12_verified = 1;
@@ -326,7 +332,7 @@ void gw_broker_after_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_log
         audit(app, "duplicates_found", cl->id, id12, NULL, "choose_primary", req);
         choose_page(app, req, resp, kept, lang, cand, n, csrf);
     } else {
-        gw_tmpl_var_t v[] = {{"ar", kept}, {"csrf", csrf}, {"client_name", cl->name}};
+        gw_tmpl_var_t v[] = { { "ar", kept }, { "csrf", csrf }, { "client_name", cl->name } };
         gw_page(&app->page, req, resp, 200, "no_legacy", lang, v, 3);
     }
     free(csrf);
@@ -378,7 +384,8 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         int was_shown = 0;
         size_t si;
         json_t *sv;
-        json_array_foreach(shown, si, sv) was_shown |= gw_streq(json_string_value(sv), cand[i].id);
+        json_array_foreach (shown, si, sv)
+            was_shown |= gw_streq(json_string_value(sv), cand[i].id);
         if (i == k || !was_shown) /* only what the citizen saw is merged */
             continue;
         /* merged, never deleted: the portal keeps the history under the primary */
@@ -475,8 +482,10 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!pw_ok) {
         audit(app, "claim", cl->id, id12, NULL, "bad_credentials", req);
         char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, lid);
-        gw_tmpl_var_t v[] = {{"ar", lid}, {"csrf", csrf}, {"client_name", cl->name},
-                             {"claim_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials")}};
+        gw_tmpl_var_t v[] = { { "ar", lid },
+                              { "csrf", csrf },
+                              { "client_name", cl->name },
+                              { "claim_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials") } };
         gw_page(&app->page, req, resp, 200, "no_legacy", lang, v, 4);
         free(csrf);
         free(bind);
@@ -520,8 +529,8 @@ size_t gw_broker_login_vars(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
     char *bind = ensure_bind(app, req, resp);
     owned[0] = csrf_for(app, bind, lid);
     free(bind);
-    vars[0] = (gw_tmpl_var_t){"legacy_csrf", owned[0]};
-    vars[1] = (gw_tmpl_var_t){"ar", lid};
+    vars[0] = (gw_tmpl_var_t){ "legacy_csrf", owned[0] };
+    vars[1] = (gw_tmpl_var_t){ "ar", lid };
     return 2;
 }
 
@@ -562,9 +571,10 @@ static void need_id12_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const 
                            const char *error_key, const char *value)
 {
     char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, lid);
-    gw_tmpl_var_t v[] = {{"ar", lid}, {"csrf", csrf},
-                         {"id12_error", error_key ? gw_tmpl_msg(app->tmpl, lang, error_key) : NULL},
-                         {"id12_value", value}};
+    gw_tmpl_var_t v[] = { { "ar", lid },
+                          { "csrf", csrf },
+                          { "id12_error", error_key ? gw_tmpl_msg(app->tmpl, lang, error_key) : NULL },
+                          { "id12_value", value } };
     gw_page(&app->page, req, resp, error_key ? 400 : 200, "need_id12", lang, v, 4);
     free(csrf);
     free(bind);
@@ -607,9 +617,12 @@ static void h_legacy(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         char *u = vneid_url(lid, lang);
         vu = u;
         char *bind = ensure_bind(app, req, resp), *csrf = csrf_for(app, bind, lid);
-        gw_tmpl_var_t v[] = {{"client_name", cl->name}, {"vneid_url", vu}, {"legacy_csrf", csrf}, {"ar", lid},
-                             {"legacy_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials")},
-                             {"username", user}};
+        gw_tmpl_var_t v[] = { { "client_name", cl->name },
+                              { "vneid_url", vu },
+                              { "legacy_csrf", csrf },
+                              { "ar", lid },
+                              { "legacy_error", gw_tmpl_msg(app->tmpl, lang, "legacy.bad_credentials") },
+                              { "username", user } };
         gw_page(&app->page, req, resp, 401, "login", lang, v, 6);
         free(csrf);
         free(bind);
@@ -683,7 +696,10 @@ static void h_legacy_verify(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     char detail[160] = "";
     int r = gw_popdb_check(app->cfg, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
     audit(app, "popdb_check", cl->id, info.digits, a.id,
-          r == GW_POPDB_MATCH ? "match" : r == GW_POPDB_NO_MATCH ? "no_match" : "error", req);
+          r == GW_POPDB_MATCH      ? "match"
+          : r == GW_POPDB_NO_MATCH ? "no_match"
+                                   : "error",
+          req);
     if (r == GW_POPDB_ERROR) {
         refund(app, "verify_acct", a.id);
         refund(app, "verify_ip", req->remote);
@@ -741,11 +757,14 @@ static void h_legacy_continue(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 
 const gw_route_t gw_broker_account_routes[] = {
     /* the portal's password check, the population DB: upstream */
-    {.methods = GW_M_POST, .path = "/login/legacy", .fn = h_legacy, .waits_upstream = gw_route_always},
-    {.methods = GW_M_POST, .path = "/login/legacy/verify", .fn = h_legacy_verify, .waits_upstream = gw_route_always},
-    {.methods = GW_M_POST, .path = "/login/legacy/continue", .fn = h_legacy_continue, .waits_upstream = gw_route_always},
-    {.methods = GW_M_POST, .path = "/link/choose", .fn = h_choose},
-    {.methods = GW_M_POST, .path = "/link/claim", .fn = h_claim, .waits_upstream = gw_route_always},
-    {.methods = GW_M_POST, .path = "/link/new", .fn = h_new},
-    {0},
+    { .methods = GW_M_POST, .path = "/login/legacy", .fn = h_legacy, .waits_upstream = gw_route_always },
+    { .methods = GW_M_POST, .path = "/login/legacy/verify", .fn = h_legacy_verify, .waits_upstream = gw_route_always },
+    { .methods = GW_M_POST,
+      .path = "/login/legacy/continue",
+      .fn = h_legacy_continue,
+      .waits_upstream = gw_route_always },
+    { .methods = GW_M_POST, .path = "/link/choose", .fn = h_choose },
+    { .methods = GW_M_POST, .path = "/link/claim", .fn = h_claim, .waits_upstream = gw_route_always },
+    { .methods = GW_M_POST, .path = "/link/new", .fn = h_new },
+    { 0 },
 };

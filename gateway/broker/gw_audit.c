@@ -24,23 +24,22 @@
 #define TAIL_HEAD ",\"hash\":\""
 #define MAX_DEPTH 32
 
-static const char zero_hash[HASH_HEX + 1] =
-    "0000000000000000000000000000000000000000000000000000000000000000";
+static const char zero_hash[HASH_HEX + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct gw_audit {
     pthread_mutex_t mu;
     int fd;
     char *node;
-    long long seq;           /* of the last line written, 0 for an empty file */
+    long long seq; /* of the last line written, 0 for an empty file */
     char prev[HASH_HEX + 1]; /* hash of the last line */
-    off_t size;              /* file size after our last write */
-    int is_broken;           /* a partial line could not be removed: refuse further writes */
+    off_t size; /* file size after our last write */
+    int is_broken; /* a partial line could not be removed: refuse further writes */
     /* group commit: one fdatasync covers every line written before it started */
     pthread_cond_t synced_cv;
-    long long synced_seq;    /* lines up to this seq are on disk */
-    long long failed_seq;    /* a sync covering lines up to this seq failed */
-    int syncing;             /* a thread is in fdatasync (outside the mutex) */
-    long syncs;              /* fdatasync calls made */
+    long long synced_seq; /* lines up to this seq are on disk */
+    long long failed_seq; /* a sync covering lines up to this seq failed */
+    int syncing; /* a thread is in fdatasync (outside the mutex) */
+    long syncs; /* fdatasync calls made */
 };
 
 static int is_lower_hex(const char *s, size_t n)
@@ -68,8 +67,8 @@ static void sha256_hex(const void *p, size_t n, char out[HASH_HEX + 1])
 /* Checks line `l` (n bytes, no "\n") against the canonical form. expect_seq 0 and
  * expect_prev NULL skip those checks (the last line at open). On success fills ret_seq and
  * ret_hash; on failure writes the reason to why. */
-static int check_line(const char *l, size_t n, long long expect_seq, const char *expect_prev,
-                      long long *ret_seq, char ret_hash[HASH_HEX + 1], char *why, size_t whylen)
+static int check_line(const char *l, size_t n, long long expect_seq, const char *expect_prev, long long *ret_seq,
+                      char ret_hash[HASH_HEX + 1], char *why, size_t whylen)
 {
     int rc = -1;
     if (n == 0) {
@@ -86,7 +85,7 @@ static int check_line(const char *l, size_t n, long long expect_seq, const char 
         snprintf(why, whylen, "bad JSON: not an object");
         goto done;
     }
-    static const char *const strs[] = {"ts", "node", "event", "prev", "hash"};
+    static const char *const strs[] = { "ts", "node", "event", "prev", "hash" };
     json_t *seq = json_object_get(o, "seq");
     if (!json_is_integer(seq) || json_integer_value(seq) < 1) {
         snprintf(why, whylen, "missing or bad field \"seq\"");
@@ -105,10 +104,8 @@ static int check_line(const char *l, size_t n, long long expect_seq, const char 
     const char *hv = json_string_value(json_object_get(o, "hash"));
     const char *tail = n >= TAIL_LEN ? l + n - TAIL_LEN : NULL;
     if (!tail || memcmp(tail, TAIL_HEAD, 9) || !is_lower_hex(tail + 9, HASH_HEX) ||
-        memcmp(tail + 9 + HASH_HEX, "\"}", 2) || strlen(hv) != HASH_HEX ||
-        memcmp(hv, tail + 9, HASH_HEX)) {
-        snprintf(why, whylen,
-                 "bad field \"hash\" (the line must end with ,\"hash\":\"<64 lowercase hex>\"})");
+        memcmp(tail + 9 + HASH_HEX, "\"}", 2) || strlen(hv) != HASH_HEX || memcmp(hv, tail + 9, HASH_HEX)) {
+        snprintf(why, whylen, "bad field \"hash\" (the line must end with ,\"hash\":\"<64 lowercase hex>\"})");
         goto done;
     }
     long long s = json_integer_value(seq);
@@ -210,15 +207,14 @@ static long count_newlines(int fd)
 
 /* ---- verify --------------------------------------------------------------------------------- */
 
-int gw_audit_verify_file(const char *path, long *ret_events, long *ret_bad_line, char *err,
-                         size_t errlen)
+int gw_audit_verify_file(const char *path, long *ret_events, long *ret_bad_line, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return errno == ENOENT ? GW_ENOTFOUND : GW_ESTORE;
     }
-    reader_t r = {.fd = fd, .cap = 2 * GW_AUDIT_MAX_LINE};
+    reader_t r = { .fd = fd, .cap = 2 * GW_AUDIT_MAX_LINE };
     r.buf = gw_xmalloc(r.cap);
     char prev[HASH_HEX + 1], why[256];
     memcpy(prev, zero_hash, sizeof(prev));
@@ -240,8 +236,7 @@ int gw_audit_verify_file(const char *path, long *ret_events, long *ret_bad_line,
         if (got == R_TOOLONG) {
             snprintf(why, sizeof(why), "line too long (over %d bytes)", GW_AUDIT_MAX_LINE);
         } else if (!has_nl) {
-            snprintf(why, sizeof(why),
-                     "incomplete last line (no newline at the end; an interrupted write?)");
+            snprintf(why, sizeof(why), "incomplete last line (no newline at the end; an interrupted write?)");
         } else {
             long long seq;
             if (check_line(l, n, line, prev, &seq, prev, why, sizeof(why)) == 0)
@@ -286,8 +281,7 @@ static int load_tail(gw_audit_t *a, const char *path, char *err, size_t errlen)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0) {
-            snprintf(err, errlen, "%s: cannot read the last line: %s", path,
-                     got < 0 ? strerror(errno) : "short read");
+            snprintf(err, errlen, "%s: cannot read the last line: %s", path, got < 0 ? strerror(errno) : "short read");
             goto done;
         }
         have += (size_t)got;
@@ -295,12 +289,11 @@ static int load_tail(gw_audit_t *a, const char *path, char *err, size_t errlen)
     long nl = 0;
     if (buf[want - 1] != '\n') {
         nl = count_newlines(a->fd);
-        snprintf(
-            err, errlen,
-            "%s:%ld: last line is incomplete (no newline at the end; a write was interrupted): "
-            "the log is left as it is; check it with 'eidgw audit verify', then move the file "
-            "aside or remove that partial line",
-            path, nl + 1);
+        snprintf(err, errlen,
+                 "%s:%ld: last line is incomplete (no newline at the end; a write was interrupted): "
+                 "the log is left as it is; check it with 'eidgw audit verify', then move the file "
+                 "aside or remove that partial line",
+                 path, nl + 1);
         goto done;
     }
     size_t start = want - 1;
@@ -308,16 +301,14 @@ static int load_tail(gw_audit_t *a, const char *path, char *err, size_t errlen)
         start--;
     if (start == 0 && off > 0) {
         nl = count_newlines(a->fd);
-        snprintf(err, errlen, "%s:%ld: last line is too long (over %d bytes)", path, nl,
-                 GW_AUDIT_MAX_LINE);
+        snprintf(err, errlen, "%s:%ld: last line is too long (over %d bytes)", path, nl, GW_AUDIT_MAX_LINE);
         goto done;
     }
     char why[256];
     if (check_line(buf + start, want - 1 - start, 0, NULL, &a->seq, a->prev, why, sizeof(why))) {
         nl = count_newlines(a->fd);
-        snprintf(err, errlen,
-                 "%s:%ld: last line is not a valid audit record: %s; run 'eidgw audit verify'",
-                 path, nl, why);
+        snprintf(err, errlen, "%s:%ld: last line is not a valid audit record: %s; run 'eidgw audit verify'", path, nl,
+                 why);
         goto done;
     }
     rc = 0;
@@ -405,7 +396,7 @@ static int is_secret_key(const char *k)
 
 static int is_reserved_key(const char *k)
 {
-    static const char *const reserved[] = {"seq", "ts", "node", "event", "prev", "hash"};
+    static const char *const reserved[] = { "seq", "ts", "node", "event", "prev", "hash" };
     for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
         if (!strcmp(k, reserved[i]))
             return 1;
@@ -457,8 +448,8 @@ static int valid_event(const char *e)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = e[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
             return 0;
     }
     return 1;
@@ -475,8 +466,8 @@ static void format_ts(char out[32])
 }
 
 /* Builds the complete line (with "\n") for the next seq; caller holds the mutex. */
-static int build_line(gw_audit_t *a, const char *event, json_t *clean, char **ret_line,
-                      size_t *ret_len, char ret_hash[HASH_HEX + 1])
+static int build_line(gw_audit_t *a, const char *event, json_t *clean, char **ret_line, size_t *ret_len,
+                      char ret_hash[HASH_HEX + 1])
 {
     char ts[32];
     format_ts(ts);
@@ -485,15 +476,12 @@ static int build_line(gw_audit_t *a, const char *event, json_t *clean, char **re
         return GW_ENOMEM;
     int rc = GW_ENOMEM;
     char *dump = NULL;
-    if (json_object_set_new(o, "seq", json_integer(a->seq + 1)) ||
-        json_object_set_new(o, "ts", json_string(ts)) ||
-        json_object_set_new(o, "node", json_string(a->node)) ||
-        json_object_set_new(o, "event", json_string(event)))
+    if (json_object_set_new(o, "seq", json_integer(a->seq + 1)) || json_object_set_new(o, "ts", json_string(ts)) ||
+        json_object_set_new(o, "node", json_string(a->node)) || json_object_set_new(o, "event", json_string(event)))
         goto done;
     const char *k;
     json_t *v;
-    json_object_foreach(clean, k, v)
-    {
+    json_object_foreach (clean, k, v) {
         if (json_object_set(o, k, v))
             goto done;
     }
@@ -534,8 +522,7 @@ int gw_audit_write(gw_audit_t *a, const char *event, json_t *fields)
         return GW_EINVAL;
     const char *k;
     json_t *v;
-    json_object_foreach(fields, k, v)
-    {
+    json_object_foreach (fields, k, v) {
         if (is_reserved_key(k))
             return GW_EINVAL;
     }

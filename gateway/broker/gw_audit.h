@@ -87,7 +87,6 @@ void gw_audit_close(gw_audit_t *a);
  * "incomplete last line ...").
  * GW_ENOTFOUND / GW_ESTORE: the file cannot be opened / read (err says why). An empty file is
  * an intact chain of 0 events. ret_ parameters are only written for the results above. */
-int gw_audit_verify_file(const char *path, long *ret_events, long *ret_bad_line, char *err,
-                         size_t errlen);
+int gw_audit_verify_file(const char *path, long *ret_events, long *ret_bad_line, char *err, size_t errlen);
 
 #endif

@@ -18,20 +18,20 @@
 #include <jansson.h>
 
 typedef struct gw_login {
-    char *portal;          /* the portal (client id) */
-    int min_level;         /* the least e-ID level it accepts for this login (1 or 2) */
-    int force;             /* a fresh authentication even with an SSO session (prompt=login) */
-    int passive;           /* no page may be shown (prompt=none): fail instead */
-    long max_age;          /* seconds an SSO session's authentication may be old; -1: any */
-    char *ui_locales;      /* the portal's language preference, a space-separated list */
+    char *portal; /* the portal (client id) */
+    int min_level; /* the least e-ID level it accepts for this login (1 or 2) */
+    int force; /* a fresh authentication even with an SSO session (prompt=login) */
+    int passive; /* no page may be shown (prompt=none): fail instead */
+    long max_age; /* seconds an SSO session's authentication may be old; -1: any */
+    char *ui_locales; /* the portal's language preference, a space-separated list */
     char *login_hint;
-    char *frontend;        /* the name of the front end that completes it (gw_frontend_ops_t) */
-    json_t *ret;           /* the front end's return handle, kept with the login (an object) */
+    char *frontend; /* the name of the front end that completes it (gw_frontend_ops_t) */
+    json_t *ret; /* the front end's return handle, kept with the login (an object) */
     /* the broker's own state between its pages */
-    char *step;            /* "choose" or "no_legacy" while a page waits, else NULL */
-    json_t *shown;         /* the accounts the choose page showed (an array of ids) */
-    char *sid;             /* the session a pending page belongs to */
-    char *legacy_account;  /* the account that passed a legacy password check */
+    char *step; /* "choose" or "no_legacy" while a page waits, else NULL */
+    json_t *shown; /* the accounts the choose page showed (an array of ids) */
+    char *sid; /* the session a pending page belongs to */
+    char *legacy_account; /* the account that passed a legacy password check */
     char *legacy_verified; /* that account, once the population DB vouched for its number */
 } gw_login_t;
 
@@ -40,20 +40,19 @@ void gw_login_cleanup(gw_login_t *l);
 /* What the broker hands the front end at the end: who logged in, and what this portal may
  * know of it. Everything is borrowed for the call. */
 typedef struct gw_finished {
-    const char *sid;       /* the SSO session */
-    json_t *identity;      /* {id12, name, birthdate, sex, level, account_type, ...} */
+    const char *sid; /* the SSO session */
+    json_t *identity; /* {id12, name, birthdate, sex, level, account_type, ...} */
     int64_t auth_time;
-    int level;             /* 0 for a legacy password login */
-    const char *sub;       /* the portal's pairwise id for this citizen */
-    const char *account;   /* the portal's legacy account id, or NULL */
-    json_t *merged;        /* the account ids merged into it, or NULL */
+    int level; /* 0 for a legacy password login */
+    const char *sub; /* the portal's pairwise id for this citizen */
+    const char *account; /* the portal's legacy account id, or NULL */
+    json_t *merged; /* the account ids merged into it, or NULL */
 } gw_finished_t;
 
 typedef struct gw_frontend_ops {
     const char *name;
     /* The login is done: answer the portal (redirect with a code, post a Response). */
-    void (*complete)(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login,
-                     const gw_finished_t *done);
+    void (*complete)(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login, const gw_finished_t *done);
     /* The login cannot go on without a page (passive): answer the portal with error
      * ("login_required"). */
     void (*fail)(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login, const char *error);
@@ -96,8 +95,8 @@ const char *gw_acr_for(int level);
 #define GW_ACR_L2 "urn:vn:eid:level:2"
 /* The claims a portal is given for scope: sub, legacy_account and merged_accounts always;
  * name, birthdate, gender with "profile"; cccd with "cccd". A new object. */
-json_t *gw_release_claims(gw_ctx_t *app, const gw_client_t *cl, const char *scope, json_t *ident,
-                          const char *account, json_t *merged);
+json_t *gw_release_claims(gw_ctx_t *app, const gw_client_t *cl, const char *scope, json_t *ident, const char *account,
+                          json_t *merged);
 
 /* ---- pages every front end may show ---- */
 /* 503 "server busy" page with Retry-After (the store failed). */
@@ -105,7 +104,7 @@ void gw_busy_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lan
 
 /* The broker's own routes: the login page, the way to the upstream and back, the account
  * pages (link, choose, claim, new) and legacy login. */
-extern const gw_route_t gw_broker_routes[];         /* /login, /login/vneid, /callback */
+extern const gw_route_t gw_broker_routes[]; /* /login, /login/vneid, /callback */
 extern const gw_route_t gw_broker_account_routes[]; /* /login/legacy..., /link/... */
 
 #endif

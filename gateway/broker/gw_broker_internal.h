@@ -26,8 +26,8 @@ void gw_broker_session_ended(gw_ctx_t *app, json_t *sess);
  * (nothing of the response may stand then). NULL: the session is in the store already. */
 enum { SESS_SAVE_FAILED = -1, SESS_SAVED = 0, SESS_UNSAVED = 1 };
 /* The one builder of a session record: identity is consumed. */
-json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time,
-                       const char *upstream_sub, const char *upstream_logout);
+json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time, const char *upstream_sub,
+                       const char *upstream_logout);
 /* A new session record and its entry in its ID number's index, both or neither. */
 int gw_session_save_new(gw_ctx_t *app, json_t *sess);
 void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp);

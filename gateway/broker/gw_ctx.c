@@ -9,8 +9,8 @@
 void gw_audit_event(gw_ctx_t *app, const char *event, json_t *fields)
 {
     /* the log line names the event and portal only: ID numbers stay in the audit file, masked */
-    gw_log(GW_LOG_INFO, "audit", event, "portal", json_string_value(json_object_get(fields, "portal")),
-           "result", json_string_value(json_object_get(fields, "result")), NULL);
+    gw_log(GW_LOG_INFO, "audit", event, "portal", json_string_value(json_object_get(fields, "portal")), "result",
+           json_string_value(json_object_get(fields, "result")), NULL);
     if (app->audit && gw_audit_write(app->audit, event, fields) != 0)
         gw_log(GW_LOG_ERROR, "audit", "cannot write the audit log", "event", event, NULL);
     json_decref(fields);
@@ -83,4 +83,3 @@ void gw_revset_sync(gw_ctx_t *app)
     if (gw_store_revoked_since(app->store, seq, on_revoked, app, &seq) == GW_OK)
         app->revoked.seq = seq;
 }
-

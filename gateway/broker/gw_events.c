@@ -26,8 +26,8 @@ void gw_events_enqueue(gw_ctx_t *app, const char *client_id, const char *id12, c
     if (sub)
         json_object_set_new(set, "sub", json_string(sub));
     char *jwt = gw_jwt_sign(app->keys, cl->token_alg, set, "secevent+jwt");
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:i,s:I}", "client", cl->id, "jwt", jwt ? jwt : "", "type", type,
-                            "attempts", 0, "next", (json_int_t)gw_now());
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:i,s:I}", "client", cl->id, "jwt", jwt ? jwt : "", "type", type, "attempts",
+                            0, "next", (json_int_t)gw_now());
     if (!jwt || gw_store_put_json(app->store, "evq", jti, rec, EVENT_TTL, 0) != GW_OK)
         gw_log(GW_LOG_ERROR, "events", "cannot queue an event", "client", cl->id, "type", type, NULL);
     json_decref(rec);
@@ -63,8 +63,8 @@ static void deliver_one(gw_ctx_t *app, const char *key, json_t *rec)
     if (gw_store_put(app->store, "evl", key, "1", 30, 1) != GW_OK)
         return;
     gw_http_result_t r;
-    gw_http_call_type(cl->events_uri, json_string_value(json_object_get(rec, "jwt")), "application/secevent+jwt",
-                      5000, &r);
+    gw_http_call_type(cl->events_uri, json_string_value(json_object_get(rec, "jwt")), "application/secevent+jwt", 5000,
+                      &r);
     char st[8];
     snprintf(st, sizeof(st), "%ld", r.status);
     if (r.status >= 200 && r.status < 300) {

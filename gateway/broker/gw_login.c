@@ -159,7 +159,7 @@ void gw_busy_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lan
 static int try_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const gw_client_t *cl,
                    const char *lang)
 {
-    gw_sso_t s = {0};
+    gw_sso_t s = { 0 };
     if (login->force || gw_sso_open(app, req, &s) != GW_OK)
         return 0;
     json_t *sess = NULL;
@@ -246,10 +246,10 @@ static void h_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_url_add_param(&u, "ar", id);
     gw_url_add_param(&u, "lang", lang);
     gw_tmpl_var_t v[12] = {
-        {"client_name", cl ? cl->name : ""},
-        {"vneid_url", u.data},
+        { "client_name", cl ? cl->name : "" },
+        { "vneid_url", u.data },
     };
-    char *owned[8] = {0};
+    char *owned[8] = { 0 };
     size_t n = 2 + gw_broker_login_vars(app, req, resp, &login, id, v + 2, 10, owned);
     gw_page(&app->page, req, resp, 200, "login", lang, v, n);
     for (size_t i = 0; i < 8; i++)
@@ -394,8 +394,8 @@ static void cb_fail(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     cb_ctx_t *c = req->ctx;
     const char *pcode = c->fail_code;
     gw_log(GW_LOG_WARN, "idp", "upstream login failed", "reason", c->fail_detail, "page", pcode, "id", req->id, NULL);
-    gw_error_page(&app->page, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang,
-                  c->retry, c->back);
+    gw_error_page(&app->page, req, resp, !strcmp(pcode, "upstream_unavailable") ? 503 : 502, pcode, c->lang, c->retry,
+                  c->back);
     if (!strcmp(pcode, "upstream_unavailable"))
         gw_resp_header(resp, "Retry-After", "30");
 }
@@ -442,8 +442,8 @@ static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     const char *state = gw_form_get(&req->q, "state");
-    flow_t flow = {0};
-    gw_login_t login = {0};
+    flow_t flow = { 0 };
+    gw_login_t login = { 0 };
     int frc = state ? flow_take(app, state, &flow) : GW_ENOTFOUND; /* single use */
     const char *lang = gw_req_lang(req, &app->page, frc == GW_OK ? flow.lang : NULL);
     char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
@@ -473,8 +473,8 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *uerr = gw_form_get(&req->q, "error");
     if (uerr) {
         gw_log(GW_LOG_INFO, "idp", "upstream refused the login", "error", uerr, "id", req->id, NULL);
-        gw_error_page(&app->page, req, resp, 403,
-                      !strcmp(uerr, "access_denied") ? "upstream_denied" : "upstream_error", lang, retry, back);
+        gw_error_page(&app->page, req, resp, 403, !strcmp(uerr, "access_denied") ? "upstream_denied" : "upstream_error",
+                      lang, retry, back);
         goto done;
     }
     const char *code = gw_form_get(&req->q, "code");
@@ -612,8 +612,9 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else {
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12, "eid_level",
                id.level == 2 ? "2" : "1", "id", req->id, NULL);
-        gw_audit_event(app, "login", json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12,
-                                               "result", "vneid", "level", id.level, "ip", req->remote));
+        gw_audit_event(app, "login",
+                       json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12, "result", "vneid",
+                                 "level", id.level, "ip", req->remote));
     }
     json_decref(sess);
     free(sid);
@@ -622,12 +623,16 @@ done:
 }
 
 const gw_route_t gw_broker_routes[] = {
-    {.methods = GW_M_GET, .path = "/login", .fn = h_login, .inline_if_local = "ar"},
-    {.methods = GW_M_GET, .path = "/login/vneid", .fn = h_login_vneid, .inline_if_local = "ar flow"},
+    { .methods = GW_M_GET, .path = "/login", .fn = h_login, .inline_if_local = "ar" },
+    { .methods = GW_M_GET, .path = "/login/vneid", .fn = h_login_vneid, .inline_if_local = "ar flow" },
     /* its upstream calls: on the I/O loop */
-    {.methods = GW_M_GET, .path = "/callback", .fn = h_callback, .inline_if_local = "flow ar", .calls_out = 1,
-     .no_reload = 1},
-    {0},
+    { .methods = GW_M_GET,
+      .path = "/callback",
+      .fn = h_callback,
+      .inline_if_local = "flow ar",
+      .calls_out = 1,
+      .no_reload = 1 },
+    { 0 },
 };
 
 /* ------------------------------------------------------------------ the end */
@@ -638,7 +643,7 @@ static int add_portal(json_t *sess, const char *portal)
 {
     json_t *portals = json_object_get(sess, "clients"), *v;
     size_t i;
-    json_array_foreach(portals, i, v) {
+    json_array_foreach (portals, i, v) {
         if (gw_streq(json_string_value(v), portal))
             return 0;
     }

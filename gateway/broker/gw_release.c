@@ -26,8 +26,8 @@ const char *gw_acr_for(int level)
     return level >= 2 ? GW_ACR_L2 : level == 1 ? GW_ACR_L1 : "urn:vn:eid:legacy"; /* 0: a legacy password login */
 }
 
-json_t *gw_release_claims(gw_ctx_t *app, const gw_client_t *cl, const char *scope, json_t *ident,
-                          const char *account, json_t *merged)
+json_t *gw_release_claims(gw_ctx_t *app, const gw_client_t *cl, const char *scope, json_t *ident, const char *account,
+                          json_t *merged)
 {
     json_t *o = json_object();
     /* the portal's own account id for this citizen, and the ids merged into it */

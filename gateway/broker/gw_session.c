@@ -37,8 +37,8 @@ done:
 
 void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp)
 {
-    json_t *j = json_pack("{s:s,s:I,s:I,s:i}", "sid", sid, "exp", (json_int_t)exp, "at", (json_int_t)auth_time,
-                          "lvl", level);
+    json_t *j =
+        json_pack("{s:s,s:I,s:I,s:i}", "sid", sid, "exp", (json_int_t)exp, "at", (json_int_t)auth_time, "lvl", level);
     char *pt = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     char *sealed = gw_seal(app->keys->cookie_key, 1, pt, strlen(pt));
@@ -47,8 +47,8 @@ void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t 
     free(sealed);
 }
 
-json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time,
-                       const char *upstream_sub, const char *upstream_logout)
+json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time, const char *upstream_sub,
+                       const char *upstream_logout)
 {
     json_t *sess = json_object();
     gw_jset(sess, "sid", sid);

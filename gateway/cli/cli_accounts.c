@@ -30,8 +30,8 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
-#define MAX_SHOWN 100         /* errors (and warnings, legacy names) printed before a count */
-#define MAX_FIELDS 64         /* columns in a CSV header */
+#define MAX_SHOWN 100 /* errors (and warnings, legacy names) printed before a count */
+#define MAX_FIELDS 64 /* columns in a CSV header */
 #define MAX_RECORD (1u << 20) /* bytes in one CSV record or JSONL line */
 #define READ_CHUNK (1u << 20)
 
@@ -53,9 +53,8 @@ enum {
 };
 
 static const char *const COLS[C_COUNT] = {
-    "account_id", "username",      "full_name",     "birth_date", "sex",
-    "cmnd",       "id_number",     "id_verified",   "email",      "phone",
-    "status",     "password_hash", "account_class",
+    "account_id",  "username", "full_name", "birth_date", "sex",           "cmnd",          "id_number",
+    "id_verified", "email",    "phone",     "status",     "password_hash", "account_class",
 };
 
 static int column_index(const char *name)
@@ -68,42 +67,41 @@ static int column_index(const char *name)
 
 /* ---- usage ---- */
 
-static const char USAGE[] =
-    "usage: eidgw accounts <command> [options]\n"
-    "\n"
-    "  import -c CONF --portal P FILE [--format csv|jsonl] [--dry-run]\n"
-    "      Import portal P's legacy accounts from FILE ('-' reads standard input). The\n"
-    "      format follows the file name (.jsonl, .ndjson: JSONL) unless --format is given.\n"
-    "      Columns (CSV header, any order) or JSON keys:\n"
-    "        account_id    required, 1-128 printable ASCII characters, unique in the file\n"
-    "        username      required, unique in the file and in the portal\n"
-    "        full_name     required, UTF-8; stored in NFC with its comparison key\n"
-    "        birth_date    YYYY-MM-DD or empty\n"
-    "        sex           M, F, male, female, nam, nu/nữ or empty\n"
-    "        cmnd          9 digits (leading zeros kept) or empty\n"
-    "        id_number     12-digit personal ID number or empty\n"
-    "        id_verified   true/false, 1/0, yes/no (true needs id_number)\n"
-    "        email, phone, status (default active)\n"
-    "        password_hash empty or $2a$/$2b$/$2y$ (bcrypt), $argon2id$, $pbkdf2-sha256$, $6$\n"
-    "        account_class individual (default) or organisation\n"
-    "      Every row is checked first; any error (FILE:LINE: field: reason) imports nothing.\n"
-    "      All rows are written in one transaction, which holds the store's write lock\n"
-    "      while it runs. Importing the same file again changes nothing. Names that look\n"
-    "      like TCVN3 or VNI-Windows text are imported, flagged and listed for an admin.\n"
-    "      --dry-run checks everything and writes nothing.\n"
-    "\n"
-    "  report -c CONF --portal P [--json]\n"
-    "      Accounts, ID numbers, verification, links, merges, duplicates and legacy-encoded\n"
-    "      names of portal P.\n"
-    "\n"
-    "  verify -c CONF --portal P [--rate N] [--limit N] [--dry-run] [--restart]\n"
-    "      Check every account that has a CMND and an ID number but no verification\n"
-    "      against the population DB's 3-item check ([popdb]); a match marks the ID number\n"
-    "      verified. At most N checks per second (default 5). Interrupted runs (Ctrl-C,\n"
-    "      an outage) resume where they stopped; --restart starts over. --dry-run counts.\n"
-    "\n"
-    "  help\n"
-    "      This text.\n";
+static const char USAGE[] = "usage: eidgw accounts <command> [options]\n"
+                            "\n"
+                            "  import -c CONF --portal P FILE [--format csv|jsonl] [--dry-run]\n"
+                            "      Import portal P's legacy accounts from FILE ('-' reads standard input). The\n"
+                            "      format follows the file name (.jsonl, .ndjson: JSONL) unless --format is given.\n"
+                            "      Columns (CSV header, any order) or JSON keys:\n"
+                            "        account_id    required, 1-128 printable ASCII characters, unique in the file\n"
+                            "        username      required, unique in the file and in the portal\n"
+                            "        full_name     required, UTF-8; stored in NFC with its comparison key\n"
+                            "        birth_date    YYYY-MM-DD or empty\n"
+                            "        sex           M, F, male, female, nam, nu/nữ or empty\n"
+                            "        cmnd          9 digits (leading zeros kept) or empty\n"
+                            "        id_number     12-digit personal ID number or empty\n"
+                            "        id_verified   true/false, 1/0, yes/no (true needs id_number)\n"
+                            "        email, phone, status (default active)\n"
+                            "        password_hash empty or $2a$/$2b$/$2y$ (bcrypt), $argon2id$, $pbkdf2-sha256$, $6$\n"
+                            "        account_class individual (default) or organisation\n"
+                            "      Every row is checked first; any error (FILE:LINE: field: reason) imports nothing.\n"
+                            "      All rows are written in one transaction, which holds the store's write lock\n"
+                            "      while it runs. Importing the same file again changes nothing. Names that look\n"
+                            "      like TCVN3 or VNI-Windows text are imported, flagged and listed for an admin.\n"
+                            "      --dry-run checks everything and writes nothing.\n"
+                            "\n"
+                            "  report -c CONF --portal P [--json]\n"
+                            "      Accounts, ID numbers, verification, links, merges, duplicates and legacy-encoded\n"
+                            "      names of portal P.\n"
+                            "\n"
+                            "  verify -c CONF --portal P [--rate N] [--limit N] [--dry-run] [--restart]\n"
+                            "      Check every account that has a CMND and an ID number but no verification\n"
+                            "      against the population DB's 3-item check ([popdb]); a match marks the ID number\n"
+                            "      verified. At most N checks per second (default 5). Interrupted runs (Ctrl-C,\n"
+                            "      an outage) resume where they stopped; --restart starts over. --dry-run counts.\n"
+                            "\n"
+                            "  help\n"
+                            "      This text.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -201,8 +199,8 @@ static int env_open(env_t *e, const opts_t *o)
         return 1;
     }
     if (!gw_config_client(e->cfg, o->portal)) {
-        fprintf(stderr, "eidgw accounts: unknown portal '%s': %s has no [client %s] section\n",
-                o->portal, o->conf, o->portal);
+        fprintf(stderr, "eidgw accounts: unknown portal '%s': %s has no [client %s] section\n", o->portal, o->conf,
+                o->portal);
         return 1;
     }
     e->st = gw_store_open_config(e->cfg, err, sizeof(err));
@@ -211,8 +209,7 @@ static int env_open(env_t *e, const opts_t *o)
         return 1;
     }
     if (!e->st->ops->import_begin || !e->st->ops->account_report) {
-        fprintf(stderr, "eidgw accounts: the %s store does not hold legacy accounts\n",
-                e->st->ops->name);
+        fprintf(stderr, "eidgw accounts: the %s store does not hold legacy accounts\n", e->st->ops->name);
         return 1;
     }
     return 0;
@@ -327,7 +324,7 @@ typedef struct reader {
     size_t len, pos;
     int eof, ioerr;
     uint64_t done; /* bytes consumed */
-    long line;     /* physical line of the next byte, from 1 */
+    long line; /* physical line of the next byte, from 1 */
 } reader_t;
 
 static int rd_fill(reader_t *r)
@@ -449,8 +446,7 @@ static int csv_record(reader_t *r, record_t *rec, char *err, size_t errlen)
                     break;
                 }
                 if (c == '"') {
-                    snprintf(err, errlen, "quote inside unquoted field %zu (quote the whole field)",
-                             rec->nf);
+                    snprintf(err, errlen, "quote inside unquoted field %zu (quote the whole field)", rec->nf);
                     return -1;
                 }
                 if (c == 0) {
@@ -554,8 +550,7 @@ static void row_legacy(import_t *im, long line)
     im->shown_legacy++;
     if (im->tty)
         fputs("\r\033[K", stderr);
-    fprintf(stderr, "%s:%ld: full_name: legacy encoding: needs conversion by an admin\n", im->file,
-            line);
+    fprintf(stderr, "%s:%ld: full_name: legacy encoding: needs conversion by an admin\n", im->file, line);
 }
 
 /* Valid UTF-8 without control characters. */
@@ -583,15 +578,12 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
-static int is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
+static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 /* NULL when s is a real date YYYY-MM-DD from 1900 to today, else the reason. */
 static const char *date_problem(const char *s, const char *today, int *ret_year)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
         return "not a date (YYYY-MM-DD)";
     for (int i = 0; i < 10; i++)
@@ -613,10 +605,7 @@ static const char *date_problem(const char *s, const char *today, int *ret_year)
     return NULL;
 }
 
-static int ieq(const char *a, const char *b)
-{
-    return !strcasecmp(a, b);
-}
+static int ieq(const char *a, const char *b) { return !strcasecmp(a, b); }
 
 static int email_ok(const char *s)
 {
@@ -644,16 +633,15 @@ static int phone_ok(const char *s)
 static int status_ok(const char *s)
 {
     for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
             return 0;
     return 1;
 }
 
 static int hash_scheme_ok(const char *s)
 {
-    static const char *const prefixes[] = {"$2a$", "$2b$", "$2y$", "$argon2id$", "$pbkdf2-sha256$",
-                                           "$6$"};
+    static const char *const prefixes[] = { "$2a$", "$2b$", "$2y$", "$argon2id$", "$pbkdf2-sha256$", "$6$" };
     for (const char *p = s; *p; p++)
         if (*p <= 0x20 || *p >= 0x7F)
             return 0;
@@ -679,8 +667,7 @@ static void add_pending(import_t *im, long line, const char *owner)
     p->owner = set_copy(&im->owners, owner);
 }
 
-static void check_id_number(import_t *im, long line, const char *v, int birth_year, char sex,
-                            gw_account_t *a)
+static void check_id_number(import_t *im, long line, const char *v, int birth_year, char sex, gw_account_t *a)
 {
     gw_id_info_t info;
     int rc = gw_id_check(v, strlen(v), im->year, &info);
@@ -694,8 +681,8 @@ static void check_id_number(import_t *im, long line, const char *v, int birth_ye
         return;
     }
     if (rc == GW_ID_ERR_IMPOSSIBLE) {
-        row_error(im, line, "id_number",
-                  "impossible: the century and year digits give a birth year after %d", im->year);
+        row_error(im, line, "id_number", "impossible: the century and year digits give a birth year after %d",
+                  im->year);
         return;
     }
     if (rc != GW_ID_OK) {
@@ -705,13 +692,11 @@ static void check_id_number(import_t *im, long line, const char *v, int birth_ye
     unsigned w = info.warnings | gw_id_compare(&info, birth_year, sex);
     char msg[160];
     if (w & GW_ID_WARN_PLACE_UNKNOWN) {
-        snprintf(msg, sizeof(msg), "place code %s is not a province code (born abroad?)",
-                 info.place);
+        snprintf(msg, sizeof(msg), "place code %s is not a province code (born abroad?)", info.place);
         row_warning(im, line, "id_number", msg);
     }
     if (w & GW_ID_WARN_DOB_MISMATCH) {
-        snprintf(msg, sizeof(msg), "birth year %d in the number differs from birth_date",
-                 info.birth_year);
+        snprintf(msg, sizeof(msg), "birth year %d in the number differs from birth_date", info.birth_year);
         row_warning(im, line, "id_number", msg);
     }
     if (w & GW_ID_WARN_SEX_MISMATCH) {
@@ -738,8 +723,7 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
     if (!idlen)
         row_error(im, line, "account_id", "required");
     else if (!id_ok)
-        row_error(im, line, "account_id", "must be 1-%zu printable ASCII characters",
-                  sizeof(a.id) - 1);
+        row_error(im, line, "account_id", "must be 1-%zu printable ASCII characters", sizeof(a.id) - 1);
     else {
         long first = set_add(&im->ids, id, line);
         if (first)
@@ -845,8 +829,7 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
     }
     const char *stt = *v[C_STATUS] ? v[C_STATUS] : "active";
     if (strlen(stt) >= sizeof(a.status) || !status_ok(stt))
-        row_error(im, line, "status", "must be 1-%zu letters, digits, '_' or '-'",
-                  sizeof(a.status) - 1);
+        row_error(im, line, "status", "must be 1-%zu letters, digits, '_' or '-'", sizeof(a.status) - 1);
     else
         snprintf(a.status, sizeof(a.status), "%s", stt);
 
@@ -856,9 +839,8 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
         if (strlen(pw) >= sizeof(a.pw_hash))
             row_error(im, line, "password_hash", "longer than %zu bytes", sizeof(a.pw_hash) - 1);
         else if (!hash_scheme_ok(pw))
-            row_error(
-                im, line, "password_hash",
-                "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
+            row_error(im, line, "password_hash",
+                      "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
         else
             snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", pw);
     }
@@ -914,8 +896,7 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
         return;
     rc = GW_STORE_ACCT(im->st, import_row, &a, &im->stats);
     if (rc) {
-        row_error(im, line, "store", "%s",
-                  rc == GW_ECONFLICT ? "conflict with an existing record" : "write failed");
+        row_error(im, line, "store", "%s", rc == GW_ECONFLICT ? "conflict with an existing record" : "write failed");
         im->failed = 1;
     }
 }
@@ -945,23 +926,21 @@ static void progress(import_t *im, const reader_t *r, int final)
             fputc('\n', stderr);
         fflush(stderr);
     } else if (final) {
-        fprintf(stderr, "%s: read %ld rows in %.1f s (%.0f rows/s)\n", im->file, im->rows, secs,
-                rate);
+        fprintf(stderr, "%s: read %ld rows in %.1f s (%.0f rows/s)\n", im->file, im->rows, secs, rate);
     }
 }
 
-static const char *const EMPTY[C_COUNT] = {"", "", "", "", "", "", "", "", "", "", "", "", ""};
+static const char *const EMPTY[C_COUNT] = { "", "", "", "", "", "", "", "", "", "", "", "", "" };
 
 static void read_csv(import_t *im, reader_t *r)
 {
-    record_t rec = {0};
+    record_t rec = { 0 };
     char err[256];
     int hdr[MAX_FIELDS];
     size_t ncols = 0;
     int rc;
     /* header: the first non-empty record */
-    while ((rc = csv_record(r, &rec, err, sizeof(err))) == 1 && rec.nf == 1 && rec.len == 1 &&
-           !rec.any_quoted)
+    while ((rc = csv_record(r, &rec, err, sizeof(err))) == 1 && rec.nf == 1 && rec.len == 1 && !rec.any_quoted)
         ;
     if (rc < 0) {
         row_error(im, rec.line, "row", "%s", err);
@@ -971,7 +950,7 @@ static void read_csv(import_t *im, reader_t *r)
         row_error(im, 1, "header", "missing: the first row must name the columns");
         goto done;
     }
-    int seen[C_COUNT] = {0};
+    int seen[C_COUNT] = { 0 };
     for (size_t i = 0; i < rec.nf; i++) {
         char *name = rec.data + rec.off[i];
         while (*name == ' ')
@@ -1024,7 +1003,7 @@ done:
 
 static void read_jsonl(import_t *im, reader_t *r)
 {
-    record_t rec = {0};
+    record_t rec = { 0 };
     int rc;
     long n = 0;
     while ((rc = jsonl_line(r, &rec)) == 1) {
@@ -1045,8 +1024,7 @@ static void read_jsonl(import_t *im, reader_t *r)
             int bad = 0;
             const char *key;
             json_t *val;
-            json_object_foreach(o, key, val)
-            {
+            json_object_foreach (o, key, val) {
                 int c = column_index(key);
                 if (c < 0) {
                     row_error(im, rec.line, "row", "unknown field '%.64s'", key);
@@ -1058,8 +1036,7 @@ static void read_jsonl(import_t *im, reader_t *r)
                 } else if (c == C_ID_VERIFIED && json_is_boolean(val)) {
                     v[c] = json_is_true(val) ? "true" : "false";
                 } else if (c == C_ACCOUNT_ID && json_is_integer(val)) {
-                    snprintf(idnum, sizeof(idnum), "%" JSON_INTEGER_FORMAT,
-                             json_integer_value(val));
+                    snprintf(idnum, sizeof(idnum), "%" JSON_INTEGER_FORMAT, json_integer_value(val));
                     v[c] = idnum;
                 } else {
                     row_error(im, rec.line, COLS[c], "%s",
@@ -1087,7 +1064,7 @@ static void read_jsonl(import_t *im, reader_t *r)
 /* Reads and checks the whole input, writing rows while all is well; reports at the end. */
 static void read_input(import_t *im, FILE *f, int jsonl)
 {
-    reader_t r = {.f = f, .line = 1};
+    reader_t r = { .f = f, .line = 1 };
     r.buf = gw_xmalloc(READ_CHUNK);
     rd_skip_bom(&r);
     if (jsonl)
@@ -1100,8 +1077,8 @@ static void read_input(import_t *im, FILE *f, int jsonl)
     /* usernames held by other accounts of the portal that are not in this file */
     for (size_t i = 0; i < im->npend; i++)
         if (!set_find(&im->ids, im->pend[i].owner))
-            row_error(im, im->pend[i].line, "username", "already used by account '%s' of portal %s",
-                      im->pend[i].owner, im->portal);
+            row_error(im, im->pend[i].line, "username", "already used by account '%s' of portal %s", im->pend[i].owner,
+                      im->portal);
 
     if (!im->tty || im->rows)
         progress(im, &r, 1);
@@ -1109,14 +1086,11 @@ static void read_input(import_t *im, FILE *f, int jsonl)
     if (im->errors > im->shown_errors)
         fprintf(stderr, "%s: %ld more errors not shown\n", im->file, im->errors - im->shown_errors);
     if (im->warnings > im->shown_warnings)
-        fprintf(stderr, "%s: %ld more warnings not shown\n", im->file,
-                im->warnings - im->shown_warnings);
+        fprintf(stderr, "%s: %ld more warnings not shown\n", im->file, im->warnings - im->shown_warnings);
     if (im->legacy > im->shown_legacy)
-        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im->file,
-                im->legacy - im->shown_legacy);
+        fprintf(stderr, "%s: %ld more legacy-encoded names not shown\n", im->file, im->legacy - im->shown_legacy);
     if (im->errors)
-        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im->file, im->errors,
-                im->errors == 1 ? "" : "s");
+        fprintf(stderr, "%s: %ld error%s; nothing imported\n", im->file, im->errors, im->errors == 1 ? "" : "s");
 }
 
 static void import_cleanup(import_t *im)
@@ -1177,9 +1151,7 @@ static int cmd_import(int argc, char **argv)
     if (!im.dry_run) {
         int rc = GW_STORE_ACCT(e.st, import_begin, o.portal);
         if (rc) {
-            fprintf(
-                stderr,
-                "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
+            fprintf(stderr, "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
             ret = 1;
             goto done;
         }
@@ -1193,8 +1165,7 @@ static int cmd_import(int argc, char **argv)
         int commit = !ret;
         int rc = GW_STORE_ACCT(e.st, import_end, commit);
         if (rc && commit) {
-            fprintf(stderr,
-                    "eidgw accounts: the store could not commit the import; nothing imported\n");
+            fprintf(stderr, "eidgw accounts: the store could not commit the import; nothing imported\n");
             ret = 1;
         }
     }
@@ -1204,11 +1175,9 @@ static int cmd_import(int argc, char **argv)
                    "written\n",
                    im.portal, im.rows, im.warnings, im.legacy);
         else
-            printf(
-                "imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
-                "%ld legacy-encoded names\n",
-                im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged,
-                im.warnings, im.legacy);
+            printf("imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
+                   "%ld legacy-encoded names\n",
+                   im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged, im.warnings, im.legacy);
     }
 done:
     import_cleanup(&im);
@@ -1238,14 +1207,12 @@ static int cmd_report(int argc, char **argv)
         return 1;
     }
     if (o.json) {
-        json_t *j =
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "portal", o.portal,
-                      "total", (json_int_t)r.total, "with_id_number", (json_int_t)r.with_id12,
-                      "id_verified", (json_int_t)r.id12_verified, "with_cmnd",
-                      (json_int_t)r.with_cmnd9, "linked", (json_int_t)r.linked, "merged",
-                      (json_int_t)r.merged, "duplicate_groups", (json_int_t)r.duplicate_groups,
-                      "duplicate_accounts", (json_int_t)r.duplicate_accounts, "unverified",
-                      (json_int_t)r.unverified, "legacy_encoding", (json_int_t)r.legacy_encoding);
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "portal", o.portal, "total",
+                              (json_int_t)r.total, "with_id_number", (json_int_t)r.with_id12, "id_verified",
+                              (json_int_t)r.id12_verified, "with_cmnd", (json_int_t)r.with_cmnd9, "linked",
+                              (json_int_t)r.linked, "merged", (json_int_t)r.merged, "duplicate_groups",
+                              (json_int_t)r.duplicate_groups, "duplicate_accounts", (json_int_t)r.duplicate_accounts,
+                              "unverified", (json_int_t)r.unverified, "legacy_encoding", (json_int_t)r.legacy_encoding);
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (!s) {
             fprintf(stderr, "eidgw accounts: out of memory\n");
@@ -1263,8 +1230,7 @@ static int cmd_report(int argc, char **argv)
         printf("  %-26s %10ld\n", "with CMND", r.with_cmnd9);
         printf("  %-26s %10ld\n", "linked", r.linked);
         printf("  %-26s %10ld\n", "merged", r.merged);
-        printf("  %-26s %10ld groups, %ld accounts\n", "duplicates", r.duplicate_groups,
-               r.duplicate_accounts);
+        printf("  %-26s %10ld groups, %ld accounts\n", "duplicates", r.duplicate_groups, r.duplicate_accounts);
         printf("  %-26s %10ld\n", "unverified (pending)", r.unverified);
         printf("  %-26s %10ld\n", "legacy-encoded names", r.legacy_encoding);
     }

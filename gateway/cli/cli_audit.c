@@ -8,17 +8,15 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: eidgw audit verify FILE\n"
-            "  checks the audit log's hash chain: prints \"FILE: ok, N events, chain intact\"\n"
-            "  (exit 0) or \"FILE:LINE: broken: reason\" for the first broken line (exit 1)\n");
+    fprintf(stderr, "usage: eidgw audit verify FILE\n"
+                    "  checks the audit log's hash chain: prints \"FILE: ok, N events, chain intact\"\n"
+                    "  (exit 0) or \"FILE:LINE: broken: reason\" for the first broken line (exit 1)\n");
     return 2;
 }
 
 int gw_cli_audit(int argc, char **argv)
 {
-    if (argc == 3 &&
-        (!strcmp(argv[2], "help") || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+    if (argc == 3 && (!strcmp(argv[2], "help") || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
         usage();
         return 0;
     }

@@ -43,8 +43,8 @@ static void progress(int tty, long done, long total, long match, long nomatch, d
     if (!tty)
         return;
     int width = 30, fill = total ? (int)(width * done / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %ld/%ld  match %ld  no match %ld  %.1f/s ", fill,
-            "##############################", width - fill, "", done, total, match, nomatch, rate);
+    fprintf(stderr, "\r[%.*s%*s] %ld/%ld  match %ld  no match %ld  %.1f/s ", fill, "##############################",
+            width - fill, "", done, total, match, nomatch, rate);
     fflush(stderr);
 }
 
@@ -85,7 +85,7 @@ int gw_cli_accounts_verify(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    gw_ctx_t app = {.cfg = cfg};
+    gw_ctx_t app = { .cfg = cfg };
     gw_audit_t *audit = NULL;
     gw_account_t *rows = gw_xcalloc(BATCH, sizeof(gw_account_t));
     gw_log_set_level(GW_LOG_WARN);
@@ -167,15 +167,18 @@ int gw_cli_accounts_verify(int argc, char **argv)
             char detail[160] = "";
             int r = gw_popdb_check(app.cfg, a->cmnd9, a->id12, a->full_name, detail, sizeof(detail));
             if (audit) {
-                json_t *f = json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", a->id12, "account", a->id,
-                                      "result", r == GW_POPDB_MATCH ? "match" : r == GW_POPDB_NO_MATCH ? "no_match" : "error");
+                json_t *f =
+                    json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", a->id12, "account", a->id, "result",
+                              r == GW_POPDB_MATCH      ? "match"
+                              : r == GW_POPDB_NO_MATCH ? "no_match"
+                                                       : "error");
                 gw_audit_write(audit, "popdb_check", f);
                 json_decref(f);
             }
             if (r == GW_POPDB_ERROR) {
                 /* not a mismatch: stop here and resume later from this account */
-                fprintf(stderr, "%seidgw: the population DB is unavailable (%s); run again to resume\n", tty ? "\n" : "",
-                        detail);
+                fprintf(stderr, "%seidgw: the population DB is unavailable (%s); run again to resume\n",
+                        tty ? "\n" : "", detail);
                 outage = 1;
                 break;
             }

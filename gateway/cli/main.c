@@ -22,20 +22,19 @@ static void on_signal(int sig)
 
 static int usage(FILE *f)
 {
-    fprintf(f,
-            "usage: eidgw <command> [options]\n"
-            "\n"
-            "  serve -c FILE            run the gateway\n"
-            "  check-config -c FILE     validate the configuration and exit\n"
-            "  keys generate DIR        create signing keys (ES256, RS256), the cookie key and\n"
-            "                           the pairwise-subject secret in DIR (kept if present)\n"
-            "  keys rotate DIR          add a new signing pair; the newest signs, all stay in\n"
-            "                           the JWKS until their files are removed\n"
-            "  client-secret            print a new client secret and the SHA-256 for the config\n"
-            "  id check NUMBER          validate a personal ID (12 digits) or CMND (9 digits)\n"
-            "  accounts import|report|verify ...   legacy portal accounts (see 'eidgw accounts help')\n"
-            "  audit verify FILE        check the audit log's hash chain\n"
-            "  version\n");
+    fprintf(f, "usage: eidgw <command> [options]\n"
+               "\n"
+               "  serve -c FILE            run the gateway\n"
+               "  check-config -c FILE     validate the configuration and exit\n"
+               "  keys generate DIR        create signing keys (ES256, RS256), the cookie key and\n"
+               "                           the pairwise-subject secret in DIR (kept if present)\n"
+               "  keys rotate DIR          add a new signing pair; the newest signs, all stay in\n"
+               "                           the JWKS until their files are removed\n"
+               "  client-secret            print a new client secret and the SHA-256 for the config\n"
+               "  id check NUMBER          validate a personal ID (12 digits) or CMND (9 digits)\n"
+               "  accounts import|report|verify ...   legacy portal accounts (see 'eidgw accounts help')\n"
+               "  audit verify FILE        check the audit log's hash chain\n"
+               "  version\n");
     return f == stderr ? 2 : 0;
 }
 

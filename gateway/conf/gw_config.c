@@ -15,14 +15,23 @@ typedef struct directive {
     const char *key;
     dtype_t type;
     size_t offset;
-    long min, max;       /* T_INT, T_DURATION, T_SIZE */
+    long min, max; /* T_INT, T_DURATION, T_SIZE */
     const char *choices; /* T_ENUM: space-separated */
     int required;
 } directive_t;
 
-#define CFG(k, t, f, ...) { k, t, offsetof(gw_config_t, f), __VA_ARGS__ }
-#define UPS(k, t, f, ...) { k, t, offsetof(gw_upstream_t, f), __VA_ARGS__ }
-#define CLI(k, t, f, ...) { k, t, offsetof(gw_client_t, f), __VA_ARGS__ }
+#define CFG(k, t, f, ...)                                                                                              \
+    {                                                                                                                  \
+        k, t, offsetof(gw_config_t, f), __VA_ARGS__                                                                    \
+    }
+#define UPS(k, t, f, ...)                                                                                              \
+    {                                                                                                                  \
+        k, t, offsetof(gw_upstream_t, f), __VA_ARGS__                                                                  \
+    }
+#define CLI(k, t, f, ...)                                                                                              \
+    {                                                                                                                  \
+        k, t, offsetof(gw_client_t, f), __VA_ARGS__                                                                    \
+    }
 
 static const directive_t server_dirs[] = {
     CFG("listen", T_STR, listen_host, 0, 0, NULL, 1),
@@ -36,11 +45,11 @@ static const directive_t server_dirs[] = {
     CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
     CFG("max_uri", T_SIZE, max_uri, 256, 1 << 20, NULL, 0),
     CFG("trusted_proxy", T_LIST, trusted_proxies, 0, 0, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t keys_dirs[] = {
     CFG("dir", T_STR, keys_dir, 0, 0, NULL, 1),
-    {0},
+    { 0 },
 };
 static const directive_t store_dirs[] = {
     CFG("driver", T_ENUM, store_driver, 0, 0, "sqlite redis", 1),
@@ -52,7 +61,7 @@ static const directive_t store_dirs[] = {
     CFG("allow_volatile", T_BOOL, store_allow_volatile, 0, 0, NULL, 0),
     CFG("memory", T_STR, store_memory, 0, 0, NULL, 0),
     CFG("memory_max_records", T_INT, store_memory_max, 1000, 100000000, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t session_dirs[] = {
     CFG("lifetime", T_DURATION, session_lifetime, 60, 7 * 86400, NULL, 0),
@@ -60,15 +69,15 @@ static const directive_t session_dirs[] = {
     CFG("code_lifetime", T_DURATION, code_lifetime, 5, 60, NULL, 0),
     CFG("token_lifetime", T_DURATION, token_lifetime, 30, 86400, NULL, 0),
     CFG("flow_lifetime", T_DURATION, flow_lifetime, 60, 3600, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t admin_dirs[] = {
     CFG("token_sha256", T_HEX64, admin_token_sha256, 0, 0, NULL, 1),
-    {0},
+    { 0 },
 };
 static const directive_t log_dirs[] = {
     CFG("level", T_ENUM, log_level, 0, 0, "debug info warn error", 0),
-    {0},
+    { 0 },
 };
 static const directive_t upstream_dirs[] = {
     UPS("display_name", T_STR, display_name, 0, 0, NULL, 0),
@@ -98,7 +107,7 @@ static const directive_t upstream_dirs[] = {
     UPS("claim_logout_uri", T_STR, claim_logout_uri, 0, 0, NULL, 0),
     UPS("timeout", T_DURATION, timeout_ms, 1, 120, NULL, 0),
     UPS("clock_skew", T_DURATION, clock_skew, 0, 600, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t client_dirs[] = {
     CLI("name", T_STR, name, 0, 0, NULL, 0),
@@ -120,7 +129,7 @@ static const directive_t client_dirs[] = {
     CLI("cutoff_individual", T_TIME, cutoff_individual, 0, 0, NULL, 0),
     CLI("cutoff_organisation", T_TIME, cutoff_organisation, 0, 0, NULL, 0),
     CLI("trust_stored_id12", T_ENUM, trust_any_id12, 0, 0, "verified_only any", 0),
-    {0},
+    { 0 },
 };
 static const directive_t popdb_dirs[] = {
     CFG("url", T_URL, popdb_url, 0, 0, NULL, 1),
@@ -132,7 +141,7 @@ static const directive_t popdb_dirs[] = {
     CFG("result_field", T_STR, popdb_result_field, 0, 0, NULL, 0),
     CFG("match_value", T_STR, popdb_match, 0, 0, NULL, 0),
     CFG("nomatch_value", T_STR, popdb_nomatch, 0, 0, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t limits_dirs[] = {
     CFG("legacy_per_account", T_RATE, lim_legacy_account, 0, 0, NULL, 0),
@@ -140,12 +149,12 @@ static const directive_t limits_dirs[] = {
     CFG("verify_per_account", T_RATE, lim_verify_account, 0, 0, NULL, 0),
     CFG("verify_per_ip", T_RATE, lim_verify_ip, 0, 0, NULL, 0),
     CFG("verify_per_id12", T_RATE, lim_verify_id12, 0, 0, NULL, 0),
-    {0},
+    { 0 },
 };
 static const directive_t audit_dirs[] = {
     CFG("path", T_STR, audit_path, 0, 0, NULL, 1),
     CFG("node_id", T_STR, node_id, 0, 0, NULL, 0),
-    {0},
+    { 0 },
 };
 
 #define MAX_FIELD_LINES 65536
@@ -180,8 +189,7 @@ static int section_line_of(const parser_t *p, const void *base)
     return 0;
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(parser_t *p, int line, const char *key,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(parser_t *p, int line, const char *key, const char *fmt, ...)
 {
     char msg[384];
     va_list ap;
@@ -250,8 +258,8 @@ static int parse_size(const char *v, long *ret)
     return 0;
 }
 
-static int set_value(parser_t *p, void *base, const directive_t *d, const char *v, int line,
-                     unsigned char *seen, size_t di)
+static int set_value(parser_t *p, void *base, const directive_t *d, const char *v, int line, unsigned char *seen,
+                     size_t di)
 {
     void *field = (char *)base + d->offset;
     if (d->type != T_LIST && seen[di])
@@ -329,7 +337,7 @@ static int set_value(parser_t *p, void *base, const directive_t *d, const char *
         int Y = gw_digits(v, 4), M = gw_digits(v + 5, 2), D = gw_digits(v + 8, 2), h = gw_digits(v + 11, 2),
             m = gw_digits(v + 14, 2), sec = gw_digits(v + 17, 2);
         int oh = sign == 'Z' ? 0 : gw_digits(z + 1, 2), om = sign == 'Z' ? 0 : gw_digits(z + 4, 2);
-        struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
+        struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec };
         int64_t t = (int64_t)timegm(&tm);
         struct tm back;
         time_t tt = (time_t)t;
@@ -420,7 +428,7 @@ static void client_defaults(gw_client_t *c)
     c->min_level = 1;
     c->legacy_login = 1;
     c->response_iss = 1;
-    c->cutoff_individual = 1719766800;   /* 2024-07-01T00:00:00+07:00 (Decree 69/2024 art. 40.3) */
+    c->cutoff_individual = 1719766800; /* 2024-07-01T00:00:00+07:00 (Decree 69/2024 art. 40.3) */
     c->cutoff_organisation = 1751302800; /* 2025-07-01T00:00:00+07:00 (art. 40.4) */
 }
 
@@ -434,12 +442,27 @@ static void upstream_free(gw_upstream_t *u)
 {
     if (!u)
         return;
-    char **strs[] = {&u->name, &u->display_name, &u->issuer, &u->authorization_endpoint,
-                     &u->token_endpoint, &u->userinfo_endpoint, &u->jwks_uri,
-                     &u->end_session_endpoint, &u->client_id, &u->scope, &u->algs,
-                     &u->claim_id, &u->claim_name, &u->claim_birthdate, &u->birthdate_format,
-                     &u->claim_sex, &u->sex_male, &u->sex_female, &u->claim_level,
-                     &u->claim_account_type, &u->claim_logout_uri};
+    char **strs[] = { &u->name,
+                      &u->display_name,
+                      &u->issuer,
+                      &u->authorization_endpoint,
+                      &u->token_endpoint,
+                      &u->userinfo_endpoint,
+                      &u->jwks_uri,
+                      &u->end_session_endpoint,
+                      &u->client_id,
+                      &u->scope,
+                      &u->algs,
+                      &u->claim_id,
+                      &u->claim_name,
+                      &u->claim_birthdate,
+                      &u->birthdate_format,
+                      &u->claim_sex,
+                      &u->sex_male,
+                      &u->sex_female,
+                      &u->claim_level,
+                      &u->claim_account_type,
+                      &u->claim_logout_uri };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     gw_wipe_free(u->client_secret);
@@ -542,8 +565,9 @@ static int finish(parser_t *p, gw_config_t *c)
     struct {
         char **field;
         const char *value;
-    } pdef[] = {{&c->popdb_field_cmnd, "cmnd9"}, {&c->popdb_field_id12, "id12"}, {&c->popdb_field_name, "name"},
-                {&c->popdb_result_field, "result"}, {&c->popdb_match, "MATCH"}, {&c->popdb_nomatch, "NO_MATCH"}};
+    } pdef[] = { { &c->popdb_field_cmnd, "cmnd9" }, { &c->popdb_field_id12, "id12" },
+                 { &c->popdb_field_name, "name" },  { &c->popdb_result_field, "result" },
+                 { &c->popdb_match, "MATCH" },      { &c->popdb_nomatch, "NO_MATCH" } };
     for (size_t i = 0; i < sizeof(pdef) / sizeof(pdef[0]); i++)
         if (!*pdef[i].field)
             *pdef[i].field = gw_strdup(pdef[i].value);
@@ -573,7 +597,8 @@ static int finish(parser_t *p, gw_config_t *c)
         c->public_url[n - 1] = 0;
     gw_upstream_t *u = c->upstream;
     if (u->id_token && !u->jwks_uri)
-        return fail(p, section_line_of(p, u), "jwks_uri", "required in [upstream %s] unless id_token = absent", u->name);
+        return fail(p, section_line_of(p, u), "jwks_uri", "required in [upstream %s] unless id_token = absent",
+                    u->name);
     if (!u->algs)
         u->algs = gw_strdup("RS256 ES256 PS256");
     const char *bad = NULL;
@@ -582,7 +607,8 @@ static int finish(parser_t *p, gw_config_t *c)
         if (!gw_list_has("RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512", t))
             bad = t;
     if (bad) {
-        fail(p, line_of(p, &u->algs), "algs", "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
+        fail(p, line_of(p, &u->algs), "algs",
+             "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
         free(algs);
         return -1;
     }
@@ -596,7 +622,8 @@ static int finish(parser_t *p, gw_config_t *c)
     for (size_t i = 0; i < u->level_map.n; i++) {
         const char *e = strchr(u->level_map.v[i], ':');
         if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
-            return fail(p, line_of(p, &u->level_map), "level_map", "'%s' must be VALUE:1 or VALUE:2", u->level_map.v[i]);
+            return fail(p, line_of(p, &u->level_map), "level_map", "'%s' must be VALUE:1 or VALUE:2",
+                        u->level_map.v[i]);
     }
     if (c->store_memory && !strcmp(c->store_driver, "redis"))
         return fail(p, line_of(p, &c->store_memory), "memory",
@@ -622,9 +649,11 @@ static int finish(parser_t *p, gw_config_t *c)
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (!cl->is_public && !cl->secret_sha256)
-            return fail(p, section_line_of(p, cl), "secret_sha256", "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
+            return fail(p, section_line_of(p, cl), "secret_sha256",
+                        "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
         if (cl->is_public && cl->secret_sha256)
-            return fail(p, line_of(p, &cl->secret_sha256), "secret_sha256", "client '%s' is public and must not have a secret", cl->id);
+            return fail(p, line_of(p, &cl->secret_sha256), "secret_sha256",
+                        "client '%s' is public and must not have a secret", cl->id);
         if (!cl->scopes)
             cl->scopes = gw_strdup("openid profile");
         if (!gw_list_has(cl->scopes, "openid"))
@@ -638,7 +667,8 @@ static int finish(parser_t *p, gw_config_t *c)
         if (cl->has_accounts && !strcmp(c->store_driver, "redis"))
             return fail(p, line_of(p, &cl->has_accounts), "accounts",
                         "client '%s': legacy accounts need the sqlite store for now (driver = redis holds links, "
-                        "sessions and codes, not the account registry)", cl->id);
+                        "sessions and codes, not the account registry)",
+                        cl->id);
     }
     return 0;
 }
@@ -655,7 +685,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->io_threads = 2;
     c->workers = 4;
     c->upstream_workers = 64; /* mostly waiting on the population DB or a portal (VNeID needs no thread) */
-    c->max_waiting = 4096;    /* requests waiting on VNeID at once: beyond, a 503 at once */
+    c->max_waiting = 4096; /* requests waiting on VNeID at once: beyond, a 503 at once */
     c->max_body = 64 * 1024;
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;
@@ -665,12 +695,12 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->token_lifetime = 300;
     c->flow_lifetime = 900;
     c->popdb_timeout = 10;
-    c->lim_legacy_account = (gw_rate_t){5, 900};
-    c->lim_legacy_ip = (gw_rate_t){30, 900};
-    c->lim_verify_account = (gw_rate_t){3, 86400};
-    c->lim_verify_ip = (gw_rate_t){20, 3600};
-    c->lim_verify_id12 = (gw_rate_t){3, 86400};
-    section_t sec = {0};
+    c->lim_legacy_account = (gw_rate_t){ 5, 900 };
+    c->lim_legacy_ip = (gw_rate_t){ 30, 900 };
+    c->lim_verify_account = (gw_rate_t){ 3, 86400 };
+    c->lim_verify_ip = (gw_rate_t){ 20, 3600 };
+    c->lim_verify_id12 = (gw_rate_t){ 3, 86400 };
+    section_t sec = { 0 };
     int lineno = 0;
     unsigned seen_sections = 0;
     const char *s = text, *end = text + len;
@@ -715,7 +745,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
             snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
             sec.name = secname;
             int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
-            static const char *const once[] = {"server", "keys", "store", "session", "log", "admin", "popdb", "limits", "audit"};
+            static const char *const once[] = { "server", "keys",  "store",  "session", "log",
+                                                "admin",  "popdb", "limits", "audit" };
             for (size_t oi = 0; oi < sizeof(once) / sizeof(once[0]); oi++) {
                 if (strcmp(sname, once[oi]))
                     continue;
@@ -726,8 +757,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 seen_sections |= 1u << oi;
             }
             if (wants_arg != (arg && *arg)) {
-                fail(&p, lineno, NULL, wants_arg ? "[%s] needs a name, e.g. [%s vneid]" : "[%s] takes no name",
-                     sname, sname);
+                fail(&p, lineno, NULL, wants_arg ? "[%s] needs a name, e.g. [%s vneid]" : "[%s] takes no name", sname,
+                     sname);
                 goto bad;
             }
             if (!strcmp(sname, "server"))
@@ -856,4 +887,3 @@ const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id)
             return &cfg->clients[i];
     return NULL;
 }
-

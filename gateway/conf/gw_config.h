@@ -16,34 +16,35 @@
 
 typedef struct gw_client {
     char *id;
-    char *name;           /* display name shown to citizens */
-    char *secret_sha256;  /* hex, NULL for public clients */
-    int is_public;        /* public clients must use PKCE S256 */
+    char *name; /* display name shown to citizens */
+    char *secret_sha256; /* hex, NULL for public clients */
+    int is_public; /* public clients must use PKCE S256 */
     gw_strlist_t redirect_uris;
     gw_strlist_t post_logout_uris;
     char *backchannel_logout_uri;
     char *events_uri;
-    int response_iss;     /* iss in authorization responses (RFC 9207); default yes */     /* account events (link, merge, re-key) as signed SETs */
-    char *scopes;         /* space-separated scopes the client may receive */
-    int min_level;        /* 1 or 2 */
-    char *token_alg;      /* ES256 or RS256 */
-    char *account_types;  /* space-separated upstream account types allowed ("1") */
+    int response_iss;
+        /* iss in authorization responses (RFC 9207); default yes */ /* account events (link, merge, re-key) as signed SETs */
+    char *scopes; /* space-separated scopes the client may receive */
+    int min_level; /* 1 or 2 */
+    char *token_alg; /* ES256 or RS256 */
+    char *account_types; /* space-separated upstream account types allowed ("1") */
     /* legacy accounts of this portal (docs/domain.md sections 9 and 10) */
-    int has_accounts;        /* accounts = yes: eidgw holds the portal's legacy registry */
-    int legacy_login;        /* show the username/password form before the cutoff */
+    int has_accounts; /* accounts = yes: eidgw holds the portal's legacy registry */
+    int legacy_login; /* show the username/password form before the cutoff */
     int64_t cutoff_individual, cutoff_organisation; /* first instant legacy login is closed */
-    int trust_any_id12;      /* trust_stored_id12 = any (default verified_only) */
-    char *legacy_callback;   /* the portal checks passwords itself: POST JSON {username,password} */
-    int match_by_name;       /* at a VNeID login with no candidate, check same-name accounts with a CMND */
+    int trust_any_id12; /* trust_stored_id12 = any (default verified_only) */
+    char *legacy_callback; /* the portal checks passwords itself: POST JSON {username,password} */
+    int match_by_name; /* at a VNeID login with no candidate, check same-name accounts with a CMND */
 } gw_client_t;
 
 typedef struct gw_rate {
-    long count;  /* at most count events ... */
+    long count; /* at most count events ... */
     long window; /* ... per window seconds */
 } gw_rate_t;
 
 typedef struct gw_upstream {
-    char *name;           /* section name, e.g. "vneid" */
+    char *name; /* section name, e.g. "vneid" */
     char *display_name;
     char *issuer;
     char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;
@@ -51,11 +52,11 @@ typedef struct gw_upstream {
     char *client_id, *client_secret;
     char *scope;
     int use_pkce, use_nonce;
-    int id_token;         /* 0 absent, 1 optional, 2 required */
-    char *algs;           /* allow-list, space-separated: RS256 ES256 PS256 */
+    int id_token; /* 0 absent, 1 optional, 2 required */
+    char *algs; /* allow-list, space-separated: RS256 ES256 PS256 */
     char *claim_id, *claim_name, *claim_birthdate, *birthdate_format;
     char *claim_sex, *sex_male, *sex_female;
-    char *claim_level;    /* e.g. IAL */
+    char *claim_level; /* e.g. IAL */
     gw_strlist_t level_map; /* "value:level" pairs, e.g. "1:1" "2:2" */
     char *claim_account_type;
     char *claim_logout_uri;
@@ -68,7 +69,7 @@ typedef struct gw_config {
     /* [server] */
     char *listen_host;
     int listen_port;
-    char *public_url;     /* issuer, no trailing slash */
+    char *public_url; /* issuer, no trailing slash */
     int io_threads, workers, upstream_workers;
     int max_waiting; /* requests waiting on outgoing calls (no thread each), in all */
     char *templates_dir;
@@ -81,8 +82,8 @@ typedef struct gw_config {
     char *store_url, *store_password, *store_master;
     gw_strlist_t store_sentinels;
     int store_allow_volatile;
-    char *store_memory;     /* namespaces held in memory ("none": none); sqlite only */
-    int store_memory_max;   /* records */
+    char *store_memory; /* namespaces held in memory ("none": none); sqlite only */
+    int store_memory_max; /* records */
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [popdb] the population-DB matching service (3-item check) */

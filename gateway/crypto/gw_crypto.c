@@ -58,8 +58,8 @@ done:
     return res;
 }
 
-int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed,
-                 char **ret, size_t *ret_len)
+int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed, char **ret,
+                 size_t *ret_len)
 {
     if (!sealed)
         return GW_EINVAL;
@@ -125,8 +125,7 @@ static char *read_file(const char *path, size_t max, size_t *ret_len)
     return gw_buf_steal(&b);
 }
 
-static int load_hex_key(const char *dir, const char *name, unsigned char *out, size_t n, char *err,
-                        size_t errlen)
+static int load_hex_key(const char *dir, const char *name, unsigned char *out, size_t n, char *err, size_t errlen)
 {
     char *path = gw_sprintf("%s/%s", dir, name);
     char *s = read_file(path, 1024, NULL);
@@ -194,13 +193,14 @@ static EVP_PKEY *jwk_pkey(json_t *j, const char *alg)
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
-    BIGNUM *bn[8] = {0};
+    BIGNUM *bn[8] = { 0 };
     unsigned char pub[65];
     int ok = bld != NULL;
     if (ok && !strcmp(alg, "ES256")) {
         const char *x = json_string_value(json_object_get(j, "x")), *y = json_string_value(json_object_get(j, "y"));
         size_t xl = 0, yl = 0;
-        unsigned char *xr = x ? gw_b64url_decode(x, strlen(x), &xl) : NULL, *yr = y ? gw_b64url_decode(y, strlen(y), &yl) : NULL;
+        unsigned char *xr = x ? gw_b64url_decode(x, strlen(x), &xl) : NULL,
+                      *yr = y ? gw_b64url_decode(y, strlen(y), &yl) : NULL;
         ok = xr && yr && xl == 32 && yl == 32 && (bn[0] = jwk_bn(j, "d"));
         if (ok) {
             pub[0] = 4;
@@ -214,11 +214,11 @@ static EVP_PKEY *jwk_pkey(json_t *j, const char *alg)
              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn[0]);
         ctx = ok ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
     } else if (ok) {
-        static const char *const jn[8] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
-        static const char *const on[8] = {OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
-                                          OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
-                                          OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
-                                          OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+        static const char *const jn[8] = { "n", "e", "d", "p", "q", "dp", "dq", "qi" };
+        static const char *const on[8] = { OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+                                           OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+                                           OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+                                           OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
         for (int i = 0; i < 8 && ok; i++) {
             bn[i] = jwk_bn(j, jn[i]);
             ok = (bn[i] || i > 2) && (!bn[i] || OSSL_PARAM_BLD_push_BN(bld, on[i], bn[i]));
@@ -279,8 +279,7 @@ gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
         json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
         const char *alg = j ? json_string_value(json_object_get(j, "alg")) : NULL;
         const char *kid = jwk ? cjose_jwk_get_kid(jwk, &cerr) : NULL;
-        int ok = jwk && alg && kid && (!strcmp(alg, "ES256") || !strcmp(alg, "RS256")) &&
-                 json_object_get(j, "d");
+        int ok = jwk && alg && kid && (!strcmp(alg, "ES256") || !strcmp(alg, "RS256")) && json_object_get(j, "d");
         if (txt)
             OPENSSL_cleanse(txt, len);
         free(txt);
@@ -374,9 +373,9 @@ int gw_keys_generate(const char *dir, int force, char *err, size_t errlen)
         closedir(d);
     cjose_err cerr;
     if (!has_jwk || force) {
-        const char *algs[] = {"ES256", "RS256"};
+        const char *algs[] = { "ES256", "RS256" };
         for (int i = 0; i < 2; i++) {
-            static const uint8_t e[] = {1, 0, 1};
+            static const uint8_t e[] = { 1, 0, 1 };
             cjose_jwk_t *k = i == 0 ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr)
                                     : cjose_jwk_create_RSA_random(2048, e, sizeof(e), &cerr);
             if (!k) {
@@ -411,7 +410,7 @@ int gw_keys_generate(const char *dir, int force, char *err, size_t errlen)
             free(path);
         }
     }
-    const char *secrets[] = {"cookie.key", "pairwise.key"};
+    const char *secrets[] = { "cookie.key", "pairwise.key" };
     for (int i = 0; i < 2; i++) {
         unsigned char k[32];
         gw_random(k, 32);
@@ -655,9 +654,9 @@ struct gw_jwks_cache {
     gw_jwks_fetch_fn fetch;
     long min_refresh;
     pthread_mutex_t lock;
-    int64_t fetched_at;   /* last successful fetch */
+    int64_t fetched_at; /* last successful fetch */
     int64_t attempted_at; /* last attempt, successful or not */
-    int fetching;         /* a thread fetches the JWKS now (outside the lock) */
+    int fetching; /* a thread fetches the JWKS now (outside the lock) */
     pthread_cond_t fetched;
     size_t n;
     cached_key_t *keys;
@@ -708,8 +707,7 @@ static int cache_set_locked(gw_jwks_cache_t *c, const char *jwks_json)
     size_t i, n = 0;
     json_t *k;
     cached_key_t *keys = gw_xcalloc(json_array_size(arr) + 1, sizeof(cached_key_t));
-    json_array_foreach(arr, i, k)
-    {
+    json_array_foreach (arr, i, k) {
         const char *use = json_string_value(json_object_get(k, "use"));
         if (use && strcmp(use, "sig"))
             continue;
@@ -767,7 +765,8 @@ static int cache_refresh_locked(gw_jwks_cache_t *c)
     if (body && cache_set_locked(c, body) == GW_OK)
         rc = GW_OK;
     else
-        gw_log(GW_LOG_WARN, "jwks", "fetch failed", "uri", c->uri, "error", ferr[0] ? ferr : "bad status or body", NULL);
+        gw_log(GW_LOG_WARN, "jwks", "fetch failed", "uri", c->uri, "error", ferr[0] ? ferr : "bad status or body",
+               NULL);
     free(body);
     return rc;
 }
@@ -805,8 +804,8 @@ static int verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
         rc = GW_JWT_ALG;
         goto done;
     }
-    if (!has_signature(token) || json_object_get(h, "crit") || json_object_get(h, "jku") ||
-        json_object_get(h, "jwk") || json_object_get(h, "x5u")) {
+    if (!has_signature(token) || json_object_get(h, "crit") || json_object_get(h, "jku") || json_object_get(h, "jwk") ||
+        json_object_get(h, "x5u")) {
         rc = GW_JWT_MALFORMED; /* we honour no header-supplied keys or critical extensions */
         goto done;
     }
@@ -816,7 +815,8 @@ static int verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
         pthread_cond_wait(&c->fetched, &c->lock);
         k = find_kid(c, kid);
     }
-    int fetch_due = !k && (c->fetching || (c->uri && !(c->attempted_at && gw_now() - c->attempted_at < c->min_refresh)));
+    int fetch_due =
+        !k && (c->fetching || (c->uri && !(c->attempted_at && gw_now() - c->attempted_at < c->min_refresh)));
     if (fetch_due && may_fetch && cache_refresh_locked(c) == GW_OK) /* first use, or an unknown kid */
         k = find_kid(c, kid);
     if (fetch_due && !may_fetch) {
@@ -840,14 +840,22 @@ done:
 const char *gw_jwt_strerror(int rc)
 {
     switch (rc) {
-    case GW_JWT_OK: return "ok";
-    case GW_JWT_MALFORMED: return "malformed token";
-    case GW_JWT_ALG: return "algorithm not allowed";
-    case GW_JWT_UNKNOWN_KID: return "unknown key id";
-    case GW_JWT_KEY_MISMATCH: return "algorithm does not fit the key";
-    case GW_JWT_SIGNATURE: return "bad signature";
-    case GW_JWT_JWKS_FETCH: return "JWKS unavailable";
-    case GW_JWT_NEED_KEYS: return "JWKS fetch due";
+    case GW_JWT_OK:
+        return "ok";
+    case GW_JWT_MALFORMED:
+        return "malformed token";
+    case GW_JWT_ALG:
+        return "algorithm not allowed";
+    case GW_JWT_UNKNOWN_KID:
+        return "unknown key id";
+    case GW_JWT_KEY_MISMATCH:
+        return "algorithm does not fit the key";
+    case GW_JWT_SIGNATURE:
+        return "bad signature";
+    case GW_JWT_JWKS_FETCH:
+        return "JWKS unavailable";
+    case GW_JWT_NEED_KEYS:
+        return "JWKS fetch due";
     }
     return "error";
 }

@@ -18,8 +18,8 @@
 char *gw_seal(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const void *pt, size_t n);
 /* 0 and malloc'd plaintext (NUL-terminated) in *ret, or GW_EINVAL on any tampering,
  * wrong key, wrong key id or bad encoding. */
-int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed,
-                 char **ret, size_t *ret_len);
+int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed, char **ret,
+                 size_t *ret_len);
 
 /* ---- our own keys ---- */
 typedef struct gw_sigkey {
@@ -27,7 +27,7 @@ typedef struct gw_sigkey {
     char *alg; /* ES256 or RS256 */
     void *jwk; /* cjose_jwk_t*, private */
     pthread_mutex_t lock; /* cjose refcounts are not atomic; also guards ctx */
-    void *pkey;       /* EVP_PKEY*, the same private key: tokens are signed with it */
+    void *pkey; /* EVP_PKEY*, the same private key: tokens are signed with it */
 #define GW_SIGKEY_CTX_MAX 16
     void *ctx[GW_SIGKEY_CTX_MAX]; /* EVP_PKEY_CTX*, signing contexts ready for reuse */
     int nctx;
@@ -36,8 +36,8 @@ typedef struct gw_sigkey {
 
 typedef struct gw_keyset {
     size_t nkeys;
-    gw_sigkey_t *keys;       /* every published key; the active one per alg is the newest */
-    char *jwks_json;         /* public JWKS document */
+    gw_sigkey_t *keys; /* every published key; the active one per alg is the newest */
+    char *jwks_json; /* public JWKS document */
     unsigned char cookie_key[GW_SEAL_KEYLEN];
     unsigned char pairwise_key[32];
 } gw_keyset_t;
@@ -70,12 +70,12 @@ int gw_jwks_cache_set(gw_jwks_cache_t *c, const char *jwks_json);
 enum {
     GW_JWT_OK = 0,
     GW_JWT_MALFORMED = -20,
-    GW_JWT_ALG = -21,        /* alg not in the allow-list (none, HS*, ...) */
+    GW_JWT_ALG = -21, /* alg not in the allow-list (none, HS*, ...) */
     GW_JWT_UNKNOWN_KID = -22,
     GW_JWT_KEY_MISMATCH = -23, /* alg does not fit the key type */
     GW_JWT_SIGNATURE = -24,
     GW_JWT_JWKS_FETCH = -25,
-    GW_JWT_NEED_KEYS = -26   /* gw_jwt_verify_cached: the JWKS would have to be fetched */
+    GW_JWT_NEED_KEYS = -26 /* gw_jwt_verify_cached: the JWKS would have to be fetched */
 };
 /* Verify compact JWS against the cache; refetches the JWKS once (rate-limited) on an
  * unknown kid. On success returns GW_JWT_OK and the payload claims in *ret (decref). */

@@ -47,8 +47,7 @@ typedef struct parsed {
 
 static int is_crypt64(char c)
 {
-    return c == '.' || c == '/' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-           (c >= 'a' && c <= 'z');
+    return c == '.' || c == '/' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 /* Decimal without sign or leading zeros, at most 10 digits, ended by `end`.
@@ -88,8 +87,7 @@ static int b64val(char c, char c62)
 
 /* Unpadded base64 with `c62` as the 62nd character ('+' standard, '.' passlib). Canonical
  * only: a length of 1 mod 4 or non-zero unused bits is an error. */
-static int b64_decode(const char *s, size_t n, char c62, unsigned char *out, size_t outcap,
-                      size_t *ret_len)
+static int b64_decode(const char *s, size_t n, char c62, unsigned char *out, size_t outcap, size_t *ret_len)
 {
     if (n % 4 == 1)
         return -1;
@@ -177,15 +175,14 @@ static int parse_sha512(const char *h, size_t len, const gw_pwhash_limits_t *lim
 }
 
 /* Splits "SALT$HASH" at the one '$' and decodes both parts. */
-static int parse_salt_digest(const char *p, const char *end, char c62, size_t min_salt,
-                             size_t min_digest, parsed_t *ret)
+static int parse_salt_digest(const char *p, const char *end, char c62, size_t min_salt, size_t min_digest,
+                             parsed_t *ret)
 {
     const char *d = memchr(p, '$', (size_t)(end - p));
     if (!d || memchr(d + 1, '$', (size_t)(end - d - 1)))
         return GW_EINVAL;
     if (b64_decode(p, (size_t)(d - p), c62, ret->salt, sizeof(ret->salt), &ret->saltlen) ||
-        b64_decode(d + 1, (size_t)(end - d - 1), c62, ret->digest, sizeof(ret->digest),
-                   &ret->digestlen))
+        b64_decode(d + 1, (size_t)(end - d - 1), c62, ret->digest, sizeof(ret->digest), &ret->digestlen))
         return GW_EINVAL;
     if (ret->saltlen < min_salt || ret->digestlen < min_digest)
         return GW_EINVAL;
@@ -296,8 +293,7 @@ static int verify_crypt(const char *password, const char *hash, const parsed_t *
     /* The checksum has a fixed length and ends the output; bcrypt's follows the salt
      * directly, sha512-crypt's follows a '$'. */
     size_t sumlen = strlen(hash) - ph->sum_off, olen = strlen(out);
-    if (olen <= sumlen ||
-        (ph->scheme == S_BCRYPT ? olen != BCRYPT_LEN : out[olen - sumlen - 1] != '$'))
+    if (olen <= sumlen || (ph->scheme == S_BCRYPT ? olen != BCRYPT_LEN : out[olen - sumlen - 1] != '$'))
         goto done;
     rc = CRYPTO_memcmp(out + olen - sumlen, hash + ph->sum_off, sumlen) == 0 ? GW_OK : GW_EDENIED;
 done:
@@ -309,9 +305,8 @@ done:
 static int verify_argon2id(const char *password, const parsed_t *ph)
 {
     unsigned char out[MAX_DIGEST];
-    int arc =
-        argon2id_hash_raw((uint32_t)ph->cost, (uint32_t)ph->m_kib, (uint32_t)ph->lanes, password,
-                          strlen(password), ph->salt, ph->saltlen, out, ph->digestlen);
+    int arc = argon2id_hash_raw((uint32_t)ph->cost, (uint32_t)ph->m_kib, (uint32_t)ph->lanes, password,
+                                strlen(password), ph->salt, ph->saltlen, out, ph->digestlen);
     int rc;
     if (arc == ARGON2_OK)
         rc = CRYPTO_memcmp(out, ph->digest, ph->digestlen) == 0 ? GW_OK : GW_EDENIED;
@@ -325,8 +320,8 @@ static int verify_pbkdf2(const char *password, const parsed_t *ph)
 {
     unsigned char out[MAX_DIGEST];
     int rc = GW_ENOMEM;
-    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), ph->salt, (int)ph->saltlen,
-                          (int)ph->cost, EVP_sha256(), (int)ph->digestlen, out) == 1)
+    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), ph->salt, (int)ph->saltlen, (int)ph->cost, EVP_sha256(),
+                          (int)ph->digestlen, out) == 1)
         rc = CRYPTO_memcmp(out, ph->digest, ph->digestlen) == 0 ? GW_OK : GW_EDENIED;
     OPENSSL_cleanse(out, sizeof(out));
     return rc;
@@ -340,8 +335,7 @@ static int dummy_work(void)
     return GW_EDENIED;
 }
 
-int gw_pwhash_verify_limits(const char *password, const char *hash,
-                            const gw_pwhash_limits_t *limits)
+int gw_pwhash_verify_limits(const char *password, const char *hash, const gw_pwhash_limits_t *limits)
 {
     if (!password || !hash)
         return GW_EINVAL;
@@ -373,10 +367,7 @@ done:
     return rc;
 }
 
-int gw_pwhash_verify(const char *password, const char *hash)
-{
-    return gw_pwhash_verify_limits(password, hash, NULL);
-}
+int gw_pwhash_verify(const char *password, const char *hash) { return gw_pwhash_verify_limits(password, hash, NULL); }
 
 int gw_pwhash_check(const char *hash)
 {

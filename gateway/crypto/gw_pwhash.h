@@ -43,8 +43,7 @@ typedef struct gw_pwhash_limits {
 } gw_pwhash_limits_t;
 
 /* As gw_pwhash_verify with `limits` (NULL = built-in caps). */
-int gw_pwhash_verify_limits(const char *password, const char *hash,
-                            const gw_pwhash_limits_t *limits);
+int gw_pwhash_verify_limits(const char *password, const char *hash, const gw_pwhash_limits_t *limits);
 
 /* Checks the format and the caps without a password, e.g. when accounts are imported:
  * GW_OK when gw_pwhash_verify would compute, GW_EINVAL otherwise (also for NULL). Cheap. */

@@ -23,11 +23,11 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
-                const char *bearer, const char *body, const char *ctype, long timeout_ms, gw_http_result_t *ret);
+static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
+                const char *body, const char *ctype, long timeout_ms, gw_http_result_t *ret);
 
-int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
-                 const char *bearer, const char *json_body, long timeout_ms, gw_http_result_t *ret)
+int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
+                 const char *json_body, long timeout_ms, gw_http_result_t *ret)
 {
     return call(url, form, basic_user, basic_pass, bearer, json_body, "application/json", timeout_ms, ret);
 }
@@ -86,8 +86,8 @@ static struct curl_slist *setup(CURL *h, const char *url, const char *form, cons
     return hdrs;
 }
 
-static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
-                const char *bearer, const char *json_body, const char *ctype, long timeout_ms, gw_http_result_t *ret)
+static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
+                const char *json_body, const char *ctype, long timeout_ms, gw_http_result_t *ret)
 {
     memset(ret, 0, sizeof(*ret));
     if (!thread_handle)
@@ -276,7 +276,7 @@ static int timer_cb(CURLM *m, long ms, void *userp)
     if (ms < 0) {
         evtimer_del(l->timer);
     } else {
-        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
         evtimer_add(l->timer, &tv);
     }
     return 0;
@@ -325,8 +325,7 @@ static void start_failed(evutil_socket_t fd, short what, void *arg)
     xfer_end(x, x->failed);
 }
 
-void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *c, gw_http_result_t *ret, gw_fetch_done_fn done,
-                    void *arg)
+void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *c, gw_http_result_t *ret, gw_fetch_done_fn done, void *arg)
 {
     memset(ret, 0, sizeof(*ret));
     xfer_t *x = gw_xcalloc(1, sizeof(*x));
@@ -347,7 +346,7 @@ void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *c, gw_http_result_t 
     }
     /* it ends on the next turn of the loop, never inside this call (unless even that
      * cannot be arranged: then at once, which still answers the request) */
-    if (event_base_once(l->base, -1, EV_TIMEOUT, start_failed, x, &(struct timeval){0, 0}))
+    if (event_base_once(l->base, -1, EV_TIMEOUT, start_failed, x, &(struct timeval){ 0, 0 }))
         xfer_end(x, x->failed);
 }
 

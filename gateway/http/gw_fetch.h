@@ -6,15 +6,15 @@
 
 /* ---- outgoing HTTP (blocking; worker threads only) ---- */
 typedef struct gw_http_result {
-    long status;   /* 0 when no answer */
+    long status; /* 0 when no answer */
     char *body;
     size_t len;
     char error[160];
 } gw_http_result_t;
 /* GET when form is NULL, else POST application/x-www-form-urlencoded. basic_user/pass
  * adds HTTP Basic auth; bearer adds Authorization: Bearer. Response capped at 1 MiB. */
-int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass,
-                 const char *bearer, const char *json_body, long timeout_ms, gw_http_result_t *ret);
+int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
+                 const char *json_body, long timeout_ms, gw_http_result_t *ret);
 void gw_http_result_cleanup(gw_http_result_t *r);
 /* POST body with a given content type. */
 int gw_http_call_type(const char *url, const char *body, const char *content_type, long timeout_ms,
@@ -27,9 +27,9 @@ void gw_http_thread_cleanup(void);
  * thousand logins waiting on a slow VNeID are a thousand sockets, not a thousand threads. */
 typedef struct gw_outcall {
     const char *url;
-    const char *form;                      /* POST x-www-form-urlencoded; NULL: GET */
-    const char *basic_user, *basic_pass;   /* HTTP Basic (RFC 6749 2.3.1 encoding) */
-    const char *bearer;                    /* Authorization: Bearer */
+    const char *form; /* POST x-www-form-urlencoded; NULL: GET */
+    const char *basic_user, *basic_pass; /* HTTP Basic (RFC 6749 2.3.1 encoding) */
+    const char *bearer; /* Authorization: Bearer */
     long timeout_ms;
 } gw_outcall_t;
 /* A copy that owns its strings; free with gw_outcall_free. */

@@ -30,10 +30,7 @@ static int next_line(const char *buf, size_t len, size_t *pos, const char **line
     return 0;
 }
 
-static int token_eq(const char *s, size_t n, const char *word)
-{
-    return strlen(word) == n && !strncasecmp(s, word, n);
-}
+static int token_eq(const char *s, size_t n, const char *word) { return strlen(word) == n && !strncasecmp(s, word, n); }
 
 /* Connection: a comma-separated list of options */
 static void connection_options(const char *v, size_t n, gw_h1_head_t *h)

@@ -16,13 +16,13 @@ typedef struct {
 typedef struct {
     const char *method, *target;
     size_t mlen, tlen;
-    int minor;                 /* HTTP/1.0 or HTTP/1.1 */
+    int minor; /* HTTP/1.0 or HTTP/1.1 */
     gw_h1_field_t field[GW_H1_MAX_HEADERS];
     size_t nfields;
-    long long content_length;  /* -1: none */
-    int chunked;               /* Transfer-Encoding: chunked */
-    int keep_alive;            /* after this request, per version and Connection */
-    int expect_continue;       /* Expect: 100-continue */
+    long long content_length; /* -1: none */
+    int chunked; /* Transfer-Encoding: chunked */
+    int keep_alive; /* after this request, per version and Connection */
+    int expect_continue; /* Expect: 100-continue */
 } gw_h1_head_t;
 
 /* Reads the request head at buf. Returns its length (through the empty line) when it is

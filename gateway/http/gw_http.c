@@ -118,11 +118,11 @@ typedef struct io_thread {
     struct gw_server *srv;
     pthread_t tid;
     struct event_base *base;
-    int fd;                   /* the listening socket (SO_REUSEPORT, one per thread) */
-    struct event *listen_ev;  /* on fd */
-    struct event *resume_ev;  /* accepting again after running out of descriptors */
-    struct conn *conns;       /* every open connection of this thread */
-    gw_fetch_loop_t *fetch;   /* outgoing calls made on this loop */
+    int fd; /* the listening socket (SO_REUSEPORT, one per thread) */
+    struct event *listen_ev; /* on fd */
+    struct event *resume_ev; /* accepting again after running out of descriptors */
+    struct conn *conns; /* every open connection of this thread */
+    gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
 } io_thread_t;
 
 typedef struct job {
@@ -131,8 +131,8 @@ typedef struct job {
     gw_resp_t resp;
     const gw_route_t *route;
     io_thread_t *io;
-    gw_handler_fn step;  /* the step a worker runs next; NULL: the route's handler */
-    int continued;       /* went past its first step: it finishes, even on SIGTERM */
+    gw_handler_fn step; /* the step a worker runs next; NULL: the route's handler */
+    int continued; /* went past its first step: it finishes, even on SIGTERM */
     struct conn *conn; /* the connection to answer on */
     struct event *done_ev;
     double started;
@@ -155,7 +155,7 @@ typedef struct pool {
     struct gw_server *srv;
     pthread_mutex_t lock;
     waiter_t *idle; /* top of the stack */
-    int nidle;      /* how many are on it */
+    int nidle; /* how many are on it */
     job_t *head, *tail;
     size_t len, max_len; /* queued jobs, and how many may wait before new ones get a 503 */
     int n;
@@ -177,7 +177,7 @@ static void wake_one(pool_t *p)
 enum { POOL_LOCAL, POOL_UPSTREAM, POOL_COUNT };
 
 struct gw_server {
-    struct gw_ctx *app;      /* hooks.ctx: handed to every handler */
+    struct gw_ctx *app; /* hooks.ctx: handed to every handler */
     gw_server_opts_t opts;
     gw_server_hooks_t hooks;
     const gw_route_t **routes; /* every route of every table, in search order */
@@ -186,8 +186,8 @@ struct gw_server {
     int nio;
     io_thread_t *io;
     pool_t pool[POOL_COUNT];
-    int stopping;     /* SIGTERM: no new work (first steps get a 503) */
-    int waiting;      /* requests past their first step, between their first gw_req_call/then
+    int stopping; /* SIGTERM: no new work (first steps get a 503) */
+    int waiting; /* requests past their first step, between their first gw_req_call/then
                        * and their answer, on every I/O thread (atomic) */
     int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
     int stop_pipe[2];
@@ -241,27 +241,24 @@ typedef struct conn {
     io_thread_t *io;
     int fd;
     struct event *ev;
-    short watching;          /* EV_READ, EV_WRITE or 0 */
-    char *in;                /* bytes read, not yet taken by a request */
+    short watching; /* EV_READ, EV_WRITE or 0 */
+    char *in; /* bytes read, not yet taken by a request */
     size_t in_len, in_cap;
-    char *out;               /* the part of an answer the socket did not take at once */
+    char *out; /* the part of an answer the socket did not take at once */
     size_t out_len, out_off;
-    job_t *job;              /* the request under way */
-    int keep_alive;          /* after the request under way */
-    int sent_continue;       /* 100 Continue sent for the request being read */
-    int lingering;           /* answered an unreadable request: reading what is left, then closing */
-    int processing;          /* inside conn_process: do not free here */
-    int gone;                /* to be freed (by conn_process when inside it) */
+    job_t *job; /* the request under way */
+    int keep_alive; /* after the request under way */
+    int sent_continue; /* 100 Continue sent for the request being read */
+    int lingering; /* answered an unreadable request: reading what is left, then closing */
+    int processing; /* inside conn_process: do not free here */
+    int gone; /* to be freed (by conn_process when inside it) */
     char peer[64];
 } conn_t;
 
 #define IDLE_TIMEOUT_S 30
 #define LINGER_TIMEOUT_S 2
 
-static size_t head_max(const gw_server_opts_t *cfg)
-{
-    return cfg->max_headers + cfg->max_uri + 4096;
-}
+static size_t head_max(const gw_server_opts_t *cfg) { return cfg->max_headers + cfg->max_uri + 4096; }
 
 /* bodies up to this are read and then refused by req_build (413 with a page or JSON);
  * beyond it the connection is answered 413 and closed */
@@ -279,7 +276,7 @@ static void conn_watch(conn_t *c, short what, int timeout_s)
     if (!what)
         return;
     event_assign(c->ev, c->io->base, c->fd, (short)(what | EV_PERSIST), on_conn, c);
-    event_add(c->ev, &(struct timeval){timeout_s, 0});
+    event_add(c->ev, &(struct timeval){ timeout_s, 0 });
 }
 
 static void conn_free(conn_t *c)
@@ -392,35 +389,60 @@ static void log_request(const gw_req_t *q, int status, double ms)
     snprintf(st, sizeof(st), "%d", status);
     snprintf(dur, sizeof(dur), "%.2f", ms);
     snprintf(calls, sizeof(calls), "%d", q->calls);
-    gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id,
-           "method", q->method == GW_M_GET ? "GET" : q->method == GW_M_POST ? "POST" : q->method == GW_M_HEAD ? "HEAD" : "OTHER",
-           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io", q->calls ? "calls" : NULL, calls, NULL);
+    gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id, "method",
+           q->method == GW_M_GET    ? "GET"
+           : q->method == GW_M_POST ? "POST"
+           : q->method == GW_M_HEAD ? "HEAD"
+                                    : "OTHER",
+           "path", q->path ? q->path : "", "status", st, "ms", dur, "ran_on", q->ran_on ? q->ran_on : "io",
+           q->calls ? "calls" : NULL, calls, NULL);
 }
 
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Status";
     }
 }
 
@@ -455,8 +477,8 @@ static void conn_after_answer(conn_t *c);
 /* Writes what the socket takes now; the rest waits in c->out for EV_WRITE. */
 static void conn_write(conn_t *c, const char *head, size_t hlen, const char *body, size_t blen)
 {
-    struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, blen}};
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    struct iovec iov[2] = { { (void *)head, hlen }, { (void *)body, blen } };
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
     ssize_t w;
     do
         w = sendmsg(c->fd, &m, MSG_NOSIGNAL);
@@ -553,7 +575,8 @@ static void refusal(gw_server_t *s, gw_req_t *q, gw_resp_t *rp, int status, cons
 {
     if (status == 405 && route) {
         const char *allow = (route->methods & GW_M_GET) && (route->methods & GW_M_POST) ? "GET, HEAD, POST"
-                          : route->methods & GW_M_GET ? "GET, HEAD" : "POST";
+                            : route->methods & GW_M_GET                                 ? "GET, HEAD"
+                                                                                        : "POST";
         gw_resp_header(rp, "Allow", allow);
     }
     if (status == 503)
@@ -645,10 +668,7 @@ static void run_step(job_t *j)
     }
 }
 
-static void call_done(void *arg)
-{
-    run_step(arg);
-}
+static void call_done(void *arg) { run_step(arg); }
 
 /* On the I/O thread, after each step: answer, or go on with what the step asked for. */
 static void job_advance(job_t *j)
@@ -946,7 +966,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
                 /* out of descriptors: stop accepting for a moment instead of spinning */
                 gw_log(GW_LOG_WARN, "http", "cannot accept connections", "error", strerror(errno), NULL);
                 event_del(io->listen_ev);
-                struct timeval pause = {0, 100000};
+                struct timeval pause = { 0, 100000 };
                 evtimer_add(io->resume_ev, &pause);
             }
             return;
@@ -973,13 +993,13 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             io->conns->prev = c;
         io->conns = c;
         c->watching = EV_READ;
-        event_add(ev, &(struct timeval){IDLE_TIMEOUT_S, 0});
+        event_add(ev, &(struct timeval){ IDLE_TIMEOUT_S, 0 });
     }
 }
 
 json_t *gw_server_pools(gw_server_t *s)
 {
-    static const char *const names[POOL_COUNT] = {"local", "upstream"};
+    static const char *const names[POOL_COUNT] = { "local", "upstream" };
     json_t *o = json_object();
     for (int k = 0; k < POOL_COUNT; k++) {
         pool_t *p = &s->pool[k];
@@ -990,9 +1010,9 @@ json_t *gw_server_pools(gw_server_t *s)
         json_object_set_new(o, names[k], v);
     }
     /* requests whose next step waits on an outgoing call (or on a pool) without a thread */
-    json_object_set_new(o, "io", json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting",
-                                           __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE), "max_waiting",
-                                           s->opts.max_waiting));
+    json_object_set_new(o, "io",
+                        json_pack("{s:i,s:i,s:i}", "threads", s->nio, "waiting",
+                                  __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE), "max_waiting", s->opts.max_waiting));
     return o;
 }
 
@@ -1006,7 +1026,7 @@ int gw_route_always(struct gw_ctx *app, const gw_req_t *req)
 static void *worker_main(void *arg)
 {
     pool_t *p = arg;
-    waiter_t w = {.woken = 0};
+    waiter_t w = { .woken = 0 };
     pthread_cond_init(&w.cond, NULL);
     for (;;) {
         pthread_mutex_lock(&p->lock);
@@ -1053,10 +1073,7 @@ static void *io_main(void *arg)
     return NULL;
 }
 
-int gw_server_stopping(const gw_server_t *s)
-{
-    return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
-}
+int gw_server_stopping(const gw_server_t *s) { return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE); }
 
 static int listen_socket(const char *host, int port, char *err, size_t errlen)
 {
@@ -1096,7 +1113,7 @@ static void drain(evutil_socket_t fd, short what, void *arg)
         io->fd = -1;
     }
     if (!__atomic_load_n(&io->srv->waiting, __ATOMIC_ACQUIRE) ||
-        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){0, 20000}))
+        event_base_once(io->base, -1, EV_TIMEOUT, drain, io, &(struct timeval){ 0, 20000 }))
         event_base_loopexit(io->base, NULL);
 }
 
@@ -1108,7 +1125,7 @@ static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
     /* graceful: stop accepting on every thread, let the requests under way finish */
     __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < s->nio; i++)
-        event_base_once(s->io[i].base, -1, EV_TIMEOUT, drain, &s->io[i], &(struct timeval){0, 200000});
+        event_base_once(s->io[i].base, -1, EV_TIMEOUT, drain, &s->io[i], &(struct timeval){ 0, 200000 });
 }
 
 gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks_t *hooks,
@@ -1229,7 +1246,7 @@ void gw_server_wait(gw_server_t *s)
     /* jobs finished after their I/O loop stopped: run their completions now, and give
      * the answers a moment to be written (one pass only queues them) */
     for (int i = 0; i < s->nio; i++) {
-        event_base_loopexit(s->io[i].base, &(struct timeval){0, 100000});
+        event_base_loopexit(s->io[i].base, &(struct timeval){ 0, 100000 });
         event_base_dispatch(s->io[i].base);
     }
 }

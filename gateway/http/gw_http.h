@@ -23,24 +23,24 @@ struct gw_resp;
 
 typedef struct gw_req {
     int method;
-    char *path;       /* raw path, no query */
-    char *query;      /* raw query string or "" */
-    gw_form_t q;      /* parsed query */
-    gw_form_t form;   /* parsed urlencoded POST body */
+    char *path; /* raw path, no query */
+    char *query; /* raw query string or "" */
+    gw_form_t q; /* parsed query */
+    gw_form_t form; /* parsed urlencoded POST body */
     char *body;
     size_t body_len;
     char *cookie, *authorization, *content_type, *accept, *accept_language, *origin;
     char remote[64];
-    char id[17];      /* request id for logs and error pages */
+    char id[17]; /* request id for logs and error pages */
     int on_io_thread; /* handled on an I/O thread: nothing may block (no store) */
-    int no_reload;    /* its route's answer cannot be had again by reloading (gw_route_t) */
+    int no_reload; /* its route's answer cannot be had again by reloading (gw_route_t) */
     const char *ran_on; /* "io", "local" or "upstream" (the worker pool): in the request's log line */
     /* A handler that waits on another server ends with gw_req_call (or moves to a pool
      * with gw_req_then) and keeps its state in ctx between the steps. */
     void *ctx;
-    void (*ctx_free)(void *ctx);        /* called when the request is done */
-    struct gw_http_result *result;      /* the answer to the last gw_req_call */
-    int calls;                          /* outgoing calls made: in the log line */
+    void (*ctx_free)(void *ctx); /* called when the request is done */
+    struct gw_http_result *result; /* the answer to the last gw_req_call */
+    int calls; /* outgoing calls made: in the log line */
     /* private to gw_http.c: the step asked for */
     void (*next_fn)(struct gw_ctx *app, struct gw_req *req, struct gw_resp *resp);
     int next_where;

@@ -55,8 +55,8 @@ static char *lang_switch_url(const gw_req_t *req, const char *lang)
     return gw_buf_steal(&u);
 }
 
-void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *tmpl,
-             const char *lang, const gw_tmpl_var_t *vars, size_t nvars)
+void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *tmpl, const char *lang,
+             const gw_tmpl_var_t *vars, size_t nvars)
 {
     gw_tmpl_var_t all[96];
     size_t n = 0;
@@ -68,9 +68,9 @@ void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, c
         has_switch |= vars[i].name && !strcmp(vars[i].name, "lang_switch_url");
     if (req->method == GW_M_GET && !has_switch) {
         sw = lang_switch_url(req, lang);
-        all[n++] = (gw_tmpl_var_t){"lang_switch_url", sw};
+        all[n++] = (gw_tmpl_var_t){ "lang_switch_url", sw };
     }
-    all[n++] = (gw_tmpl_var_t){"request_id", req->id};
+    all[n++] = (gw_tmpl_var_t){ "request_id", req->id };
     size_t len = 0;
     char *html = gw_tmpl_render(pg->tmpl, tmpl, lang, all, n, &len);
     free(sw);
@@ -89,8 +89,8 @@ void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, c
         gw_resp_cookie(resp, pg->lang_cookie, norm_lang(explicit), 365L * 86400, pg->is_tls);
 }
 
-void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
-                   const char *lang, const char *retry_url, const char *back_url)
+void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code, const char *lang,
+                   const char *retry_url, const char *back_url)
 {
     gw_error_page_detail(pg, req, resp, status, code, lang, retry_url, back_url, NULL);
 }
@@ -123,13 +123,13 @@ void gw_error_page_detail(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, 
         free(eid);
     }
     gw_tmpl_var_t v[] = {
-        {"error_title", gw_tmpl_msg(pg->tmpl, lang, title_key)},
-        {"error_message", gw_tmpl_msg(pg->tmpl, lang, msg_key)},
-        {"error_code", code},
-        {"retry_url", retry_url},
-        {"back_url", back_url},
-        {"error_detail", detail_key ? gw_tmpl_msg(pg->tmpl, lang, detail_key) : NULL},
-        {"lang_switch_url", sw},
+        { "error_title", gw_tmpl_msg(pg->tmpl, lang, title_key) },
+        { "error_message", gw_tmpl_msg(pg->tmpl, lang, msg_key) },
+        { "error_code", code },
+        { "retry_url", retry_url },
+        { "back_url", back_url },
+        { "error_detail", detail_key ? gw_tmpl_msg(pg->tmpl, lang, detail_key) : NULL },
+        { "lang_switch_url", sw },
     };
     gw_page(pg, req, resp, status, "error", lang, v, sw ? 7 : 6);
     free(sw);
@@ -149,10 +149,9 @@ void gw_error_page_again(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(pg, req, resp, 400, "flow_expired", NULL, NULL, NULL);
     } else {
         gw_error_page_detail(pg, req, resp, (int)json_integer_value(json_object_get(e, "status")), code, NULL,
-                             json_string_value(json_object_get(e, "retry")), json_string_value(json_object_get(e, "back")),
+                             json_string_value(json_object_get(e, "retry")),
+                             json_string_value(json_object_get(e, "back")),
                              json_string_value(json_object_get(e, "detail")));
     }
     json_decref(e);
 }
-
-

@@ -8,7 +8,7 @@
 
 typedef struct gw_pages {
     gw_tmpl_set_t *tmpl;
-    gw_store_t *store;       /* error records ("err") for pages that cannot be reloaded */
+    gw_store_t *store; /* error records ("err") for pages that cannot be reloaded */
     const char *lang_cookie; /* remembers an explicit language choice */
     int is_tls;
 } gw_pages_t;
@@ -18,13 +18,13 @@ const char *gw_req_lang(const gw_req_t *req, const gw_pages_t *pg, const char *u
 
 /* Render a page into resp (200 unless status given). vars as for gw_tmpl_render; this
  * adds lang_switch_url built from the request path and query. */
-void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *tmpl,
-             const char *lang, const gw_tmpl_var_t *vars, size_t nvars);
+void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *tmpl, const char *lang,
+             const gw_tmpl_var_t *vars, size_t nvars);
 /* Error page for a citizen: code is a catalog key suffix ("invalid_redirect_uri"). On a
  * request that cannot be reloaded (req->no_reload: the upstream callback), the error is
  * kept for a while so the language switch can show it again (GET /error). */
-void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
-                   const char *lang, const char *retry_url, const char *back_url);
+void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code, const char *lang,
+                   const char *retry_url, const char *back_url);
 /* The same with a second message (catalog key detail_key), e.g. a lock's reason category. */
 void gw_error_page_detail(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
                           const char *lang, const char *retry_url, const char *back_url, const char *detail_key);

@@ -23,20 +23,20 @@
 
 #include <utf8proc.h>
 
-#define MAX_DEPTH 4            /* nested {{>partial}} levels */
+#define MAX_DEPTH 4 /* nested {{>partial}} levels */
 #define MAX_FILE (1024 * 1024) /* bytes per template or catalog file */
-#define MAX_NAME 128           /* bytes in a variable, key or partial name */
+#define MAX_NAME 128 /* bytes in a variable, key or partial name */
 
 enum { LANG_VI, LANG_EN, NLANG };
 
-static const char *const lang_names[NLANG] = {"vi", "en"};
+static const char *const lang_names[NLANG] = { "vi", "en" };
 
 typedef enum { N_TEXT, N_VAR, N_MSG, N_SECTION, N_INVERTED, N_PARTIAL } node_kind_t;
 
 typedef struct msg {
-    const char *key;   /* into the catalog text */
+    const char *key; /* into the catalog text */
     const char *value; /* into the catalog text */
-    char *html;        /* value, escaped */
+    char *html; /* value, escaped */
     size_t html_len;
     unsigned line;
 } msg_t;
@@ -44,11 +44,11 @@ typedef struct msg {
 typedef struct node {
     uint8_t kind;
     uint32_t line;
-    uint32_t len;  /* of s */
+    uint32_t len; /* of s */
     const char *s; /* TEXT: the text; others: the name or key (not NUL-terminated) */
     union {
-        size_t end;              /* SECTION, INVERTED: index of the node after the block */
-        size_t tmpl;             /* PARTIAL: index of the included template */
+        size_t end; /* SECTION, INVERTED: index of the node after the block */
+        size_t tmpl; /* PARTIAL: index of the included template */
         const msg_t *msg[NLANG]; /* MSG: per language, NULL = render the key */
     } u;
 } node_t;
@@ -60,8 +60,8 @@ typedef struct tmpl {
     node_t *nodes;
     size_t nnodes;
     size_t size_hint; /* static text bytes, partials included */
-    int state;        /* while linking: 0 new, 1 in progress, 2 done */
-    int depth;        /* while linking: deepest include chain below this template */
+    int state; /* while linking: 0 new, 1 in progress, 2 done */
+    int depth; /* while linking: deepest include chain below this template */
 } tmpl_t;
 
 typedef struct catalog {
@@ -88,13 +88,12 @@ typedef struct buf {
 
 /* ---- errors ---------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6))) static void
-seterr(char *errbuf, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void seterr(char *errbuf, size_t errlen, const char *file, unsigned line,
+                                                         const char *fmt, ...)
 {
     if (errbuf == NULL || errlen == 0)
         return;
-    int n = line ? snprintf(errbuf, errlen, "%s:%u: ", file, line)
-                 : snprintf(errbuf, errlen, "%s: ", file);
+    int n = line ? snprintf(errbuf, errlen, "%s:%u: ", file, line) : snprintf(errbuf, errlen, "%s: ", file);
     if (n < 0 || (size_t)n >= errlen)
         return;
     va_list ap;
@@ -172,7 +171,7 @@ static char *buf_finish(buf_t *b, size_t *ret_len)
 
 char *gw_html_escape(const char *src)
 {
-    buf_t b = {0};
+    buf_t b = { 0 };
     buf_put_escaped(&b, src ? src : "");
     return buf_finish(&b, NULL);
 }
@@ -237,10 +236,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void free_names(char **names, size_t n)
 {
@@ -252,8 +248,8 @@ static void free_names(char **names, size_t n)
 /* Sorted names of the visible entries of dir ending in suffix, so that loading (and the
  * first error reported) does not depend on directory order. Sets *ret_missing if dir is
  * absent. */
-static int list_dir(const char *dir, const char *suffix, char ***ret_names, size_t *ret_n,
-                    int *ret_missing, char *errbuf, size_t errlen)
+static int list_dir(const char *dir, const char *suffix, char ***ret_names, size_t *ret_n, int *ret_missing,
+                    char *errbuf, size_t errlen)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
@@ -310,8 +306,7 @@ static int check_utf8(const char *text, size_t len, unsigned *ret_line)
         unsigned char c = (unsigned char)text[i];
         if (c >= 0x80) {
             utf8proc_int32_t cp;
-            utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                                  (utf8proc_ssize_t)(len - i), &cp);
+            utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), &cp);
             if (n <= 0) {
                 *ret_line = line;
                 return -1;
@@ -339,8 +334,8 @@ static size_t skip_bom(const char *text, size_t len)
 
 static int is_name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
 }
 
 static int is_name(const char *s, size_t n)
@@ -382,7 +377,7 @@ static const msg_t *catalog_find(const catalog_t *cat, const char *key, size_t l
 {
     if (cat == NULL || cat->nmsgs == 0)
         return NULL;
-    key_ref_t k = {key, len};
+    key_ref_t k = { key, len };
     return bsearch(&k, cat->msgs, cat->nmsgs, sizeof(msg_t), cmp_key_msg);
 }
 
@@ -394,10 +389,7 @@ static void catalog_cleanup(catalog_t *cat)
     free(cat->text);
 }
 
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
 /* Parses cat->text (len bytes, NUL-terminated) in place: keys and values are cut out of it. */
 static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *errbuf, size_t errlen)
@@ -435,8 +427,7 @@ static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *err
         while (k_end > s && is_blank(k_end[-1]))
             k_end--;
         if (!is_name(s, (size_t)(k_end - s))) {
-            seterr(errbuf, errlen, file, line,
-                   "bad key (letters, digits, '_', '.', '-', at most %d)", MAX_NAME);
+            seterr(errbuf, errlen, file, line, "bad key (letters, digits, '_', '.', '-', at most %d)", MAX_NAME);
             return -1;
         }
         char *v = sep + 3;
@@ -456,24 +447,22 @@ static int catalog_parse(catalog_t *cat, size_t len, const char *file, char *err
             cat->msgs = m;
             cap = ncap;
         }
-        cat->msgs[cat->nmsgs++] = (msg_t){.key = s, .value = v, .line = line};
+        cat->msgs[cat->nmsgs++] = (msg_t){ .key = s, .value = v, .line = line };
     }
     if (cat->nmsgs > 1)
         qsort(cat->msgs, cat->nmsgs, sizeof(msg_t), cmp_msg);
     /* Report the duplicate that comes first in the file. */
     const msg_t *dup = NULL;
     for (size_t i = 1; i < cat->nmsgs; i++) {
-        if (strcmp(cat->msgs[i - 1].key, cat->msgs[i].key) == 0 &&
-            (dup == NULL || cat->msgs[i].line < dup->line))
+        if (strcmp(cat->msgs[i - 1].key, cat->msgs[i].key) == 0 && (dup == NULL || cat->msgs[i].line < dup->line))
             dup = &cat->msgs[i];
     }
     if (dup) {
-        seterr(errbuf, errlen, file, dup->line, "duplicate key '%s' (first at line %u)", dup->key,
-               dup[-1].line);
+        seterr(errbuf, errlen, file, dup->line, "duplicate key '%s' (first at line %u)", dup->key, dup[-1].line);
         return -1;
     }
     for (size_t i = 0; i < cat->nmsgs; i++) {
-        buf_t b = {0};
+        buf_t b = { 0 };
         buf_put_escaped(&b, cat->msgs[i].value);
         if ((cat->msgs[i].html = buf_finish(&b, &cat->msgs[i].html_len)) == NULL) {
             seterr(errbuf, errlen, file, cat->msgs[i].line, "out of memory");
@@ -537,7 +526,7 @@ static int tmpl_parse(tmpl_t *t, size_t len, char *errbuf, size_t errlen)
         seterr(errbuf, errlen, t->file, bad_line, "invalid UTF-8 or NUL byte");
         return -1;
     }
-    parser_t ps = {.t = t};
+    parser_t ps = { .t = t };
     int rc = -1;
     unsigned line = 1;
     const char *p = t->text + skip_bom(t->text, len), *end = t->text + len;
@@ -585,20 +574,19 @@ static int tmpl_parse(tmpl_t *t, size_t len, char *errbuf, size_t errlen)
         }
         size_t n = (size_t)(e - s);
         if (!is_name(s, n)) {
-            seterr(errbuf, errlen, t->file, line,
-                   "bad name in tag (letters, digits, '_', '.', '-', at most %d)", MAX_NAME);
+            seterr(errbuf, errlen, t->file, line, "bad name in tag (letters, digits, '_', '.', '-', at most %d)",
+                   MAX_NAME);
             goto done;
         }
         if (sigil == '/') {
             if (ps.nopen == 0) {
-                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' without an open section", (int)n,
-                       s);
+                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' without an open section", (int)n, s);
                 goto done;
             }
             node_t *open = &t->nodes[ps.open[ps.nopen - 1]];
             if (open->len != n || memcmp(open->s, s, n) != 0) {
-                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' closes '%.*s' opened at line %u",
-                       (int)n, s, (int)open->len, open->s, (unsigned)open->line);
+                seterr(errbuf, errlen, t->file, line, "'{{/%.*s}}' closes '%.*s' opened at line %u", (int)n, s,
+                       (int)open->len, open->s, (unsigned)open->line);
                 goto done;
             }
             open->u.end = t->nnodes;
@@ -621,8 +609,7 @@ static int tmpl_parse(tmpl_t *t, size_t len, char *errbuf, size_t errlen)
     }
     if (ps.nopen > 0) {
         const node_t *open = &t->nodes[ps.open[ps.nopen - 1]];
-        seterr(errbuf, errlen, t->file, open->line, "section '%.*s' is never closed",
-               (int)open->len, open->s);
+        seterr(errbuf, errlen, t->file, open->line, "section '%.*s' is never closed", (int)open->len, open->s);
         goto done;
     }
     rc = 0;
@@ -663,7 +650,7 @@ static const tmpl_t *find_tmpl(const gw_tmpl_set_t *set, const char *name, size_
 {
     if (set->ntmpls == 0)
         return NULL;
-    key_ref_t k = {name, len};
+    key_ref_t k = { name, len };
     return bsearch(&k, set->tmpls, set->ntmpls, sizeof(tmpl_t), cmp_key_tmpl);
 }
 
@@ -681,21 +668,19 @@ static int link_partials(gw_tmpl_set_t *set, size_t ti, char *errbuf, size_t err
             continue;
         const tmpl_t *inc = find_tmpl(set, nd->s, nd->len);
         if (inc == NULL) {
-            seterr(errbuf, errlen, t->file, nd->line, "unknown partial '%.*s'", (int)nd->len,
-                   nd->s);
+            seterr(errbuf, errlen, t->file, nd->line, "unknown partial '%.*s'", (int)nd->len, nd->s);
             return -1;
         }
         nd->u.tmpl = (size_t)(inc - set->tmpls);
         if (inc->state == 1) {
-            seterr(errbuf, errlen, t->file, nd->line, "'{{>%.*s}}' makes an include cycle",
-                   (int)nd->len, nd->s);
+            seterr(errbuf, errlen, t->file, nd->line, "'{{>%.*s}}' makes an include cycle", (int)nd->len, nd->s);
             return -1;
         }
         if (link_partials(set, nd->u.tmpl, errbuf, errlen) != 0)
             return -1;
         if (inc->depth + 1 > MAX_DEPTH) {
-            seterr(errbuf, errlen, t->file, nd->line, "'{{>%.*s}}' nests includes deeper than %d",
-                   (int)nd->len, nd->s, MAX_DEPTH);
+            seterr(errbuf, errlen, t->file, nd->line, "'{{>%.*s}}' nests includes deeper than %d", (int)nd->len, nd->s,
+                   MAX_DEPTH);
             return -1;
         }
         if (inc->depth + 1 > t->depth)
@@ -820,8 +805,7 @@ gw_tmpl_set_t *gw_tmpl_load(const char *dir, char *errbuf, size_t errlen)
         seterr(errbuf, errlen, dir, 0, "out of memory");
         return NULL;
     }
-    if (load_templates(set, dir, errbuf, errlen) != 0 ||
-        load_catalogs(set, dir, errbuf, errlen) != 0)
+    if (load_templates(set, dir, errbuf, errlen) != 0 || load_catalogs(set, dir, errbuf, errlen) != 0)
         goto fail;
     if (set->ntmpls > 1)
         qsort(set->tmpls, set->ntmpls, sizeof(tmpl_t), cmp_tmpl);
@@ -833,8 +817,7 @@ fail:
     return NULL;
 }
 
-gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len, char *errbuf,
-                                 size_t errlen)
+gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len, char *errbuf, size_t errlen)
 {
     if (errbuf && errlen)
         errbuf[0] = '\0';
@@ -922,10 +905,7 @@ static int list_has_item(const render_ctx_t *rc, const char *name, size_t len, u
 
 static void render_range(render_ctx_t *rc, const tmpl_t *t, size_t from, size_t to, int depth);
 
-static void render_tmpl(render_ctx_t *rc, const tmpl_t *t, int depth)
-{
-    render_range(rc, t, 0, t->nnodes, depth);
-}
+static void render_tmpl(render_ctx_t *rc, const tmpl_t *t, int depth) { render_range(rc, t, 0, t->nnodes, depth); }
 
 static void render_range(render_ctx_t *rc, const tmpl_t *t, size_t from, size_t to, int depth)
 {
@@ -982,21 +962,17 @@ static void render_range(render_ctx_t *rc, const tmpl_t *t, size_t from, size_t 
     }
 }
 
-static int lang_index(const char *lang)
-{
-    return lang && strcmp(lang, "en") == 0 ? LANG_EN : LANG_VI;
-}
+static int lang_index(const char *lang) { return lang && strcmp(lang, "en") == 0 ? LANG_EN : LANG_VI; }
 
-char *gw_tmpl_render(const gw_tmpl_set_t *set, const char *name, const char *lang,
-                     const gw_tmpl_var_t *vars, size_t nvars, size_t *ret_len)
+char *gw_tmpl_render(const gw_tmpl_set_t *set, const char *name, const char *lang, const gw_tmpl_var_t *vars,
+                     size_t nvars, size_t *ret_len)
 {
     if (set == NULL || name == NULL)
         return NULL;
     const tmpl_t *t = find_tmpl(set, name, strlen(name));
     if (t == NULL)
         return NULL;
-    render_ctx_t rc = {
-        .set = set, .vars = vars, .nvars = vars ? nvars : 0, .lang = lang_index(lang)};
+    render_ctx_t rc = { .set = set, .vars = vars, .nvars = vars ? nvars : 0, .lang = lang_index(lang) };
     /* Room for the static text plus typical values, so most pages need one allocation. */
     if (buf_reserve(&rc.out, t->size_hint + t->size_hint / 4 + 256) != 0)
         return NULL;

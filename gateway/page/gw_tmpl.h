@@ -35,8 +35,8 @@ void gw_tmpl_free(gw_tmpl_set_t *set);
  * precedence over entries of the same name; a NULL value counts as unset. Returns a
  * malloc'd NUL-terminated string (length in *ret_len if not NULL) or NULL if the template
  * does not exist or memory ran out. Thread-safe on a shared set. */
-char *gw_tmpl_render(const gw_tmpl_set_t *set, const char *name, const char *lang,
-                     const gw_tmpl_var_t *vars, size_t nvars, size_t *ret_len);
+char *gw_tmpl_render(const gw_tmpl_set_t *set, const char *name, const char *lang, const gw_tmpl_var_t *vars,
+                     size_t nvars, size_t *ret_len);
 
 /* A message of the catalog (not escaped; falls back to "vi"), or the key itself when
  * missing. The string lives as long as the set. */
@@ -46,8 +46,7 @@ const char *gw_tmpl_msg(const gw_tmpl_set_t *set, const char *lang, const char *
  * bytes), with no catalogs ({{t:key}} renders the key); partials may only name the
  * template itself, which is refused as a cycle. NULL and "name.html:line: message" in
  * errbuf on error. */
-gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len, char *errbuf,
-                                 size_t errlen);
+gw_tmpl_set_t *gw_tmpl_parse_one(const char *name, const char *text, size_t len, char *errbuf, size_t errlen);
 
 /* HTML-escape src into a malloc'd string (& < > " ' and also ` =); NULL is read as "".
  * NULL only when memory ran out. */

@@ -16,7 +16,7 @@ typedef struct entry {
     struct entry *next;
     uint64_t h;
     int64_t exp;
-    char *val;   /* text record, or NULL */
+    char *val; /* text record, or NULL */
     json_t *obj; /* JSON record, or NULL */
     size_t nslen, klen; /* kbuf holds ns, NUL, key, NUL */
     char kbuf[];
@@ -30,10 +30,10 @@ typedef struct shard {
 
 struct gw_memkv {
     shard_t sh[NSHARDS];
-    uint64_t k0, k1;          /* hash key: bucket positions cannot be aimed at from outside */
-    size_t max, count;        /* count: atomic */
-    size_t reserve;           /* slots that puts into the "new work" namespaces leave free */
-    char *newwork;            /* those namespaces, space-separated (NULL: none) */
+    uint64_t k0, k1; /* hash key: bucket positions cannot be aimed at from outside */
+    size_t max, count; /* count: atomic */
+    size_t reserve; /* slots that puts into the "new work" namespaces leave free */
+    char *newwork; /* those namespaces, space-separated (NULL: none) */
     char *ns[MAX_NS];
     size_t nns;
     char *nsjoined;
@@ -41,12 +41,22 @@ struct gw_memkv {
 
 /* SipHash-2-4 (Aumasson and Bernstein), over ns, a NUL and key. */
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                      \
-    do {                                                                                              \
-        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                                     \
-        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                                        \
-        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                                        \
-        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                                     \
+#define SIPROUND                                                                                                       \
+    do {                                                                                                               \
+        v0 += v1;                                                                                                      \
+        v1 = ROTL(v1, 13);                                                                                             \
+        v1 ^= v0;                                                                                                      \
+        v0 = ROTL(v0, 32);                                                                                             \
+        v2 += v3;                                                                                                      \
+        v3 = ROTL(v3, 16);                                                                                             \
+        v3 ^= v2;                                                                                                      \
+        v0 += v3;                                                                                                      \
+        v3 = ROTL(v3, 21);                                                                                             \
+        v3 ^= v0;                                                                                                      \
+        v2 += v1;                                                                                                      \
+        v1 = ROTL(v1, 17);                                                                                             \
+        v1 ^= v2;                                                                                                      \
+        v2 = ROTL(v2, 32);                                                                                             \
     } while (0)
 
 static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
@@ -440,7 +450,7 @@ int gw_memkv_list(gw_memkv_t *m, const char *ns, size_t max, void (*cb)(const ch
                     items = bigger;
                     cap *= 2;
                 }
-                items[n++] = (item_t){e->exp, gw_strdup(e->kbuf + nslen + 1), entry_text(e)};
+                items[n++] = (item_t){ e->exp, gw_strdup(e->kbuf + nslen + 1), entry_text(e) };
             }
         pthread_mutex_unlock(&s->lock);
     }

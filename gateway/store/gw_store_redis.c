@@ -23,7 +23,7 @@
 
 typedef struct rd_store {
     gw_store_t base;
-    char *host;          /* NULL with unix socket or sentinel */
+    char *host; /* NULL with unix socket or sentinel */
     int port;
     char *unix_path;
     char *password;
@@ -34,7 +34,7 @@ typedef struct rd_store {
     char *master;
     pthread_key_t key;
     pthread_mutex_t lock;
-    redisContext **all;  /* every thread's context, freed at close */
+    redisContext **all; /* every thread's context, freed at close */
     size_t nall, capall;
 } rd_store_t;
 
@@ -43,32 +43,31 @@ static const char LINK_CREATE[] =
     "redis.call('SET', KEYS[1], ARGV[1])\n"
     "redis.call('SET', KEYS[2], ARGV[2])\n"
     "return 1\n";
-static const char LINK_DELETE[] =
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if not v then return 0 end\n"
-    "local tab = string.find(v, '\\t', 1, true)\n"
-    "local acct = string.sub(v, 1, tab - 1)\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('DEL', ARGV[1] .. acct)\n"
-    "return 1\n";
+static const char LINK_DELETE[] = "local v = redis.call('GET', KEYS[1])\n"
+                                  "if not v then return 0 end\n"
+                                  "local tab = string.find(v, '\\t', 1, true)\n"
+                                  "local acct = string.sub(v, 1, tab - 1)\n"
+                                  "redis.call('DEL', KEYS[1])\n"
+                                  "redis.call('DEL', ARGV[1] .. acct)\n"
+                                  "return 1\n";
 
 /* KEYS: old id key, new id key; ARGV: acct key prefix, new id12 */
-static const char LINK_REKEY[] =
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if not v then return -1 end\n"
-    "if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
-    "local tab = string.find(v, '\\t', 1, true)\n"
-    "local acct = string.sub(v, 1, tab - 1)\n"
-    "redis.call('SET', KEYS[2], v)\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('SET', ARGV[1] .. acct, ARGV[2])\n"
-    "return 1\n";
+static const char LINK_REKEY[] = "local v = redis.call('GET', KEYS[1])\n"
+                                 "if not v then return -1 end\n"
+                                 "if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
+                                 "local tab = string.find(v, '\\t', 1, true)\n"
+                                 "local acct = string.sub(v, 1, tab - 1)\n"
+                                 "redis.call('SET', KEYS[2], v)\n"
+                                 "redis.call('DEL', KEYS[1])\n"
+                                 "redis.call('SET', ARGV[1] .. acct, ARGV[2])\n"
+                                 "return 1\n";
 
-static const struct timeval TMO = {2, 0};
+static const struct timeval TMO = { 2, 0 };
 
 static redisContext *connect_to(const char *host, int port, const char *unix_path)
 {
-    redisContext *c = unix_path ? redisConnectUnixWithTimeout(unix_path, TMO) : redisConnectWithTimeout(host, port, TMO);
+    redisContext *c =
+        unix_path ? redisConnectUnixWithTimeout(unix_path, TMO) : redisConnectWithTimeout(host, port, TMO);
     if (!c)
         return NULL;
     if (c->err) {
@@ -91,7 +90,7 @@ static int resolve_master(rd_store_t *s, char *host, size_t hl, int *port)
         redisContext *c = connect_to(s->sentinel_host[i], s->sentinel_port[i], NULL);
         if (!c)
             continue;
-        const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->master};
+        const char *argv[] = { "SENTINEL", "get-master-addr-by-name", s->master };
         redisReply *r = cmd(c, 3, argv, NULL);
         long pv = 0;
         int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->str && r->element[1]->str &&
@@ -126,12 +125,15 @@ static redisContext *open_conn(rd_store_t *s, char *err, size_t errlen)
     }
     if (!c) {
         if (err)
-            snprintf(err, errlen, "redis: cannot connect to %s", s->unix_path ? s->unix_path : s->host ? s->host : host);
+            snprintf(err, errlen, "redis: cannot connect to %s",
+                     s->unix_path ? s->unix_path
+                     : s->host    ? s->host
+                                  : host);
         return NULL;
     }
     redisReply *r;
     if (s->password) {
-        const char *argv[] = {"AUTH", s->password};
+        const char *argv[] = { "AUTH", s->password };
         r = cmd(c, 2, argv, NULL);
         int ok = r && r->type == REDIS_REPLY_STATUS;
         if (r)
@@ -146,7 +148,7 @@ static redisContext *open_conn(rd_store_t *s, char *err, size_t errlen)
     if (s->db) {
         char dbs[16];
         snprintf(dbs, sizeof(dbs), "%d", s->db);
-        const char *argv[] = {"SELECT", dbs};
+        const char *argv[] = { "SELECT", dbs };
         r = cmd(c, 2, argv, NULL);
         int ok = r && r->type == REDIS_REPLY_STATUS;
         if (r)
@@ -159,7 +161,7 @@ static redisContext *open_conn(rd_store_t *s, char *err, size_t errlen)
         }
     }
     /* writes only go to a master: after a failover a demoted node must not be used */
-    const char *role[] = {"ROLE"};
+    const char *role[] = { "ROLE" };
     r = cmd(c, 1, role, NULL);
     int is_master = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->str &&
                     !strcmp(r->element[0]->str, "master");
@@ -259,7 +261,7 @@ static void index_add(rd_store_t *s, const char *ns, const char *key, long ttl)
 {
     char *idx = gw_sprintf("eidgw:kvidx:%s", ns), score[32];
     snprintf(score, sizeof(score), "%lld", (long long)(gw_now() + ttl));
-    const char *argv[] = {"ZADD", idx, score, key};
+    const char *argv[] = { "ZADD", idx, score, key };
     redisReply *r = run(s, 4, argv, NULL, 1);
     if (r)
         freeReplyObject(r);
@@ -269,7 +271,7 @@ static void index_add(rd_store_t *s, const char *ns, const char *key, long ttl)
 static void index_del(rd_store_t *s, const char *ns, const char *key)
 {
     char *idx = gw_sprintf("eidgw:kvidx:%s", ns);
-    const char *argv[] = {"ZREM", idx, key};
+    const char *argv[] = { "ZREM", idx, key };
     redisReply *r = run(s, 3, argv, NULL, 1);
     if (r)
         freeReplyObject(r);
@@ -280,9 +282,12 @@ static int rd_put(gw_store_t *b, const char *ns, const char *key, const char *va
 {
     char *k = kv_key(ns, key), ttls[24];
     snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
-    const char *argv[] = {"SET", k, val, "EX", ttls, "NX"};
+    const char *argv[] = { "SET", k, val, "EX", ttls, "NX" };
     redisReply *r = run((rd_store_t *)b, nx ? 6 : 5, argv, NULL, !nx);
-    int rc = !r ? GW_ESTORE : r->type == REDIS_REPLY_STATUS ? GW_OK : r->type == REDIS_REPLY_NIL ? GW_ECONFLICT : GW_ESTORE;
+    int rc = !r                              ? GW_ESTORE
+             : r->type == REDIS_REPLY_STATUS ? GW_OK
+             : r->type == REDIS_REPLY_NIL    ? GW_ECONFLICT
+                                             : GW_ESTORE;
     if (r)
         freeReplyObject(r);
     free(k);
@@ -294,7 +299,7 @@ static int rd_put(gw_store_t *b, const char *ns, const char *key, const char *va
 static int get_like(gw_store_t *b, const char *verb, const char *ns, const char *key, char **ret)
 {
     char *k = kv_key(ns, key);
-    const char *argv[] = {verb, k};
+    const char *argv[] = { verb, k };
     redisReply *r = run((rd_store_t *)b, 2, argv, NULL, !strcmp(verb, "GET"));
     int rc;
     if (!r)
@@ -312,7 +317,10 @@ static int get_like(gw_store_t *b, const char *verb, const char *ns, const char 
     return rc;
 }
 
-static int rd_get(gw_store_t *b, const char *ns, const char *key, char **ret) { return get_like(b, "GET", ns, key, ret); }
+static int rd_get(gw_store_t *b, const char *ns, const char *key, char **ret)
+{
+    return get_like(b, "GET", ns, key, ret);
+}
 /* GETDEL is one atomic command: of two nodes taking one code, one gets it. */
 static int rd_take(gw_store_t *b, const char *ns, const char *key, char **ret)
 {
@@ -325,7 +333,7 @@ static int rd_take(gw_store_t *b, const char *ns, const char *key, char **ret)
 static int rd_del(gw_store_t *b, const char *ns, const char *key)
 {
     char *k = kv_key(ns, key);
-    const char *argv[] = {"DEL", k};
+    const char *argv[] = { "DEL", k };
     int rc = run_int((rd_store_t *)b, 2, argv, 1, NULL);
     free(k);
     if (rc == GW_OK && is_listed_ns(ns))
@@ -337,7 +345,7 @@ static int rd_revoke(gw_store_t *b, const char *sid, int64_t until)
 {
     char us[24];
     snprintf(us, sizeof(us), "%lld", (long long)until);
-    const char *argv[] = {"XADD", "eidgw:revoked", "MAXLEN", "~", "200000", "*", "sid", sid, "until", us};
+    const char *argv[] = { "XADD", "eidgw:revoked", "MAXLEN", "~", "200000", "*", "sid", sid, "until", us };
     redisReply *r = run((rd_store_t *)b, 10, argv, NULL, 0);
     int rc = r && r->type == REDIS_REPLY_STRING ? GW_OK : GW_ESTORE;
     if (r)
@@ -353,7 +361,7 @@ static int rd_revoked_since(gw_store_t *b, int64_t after, gw_store_revoked_cb cb
         snprintf(start, sizeof(start), "-");
     else
         snprintf(start, sizeof(start), "(%lld-%lld", (long long)(after / 1000000), (long long)(after % 1000000));
-    const char *argv[] = {"XRANGE", "eidgw:revoked", start, "+", "COUNT", "10000"};
+    const char *argv[] = { "XRANGE", "eidgw:revoked", start, "+", "COUNT", "10000" };
     redisReply *r = run((rd_store_t *)b, 6, argv, NULL, 1);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         if (r)
@@ -390,7 +398,7 @@ static int rd_link_create(gw_store_t *b, const gw_link_t *l)
     char *k1 = gw_sprintf("eidgw:link:{%s}:id:%s", l->portal, l->id12);
     char *k2 = gw_sprintf("eidgw:link:{%s}:acct:%s", l->portal, l->account);
     char *v1 = gw_sprintf("%s\t%lld", l->account, (long long)(l->created ? l->created : gw_now()));
-    const char *argv[] = {"EVAL", LINK_CREATE, "2", k1, k2, v1, l->id12};
+    const char *argv[] = { "EVAL", LINK_CREATE, "2", k1, k2, v1, l->id12 };
     redisReply *r = run((rd_store_t *)b, 7, argv, NULL, 0);
     int rc = !r || r->type != REDIS_REPLY_INTEGER ? GW_ESTORE : r->integer == 1 ? GW_OK : GW_ECONFLICT;
     if (r)
@@ -407,7 +415,7 @@ static int link_read(rd_store_t *s, const char *portal, const char *id12, gw_lin
     if (np >= sizeof(ret->portal) || ni >= sizeof(ret->id12))
         return GW_ENOTFOUND; /* no link is ever made with a key that long */
     char *k = gw_sprintf("eidgw:link:{%s}:id:%s", portal, id12);
-    const char *argv[] = {"GET", k};
+    const char *argv[] = { "GET", k };
     redisReply *r = run(s, 2, argv, NULL, 1);
     free(k);
     int rc;
@@ -429,12 +437,14 @@ static int link_read(rd_store_t *s, const char *portal, const char *id12, gw_lin
 }
 
 static int rd_link_by_id12(gw_store_t *b, const char *portal, const char *id12, gw_link_t *ret)
-{ return link_read((rd_store_t *)b, portal, id12, ret); }
+{
+    return link_read((rd_store_t *)b, portal, id12, ret);
+}
 
 static int rd_link_by_account(gw_store_t *b, const char *portal, const char *acct, gw_link_t *ret)
 {
     char *k = gw_sprintf("eidgw:link:{%s}:acct:%s", portal, acct);
-    const char *argv[] = {"GET", k};
+    const char *argv[] = { "GET", k };
     redisReply *r = run((rd_store_t *)b, 2, argv, NULL, 1);
     free(k);
     if (!r)
@@ -453,7 +463,7 @@ static int rd_link_delete(gw_store_t *b, const char *portal, const char *id12)
 {
     char *k1 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, id12);
     char *prefix = gw_sprintf("eidgw:link:{%s}:acct:", portal);
-    const char *argv[] = {"EVAL", LINK_DELETE, "1", k1, prefix};
+    const char *argv[] = { "EVAL", LINK_DELETE, "1", k1, prefix };
     int rc = run_int((rd_store_t *)b, 5, argv, 0, NULL);
     free(k1);
     free(prefix);
@@ -465,10 +475,12 @@ static int rd_link_rekey(gw_store_t *b, const char *portal, const char *old_id12
     char *k1 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, old_id12);
     char *k2 = gw_sprintf("eidgw:link:{%s}:id:%s", portal, new_id12);
     char *prefix = gw_sprintf("eidgw:link:{%s}:acct:", portal);
-    const char *argv[] = {"EVAL", LINK_REKEY, "2", k1, k2, prefix, new_id12};
+    const char *argv[] = { "EVAL", LINK_REKEY, "2", k1, k2, prefix, new_id12 };
     redisReply *r = run((rd_store_t *)b, 7, argv, NULL, 0);
     int rc = !r || r->type != REDIS_REPLY_INTEGER ? GW_ESTORE
-           : r->integer == 1 ? GW_OK : r->integer == 0 ? GW_ECONFLICT : GW_ENOTFOUND;
+             : r->integer == 1                    ? GW_OK
+             : r->integer == 0                    ? GW_ECONFLICT
+                                                  : GW_ENOTFOUND;
     if (r)
         freeReplyObject(r);
     free(k1);
@@ -483,20 +495,18 @@ static int rd_purge(gw_store_t *b)
     return GW_OK;
 }
 
-static const char INCR[] =
-    "local v = redis.call('INCR', KEYS[1])\n"
-    "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
-    "return v\n";
+static const char INCR[] = "local v = redis.call('INCR', KEYS[1])\n"
+                           "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
+                           "return v\n";
 
-static const char DECR[] =
-    "local v = tonumber(redis.call('GET', KEYS[1]))\n"
-    "if v and v > 0 then redis.call('DECR', KEYS[1]) end\n"
-    "return 1\n";
+static const char DECR[] = "local v = tonumber(redis.call('GET', KEYS[1]))\n"
+                           "if v and v > 0 then redis.call('DECR', KEYS[1]) end\n"
+                           "return 1\n";
 
 static int rd_decr(gw_store_t *b, const char *ns, const char *key)
 {
     char *k = kv_key(ns, key);
-    const char *argv[] = {"EVAL", DECR, "1", k};
+    const char *argv[] = { "EVAL", DECR, "1", k };
     int rc = run_int((rd_store_t *)b, 4, argv, 0, NULL);
     free(k);
     return rc;
@@ -506,7 +516,7 @@ static int rd_incr(gw_store_t *b, const char *ns, const char *key, long ttl, int
 {
     char *k = kv_key(ns, key), ttls[24];
     snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
-    const char *argv[] = {"EVAL", INCR, "1", k, ttls};
+    const char *argv[] = { "EVAL", INCR, "1", k, ttls };
     long long v = 0;
     int rc = run_int((rd_store_t *)b, 5, argv, 0, &v);
     if (rc == GW_OK)
@@ -529,7 +539,7 @@ static int rd_set_add(gw_store_t *b, const char *ns, const char *key, const char
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(exp, sizeof(exp), "%lld", (long long)(t + (ttl > 0 ? ttl : 1)));
     snprintf(ttls, sizeof(ttls), "%ld", ttl > 0 ? ttl : 1);
-    const char *argv[] = {"EVAL", SET_ADD, "1", k, now, exp, member, ttls};
+    const char *argv[] = { "EVAL", SET_ADD, "1", k, now, exp, member, ttls };
     int rc = run_int((rd_store_t *)b, 8, argv, 1, NULL);
     free(k);
     return rc;
@@ -541,7 +551,7 @@ static int rd_set_members(gw_store_t *b, const char *ns, const char *key, size_t
     char *k = gw_sprintf("eidgw:set:%s:{%s}", ns, key), now[24], cnt[24];
     snprintf(now, sizeof(now), "(%lld", (long long)gw_now());
     snprintf(cnt, sizeof(cnt), "%zu", max);
-    const char *argv[] = {"ZRANGEBYSCORE", k, now, "+inf", "LIMIT", "0", cnt};
+    const char *argv[] = { "ZRANGEBYSCORE", k, now, "+inf", "LIMIT", "0", cnt };
     redisReply *r = run((rd_store_t *)b, 7, argv, NULL, 1);
     int rc = r && r->type == REDIS_REPLY_ARRAY ? GW_OK : GW_ESTORE;
     if (rc == GW_OK)
@@ -554,8 +564,7 @@ static int rd_set_members(gw_store_t *b, const char *ns, const char *key, size_t
     return rc;
 }
 
-static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
-                   void *ud)
+static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *), void *ud)
 {
     if (!is_listed_ns(ns))
         return GW_EINVAL; /* only indexed namespaces can be listed */
@@ -564,11 +573,11 @@ static int rd_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const c
     snprintf(now, sizeof(now), "%lld", (long long)gw_now());
     snprintf(cnt, sizeof(cnt), "%zu", max);
     /* forget index entries whose records expired */
-    const char *trim[] = {"ZREMRANGEBYSCORE", idx, "-inf", now};
+    const char *trim[] = { "ZREMRANGEBYSCORE", idx, "-inf", now };
     redisReply *r = run(s, 4, trim, NULL, 1);
     if (r)
         freeReplyObject(r);
-    const char *argv[] = {"ZRANGEBYSCORE", idx, now, "+inf", "LIMIT", "0", cnt};
+    const char *argv[] = { "ZRANGEBYSCORE", idx, now, "+inf", "LIMIT", "0", cnt };
     r = run(s, 7, argv, NULL, 1);
     free(idx);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
@@ -607,11 +616,25 @@ static void rd_close(gw_store_t *b)
 }
 
 static const gw_store_ops_t redis_ops = {
-    .name = "redis", .put = rd_put, .get = rd_get, .take = rd_take, .del = rd_del,
-    .revoke = rd_revoke, .revoked_since = rd_revoked_since, .link_create = rd_link_create,
-    .link_by_id12 = rd_link_by_id12, .link_by_account = rd_link_by_account,
-    .link_delete = rd_link_delete, .link_rekey = rd_link_rekey, .purge = rd_purge, .close = rd_close, .incr = rd_incr, .decr = rd_decr, .list = rd_list,
-    .set_add = rd_set_add, .set_members = rd_set_members,
+    .name = "redis",
+    .put = rd_put,
+    .get = rd_get,
+    .take = rd_take,
+    .del = rd_del,
+    .revoke = rd_revoke,
+    .revoked_since = rd_revoked_since,
+    .link_create = rd_link_create,
+    .link_by_id12 = rd_link_by_id12,
+    .link_by_account = rd_link_by_account,
+    .link_delete = rd_link_delete,
+    .link_rekey = rd_link_rekey,
+    .purge = rd_purge,
+    .close = rd_close,
+    .incr = rd_incr,
+    .decr = rd_decr,
+    .list = rd_list,
+    .set_add = rd_set_add,
+    .set_members = rd_set_members,
 };
 
 static int parse_hostport(const char *s, char **host, int *port)
@@ -643,7 +666,8 @@ gw_store_t *gw_store_open_redis(const char *url, const char *password, const cha
         s->password = gw_strdup(password);
     if (sentinels && *sentinels) {
         char *list = gw_strdup(sentinels), *save = NULL;
-        for (char *t = strtok_r(list, " ,", &save); t && s->nsentinels < MAX_SENTINELS; t = strtok_r(NULL, " ,", &save)) {
+        for (char *t = strtok_r(list, " ,", &save); t && s->nsentinels < MAX_SENTINELS;
+             t = strtok_r(NULL, " ,", &save)) {
             if (parse_hostport(t, &s->sentinel_host[s->nsentinels], &s->sentinel_port[s->nsentinels])) {
                 snprintf(err, errlen, "redis sentinel '%s' is not host:port", t);
                 free(list);
@@ -696,7 +720,7 @@ gw_store_t *gw_store_open_redis(const char *url, const char *password, const cha
     if (!c)
         goto bad;
     /* durable data (links) must survive a Redis restart */
-    const char *argv[] = {"INFO", "persistence"};
+    const char *argv[] = { "INFO", "persistence" };
     redisReply *r = cmd(c, 2, argv, NULL);
     int aof = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "aof_enabled:1");
     if (r)

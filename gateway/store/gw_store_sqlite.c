@@ -23,10 +23,40 @@
 #include <time.h>
 
 enum {
-    Q_PUT, Q_PUT_NX_CLEAN, Q_PUT_NX, Q_GET, Q_TAKE, Q_DEL, Q_REVOKE, Q_REVOKED, Q_LINK_ADD,
-    Q_LINK_ID12, Q_LINK_ACCT, Q_LINK_DEL, Q_PURGE_KV, Q_PURGE_REV, Q_INCR, Q_ACCT_GET, Q_ACCT_UPSERT,
-    Q_ACCT_BY_ID, Q_ACCT_BY_USER, Q_ACCT_BY_ID12, Q_ACCT_BY_ID12_V, Q_ACCT_UPDATE, Q_ACCT_TO_VERIFY, Q_LINK_REKEY, Q_LIST, Q_DECR, Q_ACCT_BY_NAME, Q_SET_ADD, Q_SET_MEMBERS, Q_PURGE_SET,
-    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_COUNT
+    Q_PUT,
+    Q_PUT_NX_CLEAN,
+    Q_PUT_NX,
+    Q_GET,
+    Q_TAKE,
+    Q_DEL,
+    Q_REVOKE,
+    Q_REVOKED,
+    Q_LINK_ADD,
+    Q_LINK_ID12,
+    Q_LINK_ACCT,
+    Q_LINK_DEL,
+    Q_PURGE_KV,
+    Q_PURGE_REV,
+    Q_INCR,
+    Q_ACCT_GET,
+    Q_ACCT_UPSERT,
+    Q_ACCT_BY_ID,
+    Q_ACCT_BY_USER,
+    Q_ACCT_BY_ID12,
+    Q_ACCT_BY_ID12_V,
+    Q_ACCT_UPDATE,
+    Q_ACCT_TO_VERIFY,
+    Q_LINK_REKEY,
+    Q_LIST,
+    Q_DECR,
+    Q_ACCT_BY_NAME,
+    Q_SET_ADD,
+    Q_SET_MEMBERS,
+    Q_PURGE_SET,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_COUNT
 };
 
 static const char *SQL[Q_COUNT] = {
@@ -43,7 +73,10 @@ static const char *SQL[Q_COUNT] = {
     [Q_LINK_ID12] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND id12=?2",
     [Q_LINK_ACCT] = "SELECT portal,id12,account,created FROM links WHERE portal=?1 AND account=?2",
     [Q_LINK_DEL] = "DELETE FROM links WHERE portal=?1 AND id12=?2",
-    [Q_ACCT_BY_NAME] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_name WHERE portal=?1 AND name_key=?2"
+    [Q_ACCT_BY_NAME] = "SELECT "
+                       "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
+                       "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY "
+                       "accounts_name WHERE portal=?1 AND name_key=?2"
                        " AND cmnd9<>'' AND id12='' AND state=0 ORDER BY id LIMIT ?3",
     [Q_DECR] = "UPDATE kv SET v=CAST(max(CAST(v AS INTEGER)-1,0) AS TEXT) WHERE ns=?1 AND k=?2 AND exp>?3",
     [Q_LIST] = "SELECT k,v FROM kv WHERE ns=?1 AND exp>?2 ORDER BY exp LIMIT ?3",
@@ -60,8 +93,14 @@ static const char *SQL[Q_COUNT] = {
     [Q_INCR] = "INSERT INTO kv(ns,k,v,exp) VALUES(?1,?2,'1',?3) ON CONFLICT(ns,k) DO UPDATE SET "
                "v = CASE WHEN exp<=?4 THEN '1' ELSE CAST(CAST(v AS INTEGER)+1 AS TEXT) END, "
                "exp = CASE WHEN exp<=?4 THEN excluded.exp ELSE exp END RETURNING v",
-    [Q_ACCT_GET] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
-    [Q_ACCT_UPSERT] = "INSERT INTO accounts(portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20) "
+    [Q_ACCT_GET] =
+        "SELECT "
+        "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,"
+        "pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
+    [Q_ACCT_UPSERT] = "INSERT INTO "
+                      "accounts(portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_"
+                      "by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20) "
                       "ON CONFLICT(portal,id) DO UPDATE SET username=excluded.username, full_name=excluded.full_name,"
                       " name_key=excluded.name_key, birthdate=excluded.birthdate, sex=excluded.sex,"
                       " cmnd9=excluded.cmnd9, id12=excluded.id12, id12_verified=excluded.id12_verified,"
@@ -69,13 +108,31 @@ static const char *SQL[Q_COUNT] = {
                       " status=excluded.status, pw_hash=excluded.pw_hash, account_class=excluded.account_class,"
                       " flags=excluded.flags, updated=excluded.updated,"
                       " state=CASE WHEN accounts.state>=2 THEN accounts.state ELSE excluded.state END",
-    [Q_ACCT_BY_ID] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
-    [Q_ACCT_BY_USER] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_user WHERE portal=?1 AND username=?2",
-    [Q_ACCT_BY_ID12] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_id12 WHERE portal=?1 AND id12=?2 AND state<>3 ORDER BY id LIMIT ?3",
-    [Q_ACCT_BY_ID12_V] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_id12 WHERE portal=?1 AND id12=?2 AND id12_verified=1 AND state IN (0,1) ORDER BY id LIMIT ?3",
-    [Q_ACCT_UPDATE] = "UPDATE accounts SET state=?3, id12=COALESCE(?4,id12), id12_verified=CASE WHEN ?4 IS NULL THEN id12_verified ELSE 1 END,"
-                      " verified_by=COALESCE(?5,verified_by), merged_into=COALESCE(?6,merged_into), updated=?7 WHERE portal=?1 AND id=?2",
-    [Q_ACCT_TO_VERIFY] = "SELECT portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id>?2 AND cmnd9<>'' AND id12<>'' AND id12_verified=0"
+    [Q_ACCT_BY_ID] =
+        "SELECT "
+        "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,"
+        "pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1 AND id=?2",
+    [Q_ACCT_BY_USER] = "SELECT "
+                       "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
+                       "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY "
+                       "accounts_user WHERE portal=?1 AND username=?2",
+    [Q_ACCT_BY_ID12] = "SELECT "
+                       "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
+                       "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY "
+                       "accounts_id12 WHERE portal=?1 AND id12=?2 AND state<>3 ORDER BY id LIMIT ?3",
+    [Q_ACCT_BY_ID12_V] =
+        "SELECT "
+        "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,phone,status,"
+        "pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY accounts_id12 WHERE portal=?1 "
+        "AND id12=?2 AND id12_verified=1 AND state IN (0,1) ORDER BY id LIMIT ?3",
+    [Q_ACCT_UPDATE] = "UPDATE accounts SET state=?3, id12=COALESCE(?4,id12), id12_verified=CASE WHEN ?4 IS NULL THEN "
+                      "id12_verified ELSE 1 END,"
+                      " verified_by=COALESCE(?5,verified_by), merged_into=COALESCE(?6,merged_into), updated=?7 WHERE "
+                      "portal=?1 AND id=?2",
+    [Q_ACCT_TO_VERIFY] = "SELECT "
+                         "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,"
+                         "email,phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE "
+                         "portal=?1 AND id>?2 AND cmnd9<>'' AND id12<>'' AND id12_verified=0"
                          " AND state=0 ORDER BY id LIMIT ?3",
 };
 
@@ -114,7 +171,7 @@ typedef struct sq_store {
     pthread_mutex_t lock; /* guards the list of all connections */
     conn_t *all;
     pthread_mutex_t wlock; /* held by the thread that uses the write connection */
-    conn_t *writer;        /* opened on first use, under wlock */
+    conn_t *writer; /* opened on first use, under wlock */
     atomic_int checkpoint_due; /* 1: the WAL has passed CHECKPOINT_FRAMES, 2: WAL_CAP_FRAMES */
 } sq_store_t;
 
@@ -137,8 +194,7 @@ static void conn_close(conn_t *c)
 static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
 {
     conn_t *c = gw_xcalloc(1, sizeof(*c));
-    int rc = sqlite3_open_v2(s->path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         goto bad;
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS); /* other processes: the CLI, other gateways */
@@ -149,8 +205,10 @@ static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
      * remap cost more (munmap) than the reads it saved. A 2 MB page cache per read
      * connection (one per worker thread; the write connection takes 16 MB); a WAL file
      * left larger than 64 MB is cut back when it restarts. */
-    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=67108864;"
-                        " PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+    sqlite3_exec(c->db,
+                 "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=67108864;"
+                 " PRAGMA temp_store=MEMORY",
+                 NULL, NULL, NULL);
     for (int i = 0; i < Q_COUNT; i++)
         if (sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK)
             goto bad;
@@ -169,8 +227,8 @@ static int tx(conn_t *c, int q);
 static __thread struct {
     sq_store_t *batch_of;
     int batch_depth, batch_abort; /* batches nest: the outermost one commits */
-    int batch_began;              /* its transaction is open on the write connection */
-    int importing;                /* sq_import_begin holds the write connection */
+    int batch_began; /* its transaction is open on the write connection */
+    int importing; /* sq_import_begin holds the write connection */
     /* The write connection, while this thread holds it: a write operation holds it for
      * its statements, a batch or an import from its first operation to its end. */
     sq_store_t *writer_of;
@@ -409,7 +467,10 @@ static int exec_simple(gw_store_t *b, int q, const char *a1, const char *a2, int
 
 static int sq_del(gw_store_t *b, const char *ns, const char *key) { return exec_simple(b, Q_DEL, ns, key, -1); }
 
-static int sq_revoke(gw_store_t *b, const char *sid, int64_t until) { return exec_simple(b, Q_REVOKE, sid, NULL, until); }
+static int sq_revoke(gw_store_t *b, const char *sid, int64_t until)
+{
+    return exec_simple(b, Q_REVOKE, sid, NULL, until);
+}
 
 static int sq_revoked_since(gw_store_t *b, int64_t after, gw_store_revoked_cb cb, void *ud, int64_t *ret_seq)
 {
@@ -471,11 +532,17 @@ static int link_query(gw_store_t *b, int q, const char *portal, const char *key,
 }
 
 static int sq_link_by_id12(gw_store_t *b, const char *p, const char *id12, gw_link_t *ret)
-{ return link_query(b, Q_LINK_ID12, p, id12, ret); }
+{
+    return link_query(b, Q_LINK_ID12, p, id12, ret);
+}
 static int sq_link_by_account(gw_store_t *b, const char *p, const char *a, gw_link_t *ret)
-{ return link_query(b, Q_LINK_ACCT, p, a, ret); }
+{
+    return link_query(b, Q_LINK_ACCT, p, a, ret);
+}
 static int sq_link_delete(gw_store_t *b, const char *p, const char *id12)
-{ return exec_simple(b, Q_LINK_DEL, p, id12, -1); }
+{
+    return exec_simple(b, Q_LINK_DEL, p, id12, -1);
+}
 
 static int sq_link_rekey(gw_store_t *b, const char *p, const char *old_id12, const char *new_id12)
 {
@@ -487,14 +554,14 @@ static int sq_link_rekey(gw_store_t *b, const char *p, const char *old_id12, con
     bind_text(st, 2, old_id12);
     bind_text(st, 3, new_id12);
     int r = sqlite3_step(st);
-    int rc = r == SQLITE_DONE ? (sqlite3_changes(c->db) ? GW_OK : GW_ENOTFOUND)
-                              : r == SQLITE_CONSTRAINT ? GW_ECONFLICT : GW_ESTORE;
+    int rc = r == SQLITE_DONE         ? (sqlite3_changes(c->db) ? GW_OK : GW_ENOTFOUND)
+             : r == SQLITE_CONSTRAINT ? GW_ECONFLICT
+                                      : GW_ESTORE;
     sqlite3_reset(st);
     return rc;
 }
 
-static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *),
-                   void *ud)
+static int sq_list(gw_store_t *b, const char *ns, size_t max, void (*cb)(const char *, const char *, void *), void *ud)
 {
     conn_t *c = conn_get((sq_store_t *)b);
     if (!c)
@@ -715,9 +782,13 @@ static int acct_one(gw_store_t *b, int q, const char *portal, const char *key, g
 }
 
 static int sq_account_get(gw_store_t *b, const char *p, const char *id, gw_account_t *ret)
-{ return acct_one(b, Q_ACCT_BY_ID, p, id, ret); }
+{
+    return acct_one(b, Q_ACCT_BY_ID, p, id, ret);
+}
 static int sq_account_by_username(gw_store_t *b, const char *p, const char *u, gw_account_t *ret)
-{ return acct_one(b, Q_ACCT_BY_USER, p, u, ret); }
+{
+    return acct_one(b, Q_ACCT_BY_USER, p, u, ret);
+}
 
 static int acct_many(sqlite3_stmt *st, gw_account_t *ret, size_t max, size_t *ret_n)
 {
@@ -836,10 +907,10 @@ static int sq_import_row(gw_store_t *b, const gw_account_t *in, gw_import_stats_
     if (rc != GW_OK && rc != GW_ENOTFOUND)
         return rc;
     sqlite3_stmt *st = stmt(c, Q_ACCT_UPSERT);
-    const char *txt[] = {a->portal, a->id, a->username, a->full_name, a->name_key, a->birthdate};
+    const char *txt[] = { a->portal, a->id, a->username, a->full_name, a->name_key, a->birthdate };
     for (int i = 0; i < 6; i++)
         bind_text(st, i + 1, txt[i]);
-    char sex[2] = {a->sex, 0};
+    char sex[2] = { a->sex, 0 };
     bind_text(st, 7, sex);
     bind_text(st, 8, a->cmnd9);
     bind_text(st, 9, a->id12);
@@ -871,8 +942,7 @@ static int sq_import_end(gw_store_t *b, int commit)
     if (!tl.importing || tl.writer_of != s)
         return GW_ESTORE; /* no import began on this thread */
     tl.importing = 0;
-    int rc = tx(s->writer, commit ? Q_COMMIT : Q_ROLLBACK) == SQLITE_OK ? GW_OK
-                                                                                                   : GW_ESTORE;
+    int rc = tx(s->writer, commit ? Q_COMMIT : Q_ROLLBACK) == SQLITE_OK ? GW_OK : GW_ESTORE;
     writer_leave(s);
     return rc;
 }
@@ -904,10 +974,14 @@ static int sq_account_report(gw_store_t *b, const char *portal, gw_account_repor
     r->merged = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND state=3", portal);
     r->unverified = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND state=0", portal);
     r->legacy_encoding = scalar(c, "SELECT count(*) FROM accounts WHERE portal=?1 AND (flags & 1)=1", portal);
-    r->duplicate_groups = scalar(c, "SELECT count(*) FROM (SELECT id12 FROM accounts WHERE portal=?1 AND id12<>''"
-                                    " AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)", portal);
-    r->duplicate_accounts = scalar(c, "SELECT coalesce(sum(n),0) FROM (SELECT count(*) n FROM accounts WHERE portal=?1"
-                                      " AND id12<>'' AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)", portal);
+    r->duplicate_groups = scalar(c,
+                                 "SELECT count(*) FROM (SELECT id12 FROM accounts WHERE portal=?1 AND id12<>''"
+                                 " AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)",
+                                 portal);
+    r->duplicate_accounts = scalar(c,
+                                   "SELECT coalesce(sum(n),0) FROM (SELECT count(*) n FROM accounts WHERE portal=?1"
+                                   " AND id12<>'' AND id12_verified=1 AND state<>3 GROUP BY id12 HAVING count(*)>1)",
+                                   portal);
     return r->total < 0 ? GW_ESTORE : GW_OK;
 }
 
@@ -938,46 +1012,69 @@ static void sq_close(gw_store_t *b)
 }
 
 /* The write operations: each runs on the write connection, held for its statements. */
-#define WRITE_OP(op, params, args)                       \
-    static int w_##op params                             \
-    {                                                    \
-        sq_store_t *s = (sq_store_t *)b;                 \
-        if (!writer_enter(s))                            \
-            return GW_ESTORE;                            \
-        int rc = sq_##op args;                           \
-        writer_leave(s);                                 \
-        return rc;                                       \
+#define WRITE_OP(op, params, args)                                                                                     \
+    static int w_##op params                                                                                           \
+    {                                                                                                                  \
+        sq_store_t *s = (sq_store_t *)b;                                                                               \
+        if (!writer_enter(s))                                                                                          \
+            return GW_ESTORE;                                                                                          \
+        int rc = sq_##op args;                                                                                         \
+        writer_leave(s);                                                                                               \
+        return rc;                                                                                                     \
     }
-WRITE_OP(put, (gw_store_t *b, const char *ns, const char *key, const char *val, long ttl, int nx),
+WRITE_OP(put, (gw_store_t * b, const char *ns, const char *key, const char *val, long ttl, int nx),
          (b, ns, key, val, ttl, nx))
-WRITE_OP(take, (gw_store_t *b, const char *ns, const char *key, char **ret), (b, ns, key, ret))
-WRITE_OP(del, (gw_store_t *b, const char *ns, const char *key), (b, ns, key))
-WRITE_OP(revoke, (gw_store_t *b, const char *sid, int64_t until), (b, sid, until))
-WRITE_OP(link_create, (gw_store_t *b, const gw_link_t *l), (b, l))
-WRITE_OP(link_delete, (gw_store_t *b, const char *p, const char *id12), (b, p, id12))
-WRITE_OP(link_rekey, (gw_store_t *b, const char *p, const char *o, const char *n), (b, p, o, n))
-WRITE_OP(purge, (gw_store_t *b), (b))
-WRITE_OP(incr, (gw_store_t *b, const char *ns, const char *key, long ttl, int64_t *ret), (b, ns, key, ttl, ret))
-WRITE_OP(decr, (gw_store_t *b, const char *ns, const char *key), (b, ns, key))
-WRITE_OP(set_add, (gw_store_t *b, const char *ns, const char *key, const char *m, long ttl), (b, ns, key, m, ttl))
+WRITE_OP(take, (gw_store_t * b, const char *ns, const char *key, char **ret), (b, ns, key, ret))
+WRITE_OP(del, (gw_store_t * b, const char *ns, const char *key), (b, ns, key))
+WRITE_OP(revoke, (gw_store_t * b, const char *sid, int64_t until), (b, sid, until))
+WRITE_OP(link_create, (gw_store_t * b, const gw_link_t *l), (b, l))
+WRITE_OP(link_delete, (gw_store_t * b, const char *p, const char *id12), (b, p, id12))
+WRITE_OP(link_rekey, (gw_store_t * b, const char *p, const char *o, const char *n), (b, p, o, n))
+WRITE_OP(purge, (gw_store_t * b), (b))
+WRITE_OP(incr, (gw_store_t * b, const char *ns, const char *key, long ttl, int64_t *ret), (b, ns, key, ttl, ret))
+WRITE_OP(decr, (gw_store_t * b, const char *ns, const char *key), (b, ns, key))
+WRITE_OP(set_add, (gw_store_t * b, const char *ns, const char *key, const char *m, long ttl), (b, ns, key, m, ttl))
 WRITE_OP(account_update,
-         (gw_store_t *b, const char *portal, const char *id, int state, const char *id12, const char *verified_by,
+         (gw_store_t * b, const char *portal, const char *id, int state, const char *id12, const char *verified_by,
           const char *merged_into),
          (b, portal, id, state, id12, verified_by, merged_into))
-WRITE_OP(import_row, (gw_store_t *b, const gw_account_t *in, gw_import_stats_t *stats), (b, in, stats))
+WRITE_OP(import_row, (gw_store_t * b, const gw_account_t *in, gw_import_stats_t *stats), (b, in, stats))
 #undef WRITE_OP
 
 static const gw_store_ops_t sqlite_ops = {
-    .name = "sqlite", .put = w_put, .get = sq_get, .take = w_take, .del = w_del,
-    .revoke = w_revoke, .revoked_since = sq_revoked_since, .link_create = w_link_create,
-    .link_by_id12 = sq_link_by_id12, .link_by_account = sq_link_by_account,
-    .link_delete = w_link_delete, .link_rekey = w_link_rekey, .purge = w_purge, .close = sq_close, .incr = w_incr, .decr = w_decr, .list = sq_list, .batch_begin = sq_batch_begin, .batch_end = sq_batch_end,
-    .batch_try_begin = sq_batch_try_begin, .maintain = sq_maintain,
-    .set_add = w_set_add, .set_members = sq_set_members,
-    .import_begin = sq_import_begin, .import_row = w_import_row, .import_end = sq_import_end,
-    .account_get = sq_account_get, .account_by_username = sq_account_by_username,
-    .accounts_by_id12 = sq_accounts_by_id12, .accounts_by_name_key = sq_accounts_by_name_key, .account_update = w_account_update,
-    .account_report = sq_account_report, .accounts_to_verify = sq_accounts_to_verify,
+    .name = "sqlite",
+    .put = w_put,
+    .get = sq_get,
+    .take = w_take,
+    .del = w_del,
+    .revoke = w_revoke,
+    .revoked_since = sq_revoked_since,
+    .link_create = w_link_create,
+    .link_by_id12 = sq_link_by_id12,
+    .link_by_account = sq_link_by_account,
+    .link_delete = w_link_delete,
+    .link_rekey = w_link_rekey,
+    .purge = w_purge,
+    .close = sq_close,
+    .incr = w_incr,
+    .decr = w_decr,
+    .list = sq_list,
+    .batch_begin = sq_batch_begin,
+    .batch_end = sq_batch_end,
+    .batch_try_begin = sq_batch_try_begin,
+    .maintain = sq_maintain,
+    .set_add = w_set_add,
+    .set_members = sq_set_members,
+    .import_begin = sq_import_begin,
+    .import_row = w_import_row,
+    .import_end = sq_import_end,
+    .account_get = sq_account_get,
+    .account_by_username = sq_account_by_username,
+    .accounts_by_id12 = sq_accounts_by_id12,
+    .accounts_by_name_key = sq_accounts_by_name_key,
+    .account_update = w_account_update,
+    .account_report = sq_account_report,
+    .accounts_to_verify = sq_accounts_to_verify,
 };
 
 gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_t errlen)

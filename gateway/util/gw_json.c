@@ -155,14 +155,30 @@ static int read_string(rd_t *r, const char **s, size_t *n, char **owned)
             unsigned e = q[1];
             q += 2;
             switch (e) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '/': *o++ = '/'; break;
-            case 'b': *o++ = '\b'; break;
-            case 'f': *o++ = '\f'; break;
-            case 'n': *o++ = '\n'; break;
-            case 'r': *o++ = '\r'; break;
-            case 't': *o++ = '\t'; break;
+            case '"':
+                *o++ = '"';
+                break;
+            case '\\':
+                *o++ = '\\';
+                break;
+            case '/':
+                *o++ = '/';
+                break;
+            case 'b':
+                *o++ = '\b';
+                break;
+            case 'f':
+                *o++ = '\f';
+                break;
+            case 'n':
+                *o++ = '\n';
+                break;
+            case 'r':
+                *o++ = '\r';
+                break;
+            case 't':
+                *o++ = '\t';
+                break;
             case 'u': {
                 unsigned cp, lo;
                 if (hex4(q, close, &cp)) {
@@ -388,8 +404,10 @@ static json_t *read_value(rd_t *r)
     if (r->p >= r->end)
         return fail(r, "value expected");
     switch (*r->p) {
-    case '{': return read_container(r, '}');
-    case '[': return read_container(r, ']');
+    case '{':
+        return read_container(r, '}');
+    case '[':
+        return read_container(r, ']');
     case '"': {
         r->p++;
         const char *s;
@@ -401,9 +419,12 @@ static json_t *read_value(rd_t *r)
         free(owned);
         return v ? v : fail(r, "out of memory");
     }
-    case 't': return literal(r, "true", 4, json_true());
-    case 'f': return literal(r, "false", 5, json_false());
-    case 'n': return literal(r, "null", 4, json_null());
+    case 't':
+        return literal(r, "true", 4, json_true());
+    case 'f':
+        return literal(r, "false", 5, json_false());
+    case 'n':
+        return literal(r, "null", 4, json_null());
     default:
         if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9'))
             return read_number(r);
@@ -413,8 +434,9 @@ static json_t *read_value(rd_t *r)
 
 json_t *gw_json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
-    rd_t r = {(const unsigned char *)text, (const unsigned char *)text, (const unsigned char *)text + len, 0,
-              err, errlen};
+    rd_t r = {
+        (const unsigned char *)text, (const unsigned char *)text, (const unsigned char *)text + len, 0, err, errlen
+    };
     if (err && errlen)
         err[0] = 0;
     if (!text)
@@ -433,10 +455,7 @@ json_t *gw_json_parse(const char *text, size_t len, char *err, size_t errlen)
     return v;
 }
 
-json_t *gw_json_parse_str(const char *text)
-{
-    return text ? gw_json_parse(text, strlen(text), NULL, 0) : NULL;
-}
+json_t *gw_json_parse_str(const char *text) { return text ? gw_json_parse(text, strlen(text), NULL, 0) : NULL; }
 
 const char *gw_jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static gw_log_level_t min_level = GW_LOG_INFO;
-static const char *names[] = {"debug", "info", "warn", "error"};
+static const char *names[] = { "debug", "info", "warn", "error" };
 
 void gw_log_set_level(gw_log_level_t lvl) { min_level = lvl; }
 
@@ -61,7 +61,7 @@ static size_t put_str(char *buf, size_t pos, size_t cap, const char *s)
                 cp = 0xfffd;
         }
         p += n;
-        unsigned units[2] = {cp, 0};
+        unsigned units[2] = { cp, 0 };
         int nu = 1;
         if (cp >= 0x10000) {
             units[0] = 0xd800 + ((cp - 0x10000) >> 10);

@@ -384,7 +384,7 @@ char *gw_sha256_b64url(const char *s)
 /* HMAC-SHA256 (RFC 2104) on the fetched digest. */
 void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsigned char out[32])
 {
-    unsigned char k[64] = {0}, pad[64], inner[32];
+    unsigned char k[64] = { 0 }, pad[64], inner[32];
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (klen > sizeof(k))
         sha256_2(c, key, klen, NULL, 0, k);

@@ -36,13 +36,13 @@ int gw_buf_adds(gw_buf_t *b, const char *s);
 int gw_buf_printf(gw_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *gw_buf_steal(gw_buf_t *b); /* returns data (caller frees), resets b */
 
-char *gw_strdup(const char *s);   /* NULL-safe; aborts on OOM */
+char *gw_strdup(const char *s); /* NULL-safe; aborts on OOM */
 char *gw_strndup(const char *s, size_t n); /* n bytes of s and a NUL; aborts on OOM */
-void *gw_xmalloc(size_t n);       /* aborts on OOM */
+void *gw_xmalloc(size_t n); /* aborts on OOM */
 void *gw_xcalloc(size_t n, size_t m);
 char *gw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int gw_streq(const char *a, const char *b); /* NULL-safe */
-void gw_wipe_free(char *s);                 /* zero a secret string, then free */
+void gw_wipe_free(char *s); /* zero a secret string, then free */
 
 /* Constant-time equality of two strings of any length. */
 int gw_ct_streq(const char *a, const char *b);

@@ -18,69 +18,69 @@ typedef struct province {
 /* The 63 legacy codes (Circular 07/2016/TT-BCA annex I), sorted by code. They stay valid
  * after the 2025 merger: numbers already issued never change, closed codes are never reused. */
 static const province_t provinces[] = {
-    {"001", "Hà Nội"},
-    {"002", "Hà Giang"},
-    {"004", "Cao Bằng"},
-    {"006", "Bắc Kạn"},
-    {"008", "Tuyên Quang"},
-    {"010", "Lào Cai"},
-    {"011", "Điện Biên"},
-    {"012", "Lai Châu"},
-    {"014", "Sơn La"},
-    {"015", "Yên Bái"},
-    {"017", "Hòa Bình"},
-    {"019", "Thái Nguyên"},
-    {"020", "Lạng Sơn"},
-    {"022", "Quảng Ninh"},
-    {"024", "Bắc Giang"},
-    {"025", "Phú Thọ"},
-    {"026", "Vĩnh Phúc"},
-    {"027", "Bắc Ninh"},
-    {"030", "Hải Dương"},
-    {"031", "Hải Phòng"},
-    {"033", "Hưng Yên"},
-    {"034", "Thái Bình"},
-    {"035", "Hà Nam"},
-    {"036", "Nam Định"},
-    {"037", "Ninh Bình"},
-    {"038", "Thanh Hóa"},
-    {"040", "Nghệ An"},
-    {"042", "Hà Tĩnh"},
-    {"044", "Quảng Bình"},
-    {"045", "Quảng Trị"},
-    {"046", "Thừa Thiên Huế"},
-    {"048", "Đà Nẵng"},
-    {"049", "Quảng Nam"},
-    {"051", "Quảng Ngãi"},
-    {"052", "Bình Định"},
-    {"054", "Phú Yên"},
-    {"056", "Khánh Hòa"},
-    {"058", "Ninh Thuận"},
-    {"060", "Bình Thuận"},
-    {"062", "Kon Tum"},
-    {"064", "Gia Lai"},
-    {"066", "Đắk Lắk"},
-    {"067", "Đắk Nông"},
-    {"068", "Lâm Đồng"},
-    {"070", "Bình Phước"},
-    {"072", "Tây Ninh"},
-    {"074", "Bình Dương"},
-    {"075", "Đồng Nai"},
-    {"077", "Bà Rịa - Vũng Tàu"},
-    {"079", "TP Hồ Chí Minh"},
-    {"080", "Long An"},
-    {"082", "Tiền Giang"},
-    {"083", "Bến Tre"},
-    {"084", "Trà Vinh"},
-    {"086", "Vĩnh Long"},
-    {"087", "Đồng Tháp"},
-    {"089", "An Giang"},
-    {"091", "Kiên Giang"},
-    {"092", "Cần Thơ"},
-    {"093", "Hậu Giang"},
-    {"094", "Sóc Trăng"},
-    {"095", "Bạc Liêu"},
-    {"096", "Cà Mau"},
+    { "001", "Hà Nội" },
+    { "002", "Hà Giang" },
+    { "004", "Cao Bằng" },
+    { "006", "Bắc Kạn" },
+    { "008", "Tuyên Quang" },
+    { "010", "Lào Cai" },
+    { "011", "Điện Biên" },
+    { "012", "Lai Châu" },
+    { "014", "Sơn La" },
+    { "015", "Yên Bái" },
+    { "017", "Hòa Bình" },
+    { "019", "Thái Nguyên" },
+    { "020", "Lạng Sơn" },
+    { "022", "Quảng Ninh" },
+    { "024", "Bắc Giang" },
+    { "025", "Phú Thọ" },
+    { "026", "Vĩnh Phúc" },
+    { "027", "Bắc Ninh" },
+    { "030", "Hải Dương" },
+    { "031", "Hải Phòng" },
+    { "033", "Hưng Yên" },
+    { "034", "Thái Bình" },
+    { "035", "Hà Nam" },
+    { "036", "Nam Định" },
+    { "037", "Ninh Bình" },
+    { "038", "Thanh Hóa" },
+    { "040", "Nghệ An" },
+    { "042", "Hà Tĩnh" },
+    { "044", "Quảng Bình" },
+    { "045", "Quảng Trị" },
+    { "046", "Thừa Thiên Huế" },
+    { "048", "Đà Nẵng" },
+    { "049", "Quảng Nam" },
+    { "051", "Quảng Ngãi" },
+    { "052", "Bình Định" },
+    { "054", "Phú Yên" },
+    { "056", "Khánh Hòa" },
+    { "058", "Ninh Thuận" },
+    { "060", "Bình Thuận" },
+    { "062", "Kon Tum" },
+    { "064", "Gia Lai" },
+    { "066", "Đắk Lắk" },
+    { "067", "Đắk Nông" },
+    { "068", "Lâm Đồng" },
+    { "070", "Bình Phước" },
+    { "072", "Tây Ninh" },
+    { "074", "Bình Dương" },
+    { "075", "Đồng Nai" },
+    { "077", "Bà Rịa - Vũng Tàu" },
+    { "079", "TP Hồ Chí Minh" },
+    { "080", "Long An" },
+    { "082", "Tiền Giang" },
+    { "083", "Bến Tre" },
+    { "084", "Trà Vinh" },
+    { "086", "Vĩnh Long" },
+    { "087", "Đồng Tháp" },
+    { "089", "An Giang" },
+    { "091", "Kiên Giang" },
+    { "092", "Cần Thơ" },
+    { "093", "Hậu Giang" },
+    { "094", "Sóc Trăng" },
+    { "095", "Bạc Liêu" },
+    { "096", "Cà Mau" },
 };
 
 static int province_cmp(const void *key, const void *elem)
@@ -93,15 +93,12 @@ const char *gw_id_province(const char *code3)
 {
     if (code3 == NULL || strnlen(code3, 4) != 3)
         return NULL;
-    const province_t *p = bsearch(code3, provinces, sizeof(provinces) / sizeof(provinces[0]),
-                                  sizeof(provinces[0]), province_cmp);
+    const province_t *p =
+        bsearch(code3, provinces, sizeof(provinces) / sizeof(provinces[0]), sizeof(provinces[0]), province_cmp);
     return p ? p->name : NULL;
 }
 
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
 int gw_id_check(const char *in, size_t len, int current_year, gw_id_info_t *ret)
 {
@@ -164,7 +161,6 @@ unsigned gw_id_compare(gw_id_info_t *info, int birth_year, char sex)
     info->warnings |= w;
     return w;
 }
-
 
 const char *gw_id_strerror(int err)
 {

@@ -7,14 +7,14 @@
 
 typedef enum {
     GW_ID_PERSONAL = 1, /* 12-digit personal identification number (CCCD) */
-    GW_ID_CMND9 = 2     /* 9-digit old ID card number */
+    GW_ID_CMND9 = 2 /* 9-digit old ID card number */
 } gw_id_kind_t;
 
 /* Errors: the input cannot be an ID number. */
 enum {
     GW_ID_OK = 0,
-    GW_ID_ERR_FORMAT = -1,    /* a byte other than '0'..'9' after trimming ASCII space/tab */
-    GW_ID_ERR_LENGTH = -2,    /* neither 9 nor 12 digits */
+    GW_ID_ERR_FORMAT = -1, /* a byte other than '0'..'9' after trimming ASCII space/tab */
+    GW_ID_ERR_LENGTH = -2, /* neither 9 nor 12 digits */
     GW_ID_ERR_IMPOSSIBLE = -3 /* century/year digits give a birth year after the current year */
 };
 
@@ -25,12 +25,12 @@ enum {
 
 typedef struct gw_id_info {
     gw_id_kind_t kind;
-    char digits[13];      /* NUL-terminated ASCII digits, leading zeros kept */
-    int birth_year;       /* PERSONAL only, else 0 */
-    char sex;             /* 'M' or 'F' for PERSONAL, else 0 */
-    char place[4];        /* "001".."096" for PERSONAL, else "" */
+    char digits[13]; /* NUL-terminated ASCII digits, leading zeros kept */
+    int birth_year; /* PERSONAL only, else 0 */
+    char sex; /* 'M' or 'F' for PERSONAL, else 0 */
+    char place[4]; /* "001".."096" for PERSONAL, else "" */
     const char *province; /* legacy province name (UTF-8) or NULL if unknown */
-    unsigned warnings;    /* GW_ID_WARN_* */
+    unsigned warnings; /* GW_ID_WARN_* */
 } gw_id_info_t;
 
 /* Check `in` (len bytes, not necessarily NUL-terminated) as received.
@@ -44,7 +44,6 @@ unsigned gw_id_compare(gw_id_info_t *info, int birth_year, char sex);
 
 /* Legacy province name for a 3-digit code, or NULL. */
 const char *gw_id_province(const char *code3);
-
 
 /* Short name for an error code ("format", "length", "impossible"). */
 const char *gw_id_strerror(int err);

@@ -85,8 +85,8 @@ static int check_input(const char *in, size_t len)
 
 static int is_space_like(utf8proc_int32_t cp)
 {
-    if (cp == 0x20 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 ||
-        cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
+    if (cp == 0x20 || cp == 0xA0 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+        cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
         return 1;
     return cp > 0x7F && utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS;
 }
@@ -116,13 +116,11 @@ static utf8proc_int32_t map_lookalike(utf8proc_int32_t cp, void *data)
 }
 
 /* Decompose `len` bytes of (already checked) UTF-8 into `out` with the given options. */
-static int decompose(const char *in, size_t len, utf8proc_option_t opt, utf8proc_custom_func fn,
-                     cpvec_t *out)
+static int decompose(const char *in, size_t len, utf8proc_option_t opt, utf8proc_custom_func fn, cpvec_t *out)
 {
     for (;;) {
-        utf8proc_ssize_t n =
-            utf8proc_decompose_custom((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, out->v,
-                                      (utf8proc_ssize_t)out->cap, opt, fn, NULL);
+        utf8proc_ssize_t n = utf8proc_decompose_custom((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, out->v,
+                                                       (utf8proc_ssize_t)out->cap, opt, fn, NULL);
         if (n < 0)
             return n == UTF8PROC_ERROR_NOMEM ? GW_ENOMEM : GW_EINVAL;
         if ((size_t)n <= out->cap) {
@@ -140,16 +138,12 @@ static void compose(cpvec_t *c)
 {
     if (c->n == 0)
         return;
-    utf8proc_ssize_t n =
-        utf8proc_normalize_utf32(c->v, (utf8proc_ssize_t)c->n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n = utf8proc_normalize_utf32(c->v, (utf8proc_ssize_t)c->n, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (n >= 0)
         c->n = (size_t)n;
 }
 
-static size_t utf8_len(utf8proc_int32_t cp)
-{
-    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-}
+static size_t utf8_len(utf8proc_int32_t cp) { return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; }
 
 /* UTF-8 encoding of c->v[0..n) into out, NUL-terminated; GW_ETOOBIG when it does not fit. */
 static int encode(const cpvec_t *c, char *out, size_t outlen)
@@ -199,8 +193,7 @@ static int display_cps(const char *in, cpvec_t *c)
 }
 
 /* The display form as UTF-8 in a heap or stack buffer owned by the caller's vector. */
-static int display_utf8(const char *in, cpvec_t *c, char **ret, size_t *ret_len, char *local,
-                        size_t locallen)
+static int display_utf8(const char *in, cpvec_t *c, char **ret, size_t *ret_len, char *local, size_t locallen)
 {
     int rc = display_cps(in, c);
     if (rc)
@@ -309,8 +302,7 @@ static int stripped_cps(const char *in, utf8proc_option_t extra, cpvec_t *d)
     size_t dlen = 0;
     int rc = display_utf8(in, &c, &disp, &dlen, local, sizeof(local));
     if (rc == GW_OK)
-        rc = decompose(disp, dlen,
-                       UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | extra, NULL, d);
+        rc = decompose(disp, dlen, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | extra, NULL, d);
     if (rc == GW_OK) {
         for (size_t i = 0; i < d->n; i++)
             if (d->v[i] == 0x0111)
@@ -453,35 +445,22 @@ static int is_unicode_vietnamese(utf8proc_int32_t cp)
     }
 }
 
-static int is_ascii_letter(utf8proc_int32_t cp)
-{
-    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
-}
+static int is_ascii_letter(utf8proc_int32_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'); }
 
-static int is_ascii_lower(utf8proc_int32_t cp)
-{
-    return cp >= 'a' && cp <= 'z';
-}
+static int is_ascii_lower(utf8proc_int32_t cp) { return cp >= 'a' && cp <= 'z'; }
 
 /* TCVN3 bytes 0xA1-0xAE (Ă Â Ê Ô Ơ Ư Đ ă â ê ô ơ ư đ), 0xB5-0xB9 (à ả ã á ạ), 0xBB-0xBE
  * (ằ ẳ ẵ ắ) and 0xD7 (ì): symbols in Latin-1, never letters inside a real word. */
 static int is_tcvn3_symbol(utf8proc_int32_t cp)
 {
-    return (cp >= 0xA1 && cp <= 0xAE) || (cp >= 0xB5 && cp <= 0xB9) || (cp >= 0xBB && cp <= 0xBE) ||
-           cp == 0xD7;
+    return (cp >= 0xA1 && cp <= 0xAE) || (cp >= 0xB5 && cp <= 0xB9) || (cp >= 0xBB && cp <= 0xBE) || cp == 0xD7;
 }
 
 /* TCVN3 bytes 0xC6-0xDE: toned lower-case vowels that read as upper-case Latin-1 letters. */
-static int is_tcvn3_upper(utf8proc_int32_t cp)
-{
-    return cp >= 0xC6 && cp <= 0xDE && cp != 0xD7;
-}
+static int is_tcvn3_upper(utf8proc_int32_t cp) { return cp >= 0xC6 && cp <= 0xDE && cp != 0xD7; }
 
 /* A letter in either reading: ASCII or any Latin-1 code point TCVN3 uses for one. */
-static int is_wordish(utf8proc_int32_t cp)
-{
-    return is_ascii_letter(cp) || (cp >= 0xA1 && cp <= 0xFF);
-}
+static int is_wordish(utf8proc_int32_t cp) { return is_ascii_letter(cp) || (cp >= 0xA1 && cp <= 0xFF); }
 
 static int is_ascii_vowel(utf8proc_int32_t cp)
 {
@@ -504,10 +483,7 @@ static int is_vni_base(utf8proc_int32_t cp)
     return is_ascii_vowel(cp) || cp == 0xF4 || cp == 0xF6 || cp == 0xD4 || cp == 0xD6;
 }
 
-static int is_ovni_base(utf8proc_int32_t cp)
-{
-    return cp == 0xF4 || cp == 0xF6 || cp == 0xD4 || cp == 0xD6;
-}
+static int is_ovni_base(utf8proc_int32_t cp) { return cp == 0xF4 || cp == 0xF6 || cp == 0xD4 || cp == 0xD6; }
 
 static int lower1(utf8proc_int32_t cp)
 {
@@ -572,12 +548,11 @@ unsigned gw_name_legacy_encoding(const char *in)
         i += (size_t)k;
     }
     for (size_t i = 0; i < c.n; i++) {
-        utf8proc_int32_t cur = c.v[i], prev = i ? c.v[i - 1] : ' ',
-                         next = i + 1 < c.n ? c.v[i + 1] : ' ';
+        utf8proc_int32_t cur = c.v[i], prev = i ? c.v[i - 1] : ' ', next = i + 1 < c.n ? c.v[i + 1] : ' ';
         if (is_tcvn3_symbol(cur) && (is_wordish(prev) || is_wordish(next)))
             tcvn++;
-        else if (is_tcvn3_upper(cur) && (is_ascii_lower(prev) || (prev >= 0xA8 && prev <= 0xAE) ||
-                                         (prev >= 0xB5 && prev <= 0xBE)))
+        else if (is_tcvn3_upper(cur) &&
+                 (is_ascii_lower(prev) || (prev >= 0xA8 && prev <= 0xAE) || (prev >= 0xB5 && prev <= 0xBE)))
             tcvn++;
         else if (cur == 0xDF && is_ascii_lower(prev))
             tcvn_weak++;

@@ -106,8 +106,7 @@ static int check_id_token(const gw_upstream_t *up, json_t *c, const char *nonce,
     } else if (json_is_array(aud)) {
         size_t i;
         json_t *a;
-        json_array_foreach(aud, i, a)
-        {
+        json_array_foreach (aud, i, a) {
             naud++;
             if (json_is_string(a) && !strcmp(json_string_value(a), up->client_id))
                 aud_ok = 1;
@@ -150,7 +149,8 @@ static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, 
     /* the ID number must be a string: as a JSON number its leading zeros are gone */
     json_t *idv = json_object_get(ui, up->claim_id);
     id->id12 = json_is_string(idv) && json_string_length(idv) && json_string_length(idv) <= 32
-                   ? gw_strdup(json_string_value(idv)) : NULL;
+                   ? gw_strdup(json_string_value(idv))
+                   : NULL;
     if (!id->id12) {
         snprintf(detail, dl, "userinfo has no string '%s'", up->claim_id);
         return -1;
@@ -191,11 +191,11 @@ static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, 
 
 /* One login's redemption: the token call, then (with the access token) the userinfo call. */
 typedef struct vneid_run {
-    int stage;         /* 0: the token answer is due, 1: the userinfo answer */
-    char *form;        /* the token request's body */
+    int stage; /* 0: the token answer is due, 1: the userinfo answer */
+    char *form; /* the token request's body */
     char *nonce;
-    char *at;          /* the access token, for the userinfo call */
-    json_t *claims;    /* the verified id_token's claims, if one came */
+    char *at; /* the access token, for the userinfo call */
+    json_t *claims; /* the verified id_token's claims, if one came */
 } vneid_run_t;
 
 static void vneid_end(void *state)
@@ -228,8 +228,11 @@ static void *vneid_begin(const gw_idp_env_t *env, const gw_upstream_t *up, const
     }
     r->form = gw_buf_steal(&form);
     r->nonce = nonce ? gw_strdup(nonce) : NULL;
-    *call = (gw_outcall_t){.url = up->token_endpoint, .form = r->form, .basic_user = up->client_id,
-                           .basic_pass = up->client_secret, .timeout_ms = up->timeout_ms * 1000};
+    *call = (gw_outcall_t){ .url = up->token_endpoint,
+                            .form = r->form,
+                            .basic_user = up->client_id,
+                            .basic_pass = up->client_secret,
+                            .timeout_ms = up->timeout_ms * 1000 };
     return r;
 }
 
@@ -251,7 +254,8 @@ static int token_answer(const gw_idp_env_t *env, const gw_upstream_t *up, vneid_
     if (tr->status != 200 || !at) {
         *ret_code = "upstream_error";
         snprintf(detail, dl, "token endpoint: HTTP %ld, error '%s'", tr->status,
-                 json_string_value(json_object_get(tok, "error")) ? json_string_value(json_object_get(tok, "error")) : "-");
+                 json_string_value(json_object_get(tok, "error")) ? json_string_value(json_object_get(tok, "error"))
+                                                                  : "-");
         goto done;
     }
     const char *tt = json_string_value(json_object_get(tok, "token_type"));
@@ -284,7 +288,7 @@ static int token_answer(const gw_idp_env_t *env, const gw_upstream_t *up, vneid_
         }
     }
     r->at = gw_strdup(at);
-    *call = (gw_outcall_t){.url = up->userinfo_endpoint, .bearer = r->at, .timeout_ms = up->timeout_ms * 1000};
+    *call = (gw_outcall_t){ .url = up->userinfo_endpoint, .bearer = r->at, .timeout_ms = up->timeout_ms * 1000 };
     r->stage = 1;
     rc = GW_IDP_CALL;
 done:

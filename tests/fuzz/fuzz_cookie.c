@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = 0;
     check_open(s);
-    static const char *names[] = {"__Host-eidgw_sso", "eidgw_sso", "__Host-eidgw_bind", "eidgw_bind"};
+    static const char *names[] = { "__Host-eidgw_sso", "eidgw_sso", "__Host-eidgw_bind", "eidgw_bind" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char *v = gw_cookie_get(s, names[i]);
         if (v)

@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(hdr, data, size);
     hdr[size] = 0;
-    static const char *names[] = {"__Host-eidgw_sso", "eidgw_sso", "__Host-eidgw_bind", "eidgw_lang", "a", "sid"};
+    static const char *names[] = { "__Host-eidgw_sso", "eidgw_sso", "__Host-eidgw_bind", "eidgw_lang", "a", "sid" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         check_cookie(hdr, names[i]);
     /* the first cookie's own name, whatever it is, is found */

@@ -29,7 +29,8 @@ static const char *SEEDS[] = {
     "\x00POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     "\x00GET / HTTP/1.0\nConnection: keep-alive\n\n",
     "\x00GET / HTTP/1.1\r\n folded: no\r\n\r\n",
-    "\x01" "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n",
+    "\x01"
+    "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fopen(path, "wb");
     fwrite(data + 1, 1, size - 1, f);
     fclose(f);
-    char *argv[] = {"eidgw", "accounts", "import", "-c", conf, "--portal", "p", (char *)path, "--dry-run", NULL};
+    char *argv[] = { "eidgw", "accounts", "import", "-c", conf, "--portal", "p", (char *)path, "--dry-run", NULL };
     /* the import reports every bad row on stderr: silence it during the call (a crash is
      * still caught by libFuzzer, which keeps the input) */
     fflush(stderr);

@@ -45,7 +45,7 @@ static int depth(const json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)v, k, x) {
+        json_object_foreach ((json_t *)v, k, x) {
             int e = depth(x);
             d = e > d ? e : d;
         }
@@ -54,7 +54,7 @@ static int depth(const json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *x;
-        json_array_foreach(v, i, x) {
+        json_array_foreach (v, i, x) {
             int e = depth(x);
             d = e > d ? e : d;
         }

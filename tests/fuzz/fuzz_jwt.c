@@ -41,14 +41,16 @@ static const char JWKS[] =
 /* Signed with the private halves of the keys above. */
 static const char TOKEN_RS256[] =
     "eyJhbGciOiJSUzI1NiIsImtpZCI6IlJTMjU2LTIwMjYxMTIzMTI0NzQ5LUdyVlRxeGJ0IiwidHlwIjoiSldUIn0."
-    "eyJpc3MiOiJodHRwczovL3ZuZWlkLmV4YW1wbGUiLCJzdWIiOiJ1LTEiLCJhdWQiOiJlaWRndyIsImV4cCI6MTg5MzQ1NjAwMCwiaWF0IjoxNzAwMDAwMDAwfQ."
+    "eyJpc3MiOiJodHRwczovL3ZuZWlkLmV4YW1wbGUiLCJzdWIiOiJ1LTEiLCJhdWQiOiJlaWRndyIsImV4cCI6MTg5MzQ1NjAwMCwiaWF0IjoxNzAwMD"
+    "AwMDAwfQ."
     "foIp_mFLNLzhO1ZRiFugy9724FCWnpZdD9BAUdKPShG-RtjzDDBd7cLEsJNZI62v5OFwSroFkTauNJjBqU6OeIgrVAsQp_36aodlms3JVID6vqjI"
     "UBbPpKgD4nn2nAAUEmuTq8B6DfU0gtoMeXq7SC5aEdgKFFAHcaErW_fGQrXSCgP34Z-SQiFG3NILu8qmFk1kHjfRYhjUWnjMO314VjF5BoJw0rTc"
     "vLgzU_2PqFf7JWhj92UNPC7HPpxtaR5EA9MLzKiGcRR9pAhBHpzu9Jf0XdUUsTmA7iVCpmNAHlf998huUdDzMSJIHABQNS3FsYfjdutyB_L5yCgJ"
     "zTsXXQ";
 static const char TOKEN_ES256[] =
     "eyJhbGciOiJFUzI1NiIsImtpZCI6IkVTMjU2LTIwMjYxMTIzMTI0NzQ5LWM3bmE5S294IiwidHlwIjoiSldUIn0."
-    "eyJpc3MiOiJodHRwczovL3ZuZWlkLmV4YW1wbGUiLCJzdWIiOiJ1LTEiLCJhdWQiOiJlaWRndyIsImV4cCI6MTg5MzQ1NjAwMCwiaWF0IjoxNzAwMDAwMDAwfQ."
+    "eyJpc3MiOiJodHRwczovL3ZuZWlkLmV4YW1wbGUiLCJzdWIiOiJ1LTEiLCJhdWQiOiJlaWRndyIsImV4cCI6MTg5MzQ1NjAwMCwiaWF0IjoxNzAwMD"
+    "AwMDAwfQ."
     "7T8tpeiyLtJl9mkCvA2mhbTjvgoUHGguMskUNuhPhjDN1lJsLYzfFVcjbRrc8ltcA-AY0VP8LiSmzgZ84wQR5w";
 
 static gw_jwks_cache_t *g_cache;
@@ -102,12 +104,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         seed_token(dir, "seed-es256", TOKEN_ES256);
         const char *payload = "{\"sub\":\"u-1\",\"aud\":\"eidgw\"}";
         seed_parts(dir, "seed-parts-none", "{\"alg\":\"none\"}", payload, "", 0);
-        seed_parts(dir, "seed-parts-hs256", "{\"alg\":\"HS256\",\"kid\":\"hmac\"}", payload, "0123456789abcdef0123456789abcdef", 32);
-        seed_parts(dir, "seed-parts-rs-ec", "{\"alg\":\"RS256\",\"kid\":\"ES256-20261123124749-c7na9Kox\"}", payload, "sig", 3);
-        seed_parts(dir, "seed-parts-jku", "{\"alg\":\"ES256\",\"kid\":\"ES256-20261123124749-c7na9Kox\",\"jku\":\"https://x\",\"crit\":[\"b64\"],\"b64\":false}", payload,
+        seed_parts(dir, "seed-parts-hs256", "{\"alg\":\"HS256\",\"kid\":\"hmac\"}", payload,
+                   "0123456789abcdef0123456789abcdef", 32);
+        seed_parts(dir, "seed-parts-rs-ec", "{\"alg\":\"RS256\",\"kid\":\"ES256-20261123124749-c7na9Kox\"}", payload,
+                   "sig", 3);
+        seed_parts(dir, "seed-parts-jku",
+                   "{\"alg\":\"ES256\",\"kid\":\"ES256-20261123124749-c7na9Kox\",\"jku\":\"https://"
+                   "x\",\"crit\":[\"b64\"],\"b64\":false}",
+                   payload, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64);
+        seed_parts(dir, "seed-parts-ps256",
+                   "{\"alg\":\"PS256\",\"kid\":\"RS256-20261123124749-GrVTqxbt\",\"typ\":\"JWT\"}", payload, "x", 1);
+        seed_parts(dir, "seed-parts-nokid", "{\"alg\":\"ES256\"}", payload,
                    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64);
-        seed_parts(dir, "seed-parts-ps256", "{\"alg\":\"PS256\",\"kid\":\"RS256-20261123124749-GrVTqxbt\",\"typ\":\"JWT\"}", payload, "x", 1);
-        seed_parts(dir, "seed-parts-nokid", "{\"alg\":\"ES256\"}", payload, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64);
     }
     return 0;
 }

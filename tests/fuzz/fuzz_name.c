@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         CHECK(strstr(a, "  ") == NULL);
         /* a tiny buffer fails cleanly */
-        char tiny[2] = {'q', 'q'};
+        char tiny[2] = { 'q', 'q' };
         int rt = gw_name_strict_key(in, tiny, sizeof(tiny));
         CHECK(rt == 0 || (rt == GW_ETOOBIG && tiny[0] == 'q'));
     }

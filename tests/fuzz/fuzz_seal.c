@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < size; i++)
         h = (h ^ data[i]) * 16777619u;
-    size_t spots[] = {0, 1, 2 + h % 12, rn - 1 - (h >> 8) % 16, n ? 14 + (h >> 4) % n : 13};
+    size_t spots[] = { 0, 1, 2 + h % 12, rn - 1 - (h >> 8) % 16, n ? 14 + (h >> 4) % n : 13 };
     for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
         unsigned char bit = (unsigned char)(1u << ((h >> (3 * i)) & 7));
         raw[spots[i]] ^= bit;

@@ -22,8 +22,8 @@ static size_t decode(const char **p, char stop, char *out)
     static const struct {
         const char *ent;
         char c;
-    } ents[] = {{"&amp;", '&'},  {"&lt;", '<'},  {"&gt;", '>'}, {"&quot;", '"'},
-                {"&#39;", '\''}, {"&#96;", '`'}, {"&#61;", '='}};
+    } ents[] = { { "&amp;", '&' },  { "&lt;", '<' },  { "&gt;", '>' }, { "&quot;", '"' },
+                 { "&#39;", '\'' }, { "&#96;", '`' }, { "&#61;", '=' } };
     const char *s = *p;
     size_t n = 0;
     while (*s != stop) {
@@ -61,7 +61,7 @@ static void fuzz_value(const uint8_t *data, size_t size)
     memcpy(value, data, size);
     value[size] = '\0';
     size_t vlen = strlen(value);
-    gw_tmpl_var_t vars[] = {{"v", value}};
+    gw_tmpl_var_t vars[] = { { "v", value } };
     size_t len = 0;
     char *out = gw_tmpl_render(set, "fixed", "en", vars, 1, &len);
     CHECK(out != NULL && len == strlen(out));
@@ -95,7 +95,7 @@ static void fuzz_parse(const uint8_t *data, size_t size)
         CHECK(strncmp(err, "f", 1) == 0);
         return;
     }
-    gw_tmpl_var_t vars[] = {{"a", "<x>"}, {"b", ""}, {"c", "1"}};
+    gw_tmpl_var_t vars[] = { { "a", "<x>" }, { "b", "" }, { "c", "1" } };
     for (int l = 0; l < 2; l++) {
         size_t len = 0;
         char *out = gw_tmpl_render(set, "f", l ? "en" : "vi", vars, 3, &len);

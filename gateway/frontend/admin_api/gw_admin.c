@@ -125,13 +125,15 @@ static void h_links(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
             int rc = gw_store_link_create(app->store, &l);
             if (rc == GW_OK) {
                 gw_log(GW_LOG_INFO, "admin", "link created", "portal", portal, "who_id12", id12, "account", acct, NULL);
-                gw_audit_event(app, "link", json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12,
-                                                    "account", acct, "result", "admin"));
+                gw_audit_event(app, "link",
+                               json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12, "account", acct,
+                                         "result", "admin"));
                 gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", acct));
                 gw_resp_json(resp, 201, link_json(&l));
             } else if (rc == GW_ECONFLICT) {
                 gw_link_t other;
-                const char *which = gw_store_link_by_id12(app->store, portal, id12, &other) == GW_OK ? "id12" : "account";
+                const char *which =
+                    gw_store_link_by_id12(app->store, portal, id12, &other) == GW_OK ? "id12" : "account";
                 json_t *e = json_pack("{s:s,s:s,s:s}", "error", "conflict", "error_description",
                                       "one account per citizen per portal: this ID number or account is already linked",
                                       "which", which);
@@ -160,8 +162,9 @@ static void h_unlink(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         else if (rc == GW_OK && (rc = gw_store_link_delete(app->store, portal, id12)) == GW_OK) {
             gw_log(GW_LOG_INFO, "admin", "link removed", "portal", portal, "who_id12", id12, "account", l.account,
                    "reason", reason, NULL);
-            gw_audit_event(app, "unlink", json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12, "account",
-                                                  l.account, "reason", reason));
+            gw_audit_event(app, "unlink",
+                           json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12, "account", l.account,
+                                     "reason", reason));
             gw_events_enqueue(app, portal, id12, "account-unlinked",
                               json_pack("{s:s,s:s}", "account", l.account, "reason", reason));
             gw_resp_json(resp, 200, link_json(&l));
@@ -185,15 +188,17 @@ static void h_rekey(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (check_portal_id(app, resp, portal, old_id, "old_id12") == 0 &&
         check_portal_id(app, resp, portal, new_id, "new_id12") == 0) {
         if (!reason) {
-            gw_error_json(resp, 400, "invalid_request", "a reason is required (e.g. the cancellation certificate number)");
+            gw_error_json(resp, 400, "invalid_request",
+                          "a reason is required (e.g. the cancellation certificate number)");
         } else {
             int rc = gw_store_link_rekey(app->store, portal, old_id, new_id);
             gw_link_t l;
             if (rc == GW_OK && gw_store_link_by_id12(app->store, portal, new_id, &l) == GW_OK) {
                 gw_log(GW_LOG_INFO, "admin", "link re-keyed", "portal", portal, "old_id12", old_id, "new_id12", new_id,
                        "reason", reason, NULL);
-                gw_audit_event(app, "rekey", json_pack("{s:s,s:s,s:s,s:s,s:s}", "portal", portal, "old_id12", old_id,
-                                                     "new_id12", new_id, "account", l.account, "reason", reason));
+                gw_audit_event(app, "rekey",
+                               json_pack("{s:s,s:s,s:s,s:s,s:s}", "portal", portal, "old_id12", old_id, "new_id12",
+                                         new_id, "account", l.account, "reason", reason));
                 char *prev = gw_pairwise_sub(app, portal, old_id);
                 gw_events_enqueue(app, portal, new_id, "id-rekeyed",
                                   json_pack("{s:s,s:s}", "account", l.account, "previous_sub", prev));
@@ -227,7 +232,7 @@ static void revoke_one(const char *sid, void *ud)
 /* Revoke every SSO session of this ID number (the set "sidx" kept at login). */
 void gw_admin_revoke_sessions(gw_ctx_t *app, const char *id12)
 {
-    revoke_ctx_t r = {app, gw_now() + app->cfg->session_lifetime};
+    revoke_ctx_t r = { app, gw_now() + app->cfg->session_lifetime };
     gw_store_set_members(app->store, "sidx", id12, 100000, revoke_one, &r);
 }
 
@@ -319,12 +324,12 @@ static void h_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_admin_routes[] = {
-    {.methods = GW_M_GET, .path = "/admin/status", .fn = h_status, .is_inline = 1},
-    {.methods = GW_M_GET, .path = "/admin/records", .fn = h_records},
-    {.methods = GW_M_GET | GW_M_POST, .path = "/admin/links", .fn = h_links},
-    {.methods = GW_M_POST, .path = "/admin/links/unlink", .fn = h_unlink},
-    {.methods = GW_M_POST, .path = "/admin/links/rekey", .fn = h_rekey},
-    {.methods = GW_M_POST, .path = "/admin/locks", .fn = h_locks},
-    {.methods = GW_M_POST, .path = "/admin/locks/remove", .fn = h_locks},
-    {0},
+    { .methods = GW_M_GET, .path = "/admin/status", .fn = h_status, .is_inline = 1 },
+    { .methods = GW_M_GET, .path = "/admin/records", .fn = h_records },
+    { .methods = GW_M_GET | GW_M_POST, .path = "/admin/links", .fn = h_links },
+    { .methods = GW_M_POST, .path = "/admin/links/unlink", .fn = h_unlink },
+    { .methods = GW_M_POST, .path = "/admin/links/rekey", .fn = h_rekey },
+    { .methods = GW_M_POST, .path = "/admin/locks", .fn = h_locks },
+    { .methods = GW_M_POST, .path = "/admin/locks/remove", .fn = h_locks },
+    { 0 },
 };

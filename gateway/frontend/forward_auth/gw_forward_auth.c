@@ -9,7 +9,7 @@
  * cookie and the in-memory revocation set decide. 200 with the session's headers, or 401. */
 static void h_auth_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
-    gw_sso_t s = {0};
+    gw_sso_t s = { 0 };
     if (gw_sso_open(app, req, &s) != GW_OK) {
         gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
         return;
@@ -26,6 +26,6 @@ static void h_auth_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_forward_auth_routes[] = {
-    {.methods = GW_M_GET | GW_M_HEAD, .path = "/auth/check", .fn = h_auth_check, .is_inline = 1},
-    {0},
+    { .methods = GW_M_GET | GW_M_HEAD, .path = "/auth/check", .fn = h_auth_check, .is_inline = 1 },
+    { 0 },
 };

@@ -82,8 +82,8 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     const char *redirect_uri = gw_form_get(p, "redirect_uri");
     if (!redirect_uri || gw_form_count(p, "redirect_uri") != 1 || !gw_strlist_has(&cl->redirect_uris, redirect_uri)) {
-        gw_log(GW_LOG_WARN, "oidc_op", "authorize: redirect_uri not registered", "client", cl->id,
-               "redirect_uri", redirect_uri ? redirect_uri : "(none)", "id", req->id, NULL);
+        gw_log(GW_LOG_WARN, "oidc_op", "authorize: redirect_uri not registered", "client", cl->id, "redirect_uri",
+               redirect_uri ? redirect_uri : "(none)", "id", req->id, NULL);
         gw_error_page(&app->page, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
         return;
     }
@@ -107,12 +107,14 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     if (strcmp(rt, "code")) {
-        redirect_error(app, resp, redirect_uri, state, "unsupported_response_type", "only response_type=code is supported", cl->id);
+        redirect_error(app, resp, redirect_uri, state, "unsupported_response_type",
+                       "only response_type=code is supported", cl->id);
         return;
     }
     const char *rm = gw_form_get(p, "response_mode");
     if (rm && strcmp(rm, "query")) {
-        redirect_error(app, resp, redirect_uri, state, "invalid_request", "only response_mode=query is supported", cl->id);
+        redirect_error(app, resp, redirect_uri, state, "invalid_request", "only response_mode=query is supported",
+                       cl->id);
         return;
     }
     const char *scope = gw_form_get(p, "scope");
@@ -123,7 +125,7 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     /* grant only what the client may have; unknown scopes are ignored (OIDC core 3.1.2.1) */
     gw_buf_t granted;
     gw_buf_init(&granted, 4096);
-    const char *known[] = {"openid", "profile", "cccd"};
+    const char *known[] = { "openid", "profile", "cccd" };
     for (size_t i = 0; i < 3; i++)
         if (gw_list_has(scope, known[i]) && gw_list_has(cl->scopes, known[i]))
             gw_buf_printf(&granted, "%s%s", granted.len ? " " : "", known[i]);
@@ -405,7 +407,8 @@ static void h_token(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *chal = gw_jstr(c, "code_challenge"), *ver = gw_form_get(&req->form, "code_verifier");
     if (chal || ver) {
         if (!chal || !ver) {
-            token_error(resp, 400, "invalid_grant", chal ? "code_verifier is required" : "code_verifier without code_challenge");
+            token_error(resp, 400, "invalid_grant",
+                        chal ? "code_verifier is required" : "code_verifier without code_challenge");
             goto done;
         }
         char *h = valid_pkce(ver, 43, 128) ? gw_sha256_b64url(ver) : NULL;
@@ -520,8 +523,9 @@ static void h_userinfo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     const gw_client_t *cl = gw_config_client(app->cfg, gw_jstr(rec, "client_id"));
-    json_t *o = cl ? gw_release_claims(app, cl, gw_jstr(rec, "scope"), json_object_get(rec, "identity"), gw_jstr(rec, "account"),
-                                         json_object_get(rec, "merged")) : json_object();
+    json_t *o = cl ? gw_release_claims(app, cl, gw_jstr(rec, "scope"), json_object_get(rec, "identity"),
+                                       gw_jstr(rec, "account"), json_object_get(rec, "merged"))
+                   : json_object();
     int level = (int)json_integer_value(json_object_get(json_object_get(rec, "identity"), "level"));
     gw_jset(o, "acr", gw_acr_for(level));
     gw_resp_json(resp, 200, o);
@@ -537,17 +541,16 @@ static void backchannel_logout(gw_ctx_t *app, json_t *sess)
     json_t *clients = json_object_get(sess, "clients");
     size_t i;
     json_t *v;
-    json_array_foreach(clients, i, v)
-    {
+    json_array_foreach (clients, i, v) {
         const gw_client_t *cl = gw_config_client(app->cfg, json_string_value(v));
         if (!cl || !cl->backchannel_logout_uri)
             continue;
         char *sub = gw_pairwise_sub(app, cl->id, gw_jstr(json_object_get(sess, "identity"), "id12"));
         char *jti = gw_random_token(16);
-        json_t *lt = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss", app->cfg->public_url, "aud", cl->id,
-                               "sub", sub, "iat", (json_int_t)gw_now(), "exp", (json_int_t)(gw_now() + 120), "jti",
-                               jti, "sid", gw_jstr(sess, "sid"), "events",
-                               "http://schemas.openid.net/event/backchannel-logout");
+        json_t *lt =
+            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss", app->cfg->public_url, "aud", cl->id, "sub", sub,
+                      "iat", (json_int_t)gw_now(), "exp", (json_int_t)(gw_now() + 120), "jti", jti, "sid",
+                      gw_jstr(sess, "sid"), "events", "http://schemas.openid.net/event/backchannel-logout");
         char *tok = gw_jwt_sign(app->keys, cl->token_alg, lt, "logout+jwt");
         char *e = tok ? gw_url_encode(tok) : NULL;
         char *form = e ? gw_sprintf("logout_token=%s", e) : NULL;
@@ -582,7 +585,7 @@ static void logout_done(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const cha
         gw_buf_cleanup(&u);
         return;
     }
-    gw_tmpl_var_t v[] = {{"client_name", cl ? cl->name : NULL}};
+    gw_tmpl_var_t v[] = { { "client_name", cl ? cl->name : NULL } };
     gw_page(&app->page, req, resp, 200, "logout", lang, v, 1);
 }
 
@@ -590,7 +593,7 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     const gw_form_t *p = req->method == GW_M_POST ? &req->form : &req->q;
     const char *lang = gw_req_lang(req, &app->page, gw_form_get(p, "ui_locales"));
-    gw_sso_t s = {0};
+    gw_sso_t s = { 0 };
     int has_session = gw_sso_open(app, req, &s) == GW_OK;
 
     /* the confirmation form posts back here */
@@ -665,8 +668,9 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_jset(lo, "post_logout_redirect_uri", post_uri);
         gw_jset(lo, "state", state);
         gw_store_put_json(app->store, "lo", lid, lo, 600, 0);
-        gw_tmpl_var_t v[] = {{"client_name", cl ? cl->name : NULL}, {"action_url", "/logout"},
-                             {"csrf", csrf}, {"logout_id", lid}};
+        gw_tmpl_var_t v[] = {
+            { "client_name", cl ? cl->name : NULL }, { "action_url", "/logout" }, { "csrf", csrf }, { "logout_id", lid }
+        };
         gw_page(&app->page, req, resp, 200, "logout_confirm", lang, v, 4);
         json_decref(lo);
         free(lid);
@@ -732,8 +736,8 @@ static int no_sso_cookie(gw_ctx_t *app, const gw_req_t *req)
  * ask the population DB (docs/domain.md section 10): upstream pool. */
 static int authorize_may_call_popdb(gw_ctx_t *app, const gw_req_t *req)
 {
-    const gw_client_t *cl = gw_config_client(app->cfg, gw_form_get(req->method == GW_M_POST ? &req->form : &req->q,
-                                                                   "client_id"));
+    const gw_client_t *cl =
+        gw_config_client(app->cfg, gw_form_get(req->method == GW_M_POST ? &req->form : &req->q, "client_id"));
     return cl && cl->has_accounts && cl->match_by_name && !no_sso_cookie(app, req);
 }
 
@@ -746,11 +750,19 @@ const gw_frontend_ops_t gw_oidc_op_frontend = {
 };
 
 const gw_route_t gw_oidc_op_routes[] = {
-    {.methods = GW_M_GET | GW_M_HEAD, .path = "/.well-known/openid-configuration", .fn = h_discovery, .is_inline = 1},
-    {.methods = GW_M_GET | GW_M_HEAD, .path = "/jwks", .fn = h_jwks, .is_inline = 1},
-    {.methods = GW_M_GET | GW_M_POST, .path = "/authorize", .fn = h_authorize, .inline_if_local = "ar", .inline_when = no_sso_cookie, .waits_upstream = authorize_may_call_popdb},
-    {.methods = GW_M_POST, .path = "/token", .fn = h_token, .inline_if_local = "code cur at", .json = 1},
-    {.methods = GW_M_GET | GW_M_POST, .path = "/userinfo", .fn = h_userinfo, .inline_if_local = "at", .json = 1},
-    {.methods = GW_M_GET | GW_M_POST, .path = "/logout", .fn = h_logout, .waits_upstream = gw_route_always}, /* back-channel logout */
-    {0},
+    { .methods = GW_M_GET | GW_M_HEAD, .path = "/.well-known/openid-configuration", .fn = h_discovery, .is_inline = 1 },
+    { .methods = GW_M_GET | GW_M_HEAD, .path = "/jwks", .fn = h_jwks, .is_inline = 1 },
+    { .methods = GW_M_GET | GW_M_POST,
+      .path = "/authorize",
+      .fn = h_authorize,
+      .inline_if_local = "ar",
+      .inline_when = no_sso_cookie,
+      .waits_upstream = authorize_may_call_popdb },
+    { .methods = GW_M_POST, .path = "/token", .fn = h_token, .inline_if_local = "code cur at", .json = 1 },
+    { .methods = GW_M_GET | GW_M_POST, .path = "/userinfo", .fn = h_userinfo, .inline_if_local = "at", .json = 1 },
+    { .methods = GW_M_GET | GW_M_POST,
+      .path = "/logout",
+      .fn = h_logout,
+      .waits_upstream = gw_route_always }, /* back-channel logout */
+    { 0 },
 };

@@ -7,7 +7,6 @@ static void h_health(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_json(resp, 200, json_pack("{s:s,s:s}", "status", "ok", "version", EIDGW_VERSION));
 }
 
-
 /* GET /error?e=ID: an error kept by gw_error_page, shown again (e.g. in another language). */
 static void h_error(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp) { gw_error_page_again(&app->page, req, resp); }
 
@@ -17,8 +16,8 @@ static void h_root(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 }
 
 const gw_route_t gw_ui_routes[] = {
-    {.methods = GW_M_GET, .path = "/error", .fn = h_error},
-    {.methods = GW_M_GET | GW_M_HEAD, .path = "/healthz", .fn = h_health, .is_inline = 1},
-    {.methods = GW_M_GET, .path = "/", .fn = h_root, .is_inline = 1},
-    {0},
+    { .methods = GW_M_GET, .path = "/error", .fn = h_error },
+    { .methods = GW_M_GET | GW_M_HEAD, .path = "/healthz", .fn = h_health, .is_inline = 1 },
+    { .methods = GW_M_GET, .path = "/", .fn = h_root, .is_inline = 1 },
+    { 0 },
 };

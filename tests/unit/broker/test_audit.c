@@ -91,8 +91,8 @@ static void expect_broken_at(const char *path, long line, const char *reason)
     char why[512];
     int rc = verify(path, &events, &bad, why, sizeof(why));
     if (rc != GW_EINVAL || bad != line || (reason && !strstr(why, reason)))
-        fail_msg("expected line %ld broken (%s), got rc %d line %ld: %s", line,
-                 reason ? reason : "any", rc, bad, rc == GW_OK ? "ok" : why);
+        fail_msg("expected line %ld broken (%s), got rc %d line %ld: %s", line, reason ? reason : "any", rc, bad,
+                 rc == GW_OK ? "ok" : why);
 }
 
 static void expect_intact(const char *path, long n)
@@ -119,8 +119,8 @@ static void write_events(const char *path, int first, int n)
 {
     gw_audit_t *a = open_ok(path);
     for (int i = first; i < first + n; i++) {
-        json_t *f = json_pack("{s:s, s:s, s:i, s:s}", "portal", "dichvucong", "who_id12",
-                              "001085012345", "i", i, "name", "Nguy\xe1\xbb\x85n V\xc4\x83n An");
+        json_t *f = json_pack("{s:s, s:s, s:i, s:s}", "portal", "dichvucong", "who_id12", "001085012345", "i", i,
+                              "name", "Nguy\xe1\xbb\x85n V\xc4\x83n An");
         assert_int_equal(gw_audit_write(a, "login", f), GW_OK);
         json_decref(f);
     }
@@ -151,7 +151,7 @@ static void test_1000_events_from_4_threads_verify(void **state)
     pthread_t th[4];
     worker_t w[4];
     for (int i = 0; i < 4; i++) {
-        w[i] = (worker_t){.a = a, .id = i, .n = 250};
+        w[i] = (worker_t){ .a = a, .id = i, .n = 250 };
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     }
     for (int i = 0; i < 4; i++) {
@@ -175,7 +175,7 @@ static void test_concurrent_writers_share_syncs(void **state)
     pthread_t th[T];
     worker_t w[T];
     for (int i = 0; i < T; i++) {
-        w[i] = (worker_t){.a = a, .id = i, .n = N};
+        w[i] = (worker_t){ .a = a, .id = i, .n = N };
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     }
     for (int i = 0; i < T; i++) {
@@ -201,12 +201,10 @@ static void test_line_format_is_the_documented_canonical_form(void **state)
     size_t n1 = strlen(s);
     /* first line: seq 1, the fields in order, prev of zeros, hash last */
     assert_true(!strncmp(s, "{\"seq\":1,\"ts\":\"", 15));
-    assert_non_null(strstr(s,
-                           "Z\",\"node\":\"gw-test\",\"event\":\"login\",\"portal\":\"dichvucong\","
-                           "\"who_id12\":\"001*******45\",\"i\":0,"));
-    assert_non_null(
-        strstr(s, ",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""
-                  ",\"hash\":\""));
+    assert_non_null(strstr(s, "Z\",\"node\":\"gw-test\",\"event\":\"login\",\"portal\":\"dichvucong\","
+                              "\"who_id12\":\"001*******45\",\"i\":0,"));
+    assert_non_null(strstr(s, ",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""
+                              ",\"hash\":\""));
     assert_true(n1 > 75 && !strncmp(s + n1 - 75, ",\"hash\":\"", 9) && !strcmp(s + n1 - 2, "\"}"));
     /* hash = SHA-256 of the bytes before the ,"hash": tail */
     unsigned char d[32];
@@ -302,7 +300,7 @@ static void test_any_single_byte_change_in_a_middle_line_names_it(void **state)
     size_t start = line_start(orig, len, 10), end = line_start(orig, len, 11) - 1; /* the "\n" */
     char *s = gw_xmalloc(len);
     for (size_t off = start; off < end; off++) {
-        static const unsigned char flips[] = {0x01, 0x20, 0x80};
+        static const unsigned char flips[] = { 0x01, 0x20, 0x80 };
         for (size_t k = 0; k < sizeof(flips); k++) {
             memcpy(s, orig, len);
             s[off] = (char)(s[off] ^ flips[k]);
@@ -453,9 +451,9 @@ static void test_secrets_and_reserved_keys_are_refused(void **state)
 {
     fixture_t *f = *state;
     gw_audit_t *a = open_ok(f->path);
-    static const char *const bad[] = {
-        "password",     "token", "secret", "code", "Password", "access_token", "client_secret",
-        "new_password", "seq",   "hash",   "prev", "event",    "ts",           "node"};
+    static const char *const bad[] = { "password",     "token",         "secret",       "code", "Password",
+                                       "access_token", "client_secret", "new_password", "seq",  "hash",
+                                       "prev",         "event",         "ts",           "node" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         json_t *fl = json_pack("{s:s, s:s}", "portal", "a", bad[i], "x");
         if (gw_audit_write(a, "login", fl) != GW_EINVAL)
@@ -470,8 +468,7 @@ static void test_secrets_and_reserved_keys_are_refused(void **state)
     assert_int_equal(gw_audit_write(a, "login", fl), GW_EINVAL);
     json_decref(fl);
     /* names that only contain the words are fine */
-    fl = json_pack("{s:s, s:i, s:s}", "error_code", "denied", "token_count", 2, "reason",
-                   "bad password");
+    fl = json_pack("{s:s, s:i, s:s}", "error_code", "denied", "token_count", 2, "reason", "bad password");
     assert_int_equal(gw_audit_write(a, "refusal", fl), GW_OK);
     json_decref(fl);
     /* bad event names, not an object */
@@ -497,9 +494,9 @@ static void test_id12_values_are_masked(void **state)
 {
     fixture_t *f = *state;
     gw_audit_t *a = open_ok(f->path);
-    json_t *fl = json_pack("{s:s, s:s, s:n, s:{s:s}, s:[{s:s}]}", "who_id12", "001085012345",
-                           "old_id12", "079*******01", "new_id12", "merge", "other_id12",
-                           "079300000001", "list", "x_id12", "031099000123");
+    json_t *fl =
+        json_pack("{s:s, s:s, s:n, s:{s:s}, s:[{s:s}]}", "who_id12", "001085012345", "old_id12", "079*******01",
+                  "new_id12", "merge", "other_id12", "079300000001", "list", "x_id12", "031099000123");
     assert_int_equal(gw_audit_write(a, "merge", fl), GW_OK);
     /* the caller's object is borrowed, not changed */
     assert_string_equal(json_string_value(json_object_get(fl, "who_id12")), "001085012345");
@@ -579,23 +576,19 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_concurrent_writers_share_syncs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_1000_events_from_4_threads_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_line_format_is_the_documented_canonical_form, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_line_format_is_the_documented_canonical_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_field_value_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_prev_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_hash_names_the_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_any_single_byte_change_in_a_middle_line_names_it,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_any_single_byte_change_in_a_middle_line_names_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_line_names_the_next_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inserted_or_swapped_line_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_continues_the_chain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_last_line_fails_open_with_line_number, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_last_line_fails_open_with_line_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_last_line_fails_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_writer_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_secrets_and_reserved_keys_are_refused, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_secrets_and_reserved_keys_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id12_values_are_masked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_event_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_empty_missing_and_garbage, setup, teardown),

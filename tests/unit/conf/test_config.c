@@ -16,58 +16,57 @@
 #define NAME "t.conf"
 #define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-static const char BASE[] =
-    "# eidgw test configuration\n"
-    "\n"
-    "[server]\n"
-    "listen = 127.0.0.1:8443\n"
-    "public_url = https://sso.example.vn/\n"
-    "workers = 8\n"
-    "max_body = 128k\n"
-    "\n"
-    "[keys]\n"
-    "dir = /var/lib/eidgw/keys\n"
-    "\n"
-    "[store]\n"
-    "driver = sqlite\n"
-    "path = /var/lib/eidgw/eidgw.db\n"
-    "\n"
-    "[session]\n"
-    "lifetime = 2h\n"
-    "code_lifetime = 30s\n"
-    "\n"
-    "[log]\n"
-    "level = info\n"
-    "\n"
-    "[upstream vneid]\n"
-    "issuer = https://vneid.example\n"
-    "authorization_endpoint = https://vneid.example/auth\n"
-    "token_endpoint = https://vneid.example/token\n"
-    "userinfo_endpoint = https://vneid.example/userinfo\n"
-    "jwks_uri = https://vneid.example/jwks\n"
-    "client_id = eidgw\n"
-    "client_secret = upstream-secret\n"
-    "id_token = required\n"
-    "algs = RS256 ES256\n"
-    "claim_id = SoDinhDanh\n"
-    "claim_level = IAL\n"
-    "level_map = 1:1\n"
-    "level_map = 2:2\n"
-    "timeout = 5s\n"
-    "\n"
-    "[client portal-a]\n"
-    "name = C\xe1\xbb\x95ng A\n"
-    "secret_sha256 = " SHA_A "\n"
-    "redirect_uri = https://a.example/callback\n"
-    "redirect_uri = https://a.example/cb2?x=1\n"
-    "post_logout_redirect_uri = https://a.example/\n"
-    "scopes = openid profile cccd\n"
-    "min_level = 2\n"
-    "token_alg = RS256\n"
-    "\n"
-    "[client spa]\n"
-    "public = yes\n"
-    "redirect_uri = http://127.0.0.1:3000/cb\n";
+static const char BASE[] = "# eidgw test configuration\n"
+                           "\n"
+                           "[server]\n"
+                           "listen = 127.0.0.1:8443\n"
+                           "public_url = https://sso.example.vn/\n"
+                           "workers = 8\n"
+                           "max_body = 128k\n"
+                           "\n"
+                           "[keys]\n"
+                           "dir = /var/lib/eidgw/keys\n"
+                           "\n"
+                           "[store]\n"
+                           "driver = sqlite\n"
+                           "path = /var/lib/eidgw/eidgw.db\n"
+                           "\n"
+                           "[session]\n"
+                           "lifetime = 2h\n"
+                           "code_lifetime = 30s\n"
+                           "\n"
+                           "[log]\n"
+                           "level = info\n"
+                           "\n"
+                           "[upstream vneid]\n"
+                           "issuer = https://vneid.example\n"
+                           "authorization_endpoint = https://vneid.example/auth\n"
+                           "token_endpoint = https://vneid.example/token\n"
+                           "userinfo_endpoint = https://vneid.example/userinfo\n"
+                           "jwks_uri = https://vneid.example/jwks\n"
+                           "client_id = eidgw\n"
+                           "client_secret = upstream-secret\n"
+                           "id_token = required\n"
+                           "algs = RS256 ES256\n"
+                           "claim_id = SoDinhDanh\n"
+                           "claim_level = IAL\n"
+                           "level_map = 1:1\n"
+                           "level_map = 2:2\n"
+                           "timeout = 5s\n"
+                           "\n"
+                           "[client portal-a]\n"
+                           "name = C\xe1\xbb\x95ng A\n"
+                           "secret_sha256 = " SHA_A "\n"
+                           "redirect_uri = https://a.example/callback\n"
+                           "redirect_uri = https://a.example/cb2?x=1\n"
+                           "post_logout_redirect_uri = https://a.example/\n"
+                           "scopes = openid profile cccd\n"
+                           "min_level = 2\n"
+                           "token_alg = RS256\n"
+                           "\n"
+                           "[client spa]\n"
+                           "public = yes\n"
+                           "redirect_uri = http://127.0.0.1:3000/cb\n";
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -103,7 +102,6 @@ __attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...)
     assert_non_null(s);
     return keep(s);
 }
-
 
 /* 1-based line of the nth (1-based) line containing needle; fails the test if absent. */
 static int line_of_nth(const char *text, const char *needle, int nth)
@@ -347,7 +345,7 @@ static void test_config_listen_accepts_localhost(void **state)
 
 static void test_config_rejects_listen_host_not_ipv4(void **state)
 {
-    static const char *bad[] = {"[::1]:9000", "sso.example.vn:443", "127.0.0.256:80", ":80"};
+    static const char *bad[] = { "[::1]:9000", "sso.example.vn:443", "127.0.0.256:80", ":80" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *t = edit(BASE, "listen = 127.0.0.1:8443", fmt("listen = %s", bad[i]));
         size_t hl = strrchr(bad[i], ':') - bad[i];
@@ -368,7 +366,7 @@ static void test_config_duration_units(void **state)
     static const struct {
         const char *v;
         long s;
-    } cases[] = {{"90", 90}, {"90s", 90}, {"5m", 300}, {"8h", 28800}, {"1d", 86400}, {"7d", 604800}};
+    } cases[] = { { "90", 90 }, { "90s", 90 }, { "5m", 300 }, { "8h", 28800 }, { "1d", 86400 }, { "7d", 604800 } };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *line = fmt("lifetime = %s", cases[i].v);
         char *t = edit(BASE, "lifetime = 2h", line);
@@ -383,7 +381,7 @@ static void test_config_bool_spellings(void **state)
     static const struct {
         const char *v;
         int b;
-    } cases[] = {{"yes", 1}, {"true", 1}, {"on", 1}, {"no", 0}, {"false", 0}, {"off", 0}};
+    } cases[] = { { "yes", 1 }, { "true", 1 }, { "on", 1 }, { "no", 0 }, { "false", 0 }, { "off", 0 } };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *line = fmt("timeout = 5s\npkce = %s", cases[i].v);
         char *t = edit(BASE, "timeout = 5s", line);
@@ -424,7 +422,7 @@ static void test_config_defaults_for_optional_sections(void **state)
     const gw_client_t *a = gw_config_client(c, "portal-a");
     assert_int_equal(a->has_accounts, 0);
     assert_int_equal(a->legacy_login, 1);
-    assert_int_equal(a->cutoff_individual, 1719766800);   /* 2024-07-01T00:00:00+07:00 */
+    assert_int_equal(a->cutoff_individual, 1719766800); /* 2024-07-01T00:00:00+07:00 */
     assert_int_equal(a->cutoff_organisation, 1751302800); /* 2025-07-01T00:00:00+07:00 */
     assert_int_equal(a->trust_any_id12, 0);
     assert_null(a->events_uri);
@@ -462,21 +460,22 @@ static void test_config_parses_limits_popdb_audit_and_cutoffs(void **state)
 
 static void test_config_rejects_bad_rate(void **state)
 {
-    static const char *bad[] = {"5", "0/1m", "5/", "5/0s", "x/1m", "5/1x", "1000001/1h"};
+    static const char *bad[] = { "5", "0/1m", "5/", "5/0s", "x/1m", "5/1x", "1000001/1h" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *t = fmt("%s\n[limits]\nverify_per_ip = %s\n", BASE, bad[i]);
-        expect_error(t, fmt(NAME ":%d: verify_per_ip: '%s' is not a rate like 5/15m", line_of(t, "verify_per_ip"), bad[i]));
+        expect_error(
+            t, fmt(NAME ":%d: verify_per_ip: '%s' is not a rate like 5/15m", line_of(t, "verify_per_ip"), bad[i]));
     }
 }
 
 static void test_config_rejects_impossible_cutoff_time(void **state)
 {
     static const char *bad[] = {
-        "2024-07-01T-1:00:00Z",      /* negative hour */
-        "2024-07-01T00:-5:00Z",      /* negative minute */
-        "2024-02-30T00:00:00Z",      /* no such day */
-        "2024-13-01T00:00:00Z",      /* no such month */
-        "2024-07-01T24:00:00Z",      /* no such hour */
+        "2024-07-01T-1:00:00Z", /* negative hour */
+        "2024-07-01T00:-5:00Z", /* negative minute */
+        "2024-02-30T00:00:00Z", /* no such day */
+        "2024-13-01T00:00:00Z", /* no such month */
+        "2024-07-01T24:00:00Z", /* no such hour */
         "2024-07-01T00:00:00+7:000", /* zone not +HH:MM */
     };
     char accepted[512] = "";
@@ -561,7 +560,7 @@ static void test_config_rejects_duplicate_list_value(void **state)
 {
     char *t = edit(BASE, "redirect_uri = https://a.example/cb2?x=1", "redirect_uri = https://a.example/callback");
     char *want = fmt(NAME ":%d: redirect_uri: 'https://a.example/callback' given twice",
-                            line_of_nth(t, "redirect_uri = https://a.example/callback", 2));
+                     line_of_nth(t, "redirect_uri = https://a.example/callback", 2));
     expect_error(t, want);
 }
 
@@ -588,7 +587,7 @@ static void test_config_rejects_second_upstream(void **state)
 
 static void test_config_rejects_bad_client_id(void **state)
 {
-    static const char *bad[] = {"portal/a", "portal a?", "c\xc3\xa9", "a:b"};
+    static const char *bad[] = { "portal/a", "portal a?", "c\xc3\xa9", "a:b" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *hdr = fmt("[client %s]", bad[i]);
         char *t = edit(BASE, "[client spa]", hdr);
@@ -637,11 +636,11 @@ static void test_config_rejects_url_without_scheme(void **state)
     char *t = edit(BASE, "authorization_endpoint = https://vneid.example/auth",
                    "authorization_endpoint = vneid.example/auth");
     char *want = fmt(NAME ":%d: authorization_endpoint: 'vneid.example/auth' is not an absolute http(s) URL",
-                            line_of(t, "authorization_endpoint"));
+                     line_of(t, "authorization_endpoint"));
     expect_error(t, want);
     t = edit(BASE, "redirect_uri = https://a.example/callback", "redirect_uri = ftp://a.example/callback");
     want = fmt(NAME ":%d: redirect_uri: 'ftp://a.example/callback' is not an absolute http(s) URL without fragment",
-                      line_of(t, "ftp://"));
+               line_of(t, "ftp://"));
     expect_error(t, want);
     t = edit(BASE, "public_url = https://sso.example.vn/", "public_url = https:///path");
     want = fmt(NAME ":%d: public_url: 'https:///path' is not an absolute http(s) URL", line_of(t, "public_url"));
@@ -651,31 +650,33 @@ static void test_config_rejects_url_without_scheme(void **state)
 static void test_config_rejects_url_with_fragment(void **state)
 {
     char *t = edit(BASE, "redirect_uri = https://a.example/callback", "redirect_uri = https://a.example/callback#x");
-    char *want = fmt(NAME ":%d: redirect_uri: 'https://a.example/callback#x' is not an absolute http(s) URL without fragment",
-                            line_of(t, "callback#x"));
+    char *want =
+        fmt(NAME ":%d: redirect_uri: 'https://a.example/callback#x' is not an absolute http(s) URL without fragment",
+            line_of(t, "callback#x"));
     expect_error(t, want);
     t = edit(BASE, "public_url = https://sso.example.vn/", "public_url = https://sso.example.vn/#top");
     want = fmt(NAME ":%d: public_url: 'https://sso.example.vn/#top' is not an absolute http(s) URL",
-                      line_of(t, "public_url"));
+               line_of(t, "public_url"));
     expect_error(t, want);
 }
 
 static void test_config_rejects_url_with_space(void **state)
 {
-    char *t = edit(BASE, "token_endpoint = https://vneid.example/token", "token_endpoint = https://vneid.example/to ken");
+    char *t =
+        edit(BASE, "token_endpoint = https://vneid.example/token", "token_endpoint = https://vneid.example/to ken");
     char *want = fmt(NAME ":%d: token_endpoint: 'https://vneid.example/to ken' is not an absolute http(s) URL",
-                            line_of(t, "token_endpoint"));
+                     line_of(t, "token_endpoint"));
     expect_error(t, want);
 }
 
 static void test_config_rejects_bad_duration(void **state)
 {
-    static const char *bad[] = {"8x", "h", "-5m", "5ms", "1.5h", "5 m", ""};
+    static const char *bad[] = { "8x", "h", "-5m", "5ms", "1.5h", "5 m", "" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *line = fmt("lifetime = %s", bad[i]);
         char *t = edit(BASE, "lifetime = 2h", line);
-        char *want = fmt(NAME ":%d: lifetime: '%s' is not a duration (e.g. 30s, 5m, 8h, 1d)",
-                                line_of(t, "lifetime ="), bad[i]);
+        char *want =
+            fmt(NAME ":%d: lifetime: '%s' is not a duration (e.g. 30s, 5m, 8h, 1d)", line_of(t, "lifetime ="), bad[i]);
         expect_error(t, want);
     }
 }
@@ -757,7 +758,7 @@ static void test_config_rejects_secret_sha256_not_64_hex(void **state)
     char *v64g = keep(gw_strdup(SHA_A));
     v64g[10] = 'g';
     char *v65 = fmt("%s0", SHA_A);
-    const char *bad[] = {v63, v64g, v65, "secret"};
+    const char *bad[] = { v63, v64g, v65, "secret" };
     for (size_t i = 0; i < 4; i++) {
         char *line = fmt("secret_sha256 = %s", bad[i]);
         char *t = edit(BASE, "secret_sha256 = " SHA_A, line);
@@ -855,7 +856,7 @@ static void test_config_rejects_missing_jwks_uri_when_id_token_used(void **state
 
 static void test_config_rejects_malformed_level_map(void **state)
 {
-    static const char *bad[] = {"1", "1:3", ":1", "1:", "1:1x"};
+    static const char *bad[] = { "1", "1:3", ":1", "1:", "1:1x" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *line = fmt("level_map = %s", bad[i]);
         char *t = edit(BASE, "level_map = 2:2", line);
@@ -866,7 +867,7 @@ static void test_config_rejects_malformed_level_map(void **state)
 
 static void test_config_rejects_listen_without_port(void **state)
 {
-    static const char *bad[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x"};
+    static const char *bad[] = { "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *line = fmt("listen = %s", bad[i]);
         char *t = edit(BASE, "listen = 127.0.0.1:8443", line);
@@ -878,7 +879,8 @@ static void test_config_rejects_listen_without_port(void **state)
 static void test_config_rejects_sqlite_store_without_path(void **state)
 {
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "");
-    expect_error_at(t, "path", "[store] driver = sqlite needs path", 2, line_of(t, "driver = sqlite"), line_of(t, "[store]"));
+    expect_error_at(t, "path", "[store] driver = sqlite needs path", 2, line_of(t, "driver = sqlite"),
+                    line_of(t, "[store]"));
 }
 
 static void test_config_rejects_malformed_level_map_naming_its_own_line(void **state)
@@ -895,8 +897,10 @@ static void test_config_cross_check_errors_name_lines_in_long_file(void **state)
     gw_buf_init(&b, 0);
     gw_buf_adds(&b, BASE);
     for (int i = 0; i < 300; i++)
-        gw_buf_printf(&b, "\n[client p%03d]\nname = P%03d\nsecret_sha256 = " SHA_A "\n"
-                      "redirect_uri = https://p%03d.example/cb\nscopes = openid profile\n", i, i, i);
+        gw_buf_printf(&b,
+                      "\n[client p%03d]\nname = P%03d\nsecret_sha256 = " SHA_A "\n"
+                      "redirect_uri = https://p%03d.example/cb\nscopes = openid profile\n",
+                      i, i, i);
     char *ok = keep(gw_buf_steal(&b));
     gw_config_t *c = parse_ok(ok);
     assert_int_equal(c->nclients, 302);
@@ -928,19 +932,22 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     assert_string_equal(c->store_memory, "ar flow code cur at err lo");
     assert_int_equal(c->store_memory_max, 1000000);
     gw_config_free(c);
-    char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code at\nmemory_max_records = 5000\n");
+    char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n",
+                   "path = /var/lib/eidgw/eidgw.db\nmemory = code at\nmemory_max_records = 5000\n");
     c = parse_ok(t);
     assert_string_equal(c->store_memory, "code at");
     assert_int_equal(c->store_memory_max, 5000);
     gw_config_free(c);
     /* a list written for an older version, with the retired "cu", still loads */
-    t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = ar flow code cu cur at err lo\n");
+    t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n",
+             "path = /var/lib/eidgw/eidgw.db\nmemory = ar flow code cu cur at err lo\n");
     c = parse_ok(t);
     assert_string_equal(c->store_memory, "ar flow code cu cur at err lo");
     gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
-    expect_error(t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo, or none)",
-                        line_of(t, "memory =")));
+    expect_error(t,
+                 fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo, or none)",
+                     line_of(t, "memory =")));
     t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
              "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");
     expect_error_at(t, "memory", "every node must see them", 1, line_of(t, "memory ="));

@@ -110,8 +110,7 @@ static json_t *jwks_key(const char *kty)
     json_t *doc = json_loads(g_ks->jwks_json, 0, NULL);
     json_t *keys = json_object_get(doc, "keys"), *k, *res = NULL;
     size_t i;
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         if (!strcmp(json_string_value(json_object_get(k, "kty")), kty)) {
             res = json_deep_copy(k);
             break;
@@ -149,12 +148,12 @@ static int verify_seeded(const char *token, const char *algs)
     return rc;
 }
 
-#define assert_rc(got, want)                                                                       \
-    do {                                                                                           \
-        int got_ = (got), want_ = (want);                                                          \
-        if (got_ != want_)                                                                         \
-            fail_msg("%s = %d (%s), expected %d (%s)", #got, got_, gw_jwt_strerror(got_), want_,   \
-                     gw_jwt_strerror(want_));                                                      \
+#define assert_rc(got, want)                                                                                           \
+    do {                                                                                                               \
+        int got_ = (got), want_ = (want);                                                                              \
+        if (got_ != want_)                                                                                             \
+            fail_msg("%s = %d (%s), expected %d (%s)", #got, got_, gw_jwt_strerror(got_), want_,                       \
+                     gw_jwt_strerror(want_));                                                                          \
     } while (0)
 
 /* Runs fn(arg) in a child process, so that an abort inside a library ends only the child.
@@ -239,8 +238,7 @@ static void test_keyset_publishes_both_keys_without_private_parts(void **state)
     size_t i;
     json_t *k;
     int ec = 0, rsa = 0;
-    json_array_foreach(keys, i, k)
-    {
+    json_array_foreach (keys, i, k) {
         const char *kty = json_string_value(json_object_get(k, "kty"));
         const char *kid = json_string_value(json_object_get(k, "kid"));
         assert_null(json_object_get(k, "d"));
@@ -486,7 +484,7 @@ static void test_jwt_verify_rejects_hs256_keyed_with_rsa_public_key(void **state
     size_t nl = 0;
     unsigned char *n = gw_b64url_decode(n64, strlen(n64), &nl);
     assert_int_equal(nl, 256);
-    char *t1 = confused_token(n, nl, g_rsa_kid);      /* raw modulus bytes */
+    char *t1 = confused_token(n, nl, g_rsa_kid); /* raw modulus bytes */
     char *t2 = confused_token(n64, strlen(n64), g_rsa_kid); /* the "n" text itself */
     char *t3 = confused_token(g_ks->jwks_json, strlen(g_ks->jwks_json), NULL);
     assert_rc(verify_seeded(t1, ALGS), GW_JWT_ALG);
@@ -603,7 +601,7 @@ static void check_flipped_signature(const char *alg)
     size_t n = 0;
     unsigned char *raw = sig_bytes(t, &n);
     free(raw);
-    size_t at[] = {0, n / 2, n - 1};
+    size_t at[] = { 0, n / 2, n - 1 };
     for (size_t i = 0; i < 3; i++) {
         char *bad = flip_sig(t, at[i], 0x01);
         int rc = verify_seeded(bad, ALGS);
@@ -619,7 +617,7 @@ static void test_jwt_verify_rejects_flipped_signature_byte_es256(void **state) {
 
 static void test_jwt_verify_rejects_payload_altered_after_signing(void **state)
 {
-    const char *algs[] = {"RS256", "ES256"};
+    const char *algs[] = { "RS256", "ES256" };
     for (int i = 0; i < 2; i++) {
         char *t = sign(algs[i], PAYLOAD);
         char *h = segment(t, 0), *s = segment(t, 2);
@@ -695,12 +693,8 @@ static void test_jwt_verify_rejects_header_that_is_not_a_json_object(void **stat
     char *t = sign("RS256", PAYLOAD);
     char *s = segment(t, 2);
     static const char *headers[] = {
-        "not json",
-        "[\"alg\",\"RS256\"]",
-        "\"RS256\"",
-        "42",
-        "{\"alg\":\"RS256\"",
-        "{\"alg\":\"RS256\",\"alg\":\"RS256\"}", /* duplicate member */
+        "not json", "[\"alg\",\"RS256\"]", "\"RS256\"",
+        "42",       "{\"alg\":\"RS256\"",  "{\"alg\":\"RS256\",\"alg\":\"RS256\"}", /* duplicate member */
         "",
     };
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
@@ -770,8 +764,9 @@ static void test_jwks_cache_ignores_oct_keys(void **state)
 {
     json_t *doc = json_loads(g_ks->jwks_json, 0, NULL);
     json_t *keys = json_object_get(doc, "keys");
-    json_array_insert_new(keys, 0, json_pack("{s:s,s:s,s:s,s:s}", "kty", "oct", "kid", "hmac", "k",
-                                             "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "alg", "HS256"));
+    json_array_insert_new(keys, 0,
+                          json_pack("{s:s,s:s,s:s,s:s}", "kty", "oct", "kid", "hmac", "k",
+                                    "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "alg", "HS256"));
     char *jwks = json_dumps(doc, JSON_COMPACT);
     gw_jwks_cache_t *c = seeded_cache(DEAD_JWKS, 3600, jwks);
     json_t *claims = NULL;
@@ -791,8 +786,7 @@ static void test_jwks_cache_ignores_oct_keys(void **state)
     json_decref(doc);
 
     /* a JWKS of one oct key: a token without kid finds no key at all */
-    c = seeded_cache(DEAD_JWKS, 3600,
-                     "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\"}]}");
+    c = seeded_cache(DEAD_JWKS, 3600, "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\"}]}");
     t = mktoken("{\"alg\":\"RS256\"}", PAYLOAD, "AAAA");
     assert_rc(verify(c, t, ALGS, &claims), GW_JWT_UNKNOWN_KID);
     assert_null(claims);
@@ -926,7 +920,7 @@ static void check_bad_encodings(int own)
     char **v = bad_encoding_tokens(&n);
     char failed[512] = "";
     for (size_t i = 0; i < n; i++) {
-        child_verify_t cv = {v[i], own};
+        child_verify_t cv = { v[i], own };
         int st = in_child(verify_in_child, &cv);
         int ok = own ? st == 0 : (st == -GW_JWT_MALFORMED || st == -GW_JWT_SIGNATURE);
         if (!ok && !failed[0])
@@ -961,7 +955,7 @@ static void *server_main(void *p)
 {
     counting_server_t *s = p;
     while (!atomic_load(&s->stop)) {
-        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         if (poll(&pfd, 1, 50) <= 0)
             continue;
         int c = accept(s->fd, NULL, NULL);
@@ -970,7 +964,7 @@ static void *server_main(void *p)
         atomic_fetch_add(&s->connections, 1);
         if (s->reply) {
             char buf[4096];
-            struct pollfd cp = {.fd = c, .events = POLLIN};
+            struct pollfd cp = { .fd = c, .events = POLLIN };
             if (poll(&cp, 1, 1000) > 0 && read(c, buf, sizeof(buf)) > 0) {
                 if (atomic_load(&s->delay_ms))
                     usleep((useconds_t)atomic_load(&s->delay_ms) * 1000);
@@ -993,7 +987,7 @@ static void server_start(counting_server_t *s, const char *reply)
     s->reply = reply;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
     assert_int_equal(listen(s->fd, 16), 0);
@@ -1087,7 +1081,7 @@ static void test_jwt_fetch_under_way_holds_up_no_cached_check(void **state)
     char *uri = gw_sprintf("http://127.0.0.1:%d/jwks", srv.port);
     gw_jwks_cache_t *c = gw_jwks_cache_new(uri, 3600, gw_fetch_body);
     char *t = sign("ES256", PAYLOAD);
-    verify_job_t a = {.c = c, .token = t}, b = {.c = c, .token = t};
+    verify_job_t a = { .c = c, .token = t }, b = { .c = c, .token = t };
     pthread_t ta, tb;
     assert_int_equal(pthread_create(&ta, NULL, verify_thread, &a), 0);
     usleep(200 * 1000); /* a is fetching */

@@ -28,41 +28,34 @@
 #define BCRYPT_15 "$2b$15$abcdefghijklmnopqrstuuHF3y1SJZaAL.LtgQe1F7LfQbpAf5p4O"
 
 /* mkpasswd -m sha512crypt PW (default 5000 rounds, no rounds= field) */
-#define SHA512_DEFAULT                                                                             \
-    "$6$WYHhIU0I6kgWrbS9$04rk.4kjx0E13wyocf0RnMXTtMRgiVS4Bi95vo/"                                  \
+#define SHA512_DEFAULT                                                                                                 \
+    "$6$WYHhIU0I6kgWrbS9$04rk.4kjx0E13wyocf0RnMXTtMRgiVS4Bi95vo/"                                                      \
     "l1qPRLuH40FJN7H2A0OG3HV/QvE4iUo6W6yOT9ppEp/KLA0"
 /* mkpasswd -m sha512crypt -R 10000 PW */
-#define SHA512_10000                                                                               \
-    "$6$rounds=10000$f8o2Br9I4v3QVSDr$5AMFx1chw5/nI8YHY2FgJ6qyRWgf.gokPnmE9n62gLmgqkr7CIM."        \
+#define SHA512_10000                                                                                                   \
+    "$6$rounds=10000$f8o2Br9I4v3QVSDr$5AMFx1chw5/nI8YHY2FgJ6qyRWgf.gokPnmE9n62gLmgqkr7CIM."                            \
     "Sg8kzCyb0uOT00T6rZ7tK6/LVbKxxzOTw0"
 /* mkpasswd -m sha512crypt -R 1000 '' */
-#define SHA512_EMPTY                                                                               \
-    "$6$rounds=1000$SWuCr47zzYnNJvqh$NiR.CyOxuwMl."                                                \
-    "7gQcVyCjLFRMA9Z3OUt4s1s0v4dncmJqdMggpjUublr9miZ7"                                             \
+#define SHA512_EMPTY                                                                                                   \
+    "$6$rounds=1000$SWuCr47zzYnNJvqh$NiR.CyOxuwMl."                                                                    \
+    "7gQcVyCjLFRMA9Z3OUt4s1s0v4dncmJqdMggpjUublr9miZ7"                                                                 \
     "sm8YGt4s7Lz7mEz8yMuCfs521"
 
 /* argon2 somesalt -id -t 2 -m 16 -p 1 <<< password (also the reference test vector) */
-#define ARGON2_REF                                                                                 \
-    "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+#define ARGON2_REF "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
 /* argon2 saltsalt1234 -id -t 2 -m 12 -p 2 <<< PW */
-#define ARGON2_PW                                                                                  \
-    "$argon2id$v=19$m=4096,t=2,p=2$c2FsdHNhbHQxMjM0$J+9TWc+D8sVNBlj36nnS62Q0E8fQyH4TDY6rUC6MFyY"
+#define ARGON2_PW "$argon2id$v=19$m=4096,t=2,p=2$c2FsdHNhbHQxMjM0$J+9TWc+D8sVNBlj36nnS62Q0E8fQyH4TDY6rUC6MFyY"
 /* argon2id_hash_encoded(t=1, m=1024, p=1, "", "emptysalt") */
-#define ARGON2_EMPTY                                                                               \
-    "$argon2id$v=19$m=1024,t=1,p=1$ZW1wdHlzYWx0$fyVk9wDhUY1GnkoQ2y9RKtT10Gx1arG4yeaIJ2ArEo4"
+#define ARGON2_EMPTY "$argon2id$v=19$m=1024,t=1,p=1$ZW1wdHlzYWx0$fyVk9wDhUY1GnkoQ2y9RKtT10Gx1arG4yeaIJ2ArEo4"
 
 /* passlib's test_handlers_pbkdf2.py known_correct_hashes */
-#define PBKDF2_PASSLIB                                                                             \
-    "$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ"
-#define PBKDF2_PASSLIB_WAV                                                                         \
-    "$pbkdf2-sha256$1212$3SABFJGDtyhrQMVt1uABPw$WyaUoqCLgvz97s523nF4iuOqZNbp5Nt8do/cuaa7AiI"
+#define PBKDF2_PASSLIB "$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ"
+#define PBKDF2_PASSLIB_WAV "$pbkdf2-sha256$1212$3SABFJGDtyhrQMVt1uABPw$WyaUoqCLgvz97s523nF4iuOqZNbp5Nt8do/cuaa7AiI"
 #define WAV "\xce\x99\xcf\x89\xce\xb1\xce\xbd\xce\xbd\xce\xb7\xcf\x82" /* U+0399 U+03C9 ... */
 /* node: pbkdf2Sync(PW, random 16 bytes, 29000, 32, 'sha256'), '.' for '+' in both parts */
-#define PBKDF2_PW                                                                                  \
-    "$pbkdf2-sha256$29000$PqG2/vbDua.SG3AnJ3w93g$AdQTxwY1BO01n8iWYAeA6hL6/MJ0FusqDiYcysu82r4"
+#define PBKDF2_PW "$pbkdf2-sha256$29000$PqG2/vbDua.SG3AnJ3w93g$AdQTxwY1BO01n8iWYAeA6hL6/MJ0FusqDiYcysu82r4"
 /* node: pbkdf2Sync('', random 16 bytes, 1000, 32, 'sha256') */
-#define PBKDF2_EMPTY                                                                               \
-    "$pbkdf2-sha256$1000$a3g5u69F8pq1i8kyQyf91A$oReFjHjiZXkCygYAZl.9OsVp1TdsLhpPXBL1J8v2s7E"
+#define PBKDF2_EMPTY "$pbkdf2-sha256$1000$a3g5u69F8pq1i8kyQyf91A$oReFjHjiZXkCygYAZl.9OsVp1TdsLhpPXBL1J8v2s7E"
 /* node: pbkdf2Sync('x', 'salt', 2000001, 32, 'sha256') */
 #define PBKDF2_OVER "$pbkdf2-sha256$2000001$c2FsdA$3/MK.BLUXC1yVkbcfQ5RgLe1v2UhCRkqvYGjXCODr9c"
 
@@ -87,8 +80,7 @@ static const char *cut(const char *h, size_t n)
 static void test_bcrypt_2b_right_and_wrong_password(void **state)
 {
     assert_int_equal(gw_pwhash_verify(PW, BCRYPT_2B_10), GW_OK);
-    assert_int_equal(gw_pwhash_verify("m\xe1\xba\xadt kh\xe1\xba\xa9u 124", BCRYPT_2B_10),
-                     GW_EDENIED);
+    assert_int_equal(gw_pwhash_verify("m\xe1\xba\xadt kh\xe1\xba\xa9u 124", BCRYPT_2B_10), GW_EDENIED);
     assert_int_equal(gw_pwhash_verify("", BCRYPT_2B_10), GW_EDENIED);
 }
 
@@ -130,8 +122,7 @@ static void test_bcrypt_cost_cap_and_malformed(void **state)
 static void test_sha512_default_rounds(void **state)
 {
     assert_int_equal(gw_pwhash_verify(PW, SHA512_DEFAULT), GW_OK);
-    assert_int_equal(gw_pwhash_verify("m\xe1\xba\xadt kh\xe1\xba\xa9u", SHA512_DEFAULT),
-                     GW_EDENIED);
+    assert_int_equal(gw_pwhash_verify("m\xe1\xba\xadt kh\xe1\xba\xa9u", SHA512_DEFAULT), GW_EDENIED);
     /* an explicit rounds=5000 is the same computation */
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_DEFAULT, "$6$", "$6$rounds=5000$")), GW_OK);
 }
@@ -151,8 +142,7 @@ static void test_sha512_caps_and_malformed(void **state)
     assert_int_equal(gw_pwhash_check(edit(SHA512_10000, "=10000$", "=5000000$")), GW_OK);
     assert_int_equal(gw_pwhash_check(edit(SHA512_10000, "=10000$", "=5000001$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=5000001$")), GW_EINVAL);
-    assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=99999999999$")),
-                     GW_EINVAL);
+    assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=99999999999$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=999$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=010000$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_10000, "=10000$", "=-10000$")), GW_EINVAL);
@@ -165,8 +155,7 @@ static void test_sha512_caps_and_malformed(void **state)
     assert_int_equal(gw_pwhash_verify(PW, "$6$$"), GW_EINVAL);
     /* salt over 16 characters, empty salt, salt with a foreign character */
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_DEFAULT, "$WYHh", "$abcdWYHh")), GW_EINVAL);
-    assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_DEFAULT, "$WYHhIU0I6kgWrbS9$", "$$")),
-                     GW_EINVAL);
+    assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_DEFAULT, "$WYHhIU0I6kgWrbS9$", "$$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(SHA512_DEFAULT, "$WYHh", "$W:Hh")), GW_EINVAL);
 }
 
@@ -194,8 +183,7 @@ static void test_argon2id_caps_and_malformed(void **state)
     assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "p=1", "p=17")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "p=1", "p=0")), GW_EINVAL);
     /* fewer than 8 KiB per lane */
-    assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "m=65536,t=2,p=1", "m=15,t=2,p=2")),
-                     GW_EINVAL);
+    assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "m=65536,t=2,p=1", "m=15,t=2,p=2")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "v=19", "v=16")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, "v=19$", "")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify(PW, edit(ARGON2_REF, ",t=2", "")), GW_EINVAL);
@@ -245,12 +233,10 @@ static void test_pbkdf2_caps_and_malformed(void **state)
     assert_int_equal(gw_pwhash_verify("x", PBKDF2_OVER), GW_EINVAL);
     assert_int_equal(gw_pwhash_check(edit(PBKDF2_OVER, "2000001", "2000000")), GW_OK);
     /* passlib's known_malformed_hashes */
-    assert_int_equal(gw_pwhash_verify("password", edit(PBKDF2_PASSLIB, "$1212$", "$01212$")),
-                     GW_EINVAL);
+    assert_int_equal(gw_pwhash_verify("password", edit(PBKDF2_PASSLIB, "$1212$", "$01212$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify("password", edit(PBKDF2_PASSLIB, "$1212$", "$$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify("password", PBKDF2_PASSLIB "$"), GW_EINVAL);
-    assert_int_equal(gw_pwhash_verify("password", edit(PBKDF2_PASSLIB, "$1212$", "$0$")),
-                     GW_EINVAL);
+    assert_int_equal(gw_pwhash_verify("password", edit(PBKDF2_PASSLIB, "$1212$", "$0$")), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify("password", PBKDF2_PASSLIB "="), GW_EINVAL);
     /* truncated hashes: the digest must be 32 bytes */
     assert_int_equal(gw_pwhash_verify("password", cut(PBKDF2_PASSLIB, 1)), GW_EINVAL);
@@ -303,9 +289,9 @@ static void test_scheme_names(void **state)
 
 static void test_check_accepts_every_vector(void **state)
 {
-    static const char *const good[] = {BCRYPT_2B_10, BCRYPT_2A_5,  BCRYPT_EMPTY,   SHA512_DEFAULT,
-                                       SHA512_10000, SHA512_EMPTY, ARGON2_REF,     ARGON2_PW,
-                                       ARGON2_EMPTY, PBKDF2_PW,    PBKDF2_PASSLIB, PBKDF2_EMPTY};
+    static const char *const good[] = { BCRYPT_2B_10, BCRYPT_2A_5,  BCRYPT_EMPTY,   SHA512_DEFAULT,
+                                        SHA512_10000, SHA512_EMPTY, ARGON2_REF,     ARGON2_PW,
+                                        ARGON2_EMPTY, PBKDF2_PW,    PBKDF2_PASSLIB, PBKDF2_EMPTY };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         assert_int_equal(gw_pwhash_check(good[i]), GW_OK);
 }
@@ -324,12 +310,12 @@ static void test_long_password_never_matches(void **state)
 
 static void test_limits_only_lower_the_caps(void **state)
 {
-    gw_pwhash_limits_t lim = {.bcrypt_cost = 5,
-                              .sha512_rounds = 1000,
-                              .pbkdf2_rounds = 1212,
-                              .argon2_m_kib = 1024,
-                              .argon2_t = 1,
-                              .argon2_p = 1};
+    gw_pwhash_limits_t lim = { .bcrypt_cost = 5,
+                               .sha512_rounds = 1000,
+                               .pbkdf2_rounds = 1212,
+                               .argon2_m_kib = 1024,
+                               .argon2_t = 1,
+                               .argon2_p = 1 };
     assert_int_equal(gw_pwhash_verify_limits(PW, BCRYPT_2A_5, &lim), GW_OK);
     assert_int_equal(gw_pwhash_verify_limits(PW, BCRYPT_2B_10, &lim), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify_limits("", SHA512_EMPTY, &lim), GW_OK);
@@ -340,7 +326,7 @@ static void test_limits_only_lower_the_caps(void **state)
     assert_int_equal(gw_pwhash_verify_limits("", ARGON2_EMPTY, &lim), GW_OK);
     assert_int_equal(gw_pwhash_verify_limits(PW, ARGON2_PW, &lim), GW_EINVAL);
     /* a higher value does not raise a built-in cap */
-    gw_pwhash_limits_t high = {.bcrypt_cost = 31};
+    gw_pwhash_limits_t high = { .bcrypt_cost = 31 };
     assert_int_equal(gw_pwhash_verify_limits("x", BCRYPT_15, &high), GW_EINVAL);
     assert_int_equal(gw_pwhash_verify_limits(PW, BCRYPT_2B_10, &high), GW_OK);
 }
@@ -376,8 +362,7 @@ static void test_dummy_verify_takes_a_bcrypt10_time(void **state)
     qsort(real, 5, sizeof(double), cmp_double);
     qsort(dummy, 5, sizeof(double), cmp_double);
     double ratio = dummy[2] / real[2];
-    print_message("bcrypt-10 median %.1f ms, dummy median %.1f ms\n", real[2] * 1e3,
-                  dummy[2] * 1e3);
+    print_message("bcrypt-10 median %.1f ms, dummy median %.1f ms\n", real[2] * 1e3, dummy[2] * 1e3);
     assert_true(ratio > 0.5 && ratio < 2.0);
 }
 

@@ -106,7 +106,7 @@ static void test_seal_round_trip_empty_and_binary_plaintext(void **state)
     free(pt);
     free(sealed);
 
-    static const unsigned char bin[] = {0x00, 0xff, 0x00, 0x80, 0x7f, 0x00};
+    static const unsigned char bin[] = { 0x00, 0xff, 0x00, 0x80, 0x7f, 0x00 };
     sealed = gw_seal(KEY, KID, bin, sizeof(bin));
     assert_int_equal(gw_seal_open(KEY, KID, sealed, &pt, &len), GW_OK);
     assert_int_equal(len, sizeof(bin));
@@ -247,8 +247,8 @@ static void test_seal_of_same_plaintext_differs_each_time(void **state)
     size_t na = 0, nb = 0;
     unsigned char *ra = unwrap(a, &na), *rb = unwrap(b, &nb);
     assert_int_equal(na, nb);
-    assert_memory_equal(ra, rb, HDR);                          /* same header */
-    assert_memory_not_equal(ra + HDR, rb + HDR, IV);           /* fresh IV */
+    assert_memory_equal(ra, rb, HDR); /* same header */
+    assert_memory_not_equal(ra + HDR, rb + HDR, IV); /* fresh IV */
     assert_memory_not_equal(ra + HDR + IV, rb + HDR + IV, na - HDR - IV - TAG); /* so other ciphertext */
     char *pa = NULL, *pb = NULL;
     assert_int_equal(gw_seal_open(KEY, KID, a, &pa, NULL), GW_OK);
@@ -265,7 +265,7 @@ static void test_seal_of_same_plaintext_differs_each_time(void **state)
 static void test_seal_ivs_do_not_repeat_over_many_seals(void **state)
 {
     enum { N = 2000 };
-    unsigned char (*ivs)[IV] = malloc(N * IV);
+    unsigned char(*ivs)[IV] = malloc(N * IV);
     for (int i = 0; i < N; i++) {
         char *s = gw_seal(KEY, KID, "x", 1);
         size_t n = 0;

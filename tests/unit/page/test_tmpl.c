@@ -21,8 +21,7 @@
 /* ---- helpers ----------------------------------------------------------------------------- */
 
 /* Renders template text `text` with vars in `lang`; asserts it parses. */
-static char *render_text(const char *text, const char *lang, const gw_tmpl_var_t *vars,
-                         size_t nvars)
+static char *render_text(const char *text, const char *lang, const gw_tmpl_var_t *vars, size_t nvars)
 {
     char err[256] = "";
     gw_tmpl_set_t *set = gw_tmpl_parse_one("t", text, strlen(text), err, sizeof(err));
@@ -36,8 +35,7 @@ static char *render_text(const char *text, const char *lang, const gw_tmpl_var_t
     return out;
 }
 
-static void assert_renders(const char *text, const gw_tmpl_var_t *vars, size_t nvars,
-                           const char *expect)
+static void assert_renders(const char *text, const gw_tmpl_var_t *vars, size_t nvars, const char *expect)
 {
     char *out = render_text(text, "vi", vars, nvars);
     assert_string_equal(out, expect);
@@ -74,10 +72,7 @@ static void put_file(const char *dir, const char *rel, const char *content)
     assert_int_equal(fclose(f), 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
 
 static void remove_dir(char *dir)
 {
@@ -102,11 +97,11 @@ static void test_escapes_each_special_char(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"&", "&amp;"}, {"<", "&lt;"},  {">", "&gt;"},  {"\"", "&quot;"},
-        {"'", "&#39;"}, {"`", "&#96;"}, {"=", "&#61;"},
+        { "&", "&amp;" }, { "<", "&lt;" },  { ">", "&gt;" },  { "\"", "&quot;" },
+        { "'", "&#39;" }, { "`", "&#96;" }, { "=", "&#61;" },
     };
     for (size_t i = 0; i < NVARS(cases); i++) {
-        gw_tmpl_var_t v[] = {{"v", cases[i].in}};
+        gw_tmpl_var_t v[] = { { "v", cases[i].in } };
         char expect[32];
         snprintf(expect, sizeof(expect), "[%s]", cases[i].out);
         char *out = render_text("[{{v}}]", "vi", v, 1);
@@ -117,7 +112,7 @@ static void test_escapes_each_special_char(void **state)
 
 static void test_escapes_mixed_value_and_keeps_utf8(void **state)
 {
-    gw_tmpl_var_t v[] = {{"v", "<script>alert('x')</script> a=b&c \"Nguyễn Văn Á\" `q`"}};
+    gw_tmpl_var_t v[] = { { "v", "<script>alert('x')</script> a=b&c \"Nguyễn Văn Á\" `q`" } };
     assert_renders("{{v}}", v, 1,
                    "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; a&#61;b&amp;c "
                    "&quot;Nguyễn Văn Á&quot; &#96;q&#96;");
@@ -138,7 +133,7 @@ static void test_html_escape_function(void **state)
 
 static void test_value_with_braces_is_not_reexpanded(void **state)
 {
-    gw_tmpl_var_t v[] = {{"v", "{{x}} {{>t}} {{t:k}} {{#x}}"}, {"x", "BAD"}};
+    gw_tmpl_var_t v[] = { { "v", "{{x}} {{>t}} {{t:k}} {{#x}}" }, { "x", "BAD" } };
     assert_renders("<p>{{v}}</p>", v, 2, "<p>{{x}} {{&gt;t}} {{t:k}} {{#x}}</p>");
 }
 
@@ -150,7 +145,7 @@ static void test_large_value_grows_buffer(void **state)
     memset(big, 'a', n);
     big[n] = '\0';
     big[n / 2] = '<';
-    gw_tmpl_var_t v[] = {{"v", big}};
+    gw_tmpl_var_t v[] = { { "v", big } };
     char *out = render_text("x{{v}}y", "vi", v, 1);
     assert_int_equal(strlen(out), n + 2 + 3);
     assert_int_equal(out[0], 'x');
@@ -164,28 +159,31 @@ static void test_large_value_grows_buffer(void **state)
 
 static void test_missing_variable_renders_empty(void **state)
 {
-    gw_tmpl_var_t v[] = {{"a", "1"}, {"nullval", NULL}, {NULL, "x"}};
+    gw_tmpl_var_t v[] = { { "a", "1" }, { "nullval", NULL }, { NULL, "x" } };
     assert_renders("[{{a}}|{{b}}|{{nullval}}]", v, NVARS(v), "[1||]");
     assert_renders("[{{b}}]", NULL, 0, "[]");
 }
 
 static void test_spaces_inside_tags_are_allowed(void **state)
 {
-    gw_tmpl_var_t v[] = {{"a", "1"}};
+    gw_tmpl_var_t v[] = { { "a", "1" } };
     assert_renders("{{ a }}{{# a }}y{{/ a }}{{ t:k.x }}", v, 1, "1yk.x");
 }
 
 static void test_first_of_duplicate_variables_wins(void **state)
 {
-    gw_tmpl_var_t v[] = {{"a", "first"}, {"a", "second"}, {"ab", "other"}};
+    gw_tmpl_var_t v[] = { { "a", "first" }, { "a", "second" }, { "ab", "other" } };
     assert_renders("{{a}} {{ab}}", v, NVARS(v), "first other");
 }
 
 static void test_list_section_repeats_per_item_and_escapes(void **state)
 {
     (void)state;
-    gw_tmpl_var_t v[] = {{"items.0.id", "a1"}, {"items.0.label", "<b>An</b>"},
-                         {"items.1.id", "a2"}, {"items.1.label", "Bình"}, {"title", "T"}};
+    gw_tmpl_var_t v[] = { { "items.0.id", "a1" },
+                          { "items.0.label", "<b>An</b>" },
+                          { "items.1.id", "a2" },
+                          { "items.1.label", "Bình" },
+                          { "title", "T" } };
     assert_renders("{{title}}:{{#items}}[{{id}}={{label}}|{{title}}]{{/items}}{{^items}}none{{/items}}", v, 5,
                    "T:[a1=&lt;b&gt;An&lt;/b&gt;|T][a2=Bình|T]");
     assert_renders("{{#items}}x{{/items}}{{^items}}none{{/items}}", v + 4, 1, "none");
@@ -194,9 +192,9 @@ static void test_list_section_repeats_per_item_and_escapes(void **state)
 static void test_section_renders_only_when_set_and_non_empty(void **state)
 {
     const char *t = "a{{#s}}[{{s}}]{{/s}}b";
-    gw_tmpl_var_t set[] = {{"s", "x"}};
-    gw_tmpl_var_t empty[] = {{"s", ""}};
-    gw_tmpl_var_t null[] = {{"s", NULL}};
+    gw_tmpl_var_t set[] = { { "s", "x" } };
+    gw_tmpl_var_t empty[] = { { "s", "" } };
+    gw_tmpl_var_t null[] = { { "s", NULL } };
     assert_renders(t, set, 1, "a[x]b");
     assert_renders(t, empty, 1, "ab");
     assert_renders(t, null, 1, "ab");
@@ -206,8 +204,8 @@ static void test_section_renders_only_when_set_and_non_empty(void **state)
 static void test_inverted_section_renders_when_unset_or_empty(void **state)
 {
     const char *t = "a{{^s}}[none]{{/s}}b";
-    gw_tmpl_var_t set[] = {{"s", "x"}};
-    gw_tmpl_var_t empty[] = {{"s", ""}};
+    gw_tmpl_var_t set[] = { { "s", "x" } };
+    gw_tmpl_var_t empty[] = { { "s", "" } };
     assert_renders(t, set, 1, "ab");
     assert_renders(t, empty, 1, "a[none]b");
     assert_renders(t, NULL, 0, "a[none]b");
@@ -216,9 +214,9 @@ static void test_inverted_section_renders_when_unset_or_empty(void **state)
 static void test_nested_and_sibling_sections(void **state)
 {
     const char *t = "{{#a}}A{{#b}}B{{^c}}!c{{/c}}{{/b}}{{^b}}-b{{/b}}{{#a}}a{{/a}}{{/a}}.";
-    gw_tmpl_var_t ab[] = {{"a", "1"}, {"b", "1"}};
-    gw_tmpl_var_t abc[] = {{"a", "1"}, {"b", "1"}, {"c", "1"}};
-    gw_tmpl_var_t a[] = {{"a", "1"}};
+    gw_tmpl_var_t ab[] = { { "a", "1" }, { "b", "1" } };
+    gw_tmpl_var_t abc[] = { { "a", "1" }, { "b", "1" }, { "c", "1" } };
+    gw_tmpl_var_t a[] = { { "a", "1" } };
     assert_renders(t, ab, 2, "AB!ca.");
     assert_renders(t, abc, 3, "ABa.");
     assert_renders(t, a, 1, "A-ba.");
@@ -240,7 +238,7 @@ static void test_lang_and_other_lang_are_added(void **state)
     out = render_text(t, NULL, NULL, 0);
     assert_string_equal(out, "vi/en!");
     free(out);
-    gw_tmpl_var_t v[] = {{"lang", "xx"}, {"other_lang", "yy"}};
+    gw_tmpl_var_t v[] = { { "lang", "xx" }, { "other_lang", "yy" } };
     out = render_text(t, "en", v, 2);
     assert_string_equal(out, "en/vi!");
     free(out);
@@ -308,10 +306,8 @@ static void test_unterminated_tag_is_load_error(void **state)
 static void test_unbalanced_sections_are_load_errors(void **state)
 {
     assert_parse_error("x\n{{/a}}", "t.html:2: '{{/a}}' without an open section");
-    assert_parse_error("{{#a}}\n{{^b}}\n{{/a}}\n{{/b}}",
-                       "t.html:3: '{{/a}}' closes 'b' opened at line 2");
-    assert_parse_error("{{#a}}{{/a}}\n{{#b}}\n{{#c}}{{/c}}",
-                       "t.html:2: section 'b' is never closed");
+    assert_parse_error("{{#a}}\n{{^b}}\n{{/a}}\n{{/b}}", "t.html:3: '{{/a}}' closes 'b' opened at line 2");
+    assert_parse_error("{{#a}}{{/a}}\n{{#b}}\n{{#c}}{{/c}}", "t.html:2: section 'b' is never closed");
 }
 
 static void test_partial_errors(void **state)
@@ -349,7 +345,7 @@ static void test_include_renders_partial(void **state)
     gw_tmpl_set_t *set = gw_tmpl_load(dir, err, sizeof(err));
     assert_non_null(set);
     assert_string_equal(err, "");
-    gw_tmpl_var_t v[] = {{"x", "<1>"}};
+    gw_tmpl_var_t v[] = { { "x", "<1>" } };
     char *out = gw_tmpl_render(set, "page", "en", v, 1, NULL);
     assert_string_equal(out, "<b>[&lt;1&gt;:en]</b>[&lt;1&gt;:en]");
     free(out);
@@ -437,8 +433,7 @@ static void test_t_falls_back_to_vi_then_key(void **state)
     char *dir;
     gw_tmpl_set_t *set = load_catalog_dir(&dir);
     char *out = gw_tmpl_render(set, "page", "vi", NULL, 0, NULL);
-    assert_string_equal(out,
-                        "Cả hai|Chỉ tiếng Việt|none|&lt;b&gt;&amp;amp; &quot;x&quot;&lt;/b&gt;");
+    assert_string_equal(out, "Cả hai|Chỉ tiếng Việt|none|&lt;b&gt;&amp;amp; &quot;x&quot;&lt;/b&gt;");
     free(out);
     out = gw_tmpl_render(set, "page", "en", NULL, 0, NULL);
     assert_string_equal(out, "Both|Chỉ tiếng Việt|none|&lt;i&gt;");
@@ -490,8 +485,7 @@ static void test_catalog_bad_key_and_utf8_are_errors(void **state)
     char *dir = make_dir();
     put_file(dir, "page.html", "x");
     put_file(dir, "i18n/vi.txt", "a = 1\nmột = 2\n");
-    assert_load_error(dir, "i18n/vi.txt",
-                      "2: bad key (letters, digits, '_', '.', '-', at most 128)");
+    assert_load_error(dir, "i18n/vi.txt", "2: bad key (letters, digits, '_', '.', '-', at most 128)");
     put_file(dir, "i18n/vi.txt", "a = 1\nb = \xe1\xba\n");
     assert_load_error(dir, "i18n/vi.txt", "2: invalid UTF-8 or NUL byte");
     remove_dir(dir);
@@ -528,8 +522,7 @@ static void assert_page_shape(const char *out, const char *lang)
     assert_int_equal(strncmp(out, "<!DOCTYPE html>\n", 16), 0);
     snprintf(want, sizeof(want), "<html lang=\"%s\">", lang);
     assert_contains(out, want);
-    assert_contains(out,
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    assert_contains(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     assert_contains(out, "<title>");
     assert_contains(out, "</style>");
     assert_contains(out, "</html>");
@@ -647,8 +640,8 @@ static void test_every_message_a_template_uses_exists_in_both_catalogs(void **st
     gw_tmpl_free(set);
 }
 
-static char *render_real(const gw_tmpl_set_t *set, const char *name, const char *lang,
-                         const gw_tmpl_var_t *vars, size_t nvars)
+static char *render_real(const gw_tmpl_set_t *set, const char *name, const char *lang, const gw_tmpl_var_t *vars,
+                         size_t nvars)
 {
     size_t len = 0;
     char *out = gw_tmpl_render(set, name, lang, vars, nvars, &len);
@@ -663,10 +656,10 @@ static void test_login_page_in_both_languages(void **state)
 {
     gw_tmpl_set_t *set = load_real();
     gw_tmpl_var_t v[] = {
-        {"client_name", "Cổng DVC <tỉnh> & \"A\""},
-        {"vneid_url", "https://vneid.example/auth?a=1&b=2"},
-        {"lang_switch_url", "/login?f=1&lang=en"},
-        {"notice", "Phiên đã hết hạn <b>"},
+        { "client_name", "Cổng DVC <tỉnh> & \"A\"" },
+        { "vneid_url", "https://vneid.example/auth?a=1&b=2" },
+        { "lang_switch_url", "/login?f=1&lang=en" },
+        { "notice", "Phiên đã hết hạn <b>" },
     };
     char *out = render_real(set, "login", "vi", v, NVARS(v));
     assert_contains(out, "<a class=\"btn-vneid\" id=\"vneid\" "
@@ -708,10 +701,10 @@ static void test_error_page_in_both_languages(void **state)
             snprintf(key, sizeof(key), "err.%s", error_codes[i]);
             const char *msg = gw_tmpl_msg(set, lang, key);
             gw_tmpl_var_t v[] = {
-                {"error_title", title},           {"error_message", msg},
-                {"error_code", error_codes[i]},   {"request_id", "req-<42>"},
-                {"retry_url", "/retry?x=1"},      {"back_url", "https://portal.example/"},
-                {"lang_switch_url", "/e?lang=x"},
+                { "error_title", title },           { "error_message", msg },
+                { "error_code", error_codes[i] },   { "request_id", "req-<42>" },
+                { "retry_url", "/retry?x=1" },      { "back_url", "https://portal.example/" },
+                { "lang_switch_url", "/e?lang=x" },
             };
             char *out = render_real(set, "error", lang, v, NVARS(v));
             char *emsg = gw_html_escape(msg), *etitle = gw_html_escape(title);
@@ -730,8 +723,7 @@ static void test_error_page_in_both_languages(void **state)
             free(out);
         }
         /* Only the required variables: no retry or back link, generic title. */
-        gw_tmpl_var_t v[] = {
-            {"error_message", "m"}, {"error_code", "internal"}, {"request_id", "r1"}};
+        gw_tmpl_var_t v[] = { { "error_message", "m" }, { "error_code", "internal" }, { "request_id", "r1" } };
         char *out = render_real(set, "error", lang, v, NVARS(v));
         assert_null(strstr(out, "id=\"retry\""));
         assert_null(strstr(out, "id=\"back\""));
@@ -745,9 +737,9 @@ static void test_logout_pages_in_both_languages(void **state)
 {
     gw_tmpl_set_t *set = load_real();
     gw_tmpl_var_t v[] = {
-        {"client_name", "Cổng A"},      {"back_url", "https://a.example/"},
-        {"lang_switch_url", "/logout"}, {"action_url", "/logout/confirm"},
-        {"csrf", "tok\"en="},           {"logout_id", "L1"},
+        { "client_name", "Cổng A" },      { "back_url", "https://a.example/" },
+        { "lang_switch_url", "/logout" }, { "action_url", "/logout/confirm" },
+        { "csrf", "tok\"en=" },           { "logout_id", "L1" },
     };
     char *out = render_real(set, "logout", "vi", v, 3);
     assert_contains(out, "Bạn đã đăng xuất");
@@ -766,8 +758,7 @@ static void test_logout_pages_in_both_languages(void **state)
         assert_contains(out, "<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en&#61;\">");
         assert_contains(out, "<input type=\"hidden\" name=\"logout_id\" value=\"L1\">");
         char want[256];
-        snprintf(want, sizeof(want), ">%s</button>",
-                 gw_tmpl_msg(set, lang, "logout.confirm_button"));
+        snprintf(want, sizeof(want), ">%s</button>", gw_tmpl_msg(set, lang, "logout.confirm_button"));
         assert_contains(out, want);
         free(out);
     }
@@ -777,7 +768,7 @@ static void test_logout_pages_in_both_languages(void **state)
 static void test_every_real_template_renders_in_both_languages(void **state)
 {
     gw_tmpl_set_t *set = load_real();
-    static const char *const pages[] = {"login", "error", "logout", "logout_confirm"};
+    static const char *const pages[] = { "login", "error", "logout", "logout_confirm" };
     for (size_t i = 0; i < NVARS(pages); i++) {
         for (int l = 0; l < 2; l++) {
             char *out = render_real(set, pages[i], l ? "en" : "vi", NULL, 0);
@@ -785,7 +776,7 @@ static void test_every_real_template_renders_in_both_languages(void **state)
         }
     }
     /* The partials render on their own too. */
-    static const char *const partials[] = {"_head", "_header", "_foot"};
+    static const char *const partials[] = { "_head", "_header", "_foot" };
     for (size_t i = 0; i < NVARS(partials); i++) {
         char *out = gw_tmpl_render(set, partials[i], "en", NULL, 0, NULL);
         assert_non_null(out);

@@ -27,7 +27,7 @@
  * real redis-server when EIDGW_TEST_REDIS_URL=redis://127.0.0.1:PORT/DB is set (the test
  * runner starts one on loopback). */
 static const char *redis_url; /* NULL: SQLite run */
-static int with_memory;       /* SQLite run with the short-lived namespaces in memory */
+static int with_memory; /* SQLite run with the short-lived namespaces in memory */
 
 static redisContext *redis_direct(void)
 {
@@ -41,7 +41,7 @@ static redisContext *redis_direct(void)
         return NULL;
     char dbs[16];
     snprintf(dbs, sizeof(dbs), "%d", db);
-    const char *argv[] = {"SELECT", dbs};
+    const char *argv[] = { "SELECT", dbs };
     freeReplyObject(redisCommandArgv(c, 2, argv, NULL));
     return c;
 }
@@ -64,7 +64,7 @@ static int setup(void **state)
         redisContext *c = redis_direct();
         if (!c)
             return -1;
-        const char *argv[] = {"FLUSHDB"};
+        const char *argv[] = { "FLUSHDB" };
         freeReplyObject(redisCommandArgv(c, 1, argv, NULL));
         redisFree(c);
     }
@@ -85,7 +85,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     gw_store_close(f->st);
     char p[160];
-    static const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
     for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
         snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
         unlink(p);
@@ -101,7 +101,7 @@ static long count_keys(const char *pattern)
     redisContext *c = redis_direct();
     long n = -1;
     if (c) {
-        const char *argv[] = {"KEYS", pattern};
+        const char *argv[] = { "KEYS", pattern };
         redisReply *r = redisCommandArgv(c, 2, argv, NULL);
         if (r && r->type == REDIS_REPLY_ARRAY)
             n = (long)r->elements;
@@ -328,7 +328,7 @@ static void test_store_revoked_since_returns_revocations_in_order(void **state)
     /* the sequence is opaque and grows: each reader resumes after what it has seen */
     fixture_t *f = *state;
     assert_int_equal(gw_store_revoke(f->st, "sid-a", 2000000001), GW_OK);
-    rev_seen_t r = {0};
+    rev_seen_t r = { 0 };
     int64_t seq1 = -1;
     assert_int_equal(gw_store_revoked_since(f->st, 0, on_revoked, &r, &seq1), GW_OK);
     assert_int_equal(r.n, 1);
@@ -520,7 +520,7 @@ static void test_store_concurrent_take_gives_each_key_exactly_once(void **state)
     pthread_t th[TAKE_THREADS];
     worker_arg_t args[TAKE_THREADS];
     for (int i = 0; i < TAKE_THREADS; i++) {
-        args[i] = (worker_arg_t){r, i};
+        args[i] = (worker_arg_t){ r, i };
         assert_int_equal(pthread_create(&th[i], NULL, take_worker, &args[i]), 0);
     }
     for (int i = 0; i < TAKE_THREADS; i++)
@@ -561,7 +561,7 @@ static void test_store_concurrent_link_create_for_one_id12_has_one_winner(void *
     pthread_t th[LINK_THREADS];
     worker_arg_t args[LINK_THREADS];
     for (int i = 0; i < LINK_THREADS; i++) {
-        args[i] = (worker_arg_t){r, i};
+        args[i] = (worker_arg_t){ r, i };
         assert_int_equal(pthread_create(&th[i], NULL, link_worker, &args[i]), 0);
     }
     for (int i = 0; i < LINK_THREADS; i++)
@@ -629,7 +629,7 @@ static void test_store_list_returns_live_records_of_the_outbox(void **state)
     assert_int_equal(gw_store_put(f->st, "evq", "e2", "v2", 60, 0), GW_OK);
     assert_int_equal(gw_store_put(f->st, "evq", "e3", "v3", 1, 0), GW_OK);
     assert_int_equal(gw_store_put(f->st, "other", "x", "y", 60, 0), GW_OK);
-    listed_t l = {0};
+    listed_t l = { 0 };
     assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
     assert_int_equal(l.n, 3);
     assert_int_equal(gw_store_del(f->st, "evq", "e1"), GW_OK);
@@ -743,7 +743,7 @@ static void test_store_other_threads_read_past_a_batch_and_write_after_it(void *
     if (redis_url)
         skip();
     fixture_t *f = *state;
-    batch_race_t r = {.st = f->st};
+    batch_race_t r = { .st = f->st };
     pthread_barrier_init(&r.open, NULL, 2);
     pthread_t th;
     assert_int_equal(gw_store_batch_begin(f->st), GW_OK);
@@ -797,7 +797,7 @@ static void test_store_write_waits_at_most_the_busy_timeout_in_all(void **state)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    timed_put_t a = {.st = f->st, .key = "a"}, b = {.st = f->st, .key = "b"};
+    timed_put_t a = { .st = f->st, .key = "a" }, b = { .st = f->st, .key = "b" };
     pthread_t ta, tb;
     assert_int_equal(pthread_create(&ta, NULL, timed_put, &a), 0);
     usleep(1500 * 1000);
@@ -878,7 +878,7 @@ static void test_store_batch_try_begin_never_waits(void **state)
     assert_int_equal(gw_store_batch_end(f->st, 0), GW_OK);
     assert_int_equal(gw_store_get(f->st, "sess", "gone", &v), GW_ENOTFOUND);
     /* another thread writes: at once, not after it */
-    batch_race_t r = {.st = f->st};
+    batch_race_t r = { .st = f->st };
     pthread_barrier_init(&r.open, NULL, 2);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, hold_batch, &r), 0);
@@ -1022,7 +1022,7 @@ static void test_store_set_keeps_members_until_each_expires(void **state)
     assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK);
     assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK); /* no duplicate */
     assert_int_equal(gw_store_set_add(f->st, "sidx", "079188000001", "other", 60), GW_OK);
-    members_t l = {0};
+    members_t l = { 0 };
     assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 100, collect_member, &l), GW_OK);
     assert_int_equal(l.n, 2);
     assert_true(has_member(&l, "s-short") && has_member(&l, "s-long"));
@@ -1066,7 +1066,7 @@ static void test_store_concurrent_set_adds_keep_every_member(void **state)
     pthread_t t[8];
     set_race_t r[8];
     for (int i = 0; i < 8; i++) {
-        r[i] = (set_race_t){f->st, i};
+        r[i] = (set_race_t){ f->st, i };
         pthread_create(&t[i], NULL, set_adder, &r[i]);
     }
     for (int i = 0; i < 8; i++) {

@@ -47,34 +47,34 @@ static void test_refusals_name_the_reason_and_offset(void **state)
     static const struct {
         const char *text, *reason;
     } cases[] = {
-        {"", "'[' or '{' expected at offset 0"},
-        {"\"top\"", "'[' or '{' expected at offset 0"},
-        {"{\"a\":1,\"a\":2}", "duplicate object key at offset 7"},
-        {"{\"a\":1,}", "'\"' expected at offset 7"},
-        {"[1,]", "value expected at offset 3"},
-        {"[01]", "',' or ']' expected at offset 2"},
-        {"[1.]", "invalid number at offset 3"},
-        {"[-]", "invalid number at offset 2"},
-        {"[1e+]", "invalid number at offset 4"},
-        {"[9223372036854775808]", "integer out of range at offset 1"},
-        {"[-9223372036854775809]", "integer out of range at offset 1"},
-        {"[1e400]", "real number overflow at offset 1"},
-        {"[\"\\u0000\"]", "\\u0000 is not allowed at offset 8"},
-        {"[\"\\ud800\"]", "invalid \\u escape (lone surrogate) at offset 8"},
-        {"[\"\\udc00\"]", "invalid \\u escape (lone surrogate) at offset 8"},
-        {"[\"\\ud800\\u0041\"]", "invalid \\u escape (lone surrogate) at offset 8"},
-        {"[\"\\x\"]", "invalid escape at offset 3"},
-        {"[\"\\u12g4\"]", "invalid escape at offset 4"},
-        {"[\"a\tb\"]", "control character in string at offset 3"},
-        {"[\"\xc0\xaf\"]", "invalid UTF-8 at offset 2"},        /* overlong '/' */
-        {"[\"\xed\xa0\x80\"]", "invalid UTF-8 at offset 2"},    /* a surrogate in UTF-8 */
-        {"[\"\xf4\x90\x80\x80\"]", "invalid UTF-8 at offset 2"}, /* beyond U+10FFFF */
-        {"[\"\xe2\x82\"]", "invalid UTF-8 at offset 2"},        /* cut short */
-        {"[\"abc", "unterminated string at offset 5"},
-        {"[\"a\\", "unterminated string at offset 4"},
-        {"[tru]", "invalid literal at offset 1"},
-        {"{} x", "end of text expected at offset 3"},
-        {"{\"a\" 1}", "':' expected at offset 5"},
+        { "", "'[' or '{' expected at offset 0" },
+        { "\"top\"", "'[' or '{' expected at offset 0" },
+        { "{\"a\":1,\"a\":2}", "duplicate object key at offset 7" },
+        { "{\"a\":1,}", "'\"' expected at offset 7" },
+        { "[1,]", "value expected at offset 3" },
+        { "[01]", "',' or ']' expected at offset 2" },
+        { "[1.]", "invalid number at offset 3" },
+        { "[-]", "invalid number at offset 2" },
+        { "[1e+]", "invalid number at offset 4" },
+        { "[9223372036854775808]", "integer out of range at offset 1" },
+        { "[-9223372036854775809]", "integer out of range at offset 1" },
+        { "[1e400]", "real number overflow at offset 1" },
+        { "[\"\\u0000\"]", "\\u0000 is not allowed at offset 8" },
+        { "[\"\\ud800\"]", "invalid \\u escape (lone surrogate) at offset 8" },
+        { "[\"\\udc00\"]", "invalid \\u escape (lone surrogate) at offset 8" },
+        { "[\"\\ud800\\u0041\"]", "invalid \\u escape (lone surrogate) at offset 8" },
+        { "[\"\\x\"]", "invalid escape at offset 3" },
+        { "[\"\\u12g4\"]", "invalid escape at offset 4" },
+        { "[\"a\tb\"]", "control character in string at offset 3" },
+        { "[\"\xc0\xaf\"]", "invalid UTF-8 at offset 2" }, /* overlong '/' */
+        { "[\"\xed\xa0\x80\"]", "invalid UTF-8 at offset 2" }, /* a surrogate in UTF-8 */
+        { "[\"\xf4\x90\x80\x80\"]", "invalid UTF-8 at offset 2" }, /* beyond U+10FFFF */
+        { "[\"\xe2\x82\"]", "invalid UTF-8 at offset 2" }, /* cut short */
+        { "[\"abc", "unterminated string at offset 5" },
+        { "[\"a\\", "unterminated string at offset 4" },
+        { "[tru]", "invalid literal at offset 1" },
+        { "{} x", "end of text expected at offset 3" },
+        { "{\"a\" 1}", "':' expected at offset 5" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[128];

@@ -46,16 +46,22 @@ static void test_hmac_sha256_matches_rfc4231_vectors(void **state)
 {
     (void)state;
     unsigned char key[131], mac[32];
-    struct { size_t klen; unsigned char kbyte; const char *key; const char *msg; const char *want; } v[] = {
-        {20, 0x0b, NULL, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
-        {4, 0, "Jefe", "what do ya want for nothing?",
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
-        {131, 0xaa, NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
-         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
-        {131, 0xaa, NULL,
-         "This is a test using a larger than block-size key and a larger than block-size data. "
-         "The key needs to be hashed before being used by the HMAC algorithm.",
-         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+    struct {
+        size_t klen;
+        unsigned char kbyte;
+        const char *key;
+        const char *msg;
+        const char *want;
+    } v[] = {
+        { 20, 0x0b, NULL, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+        { 4, 0, "Jefe", "what do ya want for nothing?",
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+        { 131, 0xaa, NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+        { 131, 0xaa, NULL,
+          "This is a test using a larger than block-size key and a larger than block-size data. "
+          "The key needs to be hashed before being used by the HMAC algorithm.",
+          "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2" },
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         if (v[i].key)
@@ -76,7 +82,7 @@ static void test_random_draws_differ_and_cover_bytes(void **state)
     (void)state;
     enum { N = 400 };
     static unsigned char draws[N][24];
-    int seen[256] = {0};
+    int seen[256] = { 0 };
     for (int i = 0; i < N; i++) {
         assert_int_equal(gw_random(draws[i], sizeof(draws[i])), GW_OK);
         for (size_t b = 0; b < sizeof(draws[i]); b++)
@@ -158,17 +164,17 @@ typedef struct b64_vec {
 
 /* RFC 4648 section 10 vectors, without padding, plus bytes that exercise '-' and '_'. */
 static const b64_vec_t B64_VECTORS[] = {
-    {"", 0, ""},
-    {"f", 1, "Zg"},
-    {"fo", 2, "Zm8"},
-    {"foo", 3, "Zm9v"},
-    {"foob", 4, "Zm9vYg"},
-    {"fooba", 5, "Zm9vYmE"},
-    {"foobar", 6, "Zm9vYmFy"},
-    {"\xfb\xff", 2, "-_8"},
-    {"\xff\xff\xfe", 3, "___-"},
-    {">?\xbf", 3, "Pj-_"},
-    {"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", 10, "AAECAwQFBgcICQ"},
+    { "", 0, "" },
+    { "f", 1, "Zg" },
+    { "fo", 2, "Zm8" },
+    { "foo", 3, "Zm9v" },
+    { "foob", 4, "Zm9vYg" },
+    { "fooba", 5, "Zm9vYmE" },
+    { "foobar", 6, "Zm9vYmFy" },
+    { "\xfb\xff", 2, "-_8" },
+    { "\xff\xff\xfe", 3, "___-" },
+    { ">?\xbf", 3, "Pj-_" },
+    { "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09", 10, "AAECAwQFBgcICQ" },
 };
 
 static void test_b64url_encode_matches_rfc4648_vectors(void **state)
@@ -216,7 +222,7 @@ static void test_b64url_round_trips_every_byte_value(void **state)
 
 static void test_b64url_decode_rejects_invalid_characters(void **state)
 {
-    static const char *bad[] = {"Zm!v", "Zm9 ", "Zm.v", "Zm9v\nYg", "Zm=v", "Zm9vY*", "\xc3\xa9Zm", "Zm9v@A"};
+    static const char *bad[] = { "Zm!v", "Zm9 ", "Zm.v", "Zm9v\nYg", "Zm=v", "Zm9vY*", "\xc3\xa9Zm", "Zm9v@A" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         size_t n = 777;
         unsigned char *raw = gw_b64url_decode(bad[i], strlen(bad[i]), &n);
@@ -234,7 +240,7 @@ static void test_b64url_decode_rejects_embedded_nul(void **state)
 
 static void test_b64url_decode_rejects_length_one_mod_four(void **state)
 {
-    static const char *bad[] = {"Z", "Zm9vY", "Zm9vYmFyZ", "Z===="};
+    static const char *bad[] = { "Z", "Zm9vY", "Zm9vYmFyZ", "Z====" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (gw_b64url_decode(bad[i], strlen(bad[i]), NULL))
             fail_msg("'%s' (length 1 mod 4) decoded", bad[i]);
@@ -430,7 +436,7 @@ static void test_form_parse_rejects_more_than_max_params(void **state)
 static void test_form_parse_rejects_bad_escape(void **state)
 {
     gw_form_t f;
-    static const char *bad[] = {"a=%zz", "a=1&b=%4", "%zz=1", "a=1&b=%00", "a=%"};
+    static const char *bad[] = { "a=%zz", "a=1&b=%4", "%zz=1", "a=1&b=%00", "a=%" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = gw_form_parse(&f, bad[i], strlen(bad[i]), 16);
         if (rc != GW_EINVAL)
@@ -663,13 +669,15 @@ static json_t *log_line(const char *key, const char *value)
 static void test_log_line_is_json_with_every_value_escaped(void **state)
 {
     (void)state;
-    static const struct { const char *in, *want; } cases[] = {
-        {"plain", "plain"},
-        {"q\"b\\s\n\t\x01", "q\"b\\s\n\t\x01"},
-        {"Nguyễn Văn An", "Nguyễn Văn An"},
-        {"emoji \xf0\x9f\x98\x80", "emoji \xf0\x9f\x98\x80"},
-        {"bad \xff\xc3 end", "bad \xef\xbf\xbd\xef\xbf\xbd end"},
-        {"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd"},
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        { "plain", "plain" },
+        { "q\"b\\s\n\t\x01", "q\"b\\s\n\t\x01" },
+        { "Nguyễn Văn An", "Nguyễn Văn An" },
+        { "emoji \xf0\x9f\x98\x80", "emoji \xf0\x9f\x98\x80" },
+        { "bad \xff\xc3 end", "bad \xef\xbf\xbd\xef\xbf\xbd end" },
+        { "surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *j = log_line("field", cases[i].in);
@@ -732,7 +740,7 @@ static void test_log_hold_writes_lines_at_flush_in_order(void **state)
     all[end] = 0;
     close(fd);
     unlink(path);
-    const char *order[] = {"one", "two", "three", "four", "big", "five", "six"};
+    const char *order[] = { "one", "two", "three", "four", "big", "five", "six" };
     size_t k = 0, lines = 0;
     for (char *sv = NULL, *l = strtok_r(all, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv), lines++) {
         json_t *j = json_loads(l, 0, NULL);
@@ -758,7 +766,7 @@ static void test_parse_long_takes_whole_decimal_strings_in_range(void **st)
     assert_int_equal(gw_parse_long("-3", -5, 5, &v), GW_OK);
     assert_int_equal(v, -3);
     v = 99;
-    const char *bad[] = {"", " 1", "1 ", "1x", "x", "16", "-1", "99999999999999999999999", "0x1", NULL};
+    const char *bad[] = { "", " 1", "1 ", "1x", "x", "16", "-1", "99999999999999999999999", "0x1", NULL };
     for (const char **b = bad; *b; b++)
         assert_int_equal(gw_parse_long(*b, 0, 15, &v), GW_EINVAL);
     assert_int_equal(gw_parse_long(NULL, 0, 15, &v), GW_EINVAL);

@@ -12,10 +12,7 @@
 
 #define YEAR 2025
 
-static int check(const char *s, gw_id_info_t *ret)
-{
-    return gw_id_check(s, strlen(s), YEAR, ret);
-}
+static int check(const char *s, gw_id_info_t *ret) { return gw_id_check(s, strlen(s), YEAR, ret); }
 
 static void test_accepts_personal_id(void **state)
 {
@@ -128,7 +125,7 @@ static void test_nul_byte_is_format_error(void **state)
 static void test_reads_only_len_bytes(void **state)
 {
     gw_id_info_t info;
-    const char buf[] = {'1', '2', '3', '4', '5', '6', '7', '8', '9', 'X', 'Y'};
+    const char buf[] = { '1', '2', '3', '4', '5', '6', '7', '8', '9', 'X', 'Y' };
     assert_int_equal(gw_id_check(buf, 9, YEAR, &info), GW_ID_OK);
     assert_string_equal(info.digits, "123456789");
     assert_int_equal(gw_id_check("001085123456789", 12, YEAR, &info), GW_ID_OK);
@@ -160,9 +157,9 @@ static void test_century_digits_0_to_3(void **state)
         int year;
         char sex;
     } cases[] = {
-        {"001085123456", 1985, 'M'}, {"001185123456", 1985, 'F'}, {"001000123456", 1900, 'M'},
-        {"001199123456", 1999, 'F'}, {"001200123456", 2000, 'M'}, {"001305123456", 2005, 'F'},
-        {"001225123456", 2025, 'M'}, {"001325123456", 2025, 'F'},
+        { "001085123456", 1985, 'M' }, { "001185123456", 1985, 'F' }, { "001000123456", 1900, 'M' },
+        { "001199123456", 1999, 'F' }, { "001200123456", 2000, 'M' }, { "001305123456", 2005, 'F' },
+        { "001225123456", 2025, 'M' }, { "001325123456", 2025, 'F' },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_id_info_t info;
@@ -219,8 +216,7 @@ static void test_century_digit_8_is_24th_century_and_impossible_today(void **sta
 
 static void test_place_unknown_is_warning(void **state)
 {
-    static const char *const ids[] = {"000085123456", "003085123456", "097085123456",
-                                      "999085123456", "100085123456"};
+    static const char *const ids[] = { "000085123456", "003085123456", "097085123456", "999085123456", "100085123456" };
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         gw_id_info_t info;
         assert_int_equal(check(ids[i], &info), GW_ID_OK);
@@ -238,69 +234,69 @@ static const struct {
     const char *code;
     const char *name;
 } legacy[] = {
-    {"001", "Hà Nội"},
-    {"002", "Hà Giang"},
-    {"004", "Cao Bằng"},
-    {"006", "Bắc Kạn"},
-    {"008", "Tuyên Quang"},
-    {"010", "Lào Cai"},
-    {"011", "Điện Biên"},
-    {"012", "Lai Châu"},
-    {"014", "Sơn La"},
-    {"015", "Yên Bái"},
-    {"017", "Hòa Bình"},
-    {"019", "Thái Nguyên"},
-    {"020", "Lạng Sơn"},
-    {"022", "Quảng Ninh"},
-    {"024", "Bắc Giang"},
-    {"025", "Phú Thọ"},
-    {"026", "Vĩnh Phúc"},
-    {"027", "Bắc Ninh"},
-    {"030", "Hải Dương"},
-    {"031", "Hải Phòng"},
-    {"033", "Hưng Yên"},
-    {"034", "Thái Bình"},
-    {"035", "Hà Nam"},
-    {"036", "Nam Định"},
-    {"037", "Ninh Bình"},
-    {"038", "Thanh Hóa"},
-    {"040", "Nghệ An"},
-    {"042", "Hà Tĩnh"},
-    {"044", "Quảng Bình"},
-    {"045", "Quảng Trị"},
-    {"046", "Thừa Thiên Huế"},
-    {"048", "Đà Nẵng"},
-    {"049", "Quảng Nam"},
-    {"051", "Quảng Ngãi"},
-    {"052", "Bình Định"},
-    {"054", "Phú Yên"},
-    {"056", "Khánh Hòa"},
-    {"058", "Ninh Thuận"},
-    {"060", "Bình Thuận"},
-    {"062", "Kon Tum"},
-    {"064", "Gia Lai"},
-    {"066", "Đắk Lắk"},
-    {"067", "Đắk Nông"},
-    {"068", "Lâm Đồng"},
-    {"070", "Bình Phước"},
-    {"072", "Tây Ninh"},
-    {"074", "Bình Dương"},
-    {"075", "Đồng Nai"},
-    {"077", "Bà Rịa - Vũng Tàu"},
-    {"079", "TP Hồ Chí Minh"},
-    {"080", "Long An"},
-    {"082", "Tiền Giang"},
-    {"083", "Bến Tre"},
-    {"084", "Trà Vinh"},
-    {"086", "Vĩnh Long"},
-    {"087", "Đồng Tháp"},
-    {"089", "An Giang"},
-    {"091", "Kiên Giang"},
-    {"092", "Cần Thơ"},
-    {"093", "Hậu Giang"},
-    {"094", "Sóc Trăng"},
-    {"095", "Bạc Liêu"},
-    {"096", "Cà Mau"},
+    { "001", "Hà Nội" },
+    { "002", "Hà Giang" },
+    { "004", "Cao Bằng" },
+    { "006", "Bắc Kạn" },
+    { "008", "Tuyên Quang" },
+    { "010", "Lào Cai" },
+    { "011", "Điện Biên" },
+    { "012", "Lai Châu" },
+    { "014", "Sơn La" },
+    { "015", "Yên Bái" },
+    { "017", "Hòa Bình" },
+    { "019", "Thái Nguyên" },
+    { "020", "Lạng Sơn" },
+    { "022", "Quảng Ninh" },
+    { "024", "Bắc Giang" },
+    { "025", "Phú Thọ" },
+    { "026", "Vĩnh Phúc" },
+    { "027", "Bắc Ninh" },
+    { "030", "Hải Dương" },
+    { "031", "Hải Phòng" },
+    { "033", "Hưng Yên" },
+    { "034", "Thái Bình" },
+    { "035", "Hà Nam" },
+    { "036", "Nam Định" },
+    { "037", "Ninh Bình" },
+    { "038", "Thanh Hóa" },
+    { "040", "Nghệ An" },
+    { "042", "Hà Tĩnh" },
+    { "044", "Quảng Bình" },
+    { "045", "Quảng Trị" },
+    { "046", "Thừa Thiên Huế" },
+    { "048", "Đà Nẵng" },
+    { "049", "Quảng Nam" },
+    { "051", "Quảng Ngãi" },
+    { "052", "Bình Định" },
+    { "054", "Phú Yên" },
+    { "056", "Khánh Hòa" },
+    { "058", "Ninh Thuận" },
+    { "060", "Bình Thuận" },
+    { "062", "Kon Tum" },
+    { "064", "Gia Lai" },
+    { "066", "Đắk Lắk" },
+    { "067", "Đắk Nông" },
+    { "068", "Lâm Đồng" },
+    { "070", "Bình Phước" },
+    { "072", "Tây Ninh" },
+    { "074", "Bình Dương" },
+    { "075", "Đồng Nai" },
+    { "077", "Bà Rịa - Vũng Tàu" },
+    { "079", "TP Hồ Chí Minh" },
+    { "080", "Long An" },
+    { "082", "Tiền Giang" },
+    { "083", "Bến Tre" },
+    { "084", "Trà Vinh" },
+    { "086", "Vĩnh Long" },
+    { "087", "Đồng Tháp" },
+    { "089", "An Giang" },
+    { "091", "Kiên Giang" },
+    { "092", "Cần Thơ" },
+    { "093", "Hậu Giang" },
+    { "094", "Sóc Trăng" },
+    { "095", "Bạc Liêu" },
+    { "096", "Cà Mau" },
 };
 
 static void test_each_of_the_63_legacy_codes_is_accepted(void **state)
@@ -377,10 +373,8 @@ static void test_compare_ors_into_existing_warnings(void **state)
     gw_id_info_t info;
     assert_int_equal(check("098085123456", &info), GW_ID_OK);
     assert_int_equal(info.warnings, GW_ID_WARN_PLACE_UNKNOWN);
-    assert_int_equal(gw_id_compare(&info, 1984, 'F'),
-                     GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
-    assert_int_equal(info.warnings,
-                     GW_ID_WARN_PLACE_UNKNOWN | GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
+    assert_int_equal(gw_id_compare(&info, 1984, 'F'), GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
+    assert_int_equal(info.warnings, GW_ID_WARN_PLACE_UNKNOWN | GW_ID_WARN_DOB_MISMATCH | GW_ID_WARN_SEX_MISMATCH);
 }
 
 static void test_compare_ignores_cmnd9(void **state)
