@@ -58,6 +58,8 @@ typedef struct gw_idp_ops {
 extern const gw_idp_ops_t gw_idp_vneid;
 /* The idp plugin of that kind ("vneid"), or NULL. */
 const gw_idp_ops_t *gw_idp_find(const char *kind);
+/* The kinds in the registry, comma-separated, into out. */
+void gw_idp_kinds(char *out, size_t len);
 
 /* Kind `popdb`: the population-DB 3-item check (blocking; worker threads only). */
 enum { GW_POPDB_MATCH = 1, GW_POPDB_NO_MATCH = 2, GW_POPDB_ERROR = 3 };

@@ -48,7 +48,14 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
     }
     if (cfg->upstream->jwks_uri)
         app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10, gw_fetch_body);
-    app->idp = gw_idp_find("vneid"); /* every [upstream] today speaks VNeID's OIDC profiles */
+    app->idp = gw_idp_find(cfg->upstream->plugin);
+    if (!app->idp) {
+        char known[256];
+        gw_idp_kinds(known, sizeof(known));
+        snprintf(err, errlen, "%s: plugin: '%s' is not an upstream plugin (known: %s)", cfg->upstream->plugin_at,
+                 cfg->upstream->plugin, known);
+        return -1;
+    }
     app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
     app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
     static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, NULL };

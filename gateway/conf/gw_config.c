@@ -80,6 +80,7 @@ static const directive_t log_dirs[] = {
     { 0 },
 };
 static const directive_t upstream_dirs[] = {
+    UPS("plugin", T_STR, plugin, 0, 0, NULL, 0),
     UPS("display_name", T_STR, display_name, 0, 0, NULL, 0),
     UPS("issuer", T_STR, issuer, 0, 0, NULL, 1),
     UPS("authorization_endpoint", T_URL, authorization_endpoint, 0, 0, NULL, 1),
@@ -443,6 +444,8 @@ static void upstream_free(gw_upstream_t *u)
     if (!u)
         return;
     char **strs[] = { &u->name,
+                      &u->plugin,
+                      &u->plugin_at,
                       &u->display_name,
                       &u->issuer,
                       &u->authorization_endpoint,
@@ -619,6 +622,14 @@ static int finish(parser_t *p, gw_config_t *c)
         u->birthdate_format = gw_strdup("YYYYMMDD");
     if (!u->display_name)
         u->display_name = gw_strdup("VNeID");
+    {
+        /* which plugin speaks to it is checked against the registry by the app: it keeps
+         * where it was said, for its error */
+        int pl = line_of(p, &u->plugin);
+        u->plugin_at = gw_sprintf("%s:%d", p->file, pl ? pl : section_line_of(p, u));
+        if (!u->plugin)
+            u->plugin = gw_strdup("vneid");
+    }
     for (size_t i = 0; i < u->level_map.n; i++) {
         const char *e = strchr(u->level_map.v[i], ':');
         if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))

@@ -45,6 +45,8 @@ typedef struct gw_rate {
 
 typedef struct gw_upstream {
     char *name; /* section name, e.g. "vneid" */
+    char *plugin; /* the idp plugin that speaks to it (plugin.h's registry); default "vneid" */
+    char *plugin_at; /* "file:line" where plugin was set (or the section's line), for errors */
     char *display_name;
     char *issuer;
     char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;

@@ -121,6 +121,19 @@ test('check-config: no [upstream] section is refused and named', () => {
   assert.match(r.stderr, /\[upstream/);
 });
 
+test('check-config: an unknown upstream plugin names file:LINE: plugin and the known ones', () => {
+  const to = 'plugin = saml-idp';
+  const up = lineStarting(good, '[upstream ');
+  const text = replaceLine(good, up, `${up}\n${to}`);
+  const file = write(text);
+  const r = check(file);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(`${file}:${lineOf(text, to)}: plugin: 'saml-idp' is not an upstream plugin (known: vneid)`),
+            r.stderr);
+  const ok = replaceLine(good, up, `${up}\nplugin = vneid`);
+  assert.equal(check(write(ok)).code, 0);
+});
+
 test('check-config: a client defined twice names file:LINE', () => {
   const dup = '[client portal-a]';
   const text = `${good}\n${dup}\nname = again\nsecret_sha256 = ${'0'.repeat(64)}\nredirect_uri = http://127.0.0.1:18003/cb\n`;
