@@ -134,8 +134,8 @@ static void audit(gw_ctx_t *app, const char *event, const char *portal, const ch
  * and who vouched for it), the link is audited with how it was made, and the portal hears
  * of it. GW_ECONFLICT: one side was linked already (audited as `conflict_result` when
  * given); any other error: the store failed. */
-static int link_account(gw_ctx_t *app, gw_req_t *req, const char *portal, const char *id12, const char *account,
-                        const char *how, const char *set_id12, const char *by, const char *conflict_result)
+int gw_broker_link(gw_ctx_t *app, gw_req_t *req, const char *portal, const char *id12, const char *account,
+                   const char *how, const char *set_id12, const char *by, const char *conflict_result)
 {
     gw_link_t l = { 0 };
     snprintf(l.portal, sizeof(l.portal), "%s", portal);
@@ -149,6 +149,34 @@ static int link_account(gw_ctx_t *app, gw_req_t *req, const char *portal, const 
     GW_STORE_ACCT(app->store, account_update, portal, account, GW_ACCT_LINKED, set_id12, by, NULL);
     audit(app, "link", portal, id12, account, how, req);
     gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", account));
+    return GW_OK;
+}
+
+/* This citizen's candidate accounts at a portal: those carrying the verified ID number
+ * that nobody is linked to yet (an operator may have linked one to another citizen through
+ * the admin API). GW_OK with *n set (none where the store keeps no legacy accounts), or
+ * GW_ESTORE. */
+static int free_candidates(gw_ctx_t *app, const char *portal, const char *id12, gw_account_t *cand, size_t max,
+                           size_t *n)
+{
+    *n = 0;
+    int rc = GW_STORE_ACCT(app->store, accounts_by_id12, portal, id12, 1, cand, max, n);
+    if (rc == GW_EINVAL) {
+        *n = 0;
+        return GW_OK;
+    }
+    if (rc != GW_OK)
+        return GW_ESTORE;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        gw_link_t l;
+        int lr = gw_store_link_by_account(app->store, portal, cand[i].id, &l);
+        if (lr == GW_ENOTFOUND)
+            cand[k++] = cand[i];
+        else if (lr != GW_OK)
+            return GW_ESTORE;
+    }
+    *n = k;
     return GW_OK;
 }
 
@@ -289,15 +317,14 @@ void gw_broker_after_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_log
     }
     gw_account_t *cand = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
     size_t n = 0;
-    rc = GW_STORE_ACCT(app->store, accounts_by_id12, cl->id, id12, 1, cand, MAX_CANDIDATES, &n);
-    if (rc != GW_OK && rc != GW_EINVAL) {
+    if (free_candidates(app, cl->id, id12, cand, MAX_CANDIDATES, &n) != GW_OK) {
         gw_busy_page(app, req, resp, lang);
         goto done;
     }
     if (n == 0 && cl->match_by_name)
         n = match_by_name(app, req, cl, json_object_get(sess, "identity"), cand, MAX_CANDIDATES);
     if (n == 1) {
-        rc = link_account(app, req, cl->id, id12, cand[0].id, "auto", NULL, "vneid", NULL);
+        rc = gw_broker_link(app, req, cl->id, id12, cand[0].id, "auto", NULL, "vneid", NULL);
         if (rc == GW_OK) {
             gw_broker_finish(app, req, resp, login, lid, sess, unsaved, cand[0].id, NULL);
             goto done;
@@ -358,7 +385,7 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
     }
-    if (GW_STORE_ACCT(app->store, accounts_by_id12, cl->id, id12, 1, cand, MAX_CANDIDATES, &n) != GW_OK) {
+    if (free_candidates(app, cl->id, id12, cand, MAX_CANDIDATES, &n) != GW_OK) {
         gw_busy_page(app, req, resp, lang);
         goto done;
     }
@@ -369,7 +396,7 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     gw_link_t link;
-    int rc = link_account(app, req, cl->id, id12, chosen, "chosen_primary", NULL, "vneid", NULL);
+    int rc = gw_broker_link(app, req, cl->id, id12, chosen, "chosen_primary", NULL, "vneid", NULL);
     if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
         gw_broker_finish(app, req, resp, login, lid, sess, NULL, link.account, NULL); /* already resolved elsewhere */
         goto done;
@@ -415,17 +442,18 @@ static void h_new(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     json_t *sess = pending_session(app, req, login);
     const char *nid = sess ? gw_jstr(json_object_get(sess, "identity"), "id12") : NULL;
     gw_link_t l;
-    gw_account_t probe;
+    gw_account_t *probe = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
     size_t pn = 0;
     if (!sess || !nid || !gw_streq(login->step, "no_legacy") ||
         gw_store_link_by_id12(app->store, login->portal, nid, &l) == GW_OK ||
-        (GW_STORE_ACCT(app->store, accounts_by_id12, login->portal, nid, 1, &probe, 1, &pn) == GW_OK && pn)) {
+        free_candidates(app, login->portal, nid, probe, MAX_CANDIDATES, &pn) != GW_OK || pn) {
         /* a new account only when the citizen truly has none here */
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
     } else {
         audit(app, "new_account", login->portal, gw_jstr(json_object_get(sess, "identity"), "id12"), NULL, "ok", req);
         gw_broker_finish(app, req, resp, login, lid, sess, NULL, NULL, NULL);
     }
+    free(probe);
     json_decref(sess);
     gw_login_cleanup(login);
 }
@@ -498,7 +526,7 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         result_page(app, req, resp, 409, "claim_refused", lang, lid, 0, NULL);
         goto done;
     }
-    int rc = link_account(app, req, cl->id, id12, a.id, "claimed", id12, "vneid", NULL);
+    int rc = gw_broker_link(app, req, cl->id, id12, a.id, "claimed", id12, "vneid", NULL);
     if (rc == GW_ECONFLICT) {
         audit(app, "claim", cl->id, id12, a.id, "conflict", req);
         result_page(app, req, resp, 409, "duplicate", lang, lid, 0, NULL);
@@ -715,7 +743,7 @@ static void h_legacy_verify(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         result_page(app, req, resp, 200, "verify_failed", lang, lid, 1, NULL);
         goto done;
     }
-    int rc = link_account(app, req, cl->id, info.digits, a.id, "verified_popdb", info.digits, "popdb", "duplicate");
+    int rc = gw_broker_link(app, req, cl->id, info.digits, a.id, "verified_popdb", info.digits, "popdb", "duplicate");
     if (rc == GW_ECONFLICT) {
         /* this citizen already has an account here: one account per person */
         result_page(app, req, resp, 409, "duplicate", lang, lid, 1, NULL);

@@ -98,6 +98,16 @@ const char *gw_acr_for(int level);
 json_t *gw_release_claims(gw_ctx_t *app, const gw_client_t *cl, const char *scope, json_t *ident, const char *account,
                           json_t *merged);
 
+/* ---- links ---- */
+/* The one door to a new link between a portal's account and an ID number: the store's
+ * atomic create-link (unique on both sides); on success the account is marked linked
+ * (carrying set_id12 when given, vouched for by `by`), the link is audited with `how`
+ * ("auto", "chosen_primary", "claimed", "verified_popdb", "admin") and the portal is sent
+ * an account-linked event. GW_ECONFLICT when either side was linked already (audited as
+ * conflict_result when given); another error when the store failed. req may be NULL. */
+int gw_broker_link(gw_ctx_t *app, gw_req_t *req, const char *portal, const char *id12, const char *account,
+                   const char *how, const char *set_id12, const char *by, const char *conflict_result);
+
 /* ---- pages every front end may show ---- */
 /* 503 "server busy" page with Retry-After (the store failed). */
 void gw_busy_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang);

@@ -117,18 +117,13 @@ static void h_links(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         if (!acct || !*acct || strlen(acct) >= sizeof(l.account)) {
             gw_error_json(resp, 400, "invalid_request", "account is required (at most 128 bytes)");
         } else {
-            memset(&l, 0, sizeof(l));
-            snprintf(l.portal, sizeof(l.portal), "%s", portal);
-            snprintf(l.id12, sizeof(l.id12), "%s", id12);
-            snprintf(l.account, sizeof(l.account), "%s", acct);
-            l.created = gw_now();
-            int rc = gw_store_link_create(app->store, &l);
+            /* the broker's one door to a link: the account is marked linked too, so it is no
+             * candidate of another citizen's login any more */
+            int rc = gw_broker_link(app, req, portal, id12, acct, "admin", id12, "admin", NULL);
+            if (rc == GW_OK && gw_store_link_by_account(app->store, portal, acct, &l) != GW_OK)
+                rc = GW_ESTORE;
             if (rc == GW_OK) {
                 gw_log(GW_LOG_INFO, "admin", "link created", "portal", portal, "who_id12", id12, "account", acct, NULL);
-                gw_audit_event(app, "link",
-                               json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", id12, "account", acct,
-                                         "result", "admin"));
-                gw_events_enqueue(app, portal, id12, "account-linked", json_pack("{s:s}", "account", acct));
                 gw_resp_json(resp, 201, link_json(&l));
             } else if (rc == GW_ECONFLICT) {
                 gw_link_t other;
