@@ -31,6 +31,9 @@ const CFG = {
   firstWarmup: num(env.BENCH_FIRST_WARMUP, 3, 0, 60),
   scenarios: (env.BENCH_SCENARIOS || 'login,token').split(',').map((s) => s.trim()).filter(Boolean),
   eidgwBin: env.EIDGW_BIN || path.join(ROOT, 'build/eidgw'),
+  // a second eidgw binary (an older tree) measured beside EIDGW_BIN in the same passes
+  eidgwBase: env.BENCH_EIDGW_BASE ? path.resolve(env.BENCH_EIDGW_BASE) : null,
+  skipPeer: env.BENCH_SKIP_PEER === '1',
   eidgwLog: env.BENCH_EIDGW_LOG || 'info',
   audit: env.BENCH_EIDGW_AUDIT === '1',
   store: env.BENCH_STORE || 'sqlite',
@@ -103,12 +106,19 @@ async function main() {
   if (!fs.existsSync(CFG.eidgwBin)) throw new Error(`${CFG.eidgwBin} not found: build it first (cmake --build build)`);
   if (CFG.loadgen && !fs.existsSync(CFG.loadgen)) throw new Error(`${CFG.loadgen} not found: build it first (cmake --build build)`);
   const binStat = fs.statSync(CFG.eidgwBin); // before it starts: the file may be rebuilt during the run
+  if (CFG.eidgwBase && !fs.existsSync(CFG.eidgwBase)) throw new Error(`BENCH_EIDGW_BASE: ${CFG.eidgwBase} not found`);
+  const baseStat = CFG.eidgwBase ? fs.statSync(CFG.eidgwBase) : null;
+  // the base binary's own templates when it sits in a tree's build directory (TREE/build/eidgw)
+  const baseRoot = CFG.eidgwBase && fs.existsSync(path.join(CFG.eidgwBase, '../../templates'))
+    ? path.resolve(CFG.eidgwBase, '../..') : ROOT;
   dir = group.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-bench-'));
   const citizens = JSON.parse(fs.readFileSync(path.join(ROOT, 'sim/citizens.json'), 'utf8'))
     .filter((c) => /^\d{12}$/.test(c.id12) && String(c.account_type) === '1' && !c.locked && c.sex);
   const ids = citizens.map((c) => c.id12);
 
   const [gwPort, simPort, peerPort, rpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const basePort = CFG.eidgwBase ? await freePort() : null;
+  const simBase = { url: `http://127.0.0.1:${simPort}`, clientId: 'eidgw-base', clientSecret: secret() }; // the base's client at the simulator
   const redirect = `http://127.0.0.1:${rpPort}/callback`; // nothing listens: the driver never follows it
   const client = { id: 'portal-a', secret: secret(), redirect };
   const sim = { url: `http://127.0.0.1:${simPort}`, clientId: 'eidgw', clientSecret: secret() };
@@ -128,29 +138,46 @@ async function main() {
   }
   const simP = start('vneid-sim', process.execPath, [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(simPort),
     '--client', `${sim.clientId}:${sim.clientSecret}:http://127.0.0.1:${gwPort}/callback`,
-    '--client', `${peerUp.clientId}:${peerUp.clientSecret}:http://127.0.0.1:${peerPort}/vneid/callback`]);
+    '--client', `${peerUp.clientId}:${peerUp.clientSecret}:http://127.0.0.1:${peerPort}/vneid/callback`,
+    ...(CFG.eidgwBase ? ['--client', `${simBase.clientId}:${simBase.clientSecret}:http://127.0.0.1:${basePort}/callback`] : [])]);
   execFileSync(CFG.eidgwBin, ['keys', 'generate', path.join(dir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
                                      workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog,
                                      audit: CFG.audit }));
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
-  const peerP = start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
+  let baseP = null;
+  if (CFG.eidgwBase) {
+    // the base eidgw: the same settings and client, its own port, keys, database and simulator client
+    const bdir = path.join(dir, 'base');
+    fs.mkdirSync(bdir);
+    execFileSync(CFG.eidgwBase, ['keys', 'generate', path.join(bdir, 'keys')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const bconf = path.join(bdir, 'eidgw.conf');
+    fs.writeFileSync(bconf, configText({ root: baseRoot, dir: bdir, gwPort: basePort, sim: simBase, client, redisPort, ioThreads: CFG.ioThreads,
+                                        workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog,
+                                        audit: CFG.audit }).replace(/^(url = redis:\/\/[^\n]*)\/0$/m, '$1/1')); // its own Redis database
+    baseP = start('eidgw-base', CFG.eidgwBase, ['serve', '-c', bconf]);
+  }
+  const peerP = CFG.skipPeer ? null : start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),
     '--client', `${client.id}:${client.secret}:${redirect}`,
     '--upstream', sim.url, '--upstream-client', `${peerUp.clientId}:${peerUp.clientSecret}`]);
   await waitHttp(`${sim.url}/.well-known/openid-configuration`, simP);
   await waitHttp(`http://127.0.0.1:${gwPort}/healthz`, gwP);
-  await waitHttp(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, peerP);
+  if (baseP) await waitHttp(`http://127.0.0.1:${basePort}/healthz`, baseP);
+  if (peerP) await waitHttp(`http://127.0.0.1:${peerPort}/.well-known/openid-configuration`, peerP);
 
   const common = { clientId: client.id, clientSecret: client.secret, redirectUri: redirect, scope: 'openid profile cccd' };
   const servers = [
     // helpers whose CPU is reported beside the server's: the simulator (logins through it), Redis
-    { name: 'eidgw', proc: gwP, target: () => ({ kind: 'eidgw', url: `http://127.0.0.1:${gwPort}`, ...common }),
+    { name: 'eidgw', gw: true, proc: gwP, target: () => ({ kind: 'eidgw', url: `http://127.0.0.1:${gwPort}`, ...common }),
       aux: (scenario) => [...(scenario !== 'token' ? [simP] : []), ...(redisP ? [redisP] : [])] },
-    { name: 'oidc-provider', proc: peerP,
+    // next to eidgw, so that the two eidgw runs of a pass are always adjacent whichever the order
+    ...(baseP ? [{ name: 'eidgw-base', gw: true, proc: baseP, target: () => ({ kind: 'eidgw', url: `http://127.0.0.1:${basePort}`, ...common }),
+      aux: (scenario) => [...(scenario !== 'token' ? [simP] : []), ...(redisP ? [redisP] : [])] }] : []),
+    ...(peerP ? [{ name: 'oidc-provider', proc: peerP,
       target: (scenario) => ({ kind: 'oidc-provider', url: `http://127.0.0.1:${peerPort}`, ...common,
                                local: scenario === 'login-local' }),
-      aux: (scenario) => (scenario === 'login' ? [simP] : []) },
+      aux: (scenario) => (scenario === 'login' ? [simP] : []) }] : []),
   ];
 
   let git = {};
@@ -165,7 +192,10 @@ async function main() {
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model || '?'}), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, node ${process.version}`);
   log(`eidgw: ${CFG.eidgwBin} (built ${binStat.mtime.toISOString()}; tree ${git.head || '?'}${git.dirty ? `, ${git.dirty} uncommitted change(s) under gateway/ plugins/` : ''}), ` +
       `io_threads=${CFG.ioThreads} workers=${CFG.workers} upstream_workers=${CFG.upstreamWorkers || '64 (default)'}, ${CFG.store === 'redis' ? 'Redis store (appendfsync everysec)' : 'SQLite store (WAL, on disk; codes, flows and access tokens in memory, its default)'}, log level ${CFG.eidgwLog}${CFG.audit ? ', audit log on (fsynced)' : ''}`);
-  log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
+  if (CFG.eidgwBase) log(`base:  ${CFG.eidgwBase} (built ${baseStat.mtime.toISOString()}; templates ${path.join(baseRoot, 'templates')}) as eidgw-base, ` +
+      `the same settings, its own port, keys and ${CFG.store === 'redis' ? 'Redis database (the same redis-server)' : 'database'}; ratios new/base below`);
+  if (CFG.skipPeer) log('peer:  oidc-provider not run (BENCH_SKIP_PEER=1)');
+  else log(`peer:  oidc-provider ${peerVersion} (one node process, in-process Map storage, devInteractions off), brokering to the ` +
       `VNeID simulator with openid-client ${JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/openid-client/package.json'), 'utf8')).version}`);
   log(`load:  ${CFG.vus} virtual users, ${CFG.seconds} s per run (+${CFG.warmup} s warm-up each), ${CFG.passes} pass(es), interleaved; ` +
       `scenarios ${CFG.scenarios.join(', ')}; token requests sent by ${CFG.loadgen ? 'bench/loadgen (C)' : 'the node driver'}; work dir ${dir}`);
@@ -190,12 +220,12 @@ async function main() {
     const order = pass % 2 ? servers : [...servers].reverse();
     for (const scenario of CFG.scenarios) {
       for (const s of order) {
-        const from = logSize(gwP);
+        const from = logSize(s.proc);
         const aux = s.aux(scenario);
         const job = jobFor(scenario, s);
         let phases;
         try { phases = await runDriver(job); } catch (e) { phases = null; log(`[pass ${pass}] ${scenario} ${s.name}: FAILED: ${e.message}`); failed++; }
-        const issues = s.name === 'eidgw' ? gwLogIssues(gwP, from) : null;
+        const issues = s.gw ? gwLogIssues(s.proc, from) : null;
         for (const ph of phases || []) {
           const rec = { pass, scenario, server: s.name, auxNames: aux.map((p) => p.name), ...ph, gwLog: issues ? { warn: issues.warn, error: issues.error, other: issues.other, samples: issues.samples } : undefined };
           runs.push(rec);
@@ -207,7 +237,7 @@ async function main() {
           if (ph.errors > 0.01 * (ph.ok + ph.errors) || ph.ok === 0) failed++;
         }
         if (issues && (issues.warn || issues.error || issues.other)) {
-          log(`           eidgw logged ${issues.error} error(s), ${issues.warn} warning(s), ${issues.other} non-JSON line(s):`);
+          log(`           ${s.name} logged ${issues.error} error(s), ${issues.warn} warning(s), ${issues.other} non-JSON line(s):`);
           for (const [k, n] of issues.samples) log(`             ${n} x ${k}`);
         }
         for (const p of procs) {
@@ -241,8 +271,8 @@ async function main() {
         stealPct: median(rs.map((r) => r.stealPct)),
       };
     }
-    if (!per.eidgw && !per['oidc-provider']) continue;
-    const e = per.eidgw, o = per['oidc-provider'];
+    if (!per.eidgw && !per['oidc-provider'] && !per['eidgw-base']) continue;
+    const e = per.eidgw, o = per['oidc-provider'], b = per['eidgw-base'];
     // the same ratios within each pass (runs next to each other), to show their spread
     const paired = [];
     for (let pass = 1; pass <= CFG.passes; pass++) {
@@ -250,8 +280,17 @@ async function main() {
       const b = runs.find((r) => r.phase === phase && r.server === 'oidc-provider' && r.pass === pass && r.ok > 0);
       if (a && b) paired.push({ pass, rps: a.rps / b.rps, cpu: a.perServerCpuSec / b.perServerCpuSec });
     }
-    rows.push({ phase, title: titles[phase], eidgw: e, peer: o, paired,
-      ratioRps: e && o ? e.rps / o.rps : NaN, ratioCpu: e && o ? e.perCpu / o.perCpu : NaN });
+    // eidgw against the base binary (BENCH_EIDGW_BASE), likewise: medians, and within each pass
+    const pairedBase = [];
+    for (let pass = 1; pass <= CFG.passes; pass++) {
+      const a = runs.find((r) => r.phase === phase && r.server === 'eidgw' && r.pass === pass && r.ok > 0);
+      const c = runs.find((r) => r.phase === phase && r.server === 'eidgw-base' && r.pass === pass && r.ok > 0);
+      if (a && c) pairedBase.push({ pass, rps: a.rps / c.rps, cpu: a.perServerCpuSec / c.perServerCpuSec,
+                                    newRps: a.rps, baseRps: c.rps, newCpu: a.perServerCpuSec, baseCpu: c.perServerCpuSec });
+    }
+    rows.push({ phase, title: titles[phase], eidgw: e, peer: o, base: b, paired, pairedBase,
+      ratioRps: e && o ? e.rps / o.rps : NaN, ratioCpu: e && o ? e.perCpu / o.perCpu : NaN,
+      baseRatioRps: e && b ? e.rps / b.rps : NaN, baseRatioCpu: e && b ? e.perCpu / b.perCpu : NaN });
   }
 
   log('');
@@ -260,7 +299,7 @@ async function main() {
       `${lpad('req/CPU-s', 10)} ${lpad('+helpers', 9)}  ratio(eidgw/peer): req/s, req/CPU-s`);
   const helpers = new Set();
   for (const r of rows) {
-    for (const [name, x] of [['eidgw', r.eidgw], ['oidc-provider', r.peer]]) {
+    for (const [name, x] of [['eidgw', r.eidgw], ['eidgw-base', r.base], ['oidc-provider', r.peer]]) {
       if (!x) continue;
       const ratio = name === 'eidgw' && Number.isFinite(r.ratioRps) ? `${fmt(r.ratioRps, 2)}x, ${fmt(r.ratioCpu, 2)}x` : '';
       if (x.auxNames.length) helpers.add(`${r.title} ${name}: ${x.auxNames.join(' + ')}`);
@@ -291,10 +330,27 @@ async function main() {
     log(`  ${pad(r.title, 12)}  req/s ${fmt(r.ratioRps, 2)}x${range('rps')} ${v(r.ratioRps)};  req/CPU-s ${fmt(r.ratioCpu, 2)}x${range('cpu')} ${v(r.ratioCpu)}`);
   }
 
+  if (CFG.eidgwBase) {
+    log('');
+    log(`eidgw (new: ${CFG.eidgwBin}) against eidgw-base (${CFG.eidgwBase}), the same passes, runs next to each other:`);
+    log('  ratio new/base of the medians; [min-max] of the same ratio within each pass; then new and base per pass');
+    log(`  ${pad('scenario', 14)} ${pad('per server CPU-s', 30)} ${pad('req/s', 30)} per pass (new/base req/CPU-s)`);
+    const range = (ps, k) => (ps.length ? `[${fmt(Math.min(...ps.map((p) => p[k])), 3)}-${fmt(Math.max(...ps.map((p) => p[k])), 3)}]` : '');
+    for (const r of rows) {
+      if (!Number.isFinite(r.baseRatioCpu)) continue;
+      const per = r.pairedBase.map((p) => `${p.pass}: ${fmt(p.newCpu)}/${fmt(p.baseCpu)}`).join(', ');
+      log(`  ${pad(r.title, 14)} ${pad(`${fmt(r.baseRatioCpu, 3)}x ${range(r.pairedBase, 'cpu')}`, 30)} ` +
+          `${pad(`${fmt(r.baseRatioRps, 3)}x ${range(r.pairedBase, 'rps')}`, 30)} ${per}`);
+    }
+    log('  (new >= 0.95x base per CPU-s is "within 5%"; a single pass on a shared machine can be off by more than that)');
+  }
+
   const result = {
     date: new Date().toISOString(), config: { ...CFG, clkTck: CLK_TCK },
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, kernel: os.release(), node: process.version },
-    eidgw: { bin: CFG.eidgwBin, built: binStat.mtime.toISOString(), git }, peer: { name: 'oidc-provider', version: peerVersion },
+    eidgw: { bin: CFG.eidgwBin, built: binStat.mtime.toISOString(), git },
+    base: CFG.eidgwBase ? { bin: CFG.eidgwBase, built: baseStat.mtime.toISOString(), templates: path.join(baseRoot, 'templates') } : undefined,
+    peer: CFG.skipPeer ? undefined : { name: 'oidc-provider', version: peerVersion },
     summary: rows, runs,
   };
   fs.mkdirSync(path.dirname(CFG.out), { recursive: true });
