@@ -154,6 +154,13 @@ void gw_busy_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lan
     gw_resp_header(resp, "Retry-After", "1");
 }
 
+/* The least level this login accepts: what it asked for, and never less than the portal's
+ * minimum as configured now (it may have been raised while the login was under way). */
+static int need_level(const gw_login_t *login, const gw_client_t *cl)
+{
+    return login->min_level > cl->min_level ? login->min_level : cl->min_level;
+}
+
 /* An SSO session that satisfies the login finishes it here: 1 when the request is
  * answered (completed, or a busy page), 0 when the login must go on to the upstream. */
 static int try_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const gw_client_t *cl,
@@ -190,7 +197,7 @@ static int try_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *lo
         gw_store_revoke(app->store, s.sid, s.exp);
         gw_revset_add(&app->revoked, s.sid, s.exp);
     }
-    if (sess && fresh && policy_ok && s.level >= login->min_level) {
+    if (sess && fresh && policy_ok && s.level >= need_level(login, cl)) {
         gw_broker_after_login(app, req, resp, login, NULL, sess, NULL, lang);
         answered = 1;
     }
@@ -535,7 +542,7 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 403, "account_type_refused", lang, NULL, back);
         goto done;
     }
-    if (id.level < login->min_level) {
+    if (id.level < need_level(login, cl)) {
         refused(app, cl->id, id.id12, "level", NULL);
         gw_error_page(&app->page, req, resp, 403, "level_too_low", lang, NULL, back);
         goto done;
@@ -656,6 +663,8 @@ void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
     const gw_frontend_ops_t *fe = gw_broker_frontend(login->frontend);
     if (!fe) {
         gw_error_page(&app->page, req, resp, 400, "flow_expired", NULL, NULL, NULL);
+        if (unsaved && *unsaved == SESS_UNSAVED)
+            *unsaved = SESS_SAVE_FAILED; /* nothing of this login may stand */
         return;
     }
     /* a session made by this very request is written once, here, with this portal in it
