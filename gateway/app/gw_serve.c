@@ -101,7 +101,12 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
     }
     if (rc) {
         snprintf(err, errlen, "cannot start threads: %s", strerror(rc));
-        return NULL; /* the process exits on this error */
+        /* no half-started gateway: the server that takes requests stops too */
+        gw_server_request_stop(s);
+        gw_server_wait(s);
+        __atomic_store_n(&app->server, NULL, __ATOMIC_RELEASE);
+        gw_server_free(s);
+        return NULL;
     }
     return s;
 }

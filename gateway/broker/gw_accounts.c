@@ -197,15 +197,17 @@ static int load_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
     return GW_OK;
 }
 
-/* The session of this browser that the pending step belongs to. */
-static json_t *pending_session(gw_ctx_t *app, gw_req_t *req, const gw_login_t *login)
+/* The session of this browser that the pending step belongs to, into *ret: NULL when
+ * there is none (ret is then empty; gw_session_cleanup is safe either way). */
+static gw_session_t *pending_session(gw_ctx_t *app, gw_req_t *req, const gw_login_t *login, gw_session_t *ret)
 {
     gw_sso_t s = { 0 };
-    json_t *sess = NULL;
+    int rc = GW_ENOTFOUND;
+    memset(ret, 0, sizeof(*ret));
     if (gw_sso_open(app, req, &s) == GW_OK && gw_streq(s.sid, login->sid))
-        gw_session_get(app, s.sid, &sess);
+        rc = gw_session_get(app, s.sid, 0, ret);
     gw_sso_cleanup(&s);
-    return sess;
+    return rc == GW_OK ? ret : NULL;
 }
 
 /* ------------------------------------------------------------------ B: VNeID login */
@@ -236,10 +238,10 @@ static void choose_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const cha
 }
 
 /* Keep the login (with the session it belongs to) for a page step. Returns the id. */
-static char *keep_login(gw_ctx_t *app, gw_login_t *login, const char *lid, json_t *sess)
+static char *keep_login(gw_ctx_t *app, gw_login_t *login, const char *lid, const gw_session_t *sess)
 {
     free(login->sid);
-    login->sid = gw_strdup(gw_jstr(sess, "sid"));
+    login->sid = gw_strdup(sess->sid);
     char *id = lid ? gw_strdup(lid) : gw_random_token(24);
     if (gw_login_save(app, id, login) != GW_OK) {
         free(id);
@@ -291,10 +293,10 @@ static size_t match_by_name(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl,
 }
 
 void gw_broker_after_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const char *lid,
-                           json_t *sess, int *unsaved, const char *lang)
+                           gw_session_t *sess, int *unsaved, const char *lang)
 {
     const gw_client_t *cl = login_portal(app, login);
-    json_t *ident = json_object_get(sess, "identity");
+    json_t *ident = sess->identity;
     const char *id12 = gw_jstr(ident, "id12");
     if (!cl || !cl->has_accounts || !id12) {
         gw_broker_finish(app, req, resp, login, lid, sess, unsaved, NULL, NULL);
@@ -322,7 +324,7 @@ void gw_broker_after_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_log
         goto done;
     }
     if (n == 0 && cl->match_by_name)
-        n = match_by_name(app, req, cl, json_object_get(sess, "identity"), cand, MAX_CANDIDATES);
+        n = match_by_name(app, req, cl, ident, cand, MAX_CANDIDATES);
     if (n == 1) {
         rc = gw_broker_link(app, req, cl->id, id12, cand[0].id, "auto", NULL, "vneid", NULL);
         if (rc == GW_OK) {
@@ -376,11 +378,11 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (load_login(app, req, resp, login, &lid, &lang) != GW_OK)
         return;
     const gw_client_t *cl = login_portal(app, login);
-    json_t *sess = pending_session(app, req, login);
+    gw_session_t held, *sess = pending_session(app, req, login, &held);
     const char *chosen = gw_form_get(&req->form, "account");
     gw_account_t *cand = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
     size_t n = 0, k;
-    const char *id12 = gw_jstr(json_object_get(sess, "identity"), "id12");
+    const char *id12 = sess ? gw_jstr(sess->identity, "id12") : NULL;
     if (!sess || !cl || !id12 || !gw_streq(login->step, "choose")) {
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
@@ -429,7 +431,7 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(merged);
 done:
     free(cand);
-    json_decref(sess);
+    gw_session_cleanup(&held);
     gw_login_cleanup(login);
 }
 
@@ -439,8 +441,8 @@ static void h_new(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_login_t pending, *login = &pending;
     if (load_login(app, req, resp, login, &lid, &lang) != GW_OK)
         return;
-    json_t *sess = pending_session(app, req, login);
-    const char *nid = sess ? gw_jstr(json_object_get(sess, "identity"), "id12") : NULL;
+    gw_session_t held, *sess = pending_session(app, req, login, &held);
+    const char *nid = sess ? gw_jstr(sess->identity, "id12") : NULL;
     gw_link_t l;
     gw_account_t *probe = gw_xcalloc(MAX_CANDIDATES, sizeof(gw_account_t));
     size_t pn = 0;
@@ -450,11 +452,11 @@ static void h_new(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         /* a new account only when the citizen truly has none here */
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
     } else {
-        audit(app, "new_account", login->portal, gw_jstr(json_object_get(sess, "identity"), "id12"), NULL, "ok", req);
+        audit(app, "new_account", login->portal, nid, NULL, "ok", req);
         gw_broker_finish(app, req, resp, login, lid, sess, NULL, NULL, NULL);
     }
     free(probe);
-    json_decref(sess);
+    gw_session_cleanup(&held);
     gw_login_cleanup(login);
 }
 
@@ -487,8 +489,8 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (load_login(app, req, resp, login, &lid, &lang) != GW_OK)
         return;
     const gw_client_t *cl = login_portal(app, login);
-    json_t *sess = pending_session(app, req, login);
-    const char *id12 = gw_jstr(json_object_get(sess, "identity"), "id12");
+    gw_session_t held, *sess = pending_session(app, req, login, &held);
+    const char *id12 = sess ? gw_jstr(sess->identity, "id12") : NULL;
     const char *user = gw_form_get(&req->form, "username"), *pw = gw_form_get(&req->form, "password");
     gw_account_t a;
     int found = 0;
@@ -538,7 +540,7 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     gw_broker_finish(app, req, resp, login, lid, sess, NULL, a.id, NULL);
 done:
-    json_decref(sess);
+    gw_session_cleanup(&held);
     gw_login_cleanup(login);
 }
 
@@ -570,8 +572,6 @@ static void legacy_logged_in(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_l
         gw_error_page(&app->page, req, resp, 400, "flow_expired", gw_req_lang(req, &app->page, NULL), NULL, NULL);
         return;
     }
-    int64_t now = gw_now();
-    char *sid = gw_ordered_token(18);
     json_t *ident = json_object();
     if (a->id12[0])
         gw_jset(ident, "id12", a->id12);
@@ -583,16 +583,17 @@ static void legacy_logged_in(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_l
     json_object_set_new(ident, "level", json_integer(0));
     gw_jset(ident, "legacy_account", a->id);
     gw_jset(ident, "legacy_portal", cl->id);
-    json_t *sess = gw_session_new(app, sid, ident, now, NULL, NULL);
-    if (gw_session_save_new(app, sess) != GW_OK) {
+    gw_session_t sess;
+    gw_session_new(app, &sess, ident, NULL, NULL);
+    gw_session_first_portal(&sess, cl->id);
+    if (gw_session_save_new(app, &sess) != GW_OK) {
         gw_busy_page(app, req, resp, gw_req_lang(req, &app->page, NULL));
     } else {
-        gw_sso_set_cookie(app, resp, sid, now, 0, now + app->cfg->session_lifetime);
+        gw_sso_set_cookie(app, resp, sess.sid, sess.auth_time, 0, sess.exp);
         audit(app, "login", cl->id, a->id12[0] ? a->id12 : NULL, a->id, "legacy_password", req);
-        gw_broker_finish(app, req, resp, login, lid, sess, NULL, a->id, NULL);
+        gw_broker_finish(app, req, resp, login, lid, &sess, NULL, a->id, NULL);
     }
-    json_decref(sess);
-    free(sid);
+    gw_session_cleanup(&sess);
 }
 
 static void need_id12_page(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lid, const char *lang,

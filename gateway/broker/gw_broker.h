@@ -49,6 +49,8 @@ typedef struct gw_finished {
     json_t *merged; /* the account ids merged into it, or NULL */
 } gw_finished_t;
 
+struct gw_session;
+
 typedef struct gw_frontend_ops {
     const char *name;
     /* The login is done: answer the portal (redirect with a code, post a Response). */
@@ -59,8 +61,8 @@ typedef struct gw_frontend_ops {
     /* The address an error page offers to go back to the portal with error, malloc'd. */
     char *(*back_url)(gw_ctx_t *app, const gw_login_t *login, const char *error);
     /* A session ended (logout, lock): tell the portals of this front end that took part
-     * in it. sess is the session record. May block (worker threads). NULL: nothing to tell. */
-    void (*session_ended)(gw_ctx_t *app, json_t *sess);
+     * in it. May block (worker threads). NULL: nothing to tell. */
+    void (*session_ended)(gw_ctx_t *app, const struct gw_session *sess);
 } gw_frontend_ops_t;
 
 /* The front ends, registered once at start-up (a NULL-terminated list; not copied). */
@@ -73,6 +75,24 @@ void gw_broker_register(const gw_frontend_ops_t *const *frontends);
 void gw_broker_start(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const char *lang);
 
 /* ---- sessions ---- */
+/* An SSO session ("sess", key: its id), mapped to and from its stored form in
+ * gw_session.c only. The portals that joined it after the first are kept in a set of
+ * their own ("sp", key: the session id), so two portals joining at once both stay known
+ * (each join is one atomic add, not a rewrite of the record). */
+typedef struct gw_session {
+    char *sid;
+    json_t *identity; /* {id12, name, birthdate, sex, level, account_type, legacy_account}: the
+                       * verified identity every release draws on (a claim set, kept as one) */
+    int64_t auth_time, exp;
+    char **portals; /* the portals that took part, for single logout */
+    size_t nportals;
+    char *upstream_sub, *upstream_logout; /* the upstream's subject and its logout link */
+} gw_session_t;
+
+void gw_session_cleanup(gw_session_t *s);
+/* The identity's ID number ("" for none). */
+const char *gw_session_id12(const gw_session_t *s);
+
 typedef struct gw_sso {
     char *sid;
     int64_t auth_time, exp;
@@ -83,7 +103,8 @@ typedef struct gw_sso {
 int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret);
 void gw_sso_cleanup(gw_sso_t *s);
 /* End the SSO session everywhere: its record, the revocation (every node), the browser's
- * cookie, and every front end's portals (session_ended). May block. */
+ * cookie (resp NULL: no browser, e.g. a lock), and every front end's portals
+ * (session_ended). May block. */
 void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp);
 
 /* ---- release ---- */

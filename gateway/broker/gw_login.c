@@ -32,7 +32,7 @@ const gw_frontend_ops_t *gw_broker_frontend(const char *name)
     return NULL;
 }
 
-void gw_broker_session_ended(gw_ctx_t *app, json_t *sess)
+void gw_broker_session_ended(gw_ctx_t *app, const gw_session_t *sess)
 {
     for (const gw_frontend_ops_t *const *f = frontends; f && *f; f++)
         if ((*f)->session_ended)
@@ -106,11 +106,21 @@ int gw_login_from_json(json_t *j, gw_login_t *l)
     return GW_OK;
 }
 
+/* The stored form of a login carries its version in its key: a node of a release that wrote
+ * logins in another shape (an OIDC authorization request) finds no record under a newer
+ * key and answers "flow_expired", and this one finds none under an older key. A rolling
+ * upgrade across a change of shape costs the logins under way, never a crash. */
+#define LOGIN_KEY_VERSION "2."
+
+static void login_key(const char *id, char *out, size_t len) { snprintf(out, len, LOGIN_KEY_VERSION "%s", id); }
+
 int gw_login_load(gw_ctx_t *app, const char *id, gw_login_t *ret)
 {
     json_t *j = NULL;
+    char key[128];
     memset(ret, 0, sizeof(*ret));
-    int rc = gw_store_get_json(app->store, "ar", id, 0, &j);
+    login_key(id, key, sizeof(key));
+    int rc = gw_store_get_json(app->store, "ar", key, 0, &j);
     if (rc == GW_OK)
         rc = gw_login_from_json(j, ret) == GW_OK ? GW_OK : GW_ENOTFOUND;
     json_decref(j);
@@ -120,9 +130,18 @@ int gw_login_load(gw_ctx_t *app, const char *id, gw_login_t *ret)
 int gw_login_save(gw_ctx_t *app, const char *id, const gw_login_t *l)
 {
     json_t *j = gw_login_to_json(l);
-    int rc = gw_store_put_json(app->store, "ar", id, j, app->cfg->flow_lifetime, 0);
+    char key[128];
+    login_key(id, key, sizeof(key));
+    int rc = gw_store_put_json(app->store, "ar", key, j, app->cfg->flow_lifetime, 0);
     json_decref(j);
     return rc;
+}
+
+void gw_login_forget(gw_ctx_t *app, const char *id)
+{
+    char key[128];
+    login_key(id, key, sizeof(key));
+    gw_store_del(app->store, "ar", key);
 }
 
 int gw_login_from_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *ret, const char **ret_id,
@@ -169,23 +188,23 @@ static int try_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *lo
     gw_sso_t s = { 0 };
     if (login->force || gw_sso_open(app, req, &s) != GW_OK)
         return 0;
-    json_t *sess = NULL;
+    gw_session_t sess;
     int answered = 0;
-    int src = gw_session_get(app, s.sid, &sess);
+    int src = gw_session_get(app, s.sid, 0, &sess);
     if (src == GW_ESTORE) {
         gw_busy_page(app, req, resp, lang);
         answered = 1;
         goto done;
     }
+    int have = src == GW_OK;
     /* max_age=0 asks for a fresh authentication, like prompt=login */
     int fresh = login->max_age < 0 || (login->max_age > 0 && gw_now() - s.auth_time <= login->max_age);
     /* the same policy as a fresh login: this portal's account types and the lock list */
-    json_t *ident = json_object_get(sess, "identity");
-    const char *atype = gw_jstr(ident, "account_type");
-    int policy_ok = sess && (!atype || gw_list_has(cl->account_types, atype));
+    const char *atype = have ? gw_jstr(sess.identity, "account_type") : NULL;
+    const char *id12 = gw_session_id12(have ? &sess : NULL);
+    int policy_ok = have && (!atype || gw_list_has(cl->account_types, atype));
     char *lock = NULL;
-    int lrc = policy_ok && gw_jstr(ident, "id12") ? gw_store_get(app->store, "lock", gw_jstr(ident, "id12"), &lock)
-                                                  : GW_ENOTFOUND;
+    int lrc = policy_ok && *id12 ? gw_store_get(app->store, "lock", id12, &lock) : GW_ENOTFOUND;
     free(lock);
     if (lrc != GW_OK && lrc != GW_ENOTFOUND) { /* the lock list cannot be read: no session is let through */
         gw_busy_page(app, req, resp, lang);
@@ -197,12 +216,13 @@ static int try_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *lo
         gw_store_revoke(app->store, s.sid, s.exp);
         gw_revset_add(&app->revoked, s.sid, s.exp);
     }
-    if (sess && fresh && policy_ok && s.level >= need_level(login, cl)) {
-        gw_broker_after_login(app, req, resp, login, NULL, sess, NULL, lang);
+    if (have && fresh && policy_ok && s.level >= need_level(login, cl)) {
+        gw_broker_after_login(app, req, resp, login, NULL, &sess, NULL, lang);
         answered = 1;
     }
 done:
-    json_decref(sess);
+    if (src == GW_OK)
+        gw_session_cleanup(&sess);
     gw_sso_cleanup(&s);
     return answered;
 }
@@ -588,8 +608,6 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
                    NULL);
     }
     /* a new SSO session */
-    int64_t now = gw_now();
-    char *sid = gw_ordered_token(18);
     json_t *ident = json_object();
     gw_jset(ident, "id12", id.id12);
     gw_jset(ident, "name", id.name);
@@ -598,14 +616,15 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         json_object_set_new(ident, "sex", json_string(id.sex == 'M' ? "male" : "female"));
     json_object_set_new(ident, "level", json_integer(id.level));
     gw_jset(ident, "account_type", id.account_type);
-    json_t *sess = gw_session_new(app, sid, ident, now, id.sub, id.logout_uri);
+    gw_session_t sess;
+    gw_session_new(app, &sess, ident, id.sub, id.logout_uri);
     /* the record is written once: by gw_broker_finish when the broker goes straight to
      * the portal (the usual case), else here; nothing of this response stands if it fails */
     int unsaved = SESS_UNSAVED;
-    gw_sso_set_cookie(app, resp, sid, now, id.level, now + app->cfg->session_lifetime);
-    gw_broker_after_login(app, req, resp, login, c->flow.login_id, sess, &unsaved, lang);
+    gw_sso_set_cookie(app, resp, sess.sid, sess.auth_time, id.level, sess.exp);
+    gw_broker_after_login(app, req, resp, login, c->flow.login_id, &sess, &unsaved, lang);
     if (unsaved == SESS_UNSAVED)
-        unsaved = gw_session_save_new(app, sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
+        unsaved = gw_session_save_new(app, &sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
     int saved = unsaved == SESS_SAVED;
     if (batched) {
         batched = 0;
@@ -623,8 +642,7 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
                        json_pack("{s:s,s:s,s:s,s:i,s:s}", "portal", cl->id, "who_id12", id.id12, "result", "vneid",
                                  "level", id.level, "ip", req->remote));
     }
-    json_decref(sess);
-    free(sid);
+    gw_session_cleanup(&sess);
 done:
     end_batch(app, &batched);
 }
@@ -644,21 +662,8 @@ const gw_route_t gw_broker_routes[] = {
 
 /* ------------------------------------------------------------------ the end */
 
-/* Adds the portal to the session's list of portals (for single logout); 1 when it was
- * not there yet. */
-static int add_portal(json_t *sess, const char *portal)
-{
-    json_t *portals = json_object_get(sess, "clients"), *v;
-    size_t i;
-    json_array_foreach (portals, i, v) {
-        if (gw_streq(json_string_value(v), portal))
-            return 0;
-    }
-    return json_is_array(portals) && json_array_append_new(portals, json_string(portal)) == 0;
-}
-
 void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *login, const char *login_id,
-                      json_t *sess, int *unsaved, const char *account, json_t *merged)
+                      gw_session_t *sess, int *unsaved, const char *account, json_t *merged)
 {
     const gw_frontend_ops_t *fe = gw_broker_frontend(login->frontend);
     if (!fe) {
@@ -670,23 +675,21 @@ void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
     /* a session made by this very request is written once, here, with this portal in it
      * (the callback leaves it to us: one write instead of two on every login) */
     if (unsaved && *unsaved == SESS_UNSAVED) {
-        add_portal(sess, login->portal);
+        gw_session_first_portal(sess, login->portal);
         *unsaved = gw_session_save_new(app, sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
         if (*unsaved == SESS_SAVE_FAILED)
             return; /* the callback answers 503; the login is kept for "try again" */
-    } else if (add_portal(sess, login->portal)) {
-        /* remember which portals share this session, for single logout */
-        int64_t ttl = json_integer_value(json_object_get(sess, "exp")) - gw_now();
-        if (ttl > 0)
-            gw_store_put_json(app->store, "sess", gw_jstr(sess, "sid"), sess, (long)ttl, 0);
+    } else if (gw_session_add_portal(app, sess, login->portal) != GW_OK) {
+        /* without the portal in its list, a logout would not reach it: no login */
+        gw_busy_page(app, req, resp, NULL);
+        return;
     }
-    json_t *ident = json_object_get(sess, "identity");
-    char *sub = gw_pairwise_sub(app, login->portal, gw_jstr(ident, "id12"));
+    char *sub = gw_pairwise_sub(app, login->portal, gw_session_id12(sess));
     gw_finished_t done = {
-        .sid = gw_jstr(sess, "sid"),
-        .identity = ident,
-        .auth_time = json_integer_value(json_object_get(sess, "auth_time")),
-        .level = (int)json_integer_value(json_object_get(ident, "level")),
+        .sid = sess->sid,
+        .identity = sess->identity,
+        .auth_time = sess->auth_time,
+        .level = (int)json_integer_value(json_object_get(sess->identity, "level")),
         .sub = sub,
         .account = account,
         .merged = merged && json_array_size(merged) ? merged : NULL,
@@ -694,5 +697,5 @@ void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
     fe->complete(app, req, resp, login, &done);
     free(sub);
     if (login_id)
-        gw_store_del(app->store, "ar", login_id);
+        gw_login_forget(app, login_id);
 }

@@ -47,53 +47,157 @@ void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t 
     free(sealed);
 }
 
-json_t *gw_session_new(gw_ctx_t *app, const char *sid, json_t *identity, int64_t auth_time, const char *upstream_sub,
-                       const char *upstream_logout)
+/* ---- the session record: its stored form, here only ----
+ * "sess": {sid, identity, auth_time, exp, clients: [the first portal], upstream_sub,
+ * upstream_logout}; "sp" (a set keyed by the session id): every later portal. */
+
+void gw_session_cleanup(gw_session_t *s)
 {
-    json_t *sess = json_object();
-    gw_jset(sess, "sid", sid);
-    json_object_set_new(sess, "identity", identity);
-    json_object_set_new(sess, "auth_time", json_integer(auth_time));
-    json_object_set_new(sess, "exp", json_integer(auth_time + app->cfg->session_lifetime));
-    json_object_set_new(sess, "clients", json_array());
-    gw_jset(sess, "upstream_sub", upstream_sub);
-    gw_jset(sess, "upstream_logout", upstream_logout);
-    return sess;
+    free(s->sid);
+    json_decref(s->identity);
+    for (size_t i = 0; i < s->nportals; i++)
+        free(s->portals[i]);
+    free(s->portals);
+    free(s->upstream_sub);
+    free(s->upstream_logout);
+    memset(s, 0, sizeof(*s));
 }
 
-int gw_session_get(gw_ctx_t *app, const char *sid, json_t **ret)
+const char *gw_session_id12(const gw_session_t *s)
 {
-    *ret = NULL;
-    return gw_store_get_json(app->store, "sess", sid, 0, ret);
+    const char *v = s ? gw_jstr(s->identity, "id12") : NULL;
+    return v ? v : "";
 }
 
-int gw_session_save_new(gw_ctx_t *app, json_t *sess)
+int gw_session_has_portal(const gw_session_t *s, const char *portal)
 {
-    const char *sid = gw_jstr(sess, "sid");
-    const char *id12 = gw_jstr(json_object_get(sess, "identity"), "id12");
-    long ttl = app->cfg->session_lifetime;
-    int batched = gw_store_batch_begin(app->store) == GW_OK;
-    int rc = gw_store_put_json(app->store, "sess", sid, sess, ttl, 0);
-    if (rc == GW_OK && id12 && *id12)
-        rc = gw_store_set_add(app->store, "sidx", id12, sid, ttl);
-    if (batched && gw_store_batch_end(app->store, rc == GW_OK) != GW_OK)
+    for (size_t i = 0; i < s->nportals; i++)
+        if (gw_streq(s->portals[i], portal))
+            return 1;
+    return 0;
+}
+
+static void portal_push(gw_session_t *s, const char *portal)
+{
+    if (!portal || gw_session_has_portal(s, portal))
+        return;
+    char **grown = realloc(s->portals, (s->nportals + 1) * sizeof(*s->portals));
+    if (!grown)
+        abort();
+    s->portals = grown;
+    s->portals[s->nportals++] = gw_strdup(portal);
+}
+
+static char *dup_or_null(const char *v) { return v ? gw_strdup(v) : NULL; }
+
+void gw_session_new(gw_ctx_t *app, gw_session_t *ret, json_t *identity, const char *upstream_sub,
+                    const char *upstream_logout)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->sid = gw_ordered_token(18);
+    ret->identity = identity;
+    ret->auth_time = gw_now();
+    ret->exp = ret->auth_time + app->cfg->session_lifetime;
+    ret->upstream_sub = dup_or_null(upstream_sub);
+    ret->upstream_logout = dup_or_null(upstream_logout);
+}
+
+static json_t *session_to_json(const gw_session_t *s)
+{
+    json_t *j = json_object(), *portals = json_array();
+    gw_jset(j, "sid", s->sid);
+    json_object_set(j, "identity", s->identity);
+    json_object_set_new(j, "auth_time", json_integer(s->auth_time));
+    json_object_set_new(j, "exp", json_integer(s->exp));
+    for (size_t i = 0; i < s->nportals; i++)
+        json_array_append_new(portals, json_string(s->portals[i]));
+    json_object_set_new(j, "clients", portals);
+    gw_jset(j, "upstream_sub", s->upstream_sub);
+    gw_jset(j, "upstream_logout", s->upstream_logout);
+    return j;
+}
+
+static int session_from_json(json_t *j, gw_session_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    json_t *ident = json_object_get(j, "identity");
+    if (!gw_jstr(j, "sid") || !json_is_object(ident))
+        return GW_EINVAL;
+    s->sid = gw_strdup(gw_jstr(j, "sid"));
+    s->identity = json_incref(ident);
+    s->auth_time = json_integer_value(json_object_get(j, "auth_time"));
+    s->exp = json_integer_value(json_object_get(j, "exp"));
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get(j, "clients"), i, v)
+        portal_push(s, json_string_value(v));
+    s->upstream_sub = dup_or_null(gw_jstr(j, "upstream_sub"));
+    s->upstream_logout = dup_or_null(gw_jstr(j, "upstream_logout"));
+    return GW_OK;
+}
+
+static void portal_cb(const char *member, void *ud) { portal_push(ud, member); }
+
+int gw_session_get(gw_ctx_t *app, const char *sid, int take, gw_session_t *ret)
+{
+    json_t *j = NULL;
+    memset(ret, 0, sizeof(*ret));
+    int rc = gw_store_get_json(app->store, "sess", sid, take, &j);
+    if (rc == GW_OK && session_from_json(j, ret) != GW_OK)
+        rc = GW_ENOTFOUND;
+    json_decref(j);
+    /* a session has at most as many portals as there are clients */
+    if (rc == GW_OK && gw_store_set_members(app->store, "sp", sid, app->cfg->nclients + 1, portal_cb, ret) != GW_OK)
         rc = GW_ESTORE;
+    if (rc != GW_OK)
+        gw_session_cleanup(ret);
     return rc;
 }
 
+int gw_session_add_portal(gw_ctx_t *app, gw_session_t *sess, const char *portal)
+{
+    if (gw_session_has_portal(sess, portal))
+        return GW_OK;
+    int64_t ttl = sess->exp - gw_now();
+    if (ttl <= 0)
+        return GW_OK;
+    int rc = gw_store_set_add(app->store, "sp", sess->sid, portal, (long)ttl);
+    if (rc == GW_OK)
+        portal_push(sess, portal);
+    return rc;
+}
+
+int gw_session_save_new(gw_ctx_t *app, const gw_session_t *sess)
+{
+    const char *id12 = gw_session_id12(sess);
+    long ttl = app->cfg->session_lifetime;
+    json_t *j = session_to_json(sess);
+    int batched = gw_store_batch_begin(app->store) == GW_OK;
+    int rc = gw_store_put_json(app->store, "sess", sess->sid, j, ttl, 0);
+    if (rc == GW_OK && *id12)
+        rc = gw_store_set_add(app->store, "sidx", id12, sess->sid, ttl);
+    if (batched && gw_store_batch_end(app->store, rc == GW_OK) != GW_OK)
+        rc = GW_ESTORE;
+    json_decref(j);
+    return rc;
+}
+
+void gw_session_first_portal(gw_session_t *sess, const char *portal) { portal_push(sess, portal); }
+
 void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp)
 {
-    gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
+    if (resp)
+        gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
     if (!sid)
         return;
-    json_t *sess = NULL;
-    gw_store_get_json(app->store, "sess", sid, 1, &sess);
+    gw_session_t sess;
+    int have = gw_session_get(app, sid, 1, &sess) == GW_OK;
     int64_t until = exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime;
     gw_store_revoke(app->store, sid, until);
     gw_revset_add(&app->revoked, sid, until);
-    if (sess) {
-        gw_log(GW_LOG_INFO, "broker", "logout", "who_id12", gw_jstr(json_object_get(sess, "identity"), "id12"), NULL);
-        gw_broker_session_ended(app, sess);
-        json_decref(sess);
+    if (have) {
+        gw_log(GW_LOG_INFO, "broker", "logout", "who_id12", gw_session_id12(&sess), NULL);
+        gw_broker_session_ended(app, &sess);
+        gw_session_cleanup(&sess);
     }
 }

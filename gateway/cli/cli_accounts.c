@@ -1138,9 +1138,10 @@ static int cmd_import(int argc, char **argv)
     im.st = e.st;
     im.dry_run = o.dry_run;
     im.tty = isatty(STDERR_FILENO);
-    time_t now = time(NULL);
+    /* today as Vietnam counts it (UTC+7), like the year the ID number rules use */
+    time_t now = time(NULL) + 7 * 3600;
     struct tm tm;
-    localtime_r(&now, &tm);
+    gmtime_r(&now, &tm);
     im.year = gw_id_year_now();
     strftime(im.today, sizeof(im.today), "%Y-%m-%d", &tm);
     struct stat sb;

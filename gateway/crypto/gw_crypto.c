@@ -837,25 +837,4 @@ done:
     return rc;
 }
 
-const char *gw_jwt_strerror(int rc)
-{
-    switch (rc) {
-    case GW_JWT_OK:
-        return "ok";
-    case GW_JWT_MALFORMED:
-        return "malformed token";
-    case GW_JWT_ALG:
-        return "algorithm not allowed";
-    case GW_JWT_UNKNOWN_KID:
-        return "unknown key id";
-    case GW_JWT_KEY_MISMATCH:
-        return "algorithm does not fit the key";
-    case GW_JWT_SIGNATURE:
-        return "bad signature";
-    case GW_JWT_JWKS_FETCH:
-        return "JWKS unavailable";
-    case GW_JWT_NEED_KEYS:
-        return "JWKS fetch due";
-    }
-    return "error";
-}
+const char *gw_jwt_strerror(int rc) { return gw_strerror(rc); }

@@ -67,16 +67,7 @@ void gw_jwks_cache_free(gw_jwks_cache_t *c);
 /* Seed/replace the keys from a JWKS document (tests, and after a fetch). 0 or GW_EINVAL. */
 int gw_jwks_cache_set(gw_jwks_cache_t *c, const char *jwks_json);
 
-enum {
-    GW_JWT_OK = 0,
-    GW_JWT_MALFORMED = -20,
-    GW_JWT_ALG = -21, /* alg not in the allow-list (none, HS*, ...) */
-    GW_JWT_UNKNOWN_KID = -22,
-    GW_JWT_KEY_MISMATCH = -23, /* alg does not fit the key type */
-    GW_JWT_SIGNATURE = -24,
-    GW_JWT_JWKS_FETCH = -25,
-    GW_JWT_NEED_KEYS = -26 /* gw_jwt_verify_cached: the JWKS would have to be fetched */
-};
+/* Results: gw_err_t, GW_OK or one of its GW_JWT_* codes (gw_util.h). */
 /* Verify compact JWS against the cache; refetches the JWKS once (rate-limited) on an
  * unknown kid. On success returns GW_JWT_OK and the payload claims in *ret (decref). */
 int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret);
@@ -84,6 +75,7 @@ int gw_jwt_verify(gw_jwks_cache_t *c, const char *token, const char *allowed_alg
  * JWKS (first use, or an unknown kid and no attempt within min_refresh), it returns
  * GW_JWT_NEED_KEYS and the caller goes on with gw_jwt_verify on a worker. */
 int gw_jwt_verify_cached(gw_jwks_cache_t *c, const char *token, const char *allowed_algs, json_t **ret);
+/* The same as gw_strerror (kept for the token code's callers). */
 const char *gw_jwt_strerror(int rc);
 
 #endif

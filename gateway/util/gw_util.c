@@ -625,3 +625,46 @@ int gw_digits(const char *p, int n)
         v = v * 10 + (p[i] - '0');
     return v;
 }
+
+const char *gw_strerror(int rc)
+{
+    switch ((gw_err_t)rc) {
+    case GW_OK:
+        return "ok";
+    case GW_ENOMEM:
+        return "out of memory";
+    case GW_EINVAL:
+        return "invalid input";
+    case GW_ENOTFOUND:
+        return "not found";
+    case GW_ECONFLICT:
+        return "conflict";
+    case GW_EUPSTREAM:
+        return "upstream failed";
+    case GW_ESTORE:
+        return "store unavailable";
+    case GW_EEXPIRED:
+        return "expired";
+    case GW_EDENIED:
+        return "denied";
+    case GW_EAGAIN:
+        return "try again";
+    case GW_ETOOBIG:
+        return "too big";
+    case GW_JWT_MALFORMED:
+        return "malformed token";
+    case GW_JWT_ALG:
+        return "algorithm not allowed";
+    case GW_JWT_UNKNOWN_KID:
+        return "unknown key id";
+    case GW_JWT_KEY_MISMATCH:
+        return "algorithm does not fit the key";
+    case GW_JWT_SIGNATURE:
+        return "bad signature";
+    case GW_JWT_JWKS_FETCH:
+        return "JWKS unavailable";
+    case GW_JWT_NEED_KEYS:
+        return "JWKS fetch due";
+    }
+    return "error";
+}

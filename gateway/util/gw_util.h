@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <time.h>
 
-/* One error enum for the whole daemon (STYLE.md 8.3). */
-enum {
+/* One error enum for the whole daemon (STYLE.md 8.3): every layer returns these, GW_OK or
+ * a negative value; gw_strerror names each. The token codes (GW_JWT_*) say why a JWS was
+ * refused, for the logs; they are errors like the others (GW_JWT_OK is GW_OK). */
+typedef enum gw_err {
     GW_OK = 0,
     GW_ENOMEM = -1,
     GW_EINVAL = -2,
@@ -19,8 +21,19 @@ enum {
     GW_EEXPIRED = -7,
     GW_EDENIED = -8,
     GW_EAGAIN = -9,
-    GW_ETOOBIG = -10
-};
+    GW_ETOOBIG = -10,
+    GW_JWT_OK = GW_OK,
+    GW_JWT_MALFORMED = -20,
+    GW_JWT_ALG = -21, /* alg not in the allow-list (none, HS*, ...) */
+    GW_JWT_UNKNOWN_KID = -22,
+    GW_JWT_KEY_MISMATCH = -23, /* alg does not fit the key type */
+    GW_JWT_SIGNATURE = -24,
+    GW_JWT_JWKS_FETCH = -25,
+    GW_JWT_NEED_KEYS = -26 /* gw_jwt_verify_cached: the JWKS would have to be fetched */
+} gw_err_t;
+
+/* A short English name of an error, for logs ("store unavailable"). */
+const char *gw_strerror(int rc);
 
 /* A growing byte buffer with a hard cap (0 = 64 MiB). Always NUL-terminated. */
 typedef struct gw_buf {

@@ -211,24 +211,33 @@ static void h_rekey(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(j);
 }
 
-typedef struct revoke_ctx {
-    gw_ctx_t *app;
-    int64_t until;
-} revoke_ctx_t;
+typedef struct sid_list {
+    char **v;
+    size_t n;
+} sid_list_t;
 
-static void revoke_one(const char *sid, void *ud)
+static void collect_sid(const char *sid, void *ud)
 {
-    revoke_ctx_t *r = ud;
-    gw_store_revoke(r->app->store, sid, r->until);
-    gw_revset_add(&r->app->revoked, sid, r->until);
-    gw_store_del(r->app->store, "sess", sid);
+    sid_list_t *l = ud;
+    char **grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+    if (!grown)
+        return;
+    l->v = grown;
+    l->v[l->n++] = gw_strdup(sid);
 }
 
-/* Revoke every SSO session of this ID number (the set "sidx" kept at login). */
+/* End every SSO session of this ID number (the set "sidx" kept at login) as a logout
+ * would: revoked on every node, and its portals told. The sessions are read first and
+ * ended after: ending one reads the store, which may not happen inside a listing. */
 void gw_admin_revoke_sessions(gw_ctx_t *app, const char *id12)
 {
-    revoke_ctx_t r = { app, gw_now() + app->cfg->session_lifetime };
-    gw_store_set_members(app->store, "sidx", id12, 100000, revoke_one, &r);
+    sid_list_t l = { 0 };
+    gw_store_set_members(app->store, "sidx", id12, 100000, collect_sid, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        gw_session_end(app, NULL, l.v[i], gw_now() + app->cfg->session_lifetime);
+        free(l.v[i]);
+    }
+    free(l.v);
 }
 
 static void h_locks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)

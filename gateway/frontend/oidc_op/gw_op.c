@@ -536,21 +536,17 @@ static void h_userinfo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* The session ended: a signed logout token to every portal of it that registered a
  * back-channel logout URI (OpenID Connect Back-Channel Logout 1.0). */
-static void backchannel_logout(gw_ctx_t *app, json_t *sess)
+static void backchannel_logout(gw_ctx_t *app, const gw_session_t *sess)
 {
-    json_t *clients = json_object_get(sess, "clients");
-    size_t i;
-    json_t *v;
-    json_array_foreach (clients, i, v) {
-        const gw_client_t *cl = gw_config_client(app->cfg, json_string_value(v));
+    for (size_t i = 0; i < sess->nportals; i++) {
+        const gw_client_t *cl = gw_config_client(app->cfg, sess->portals[i]);
         if (!cl || !cl->backchannel_logout_uri)
             continue;
-        char *sub = gw_pairwise_sub(app, cl->id, gw_jstr(json_object_get(sess, "identity"), "id12"));
+        char *sub = gw_pairwise_sub(app, cl->id, gw_session_id12(sess));
         char *jti = gw_random_token(16);
-        json_t *lt =
-            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss", app->cfg->public_url, "aud", cl->id, "sub", sub,
-                      "iat", (json_int_t)gw_now(), "exp", (json_int_t)(gw_now() + 120), "jti", jti, "sid",
-                      gw_jstr(sess, "sid"), "events", "http://schemas.openid.net/event/backchannel-logout");
+        json_t *lt = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:{s:{}}}", "iss", app->cfg->public_url, "aud", cl->id,
+                               "sub", sub, "iat", (json_int_t)gw_now(), "exp", (json_int_t)(gw_now() + 120), "jti", jti,
+                               "sid", sess->sid, "events", "http://schemas.openid.net/event/backchannel-logout");
         char *tok = gw_jwt_sign(app->keys, cl->token_alg, lt, "logout+jwt");
         char *e = tok ? gw_url_encode(tok) : NULL;
         char *form = e ? gw_sprintf("logout_token=%s", e) : NULL;

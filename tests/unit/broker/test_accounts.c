@@ -191,7 +191,7 @@ static void jar_cleanup(browser_t *b)
 typedef struct vlogin {
     gw_login_t login;
     char *lid, *sid;
-    json_t *sess;
+    gw_session_t sess;
     int unsaved;
     browser_t br;
     gw_resp_t *resp;
@@ -321,7 +321,7 @@ static int teardown(void **state)
         gw_login_cleanup(&v->login);
         free(v->lid);
         free(v->sid);
-        json_decref(v->sess);
+        gw_session_cleanup(&v->sess);
         jar_cleanup(&v->br);
     }
     for (size_t i = 0; i < f->nresp; i++)
@@ -497,20 +497,19 @@ static vlogin_t *vneid_login(fixture_t *f, const char *id12)
     v->lid = gw_random_token(24);
     assert_int_equal(gw_login_save(app, v->lid, &v->login), GW_OK);
 
-    int64_t now = gw_now();
-    v->sid = gw_ordered_token(18);
     json_t *ident = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s}", "id12", id12, "name", "Nguy\xe1\xbb\x85n V\xc4\x83n An",
                               "birthdate", "1990-05-17", "sex", "male", "level", 1, "account_type", "1");
-    v->sess = gw_session_new(app, v->sid, ident, now, "vneid-sub-1", NULL);
+    gw_session_new(app, &v->sess, ident, "vneid-sub-1", NULL);
+    v->sid = gw_strdup(v->sess.sid);
     v->unsaved = SESS_UNSAVED;
     v->resp = new_resp(f);
-    gw_sso_set_cookie(app, v->resp, v->sid, now, 1, now + app->cfg->session_lifetime);
+    gw_sso_set_cookie(app, v->resp, v->sid, v->sess.auth_time, 1, v->sess.exp);
 
     gw_req_t req;
     req_init(&req, &v->br, GW_M_GET, "/callback", NULL);
-    gw_broker_after_login(app, &req, v->resp, &v->login, v->lid, v->sess, &v->unsaved, "vi");
+    gw_broker_after_login(app, &req, v->resp, &v->login, v->lid, &v->sess, &v->unsaved, "vi");
     if (v->unsaved == SESS_UNSAVED)
-        v->unsaved = gw_session_save_new(app, v->sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
+        v->unsaved = gw_session_save_new(app, &v->sess) == GW_OK ? SESS_SAVED : SESS_SAVE_FAILED;
     req_cleanup(&req);
     jar_take(&v->br, v->resp);
     return v;
@@ -583,7 +582,7 @@ static void assert_completed_as(fixture_t *f, const vlogin_t *v, const char *acc
     } else {
         assert_null(g_rec.account);
     }
-    char *sub = gw_pairwise_sub(&f->app, PORTAL, gw_jstr(json_object_get(v->sess, "identity"), "id12"));
+    char *sub = gw_pairwise_sub(&f->app, PORTAL, gw_session_id12(&v->sess));
     assert_string_equal(g_rec.sub, sub);
     free(sub);
     assert_string_equal(g_rec.sid, v->sid);
@@ -615,10 +614,10 @@ static void assert_login_pending(fixture_t *f, const vlogin_t *v, const char *st
 
 static void assert_session_has_portal(fixture_t *f, const vlogin_t *v)
 {
-    json_t *s = NULL;
-    assert_int_equal(gw_session_get(&f->app, v->sid, &s), GW_OK);
-    int has = json_array_has(json_object_get(s, "clients"), PORTAL);
-    json_decref(s);
+    gw_session_t s;
+    assert_int_equal(gw_session_get(&f->app, v->sid, 0, &s), GW_OK);
+    int has = gw_session_has_portal(&s, PORTAL);
+    gw_session_cleanup(&s);
     assert_true(has);
 }
 
@@ -715,9 +714,9 @@ static void check_choose_page(fixture_t *f, vlogin_t *v, const char **ret_ar, co
     assert_true(shown_ok);
     /* the session the page belongs to was written (by the callback, after after_login) */
     assert_int_equal(v->unsaved, SESS_SAVED);
-    json_t *s = NULL;
-    assert_int_equal(gw_session_get(&f->app, v->sid, &s), GW_OK);
-    json_decref(s);
+    gw_session_t s;
+    assert_int_equal(gw_session_get(&f->app, v->sid, 0, &s), GW_OK);
+    gw_session_cleanup(&s);
 
     const char *ar = hidden(f, v->resp, "ar"), *csrf = hidden(f, v->resp, "csrf");
     assert_non_null(ar);

@@ -775,6 +775,26 @@ static void test_parse_long_takes_whole_decimal_strings_in_range(void **st)
     assert_int_equal(gw_digits("07", 2), 7);
 }
 
+/* Every error of the one enum has its own name; a value outside it is "error". */
+static void test_strerror_names_every_error_once(void **state)
+{
+    (void)state;
+    static const int all[] = {
+        GW_OK,      GW_ENOMEM,          GW_EINVAL,           GW_ENOTFOUND,     GW_ECONFLICT,      GW_EUPSTREAM,
+        GW_ESTORE,  GW_EEXPIRED,        GW_EDENIED,          GW_EAGAIN,        GW_ETOOBIG,        GW_JWT_MALFORMED,
+        GW_JWT_ALG, GW_JWT_UNKNOWN_KID, GW_JWT_KEY_MISMATCH, GW_JWT_SIGNATURE, GW_JWT_JWKS_FETCH, GW_JWT_NEED_KEYS
+    };
+    size_t n = sizeof(all) / sizeof(all[0]);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(gw_strerror(all[i]), "error");
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(gw_strerror(all[i]), gw_strerror(all[j]));
+    }
+    assert_string_equal(gw_strerror(GW_ESTORE), "store unavailable");
+    assert_string_equal(gw_strerror(-999), "error");
+    assert_int_equal(GW_JWT_OK, GW_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_buf_printf_long_output_respects_cap),
         cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
         cmocka_unit_test(test_url_add_param_chooses_separator_and_encodes),
+        cmocka_unit_test(test_strerror_names_every_error_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
