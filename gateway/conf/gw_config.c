@@ -1,5 +1,6 @@
 #include "gw_config.h"
 
+#include "gw_directive.h"
 #include "gw_util.h"
 
 #include <arpa/inet.h>
@@ -9,152 +10,144 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_URL, T_INT, T_DURATION, T_BOOL, T_LIST, T_ENUM, T_HEX64, T_SIZE, T_TIME, T_RATE } dtype_t;
+#define DIR(type_, k, t, f, mn, mx, w, req, ...)                                                                    \
+    { .name = k, .type = t, .offset = offsetof(type_, f), .min = mn, .max = mx, .words = w, .required = req, __VA_ARGS__ }
+#define CFG(...) DIR(gw_config_t, __VA_ARGS__)
+#define UPS(...) DIR(gw_upstream_t, __VA_ARGS__)
+#define CLI(...) DIR(gw_client_t, __VA_ARGS__)
 
-typedef struct directive {
-    const char *key;
-    dtype_t type;
-    size_t offset;
-    long min, max; /* T_INT, T_DURATION, T_SIZE */
-    const char *choices; /* T_ENUM: space-separated */
-    int required;
-} directive_t;
+/* a level_map value: VALUE:1 or VALUE:2 */
+static int level_pair(const char *v, char *msg, size_t msglen)
+{
+    const char *e = strchr(v, ':');
+    if (e && e != v && (!strcmp(e + 1, "1") || !strcmp(e + 1, "2")))
+        return 0;
+    snprintf(msg, msglen, "'%s' must be VALUE:1 or VALUE:2", v);
+    return -1;
+}
 
-#define CFG(k, t, f, ...)                                                                                              \
-    {                                                                                                                  \
-        k, t, offsetof(gw_config_t, f), __VA_ARGS__                                                                    \
-    }
-#define UPS(k, t, f, ...)                                                                                              \
-    {                                                                                                                  \
-        k, t, offsetof(gw_upstream_t, f), __VA_ARGS__                                                                  \
-    }
-#define CLI(k, t, f, ...)                                                                                              \
-    {                                                                                                                  \
-        k, t, offsetof(gw_client_t, f), __VA_ARGS__                                                                    \
-    }
-
-static const directive_t server_dirs[] = {
-    CFG("listen", T_STR, listen_host, 0, 0, NULL, 1),
-    CFG("public_url", T_URL, public_url, 0, 0, NULL, 1),
-    CFG("io_threads", T_INT, io_threads, 1, 64, NULL, 0),
-    CFG("workers", T_INT, workers, 1, 256, NULL, 0),
-    CFG("upstream_workers", T_INT, upstream_workers, 1, 1024, NULL, 0),
-    CFG("max_waiting", T_INT, max_waiting, 1, 1000000, NULL, 0),
-    CFG("templates", T_STR, templates_dir, 0, 0, NULL, 0),
-    CFG("max_body", T_SIZE, max_body, 1024, 16 << 20, NULL, 0),
-    CFG("max_headers", T_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
-    CFG("max_uri", T_SIZE, max_uri, 256, 1 << 20, NULL, 0),
-    CFG("trusted_proxy", T_LIST, trusted_proxies, 0, 0, NULL, 0),
+static const gw_directive_t server_dirs[] = {
+    CFG("listen", GW_DIR_STR, listen_host, 0, 0, NULL, 1),
+    CFG("public_url", GW_DIR_URL, public_url, 0, 0, NULL, 1),
+    CFG("io_threads", GW_DIR_INT, io_threads, 1, 64, NULL, 0),
+    CFG("workers", GW_DIR_INT, workers, 1, 256, NULL, 0),
+    CFG("upstream_workers", GW_DIR_INT, upstream_workers, 1, 1024, NULL, 0),
+    CFG("max_waiting", GW_DIR_INT, max_waiting, 1, 1000000, NULL, 0),
+    CFG("templates", GW_DIR_STR, templates_dir, 0, 0, NULL, 0),
+    CFG("max_body", GW_DIR_SIZE, max_body, 1024, 16 << 20, NULL, 0),
+    CFG("max_headers", GW_DIR_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
+    CFG("max_uri", GW_DIR_SIZE, max_uri, 256, 1 << 20, NULL, 0),
+    CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0),
     { 0 },
 };
-static const directive_t keys_dirs[] = {
-    CFG("dir", T_STR, keys_dir, 0, 0, NULL, 1),
+static const gw_directive_t keys_dirs[] = {
+    CFG("dir", GW_DIR_STR, keys_dir, 0, 0, NULL, 1),
     { 0 },
 };
-static const directive_t store_dirs[] = {
-    CFG("driver", T_ENUM, store_driver, 0, 0, "sqlite redis", 1),
-    CFG("path", T_STR, store_path, 0, 0, NULL, 0),
-    CFG("url", T_STR, store_url, 0, 0, NULL, 0),
-    CFG("password", T_STR, store_password, 0, 0, NULL, 0),
-    CFG("sentinel", T_LIST, store_sentinels, 0, 0, NULL, 0),
-    CFG("master", T_STR, store_master, 0, 0, NULL, 0),
-    CFG("allow_volatile", T_BOOL, store_allow_volatile, 0, 0, NULL, 0),
-    CFG("memory", T_STR, store_memory, 0, 0, NULL, 0),
-    CFG("memory_max_records", T_INT, store_memory_max, 1000, 100000000, NULL, 0),
+static const gw_directive_t store_dirs[] = {
+    CFG("driver", GW_DIR_WORD, store_driver, 0, 0, "sqlite redis", 1),
+    CFG("path", GW_DIR_STR, store_path, 0, 0, NULL, 0),
+    CFG("url", GW_DIR_STR, store_url, 0, 0, NULL, 0),
+    CFG("password", GW_DIR_STR, store_password, 0, 0, NULL, 0),
+    CFG("sentinel", GW_DIR_LIST, store_sentinels, 0, 0, NULL, 0),
+    CFG("master", GW_DIR_STR, store_master, 0, 0, NULL, 0),
+    CFG("allow_volatile", GW_DIR_BOOL, store_allow_volatile, 0, 0, NULL, 0),
+    CFG("memory", GW_DIR_STR, store_memory, 0, 0, NULL, 0),
+    CFG("memory_max_records", GW_DIR_INT, store_memory_max, 1000, 100000000, NULL, 0),
     { 0 },
 };
-static const directive_t session_dirs[] = {
-    CFG("lifetime", T_DURATION, session_lifetime, 60, 7 * 86400, NULL, 0),
-    CFG("recheck", T_DURATION, session_recheck, 10, 86400, NULL, 0),
-    CFG("code_lifetime", T_DURATION, code_lifetime, 5, 60, NULL, 0),
-    CFG("token_lifetime", T_DURATION, token_lifetime, 30, 86400, NULL, 0),
-    CFG("flow_lifetime", T_DURATION, flow_lifetime, 60, 3600, NULL, 0),
+static const gw_directive_t session_dirs[] = {
+    CFG("lifetime", GW_DIR_SECONDS, session_lifetime, 60, 7 * 86400, NULL, 0),
+    CFG("recheck", GW_DIR_SECONDS, session_recheck, 10, 86400, NULL, 0),
+    CFG("code_lifetime", GW_DIR_SECONDS, code_lifetime, 5, 60, NULL, 0),
+    CFG("token_lifetime", GW_DIR_SECONDS, token_lifetime, 30, 86400, NULL, 0),
+    CFG("flow_lifetime", GW_DIR_SECONDS, flow_lifetime, 60, 3600, NULL, 0),
     { 0 },
 };
-static const directive_t admin_dirs[] = {
-    CFG("token_sha256", T_HEX64, admin_token_sha256, 0, 0, NULL, 1),
+static const gw_directive_t admin_dirs[] = {
+    CFG("token_sha256", GW_DIR_HEX64, admin_token_sha256, 0, 0, NULL, 1),
     { 0 },
 };
-static const directive_t log_dirs[] = {
-    CFG("level", T_ENUM, log_level, 0, 0, "debug info warn error", 0),
+static const gw_directive_t log_dirs[] = {
+    CFG("level", GW_DIR_WORD, log_level, 0, 0, "debug info warn error", 0),
     { 0 },
 };
-static const directive_t upstream_dirs[] = {
-    UPS("plugin", T_STR, plugin, 0, 0, NULL, 0),
-    UPS("display_name", T_STR, display_name, 0, 0, NULL, 0),
-    UPS("issuer", T_STR, issuer, 0, 0, NULL, 1),
-    UPS("authorization_endpoint", T_URL, authorization_endpoint, 0, 0, NULL, 1),
-    UPS("token_endpoint", T_URL, token_endpoint, 0, 0, NULL, 1),
-    UPS("userinfo_endpoint", T_URL, userinfo_endpoint, 0, 0, NULL, 1),
-    UPS("jwks_uri", T_URL, jwks_uri, 0, 0, NULL, 0),
-    UPS("end_session_endpoint", T_URL, end_session_endpoint, 0, 0, NULL, 0),
-    UPS("client_id", T_STR, client_id, 0, 0, NULL, 1),
-    UPS("client_secret", T_STR, client_secret, 0, 0, NULL, 1),
-    UPS("scope", T_STR, scope, 0, 0, NULL, 0),
-    UPS("pkce", T_BOOL, use_pkce, 0, 0, NULL, 0),
-    UPS("nonce", T_BOOL, use_nonce, 0, 0, NULL, 0),
-    UPS("id_token", T_ENUM, id_token, 0, 0, "absent optional required", 0),
-    UPS("algs", T_STR, algs, 0, 0, NULL, 0),
-    UPS("claim_id", T_STR, claim_id, 0, 0, NULL, 1),
-    UPS("claim_name", T_STR, claim_name, 0, 0, NULL, 0),
-    UPS("claim_birthdate", T_STR, claim_birthdate, 0, 0, NULL, 0),
-    UPS("birthdate_format", T_ENUM, birthdate_format, 0, 0, "YYYYMMDD YYYY-MM-DD DD/MM/YYYY", 0),
-    UPS("claim_sex", T_STR, claim_sex, 0, 0, NULL, 0),
-    UPS("sex_male", T_STR, sex_male, 0, 0, NULL, 0),
-    UPS("sex_female", T_STR, sex_female, 0, 0, NULL, 0),
-    UPS("claim_level", T_STR, claim_level, 0, 0, NULL, 0),
-    UPS("level_map", T_LIST, level_map, 0, 0, NULL, 0),
-    UPS("claim_account_type", T_STR, claim_account_type, 0, 0, NULL, 0),
-    UPS("claim_logout_uri", T_STR, claim_logout_uri, 0, 0, NULL, 0),
-    UPS("timeout", T_DURATION, timeout_ms, 1, 120, NULL, 0),
-    UPS("clock_skew", T_DURATION, clock_skew, 0, 600, NULL, 0),
+static const gw_directive_t upstream_dirs[] = {
+    UPS("plugin", GW_DIR_STR, plugin, 0, 0, NULL, 0),
+    UPS("display_name", GW_DIR_STR, display_name, 0, 0, NULL, 0),
+    UPS("issuer", GW_DIR_STR, issuer, 0, 0, NULL, 1),
+    UPS("authorization_endpoint", GW_DIR_URL, authorization_endpoint, 0, 0, NULL, 1),
+    UPS("token_endpoint", GW_DIR_URL, token_endpoint, 0, 0, NULL, 1),
+    UPS("userinfo_endpoint", GW_DIR_URL, userinfo_endpoint, 0, 0, NULL, 1),
+    UPS("jwks_uri", GW_DIR_URL, jwks_uri, 0, 0, NULL, 0),
+    UPS("end_session_endpoint", GW_DIR_URL, end_session_endpoint, 0, 0, NULL, 0),
+    UPS("client_id", GW_DIR_STR, client_id, 0, 0, NULL, 1),
+    UPS("client_secret", GW_DIR_STR, client_secret, 0, 0, NULL, 1, .secret = 1),
+    UPS("scope", GW_DIR_STR, scope, 0, 0, NULL, 0),
+    UPS("pkce", GW_DIR_BOOL, use_pkce, 0, 0, NULL, 0),
+    UPS("nonce", GW_DIR_BOOL, use_nonce, 0, 0, NULL, 0),
+    UPS("id_token", GW_DIR_CHOICE, id_token, 0, 0, "absent optional required", 0),
+    UPS("algs", GW_DIR_STR, algs, 0, 0, NULL, 0),
+    UPS("claim_id", GW_DIR_STR, claim_id, 0, 0, NULL, 1),
+    UPS("claim_name", GW_DIR_STR, claim_name, 0, 0, NULL, 0),
+    UPS("claim_birthdate", GW_DIR_STR, claim_birthdate, 0, 0, NULL, 0),
+    UPS("birthdate_format", GW_DIR_WORD, birthdate_format, 0, 0, "YYYYMMDD YYYY-MM-DD DD/MM/YYYY", 0),
+    UPS("claim_sex", GW_DIR_STR, claim_sex, 0, 0, NULL, 0),
+    UPS("sex_male", GW_DIR_STR, sex_male, 0, 0, NULL, 0),
+    UPS("sex_female", GW_DIR_STR, sex_female, 0, 0, NULL, 0),
+    UPS("claim_level", GW_DIR_STR, claim_level, 0, 0, NULL, 0),
+    UPS("level_map", GW_DIR_LIST, level_map, 0, 0, NULL, 0, .check = level_pair),
+    UPS("claim_account_type", GW_DIR_STR, claim_account_type, 0, 0, NULL, 0),
+    UPS("claim_logout_uri", GW_DIR_STR, claim_logout_uri, 0, 0, NULL, 0),
+    UPS("timeout", GW_DIR_SECONDS, timeout_ms, 1, 120, NULL, 0),
+    UPS("clock_skew", GW_DIR_SECONDS, clock_skew, 0, 600, NULL, 0),
     { 0 },
 };
-static const directive_t client_dirs[] = {
-    CLI("name", T_STR, name, 0, 0, NULL, 0),
-    CLI("secret_sha256", T_HEX64, secret_sha256, 0, 0, NULL, 0),
-    CLI("public", T_BOOL, is_public, 0, 0, NULL, 0),
-    CLI("redirect_uri", T_LIST, redirect_uris, 0, 0, NULL, 1),
-    CLI("post_logout_redirect_uri", T_LIST, post_logout_uris, 0, 0, NULL, 0),
-    CLI("backchannel_logout_uri", T_URL, backchannel_logout_uri, 0, 0, NULL, 0),
-    CLI("events_uri", T_URL, events_uri, 0, 0, NULL, 0),
-    CLI("response_iss", T_BOOL, response_iss, 0, 0, NULL, 0),
-    CLI("legacy_callback", T_URL, legacy_callback, 0, 0, NULL, 0),
-    CLI("match_by_name", T_BOOL, match_by_name, 0, 0, NULL, 0),
-    CLI("scopes", T_STR, scopes, 0, 0, NULL, 0),
-    CLI("min_level", T_INT, min_level, 1, 2, NULL, 0),
-    CLI("token_alg", T_ENUM, token_alg, 0, 0, "ES256 RS256", 0),
-    CLI("account_types", T_STR, account_types, 0, 0, NULL, 0),
-    CLI("accounts", T_BOOL, has_accounts, 0, 0, NULL, 0),
-    CLI("legacy_login", T_BOOL, legacy_login, 0, 0, NULL, 0),
-    CLI("cutoff_individual", T_TIME, cutoff_individual, 0, 0, NULL, 0),
-    CLI("cutoff_organisation", T_TIME, cutoff_organisation, 0, 0, NULL, 0),
-    CLI("trust_stored_id12", T_ENUM, trust_any_id12, 0, 0, "verified_only any", 0),
+static const gw_directive_t client_dirs[] = {
+    CLI("name", GW_DIR_STR, name, 0, 0, NULL, 0),
+    CLI("secret_sha256", GW_DIR_HEX64, secret_sha256, 0, 0, NULL, 0),
+    CLI("public", GW_DIR_BOOL, is_public, 0, 0, NULL, 0),
+    CLI("redirect_uri", GW_DIR_URL_LIST, redirect_uris, 0, 0, NULL, 1),
+    CLI("post_logout_redirect_uri", GW_DIR_URL_LIST, post_logout_uris, 0, 0, NULL, 0),
+    CLI("backchannel_logout_uri", GW_DIR_URL, backchannel_logout_uri, 0, 0, NULL, 0),
+    CLI("events_uri", GW_DIR_URL, events_uri, 0, 0, NULL, 0),
+    CLI("response_iss", GW_DIR_BOOL, response_iss, 0, 0, NULL, 0),
+    CLI("legacy_callback", GW_DIR_URL, legacy_callback, 0, 0, NULL, 0),
+    CLI("match_by_name", GW_DIR_BOOL, match_by_name, 0, 0, NULL, 0),
+    CLI("scopes", GW_DIR_STR, scopes, 0, 0, NULL, 0),
+    CLI("min_level", GW_DIR_INT, min_level, 1, 2, NULL, 0),
+    CLI("token_alg", GW_DIR_WORD, token_alg, 0, 0, "ES256 RS256", 0),
+    CLI("account_types", GW_DIR_STR, account_types, 0, 0, NULL, 0),
+    CLI("accounts", GW_DIR_BOOL, has_accounts, 0, 0, NULL, 0),
+    CLI("legacy_login", GW_DIR_BOOL, legacy_login, 0, 0, NULL, 0),
+    CLI("cutoff_individual", GW_DIR_TIME, cutoff_individual, 0, 0, NULL, 0),
+    CLI("cutoff_organisation", GW_DIR_TIME, cutoff_organisation, 0, 0, NULL, 0),
+    CLI("trust_stored_id12", GW_DIR_CHOICE, trust_any_id12, 0, 0, "verified_only any", 0),
     { 0 },
 };
-static const directive_t popdb_dirs[] = {
-    CFG("url", T_URL, popdb_url, 0, 0, NULL, 1),
-    CFG("name_format", T_ENUM, popdb_name_format, 0, 0, "nfc nfc_upper ascii_upper_nospace", 0),
-    CFG("timeout", T_DURATION, popdb_timeout, 1, 60, NULL, 0),
-    CFG("field_cmnd", T_STR, popdb_field_cmnd, 0, 0, NULL, 0),
-    CFG("field_id12", T_STR, popdb_field_id12, 0, 0, NULL, 0),
-    CFG("field_name", T_STR, popdb_field_name, 0, 0, NULL, 0),
-    CFG("result_field", T_STR, popdb_result_field, 0, 0, NULL, 0),
-    CFG("match_value", T_STR, popdb_match, 0, 0, NULL, 0),
-    CFG("nomatch_value", T_STR, popdb_nomatch, 0, 0, NULL, 0),
+static const gw_directive_t popdb_dirs[] = {
+    CFG("url", GW_DIR_URL, popdb_url, 0, 0, NULL, 1),
+    CFG("name_format", GW_DIR_WORD, popdb_name_format, 0, 0, "nfc nfc_upper ascii_upper_nospace", 0),
+    CFG("timeout", GW_DIR_SECONDS, popdb_timeout, 1, 60, NULL, 0),
+    CFG("field_cmnd", GW_DIR_STR, popdb_field_cmnd, 0, 0, NULL, 0),
+    CFG("field_id12", GW_DIR_STR, popdb_field_id12, 0, 0, NULL, 0),
+    CFG("field_name", GW_DIR_STR, popdb_field_name, 0, 0, NULL, 0),
+    CFG("result_field", GW_DIR_STR, popdb_result_field, 0, 0, NULL, 0),
+    CFG("match_value", GW_DIR_STR, popdb_match, 0, 0, NULL, 0),
+    CFG("nomatch_value", GW_DIR_STR, popdb_nomatch, 0, 0, NULL, 0),
     { 0 },
 };
-static const directive_t limits_dirs[] = {
-    CFG("legacy_per_account", T_RATE, lim_legacy_account, 0, 0, NULL, 0),
-    CFG("legacy_per_ip", T_RATE, lim_legacy_ip, 0, 0, NULL, 0),
-    CFG("verify_per_account", T_RATE, lim_verify_account, 0, 0, NULL, 0),
-    CFG("verify_per_ip", T_RATE, lim_verify_ip, 0, 0, NULL, 0),
-    CFG("verify_per_id12", T_RATE, lim_verify_id12, 0, 0, NULL, 0),
+static const gw_directive_t limits_dirs[] = {
+    CFG("legacy_per_account", GW_DIR_RATE, lim_legacy_account, 0, 0, NULL, 0),
+    CFG("legacy_per_ip", GW_DIR_RATE, lim_legacy_ip, 0, 0, NULL, 0),
+    CFG("verify_per_account", GW_DIR_RATE, lim_verify_account, 0, 0, NULL, 0),
+    CFG("verify_per_ip", GW_DIR_RATE, lim_verify_ip, 0, 0, NULL, 0),
+    CFG("verify_per_id12", GW_DIR_RATE, lim_verify_id12, 0, 0, NULL, 0),
     { 0 },
 };
-static const directive_t audit_dirs[] = {
-    CFG("path", T_STR, audit_path, 0, 0, NULL, 1),
-    CFG("node_id", T_STR, node_id, 0, 0, NULL, 0),
+static const gw_directive_t audit_dirs[] = {
+    CFG("path", GW_DIR_STR, audit_path, 0, 0, NULL, 1),
+    CFG("node_id", GW_DIR_STR, node_id, 0, 0, NULL, 0),
     { 0 },
 };
 
@@ -192,217 +185,22 @@ static int section_line_of(const parser_t *p, const void *base)
 
 __attribute__((format(printf, 4, 5))) static int fail(parser_t *p, int line, const char *key, const char *fmt, ...)
 {
-    char msg[384];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    gw_dir_verror(p->err, p->errlen, p->file, line, key, fmt, ap);
     va_end(ap);
-    if (line > 0 && key)
-        snprintf(p->err, p->errlen, "%s:%d: %s: %s", p->file, line, key, msg);
-    else if (line > 0)
-        snprintf(p->err, p->errlen, "%s:%d: %s", p->file, line, msg);
-    else
-        snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
     return -1;
 }
 
-static int is_url(const char *v)
+/* One value through the section's table, remembering where its field was set. */
+static int set_value(parser_t *p, gw_dir_section_t *sec, const char *key, const char *v, int line)
 {
-    if (strncmp(v, "https://", 8) && strncmp(v, "http://", 7))
-        return 0;
-    for (const char *c = v; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == '#')
-            return 0;
-    const char *host = strstr(v, "://") + 3;
-    return *host && *host != '/';
-}
-
-static int parse_duration(const char *v, long *ret)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || n < 0)
-        return -1;
-    long mul = 1;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm' && end[1] != 's')
-        mul = 60, end++;
-    else if (*end == 'h')
-        mul = 3600, end++;
-    else if (*end == 'd')
-        mul = 86400, end++;
-    if (*end)
-        return -1;
-    if (n > 100L * 365 * 86400 / mul)
-        return -1;
-    *ret = n * mul;
-    return 0;
-}
-
-static int parse_size(const char *v, long *ret)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || n < 0)
-        return -1;
-    long mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024, end++;
-    if (*end || n > (1L << 40) / mul)
-        return -1;
-    *ret = n * mul;
-    return 0;
-}
-
-static int set_value(parser_t *p, void *base, const directive_t *d, const char *v, int line, unsigned char *seen,
-                     size_t di)
-{
-    void *field = (char *)base + d->offset;
-    if (d->type != T_LIST && seen[di])
-        return fail(p, line, d->key, "given twice");
-    if (p->nfields < MAX_FIELD_LINES) {
-        p->field[p->nfields] = field;
+    const gw_directive_t *d = gw_dir_find(sec->table, key);
+    if (d && p->nfields < MAX_FIELD_LINES) {
+        p->field[p->nfields] = (char *)sec->base + d->offset;
         p->field_line[p->nfields++] = line;
     }
-    seen[di] = 1;
-    switch (d->type) {
-    case T_URL:
-        if (!is_url(v))
-            return fail(p, line, d->key, "'%s' is not an absolute http(s) URL", v);
-        /* fallthrough */
-    case T_STR:
-        if (!*v)
-            return fail(p, line, d->key, "empty value");
-        *(char **)field = gw_strdup(v);
-        return 0;
-    case T_HEX64: {
-        unsigned char tmp[32];
-        if (gw_hex_decode(v, tmp, 32))
-            return fail(p, line, d->key, "must be 64 hexadecimal characters (a SHA-256)");
-        *(char **)field = gw_strdup(v);
-        return 0;
-    }
-    case T_INT: {
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || end == v || *end)
-            return fail(p, line, d->key, "'%s' is not a number", v);
-        if (n < d->min || n > d->max)
-            return fail(p, line, d->key, "%ld is out of range %ld..%ld", n, d->min, d->max);
-        *(int *)field = (int)n;
-        return 0;
-    }
-    case T_DURATION: {
-        long n;
-        if (parse_duration(v, &n))
-            return fail(p, line, d->key, "'%s' is not a duration (e.g. 30s, 5m, 8h, 1d)", v);
-        if (n < d->min || n > d->max)
-            return fail(p, line, d->key, "%lds is out of range %lds..%lds", n, d->min, d->max);
-        *(long *)field = n;
-        return 0;
-    }
-    case T_SIZE: {
-        long n;
-        if (parse_size(v, &n))
-            return fail(p, line, d->key, "'%s' is not a size (e.g. 8k, 1m)", v);
-        if (n < d->min || n > d->max)
-            return fail(p, line, d->key, "%ld is out of range %ld..%ld", n, d->min, d->max);
-        *(long *)field = n;
-        return 0;
-    }
-    case T_TIME: {
-        /* YYYY-MM-DDTHH:MM:SS followed by Z or +HH:MM / -HH:MM */
-        /* exactly YYYY-MM-DDTHH:MM:SS then Z or +HH:MM / -HH:MM, a real calendar date */
-        static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-        size_t vl = strlen(v);
-        int okshape = vl >= 19;
-        for (size_t k = 0; okshape && k < 19; k++)
-            okshape = shape[k] == 'd' ? (v[k] >= '0' && v[k] <= '9') : v[k] == shape[k];
-        const char *z = v + 19;
-        char sign = 0;
-        if (okshape && !strcmp(z, "Z"))
-            sign = 'Z';
-        else if (okshape && vl == 25 && (z[0] == '+' || z[0] == '-') && z[1] >= '0' && z[1] <= '9' && z[2] >= '0' &&
-                 z[2] <= '9' && z[3] == ':' && z[4] >= '0' && z[4] <= '9' && z[5] >= '0' && z[5] <= '9')
-            sign = z[0];
-        if (!sign && okshape)
-            return fail(p, line, d->key, "'%s' needs a zone: Z or +HH:MM", v);
-        if (!sign)
-            return fail(p, line, d->key, "'%s' is not a date-time like 2024-07-01T00:00:00+07:00", v);
-        int Y = gw_digits(v, 4), M = gw_digits(v + 5, 2), D = gw_digits(v + 8, 2), h = gw_digits(v + 11, 2),
-            m = gw_digits(v + 14, 2), sec = gw_digits(v + 17, 2);
-        int oh = sign == 'Z' ? 0 : gw_digits(z + 1, 2), om = sign == 'Z' ? 0 : gw_digits(z + 4, 2);
-        struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec };
-        int64_t t = (int64_t)timegm(&tm);
-        struct tm back;
-        time_t tt = (time_t)t;
-        gmtime_r(&tt, &back);
-        if (M < 1 || M > 12 || h > 23 || m > 59 || sec > 59 || oh > 14 || om > 59 || back.tm_mday != D ||
-            back.tm_mon != M - 1 || back.tm_year != Y - 1900)
-            return fail(p, line, d->key, "'%s' is not a real date and time", v);
-        int64_t off = (int64_t)(oh * 3600 + om * 60);
-        *(int64_t *)field = sign == '+' ? t - off : sign == '-' ? t + off : t;
-        return 0;
-    }
-    case T_RATE: {
-        /* N/DURATION, e.g. 5/15m */
-        char *slash = strchr(v, '/'), *end;
-        long n = slash ? strtol(v, &end, 10) : -1;
-        long w;
-        if (!slash || end != slash || n < 1 || n > 1000000 || parse_duration(slash + 1, &w) || w < 1)
-            return fail(p, line, d->key, "'%s' is not a rate like 5/15m", v);
-        ((gw_rate_t *)field)->count = n;
-        ((gw_rate_t *)field)->window = w;
-        return 0;
-    }
-    case T_BOOL:
-        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on"))
-            *(int *)field = 1;
-        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off"))
-            *(int *)field = 0;
-        else
-            return fail(p, line, d->key, "'%s' is not yes or no", v);
-        return 0;
-    case T_ENUM: {
-        if (!gw_list_has(d->choices, v))
-            return fail(p, line, d->key, "'%s' is not one of: %s", v, d->choices);
-        if (d->offset == offsetof(gw_client_t, trust_any_id12) && d->choices[0] == 'v') {
-            *(int *)field = !strcmp(v, "any");
-            return 0;
-        }
-        if (d->offset == offsetof(gw_upstream_t, id_token) && d->choices[0] == 'a') {
-            *(int *)field = !strcmp(v, "absent") ? 0 : !strcmp(v, "optional") ? 1 : 2;
-            return 0;
-        }
-        *(char **)field = gw_strdup(v);
-        return 0;
-    }
-    case T_LIST: {
-        gw_strlist_t *l = field;
-        if (!*v)
-            return fail(p, line, d->key, "empty value");
-        if (l->n >= GW_MAX_LIST)
-            return fail(p, line, d->key, "at most %d values", GW_MAX_LIST);
-        if (gw_strlist_has(l, v))
-            return fail(p, line, d->key, "'%s' given twice", v);
-        if (!strcmp(d->key, "level_map")) {
-            const char *e = strchr(v, ':');
-            if (!e || e == v || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
-                return fail(p, line, d->key, "'%s' must be VALUE:1 or VALUE:2", v);
-        }
-        if (strstr(d->key, "uri") && !is_url(v))
-            return fail(p, line, d->key, "'%s' is not an absolute http(s) URL without fragment", v);
-        l->v[l->n++] = gw_strdup(v);
-        return 0;
-    }
-    }
-    return 0;
+    return gw_dir_set(sec, key, v, line, p->err, p->errlen);
 }
 
 static char *trim(char *s)
@@ -534,25 +332,6 @@ static int valid_client_id(const char *s)
     return 1;
 }
 
-/* Section bookkeeping for the "required" check at the end of each section. */
-typedef struct section {
-    const directive_t *dirs;
-    void *base;
-    int line;
-    const char *name;
-    unsigned char seen[64];
-} section_t;
-
-static int check_required(parser_t *p, section_t *s)
-{
-    if (!s->dirs)
-        return 0;
-    for (size_t i = 0; s->dirs[i].key; i++)
-        if (s->dirs[i].required && !s->seen[i])
-            return fail(p, s->line, s->dirs[i].key, "missing in section [%s]", s->name);
-    return 0;
-}
-
 static int finish(parser_t *p, gw_config_t *c)
 {
     if (!c->listen_host)
@@ -630,12 +409,6 @@ static int finish(parser_t *p, gw_config_t *c)
         if (!u->plugin)
             u->plugin = gw_strdup("vneid");
     }
-    for (size_t i = 0; i < u->level_map.n; i++) {
-        const char *e = strchr(u->level_map.v[i], ':');
-        if (!e || e == u->level_map.v[i] || (strcmp(e + 1, "1") && strcmp(e + 1, "2")))
-            return fail(p, line_of(p, &u->level_map), "level_map", "'%s' must be VALUE:1 or VALUE:2",
-                        u->level_map.v[i]);
-    }
     if (c->store_memory && !strcmp(c->store_driver, "redis"))
         return fail(p, line_of(p, &c->store_memory), "memory",
                     "records in memory belong to one process; with driver = redis every node must see them");
@@ -711,7 +484,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->lim_verify_account = (gw_rate_t){ 3, 86400 };
     c->lim_verify_ip = (gw_rate_t){ 20, 3600 };
     c->lim_verify_id12 = (gw_rate_t){ 3, 86400 };
-    section_t sec = { 0 };
+    gw_dir_section_t sec = { 0 };
     int lineno = 0;
     unsigned seen_sections = 0;
     const char *s = text, *end = text + len;
@@ -740,7 +513,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 fail(&p, lineno, NULL, "section header must look like [name] or [name arg]");
                 goto bad;
             }
-            if (check_required(&p, &sec))
+            if (sec.table && gw_dir_close(&sec, p.err, p.errlen))
                 goto bad;
             *close = 0;
             char *sname = trim(l + 1), *arg = strchr(sname, ' ');
@@ -749,12 +522,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 arg = trim(arg);
             }
             memset(&sec, 0, sizeof(sec));
-            sec.line = lineno;
-
-            sec.name = NULL;
             static char secname[128];
             snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
-            sec.name = secname;
             int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
             static const char *const once[] = { "server", "keys",  "store",  "session", "log",
                                                 "admin",  "popdb", "limits", "audit" };
@@ -773,23 +542,23 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 goto bad;
             }
             if (!strcmp(sname, "server"))
-                sec.dirs = server_dirs, sec.base = c;
+                gw_dir_open(&sec, server_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "keys"))
-                sec.dirs = keys_dirs, sec.base = c;
+                gw_dir_open(&sec, keys_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "store"))
-                sec.dirs = store_dirs, sec.base = c;
+                gw_dir_open(&sec, store_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "session"))
-                sec.dirs = session_dirs, sec.base = c;
+                gw_dir_open(&sec, session_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "log"))
-                sec.dirs = log_dirs, sec.base = c;
+                gw_dir_open(&sec, log_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "admin"))
-                sec.dirs = admin_dirs, sec.base = c;
+                gw_dir_open(&sec, admin_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "popdb"))
-                sec.dirs = popdb_dirs, sec.base = c;
+                gw_dir_open(&sec, popdb_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "limits"))
-                sec.dirs = limits_dirs, sec.base = c;
+                gw_dir_open(&sec, limits_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "audit"))
-                sec.dirs = audit_dirs, sec.base = c;
+                gw_dir_open(&sec, audit_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "upstream")) {
                 if (c->upstream) {
                     fail(&p, lineno, NULL, "only one [upstream] section is supported");
@@ -798,7 +567,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 c->upstream = gw_xcalloc(1, sizeof(gw_upstream_t));
                 upstream_defaults(c->upstream);
                 c->upstream->name = gw_strdup(arg);
-                sec.dirs = upstream_dirs, sec.base = c->upstream;
+                gw_dir_open(&sec, upstream_dirs, c->upstream, secname, p.file, lineno);
                 if (p.nsections < GW_MAX_CLIENTS + 16) {
                     p.section_base[p.nsections] = c->upstream;
                     p.section_line[p.nsections++] = lineno;
@@ -824,7 +593,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 memset(cl, 0, sizeof(*cl));
                 client_defaults(cl);
                 cl->id = gw_strdup(arg);
-                sec.dirs = client_dirs, sec.base = cl;
+                gw_dir_open(&sec, client_dirs, cl, secname, p.file, lineno);
             } else {
                 fail(&p, lineno, NULL, "unknown section [%s]", sname);
                 goto bad;
@@ -838,21 +607,14 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
         }
         *eq = 0;
         char *key = trim(l), *val = trim(eq + 1);
-        if (!sec.dirs) {
+        if (!sec.table) {
             fail(&p, lineno, key, "must be inside a [section]");
             goto bad;
         }
-        size_t di = 0;
-        while (sec.dirs[di].key && strcmp(sec.dirs[di].key, key))
-            di++;
-        if (!sec.dirs[di].key) {
-            fail(&p, lineno, key, "unknown key in [%s]", sec.name);
-            goto bad;
-        }
-        if (set_value(&p, sec.base, &sec.dirs[di], val, lineno, sec.seen, di))
+        if (set_value(&p, &sec, key, val, lineno))
             goto bad;
     }
-    if (check_required(&p, &sec) || finish(&p, c))
+    if ((sec.table && gw_dir_close(&sec, p.err, p.errlen)) || finish(&p, c))
         goto bad;
     free(pp);
     return c;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_directive.h" /* gw_rate_t */
 #include "gw_util.h"
 
 #define GW_MAX_CLIENTS 1024
@@ -37,11 +38,6 @@ typedef struct gw_client {
     char *legacy_callback; /* the portal checks passwords itself: POST JSON {username,password} */
     int match_by_name; /* at a VNeID login with no candidate, check same-name accounts with a CMND */
 } gw_client_t;
-
-typedef struct gw_rate {
-    long count; /* at most count events ... */
-    long window; /* ... per window seconds */
-} gw_rate_t;
 
 typedef struct gw_upstream {
     char *name; /* section name, e.g. "vneid" */
