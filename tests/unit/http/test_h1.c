@@ -216,8 +216,7 @@ static void test_malformed_field_lines_are_400(void **state)
     (void)state;
     static const char *const bad[] = {
         "GET / HTTP/1.1\r\nHost : a\r\n\r\n", /* space before the colon */
-        "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost a\r\n\r\n", /* no colon */
+        "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",   "GET / HTTP/1.1\r\nHost a\r\n\r\n", /* no colon */
         "GET / HTTP/1.1\r\n: a\r\n\r\n", /* no name */
         "GET / HTTP/1.1\r\nX(y): a\r\n\r\n", /* not a token */
         "GET / HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", /* a control character */
