@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "gw_fetch.h"
+#include "gw_test_app.h"
 #include "gw_util.h"
 
 #define MIB (1u << 20)
@@ -161,14 +162,8 @@ static int group_setup(void **state)
     (void)state;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&g_peer.lock, NULL);
-    g_peer.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof(sa);
-    if (g_peer.fd < 0 || bind(g_peer.fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(g_peer.fd, 16) ||
-        getsockname(g_peer.fd, (struct sockaddr *)&sa, &sl))
+    if ((g_peer.fd = gw_test_listen(&g_peer.port)) < 0)
         return -1;
-    g_peer.port = ntohs(sa.sin_port);
     return pthread_create(&g_peer.tid, NULL, peer_main, NULL) ? -1 : 0;
 }
 

@@ -19,4 +19,8 @@ int gw_test_app_open(gw_test_app_t *t, const char *clients);
 /* The context, its store and the directory go. */
 void gw_test_app_close(gw_test_app_t *t);
 
+/* A listening socket on 127.0.0.1 at a port the kernel picks (*port): a peer of the
+ * test's own. -1 on failure. */
+int gw_test_listen(int *port);
+
 #endif
