@@ -78,14 +78,12 @@ static int group_setup(void **state)
         return -1;
     if (pthread_create(&g_portal.tid, NULL, portal_main, NULL))
         return -1;
-    char *clients = gw_sprintf("[client portal-a]\nname = A\npublic = yes\nredirect_uri = https://a.example/cb\n"
-                               "scopes = openid\nevents_uri = http://127.0.0.1:%d/events\n"
-                               "\n[client portal-b]\nname = B\npublic = yes\nredirect_uri = https://b.example/cb\n"
-                               "scopes = openid\n",
-                               g_portal.port);
-    int rc = gw_test_app_open(&g_t, clients);
-    free(clients);
-    return rc;
+    return gw_test_app_open(&g_t,
+                            "[client portal-a]\nname = A\npublic = yes\nredirect_uri = https://a.example/cb\n"
+                            "scopes = openid\nevents_uri = http://127.0.0.1:%d/events\n"
+                            "\n[client portal-b]\nname = B\npublic = yes\nredirect_uri = https://b.example/cb\n"
+                            "scopes = openid\n",
+                            g_portal.port);
 }
 
 static int group_teardown(void **state)

@@ -28,15 +28,8 @@ static gw_test_app_t g_t;
 
 static int group_setup(void **state)
 {
-    (void)state;
-    return gw_test_app_open(&g_t, CLIENTS);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    gw_test_app_close(&g_t);
-    return 0;
+    *state = &g_t;
+    return gw_test_app_open(&g_t, "%s", CLIENTS);
 }
 
 static void test_pairwise_sub_is_stable_per_portal_and_differs_between_them(void **state)
@@ -180,5 +173,5 @@ int main(void)
         cmocka_unit_test(test_profile_and_cccd_release_their_claims),
         cmocka_unit_test(test_legacy_account_and_merged_accounts_go_with_any_scope),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, gw_test_app_teardown);
 }

@@ -26,85 +26,31 @@ static gw_test_app_t g_t;
 
 static int group_setup(void **state)
 {
-    (void)state;
+    *state = &g_t;
     char *sha = gw_sha256_hex("secret-a");
-    char *clients = gw_sprintf("[client portal-pub]\nname = P\npublic = yes\nredirect_uri = " PUB_CB "\n"
-                               "scopes = openid profile\n"
-                               "\n[client portal-a]\nname = A\nsecret_sha256 = %s\n"
-                               "redirect_uri = https://a.example/cb\nscopes = openid\n",
-                               sha);
-    int rc = gw_test_app_open(&g_t, clients);
-    free(clients);
+    int rc = gw_test_app_open(&g_t,
+                              "[client portal-pub]\nname = P\npublic = yes\nredirect_uri = " PUB_CB "\n"
+                              "scopes = openid profile\n"
+                              "\n[client portal-a]\nname = A\nsecret_sha256 = %s\n"
+                              "redirect_uri = https://a.example/cb\nscopes = openid\n",
+                              sha);
     free(sha);
     return rc;
 }
 
-static int group_teardown(void **state)
-{
-    (void)state;
-    gw_test_app_close(&g_t);
-    return 0;
-}
-
 /* ------------------------------------------------------------------ requests */
 
-typedef struct call {
-    gw_req_t req;
-    gw_resp_t resp;
-} call_t;
-
-static gw_handler_fn route(const char *path)
-{
-    for (const gw_route_t *r = gw_oidc_op_routes; r->path; r++)
-        if (!strcmp(r->path, path))
-            return r->fn;
-    fail_msg("no route %s", path);
-    return NULL;
-}
+typedef gw_test_call_t call_t;
 
 /* GET path?query, or POST path with a form body */
 static void run(call_t *c, int method, const char *path, const char *params, const char *authorization)
 {
-    memset(c, 0, sizeof(*c));
-    gw_buf_init(&c->resp.body, 0);
-    c->req.method = method;
-    c->req.path = gw_strdup(path);
-    c->req.query = gw_strdup(method == GW_M_GET ? params : "");
-    if (method == GW_M_GET) {
-        assert_int_equal(gw_form_parse(&c->req.q, params, strlen(params), 64), GW_OK);
-    } else {
-        c->req.body = gw_strdup(params);
-        c->req.body_len = strlen(params);
-        c->req.content_type = gw_strdup("application/x-www-form-urlencoded");
-        assert_int_equal(gw_form_parse(&c->req.form, params, strlen(params), 64), GW_OK);
-    }
-    c->req.authorization = gw_strdup(authorization);
-    snprintf(c->req.remote, sizeof(c->req.remote), "192.0.2.10");
-    snprintf(c->req.id, sizeof(c->req.id), "t-op");
-    c->req.ran_on = "local";
-    route(path)(&g_t.app, &c->req, &c->resp);
+    gw_test_call(&g_t, gw_oidc_op_routes, c, method, path, params, "application/x-www-form-urlencoded", authorization);
 }
 
-static void call_cleanup(call_t *c)
-{
-    free(c->req.path);
-    free(c->req.query);
-    free(c->req.body);
-    free(c->req.content_type);
-    free(c->req.authorization);
-    gw_form_cleanup(&c->req.q);
-    gw_form_cleanup(&c->req.form);
-    gw_resp_reset(&c->resp);
-    gw_buf_cleanup(&c->resp.body);
-}
+static void call_cleanup(call_t *c) { gw_test_call_cleanup(c); }
 
-static const char *location(const call_t *c)
-{
-    for (size_t i = 0; i < c->resp.nheaders; i++)
-        if (!strcmp(c->resp.hname[i], "Location"))
-            return c->resp.hvalue[i];
-    return NULL;
-}
+static const char *location(const call_t *c) { return gw_test_call_header(c, "Location"); }
 
 /* ------------------------------------------------------------------ /authorize */
 
@@ -300,5 +246,5 @@ int main(void)
         cmocka_unit_test(test_code_is_redeemed_once_for_tokens),
         cmocka_unit_test(test_code_is_refused_with_a_wrong_verifier_redirect_or_client),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, gw_test_app_teardown);
 }
