@@ -26,14 +26,16 @@ static gw_test_app_t g_t;
 static struct {
     int ended;
     char *sid;
+    size_t nportals;
 } g_ended;
 
-static void fe_session_ended(gw_ctx_t *app, json_t *sess)
+static void fe_session_ended(gw_ctx_t *app, const gw_session_t *sess)
 {
     (void)app;
     g_ended.ended++;
     free(g_ended.sid);
-    g_ended.sid = gw_strdup(gw_jstr(sess, "sid"));
+    g_ended.sid = gw_strdup(sess->sid);
+    g_ended.nportals = sess->nportals;
 }
 
 static const gw_frontend_ops_t listener = { .name = "listener", .session_ended = fe_session_ended };
@@ -60,10 +62,15 @@ static int group_teardown(void **state)
 
 /* ------------------------------------------------------------------ helpers */
 
-static json_t *new_session(const char *sid, int64_t auth_time)
+/* A session from the one builder, under a known id and auth time. */
+static void new_session(gw_session_t *s, const char *sid, int64_t auth_time)
 {
     json_t *ident = json_pack("{s:s,s:s,s:i}", "id12", ID_X, "name", "An", "level", 2);
-    return gw_session_new(&g_t.app, sid, ident, auth_time, "vneid-sub-1", "https://vneid.example/logout");
+    gw_session_new(&g_t.app, s, ident, "vneid-sub-1", "https://vneid.example/logout");
+    free(s->sid);
+    s->sid = gw_strdup(sid);
+    s->exp = auth_time + (s->exp - s->auth_time);
+    s->auth_time = auth_time;
 }
 
 static void resp_init(gw_resp_t *r)
@@ -103,32 +110,78 @@ static int sidx_has(const char *sid);
 static void test_new_session_record_has_every_part(void **state)
 {
     (void)state;
-    json_t *s = new_session("sid-new", 1700000000);
-    assert_string_equal(gw_jstr(s, "sid"), "sid-new");
-    assert_string_equal(gw_jstr(json_object_get(s, "identity"), "id12"), ID_X);
-    assert_int_equal(json_integer_value(json_object_get(s, "auth_time")), 1700000000);
-    assert_int_equal(json_integer_value(json_object_get(s, "exp")), 1700000000 + g_t.cfg->session_lifetime);
+    gw_session_t fresh;
+    int64_t before = gw_now();
+    gw_session_new(&g_t.app, &fresh, json_pack("{s:s}", "id12", ID_X), "vneid-sub-1", "https://vneid.example/logout");
+    assert_true(strlen(fresh.sid) >= 24); /* a new id: time-ordered, then random */
+    assert_true(fresh.auth_time >= before && fresh.auth_time <= gw_now());
+    assert_int_equal(fresh.exp, fresh.auth_time + g_t.cfg->session_lifetime);
     assert_int_equal(g_t.cfg->session_lifetime, 3600);
-    assert_true(json_is_array(json_object_get(s, "clients")));
-    assert_int_equal(json_array_size(json_object_get(s, "clients")), 0);
-    assert_string_equal(gw_jstr(s, "upstream_sub"), "vneid-sub-1");
-    assert_string_equal(gw_jstr(s, "upstream_logout"), "https://vneid.example/logout");
-    json_decref(s);
+    assert_int_equal(fresh.nportals, 0);
+    assert_string_equal(gw_session_id12(&fresh), ID_X);
+    assert_string_equal(fresh.upstream_sub, "vneid-sub-1");
+    assert_string_equal(fresh.upstream_logout, "https://vneid.example/logout");
+    gw_session_t other;
+    gw_session_new(&g_t.app, &other, json_object(), NULL, NULL);
+    assert_string_not_equal(other.sid, fresh.sid);
+    assert_string_equal(gw_session_id12(&other), ""); /* no ID number */
+    assert_null(other.upstream_sub);
+    gw_session_cleanup(&other);
+    gw_session_cleanup(&fresh);
 }
 
 static void test_saved_session_is_read_back_and_indexed_by_id_number(void **state)
 {
     (void)state;
-    json_t *s = new_session("sid-saved", gw_now());
-    json_t *got = NULL;
-    assert_int_equal(gw_session_get(&g_t.app, "sid-saved", &got), GW_ENOTFOUND);
-    assert_null(got);
-    assert_int_equal(gw_session_save_new(&g_t.app, s), GW_OK);
-    assert_int_equal(gw_session_get(&g_t.app, "sid-saved", &got), GW_OK);
-    assert_true(json_equal(got, s));
+    gw_session_t s, got;
+    new_session(&s, "sid-saved", gw_now());
+    gw_session_first_portal(&s, "portal-a");
+    assert_int_equal(gw_session_get(&g_t.app, "sid-saved", 0, &got), GW_ENOTFOUND);
+    assert_null(got.sid);
+    assert_int_equal(gw_session_save_new(&g_t.app, &s), GW_OK);
+    assert_int_equal(gw_session_get(&g_t.app, "sid-saved", GW_SESS_PORTALS, &got), GW_OK);
+    assert_string_equal(got.sid, s.sid);
+    assert_true(json_equal(got.identity, s.identity));
+    assert_int_equal(got.auth_time, s.auth_time);
+    assert_int_equal(got.exp, s.exp);
+    assert_string_equal(got.upstream_sub, s.upstream_sub);
+    assert_string_equal(got.upstream_logout, s.upstream_logout);
+    assert_int_equal(got.nportals, 1);
+    assert_string_equal(got.portals[0], "portal-a");
     assert_true(sidx_has("sid-saved"));
-    json_decref(got);
-    json_decref(s);
+    gw_session_cleanup(&got);
+    gw_session_cleanup(&s);
+}
+
+/* Later portals are kept in their own set: two copies of the session that each add a
+ * portal (two nodes, two tabs) leave both in it; a portal added twice is there once. */
+static void test_portals_joining_from_two_copies_are_both_kept(void **state)
+{
+    (void)state;
+    gw_session_t s, one, two, got;
+    new_session(&s, "sid-join", gw_now());
+    gw_session_first_portal(&s, "portal-a");
+    assert_int_equal(gw_session_save_new(&g_t.app, &s), GW_OK);
+    assert_int_equal(gw_session_get(&g_t.app, "sid-join", 0, &one), GW_OK);
+    assert_int_equal(gw_session_get(&g_t.app, "sid-join", 0, &two), GW_OK);
+    assert_int_equal(gw_session_add_portal(&g_t.app, &one, "portal-b"), GW_OK);
+    assert_int_equal(gw_session_add_portal(&g_t.app, &two, "portal-c"), GW_OK);
+    assert_int_equal(gw_session_add_portal(&g_t.app, &two, "portal-b"), GW_OK); /* in already */
+    assert_int_equal(gw_session_add_portal(&g_t.app, &two, "portal-a"), GW_OK); /* the first one */
+    assert_int_equal(gw_session_get(&g_t.app, "sid-join", GW_SESS_PORTALS, &got), GW_OK);
+    assert_int_equal(got.nportals, 3);
+    assert_true(gw_session_has_portal(&got, "portal-a"));
+    assert_true(gw_session_has_portal(&got, "portal-b"));
+    assert_true(gw_session_has_portal(&got, "portal-c"));
+    /* without GW_SESS_PORTALS only the record's own portal is read */
+    gw_session_t lean;
+    assert_int_equal(gw_session_get(&g_t.app, "sid-join", 0, &lean), GW_OK);
+    assert_int_equal(lean.nportals, 1);
+    gw_session_cleanup(&lean);
+    gw_session_cleanup(&got);
+    gw_session_cleanup(&one);
+    gw_session_cleanup(&two);
+    gw_session_cleanup(&s);
 }
 
 /* ------------------------------------------------------------------ the cookie */
@@ -193,9 +246,12 @@ static void test_end_removes_revokes_deletes_the_cookie_and_tells_the_front_ends
 {
     (void)state;
     int64_t now = gw_now();
-    json_t *s = new_session("sid-end", now);
-    assert_int_equal(gw_session_save_new(&g_t.app, s), GW_OK);
-    json_decref(s);
+    gw_session_t s;
+    new_session(&s, "sid-end", now);
+    gw_session_first_portal(&s, "portal-a");
+    assert_int_equal(gw_session_save_new(&g_t.app, &s), GW_OK);
+    assert_int_equal(gw_session_add_portal(&g_t.app, &s, "portal-b"), GW_OK);
+    gw_session_cleanup(&s);
     gw_resp_t r;
     resp_init(&r);
     gw_sso_set_cookie(&g_t.app, &r, "sid-end", now, 2, now + 3600);
@@ -210,10 +266,11 @@ static void test_end_removes_revokes_deletes_the_cookie_and_tells_the_front_ends
     const char *del = set_cookie(&r);
     assert_non_null(del);
     assert_non_null(strstr(del, "=; Path=/; Max-Age=0"));
-    json_t *got = NULL;
-    assert_int_equal(gw_session_get(&g_t.app, "sid-end", &got), GW_ENOTFOUND);
+    gw_session_t got;
+    assert_int_equal(gw_session_get(&g_t.app, "sid-end", 0, &got), GW_ENOTFOUND);
     assert_int_equal(g_ended.ended, 1);
     assert_string_equal(g_ended.sid, "sid-end");
+    assert_int_equal(g_ended.nportals, 2); /* told with every portal of the session */
     assert_true(gw_revset_has(&g_t.app.revoked, "sid-end"));
     memset(&so, 0, sizeof(so));
     assert_int_equal(open_cookie(cookie, &so), GW_ENOTFOUND); /* revoked on this node */
@@ -257,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_session_record_has_every_part),
         cmocka_unit_test(test_saved_session_is_read_back_and_indexed_by_id_number),
+        cmocka_unit_test(test_portals_joining_from_two_copies_are_both_kept),
         cmocka_unit_test(test_cookie_opens_with_what_was_sealed),
         cmocka_unit_test(test_cookie_tampered_expired_or_missing_does_not_open),
         cmocka_unit_test(test_end_removes_revokes_deletes_the_cookie_and_tells_the_front_ends),

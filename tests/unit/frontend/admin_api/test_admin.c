@@ -121,9 +121,12 @@ static void test_links_are_made_read_refused_on_conflict_and_removed(void **stat
 static void test_a_lock_ends_the_citizens_sessions_and_can_be_removed(void **state)
 {
     (void)state;
-    json_t *sess = gw_session_new(&g_t.app, "sid-locked", json_pack("{s:s}", "id12", ID_Y), gw_now(), NULL, NULL);
-    assert_int_equal(gw_session_save_new(&g_t.app, sess), GW_OK);
-    json_decref(sess);
+    gw_session_t sess;
+    gw_session_new(&g_t.app, &sess, json_pack("{s:s}", "id12", ID_Y), NULL, NULL);
+    free(sess.sid);
+    sess.sid = gw_strdup("sid-locked");
+    assert_int_equal(gw_session_save_new(&g_t.app, &sess), GW_OK);
+    gw_session_cleanup(&sess);
     expect(GW_M_POST, "/admin/locks", "{\"id12\":\"" ID_Y "\",\"reason\":\"because\"}", TOKEN, 400, "invalid_request");
     expect(GW_M_POST, "/admin/locks", "{\"reason\":\"DECEASED\"}", TOKEN, 400, "invalid_request");
     assert_false(gw_revset_has(&g_t.app.revoked, "sid-locked"));
@@ -134,8 +137,8 @@ static void test_a_lock_ends_the_citizens_sessions_and_can_be_removed(void **sta
     assert_true(json_is_true(json_object_get(j, "locked")));
     json_decref(j);
     assert_true(gw_revset_has(&g_t.app.revoked, "sid-locked"));
-    json_t *got = NULL;
-    assert_int_equal(gw_session_get(&g_t.app, "sid-locked", &got), GW_ENOTFOUND);
+    gw_session_t got;
+    assert_int_equal(gw_session_get(&g_t.app, "sid-locked", 0, &got), GW_ENOTFOUND);
     char *reason = NULL;
     assert_int_equal(gw_store_get(g_t.app.store, "lock", ID_Y, &reason), GW_OK);
     assert_string_equal(reason, "CARD_REVOKED_OR_HELD");
