@@ -130,6 +130,7 @@ static const directive_t client_dirs[] = {
     CLI("cutoff_individual", T_TIME, cutoff_individual, 0, 0, NULL, 0),
     CLI("cutoff_organisation", T_TIME, cutoff_organisation, 0, 0, NULL, 0),
     CLI("trust_stored_id12", T_ENUM, trust_any_id12, 0, 0, "verified_only any", 0),
+    CLI("saml_metadata", T_STR, saml_metadata, 0, 0, NULL, 0),
     { 0 },
 };
 static const directive_t popdb_dirs[] = {
@@ -486,6 +487,8 @@ static void client_cleanup(gw_client_t *c)
     free(c->scopes);
     free(c->token_alg);
     free(c->account_types);
+    free(c->saml_metadata);
+    free(c->saml_metadata_at);
 }
 
 void gw_config_free(gw_config_t *cfg)
@@ -547,8 +550,12 @@ static int check_required(parser_t *p, section_t *s)
 {
     if (!s->dirs)
         return 0;
+    /* a SAML portal has no redirect_uri: its metadata names where answers go */
+    int saml = 0;
+    for (size_t i = 0; s->dirs == client_dirs && s->dirs[i].key; i++)
+        saml |= !strcmp(s->dirs[i].key, "saml_metadata") && s->seen[i];
     for (size_t i = 0; s->dirs[i].key; i++)
-        if (s->dirs[i].required && !s->seen[i])
+        if (s->dirs[i].required && !s->seen[i] && !(saml && !strcmp(s->dirs[i].key, "redirect_uri")))
             return fail(p, s->line, s->dirs[i].key, "missing in section [%s]", s->name);
     return 0;
 }
@@ -659,7 +666,9 @@ static int finish(parser_t *p, gw_config_t *c)
         c->store_memory_max = 1000000;
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
-        if (!cl->is_public && !cl->secret_sha256)
+        if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */
+            cl->saml_metadata_at = gw_sprintf("%s:%d", p->file, line_of(p, &cl->saml_metadata));
+        if (!cl->is_public && !cl->secret_sha256 && !cl->saml_metadata)
             return fail(p, section_line_of(p, cl), "secret_sha256",
                         "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
         if (cl->is_public && cl->secret_sha256)
