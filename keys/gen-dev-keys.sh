@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Development keys: ES256 and RS256 signing keys (JWK), the cookie AEAD key and the
 # pairwise-subject secret, written to keys/dev/ (ignored by git). Existing keys are kept.
-# Production keys are made the same way (eidgw keys generate DIR) on the production host.
+# Also the SAML IdP's signing key and self-signed certificate (RSA-2048, PEM:
+# saml-idp.key, saml-idp.crt; docs/saml.md).
+# Production keys are made the same way (eidgw keys generate DIR, and the openssl line
+# below) on the production host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/eidgw ] || bash tools/setup.sh
-./build/eidgw keys generate "${1:-keys/dev}"
+dir="${1:-keys/dev}"
+./build/eidgw keys generate "$dir"
+if [ ! -f "$dir/saml-idp.key" ]; then
+  (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=eidgw SAML IdP" \
+    -keyout "$dir/saml-idp.key" -out "$dir/saml-idp.crt" 2>/dev/null)
+  echo "gen-dev-keys: SAML IdP key and certificate in $dir"
+fi

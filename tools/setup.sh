@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libevent-dev libcjose-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
       libhiredis-dev libutf8proc-dev libcmocka-dev liblasso3-dev sqlite3 libargon2-dev libcrypt-dev libjemalloc-dev openssl
-      chromium apache2 libapache2-mod-auth-openidc redis-server wrk curl ca-certificates)
+      chromium apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon redis-server wrk curl ca-certificates)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,7 @@
 #include "gw_app.h"
 #include "gw_broker.h"
 #include "gw_oidc_op.h"
+#include "gw_saml_idp.h"
 #include "gw_fetch.h"
 #include "gw_json.h"
 
@@ -58,13 +59,16 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
     }
     app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
     app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
-    static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, NULL };
+    if (gw_saml_idp_init(app, err, errlen))
+        return -1;
+    static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, &gw_saml_idp_frontend, NULL };
     gw_broker_register(frontends);
     return 0;
 }
 
 void gw_app_cleanup(gw_ctx_t *app)
 {
+    gw_saml_idp_cleanup(app);
     gw_audit_close(app->audit);
     gw_jwks_cache_free(app->upstream_jwks);
     gw_store_close(app->store);

@@ -7,6 +7,7 @@
 #include "gw_events.h"
 #include "gw_log.h"
 #include "gw_oidc_op.h"
+#include "gw_saml_idp.h"
 #include "gw_forward_auth.h"
 #include "gw_ui.h"
 
@@ -87,7 +88,7 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
     gw_server_hooks_t hooks = { .ctx = app, .refusal = refusal, .ns_local = ns_local };
     static const gw_route_t *const tables[] = {
         gw_oidc_op_routes,        gw_forward_auth_routes, gw_ui_routes, gw_broker_routes,
-        gw_broker_account_routes, gw_admin_routes,        NULL
+        gw_broker_account_routes, gw_admin_routes,        gw_saml_idp_routes, NULL
     };
     gw_server_t *s = gw_server_start(&opts, &hooks, tables, err, errlen);
     if (!s)

@@ -629,12 +629,6 @@ static void h_legacy(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     int found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    if (found && gw_now() >= cutoff_of(cl, &a)) {
-        /* the law closed legacy login for this class of account: no password check at all */
-        audit(app, "legacy_login", cl->id, NULL, a.id, "after_cutoff", req);
-        result_page(app, req, resp, 403, "legacy_closed", lang, lid, 1, NULL);
-        goto done;
-    }
     int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
     if (pw_ok < 0) {
         result_page(app, req, resp, 503, "legacy_unavailable", lang, lid, 1, NULL);
@@ -656,6 +650,14 @@ static void h_legacy(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         free(csrf);
         free(bind);
         free(u);
+        goto done;
+    }
+    if (gw_now() >= cutoff_of(cl, &a)) {
+        /* the law closed legacy login for this class of account. Said only to whoever
+         * knows the password: an unknown user and a wrong password get the same 401, so
+         * the answer does not tell which usernames exist. */
+        audit(app, "legacy_login", cl->id, NULL, a.id, "after_cutoff", req);
+        result_page(app, req, resp, 403, "legacy_closed", lang, lid, 1, NULL);
         goto done;
     }
     if (a.state == GW_ACCT_LINKED || a.state == GW_ACCT_MERGED) {

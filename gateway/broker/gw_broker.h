@@ -86,6 +86,7 @@ typedef struct gw_session {
     int64_t auth_time, exp;
     char **portals; /* the portals that took part, for single logout */
     size_t nportals;
+    int portals_read; /* 0: only the record's first portal is in portals (the set is unread) */
     char *upstream_sub, *upstream_logout; /* the upstream's subject and its logout link */
 } gw_session_t;
 

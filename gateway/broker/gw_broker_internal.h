@@ -41,9 +41,11 @@ int gw_session_add_portal(gw_ctx_t *app, gw_session_t *sess, const char *portal)
 /* 1 when the portal is one of the session's. */
 int gw_session_has_portal(const gw_session_t *sess, const char *portal);
 void gw_sso_set_cookie(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t auth_time, int level, int64_t exp);
-/* The session sid with its portals: GW_OK, GW_ENOTFOUND, GW_ESTORE. take: read and delete
- * (a logout). */
-int gw_session_get(gw_ctx_t *app, const char *sid, int take, gw_session_t *ret);
+/* The session sid: GW_OK, GW_ENOTFOUND, GW_ESTORE. GW_SESS_TAKE: read and delete (a
+ * logout); GW_SESS_PORTALS: with every portal (else the set of later portals is not read:
+ * a login at a portal needs only to know whether it is one of them, asked lazily). */
+enum { GW_SESS_TAKE = 1, GW_SESS_PORTALS = 2 };
+int gw_session_get(gw_ctx_t *app, const char *sid, int flags, gw_session_t *ret);
 
 /* ---- the end of every path ---- */
 /* After the citizen is known (fresh login or SSO): resolve the portal's legacy account

@@ -37,6 +37,7 @@ typedef struct gw_ctx {
     const char *sso_cookie, *bind_cookie, *lang_cookie;
     struct gw_audit *audit; /* NULL without [audit] */
     struct gw_server *server; /* while serving: its worker pools, for /admin/status */
+    struct saml_idp *saml; /* the SAML IdP (frontend/saml_idp), NULL without one */
 } gw_ctx_t;
 
 /* Audit an event (fields is consumed): one JSON line in the hash-chained audit log, and a

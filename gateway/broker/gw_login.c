@@ -480,6 +480,9 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     if (frc != GW_OK) {
         gw_log(GW_LOG_WARN, "idp", "callback: unknown or used state", "id", req->id, NULL);
+        /* nothing single-use was spent: a reload shows the same page, so no error record
+         * is kept for the language switch (a stream of bogus callbacks stores nothing) */
+        req->no_reload = 0;
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
     }

@@ -100,6 +100,7 @@ void gw_session_new(gw_ctx_t *app, gw_session_t *ret, json_t *identity, const ch
     ret->exp = ret->auth_time + app->cfg->session_lifetime;
     ret->upstream_sub = dup_or_null(upstream_sub);
     ret->upstream_logout = dup_or_null(upstream_logout);
+    ret->portals_read = 1; /* a new session has no later portals yet */
 }
 
 static json_t *session_to_json(const gw_session_t *s)
@@ -138,17 +139,26 @@ static int session_from_json(json_t *j, gw_session_t *s)
 
 static void portal_cb(const char *member, void *ud) { portal_push(ud, member); }
 
-int gw_session_get(gw_ctx_t *app, const char *sid, int take, gw_session_t *ret)
+/* The later portals from their set (a session has at most as many as there are clients). */
+static int read_portals(gw_ctx_t *app, gw_session_t *s)
+{
+    if (s->portals_read)
+        return GW_OK;
+    int rc = gw_store_set_members(app->store, "sp", s->sid, app->cfg->nclients + 1, portal_cb, s);
+    s->portals_read = rc == GW_OK;
+    return rc == GW_OK ? GW_OK : GW_ESTORE;
+}
+
+int gw_session_get(gw_ctx_t *app, const char *sid, int flags, gw_session_t *ret)
 {
     json_t *j = NULL;
     memset(ret, 0, sizeof(*ret));
-    int rc = gw_store_get_json(app->store, "sess", sid, take, &j);
+    int rc = gw_store_get_json(app->store, "sess", sid, flags & GW_SESS_TAKE, &j);
     if (rc == GW_OK && session_from_json(j, ret) != GW_OK)
         rc = GW_ENOTFOUND;
     json_decref(j);
-    /* a session has at most as many portals as there are clients */
-    if (rc == GW_OK && gw_store_set_members(app->store, "sp", sid, app->cfg->nclients + 1, portal_cb, ret) != GW_OK)
-        rc = GW_ESTORE;
+    if (rc == GW_OK && (flags & GW_SESS_PORTALS))
+        rc = read_portals(app, ret);
     if (rc != GW_OK)
         gw_session_cleanup(ret);
     return rc;
@@ -156,6 +166,10 @@ int gw_session_get(gw_ctx_t *app, const char *sid, int take, gw_session_t *ret)
 
 int gw_session_add_portal(gw_ctx_t *app, gw_session_t *sess, const char *portal)
 {
+    if (gw_session_has_portal(sess, portal))
+        return GW_OK; /* the usual SSO case: the portal that began the session */
+    if (read_portals(app, sess) != GW_OK)
+        return GW_ESTORE;
     if (gw_session_has_portal(sess, portal))
         return GW_OK;
     int64_t ttl = sess->exp - gw_now();
@@ -191,7 +205,7 @@ void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp
     if (!sid)
         return;
     gw_session_t sess;
-    int have = gw_session_get(app, sid, 1, &sess) == GW_OK;
+    int have = gw_session_get(app, sid, GW_SESS_TAKE | GW_SESS_PORTALS, &sess) == GW_OK;
     int64_t until = exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime;
     gw_store_revoke(app->store, sid, until);
     gw_revset_add(&app->revoked, sid, until);

@@ -4,6 +4,7 @@
 #include "gw_crypto.h"
 #include "gw_idnum.h"
 #include "gw_log.h"
+#include "gw_saml_idp.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -149,6 +150,11 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage(stderr);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* lasso (the SAML IdP) before any thread starts */
+    if (gw_saml_process_init()) {
+        fprintf(stderr, "eidgw: lasso 2.8.1 or newer is needed\n");
+        return 1;
+    }
     const char *cmd = argv[1];
     int rc;
     if (!strcmp(cmd, "serve"))
@@ -174,6 +180,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "eidgw: unknown command '%s'\n", cmd);
         rc = usage(stderr);
     }
+    gw_saml_process_shutdown();
     curl_global_cleanup();
     return rc;
 }

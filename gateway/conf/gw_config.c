@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIR(type_, k, t, f, mn, mx, w, req, ...)                                                                    \
-    { .name = k, .type = t, .offset = offsetof(type_, f), .min = mn, .max = mx, .words = w, .required = req, __VA_ARGS__ }
+#define DIR(type_, k, t, f, mn, mx, w, req, ...)                                                                       \
+    {                                                                                                                  \
+        .name = k, .type = t, .offset = offsetof(type_, f), .min = mn, .max = mx, .words = w, .required = req,         \
+        __VA_ARGS__                                                                                                    \
+    }
 #define CFG(...) DIR(gw_config_t, __VA_ARGS__)
 #define UPS(...) DIR(gw_upstream_t, __VA_ARGS__)
 #define CLI(...) DIR(gw_client_t, __VA_ARGS__)
@@ -123,6 +126,7 @@ static const gw_directive_t client_dirs[] = {
     CLI("cutoff_individual", GW_DIR_TIME, cutoff_individual, 0, 0, NULL, 0),
     CLI("cutoff_organisation", GW_DIR_TIME, cutoff_organisation, 0, 0, NULL, 0),
     CLI("trust_stored_id12", GW_DIR_CHOICE, trust_any_id12, 0, 0, "verified_only any", 0),
+    CLI("saml_metadata", GW_DIR_STR, saml_metadata, 0, 0, NULL, 0),
     { 0 },
 };
 static const gw_directive_t popdb_dirs[] = {
@@ -284,6 +288,8 @@ static void client_cleanup(gw_client_t *c)
     free(c->scopes);
     free(c->token_alg);
     free(c->account_types);
+    free(c->saml_metadata);
+    free(c->saml_metadata_at);
 }
 
 void gw_config_free(gw_config_t *cfg)
@@ -330,6 +336,28 @@ static int valid_client_id(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
             return 0;
     return 1;
+}
+
+/* The end of a section. A SAML portal has no redirect_uri: its metadata names where
+ * answers go, so the row's "required" is met by saml_metadata. */
+static int close_section(gw_dir_section_t *sec, char *err, size_t errlen)
+{
+    if (sec->table == client_dirs) {
+        int saml = -1, redirect = -1;
+        for (int i = 0; sec->table[i].name; i++) {
+            if (!strcmp(sec->table[i].name, "saml_metadata"))
+                saml = i;
+            else if (!strcmp(sec->table[i].name, "redirect_uri"))
+                redirect = i;
+        }
+        if (saml >= 0 && redirect >= 0 && sec->set_line[saml] && !sec->set_line[redirect]) {
+            sec->set_line[redirect] = sec->set_line[saml];
+            int rc = gw_dir_close(sec, err, errlen);
+            sec->set_line[redirect] = 0;
+            return rc;
+        }
+    }
+    return gw_dir_close(sec, err, errlen);
 }
 
 static int finish(parser_t *p, gw_config_t *c)
@@ -432,7 +460,9 @@ static int finish(parser_t *p, gw_config_t *c)
         c->store_memory_max = 1000000;
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
-        if (!cl->is_public && !cl->secret_sha256)
+        if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */
+            cl->saml_metadata_at = gw_sprintf("%s:%d", p->file, line_of(p, &cl->saml_metadata));
+        if (!cl->is_public && !cl->secret_sha256 && !cl->saml_metadata)
             return fail(p, section_line_of(p, cl), "secret_sha256",
                         "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
         if (cl->is_public && cl->secret_sha256)
@@ -513,7 +543,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 fail(&p, lineno, NULL, "section header must look like [name] or [name arg]");
                 goto bad;
             }
-            if (sec.table && gw_dir_close(&sec, p.err, p.errlen))
+            if (sec.table && close_section(&sec, p.err, p.errlen))
                 goto bad;
             *close = 0;
             char *sname = trim(l + 1), *arg = strchr(sname, ' ');
@@ -614,7 +644,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
         if (set_value(&p, &sec, key, val, lineno))
             goto bad;
     }
-    if ((sec.table && gw_dir_close(&sec, p.err, p.errlen)) || finish(&p, c))
+    if ((sec.table && close_section(&sec, p.err, p.errlen)) || finish(&p, c))
         goto bad;
     free(pp);
     return c;

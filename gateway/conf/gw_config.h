@@ -37,6 +37,9 @@ typedef struct gw_client {
     int trust_any_id12; /* trust_stored_id12 = any (default verified_only) */
     char *legacy_callback; /* the portal checks passwords itself: POST JSON {username,password} */
     int match_by_name; /* at a VNeID login with no candidate, check same-name accounts with a CMND */
+    /* a SAML portal (docs/saml.md): its SP metadata file; redirect_uri is then optional */
+    char *saml_metadata;
+    char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
 } gw_client_t;
 
 typedef struct gw_upstream {

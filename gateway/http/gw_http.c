@@ -527,10 +527,11 @@ static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
     head_field(&h, "Content-Length", line);
     if (!c->keep_alive)
         head_field(&h, "Connection", "close");
-    int has_cache_control = 0;
+    int has_cache_control = 0, has_csp = 0;
     for (size_t i = 0; i < r->nheaders; i++) {
         head_field(&h, r->hname[i], r->hvalue[i]);
         has_cache_control |= !strcasecmp(r->hname[i], "Cache-Control");
+        has_csp |= !strcasecmp(r->hname[i], "Content-Security-Policy");
     }
     const char *ct = r->content_type ? r->content_type : "text/plain; charset=utf-8";
     head_field(&h, "Content-Type", ct);
@@ -540,7 +541,8 @@ static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
         head_field(&h, "Cache-Control", "no-store");
     if (!strncmp(ct, "text/html", 9)) {
         head_field(&h, "X-Frame-Options", "DENY");
-        head_field(&h, "Content-Security-Policy",
+        if (!has_csp) /* a page may narrow it (the SAML POST form: one action, one script) */
+            head_field(&h, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
                    "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
     }

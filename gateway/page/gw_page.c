@@ -47,7 +47,14 @@ static char *lang_switch_url(const gw_req_t *req, const char *lang)
 {
     gw_buf_t u;
     gw_buf_init(&u, 16384);
-    gw_buf_adds(&u, req->path ? req->path : "/");
+    /* always a path on this host: "//evil.example/x" or "/\evil.example" would be read by
+     * a browser as another host (an open redirect), so leading slashes and backslashes
+     * collapse into one */
+    const char *p = req->path ? req->path : "/";
+    while (*p == '/' || *p == '\\')
+        p++;
+    gw_buf_adds(&u, "/");
+    gw_buf_adds(&u, p);
     for (size_t i = 0; i < req->q.n; i++)
         if (strcmp(req->q.names[i], "lang"))
             gw_url_add_param(&u, req->q.names[i], req->q.values[i]);

@@ -364,6 +364,16 @@ test('A: after the cutoff the legacy form is gone and a posted password is refus
   assert.notEqual(org.status, 403, 'an organisation account may still log in');
 });
 
+test('A: after the cutoff an existing account with a wrong password and an unknown username get the same answer', async () => {
+  const agent = new Agent();
+  const lp = await loginPage(agent, 'portal-closed');
+  const wrong = await legacySubmit(agent, lp, 'dung', 'not-the-password');
+  const unknown = await legacySubmit(agent, await loginPage(agent, 'portal-closed'), 'no-such-user-x', 'whatever');
+  assert.equal(wrong.status, 401);
+  assert.equal(unknown.status, 401);
+  assert.doesNotMatch(wrong.body, /legacy_closed/);
+});
+
 test('races: concurrent VNeID logins for one ID number give one link, the rest follow it', async () => {
   // Võ Thanh Hoà has one unverified account; make a verified account for a fresh citizen
   const csv = path.join(st.dir, 'race.csv');

@@ -136,6 +136,35 @@ test('unknown path: 404 page', async () => {
   }
 });
 
+// A raw request (no URL normalisation on the client side), the whole answer as text.
+function rawGet(target) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(st.gw.url);
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`);
+    });
+    let out = '';
+    sock.on('data', (d) => { out += d; });
+    sock.on('end', () => resolve(out));
+    sock.on('error', reject);
+  });
+}
+
+test('a 404 page for a path like //host or /\\host links only to this host', async () => {
+  for (const p of ['//evil.example/x', '/\\evil.example/x', '///evil.example', '/\\/evil.example?a=1']) {
+    const r = await rawGet(p);
+    assert.match(r, /^HTTP\/1\.1 404 /, p);
+    const hrefs = [...r.matchAll(/href="([^"]*)"/g)].map((m) => m[1].replaceAll('&amp;', '&').replaceAll('&#61;', '='));
+    const sw = hrefs.find((h) => h.includes('lang='));
+    assert.ok(sw, `${p}: a language link`);
+    for (const h of hrefs) {
+      if (/^[a-z]+:/i.test(h)) continue; // absolute links are the page's own (none to evil.example)
+      assert.ok(h.startsWith('/') && !h.startsWith('//') && !h.startsWith('/\\'), `${p}: ${h}`);
+    }
+    assert.ok(!hrefs.some((h) => /^(https?:)?\/\/evil/.test(h)), p);
+  }
+});
+
 test('PUT /token: 405 with Allow naming the methods /token supports', async () => {
   for (const m of ['PUT', 'DELETE', 'PATCH']) {
     const r = await fetch(`${st.gw.url}/token`, { method: m, headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -208,6 +208,22 @@ test('prompt=none with another value, or a bad max_age: invalid_request', async 
   assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [], ar: [] });
 });
 
+test('login_hint, ui_locales or acr_values beyond their byte budget: invalid_request, nothing stored', async () => {
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
+  for (const extra of [{ login_hint: 'h'.repeat(257) }, { ui_locales: 'vi '.repeat(22) }, { acr_values: 'a'.repeat(257) }]) {
+    const { p } = await params('portal-a', extra);
+    const r = await new Agent().request(authorizeUrl(p));
+    assertRedirectError(r, p.redirect_uri, 'invalid_request', p.state);
+  }
+  // at the budget it is accepted: the login page
+  const { p } = await params('portal-a', { login_hint: 'h'.repeat(256), ui_locales: 'vi en', acr_values: 'a'.repeat(256) });
+  const ok = await new Agent().request(authorizeUrl(p));
+  assert.equal(ok.status, 302);
+  assert.equal(new URL(ok.location, st.gw.url).pathname, '/login');
+  const added = newKeys(st.gw.db, snap);
+  assert.equal(added.ar.length, 1, 'one login kept, for the accepted request only');
+});
+
 test('prompt=none without a session: login_required', async () => {
   const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
   const { p } = await params('portal-a', { prompt: 'none' });

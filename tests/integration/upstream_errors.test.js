@@ -157,6 +157,22 @@ test('callback with a state never issued: 400 flow_expired', async () => {
   assertNoSession(agent, snap, 'unknown state');
 });
 
+test('callbacks with no state or a state never issued keep no error record (a flood stores nothing)', async () => {
+  const snap = kvSnapshot(st.gw.db, ['err', 'flow', 'ar']);
+  const agent = new Agent();
+  for (let i = 0; i < 50; i++) {
+    const q = i % 2 ? `state=${client.randomState()}&code=x` : 'code=x';
+    const r = await agent.request(`${st.gw.url}/callback?${q}`);
+    assert.equal(r.status, 400);
+    assert.equal(errorCode(r.body), 'flow_expired');
+    // its language switch is the same address again: nothing single-use was spent
+    const m = r.body.match(/href="([^"]*)" hreflang="en"/);
+    const sw = m && m[1].replace(/&amp;/g, '&').replace(/&#x3D;|&#61;/g, '=');
+    assert.ok(sw && sw.startsWith('/callback?'), `switch: ${sw}`);
+  }
+  assert.deepEqual(newKeys(st.gw.db, snap), { err: [], flow: [], ar: [] });
+});
+
 test('callback replayed (same state twice): the second is flow_expired', async () => {
   const { agent, cb, c } = await upToCallback();
   const first = await agent.request(cb.location);

@@ -155,6 +155,16 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         err = "nonce too long";
     if (!err && state && strlen(state) > 2048)
         err = "state too long";
+    /* every value that is kept with a pending login has a byte budget: an unauthenticated
+     * client cannot make the store hold more than a few KB per login */
+    const char *hint = gw_form_get(p, "login_hint"), *locales = gw_form_get(p, "ui_locales");
+    const char *acr = gw_form_get(p, "acr_values");
+    if (!err && hint && strlen(hint) > 256)
+        err = "login_hint too long (at most 256 bytes)";
+    if (!err && locales && strlen(locales) > 64)
+        err = "ui_locales too long (at most 64 bytes)";
+    if (!err && acr && strlen(acr) > 256)
+        err = "acr_values too long (at most 256 bytes)";
     if (err) {
         redirect_error(app, resp, redirect_uri, state, "invalid_request", err, cl->id);
         gw_buf_cleanup(&granted);
@@ -168,7 +178,6 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_jset(ret, "state", state);
     gw_jset(ret, "nonce", nonce);
     gw_jset(ret, "code_challenge", cc);
-    const char *acr = gw_form_get(p, "acr_values");
     gw_login_t login = {
         .portal = gw_strdup(cl->id),
         /* acr_values asks for level 2 as a minimum, never for less than the portal's */
@@ -176,8 +185,8 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         .force = prompt && gw_list_has(prompt, "login"),
         .passive = prompt && !strcmp(prompt, "none"),
         .max_age = max_age,
-        .ui_locales = gw_form_get(p, "ui_locales") ? gw_strdup(gw_form_get(p, "ui_locales")) : NULL,
-        .login_hint = gw_form_get(p, "login_hint") ? gw_strdup(gw_form_get(p, "login_hint")) : NULL,
+        .ui_locales = locales ? gw_strdup(locales) : NULL,
+        .login_hint = hint ? gw_strdup(hint) : NULL,
         .frontend = gw_strdup(gw_oidc_op_frontend.name),
         .ret = ret,
     };

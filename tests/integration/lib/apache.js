@@ -34,12 +34,12 @@ export function openidcVersion() {
 const WHOAMI = `#!/bin/sh
 printf 'Content-Type: text/plain; charset=utf-8\\r\\nCache-Control: no-store\\r\\n\\r\\n'
 echo "REMOTE_USER=$REMOTE_USER"
-env | grep '^OIDC_' | LC_ALL=C sort
+env | grep -E '^(OIDC_|MELLON_|SAML_)' | LC_ALL=C sort
 `;
 
-// opts: {port, gwUrl, clientId, clientSecret, extraConf}. Returns {url, redirectUri, dir, proc, stop(), errorLog()}.
-export async function startApache({ port, gwUrl, clientId, clientSecret, extraConf = '' }) {
-  // the server drops privileges to www-data for its children: they need to read this tree
+// A fresh ServerRoot readable by the children (they drop privileges to www-data), with
+// the public page and the whoami CGI script.
+function serverRoot() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-apache-'));
   fs.chmodSync(dir, 0o755);
   for (const d of ['htdocs', 'cgi-bin', 'run']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
@@ -47,21 +47,24 @@ export async function startApache({ port, gwUrl, clientId, clientSecret, extraCo
   fs.writeFileSync(path.join(dir, 'htdocs/index.html'), '<!doctype html><title>Apache portal</title><p id="public">Cổng Apache</p>\n');
   fs.writeFileSync(path.join(dir, 'htdocs/loggedout.html'),
     '<!doctype html><meta charset="utf-8"><title>Logged out</title><p id="logged-out">Đã đăng xuất</p>\n');
-  const url = `http://127.0.0.1:${port}`;
-  const redirectUri = `${url}/protected/redirect_uri`;
-  const conf = `ServerRoot "${dir}"
+  return dir;
+}
+
+// The server part of httpd.conf: loopback only, its own pid file and logs.
+function serverConf(dir, port, modules, logLevel) {
+  return `ServerRoot "${dir}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:${port}
 PidFile "${dir}/run/httpd.pid"
 DefaultRuntimeDir "${dir}/run"
 Mutex file:${dir}/run default
 ErrorLog "${dir}/error.log"
-LogLevel warn auth_openidc:debug
+LogLevel ${logLevel}
 LogFormat "%h \\"%r\\" %>s %{Location}o" short
 CustomLog "${dir}/access.log" short
 User www-data
 Group www-data
-${MODULES.map((m) => `LoadModule ${m === 'auth_openidc' ? 'auth_openidc_module' : `${m}_module`} ${APACHE_MODULES}/mod_${m}.so`).join('\n')}
+${modules.map(([m, name]) => `LoadModule ${name} ${APACHE_MODULES}/mod_${m}.so`).join('\n')}
 StartServers 2
 MinSpareServers 1
 MaxSpareServers 4
@@ -78,7 +81,52 @@ DocumentRoot "${dir}/htdocs"
   Options +ExecCGI
   Require all granted
 </Directory>
+`;
+}
 
+// Check the configuration, start Apache in the foreground and wait for its public page.
+async function launch(dir, conf, url) {
+  const confPath = path.join(dir, 'httpd.conf');
+  fs.writeFileSync(confPath, conf);
+  try {
+    execFileSync(APACHE_BIN, ['-t', '-f', confPath], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`apache2 -t: ${e.stderr || e.message}`);
+  }
+  // Own process group: on SIGTERM the parent signals its whole group (killpg), which
+  // would otherwise include the test runner.
+  const logPath = path.join(dir, 'apache.log');
+  const log = fs.openSync(logPath, 'a');
+  const proc = spawn(APACHE_BIN, ['-f', confPath, '-DFOREGROUND'], { stdio: ['ignore', log, log], detached: true });
+  fs.closeSync(log);
+  proc.logPath = logPath;
+  proc.exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
+  try {
+    await waitHttp(`${url}/index.html`, 15000);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${e.message}\n${readLog(proc)}\n${safeRead(path.join(dir, 'error.log'))}`);
+  }
+  return {
+    url, dir, proc, confPath,
+    errorLog: () => safeRead(path.join(dir, 'error.log')),
+    accessLog: () => safeRead(path.join(dir, 'access.log')),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+const moduleNames = (mods) => mods.map((m) => [m, m === 'auth_openidc' ? 'auth_openidc_module' : `${m}_module`]);
+
+// opts: {port, gwUrl, clientId, clientSecret, extraConf}. Returns {url, redirectUri, dir, proc, stop(), errorLog()}.
+export async function startApache({ port, gwUrl, clientId, clientSecret, extraConf = '' }) {
+  const dir = serverRoot();
+  const url = `http://127.0.0.1:${port}`;
+  const redirectUri = `${url}/protected/redirect_uri`;
+  const conf = `${serverConf(dir, port, moduleNames(MODULES), 'warn auth_openidc:debug')}
 OIDCProviderMetadataURL ${gwUrl}/.well-known/openid-configuration
 OIDCClientID ${clientId}
 OIDCClientSecret ${clientSecret}
@@ -104,37 +152,79 @@ ScriptAlias /protected/whoami "${dir}/cgi-bin/whoami"
   Require valid-user
 </Location>
 `;
-  const confPath = path.join(dir, 'httpd.conf');
-  fs.writeFileSync(confPath, conf);
-  try {
-    execFileSync(APACHE_BIN, ['-t', '-f', confPath], { stdio: 'pipe' });
-  } catch (e) {
-    throw new Error(`apache2 -t: ${e.stderr || e.message}`);
+  return { ...(await launch(dir, conf, url)), redirectUri };
+}
+
+// ---- mod_auth_mellon: a SAML 2.0 SP of eidgw ----
+
+const MELLON_MODULES = ['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'auth_mellon', 'env', 'alias', 'cgi',
+  'mime'];
+
+export function mellonMissing() {
+  try { fs.accessSync(APACHE_BIN, fs.constants.X_OK); } catch { return `${APACHE_BIN} is not installed`; }
+  for (const m of MELLON_MODULES) {
+    const f = path.join(APACHE_MODULES, `mod_${m}.so`);
+    if (!fs.existsSync(f)) return `${f} is not installed (apt-get install apache2 libapache2-mod-auth-mellon)`;
   }
-  // Own process group: on SIGTERM the parent signals its whole group (killpg), which
-  // would otherwise include the test runner.
-  const logPath = path.join(dir, 'apache.log');
-  const log = fs.openSync(logPath, 'a');
-  const proc = spawn(APACHE_BIN, ['-f', confPath, '-DFOREGROUND'], { stdio: ['ignore', log, log], detached: true });
-  fs.closeSync(log);
-  proc.logPath = logPath;
-  proc.exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
-  try {
-    await waitHttp(`${url}/index.html`, 15000);
-  } catch (e) {
-    proc.kill('SIGKILL');
-    throw new Error(`${e.message}\n${readLog(proc)}\n${safeRead(path.join(dir, 'error.log'))}`);
-  }
-  return {
-    url, redirectUri, dir, proc, confPath,
-    errorLog: () => safeRead(path.join(dir, 'error.log')),
-    accessLog: () => safeRead(path.join(dir, 'access.log')),
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      await Promise.race([proc.exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    },
-  };
+  return null;
+}
+
+// The SP's key, certificate and metadata (what mellon_create_metadata makes, with an
+// RSA-2048 key): signed AuthnRequests, a persistent NameID, one HTTP-POST ACS.
+export function mellonSp(dir, url) {
+  const spDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-mellon-sp-'));
+  fs.chmodSync(spDir, 0o755);
+  const key = path.join(spDir, 'sp.key'), cert = path.join(spDir, 'sp.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
+                           '-subj', '/CN=mellon test SP', '-keyout', key, '-out', cert], { stdio: 'pipe' });
+  fs.chmodSync(key, 0o644);
+  const certB64 = fs.readFileSync(cert, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const entityId = `${url}/mellon/metadata`;
+  const acs = `${url}/mellon/postResponse`;
+  const metadata = `<?xml version="1.0"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${entityId}">
+  <SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certB64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>
+    <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
+    <AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${acs}" index="0"/>
+  </SPSSODescriptor>
+</EntityDescriptor>
+`;
+  const mdPath = path.join(spDir, 'sp-metadata.xml');
+  fs.writeFileSync(mdPath, metadata, { mode: 0o644 });
+  return { dir: spDir, key, cert, metadataPath: mdPath, entityId, acs, keyPem: fs.readFileSync(key, 'utf8') };
+}
+
+// opts: {port, sp (mellonSp), idpMetadata (XML text)}.
+export async function startMellon({ port, sp, idpMetadata }) {
+  const dir = serverRoot();
+  const url = `http://127.0.0.1:${port}`;
+  const idpPath = path.join(dir, 'idp-metadata.xml');
+  fs.writeFileSync(idpPath, idpMetadata, { mode: 0o644 });
+  const conf = `${serverConf(dir, port, moduleNames(MELLON_MODULES), 'warn auth_mellon:debug')}
+ScriptAlias /protected/whoami "${dir}/cgi-bin/whoami"
+<Location />
+  MellonEnable info
+  MellonEndpointPath /mellon
+  MellonSPPrivateKeyFile ${sp.key}
+  MellonSPCertFile ${sp.cert}
+  MellonSPMetadataFile ${sp.metadataPath}
+  MellonIdPMetadataFile ${idpPath}
+  MellonSignatureMethod rsa-sha256
+  MellonSecureCookie Off
+  MellonVariable mellon-cookie
+  MellonSetEnvNoPrefix SAML_CN urn:oid:2.5.4.3
+  MellonSetEnvNoPrefix SAML_DOB urn:oid:1.3.6.1.5.5.7.9.1
+  MellonSetEnvNoPrefix SAML_GENDER urn:oid:1.3.6.1.5.5.7.9.3
+  MellonSetEnvNoPrefix SAML_SERIAL urn:oid:2.5.4.5
+</Location>
+<Location /protected>
+  AuthType Mellon
+  MellonEnable auth
+  Require valid-user
+</Location>
+`;
+  return launch(dir, conf, url);
 }
 
 function safeRead(f) { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } }

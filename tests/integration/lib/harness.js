@@ -148,6 +148,12 @@ export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clien
 export async function startGateway(opts) {
   const dir = opts.dir;
   if (!fs.existsSync(path.join(dir, 'keys'))) execFileSync(EIDGW_BIN, ['keys', 'generate', path.join(dir, 'keys')]);
+  if (opts.samlKey && !fs.existsSync(path.join(dir, 'keys/saml-idp.key'))) {
+    // the SAML IdP's signing key, as keys/gen-dev-keys.sh makes it
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30', '-subj',
+                             '/CN=eidgw SAML IdP', '-keyout', path.join(dir, 'keys/saml-idp.key'),
+                             '-out', path.join(dir, 'keys/saml-idp.crt')], { stdio: 'pipe' });
+  }
   const gwPort = opts.gwPort;
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
@@ -159,13 +165,14 @@ export async function startGateway(opts) {
 }
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
-export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server } = {}) {
+export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server,
+                                          samlKey } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
   const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
   const cl = clients || defaultClients(port);
-  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server,
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server, samlKey,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {

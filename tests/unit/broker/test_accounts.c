@@ -615,7 +615,7 @@ static void assert_login_pending(fixture_t *f, const vlogin_t *v, const char *st
 static void assert_session_has_portal(fixture_t *f, const vlogin_t *v)
 {
     gw_session_t s;
-    assert_int_equal(gw_session_get(&f->app, v->sid, 0, &s), GW_OK);
+    assert_int_equal(gw_session_get(&f->app, v->sid, GW_SESS_PORTALS, &s), GW_OK);
     int has = gw_session_has_portal(&s, PORTAL);
     gw_session_cleanup(&s);
     assert_true(has);

@@ -1,0 +1,804 @@
+/* gw_saml_idp: eidgw as the SAML 2.0 IdP of the portals (the SAML front end).
+ *
+ *   portal --AuthnRequest (Redirect or POST) to /saml/sso--> eidgw: checked by lasso
+ *   against the portal's metadata, a login for the broker (gw_broker_start)
+ *   broker --complete--> a signed Response --auto-submitted POST form--> the portal's ACS
+ *
+ * What the Response needs rides with the broker's login as its return handle (bounded):
+ * the SP's entityID, the AuthnRequest's ID, the ACS asked for, the RelayState and the
+ * NameID format. At the end lasso is handed an AuthnRequest rebuilt from them, so no lasso
+ * state is ever stored. lasso's traps (docs/saml.md, the notes on lasso 2.8.1): SHA-1 by
+ * default (every server gets RSA-SHA256, SHA-1 is refused on input), LASSO_FLAG, only
+ * `exact` authn context comparison (the level mapping is ours), text_child. */
+#include "gw_saml_idp.h"
+#include "gw_json.h"
+#include "gw_log.h"
+
+#include <lasso/lasso.h>
+#include <lasso/xml/misc_text_node.h>
+#include <lasso/xml/saml-2.0/saml2_assertion.h>
+#include <lasso/xml/saml-2.0/saml2_attribute.h>
+#include <lasso/xml/saml-2.0/saml2_attribute_statement.h>
+#include <lasso/xml/saml-2.0/saml2_attribute_value.h>
+#include <lasso/xml/saml-2.0/saml2_name_id.h>
+#include <lasso/xml/saml-2.0/saml2_strings.h>
+#include <lasso/xml/saml-2.0/saml2_subject.h>
+#include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_name_id_policy.h>
+#include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
+#include <lasso/xml/saml-2.0/samlp2_status.h>
+#include <lasso/xml/saml-2.0/samlp2_status_code.h>
+#include <lasso/xml/saml-2.0/samlp2_status_response.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RELAY_STATE 1024 /* bytes of RelayState kept with a login */
+#define MAX_REQUEST_ID 256
+#define MAX_ACS_URL 2048
+#define ASSERTION_LIFETIME 300 /* seconds an assertion is valid */
+#define CLOCK_SKEW 60 /* its NotBefore is this far in the past */
+
+/* ------------------------------------------------------------------ the pure parts */
+
+int gw_saml_request_fits(size_t n) { return n > 0 && n <= GW_SAML_MAX_REQUEST; }
+
+const char *gw_saml_class_for_level(int level)
+{
+    return level >= 2   ? GW_ACR_L2
+           : level == 1 ? GW_ACR_L1
+                        : "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+}
+
+int gw_saml_level_for_class(const char *class_ref)
+{
+    if (!class_ref)
+        return 0;
+    return !strcmp(class_ref, GW_ACR_L2) ? 2 : !strcmp(class_ref, GW_ACR_L1) ? 1 : 0;
+}
+
+int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n, int portal_min)
+{
+    if (n == 0)
+        return portal_min;
+    int lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = gw_saml_level_for_class(refs[i]);
+        if (!l)
+            continue;
+        if (!lo || l < lo)
+            lo = l;
+        if (l > hi)
+            hi = l;
+    }
+    if (!lo) /* none of the classes asked for is an e-ID level */
+        return -1;
+    int need;
+    if (!comparison || !strcmp(comparison, "exact") || !strcmp(comparison, "minimum"))
+        need = lo;
+    else if (!strcmp(comparison, "better"))
+        need = lo + 1;
+    else if (!strcmp(comparison, "maximum"))
+        /* at most hi: a login is never made weaker than the portal's own minimum */
+        return portal_min <= hi ? portal_min : -1;
+    else
+        return -1;
+    if (need > 2)
+        return -1;
+    return need > portal_min ? need : portal_min;
+}
+
+int gw_saml_sigalg_ok(const char *uri)
+{
+    static const char *const ok[] = {
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    };
+    for (size_t i = 0; uri && i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!strcmp(uri, ok[i]))
+            return 1;
+    return 0;
+}
+
+/* A POSTed request whose XML signature names a SHA-1 algorithm (SignatureMethod or
+ * DigestMethod). lasso would accept it. */
+static int names_sha1(const char *xml)
+{
+    return strstr(xml, "xmldsig#rsa-sha1") || strstr(xml, "xmldsig#dsa-sha1") || strstr(xml, "xmldsig#hmac-sha1") ||
+           strstr(xml, "xmldsig#sha1");
+}
+
+/* ------------------------------------------------------------------ process start */
+
+static void lasso_to_gw_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+    gw_log_level_t l = level & G_LOG_LEVEL_ERROR                               ? GW_LOG_ERROR
+                       : level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING) ? GW_LOG_WARN
+                       : level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)     ? GW_LOG_INFO
+                                                                              : GW_LOG_DEBUG;
+    gw_log(l, "saml", "lasso", "message", message ? message : "", NULL);
+}
+
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+static int process_rc;
+
+static void process_init_once(void)
+{
+    /* LASSO_FLAG=no-verify-signature would turn off every signature check */
+    unsetenv("LASSO_FLAG");
+    if (lasso_init() != 0 || lasso_check_version(2, 8, 1, LASSO_CHECK_VERSION_NUMERIC) != 1) {
+        process_rc = -1;
+        return;
+    }
+    g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, lasso_to_gw_log, NULL);
+}
+
+int gw_saml_process_init(void)
+{
+    pthread_once(&process_once, process_init_once);
+    return process_rc;
+}
+
+void gw_saml_process_shutdown(void)
+{
+    if (!process_rc)
+        lasso_shutdown();
+}
+
+/* ------------------------------------------------------------------ the IdP's state */
+
+typedef struct saml_sp {
+    char *entity_id;
+    char *client_id;
+    char *metadata; /* the file's bytes */
+} saml_sp_t;
+
+typedef struct saml_idp {
+    char *metadata; /* ours, served at /saml/metadata and read by every server */
+    char *key_pem, *cert_pem;
+    size_t nsp;
+    saml_sp_t *sp;
+    /* one LassoServer per thread that handles SAML: lasso writes the servers' and the
+     * providers' role fields in every login call */
+    pthread_key_t server_key;
+} saml_idp_t;
+
+static char *read_file(const char *path, size_t max, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    gw_buf_t b;
+    gw_buf_init(&b, max);
+    char chunk[8192];
+    size_t n;
+    int big = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (gw_buf_add(&b, chunk, n)) {
+            big = 1;
+            break;
+        }
+    fclose(f);
+    if (big || !b.len) {
+        snprintf(why, whylen, "%s is %s", path, big ? "too large" : "empty");
+        gw_buf_cleanup(&b);
+        return NULL;
+    }
+    return gw_buf_steal(&b);
+}
+
+/* The certificate's base64 body, for the KeyDescriptor. */
+static char *pem_body(const char *pem)
+{
+    const char *b = strstr(pem, "-----BEGIN CERTIFICATE-----"), *e = b ? strstr(b, "-----END CERTIFICATE-----") : NULL;
+    if (!e)
+        return NULL;
+    b += strlen("-----BEGIN CERTIFICATE-----");
+    gw_buf_t o;
+    gw_buf_init(&o, 65536);
+    for (; b < e; b++)
+        if (*b != '\n' && *b != '\r' && *b != ' ')
+            gw_buf_add(&o, b, 1);
+    return gw_buf_steal(&o);
+}
+
+static char *idp_metadata(const char *public_url, const char *cert_b64)
+{
+    char *base = gw_html_escape(public_url);
+    char *m = gw_sprintf(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+        "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"%s/saml/metadata\">\n"
+        " <md:IDPSSODescriptor WantAuthnRequestsSigned=\"true\" "
+        "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n"
+        "  <md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s"
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n"
+        "  <md:NameIDFormat>" LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT "</md:NameIDFormat>\n"
+        "  <md:NameIDFormat>" LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT "</md:NameIDFormat>\n"
+        "  <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+        "Location=\"%s/saml/sso\"/>\n"
+        "  <md:SingleSignOnService Binding=\"" LASSO_SAML2_METADATA_BINDING_POST "\" Location=\"%s/saml/sso\"/>\n"
+        " </md:IDPSSODescriptor>\n"
+        "</md:EntityDescriptor>\n",
+        base, cert_b64, base, base);
+    free(base);
+    return m;
+}
+
+/* A server with every SAML portal, signing with RSA-SHA256. NULL and why in err. */
+static LassoServer *server_new(const saml_idp_t *s, char *err, size_t errlen)
+{
+    LassoServer *srv = lasso_server_new_from_buffers(s->metadata, s->key_pem, NULL, s->cert_pem);
+    if (!srv) {
+        snprintf(err, errlen, "the SAML IdP key or certificate cannot be used");
+        return NULL;
+    }
+    srv->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
+    for (size_t i = 0; i < s->nsp; i++) {
+        int rc = lasso_server_add_provider_from_buffer(srv, LASSO_PROVIDER_ROLE_SP, s->sp[i].metadata, NULL, NULL);
+        if (rc) {
+            snprintf(err, errlen, "portal %s: its metadata cannot be loaded: %s", s->sp[i].client_id,
+                     lasso_strerror(rc));
+            g_object_unref(srv);
+            return NULL;
+        }
+    }
+    return srv;
+}
+
+static void server_free(void *srv) { g_object_unref(srv); }
+
+static LassoServer *thread_server(saml_idp_t *s)
+{
+    LassoServer *srv = pthread_getspecific(s->server_key);
+    if (!srv) {
+        char err[256];
+        srv = server_new(s, err, sizeof(err));
+        if (!srv) {
+            gw_log(GW_LOG_ERROR, "saml", "no SAML server for this thread", "error", err, NULL);
+            return NULL;
+        }
+        pthread_setspecific(s->server_key, srv);
+    }
+    return srv;
+}
+
+static const saml_sp_t *find_sp(const saml_idp_t *s, const char *entity_id)
+{
+    for (size_t i = 0; entity_id && i < s->nsp; i++)
+        if (!strcmp(s->sp[i].entity_id, entity_id))
+            return &s->sp[i];
+    return NULL;
+}
+
+static void idp_free(saml_idp_t *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nsp; i++) {
+        free(s->sp[i].entity_id);
+        free(s->sp[i].client_id);
+        free(s->sp[i].metadata);
+    }
+    free(s->sp);
+    free(s->metadata);
+    gw_wipe_free(s->key_pem);
+    free(s->cert_pem);
+    free(s);
+}
+
+/* A path in the configuration: relative ones are from the configuration file's folder. */
+static char *config_path(const gw_config_t *cfg, const char *p)
+{
+    const char *slash = cfg->path ? strrchr(cfg->path, '/') : NULL;
+    if (p[0] == '/' || !slash)
+        return gw_strdup(p);
+    return gw_sprintf("%.*s/%s", (int)(slash - cfg->path), cfg->path, p);
+}
+
+/* One portal's metadata: read, parsed as lasso will, its entityID unique. */
+static int load_sp(saml_idp_t *s, const gw_config_t *cfg, const gw_client_t *cl, char *err, size_t errlen)
+{
+    char why[512];
+    char *path = config_path(cfg, cl->saml_metadata);
+    char *md = read_file(path, GW_SAML_MAX_REQUEST * 4, why, sizeof(why));
+    free(path);
+    LassoProvider *p = md ? lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_SP, md, NULL, NULL) : NULL;
+    if (md && !p)
+        snprintf(why, sizeof(why), "not SAML 2.0 SP metadata (an EntityDescriptor with an SPSSODescriptor)");
+    if (p && (!p->ProviderID || !*p->ProviderID))
+        snprintf(why, sizeof(why), "the metadata has no entityID");
+    else if (p && find_sp(s, p->ProviderID))
+        snprintf(why, sizeof(why), "entityID %s is another portal's already", p->ProviderID);
+    else if (p) {
+        saml_sp_t *sp = &s->sp[s->nsp++];
+        sp->entity_id = gw_strdup(p->ProviderID);
+        sp->client_id = gw_strdup(cl->id);
+        sp->metadata = md;
+        g_object_unref(p);
+        return 0;
+    }
+    if (p)
+        g_object_unref(p);
+    free(md);
+    snprintf(err, errlen, "%s: saml_metadata: %s", cl->saml_metadata_at, why);
+    return -1;
+}
+
+int gw_saml_idp_init(gw_ctx_t *app, char *err, size_t errlen)
+{
+    const gw_config_t *cfg = app->cfg;
+    size_t nsaml = 0;
+    for (size_t i = 0; i < cfg->nclients; i++)
+        nsaml += cfg->clients[i].saml_metadata != NULL;
+    char *kp = gw_sprintf("%s/saml-idp.key", cfg->keys_dir), *cp = gw_sprintf("%s/saml-idp.crt", cfg->keys_dir);
+    int have_key = access(kp, F_OK) == 0;
+    int rc = -1;
+    saml_idp_t *s = NULL;
+    if (!nsaml && !have_key) {
+        rc = 0; /* no SAML here */
+        goto done;
+    }
+    if (gw_saml_process_init()) {
+        snprintf(err, errlen, "SAML: lasso 2.8.1 or newer is needed");
+        goto done;
+    }
+    char why[512];
+    s = gw_xcalloc(1, sizeof(*s));
+    s->key_pem = read_file(kp, 65536, why, sizeof(why));
+    s->cert_pem = s->key_pem ? read_file(cp, 65536, why, sizeof(why)) : NULL;
+    char *b64 = s->cert_pem ? pem_body(s->cert_pem) : NULL;
+    if (!b64) {
+        snprintf(err, errlen, "SAML IdP key: %s%s", s->cert_pem ? cp : why,
+                 s->cert_pem ? " is not a PEM certificate" : " (keys/gen-dev-keys.sh makes one)");
+        goto done;
+    }
+    s->metadata = idp_metadata(cfg->public_url, b64);
+    free(b64);
+    s->sp = gw_xcalloc(nsaml ? nsaml : 1, sizeof(*s->sp));
+    for (size_t i = 0; i < cfg->nclients; i++)
+        if (cfg->clients[i].saml_metadata && load_sp(s, cfg, &cfg->clients[i], err, errlen))
+            goto done;
+    /* the same server every thread will build: a bad key shows now */
+    LassoServer *srv = server_new(s, err, errlen);
+    if (!srv)
+        goto done;
+    g_object_unref(srv);
+    if (pthread_key_create(&s->server_key, server_free)) {
+        snprintf(err, errlen, "SAML: no thread key");
+        goto done;
+    }
+    app->saml = s;
+    s = NULL;
+    rc = 0;
+done:
+    idp_free(s);
+    free(kp);
+    free(cp);
+    return rc;
+}
+
+void gw_saml_idp_cleanup(gw_ctx_t *app)
+{
+    saml_idp_t *s = app->saml;
+    if (!s)
+        return;
+    LassoServer *srv = pthread_getspecific(s->server_key);
+    if (srv) {
+        pthread_setspecific(s->server_key, NULL);
+        g_object_unref(srv);
+    }
+    pthread_key_delete(s->server_key);
+    idp_free(s);
+    app->saml = NULL;
+}
+
+/* ------------------------------------------------------------------ /saml/metadata */
+
+static void h_metadata(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    saml_idp_t *s = app->saml;
+    if (!s) {
+        gw_error_page(&app->page, req, resp, 404, "not_found", NULL, NULL, NULL);
+        return;
+    }
+    gw_resp_text(resp, 200, "application/samlmetadata+xml", s->metadata);
+    gw_resp_header(resp, "Cache-Control", "public, max-age=300");
+}
+
+/* ------------------------------------------------------------------ answers to the ACS */
+
+/* A LassoLogin as it was after the portal's AuthnRequest, rebuilt from the return handle:
+ * same SP, request ID, ACS, NameID format and RelayState. NULL on failure. */
+static LassoLogin *login_from_ret(saml_idp_t *s, json_t *ret)
+{
+    LassoServer *srv = thread_server(s);
+    if (!srv)
+        return NULL;
+    LassoLogin *login = lasso_login_new(srv);
+    LassoProfile *prof = LASSO_PROFILE(login);
+    if (lasso_login_init_idp_initiated_authn_request(login, gw_jstr(ret, "sp"))) {
+        g_object_unref(login);
+        return NULL;
+    }
+    LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
+    g_free(ar->parent.ID);
+    ar->parent.ID = g_strdup(gw_jstr(ret, "id"));
+    if (gw_jstr(ret, "acs")) {
+        ar->AssertionConsumerServiceURL = g_strdup(gw_jstr(ret, "acs"));
+        ar->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
+    } else {
+        ar->AssertionConsumerServiceIndex = (int)json_integer_value(json_object_get(ret, "acs_index"));
+    }
+    g_free(ar->NameIDPolicy->Format);
+    ar->NameIDPolicy->Format = g_strdup(gw_streq(gw_jstr(ret, "format"), "transient")
+                                            ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
+                                            : LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT);
+    ar->NameIDPolicy->AllowCreate = TRUE;
+    int rc = lasso_login_process_authn_request_msg(login, NULL);
+    if (rc || login->protocolProfile != LASSO_LOGIN_PROTOCOL_PROFILE_BRWS_POST) {
+        gw_log(GW_LOG_ERROR, "saml", "cannot rebuild the request", "error", rc ? lasso_strerror(rc) : "binding", NULL);
+        g_object_unref(login);
+        return NULL;
+    }
+    if (gw_jstr(ret, "relay")) {
+        g_free(prof->msg_relayState);
+        prof->msg_relayState = g_strdup(gw_jstr(ret, "relay"));
+    }
+    return login;
+}
+
+/* The auto-submitting form that carries the Response to the ACS: its values escaped by the
+ * renderer, a CSP that lets the page post to that ACS only and run only its own script. */
+static void post_form(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, LassoProfile *prof)
+{
+    const char *acs = prof->msg_url;
+    if (!acs || !prof->msg_body || strpbrk(acs, ";, \t\r\n'\"")) {
+        gw_error_page(&app->page, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
+        return;
+    }
+    char *nonce = gw_random_token(18);
+    gw_tmpl_var_t v[] = { { "action", acs },
+                          { "saml_response", prof->msg_body },
+                          { "relay_state", prof->msg_relayState },
+                          { "nonce", nonce } };
+    char *html = gw_tmpl_render(app->tmpl, "saml_post", lang, v, sizeof(v) / sizeof(v[0]), NULL);
+    if (!html) {
+        gw_error_page(&app->page, req, resp, 500, "server_busy", lang, NULL, NULL);
+        free(nonce);
+        return;
+    }
+    char *csp = gw_sprintf("default-src 'none'; script-src 'nonce-%s'; style-src 'unsafe-inline'; form-action %s; "
+                           "frame-ancestors 'none'; base-uri 'none'",
+                           nonce, acs);
+    gw_resp_text(resp, 200, "text/html; charset=utf-8", html);
+    gw_resp_header(resp, "Content-Security-Policy", csp);
+    free(csp);
+    free(html);
+    free(nonce);
+}
+
+static void set_status(LassoProfile *prof, const char *top, const char *second)
+{
+    LassoSamlp2StatusResponse *r = LASSO_SAMLP2_STATUS_RESPONSE(prof->response);
+    LassoSamlp2Status *st = LASSO_SAMLP2_STATUS(lasso_samlp2_status_new());
+    st->StatusCode = LASSO_SAMLP2_STATUS_CODE(lasso_samlp2_status_code_new());
+    st->StatusCode->Value = g_strdup(top);
+    if (second) {
+        st->StatusCode->StatusCode = LASSO_SAMLP2_STATUS_CODE(lasso_samlp2_status_code_new());
+        st->StatusCode->StatusCode->Value = g_strdup(second);
+    }
+    if (r->Status)
+        g_object_unref(r->Status);
+    r->Status = st;
+}
+
+/* A Response with an error status (second: the SAML status that says why) to the ACS. */
+static void post_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, json_t *ret,
+                        const char *second)
+{
+    LassoLogin *login = login_from_ret(app->saml, ret);
+    if (!login) {
+        gw_error_page(&app->page, req, resp, 500, "server_busy", lang, NULL, NULL);
+        return;
+    }
+    LassoProfile *prof = LASSO_PROFILE(login);
+    set_status(prof, LASSO_SAML2_STATUS_CODE_RESPONDER, second);
+    int rc = lasso_login_build_authn_response_msg(login);
+    if (rc) {
+        gw_log(GW_LOG_ERROR, "saml", "cannot build the response", "error", lasso_strerror(rc), NULL);
+        gw_error_page(&app->page, req, resp, 500, "server_busy", lang, NULL, NULL);
+    } else {
+        gw_log(GW_LOG_INFO, "saml", "error status to the portal", "sp", gw_jstr(ret, "sp"), "status", second, "id",
+               req->id, NULL);
+        post_form(app, req, resp, lang, prof);
+    }
+    g_object_unref(login);
+}
+
+/* ------------------------------------------------------------------ /saml/sso */
+
+static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, int status, const char *code,
+                   const char *why, const char *sp)
+{
+    gw_log(GW_LOG_WARN, "saml", "AuthnRequest refused", "reason", why, "sp", sp ? sp : "(unknown)", "id", req->id,
+           NULL);
+    gw_error_page(&app->page, req, resp, status, code, lang, NULL, NULL);
+}
+
+/* Checks that need no lasso: the byte budget, the signature algorithm. The message for
+ * lasso in *msg, or NULL when refused (answered). */
+static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
+{
+    int post = req->method == GW_M_POST;
+    const gw_form_t *p = post ? &req->form : &req->q;
+    const char *m = gw_form_get(p, "SAMLRequest");
+    if (!m || gw_form_count(p, "SAMLRequest") != 1) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "no SAMLRequest", NULL);
+        return NULL;
+    }
+    if (!gw_saml_request_fits(post ? strlen(m) : strlen(req->query))) {
+        refuse(app, req, resp, lang, 413, "too_large", "request larger than the budget", NULL);
+        return NULL;
+    }
+    if (!post) {
+        const char *alg = gw_form_get(p, "SigAlg");
+        if (alg && !gw_saml_sigalg_ok(alg)) {
+            refuse(app, req, resp, lang, 400, "invalid_request", "SigAlg not allowed (RSA-SHA256 or stronger)", NULL);
+            return NULL;
+        }
+        return req->query;
+    }
+    gsize n = 0;
+    guchar *xml = g_base64_decode(m, &n);
+    char *text = xml ? g_strndup((const char *)xml, n) : NULL;
+    int weak = !text || names_sha1(text);
+    g_free(text);
+    g_free(xml);
+    if (weak) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "SHA-1 signature or not base64", NULL);
+        return NULL;
+    }
+    return m;
+}
+
+/* What the Response will need, from lasso's view of the request: NULL (answered) when the
+ * request cannot be answered to its ACS. */
+static json_t *return_handle(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, LassoLogin *login,
+                             const saml_sp_t *sp)
+{
+    LassoProfile *prof = LASSO_PROFILE(login);
+    LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
+    const char *id = ar->parent.ID, *acs = ar->AssertionConsumerServiceURL, *relay = prof->msg_relayState;
+    if (login->protocolProfile != LASSO_LOGIN_PROTOCOL_PROFILE_BRWS_POST) {
+        refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "the ACS is not HTTP-POST", sp->entity_id);
+        return NULL;
+    }
+    if (!id || !*id || strlen(id) > MAX_REQUEST_ID || (acs && strlen(acs) > MAX_ACS_URL) ||
+        (relay && strlen(relay) > MAX_RELAY_STATE)) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "ID, ACS or RelayState missing or too long",
+               sp->entity_id);
+        return NULL;
+    }
+    const char *fmt = ar->NameIDPolicy ? ar->NameIDPolicy->Format : NULL;
+    json_t *ret = json_object();
+    gw_jset(ret, "sp", sp->entity_id);
+    gw_jset(ret, "id", id);
+    gw_jset(ret, "acs", acs);
+    if (!acs)
+        json_object_set_new(ret, "acs_index", json_integer(ar->AssertionConsumerServiceIndex));
+    gw_jset(ret, "relay", relay);
+    gw_jset(ret, "format", gw_streq(fmt, LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT) ? "transient" : "persistent");
+    return ret;
+}
+
+static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    saml_idp_t *s = app->saml;
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    if (!s) {
+        gw_error_page(&app->page, req, resp, 404, "not_found", lang, NULL, NULL);
+        return;
+    }
+    const char *msg = precheck(app, req, resp, lang);
+    if (!msg)
+        return;
+    LassoServer *srv = thread_server(s);
+    if (!srv) {
+        gw_error_page(&app->page, req, resp, 503, "server_busy", lang, NULL, NULL);
+        return;
+    }
+    LassoLogin *login = lasso_login_new(srv);
+    LassoProfile *prof = LASSO_PROFILE(login);
+    lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
+    if (req->method == GW_M_POST && gw_form_get(&req->form, "RelayState"))
+        prof->msg_relayState = g_strdup(gw_form_get(&req->form, "RelayState"));
+    int rc = lasso_login_process_authn_request_msg(login, msg);
+    const saml_sp_t *sp = find_sp(s, prof->remote_providerID);
+    json_t *ret = NULL;
+    if (!sp) {
+        refuse(app, req, resp, lang, 400, "unknown_client", rc ? lasso_strerror(rc) : "unknown SP",
+               prof->remote_providerID);
+    } else if (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT) {
+        refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "ACS not in the portal's metadata", sp->entity_id);
+    } else if (rc || prof->signature_status) {
+        refuse(app, req, resp, lang, 400, "invalid_request",
+               rc ? lasso_strerror(rc) : lasso_strerror(prof->signature_status), sp->entity_id);
+    } else if ((ret = return_handle(app, req, resp, lang, login, sp))) {
+        const gw_client_t *cl = gw_config_client(app->cfg, sp->client_id);
+        LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
+        const char *fmt = ar->NameIDPolicy ? ar->NameIDPolicy->Format : NULL;
+        LassoSamlp2RequestedAuthnContext *rac = ar->RequestedAuthnContext;
+        const char *refs[8];
+        size_t nrefs = 0;
+        for (GList *g = rac ? rac->AuthnContextClassRef : NULL; g && nrefs < 8; g = g->next)
+            refs[nrefs++] = g->data;
+        int need = gw_saml_min_level(rac ? rac->Comparison : NULL, refs, nrefs, cl->min_level);
+        if (fmt && !gw_streq(fmt, LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT) &&
+            !gw_streq(fmt, LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT) &&
+            !gw_streq(fmt, LASSO_SAML2_NAME_IDENTIFIER_FORMAT_UNSPECIFIED)) {
+            post_status(app, req, resp, lang, ret, LASSO_SAML2_STATUS_CODE_INVALID_NAME_ID_POLICY);
+        } else if (need < 0) {
+            post_status(app, req, resp, lang, ret, LASSO_SAML2_STATUS_CODE_NO_AUTHN_CONTEXT);
+        } else {
+            gw_login_t l = {
+                .portal = gw_strdup(cl->id),
+                .min_level = need,
+                .force = ar->ForceAuthn && !ar->IsPassive,
+                .passive = ar->IsPassive,
+                .max_age = -1,
+                .frontend = gw_strdup(gw_saml_idp_frontend.name),
+                .ret = json_incref(ret),
+            };
+            gw_broker_start(app, req, resp, &l, lang);
+            gw_login_cleanup(&l);
+        }
+    }
+    json_decref(ret);
+    g_object_unref(login);
+}
+
+/* ------------------------------------------------------------------ the broker's answers */
+
+static char *iso_time(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char b[32];
+    strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return gw_strdup(b);
+}
+
+static void add_attribute(LassoSaml2AttributeStatement *st, const char *name, const char *friendly, const char *value)
+{
+    LassoSaml2Attribute *a = LASSO_SAML2_ATTRIBUTE(lasso_saml2_attribute_new());
+    a->Name = g_strdup(name);
+    a->NameFormat = g_strdup(LASSO_SAML2_ATTRIBUTE_NAME_FORMAT_URI);
+    a->FriendlyName = g_strdup(friendly);
+    LassoSaml2AttributeValue *v = lasso_saml2_attribute_value_new();
+    LassoMiscTextNode *t = LASSO_MISC_TEXT_NODE(lasso_misc_text_node_new_with_string(value));
+    t->text_child = TRUE; /* else lasso writes <XXX>value</XXX> */
+    v->any = g_list_append(v->any, t);
+    a->AttributeValue = g_list_append(a->AttributeValue, v);
+    st->Attribute = g_list_append(st->Attribute, a);
+}
+
+/* The released claims as attributes (docs/saml.md lists them). */
+static const struct {
+    const char *claim, *name, *friendly;
+} attributes[] = {
+    { "name", "urn:oid:2.5.4.3", "cn" },
+    { "birthdate", "urn:oid:1.3.6.1.5.5.7.9.1", "dateOfBirth" },
+    { "gender", "urn:oid:1.3.6.1.5.5.7.9.3", "gender" },
+    { "cccd", "urn:oid:2.5.4.5", "serialNumber" },
+    { "legacy_account", "urn:oid:0.9.2342.19200300.100.1.1", "uid" },
+};
+
+static int fill_assertion(LassoLogin *login, const json_t *ret, const gw_finished_t *done, json_t *claims)
+{
+    LassoSaml2Assertion *as = LASSO_SAML2_ASSERTION(lasso_login_get_assertion(login));
+    if (!as)
+        return -1;
+    int rc = 0;
+    if (!gw_streq(gw_jstr(ret, "format"), "transient")) {
+        /* the portal's pairwise id, not lasso's random federation id */
+        if (as->Subject && as->Subject->NameID) {
+            g_free(as->Subject->NameID->content);
+            as->Subject->NameID->content = g_strdup(done->sub);
+        } else {
+            rc = -1;
+        }
+    }
+    LassoSaml2AttributeStatement *st = LASSO_SAML2_ATTRIBUTE_STATEMENT(lasso_saml2_attribute_statement_new());
+    for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++)
+        if (gw_jstr(claims, attributes[i].claim))
+            add_attribute(st, attributes[i].name, attributes[i].friendly, gw_jstr(claims, attributes[i].claim));
+    if (st->Attribute)
+        as->AttributeStatement = g_list_append(as->AttributeStatement, st);
+    else
+        g_object_unref(st);
+    g_object_unref(as);
+    return rc;
+}
+
+static void saml_complete(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login,
+                          const gw_finished_t *done)
+{
+    const char *lang = gw_req_lang(req, &app->page, login->ui_locales);
+    const gw_client_t *cl = gw_config_client(app->cfg, login->portal);
+    LassoLogin *ll = app->saml && cl ? login_from_ret(app->saml, login->ret) : NULL;
+    if (!ll) {
+        gw_error_page(&app->page, req, resp, 500, "server_busy", lang, NULL, NULL);
+        return;
+    }
+    int64_t now = gw_now();
+    char *instant = iso_time(done->auth_time), *nb = iso_time(now - CLOCK_SKEW),
+         *noa = iso_time(now + ASSERTION_LIFETIME);
+    json_t *claims = gw_release_claims(app, cl, cl->scopes, done->identity, done->account, done->merged);
+    int rc = lasso_login_validate_request_msg(ll, TRUE, TRUE);
+    if (!rc)
+        rc = lasso_login_build_assertion(ll, gw_saml_class_for_level(done->level), instant, NULL, nb, noa);
+    if (!rc && fill_assertion(ll, login->ret, done, claims))
+        rc = LASSO_PROFILE_ERROR_MISSING_ASSERTION;
+    if (!rc)
+        rc = lasso_login_build_authn_response_msg(ll);
+    if (rc) {
+        gw_log(GW_LOG_ERROR, "saml", "cannot build the assertion", "error", lasso_strerror(rc), "id", req->id, NULL);
+        gw_error_page(&app->page, req, resp, 500, "server_busy", lang, NULL, NULL);
+    } else {
+        post_form(app, req, resp, lang, LASSO_PROFILE(ll));
+    }
+    json_decref(claims);
+    free(instant);
+    free(nb);
+    free(noa);
+    g_object_unref(ll);
+}
+
+static void saml_fail(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login, const char *error)
+{
+    const char *lang = gw_req_lang(req, &app->page, login->ui_locales);
+    if (!app->saml || !find_sp(app->saml, gw_jstr(login->ret, "sp"))) {
+        gw_error_page(&app->page, req, resp, 400, "unknown_client", lang, NULL, NULL);
+        return;
+    }
+    post_status(app, req, resp, lang, login->ret,
+                gw_streq(error, "login_required") ? LASSO_SAML2_STATUS_CODE_NO_PASSIVE
+                                                  : LASSO_SAML2_STATUS_CODE_AUTHN_FAILED);
+}
+
+/* A link cannot carry a POSTed Response: the error page offers none. */
+static char *saml_back_url(gw_ctx_t *app, const gw_login_t *login, const char *error) { return NULL; }
+
+/* With an SSO session, the broker may ask the population DB for a portal that matches
+ * legacy accounts by name: the upstream pool. */
+static int has_sso_cookie(gw_ctx_t *app, const gw_req_t *req)
+{
+    char *c = gw_cookie_get(req->cookie, app->sso_cookie);
+    int has = c != NULL;
+    free(c);
+    return has;
+}
+
+const gw_frontend_ops_t gw_saml_idp_frontend = {
+    .name = "saml",
+    .complete = saml_complete,
+    .fail = saml_fail,
+    .back_url = saml_back_url,
+    .session_ended = NULL, /* Single Logout is not done yet */
+};
+
+const gw_route_t gw_saml_idp_routes[] = {
+    { .methods = GW_M_GET | GW_M_HEAD, .path = "/saml/metadata", .fn = h_metadata, .is_inline = 1 },
+    { .methods = GW_M_GET | GW_M_POST, .path = "/saml/sso", .fn = h_sso, .waits_upstream = has_sso_cookie },
+    { 0 },
+};

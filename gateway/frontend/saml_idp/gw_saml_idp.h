@@ -1,0 +1,49 @@
+/* gw_saml_idp: eidgw as the SAML 2.0 identity provider of the portals (the SAML front end),
+ * on Debian's lasso: GET /saml/metadata, GET|POST /saml/sso (docs/saml.md).
+ *
+ * A portal is SAML when its [client ID] section names its SP metadata (saml_metadata);
+ * the entityID in that file identifies the portal. The IdP's signing key and certificate
+ * are saml-idp.key and saml-idp.crt in the keys directory. */
+#ifndef GW_SAML_IDP_H
+#define GW_SAML_IDP_H
+#include "gw_broker.h"
+
+#include <stddef.h>
+
+extern const gw_frontend_ops_t gw_saml_idp_frontend;
+extern const gw_route_t gw_saml_idp_routes[];
+
+/* Once per process, before any thread starts (idempotent): LASSO_FLAG dropped from the
+ * environment, lasso initialised and its version checked, its log routed to gw_log.
+ * 0, or -1 when the library is too old. */
+int gw_saml_process_init(void);
+void gw_saml_process_shutdown(void);
+
+/* The IdP from the configuration: the key, the certificate, every SAML portal's metadata
+ * (each checked by loading it as lasso will). Nothing to do without SAML portals and
+ * without an IdP key. -1 with "file:line: saml_metadata: ..." in err. */
+int gw_saml_idp_init(gw_ctx_t *app, char *err, size_t errlen);
+void gw_saml_idp_cleanup(gw_ctx_t *app);
+
+/* ---- the pure parts (unit-tested) ---- */
+
+/* The largest SAML message accepted (the raw query of a Redirect, the SAMLRequest field of
+ * a POST), in bytes. */
+#define GW_SAML_MAX_REQUEST (64 * 1024)
+/* Whether a message of n bytes fits the budget. */
+int gw_saml_request_fits(size_t n);
+
+/* The AuthnContextClassRef of an e-ID level (the project's URNs, the same as the OIDC acr
+ * values; level 0, a legacy password: PasswordProtectedTransport). */
+const char *gw_saml_class_for_level(int level);
+/* The level of an AuthnContextClassRef: 1 or 2 for ours, 0 for any other. */
+int gw_saml_level_for_class(const char *class_ref);
+/* The least level a login must reach for a RequestedAuthnContext: comparison ("exact",
+ * "minimum", "better", "maximum" or NULL: exact), its class refs (n of them), the portal's
+ * own min_level. A request never lowers the portal's minimum. -1 when no e-ID level can
+ * satisfy it (SAML status NoAuthnContext). */
+int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n, int portal_min);
+/* Whether a signature algorithm URI is accepted on input (RSA with SHA-256 or longer). */
+int gw_saml_sigalg_ok(const char *uri);
+
+#endif

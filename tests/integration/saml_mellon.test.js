@@ -1,0 +1,195 @@
+// Apache httpd + mod_auth_mellon (Debian's SAML 2.0 SP) as a portal of eidgw's SAML IdP:
+// mellon reads eidgw's /saml/metadata, sends a signed HTTP-Redirect AuthnRequest, the
+// citizen logs in through eidgw and the VNeID simulator, eidgw posts a signed Response to
+// mellon's ACS and Apache's page sees the identity. Then requests crafted here with the
+// SP's key: wrong ACS, unknown SP, a tampered signature, SHA-1, IsPassive, the budget.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { startStack, freePort, secret, readLog } from './lib/harness.js';
+import { href, hidden, errorCode, forms } from './lib/rp.js';
+import { mellonMissing, mellonSp, startMellon, parseEnv, NavAgent as Agent } from './lib/apache.js';
+
+const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
+const PORTAL = 'mellon-portal';
+const missing = mellonMissing();
+
+let st, ap, sp, idpMetadata;
+before(async () => {
+  if (missing) return;
+  const apachePort = await freePort();
+  sp = mellonSp(null, `http://127.0.0.1:${apachePort}`);
+  const portal = { id: PORTAL, name: 'Cổng Mellon', secret: secret(), redirect: [], scopes: 'openid profile cccd',
+                   minLevel: 1 };
+  st = await startStack('saml', { clients: [portal], samlKey: true,
+                                  extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\n` } });
+  try {
+    idpMetadata = await (await fetch(`${st.gw.url}/saml/metadata`)).text();
+    ap = await startMellon({ port: apachePort, sp, idpMetadata });
+  } catch (e) {
+    await st.stop();
+    st = null;
+    throw e;
+  }
+});
+after(async () => {
+  await ap?.stop();
+  await st?.stop();
+});
+
+function diag() {
+  return `\n--- apache error.log ---\n${ap?.errorLog().slice(-6000)}\n--- apache access.log ---\n` +
+    `${ap?.accessLog().slice(-3000)}\n--- eidgw ---\n${readLog(st.gw.proc).slice(-5000)}`;
+}
+
+const browse = (agent, url, opts = {}) => agent.follow(url, opts, 25);
+const hopTo = (r, prefix) => r.hops.find((h) => h.url.startsWith(prefix));
+
+// The pairwise id eidgw gives this citizen at this portal (the OIDC sub): HMAC-SHA256
+// under the gateway's pairwise key of "portal\0id12".
+function pairwise(portal, id12) {
+  const key = Buffer.from(fs.readFileSync(path.join(st.dir, 'keys/pairwise.key'), 'utf8').trim(), 'hex');
+  return crypto.createHmac('sha256', key).update(`${portal}\0${id12}`).digest('base64url');
+}
+
+// From eidgw's login page through the VNeID simulator back to eidgw: the page it ends on.
+async function throughVneid(agent, r, citizen = AN.id12) {
+  assert.ok(r.url.startsWith(`${st.gw.url}/login?`), `expected eidgw's login page, got ${r.status} ${r.url}${diag()}`);
+  const v = href(r.body, 'vneid');
+  assert.ok(v, 'eidgw login page has the VNeID button');
+  r = await browse(agent, new URL(v, r.url).toString());
+  assert.ok(r.url.startsWith(`${st.sim.url}/auth?`), r.url);
+  return browse(agent, `${st.sim.url}/auth/login`, { method: 'POST', form: { tx: hidden(r.body, 'tx'), citizen } });
+}
+
+// The auto-submitting form eidgw answers with: {action, fields, xml (the decoded Response)}.
+function postForm(r) {
+  assert.equal(r.status, 200, `expected eidgw's POST form, got ${r.status} ${r.url}\n${r.body.slice(0, 2000)}${diag()}`);
+  const f = forms(r.body).find((x) => x.fields.SAMLResponse);
+  assert.ok(f, `no SAMLResponse form: ${r.body.slice(0, 2000)}`);
+  assert.equal(f.method, 'post');
+  return { ...f, xml: Buffer.from(f.fields.SAMLResponse, 'base64').toString('utf8') };
+}
+
+const SIG = { sha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+              sha1: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' };
+
+// An HTTP-Redirect AuthnRequest signed with the SP's key, as mellon would send it.
+function redirectRequest({ issuer = sp.entityId, acs = sp.acs, alg = 'sha256', tamper = false, attrs = '',
+                           inner = '' } = {}) {
+  const xml = (id) => `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ` +
+    `xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" ` +
+    `IssueInstant="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" Destination="${st.gw.url}/saml/sso" ` +
+    `AssertionConsumerServiceURL="${acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"${attrs}>` +
+    `<saml:Issuer>${issuer}</saml:Issuer>` +
+    `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" AllowCreate="true"/>${inner}` +
+    `</samlp:AuthnRequest>`;
+  const enc = (id) => encodeURIComponent(zlib.deflateRawSync(xml(id)).toString('base64'));
+  const id = `_${crypto.randomBytes(16).toString('hex')}`;
+  const signed = `SAMLRequest=${enc(id)}&RelayState=${encodeURIComponent('/protected/whoami')}` +
+    `&SigAlg=${encodeURIComponent(SIG[alg])}`;
+  const sig = crypto.sign(alg, Buffer.from(signed), sp.keyPem).toString('base64');
+  // tampered: another request under the first one's signature
+  const sent = tamper ? signed.replace(/^SAMLRequest=[^&]*/, `SAMLRequest=${enc(`${id}x`)}`) : signed;
+  return `${st.gw.url}/saml/sso?${sent}&Signature=${encodeURIComponent(sig)}`;
+}
+
+test('eidgw publishes its SAML IdP metadata', { skip: missing || false }, async () => {
+  const res = await fetch(`${st.gw.url}/saml/metadata`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /samlmetadata\+xml/);
+  const md = await res.text();
+  assert.ok(md.includes(`entityID="${st.gw.url}/saml/metadata"`), md);
+  assert.match(md, /<md:KeyDescriptor use="signing">[\s\S]*<ds:X509Certificate>[A-Za-z0-9+/=]{400,}<\/ds:X509Certificate>/);
+  assert.ok(md.includes(`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${st.gw.url}/saml/sso"`));
+  assert.ok(md.includes(`Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${st.gw.url}/saml/sso"`));
+  assert.ok(md.includes('nameid-format:persistent</md:NameIDFormat>'));
+  assert.ok(md.includes('nameid-format:transient</md:NameIDFormat>'));
+  assert.ok(md.includes('WantAuthnRequestsSigned="true"'));
+});
+
+test('mod_auth_mellon logs a citizen in through eidgw and VNeID and sees the identity', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  let r = await browse(agent, `${ap.url}/protected/whoami`);
+  const sso = hopTo(r, `${st.gw.url}/saml/sso?`);
+  assert.ok(sso, `Apache did not send the browser to eidgw: ${r.hops.map((h) => `${h.status} ${h.url}`).join('\n')}${diag()}`);
+  const q = new URL(sso.url).searchParams;
+  assert.ok(q.get('SAMLRequest') && q.get('Signature'), 'mellon signs its AuthnRequest');
+  assert.equal(q.get('SigAlg'), SIG.sha256);
+
+  r = await throughVneid(agent, r);
+  const f = postForm(r);
+  assert.equal(f.action, sp.acs);
+  const csp = r.headers.get('content-security-policy');
+  assert.ok(csp.includes(`form-action ${sp.acs};`), csp);
+  assert.match(csp, /script-src 'nonce-[A-Za-z0-9_-]+'/);
+  assert.match(r.body, /<noscript>[\s\S]*<button/);
+  // signed with RSA-SHA256, never SHA-1; Response and Assertion both signed
+  assert.equal((f.xml.match(/SignatureMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmldsig-more#rsa-sha256"/g) || []).length, 2, f.xml);
+  assert.ok(!/xmldsig#rsa-sha1/.test(f.xml));
+  assert.ok(f.xml.includes('urn:oasis:names:tc:SAML:2.0:status:Success'));
+  assert.ok(f.xml.includes('<saml:AuthnContextClassRef>urn:vn:eid:level:2</saml:AuthnContextClassRef>'), f.xml);
+  assert.ok(f.xml.includes('FriendlyName="cn"'));
+
+  r = await browse(agent, f.action, { method: 'POST', form: f.fields });
+  assert.equal(r.status, 200, `Apache did not serve the protected page: ${r.status} ${r.url}\n${r.body}${diag()}`);
+  assert.equal(r.url, `${ap.url}/protected/whoami`);
+  const env = parseEnv(r.body);
+  const sub = pairwise(PORTAL, AN.id12);
+  assert.equal(env.MELLON_NAME_ID, sub, r.body);
+  assert.equal(env.REMOTE_USER, sub);
+  assert.equal(env.SAML_CN, AN.name);
+  assert.equal(env.SAML_SERIAL, AN.id12);
+  assert.equal(env.SAML_DOB, '1985-03-14');
+  assert.equal(env.SAML_GENDER, 'male');
+
+  // mellon's session holds: no second trip to eidgw
+  const again = await browse(agent, `${ap.url}/protected/whoami`);
+  assert.equal(again.hops.length, 1);
+  assert.equal(parseEnv(again.body).MELLON_NAME_ID, sub);
+});
+
+test('a request crafted with the SP key is accepted (the control for the refusals below)', { skip: missing || false }, async () => {
+  const r = await new Agent().request(redirectRequest());
+  assert.equal(r.status, 302, `${r.status} ${r.body.slice(0, 500)}${diag()}`);
+  assert.ok(r.location.startsWith(`${st.gw.url}/login?`), r.location);
+});
+
+test('refusals: an ACS not in the metadata, an unknown SP, a tampered signature, SHA-1', { skip: missing || false }, async () => {
+  const cases = [
+    ['ACS not in metadata', redirectRequest({ acs: 'http://127.0.0.1:9/evil/acs' }), 'invalid_redirect_uri'],
+    ['unknown SP', redirectRequest({ issuer: 'http://127.0.0.1:9/unknown-sp' }), 'unknown_client'],
+    ['tampered request', redirectRequest({ tamper: true }), 'invalid_request'],
+    ['SHA-1 SigAlg', redirectRequest({ alg: 'sha1' }), 'invalid_request'],
+  ];
+  for (const [what, url, code] of cases) {
+    const r = await new Agent().request(url);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.location || ''}`);
+    assert.match(r.headers.get('content-type'), /text\/html/, what);
+    assert.equal(errorCode(r.body), code, `${what}: ${r.body.slice(0, 800)}`);
+    assert.equal(r.location, null, what);
+  }
+  const big = await new Agent().request(`${st.gw.url}/saml/sso`, { method: 'POST',
+    form: { SAMLRequest: 'A'.repeat(70 * 1024) } });
+  assert.equal(big.status, 413);
+  assert.equal(errorCode(big.body), 'too_large');
+});
+
+test('IsPassive without a session answers NoPassive to the ACS', { skip: missing || false }, async () => {
+  const r = await new Agent().request(redirectRequest({ attrs: ' IsPassive="true"' }));
+  const f = postForm(r);
+  assert.equal(f.action, sp.acs);
+  assert.equal(f.fields.RelayState, '/protected/whoami');
+  assert.ok(f.xml.includes('urn:oasis:names:tc:SAML:2.0:status:NoPassive'), f.xml);
+  assert.ok(!f.xml.includes('<saml:Assertion'), 'no assertion in an error response');
+});
+
+test('RequestedAuthnContext with only foreign classes answers NoAuthnContext', { skip: missing || false }, async () => {
+  const inner = '<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>' +
+    'urn:oasis:names:tc:SAML:2.0:ac:classes:Kerberos</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>';
+  const f = postForm(await new Agent().request(redirectRequest({ inner })));
+  assert.ok(f.xml.includes('urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext'), f.xml);
+});
