@@ -48,7 +48,8 @@ step "integration tests" env EIDGW_BIN="$ROOT/build/eidgw" node --test --test-co
 SAN=$EIDGW_ARTIFACTS/sanitizers; mkdir -p "$SAN"
 asan_run() {
   env EIDGW_BIN="$ROOT/build-asan/eidgw" \
-      ASAN_OPTIONS="log_path=$SAN/asan:detect_leaks=1:abort_on_error=0" \
+      ASAN_OPTIONS="log_path=$SAN/asan:detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0:malloc_context_size=30" \
+      LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
       UBSAN_OPTIONS="print_stacktrace=1:log_path=$SAN/ubsan" \
       node --test --test-concurrency=1 "${INTEGRATION[@]}" || return 1
   if compgen -G "$SAN/*" >/dev/null; then

@@ -86,7 +86,8 @@ void gw_dir_free(const gw_directive_t *table, void *base);
  * Returns -1. */
 __attribute__((format(printf, 6, 7))) int gw_dir_error(char *err, size_t errlen, const char *file, int line,
                                                        const char *key, const char *fmt, ...);
-int gw_dir_verror(char *err, size_t errlen, const char *file, int line, const char *key, const char *fmt, va_list ap);
+__attribute__((format(printf, 6, 0))) int gw_dir_verror(char *err, size_t errlen, const char *file, int line,
+                                                         const char *key, const char *fmt, va_list ap);
 
 /* Lines of a section kept as they were read, for the one who owns its keys. */
 typedef struct gw_dir_line {
