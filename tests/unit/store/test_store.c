@@ -627,7 +627,9 @@ static void test_store_list_returns_live_records_of_the_outbox(void **state)
     fixture_t *f = *state;
     assert_int_equal(gw_store_put(f->st, "evq", "e1", "v1", 60, 0), GW_OK);
     assert_int_equal(gw_store_put(f->st, "evq", "e2", "v2", 60, 0), GW_OK);
-    assert_int_equal(gw_store_put(f->st, "evq", "e3", "v3", 1, 0), GW_OK);
+    /* expiry is kept in whole seconds: a 1 s record may be gone at the next tick,
+       so the short-lived one gets 2 s and the test waits 3 */
+    assert_int_equal(gw_store_put(f->st, "evq", "e3", "v3", 2, 0), GW_OK);
     assert_int_equal(gw_store_put(f->st, "other", "x", "y", 60, 0), GW_OK);
     listed_t l = { 0 };
     assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
@@ -636,7 +638,7 @@ static void test_store_list_returns_live_records_of_the_outbox(void **state)
     char *v = NULL;
     assert_int_equal(gw_store_take(f->st, "evq", "e2", &v), GW_OK);
     free(v);
-    sleep(2); /* e3 expires */
+    sleep(3); /* e3 expires */
     memset(&l, 0, sizeof(l));
     assert_int_equal(gw_store_list(f->st, "evq", 10, on_listed, &l), GW_OK);
     assert_int_equal(l.n, 0);
@@ -1018,7 +1020,8 @@ static int has_member(const members_t *l, const char *m)
 static void test_store_set_keeps_members_until_each_expires(void **state)
 {
     fixture_t *f = *state;
-    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-short", 1), GW_OK);
+    /* whole-second expiry: 2 s, so the member is still there when first listed */
+    assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-short", 2), GW_OK);
     assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK);
     assert_int_equal(gw_store_set_add(f->st, "sidx", "001099012345", "s-long", 60), GW_OK); /* no duplicate */
     assert_int_equal(gw_store_set_add(f->st, "sidx", "079188000001", "other", 60), GW_OK);
@@ -1026,7 +1029,7 @@ static void test_store_set_keeps_members_until_each_expires(void **state)
     assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 100, collect_member, &l), GW_OK);
     assert_int_equal(l.n, 2);
     assert_true(has_member(&l, "s-short") && has_member(&l, "s-long"));
-    sleep(2);
+    sleep(3);
     memset(&l, 0, sizeof(l));
     assert_int_equal(gw_store_set_members(f->st, "sidx", "001099012345", 100, collect_member, &l), GW_OK);
     assert_int_equal(l.n, 1);
