@@ -12,9 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
+{
+    gw_config_t *cfg = gw_config_load(path, err, errlen);
+    if (cfg && gw_plugins_configure(cfg, err, errlen)) {
+        gw_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
+    if (gw_plugins_configure(cfg, err, errlen))
+        return -1;
     app->cfg = cfg;
     app->is_tls = !strncmp(cfg->public_url, "https://", 8);
     /* __Host- needs Secure, and Secure needs TLS */
@@ -47,16 +59,10 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
         if (!app->audit)
             return -1;
     }
-    if (cfg->upstream->jwks_uri)
-        app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10, gw_fetch_body);
-    app->idp = gw_idp_find(cfg->upstream->plugin);
-    if (!app->idp) {
-        char known[256];
-        gw_idp_kinds(known, sizeof(known));
-        snprintf(err, errlen, "%s: plugin: '%s' is not an upstream plugin (known: %s)", cfg->upstream->plugin_at,
-                 cfg->upstream->plugin, known);
-        return -1;
-    }
+    app->idp = gw_idp_find(cfg->upstream->plugin); /* found: gw_plugins_configure checked it */
+    app->idp->needs(cfg->upstream->settings, &app->idp_needs);
+    if (app->idp_needs.keys_uri)
+        app->upstream_jwks = gw_jwks_cache_new(app->idp_needs.keys_uri, 10, gw_fetch_body);
     app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
     app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
     if (gw_saml_idp_init(app, err, errlen))

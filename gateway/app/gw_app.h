@@ -4,6 +4,10 @@
 #define GW_APP_H
 #include "gw_ctx.h"
 
+/* The configuration file read whole: the gateway's sections, then each plugin's section
+ * by that plugin's own table. NULL with "file:line: key: message" in err. */
+gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen);
+/* (gw_app_init reads the plugins' sections too when the caller parsed the file itself.) */
 int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen);
 void gw_app_cleanup(gw_ctx_t *app);
 

@@ -271,7 +271,7 @@ static size_t match_by_name(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl,
             break;
         }
         char detail[160] = "";
-        int r = gw_popdb_check(app->cfg, same[i].cmnd9, id12, name, detail, sizeof(detail));
+        int r = gw_popdb_check(app->cfg->popdb, same[i].cmnd9, id12, name, detail, sizeof(detail));
         audit(app, "popdb_check", cl->id, id12, same[i].id,
               r == GW_POPDB_MATCH      ? "match_by_name"
               : r == GW_POPDB_NO_MATCH ? "no_match_by_name"
@@ -725,7 +725,7 @@ static void h_legacy_verify(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     char detail[160] = "";
-    int r = gw_popdb_check(app->cfg, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
+    int r = gw_popdb_check(app->cfg->popdb, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
     audit(app, "popdb_check", cl->id, info.digits, a.id,
           r == GW_POPDB_MATCH      ? "match"
           : r == GW_POPDB_NO_MATCH ? "no_match"

@@ -55,7 +55,7 @@ static int cmd_check(int argc, char **argv, int serve)
         return 2;
     }
     char err[512];
-    gw_config_t *cfg = gw_config_load(path, err, sizeof(err));
+    gw_config_t *cfg = gw_app_config_load(path, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "eidgw: %s\n", err);
         return 1;

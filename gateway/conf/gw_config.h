@@ -25,7 +25,7 @@ typedef struct gw_client {
     char *backchannel_logout_uri;
     char *events_uri;
     int response_iss;
-        /* iss in authorization responses (RFC 9207); default yes */ /* account events (link, merge, re-key) as signed SETs */
+    /* iss in authorization responses (RFC 9207); default yes */ /* account events (link, merge, re-key) as signed SETs */
     char *scopes; /* space-separated scopes the client may receive */
     int min_level; /* 1 or 2 */
     char *token_alg; /* ES256 or RS256 */
@@ -42,27 +42,16 @@ typedef struct gw_client {
     char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
 } gw_client_t;
 
+/* An [upstream NAME] section. The gateway reads only `plugin`; every other key belongs to
+ * that plugin, which reads the section's lines with its own directive table
+ * (plugins/plugins.c, gw_plugins_configure) into its own settings. */
 typedef struct gw_upstream {
     char *name; /* section name, e.g. "vneid" */
     char *plugin; /* the idp plugin that speaks to it (plugin.h's registry); default "vneid" */
     char *plugin_at; /* "file:line" where plugin was set (or the section's line), for errors */
-    char *display_name;
-    char *issuer;
-    char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;
-    char *end_session_endpoint;
-    char *client_id, *client_secret;
-    char *scope;
-    int use_pkce, use_nonce;
-    int id_token; /* 0 absent, 1 optional, 2 required */
-    char *algs; /* allow-list, space-separated: RS256 ES256 PS256 */
-    char *claim_id, *claim_name, *claim_birthdate, *birthdate_format;
-    char *claim_sex, *sex_male, *sex_female;
-    char *claim_level; /* e.g. IAL */
-    gw_strlist_t level_map; /* "value:level" pairs, e.g. "1:1" "2:2" */
-    char *claim_account_type;
-    char *claim_logout_uri;
-    long timeout_ms;
-    long clock_skew;
+    gw_dir_lines_t lines; /* the plugin's keys, as read */
+    void *settings; /* the plugin's settings, once read; freed by its table */
+    const gw_directive_t *settings_table;
 } gw_upstream_t;
 
 typedef struct gw_config {
@@ -87,11 +76,11 @@ typedef struct gw_config {
     int store_memory_max; /* records */
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
-    /* [popdb] the population-DB matching service (3-item check) */
-    char *popdb_url, *popdb_name_format;
-    /* the service's wire format: request field names, the answer's field and values */
-    char *popdb_field_cmnd, *popdb_field_id12, *popdb_field_name, *popdb_result_field, *popdb_match, *popdb_nomatch;
-    long popdb_timeout;
+    /* [popdb] the population-DB matching service (3-item check): its keys belong to the
+     * popdb plugin, which reads them like an upstream's */
+    gw_dir_lines_t popdb_lines;
+    void *popdb;
+    const gw_directive_t *popdb_table;
     /* [limits] */
     gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;
     /* [audit] */
