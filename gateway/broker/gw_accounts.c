@@ -460,9 +460,21 @@ static void h_new(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_login_cleanup(login);
 }
 
+/* A wrong user costs what a wrong password costs: the stand-in check runs on a hash of one
+ * of the portal's own accounts (its scheme and cost), else on the built-in stand-in. */
+static void stand_in_check(gw_ctx_t *app, const gw_client_t *cl, const char *password)
+{
+    gw_account_t model;
+    if (GW_STORE_ACCT(app->store, account_hash_model, cl->id, &model) == GW_OK)
+        gw_pwhash_dummy_verify_like(password, model.pw_hash);
+    else
+        gw_pwhash_dummy_verify(password);
+}
+
 /* Check a legacy password: the imported hash, else the portal's callback. 1 on success,
  * 0 on a wrong password (same work for an unknown user), -1 when the callback is down. */
-static int password_ok(const gw_client_t *cl, const gw_account_t *a, const char *user, const char *password)
+static int password_ok(gw_ctx_t *app, const gw_client_t *cl, const gw_account_t *a, const char *user,
+                       const char *password)
 {
     if (a && !a->pw_hash[0] && cl->legacy_callback && password) {
         char acct[129];
@@ -472,12 +484,12 @@ static int password_ok(const gw_client_t *cl, const gw_account_t *a, const char 
         return r == GW_LEGACY_OK && !strcmp(acct, a->id); /* the portal must vouch for this account */
     }
     if (!a || !a->pw_hash[0] || !password) {
-        gw_pwhash_dummy_verify(password ? password : "");
+        stand_in_check(app, cl, password ? password : "");
         return 0;
     }
     int rc = gw_pwhash_verify(password, a->pw_hash);
     if (rc == GW_EINVAL) /* a malformed stored hash costs the same time as a wrong password */
-        gw_pwhash_dummy_verify(password);
+        stand_in_check(app, cl, password);
     return rc == GW_OK;
 }
 
@@ -504,7 +516,7 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    int pw_ok = password_ok(app, cl, found ? &a : NULL, user, pw);
     if (pw_ok < 0) {
         result_page(app, req, resp, 503, "legacy_unavailable", lang, lid, 0, NULL);
         goto done;
@@ -629,7 +641,7 @@ static void h_legacy(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     int found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    int pw_ok = password_ok(app, cl, found ? &a : NULL, user, pw);
     if (pw_ok < 0) {
         result_page(app, req, resp, 503, "legacy_unavailable", lang, lid, 1, NULL);
         goto done;

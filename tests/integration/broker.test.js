@@ -291,6 +291,22 @@ test('A: wrong password and unknown user get the same answer; the per-account li
   assert.notEqual(again.status, 429, 'the limit resets after its window');
 });
 
+test('A: an unknown username costs the portal\'s own hash scheme, not a stand-in of another cost', async () => {
+  const checks = async () => (await (await fetch(`${st.gw.url}/admin/status`,
+    { headers: { authorization: `Bearer ${ADMIN}` } })).json()).password_checks;
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const before = await checks();
+  const a = await legacySubmit(agent, lp, 'an', 'wrong');
+  const b = await legacySubmit(agent, lp, 'nobody-at-all', 'wrong');
+  assert.equal(a.status, 401);
+  assert.equal(b.status, 401);
+  const after = await checks();
+  // portal-a's accounts are sha512-crypt: both answers did one sha512-crypt check
+  assert.equal(after['sha512-crypt'] - before['sha512-crypt'], 2);
+  assert.equal(after.bcrypt - before.bcrypt, 0);
+});
+
 test('A: no ID number and no CMND -> sent to VNeID', async () => {
   const agent = new Agent();
   const lp = await loginPage(agent);

@@ -969,6 +969,43 @@ static void test_store_import_inside_a_batch_is_refused(void **state)
     check_stored(f->st, "sess", "x", "1");
 }
 
+/* The model of the stand-in password check: one of the portal's accounts that has a hash,
+ * never another portal's. */
+static void test_store_account_hash_model_is_one_of_the_portals_hashed_accounts(void **state)
+{
+    if (redis_url)
+        skip(); /* legacy accounts live in the SQLite store */
+    fixture_t *f = *state;
+    gw_account_t a, m;
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p1", &m), GW_ENOTFOUND);
+    const struct {
+        const char *portal, *id, *hash;
+    } rows[] = {
+        { "p1", "A-0", "" }, { "p1", "A-1", "$6$abc$x" }, { "p1", "A-2", "$2b$10$y" }, { "p2", "A-0", "$argon2id$z" }
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        snprintf(a.portal, sizeof(a.portal), "%s", rows[i].portal);
+        snprintf(a.id, sizeof(a.id), "%s", rows[i].id);
+        snprintf(a.username, sizeof(a.username), "u%zu", i);
+        snprintf(a.full_name, sizeof(a.full_name), "Nguyễn Văn An");
+        snprintf(a.status, sizeof(a.status), "active");
+        snprintf(a.account_class, sizeof(a.account_class), "individual");
+        snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", rows[i].hash);
+        gw_import_stats_t st = { 0 };
+        assert_int_equal(GW_STORE_ACCT(f->st, import_begin, rows[i].portal), GW_OK);
+        int rc = GW_STORE_ACCT(f->st, import_row, &a, &st);
+        assert_int_equal(GW_STORE_ACCT(f->st, import_end, rc == GW_OK), GW_OK);
+        assert_int_equal(rc, GW_OK);
+    }
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p1", &m), GW_OK);
+    assert_string_equal(m.id, "A-1"); /* the first by id that has a hash */
+    assert_string_equal(m.pw_hash, "$6$abc$x");
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p2", &m), GW_OK);
+    assert_string_equal(m.pw_hash, "$argon2id$z");
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p3", &m), GW_ENOTFOUND);
+}
+
 /* batches nest: the outermost end commits; an inner end without commit undoes it all */
 static void test_store_nested_batches_commit_at_the_outermost_end(void **state)
 {
@@ -1237,6 +1274,7 @@ int main(void)
         T(test_store_maintain_checkpoints_what_try_batches_left),
         T(test_store_wal_stays_bounded_under_concurrent_writes),
         T(test_store_import_inside_a_batch_is_refused),
+        T(test_store_account_hash_model_is_one_of_the_portals_hashed_accounts),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
