@@ -64,6 +64,8 @@ typedef struct gw_config {
     int max_waiting; /* requests waiting on outgoing calls (no thread each), in all */
     char *templates_dir;
     long max_body, max_headers, max_uri;
+    int max_connections, max_connections_per_ip; /* open at once, in all / from one address */
+    long request_timeout, idle_timeout; /* seconds: a request's head and body; a kept-alive idle connection */
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
     /* [keys] */
     char *keys_dir;
