@@ -403,7 +403,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;
     c->max_connections = 4096;
-    c->max_connections_per_ip = 64; /* trusted proxies are exempt: every client comes through them */
+    c->max_connections_per_ip = 256; /* trusted proxies are exempt: every client comes through them */
     c->request_timeout = 20;
     c->idle_timeout = 30;
     c->session_lifetime = 8 * 3600;

@@ -294,7 +294,7 @@ static int peer_take(gw_server_t *s, const char *addr)
 {
     const gw_server_opts_t *o = &s->opts;
     int max_all = o->max_connections > 0 ? o->max_connections : 4096;
-    int max_one = o->max_connections_per_ip > 0 ? o->max_connections_per_ip : 64;
+    int max_one = o->max_connections_per_ip > 0 ? o->max_connections_per_ip : 256;
     int exempt = o->trusted_proxies && gw_strlist_has(o->trusted_proxies, addr);
     int rc = -1;
     pthread_mutex_lock(&s->peers_lock);
