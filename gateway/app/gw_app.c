@@ -51,8 +51,10 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
         gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
         /* a full table refuses new logins (authorization requests) with the last 10% of
          * its room still free for the logins already under way */
-        if (app->store->mem)
+        if (app->store->mem) {
             gw_memkv_reserve(app->store->mem, "ar", (size_t)cfg->store_memory_max / 10);
+            gw_memkv_set_max_bytes(app->store->mem, (size_t)cfg->store_memory_max_bytes);
+        }
     }
     if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);

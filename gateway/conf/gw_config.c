@@ -51,6 +51,7 @@ static const gw_directive_t store_dirs[] = {
     CFG("allow_volatile", GW_DIR_BOOL, store_allow_volatile, 0, 0, NULL, 0),
     CFG("memory", GW_DIR_STR, store_memory, 0, 0, NULL, 0),
     CFG("memory_max_records", GW_DIR_INT, store_memory_max, 1000, 100000000, NULL, 0),
+    CFG("memory_max_bytes", GW_DIR_SIZE, store_memory_max_bytes, 1 << 20, 1L << 40, NULL, 0),
     { 0 },
 };
 static const gw_directive_t session_dirs[] = {
@@ -349,6 +350,8 @@ static int finish(parser_t *p, gw_config_t *c)
         c->store_memory = gw_strdup(GW_STORE_MEMORY_DEFAULT);
     if (!c->store_memory_max)
         c->store_memory_max = 1000000;
+    if (!c->store_memory_max_bytes)
+        c->store_memory_max_bytes = 1L << 30;
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */

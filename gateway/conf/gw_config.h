@@ -76,6 +76,7 @@ typedef struct gw_config {
     int store_allow_volatile;
     char *store_memory; /* namespaces held in memory ("none": none); sqlite only */
     int store_memory_max; /* records */
+    long store_memory_max_bytes; /* and bytes (keys and values, estimated) */
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [popdb] the population-DB matching service (3-item check): its keys belong to the
