@@ -30,11 +30,16 @@
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
 #include <lasso/xml/saml-2.0/samlp2_status_response.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +176,15 @@ typedef struct saml_idp {
 
 static char *read_file(const char *path, size_t max, char *why, size_t whylen)
 {
+    struct stat sb;
+    if (stat(path, &sb)) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, whylen, "%s is %s, not a file", path, S_ISDIR(sb.st_mode) ? "a directory" : "special");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
@@ -186,13 +200,80 @@ static char *read_file(const char *path, size_t max, char *why, size_t whylen)
             big = 1;
             break;
         }
+    int failed = ferror(f), e = errno;
     fclose(f);
-    if (big || !b.len) {
-        snprintf(why, whylen, "%s is %s", path, big ? "too large" : "empty");
+    if (failed || big || !b.len) {
+        if (failed)
+            snprintf(why, whylen, "cannot read %s: %s", path, strerror(e));
+        else
+            snprintf(why, whylen, "%s is %s", path, big ? "too large" : "empty (0 bytes)");
         gw_buf_cleanup(&b);
         return NULL;
     }
     return gw_buf_steal(&b);
+}
+
+/* ------------------------------------------------------------------ XML on libxml2 */
+
+#define NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
+#define NS_DS "http://www.w3.org/2000/09/xmldsig#"
+
+/* A document from bytes that may come from anyone: no network, no DTD loaded, no entity
+ * expanded, nothing printed. NULL when it is not XML. */
+static xmlDocPtr xml_read(const char *p, size_t n)
+{
+    if (n > INT32_MAX)
+        return NULL;
+    return xmlReadMemory(p, (int)n, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static int is_el(const xmlNode *e, const char *ns, const char *name)
+{
+    return e && e->type == XML_ELEMENT_NODE && e->ns && e->ns->href && !strcmp((const char *)e->ns->href, ns) &&
+           !strcmp((const char *)e->name, name);
+}
+
+/* The element after e in document order, within top (a walk without recursion). */
+static xmlNode *el_next(xmlNode *e, const xmlNode *top)
+{
+    if (e->children)
+        for (xmlNode *c = e->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE)
+                return c;
+    for (; e && e != top; e = e->parent)
+        for (xmlNode *s = e->next; s; s = s->next)
+            if (s->type == XML_ELEMENT_NODE)
+                return s;
+    return NULL;
+}
+
+/* Whether SP metadata names a key to check the SP's signatures with: a KeyDescriptor of
+ * the SPSSODescriptor, for signing (or for no use in particular), with a certificate. */
+int gw_saml_metadata_has_signing_key(const char *xml, size_t n)
+{
+    xmlDocPtr doc = xml_read(xml, n);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    int found = -1;
+    for (xmlNode *e = root; e && found < 1; e = el_next(e, root)) {
+        if (is_el(e, NS_MD, "SPSSODescriptor") && found < 0)
+            found = 0;
+        if (!is_el(e, NS_MD, "KeyDescriptor") || !is_el(e->parent, NS_MD, "SPSSODescriptor"))
+            continue;
+        xmlChar *use = xmlGetNoNsProp(e, (const xmlChar *)"use");
+        int signing = !use || !strcmp((const char *)use, "signing");
+        xmlFree(use);
+        for (xmlNode *c = e; signing && c && found < 1; c = el_next(c, e)) {
+            if (!is_el(c, NS_DS, "X509Certificate"))
+                continue;
+            xmlChar *t = xmlNodeGetContent(c);
+            for (const xmlChar *k = t; k && *k && found < 1; k++)
+                if (*k != ' ' && *k != '\t' && *k != '\r' && *k != '\n')
+                    found = 1;
+            xmlFree(t);
+        }
+    }
+    xmlFreeDoc(doc);
+    return found;
 }
 
 /* The certificate's base64 body, for the KeyDescriptor. */
@@ -311,9 +392,16 @@ static int load_sp(saml_idp_t *s, const gw_config_t *cfg, const gw_client_t *cl,
     char *path = config_path(cfg, cl->saml_metadata);
     char *md = read_file(path, GW_SAML_MAX_REQUEST * 4, why, sizeof(why));
     free(path);
-    LassoProvider *p = md ? lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_SP, md, NULL, NULL) : NULL;
-    if (md && !p)
+    int key = md ? gw_saml_metadata_has_signing_key(md, strlen(md)) : -1;
+    LassoProvider *p = md && key > 0 ? lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_SP, md, NULL, NULL) : NULL;
+    if (md && key < 0)
         snprintf(why, sizeof(why), "not SAML 2.0 SP metadata (an EntityDescriptor with an SPSSODescriptor)");
+    else if (md && !key)
+        snprintf(why, sizeof(why),
+                 "the SP has no signing certificate (a KeyDescriptor use=\"signing\" with an X509Certificate in "
+                 "its SPSSODescriptor): none of its AuthnRequests could be checked");
+    else if (md && !p)
+        snprintf(why, sizeof(why), "SP metadata that cannot be loaded (is its signing certificate a valid X.509 one?)");
     if (p && (!p->ProviderID || !*p->ProviderID))
         snprintf(why, sizeof(why), "the metadata has no entityID");
     else if (p && find_sp(s, p->ProviderID))

@@ -43,6 +43,11 @@ int gw_saml_level_for_class(const char *class_ref);
  * own min_level. A request never lowers the portal's minimum. -1 when no e-ID level can
  * satisfy it (SAML status NoAuthnContext). */
 int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n, int portal_min);
+/* Whether SP metadata (n bytes of XML) has a certificate to check the SP's signatures
+ * with: a KeyDescriptor of its SPSSODescriptor, use="signing" or no use, with an
+ * X509Certificate. 1 it has, 0 it has none (every AuthnRequest would be refused), -1 it
+ * is not XML with an SPSSODescriptor. */
+int gw_saml_metadata_has_signing_key(const char *xml, size_t n);
 /* Whether a signature algorithm URI is accepted on input (RSA with SHA-256 or longer). */
 int gw_saml_sigalg_ok(const char *uri);
 

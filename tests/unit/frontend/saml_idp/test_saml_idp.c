@@ -1,6 +1,7 @@
 /* Unit tests for the SAML IdP's pure parts: the byte budget of a request, the level of an
  * AuthnContextClassRef and back, the least level a RequestedAuthnContext asks for (never
- * below the portal's own minimum), and the signature algorithms accepted on input. */
+ * below the portal's own minimum), the signature algorithms accepted on input, and the SP
+ * metadata's signing certificate. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +68,36 @@ static void test_only_rsa_sha2_signatures_are_accepted(void **state)
     assert_false(gw_saml_sigalg_ok(NULL));
 }
 
+#define MD_HEAD                                                                                                 \
+    "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" "                                        \
+    "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"http://sp.example/md\"><SPSSODescriptor>"
+#define MD_TAIL "</SPSSODescriptor></EntityDescriptor>"
+#define KD(use, cert)                                                                                          \
+    "<KeyDescriptor" use "><ds:KeyInfo><ds:X509Data><ds:X509Certificate>" cert                                \
+    "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>"
+
+static int has_key(const char *md) { return gw_saml_metadata_has_signing_key(md, strlen(md)); }
+
+static void test_sp_metadata_needs_a_signing_certificate(void **state)
+{
+    (void)state;
+    assert_int_equal(has_key(MD_HEAD KD(" use=\"signing\"", "MIIBcert") MD_TAIL), 1);
+    assert_int_equal(has_key(MD_HEAD KD("", "MIIBcert") MD_TAIL), 1); /* a key for any use */
+    assert_int_equal(has_key(MD_HEAD KD(" use=\"encryption\"", "MIIBcert") KD(" use=\"signing\"", "MIIB") MD_TAIL),
+                     1);
+    assert_int_equal(has_key(MD_HEAD MD_TAIL), 0);
+    assert_int_equal(has_key(MD_HEAD KD(" use=\"encryption\"", "MIIBcert") MD_TAIL), 0);
+    assert_int_equal(has_key(MD_HEAD KD(" use=\"signing\"", " \n ") MD_TAIL), 0);
+    /* a key outside the SPSSODescriptor is not the SP's */
+    assert_int_equal(has_key("<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                             "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">" KD("", "MIIBcert")
+                             "<SPSSODescriptor/></EntityDescriptor>"),
+                     0);
+    assert_int_equal(has_key("<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\"/>"), -1);
+    assert_int_equal(has_key("not xml"), -1);
+    assert_int_equal(has_key(""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -74,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_levels_and_class_refs_map_both_ways),
         cmocka_unit_test(test_requested_context_raises_never_lowers_the_portal_minimum),
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
+        cmocka_unit_test(test_sp_metadata_needs_a_signing_certificate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
