@@ -98,26 +98,29 @@ int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n,
     return need > portal_min ? need : portal_min;
 }
 
-int gw_saml_sigalg_ok(const char *uri)
+static int one_of(const char *uri, const char *const *list, size_t n)
 {
-    static const char *const ok[] = {
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    };
-    for (size_t i = 0; uri && i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (!strcmp(uri, ok[i]))
+    for (size_t i = 0; uri && i < n; i++)
+        if (!strcmp(uri, list[i]))
             return 1;
     return 0;
 }
 
-/* A POSTed request whose XML signature names a SHA-1 algorithm (SignatureMethod or
- * DigestMethod). lasso would accept it. */
-static int names_sha1(const char *xml)
-{
-    return strstr(xml, "xmldsig#rsa-sha1") || strstr(xml, "xmldsig#dsa-sha1") || strstr(xml, "xmldsig#hmac-sha1") ||
-           strstr(xml, "xmldsig#sha1");
-}
+/* the algorithms accepted on input: RSA with SHA-256 or longer, digests of SHA-256 or longer */
+static const char *const sigalgs_ok[] = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+};
+static const char *const digests_ok[] = {
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+};
+
+int gw_saml_sigalg_ok(const char *uri) { return one_of(uri, sigalgs_ok, sizeof(sigalgs_ok) / sizeof(sigalgs_ok[0])); }
+
+int gw_saml_digest_ok(const char *uri) { return one_of(uri, digests_ok, sizeof(digests_ok) / sizeof(digests_ok[0])); }
 
 /* ------------------------------------------------------------------ process start */
 
@@ -274,6 +277,34 @@ int gw_saml_metadata_has_signing_key(const char *xml, size_t n)
     }
     xmlFreeDoc(doc);
     return found;
+}
+
+gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why)
+{
+    xmlDocPtr doc = xml_read(xml, n);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    gw_saml_xml_t rc = GW_SAML_XML_OK;
+    *why = NULL;
+    if (!root) {
+        rc = GW_SAML_XML_MALFORMED;
+        *why = "not XML";
+    }
+    /* every signature in it, not only the one lasso checks: each of its algorithms named,
+     * none of them SHA-1 (lasso would accept SHA-1) */
+    for (xmlNode *e = root; e && !rc; e = el_next(e, root)) {
+        int sig = is_el(e, NS_DS, "SignatureMethod"), dig = !sig && is_el(e, NS_DS, "DigestMethod");
+        if (!sig && !dig)
+            continue;
+        xmlChar *alg = xmlGetNoNsProp(e, (const xmlChar *)"Algorithm");
+        if (sig ? !gw_saml_sigalg_ok((const char *)alg) : !gw_saml_digest_ok((const char *)alg)) {
+            rc = GW_SAML_XML_WEAK;
+            *why = sig ? "signature algorithm not allowed (RSA-SHA256 or stronger)"
+                       : "digest algorithm not allowed (SHA-256 or stronger)";
+        }
+        xmlFree(alg);
+    }
+    xmlFreeDoc(doc);
+    return rc;
 }
 
 /* The certificate's base64 body, for the KeyDescriptor. */
@@ -647,12 +678,11 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
     }
     gsize n = 0;
     guchar *xml = g_base64_decode(m, &n);
-    char *text = xml ? g_strndup((const char *)xml, n) : NULL;
-    int weak = !text || names_sha1(text);
-    g_free(text);
+    const char *why = "not base64";
+    gw_saml_xml_t weak = xml && n ? gw_saml_check_request_xml((const char *)xml, n, &why) : GW_SAML_XML_MALFORMED;
     g_free(xml);
     if (weak) {
-        refuse(app, req, resp, lang, 400, "invalid_request", "SHA-1 signature or not base64", NULL);
+        refuse(app, req, resp, lang, 400, "invalid_request", why, NULL);
         return NULL;
     }
     return m;

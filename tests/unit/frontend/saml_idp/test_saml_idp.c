@@ -1,6 +1,7 @@
 /* Unit tests for the SAML IdP's pure parts: the byte budget of a request, the level of an
  * AuthnContextClassRef and back, the least level a RequestedAuthnContext asks for (never
- * below the portal's own minimum), the signature algorithms accepted on input, and the SP
+ * below the portal's own minimum), the signature and digest algorithms accepted on input (in the Signature of a
+ * POSTed request: its elements, not its text), and the SP
  * metadata's signing certificate. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,6 +99,66 @@ static void test_sp_metadata_needs_a_signing_certificate(void **state)
     assert_int_equal(has_key(""), -1);
 }
 
+#define AR_HEAD                                                                                                 \
+    "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "                                \
+    "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_a\" Version=\"2.0\">"                          \
+    "<saml:Issuer>http://sp.example/md</saml:Issuer>"
+#define AR_TAIL "</samlp:AuthnRequest>"
+#define SIG(sigalg, digalg)                                                                                    \
+    "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"                            \
+    "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"                       \
+    "<ds:SignatureMethod " sigalg "/><ds:Reference URI=\"#_a\"><ds:DigestMethod " digalg "/>"                   \
+    "<ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo>"                                     \
+    "<ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>"
+#define RSA256 "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\""
+#define SHA256 "Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\""
+
+static gw_saml_xml_t check_xml(const char *xml)
+{
+    const char *why = "";
+    gw_saml_xml_t rc = gw_saml_check_request_xml(xml, strlen(xml), &why);
+    if (rc)
+        assert_non_null(why);
+    return rc;
+}
+
+static void test_posted_signatures_name_sha2_algorithms_in_their_elements(void **state)
+{
+    (void)state;
+    assert_int_equal(check_xml(AR_HEAD SIG(RSA256, SHA256) AR_TAIL), GW_SAML_XML_OK);
+    assert_int_equal(check_xml(AR_HEAD AR_TAIL), GW_SAML_XML_OK); /* no signature: lasso refuses it */
+    assert_int_equal(check_xml(AR_HEAD SIG(RSA256, "Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha512\"")
+                                   AR_TAIL),
+                     GW_SAML_XML_OK);
+    /* the SHA-1 names in text, not in an Algorithm: no signature algorithm */
+    assert_int_equal(check_xml(AR_HEAD "<samlp:Extensions><x xmlns=\"urn:x\">http://www.w3.org/2000/09/"
+                                       "xmldsig#rsa-sha1 http://www.w3.org/2000/09/xmldsig#sha1</x>"
+                                       "</samlp:Extensions>" SIG(RSA256, SHA256) AR_TAIL),
+                     GW_SAML_XML_OK);
+    assert_int_equal(check_xml(AR_HEAD SIG("Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"", SHA256)
+                                   AR_TAIL),
+                     GW_SAML_XML_WEAK);
+    assert_int_equal(check_xml(AR_HEAD SIG(RSA256, "Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"")
+                                   AR_TAIL),
+                     GW_SAML_XML_WEAK);
+    /* SHA-1 under another name, a weaker digest, an algorithm left out, one written with
+     * an entity reference, an attribute split from its URI by a namespace */
+    assert_int_equal(check_xml(AR_HEAD SIG("Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1\"",
+                                           SHA256) AR_TAIL),
+                     GW_SAML_XML_WEAK);
+    assert_int_equal(check_xml(AR_HEAD SIG(RSA256, "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#md5\"")
+                                   AR_TAIL),
+                     GW_SAML_XML_WEAK);
+    assert_int_equal(check_xml(AR_HEAD SIG("", SHA256) AR_TAIL), GW_SAML_XML_WEAK);
+    assert_int_equal(check_xml(AR_HEAD SIG("Algorithm=\"http://www.w3.org/2000/09/xmldsig&#x23;rsa-sha1\"", SHA256)
+                                   AR_TAIL),
+                     GW_SAML_XML_WEAK);
+    assert_int_equal(check_xml(AR_HEAD SIG("xmlns:o=\"urn:o\" o:Algorithm=\"x\" " RSA256, SHA256) AR_TAIL),
+                     GW_SAML_XML_OK);
+    assert_int_equal(check_xml("<a"), GW_SAML_XML_MALFORMED);
+    assert_int_equal(check_xml(""), GW_SAML_XML_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_requested_context_raises_never_lowers_the_portal_minimum),
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
         cmocka_unit_test(test_sp_metadata_needs_a_signing_certificate),
+        cmocka_unit_test(test_posted_signatures_name_sha2_algorithms_in_their_elements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
