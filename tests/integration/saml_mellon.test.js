@@ -239,3 +239,32 @@ test('a POSTed request whose Signature elements name SHA-1 is refused for its al
   assert.equal(r.status, 400);
   assert.ok(!refusalLog(r.body).some((l) => /algorithm not allowed/.test(l.reason || '')), r.body);
 });
+
+test('malformed requests (not base64, not DEFLATE, not an AuthnRequest) get the malformed-request page', { skip: missing || false }, async () => {
+  const q = (v) => `${st.gw.url}/saml/sso?SAMLRequest=${encodeURIComponent(v)}`;
+  const deflated = (xml) => zlib.deflateRawSync(xml).toString('base64');
+  const cases = [
+    ['Redirect, not base64', q('not*base64!'), 'not base64'],
+    ['Redirect, base64 that is not DEFLATE', q(Buffer.from('plain text, not deflated').toString('base64')), 'not inflate'],
+    ['Redirect, XML that is not an AuthnRequest', q(deflated('<foo xmlns="urn:x"/>')), 'not a SAML 2.0 AuthnRequest'],
+    ['Redirect, not XML', q(deflated('<<<')), 'not XML'],
+  ];
+  for (const [what, url, reason] of cases) {
+    const r = await new Agent().request(url);
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(errorCode(r.body), 'malformed_request', `${what}: ${r.body.slice(0, 800)}`);
+    const logs = refusalLog(r.body);
+    assert.ok(logs.some((l) => l.msg === 'AuthnRequest refused' && l.reason.includes(reason)), `${what}: ${JSON.stringify(logs)}`);
+  }
+  for (const [what, body, reason] of [['POST, not base64', 'PHNhbWw+*', 'not base64'],
+    ['POST, not an AuthnRequest', Buffer.from('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>').toString('base64'),
+     'not a SAML 2.0 AuthnRequest']]) {
+    const r = await new Agent().request(`${st.gw.url}/saml/sso`, { method: 'POST', form: { SAMLRequest: body } });
+    assert.equal(r.status, 400, what);
+    assert.equal(errorCode(r.body), 'malformed_request', what);
+    assert.ok(refusalLog(r.body).some((l) => l.reason.includes(reason)), what);
+  }
+  // the English page says so too
+  const en = await new Agent().request(`${q('not*base64!')}&lang=en`);
+  assert.match(en.body, /Malformed login request/);
+});

@@ -32,6 +32,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <zlib.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -219,6 +220,7 @@ static char *read_file(const char *path, size_t max, char *why, size_t whylen)
 /* ------------------------------------------------------------------ XML on libxml2 */
 
 #define NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
+#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
 #define NS_DS "http://www.w3.org/2000/09/xmldsig#"
 
 /* A document from bytes that may come from anyone: no network, no DTD loaded, no entity
@@ -279,6 +281,80 @@ int gw_saml_metadata_has_signing_key(const char *xml, size_t n)
     return found;
 }
 
+/* Standard base64, strictly: its alphabet, white space between, padding only at the end. */
+static unsigned char *b64_decode(const char *s, size_t *n)
+{
+    size_t len = strlen(s), got = 0, pad = 0, chars = 0;
+    unsigned char *out = gw_xmalloc(len / 4 * 3 + 3);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *p = s; *p; p++) {
+        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *k = strchr(a, *p);
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            continue;
+        if (*p == '=' && ++pad <= 2)
+            continue;
+        if (!*p || !k || pad) {
+            free(out);
+            return NULL;
+        }
+        chars++;
+        acc = acc << 6 | (uint32_t)(k - a);
+        if ((bits += 6) >= 8)
+            out[got++] = (unsigned char)(acc >> (bits -= 8));
+    }
+    /* a lone character at the end, or padding that does not make whole groups of four */
+    if (!got || chars % 4 == 1 || (pad && (chars + pad) % 4)) {
+        free(out);
+        return NULL;
+    }
+    *n = got;
+    return out;
+}
+
+/* Raw DEFLATE (the Redirect binding), at most max bytes out. */
+static unsigned char *inflate_raw(const unsigned char *in, size_t n, size_t max, size_t *outlen, const char **why)
+{
+    z_stream z = { 0 };
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) {
+        *why = "cannot inflate";
+        return NULL;
+    }
+    unsigned char *out = gw_xmalloc(max + 1);
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)(max + 1);
+    int rc = inflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    int full = *outlen > max || (rc == Z_BUF_ERROR && !z.avail_out);
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END || full) {
+        *why = full ? "inflates beyond the budget" : "base64 that does not inflate (DEFLATE)";
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const char **why)
+{
+    size_t raw_len = 0;
+    unsigned char *raw = msg ? b64_decode(msg, &raw_len) : NULL;
+    if (!raw) {
+        *why = "not base64";
+        return NULL;
+    }
+    if (!deflated) {
+        *n = raw_len;
+        return (char *)raw;
+    }
+    unsigned char *xml = inflate_raw(raw, raw_len, GW_SAML_MAX_REQUEST * 4, n, why);
+    free(raw);
+    return (char *)xml;
+}
+
 gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why)
 {
     xmlDocPtr doc = xml_read(xml, n);
@@ -288,6 +364,12 @@ gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **
     if (!root) {
         rc = GW_SAML_XML_MALFORMED;
         *why = "not XML";
+    } else if (doc->intSubset) { /* SAML messages have none (SAML core 1.3.4) */
+        rc = GW_SAML_XML_MALFORMED;
+        *why = "XML with a DTD";
+    } else if (!is_el(root, NS_SAMLP, "AuthnRequest")) {
+        rc = GW_SAML_XML_MALFORMED;
+        *why = "XML that is not a SAML 2.0 AuthnRequest";
     }
     /* every signature in it, not only the one lasso checks: each of its algorithms named,
      * none of them SHA-1 (lasso would accept SHA-1) */
@@ -653,8 +735,9 @@ static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *la
     gw_error_page(&app->page, req, resp, status, code, lang, NULL, NULL);
 }
 
-/* Checks that need no lasso: the byte budget, the signature algorithm. The message for
- * lasso in *msg, or NULL when refused (answered). */
+/* Checks that need no lasso: the byte budget, a message that can be read (base64, the
+ * Redirect's DEFLATE, an AuthnRequest's XML), the signature algorithm. The message for
+ * lasso, or NULL when refused (answered). */
 static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
 {
     int post = req->method == GW_M_POST;
@@ -668,24 +751,22 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
         refuse(app, req, resp, lang, 413, "too_large", "request larger than the budget", NULL);
         return NULL;
     }
-    if (!post) {
-        const char *alg = gw_form_get(p, "SigAlg");
-        if (alg && !gw_saml_sigalg_ok(alg)) {
-            refuse(app, req, resp, lang, 400, "invalid_request", "SigAlg not allowed (RSA-SHA256 or stronger)", NULL);
-            return NULL;
-        }
-        return req->query;
-    }
-    gsize n = 0;
-    guchar *xml = g_base64_decode(m, &n);
-    const char *why = "not base64";
-    gw_saml_xml_t weak = xml && n ? gw_saml_check_request_xml((const char *)xml, n, &why) : GW_SAML_XML_MALFORMED;
-    g_free(xml);
-    if (weak) {
-        refuse(app, req, resp, lang, 400, "invalid_request", why, NULL);
+    const char *alg = post ? NULL : gw_form_get(p, "SigAlg");
+    if (alg && !gw_saml_sigalg_ok(alg)) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "SigAlg not allowed (RSA-SHA256 or stronger)", NULL);
         return NULL;
     }
-    return m;
+    size_t n = 0;
+    const char *why = NULL;
+    char *xml = gw_saml_decode_request(m, !post, &n, &why);
+    gw_saml_xml_t bad = xml ? gw_saml_check_request_xml(xml, n, &why) : GW_SAML_XML_MALFORMED;
+    free(xml);
+    if (bad) {
+        refuse(app, req, resp, lang, 400, bad == GW_SAML_XML_MALFORMED ? "malformed_request" : "invalid_request", why,
+               NULL);
+        return NULL;
+    }
+    return post ? m : req->query;
 }
 
 /* What the Response will need, from lasso's view of the request: NULL (answered) when the

@@ -45,8 +45,12 @@ int gw_saml_level_for_class(const char *class_ref);
 int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n, int portal_min);
 /* Whether a digest algorithm URI is accepted on input (SHA-256 or longer). */
 int gw_saml_digest_ok(const char *uri);
+/* A request's XML from its SAMLRequest value (form-decoded): base64, strictly, then for
+ * the HTTP-Redirect binding (deflated) raw DEFLATE, at most 4 times the budget. Its n
+ * bytes (the caller frees them), or NULL and why. */
+char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const char **why);
 /* What the IdP checks itself in a request's XML (n bytes) before lasso reads it: that it
- * is XML, and that every ds:SignatureMethod and ds:DigestMethod in it names an algorithm
+ * is XML without a DTD whose root is a SAML 2.0 AuthnRequest, and that every ds:SignatureMethod and ds:DigestMethod in it names an algorithm
  * accepted above (lasso would accept SHA-1). GW_SAML_XML_OK, or why not in *why. */
 typedef enum { GW_SAML_XML_OK = 0, GW_SAML_XML_MALFORMED, GW_SAML_XML_WEAK } gw_saml_xml_t;
 gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why);

@@ -2,11 +2,13 @@
  * AuthnContextClassRef and back, the least level a RequestedAuthnContext asks for (never
  * below the portal's own minimum), the signature and digest algorithms accepted on input (in the Signature of a
  * POSTed request: its elements, not its text), and the SP
- * metadata's signing certificate. */
+ * metadata's signing certificate, and what makes a request malformed (not base64, not
+ * DEFLATE, not an AuthnRequest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -159,6 +161,47 @@ static void test_posted_signatures_name_sha2_algorithms_in_their_elements(void *
     assert_int_equal(check_xml(""), GW_SAML_XML_MALFORMED);
 }
 
+static void test_requests_that_cannot_be_read_are_malformed(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const char *why = NULL;
+    /* "<a/>" in base64, with white space and without its padding */
+    char *x = gw_saml_decode_request("PGEv\r\nPg==", 0, &n, &why);
+    assert_non_null(x);
+    assert_int_equal(n, 4);
+    assert_memory_equal(x, "<a/>", 4);
+    free(x);
+    x = gw_saml_decode_request("PGEvPg", 0, &n, &why);
+    assert_non_null(x);
+    assert_int_equal(n, 4);
+    free(x);
+    /* raw DEFLATE of "<a/>" (zlib.deflateRawSync) */
+    x = gw_saml_decode_request("s0nUtwMA", 1, &n, &why);
+    assert_non_null(x);
+    assert_int_equal(n, 4);
+    assert_memory_equal(x, "<a/>", 4);
+    free(x);
+    const char *not_b64[] = { "PGEvPg=a", "PGEv*Pg==", "PGEvP", "PGEvPg===", "PGEvPg=", "", "====" };
+    for (size_t i = 0; i < sizeof(not_b64) / sizeof(not_b64[0]); i++) {
+        why = NULL;
+        assert_null(gw_saml_decode_request(not_b64[i], 0, &n, &why));
+        assert_string_equal(why, "not base64");
+    }
+    assert_null(gw_saml_decode_request(NULL, 0, &n, &why));
+    /* base64, but not DEFLATE */
+    why = NULL;
+    assert_null(gw_saml_decode_request("PGEvPg==", 1, &n, &why));
+    assert_non_null(why);
+    assert_string_not_equal(why, "not base64");
+    /* well-formed XML that is not an AuthnRequest, or has a DTD */
+    assert_int_equal(check_xml("<a/>"), GW_SAML_XML_MALFORMED);
+    assert_int_equal(check_xml("<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"),
+                     GW_SAML_XML_MALFORMED);
+    assert_int_equal(check_xml("<AuthnRequest xmlns=\"urn:other\"/>"), GW_SAML_XML_MALFORMED);
+    assert_int_equal(check_xml("<!DOCTYPE x [<!ENTITY e \"v\">]>" AR_HEAD AR_TAIL), GW_SAML_XML_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
         cmocka_unit_test(test_sp_metadata_needs_a_signing_certificate),
         cmocka_unit_test(test_posted_signatures_name_sha2_algorithms_in_their_elements),
+        cmocka_unit_test(test_requests_that_cannot_be_read_are_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
