@@ -268,3 +268,28 @@ test('malformed requests (not base64, not DEFLATE, not an AuthnRequest) get the 
   const en = await new Agent().request(`${q('not*base64!')}&lang=en`);
   assert.match(en.body, /Malformed login request/);
 });
+
+test('each refusal is one log line naming the SP (when known) and the reason', { skip: missing || false }, async () => {
+  const unsignedRedirect = redirectRequest().replace(/&Signature=[^&]*/, '').replace(/&SigAlg=[^&]*/, '');
+  const cases = [
+    ['unsigned Redirect', () => new Agent().request(unsignedRedirect), 'invalid_request', sp.entityId, /^unsigned request/],
+    ['unsigned POST', () => postRequest(authnRequest('_unsigned')), 'invalid_request', sp.entityId, /^unsigned request/],
+    ['unknown issuer', () => new Agent().request(redirectRequest({ issuer: 'http://127.0.0.1:9/unknown-sp' })),
+     'unknown_client', 'http://127.0.0.1:9/unknown-sp', /^issuer is not a registered portal$/],
+    ['tampered request', () => new Agent().request(redirectRequest({ tamper: true })), 'invalid_request', sp.entityId,
+     /^the signature does not verify/],
+    ['SHA-1 SigAlg', () => new Agent().request(redirectRequest({ alg: 'sha1' })), 'invalid_request', sp.entityId, /^SigAlg not allowed/],
+    ['not base64', () => new Agent().request(`${st.gw.url}/saml/sso?SAMLRequest=%25%25%25`), 'malformed_request', '(unknown)',
+     /^not base64$/],
+  ];
+  for (const [what, send, code, spName, reason] of cases) {
+    const r = await send();
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(errorCode(r.body), code, what);
+    const logs = refusalLog(r.body).filter((l) => l.msg === 'AuthnRequest refused');
+    assert.equal(logs.length, 1, `${what}: ${JSON.stringify(logs)}`);
+    assert.equal(logs[0].sp, spName, what);
+    assert.match(logs[0].reason, reason, what);
+    assert.equal(logs[0].level, 'warn', what);
+  }
+});

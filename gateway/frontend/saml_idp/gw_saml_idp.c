@@ -221,6 +221,7 @@ static char *read_file(const char *path, size_t max, char *why, size_t whylen)
 
 #define NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
+#define NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
 #define NS_DS "http://www.w3.org/2000/09/xmldsig#"
 
 /* A document from bytes that may come from anyone: no network, no DTD loaded, no entity
@@ -355,12 +356,14 @@ char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const cha
     return (char *)xml;
 }
 
-gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why)
+gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why, gw_saml_request_info_t *info)
 {
     xmlDocPtr doc = xml_read(xml, n);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     gw_saml_xml_t rc = GW_SAML_XML_OK;
     *why = NULL;
+    if (info)
+        *info = (gw_saml_request_info_t){ 0 };
     if (!root) {
         rc = GW_SAML_XML_MALFORMED;
         *why = "not XML";
@@ -370,6 +373,14 @@ gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **
     } else if (!is_el(root, NS_SAMLP, "AuthnRequest")) {
         rc = GW_SAML_XML_MALFORMED;
         *why = "XML that is not a SAML 2.0 AuthnRequest";
+    }
+    for (xmlNode *c = rc ? NULL : root->children; c && info; c = c->next) {
+        if (is_el(c, NS_SAML, "Issuer") && !info->issuer[0]) {
+            xmlChar *t = xmlNodeGetContent(c);
+            snprintf(info->issuer, sizeof(info->issuer), "%s", t ? (const char *)t : "");
+            xmlFree(t);
+        }
+        info->has_signature |= is_el(c, NS_DS, "Signature");
     }
     /* every signature in it, not only the one lasso checks: each of its algorithms named,
      * none of them SHA-1 (lasso would accept SHA-1) */
@@ -736,9 +747,10 @@ static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *la
 }
 
 /* Checks that need no lasso: the byte budget, a message that can be read (base64, the
- * Redirect's DEFLATE, an AuthnRequest's XML), the signature algorithm. The message for
- * lasso, or NULL when refused (answered). */
-static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
+ * Redirect's DEFLATE, an AuthnRequest's XML), a registered issuer, a signature and its
+ * algorithm. The message for lasso and the portal in *sp, or NULL when refused
+ * (answered). */
+static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, const saml_sp_t **sp)
 {
     int post = req->method == GW_M_POST;
     const gw_form_t *p = post ? &req->form : &req->q;
@@ -751,19 +763,36 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
         refuse(app, req, resp, lang, 413, "too_large", "request larger than the budget", NULL);
         return NULL;
     }
-    const char *alg = post ? NULL : gw_form_get(p, "SigAlg");
-    if (alg && !gw_saml_sigalg_ok(alg)) {
-        refuse(app, req, resp, lang, 400, "invalid_request", "SigAlg not allowed (RSA-SHA256 or stronger)", NULL);
-        return NULL;
-    }
     size_t n = 0;
     const char *why = NULL;
+    gw_saml_request_info_t info = { 0 };
     char *xml = gw_saml_decode_request(m, !post, &n, &why);
-    gw_saml_xml_t bad = xml ? gw_saml_check_request_xml(xml, n, &why) : GW_SAML_XML_MALFORMED;
+    gw_saml_xml_t bad = xml ? gw_saml_check_request_xml(xml, n, &why, &info) : GW_SAML_XML_MALFORMED;
     free(xml);
+    const char *issuer = info.issuer[0] ? info.issuer : NULL;
     if (bad) {
         refuse(app, req, resp, lang, 400, bad == GW_SAML_XML_MALFORMED ? "malformed_request" : "invalid_request", why,
-               NULL);
+               issuer);
+        return NULL;
+    }
+    if (!issuer) {
+        refuse(app, req, resp, lang, 400, "malformed_request", "AuthnRequest without an Issuer", NULL);
+        return NULL;
+    }
+    *sp = find_sp(app->saml, issuer);
+    if (!*sp) {
+        refuse(app, req, resp, lang, 400, "unknown_client", "issuer is not a registered portal", issuer);
+        return NULL;
+    }
+    if (post ? !info.has_signature : !gw_form_get(p, "Signature")) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "unsigned request (AuthnRequests must be signed)",
+               issuer);
+        return NULL;
+    }
+    const char *alg = post ? NULL : gw_form_get(p, "SigAlg");
+    if (!post && !gw_saml_sigalg_ok(alg)) {
+        refuse(app, req, resp, lang, 400, "invalid_request",
+               alg ? "SigAlg not allowed (RSA-SHA256 or stronger)" : "Signature without a SigAlg", issuer);
         return NULL;
     }
     return post ? m : req->query;
@@ -807,7 +836,8 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 404, "not_found", lang, NULL, NULL);
         return;
     }
-    const char *msg = precheck(app, req, resp, lang);
+    const saml_sp_t *sp = NULL;
+    const char *msg = precheck(app, req, resp, lang, &sp);
     if (!msg)
         return;
     LassoServer *srv = thread_server(s);
@@ -821,16 +851,21 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (req->method == GW_M_POST && gw_form_get(&req->form, "RelayState"))
         prof->msg_relayState = g_strdup(gw_form_get(&req->form, "RelayState"));
     int rc = lasso_login_process_authn_request_msg(login, msg);
-    const saml_sp_t *sp = find_sp(s, prof->remote_providerID);
     json_t *ret = NULL;
-    if (!sp) {
-        refuse(app, req, resp, lang, 400, "unknown_client", rc ? lasso_strerror(rc) : "unknown SP",
-               prof->remote_providerID);
+    char *why = NULL;
+    if (!gw_streq(prof->remote_providerID, sp->entity_id)) {
+        why = gw_sprintf("the request cannot be read (lasso: %s)", lasso_strerror(rc));
+        refuse(app, req, resp, lang, 400, "malformed_request", why, sp->entity_id);
     } else if (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT) {
         refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "ACS not in the portal's metadata", sp->entity_id);
-    } else if (rc || prof->signature_status) {
-        refuse(app, req, resp, lang, 400, "invalid_request",
-               rc ? lasso_strerror(rc) : lasso_strerror(prof->signature_status), sp->entity_id);
+    } else if (prof->signature_status || rc == LASSO_DS_ERROR_INVALID_SIGNATURE ||
+               rc == LASSO_PROFILE_ERROR_CANNOT_VERIFY_SIGNATURE) {
+        why = gw_sprintf("the signature does not verify with the key in the portal's metadata (lasso: %s)",
+                         lasso_strerror(prof->signature_status ? prof->signature_status : rc));
+        refuse(app, req, resp, lang, 400, "invalid_request", why, sp->entity_id);
+    } else if (rc) {
+        why = gw_sprintf("lasso refused it: %s", lasso_strerror(rc));
+        refuse(app, req, resp, lang, 400, "invalid_request", why, sp->entity_id);
     } else if ((ret = return_handle(app, req, resp, lang, login, sp))) {
         const gw_client_t *cl = gw_config_client(app->cfg, sp->client_id);
         LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
@@ -861,6 +896,7 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
             gw_login_cleanup(&l);
         }
     }
+    free(why);
     json_decref(ret);
     g_object_unref(login);
 }

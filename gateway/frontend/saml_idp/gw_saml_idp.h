@@ -53,7 +53,14 @@ char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const cha
  * is XML without a DTD whose root is a SAML 2.0 AuthnRequest, and that every ds:SignatureMethod and ds:DigestMethod in it names an algorithm
  * accepted above (lasso would accept SHA-1). GW_SAML_XML_OK, or why not in *why. */
 typedef enum { GW_SAML_XML_OK = 0, GW_SAML_XML_MALFORMED, GW_SAML_XML_WEAK } gw_saml_xml_t;
-gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why);
+/* What the log names: the Issuer (the SP it claims to be; "" without one) and whether a
+ * ds:Signature is there (the POST binding's). */
+typedef struct gw_saml_request_info {
+    char issuer[512];
+    int has_signature;
+} gw_saml_request_info_t;
+/* info (may be NULL) is filled for an AuthnRequest, even one refused for its algorithms. */
+gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why, gw_saml_request_info_t *info);
 /* Whether SP metadata (n bytes of XML) has a certificate to check the SP's signatures
  * with: a KeyDescriptor of its SPSSODescriptor, use="signing" or no use, with an
  * X509Certificate. 1 it has, 0 it has none (every AuthnRequest would be refused), -1 it
