@@ -398,13 +398,11 @@ static int method_of(const gw_h1_head_t *h)
     return GW_M_OTHER;
 }
 
-/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
- * refuse. */
-static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
+/* The request line into q: method, path, query and its parameters. 0, or the HTTP status
+ * of a target we refuse. */
+static int req_target(const gw_server_opts_t *cfg, const gw_h1_head_t *h, gw_req_t *q)
 {
-    const gw_server_opts_t *cfg = &s->opts;
     q->method = method_of(h);
-    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
     size_t ulen = h->tlen;
     if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
         return ulen > (size_t)cfg->max_uri ? 414 : 400;
@@ -415,8 +413,20 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     int frag = strchr(uri, '#') != NULL;
     q->query = gw_strdup(qm ? qm + 1 : "");
     free(uri);
-    if (frag)
+    if (frag || gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
+    return 0;
+}
+
+/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
+ * refuse. */
+static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
+{
+    const gw_server_opts_t *cfg = &s->opts;
+    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
+    int st = req_target(cfg, h, q);
+    if (st)
+        return st;
     size_t hsize = 0;
     for (size_t i = 0; i < h->nfields; i++)
         hsize += h->field[i].nlen + h->field[i].vlen + 4;
@@ -447,8 +457,6 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
         }
     }
     free(xff);
-    if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
-        return 400;
     if (blen > (size_t)cfg->max_body)
         return 413;
     q->body = gw_xmalloc(blen + 1);
@@ -814,6 +822,13 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
     if (hst == 413 && h) /* a body refused at its head: the request line still picks the answer's form */
         (void)req_build(s, c, h, "", 0, &j->req);
+    if (hst == 431 && h && h->target) {
+        /* a head too large to read: its request line still gives the page its language
+         * (?lang=) and its language switch */
+        snprintf(j->req.remote, sizeof(j->req.remote), "%s", c->peer);
+        if (req_target(&s->opts, h, &j->req))
+            j->req.method = 0;
+    }
     if (st) {
         refuse(s, c, &j->req, st, started, NULL);
         job_free(j);
