@@ -8,9 +8,12 @@
 #include "gw_log.h"
 #include "gw_audit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
 {
@@ -22,7 +25,7 @@ gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
     return cfg;
 }
 
-int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
     if (gw_plugins_configure(cfg, err, errlen))
@@ -56,7 +59,15 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
             gw_memkv_set_max_bytes(app->store->mem, (size_t)cfg->store_memory_max_bytes);
         }
     }
-    if (cfg->audit_path) {
+    if (cfg->audit_path && check_only) {
+        /* a running gateway holds the audit file's lock: check only that it can be written */
+        int fd = open(cfg->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(err, errlen, "%s: cannot open: %s", cfg->audit_path, strerror(errno));
+            return -1;
+        }
+        close(fd);
+    } else if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
         if (!app->audit)
             return -1;
@@ -72,6 +83,16 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
     static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, &gw_saml_idp_frontend, NULL };
     gw_broker_register(frontends);
     return 0;
+}
+
+int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+{
+    return app_init(app, cfg, 0, err, errlen);
+}
+
+int gw_app_check(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+{
+    return app_init(app, cfg, 1, err, errlen);
 }
 
 void gw_app_cleanup(gw_ctx_t *app)

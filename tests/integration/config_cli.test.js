@@ -224,6 +224,37 @@ test('SIGTERM stops a running eidgw with exit 0 within 2 s', async () => {
   }
 });
 
+test('check-config beside a running gateway with an audit file: ok (it only checks the file can be written)', async () => {
+  const port = await freePort();
+  const text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`)
+    .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`) +
+    `\n[audit]\npath = ${dir}/beside-audit.log\n`;
+  const file = write(text);
+  const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const r = check(file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: ok \(/);
+    // a second server on the same audit file is still refused: the lock holds
+    const port2 = await freePort();
+    const second = spawnSync(EIDGW_BIN, ['serve', '-c', write(text.replace(`listen = 127.0.0.1:${port}`, `listen = 127.0.0.1:${port2}`))],
+                             { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, /in use by another writer/);
+  } finally {
+    p.kill('SIGTERM');
+  }
+});
+
+test('check-config: accounts = yes without a [popdb] url passes with a warning that names the client', () => {
+  const text = good.replace(/^\[client portal-a\]$/m, '[client portal-a]\naccounts = yes');
+  const r = check(write(text));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: client 'portal-a' has accounts = yes but there is no \[popdb\] url/);
+  assert.doesNotMatch(check(write(good)).stderr, /warning/);
+});
+
 // SP metadata for a SAML portal; keyDescriptor: the KeyDescriptor element(s) (may be '').
 function spMetadata(keyDescriptor) {
   return `<?xml version="1.0"?>
