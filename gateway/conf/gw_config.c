@@ -95,6 +95,7 @@ static const gw_directive_t client_dirs[] = {
     CLI("cutoff_individual", GW_DIR_TIME, cutoff_individual, 0, 0, NULL, 0),
     CLI("cutoff_organisation", GW_DIR_TIME, cutoff_organisation, 0, 0, NULL, 0),
     CLI("trust_stored_id12", GW_DIR_CHOICE, trust_any_id12, 0, 0, "verified_only any", 0),
+    CLI("claim_unverifiable", GW_DIR_CHOICE, claim_allow_unverifiable, 0, 0, "refuse allow", 0),
     CLI("saml_metadata", GW_DIR_STR, saml_metadata, 0, 0, NULL, 0),
     { 0 },
 };

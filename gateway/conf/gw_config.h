@@ -38,6 +38,7 @@ typedef struct gw_client {
     char *legacy_callback; /* the portal checks passwords itself: POST JSON {username,password} */
     int match_by_name; /* at a VNeID login with no candidate, check same-name accounts with a CMND */
     /* a SAML portal (docs/saml.md): its SP metadata file; redirect_uri is then optional */
+    int claim_allow_unverifiable; /* claim_unverifiable = allow: accounts with nothing stored to check */
     char *saml_metadata;
     char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
 } gw_client_t;
