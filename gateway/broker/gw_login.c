@@ -359,7 +359,7 @@ static void h_login_vneid(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     };
     char *challenge = f.verifier ? gw_sha256_b64url(f.verifier) : NULL; /* S256 */
     if (flow_save(app, state, &f) != GW_OK) {
-        gw_error_page(&app->page, req, resp, 503, "server_busy", lang, NULL, NULL);
+        gw_busy_page(app, req, resp, lang); /* with Retry-After, like every other store refusal */
     } else {
         char *url = idp(app)->auth_url(&app->idp_env, up, state, f.nonce, challenge, lang);
         gw_resp_redirect(resp, url);
@@ -445,14 +445,17 @@ static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc == GW_IDP_DONE) {
         /* the rest uses the store; linking may call the population DB */
         const gw_client_t *cl = gw_config_client(app->cfg, c->login.portal);
-        if (req->on_io_thread && cl && !cl->has_accounts && !app->audit && gw_store_local(app->store, "err") &&
-            gw_store_batch_try_begin(app->store) == GW_OK) {
+        gw_sso_t before;
+        int had_session = gw_sso_open(app, req, &before) == GW_OK; /* cb_end may end it: off the I/O thread */
+        gw_sso_cleanup(&before);
+        if (req->on_io_thread && cl && !cl->has_accounts && !app->audit && !had_session &&
+            gw_store_local(app->store, "err") && gw_store_batch_try_begin(app->store) == GW_OK) {
             /* the usual case: the store's write connection was free, so nothing ahead
              * waits; it ends here, without a trip through a worker */
             c->batch_held = 1;
             cb_end(app, req, resp);
         } else {
-            gw_req_then(req, cb_end, cl && cl->has_accounts ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
+            gw_req_then(req, cb_end, (cl && cl->has_accounts) || had_session ? GW_RUN_UPSTREAM : GW_RUN_LOCAL);
         }
     } else {
         c->fail_code = pcode;
@@ -546,6 +549,29 @@ static void refused(gw_ctx_t *app, const char *portal, const char *id12, const c
 }
 
 /* After the identity: policy, the lock list, the session, the way to the portal. */
+/* A shared browser (a kiosk in a commune office): a second citizen logs in on a browser
+ * that still carries the first one's SSO session. That session ends everywhere, its
+ * portals told: the browser is the second citizen's now. The same citizen logging in
+ * again (prompt=login, a step-up) leaves the other session alone. Blocks (back-channel
+ * calls): callers are on a worker. */
+static void end_previous_citizen(gw_ctx_t *app, const gw_req_t *req, const char *id12, const char *new_sid)
+{
+    gw_sso_t old;
+    if (gw_sso_open(app, req, &old) != GW_OK)
+        return;
+    gw_session_t prev;
+    if (strcmp(old.sid, new_sid) && gw_session_get(app, old.sid, 0, &prev) == GW_OK) {
+        int other = strcmp(gw_session_id12(&prev), id12) != 0;
+        gw_session_cleanup(&prev);
+        if (other) {
+            gw_log(GW_LOG_INFO, "broker", "another citizen logged in on this browser: the previous session ends", "id",
+                   req->id, NULL);
+            gw_session_end(app, NULL, old.sid, old.exp);
+        }
+    }
+    gw_sso_cleanup(&old);
+}
+
 static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     cb_ctx_t *c = req->ctx;
@@ -639,6 +665,7 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 503, "server_busy", lang, retry, back);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
+        end_previous_citizen(app, req, id.id12, sess.sid);
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12, "eid_level",
                id.level == 2 ? "2" : "1", "id", req->id, NULL);
         gw_audit_event(app, "login",

@@ -124,3 +124,32 @@ test('a lock set through the admin API ends the citizen\'s session and tells its
   const again = await agent.request(req.url);
   assert.ok(!(again.location || '').includes('code='), 'no SSO after the lock');
 });
+
+test('a second citizen logging in on the same browser (prompt=login, a shared kiosk) ends the first one\'s session everywhere; the same citizen again does not', async () => {
+  const { st, bc } = await stackFor('sp-kiosk');
+  const agent = new Agent();
+  const first = await tokensFor(st, 'portal-a', agent, true);
+  await tokensFor(st, 'p1', agent, false);
+  const sid = first.tokens.claims().sid;
+  const loginAs = async (portal, citizen) => {
+    const c = st.clients[portal];
+    const config = await discover(st.gw.url, c);
+    const req = await authRequest(config, c, { prompt: 'login' });
+    const hop = await loginAt(agent, req.url, citizen, c.redirect[0].replace(/\/callback$/, ''));
+    assert.equal(hop.status, 302, `${portal}: ${hop.status} ${errorCode(hop.body)}`);
+    const t = await client.authorizationCodeGrant(config, new URL(hop.location), {
+      pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    return t.claims();
+  };
+  // Trần Thị Bình sits down at the same browser
+  const second = await loginAs('p2', '079190023456');
+  assert.notEqual(second.sid, sid);
+  await waitFor(() => bc.got.filter((g) => g.claims.sid === sid).length >= 2);
+  assert.deepEqual(bc.got.filter((g) => g.claims.sid === sid).map((g) => g.portal).sort(), ['p1', 'portal-a'],
+                   'the first citizen\'s portals are told');
+  // she logs in again herself (a step-up): her own session is not ended
+  const again = await loginAs('p3', '079190023456');
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(bc.got.filter((g) => g.claims.sid === second.sid).length, 0, 'no logout for the same citizen');
+  assert.ok(again.sid);
+});
