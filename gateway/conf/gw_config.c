@@ -131,6 +131,7 @@ typedef struct parser {
     const void *section_base[GW_MAX_CLIENTS + 16];
     int section_line[GW_MAX_CLIENTS + 16];
     size_t nsections;
+    char secname[128]; /* the open section's "name arg", which its gw_dir_section_t points to */
 } parser_t;
 
 static int line_of(const parser_t *p, const void *field)
@@ -460,8 +461,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
             }
             memset(&sec, 0, sizeof(sec));
             plugin_keys = NULL;
-            static char secname[128];
-            snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
+            snprintf(p.secname, sizeof(p.secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
             int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
             static const char *const once[] = { "server", "keys",  "store",  "session", "log",
                                                 "admin",  "popdb", "limits", "audit" };
@@ -480,24 +480,24 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 goto bad;
             }
             if (!strcmp(sname, "server"))
-                gw_dir_open(&sec, server_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, server_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "keys"))
-                gw_dir_open(&sec, keys_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, keys_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "store"))
-                gw_dir_open(&sec, store_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, store_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "session"))
-                gw_dir_open(&sec, session_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, session_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "log"))
-                gw_dir_open(&sec, log_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, log_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "admin"))
-                gw_dir_open(&sec, admin_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, admin_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "popdb")) {
-                gw_dir_open(&sec, popdb_dirs, c, secname, p.file, lineno);
-                plugin_keys = raw_open(&c->popdb_lines, secname, p.file, lineno);
+                gw_dir_open(&sec, popdb_dirs, c, p.secname, p.file, lineno);
+                plugin_keys = raw_open(&c->popdb_lines, p.secname, p.file, lineno);
             } else if (!strcmp(sname, "limits"))
-                gw_dir_open(&sec, limits_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, limits_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "audit"))
-                gw_dir_open(&sec, audit_dirs, c, secname, p.file, lineno);
+                gw_dir_open(&sec, audit_dirs, c, p.secname, p.file, lineno);
             else if (!strcmp(sname, "upstream")) {
                 if (c->upstream) {
                     fail(&p, lineno, NULL, "only one [upstream] section is supported");
@@ -505,8 +505,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 }
                 c->upstream = gw_xcalloc(1, sizeof(gw_upstream_t));
                 c->upstream->name = gw_strdup(arg);
-                gw_dir_open(&sec, upstream_dirs, c->upstream, secname, p.file, lineno);
-                plugin_keys = raw_open(&c->upstream->lines, secname, p.file, lineno);
+                gw_dir_open(&sec, upstream_dirs, c->upstream, p.secname, p.file, lineno);
+                plugin_keys = raw_open(&c->upstream->lines, p.secname, p.file, lineno);
                 if (p.nsections < GW_MAX_CLIENTS + 16) {
                     p.section_base[p.nsections] = c->upstream;
                     p.section_line[p.nsections++] = lineno;
@@ -532,7 +532,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 memset(cl, 0, sizeof(*cl));
                 client_defaults(cl);
                 cl->id = gw_strdup(arg);
-                gw_dir_open(&sec, client_dirs, cl, secname, p.file, lineno);
+                gw_dir_open(&sec, client_dirs, cl, p.secname, p.file, lineno);
             } else {
                 fail(&p, lineno, NULL, "unknown section [%s]", sname);
                 goto bad;

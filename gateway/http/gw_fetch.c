@@ -70,8 +70,8 @@ static struct curl_slist *setup(CURL *h, const char *url, const char *form, cons
     if (post)
         curl_easy_setopt(h, copy ? CURLOPT_COPYPOSTFIELDS : CURLOPT_POSTFIELDS, post);
     if (basic_user) {
-        /* RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding */
-        char *u = gw_url_encode(basic_user), *pw = gw_url_encode(basic_pass ? basic_pass : "");
+        /* RFC 6749 2.3.1: id and secret are form-urlencoded (a space as '+') before Basic encoding */
+        char *u = gw_form_encode(basic_user), *pw = gw_form_encode(basic_pass ? basic_pass : "");
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, u);
         curl_easy_setopt(h, CURLOPT_PASSWORD, pw);

@@ -1198,18 +1198,29 @@ static void *io_main(void *arg)
 
 int gw_server_stopping(const gw_server_t *s) { return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE); }
 
+/* The address to listen on: an IPv4 address or "localhost" (127.0.0.1); names and IPv6
+ * are not listened on. 0, or -1 with the reason in err. */
+static int listen_addr(const char *host, int port, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &sa->sin_addr) == 1)
+        return 0;
+    snprintf(err, errlen, "listen: '%s' is not an IPv4 address", host);
+    return -1;
+}
+
 static int listen_socket(const char *host, int port, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    const char *h = !strcmp(host, "localhost") ? "127.0.0.1" : host;
-    if (inet_pton(AF_INET, h, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "listen: '%s' is not an IPv4 address", host);
+    if (listen_addr(host, port, &sa, err, errlen))
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "listen %s:%d: %s", host, port, strerror(errno));
         return -1;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
@@ -1220,6 +1231,24 @@ static int listen_socket(const char *host, int port, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* SO_REUSEPORT would let a second eidgw share the port silently: first make sure the
+ * address is free with a plain bind. 0, or -1 with the reason in err. */
+static int check_port_free(const char *host, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    if (listen_addr(host, port, &sa, err, errlen))
+        return -1;
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = probe < 0 || bind(probe, (struct sockaddr *)&sa, sizeof(sa)) ? -1 : 0;
+    if (rc)
+        snprintf(err, errlen, "listen %s:%d: %s", host, port, strerror(errno));
+    if (probe >= 0)
+        close(probe);
+    return rc;
 }
 
 /* On each I/O thread once stopping: close the listener, then run the loop until no
@@ -1251,6 +1280,34 @@ static void on_stop_pipe(evutil_socket_t fd, short what, void *arg)
         event_base_once(s->io[i].base, -1, EV_TIMEOUT, drain, &s->io[i], &(struct timeval){ 0, 200000 });
 }
 
+static void loop_exit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopexit(arg, NULL);
+}
+
+/* A start that failed part way: the threads already running (the first nio_running I/O
+ * threads, pool->n workers of each pool) end, then the sockets, loops and the rest go. */
+static void start_failed(gw_server_t *s, int nio_running)
+{
+    for (int i = 0; i < nio_running; i++) { /* from inside the loop: a break before it runs would be lost */
+        event_base_once(s->io[i].base, -1, EV_TIMEOUT, loop_exit, s->io[i].base, &(struct timeval){ 0, 0 });
+        pthread_join(s->io[i].tid, NULL);
+    }
+    __atomic_store_n(&s->workers_exit, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock);
+        while (p->idle)
+            wake_one(p);
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 0; i < p->n; i++)
+            pthread_join(p->threads[i], NULL);
+    }
+    gw_server_free(s);
+}
+
 gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks_t *hooks,
                              const gw_route_t *const *tables, char *err, size_t errlen)
 {
@@ -1280,38 +1337,26 @@ gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks
         free(s);
         return NULL;
     }
-    /* SO_REUSEPORT would let a second eidgw share the port silently: first make sure the
-     * address is free with a plain bind */
-    {
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons((uint16_t)opts->listen_port);
-        inet_pton(AF_INET, strcmp(opts->listen_host, "localhost") ? opts->listen_host : "127.0.0.1", &sa.sin_addr);
-        int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int one = 1;
-        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(probe, (struct sockaddr *)&sa, sizeof(sa))) {
-            snprintf(err, errlen, "listen %s:%d: %s", opts->listen_host, opts->listen_port, strerror(errno));
-            close(probe);
-            close(s->stop_pipe[0]);
-            close(s->stop_pipe[1]);
-            free(s);
-            return NULL;
-        }
-        close(probe);
+    if (check_port_free(opts->listen_host, opts->listen_port, err, errlen)) {
+        close(s->stop_pipe[0]);
+        close(s->stop_pipe[1]);
+        free(s);
+        return NULL;
     }
     routes_init(s, tables);
     s->io = gw_xcalloc((size_t)s->nio, sizeof(io_thread_t));
     struct event_config *ec = event_config_new();
     event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    for (int i = 0; i < s->nio; i++)
+        s->io[i].fd = -1;
     for (int i = 0; i < s->nio; i++) {
         io_thread_t *io = &s->io[i];
         io->srv = s;
         io->fd = listen_socket(opts->listen_host, opts->listen_port, err, errlen);
         if (io->fd < 0) {
             event_config_free(ec);
-            return NULL; /* process exits on this error */
+            start_failed(s, 0);
+            return NULL;
         }
         io->base = event_base_new_with_config(ec);
         io->listen_ev = io->base ? event_new(io->base, io->fd, EV_READ | EV_PERSIST, on_accept, io) : NULL;
@@ -1320,7 +1365,8 @@ gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks
         if (!io->listen_ev || !io->resume_ev || !io->fetch || event_add(io->listen_ev, NULL)) {
             snprintf(err, errlen, "cannot set up the event loop");
             event_config_free(ec);
-            return NULL; /* process exits on this error */
+            start_failed(s, 0);
+            return NULL;
         }
         if (i == 0) {
             s->stop_ev = event_new(io->base, s->stop_pipe[0], EV_READ, on_stop_pipe, s);
@@ -1329,17 +1375,22 @@ gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks
     }
     event_config_free(ec);
     int rc = 0;
-    for (int k = 0; k < POOL_COUNT && !rc; k++) {
-        pool_t *p = &s->pool[k];
-        p->threads = gw_xcalloc((size_t)p->n, sizeof(pthread_t));
-        for (int i = 0; i < p->n && !rc; i++)
-            rc = pthread_create(&p->threads[i], NULL, worker_main, p);
-    }
-    for (int i = 0; i < s->nio && !rc; i++)
-        rc = pthread_create(&s->io[i].tid, NULL, io_main, &s->io[i]);
+    for (int k = 0; k < POOL_COUNT; k++)
+        s->pool[k].threads = gw_xcalloc((size_t)s->pool[k].n, sizeof(pthread_t));
+    int started[POOL_COUNT] = { 0 }, io_started = 0;
+    for (int k = 0; k < POOL_COUNT && !rc; k++)
+        while (!rc && started[k] < s->pool[k].n)
+            if (!(rc = pthread_create(&s->pool[k].threads[started[k]], NULL, worker_main, &s->pool[k])))
+                started[k]++;
+    while (!rc && io_started < s->nio)
+        if (!(rc = pthread_create(&s->io[io_started].tid, NULL, io_main, &s->io[io_started])))
+            io_started++;
     if (rc) {
         snprintf(err, errlen, "cannot start threads: %s", strerror(rc));
-        return NULL; /* process exits on this error */
+        for (int k = 0; k < POOL_COUNT; k++)
+            s->pool[k].n = started[k];
+        start_failed(s, io_started);
+        return NULL;
     }
     return s;
 }

@@ -41,47 +41,42 @@ static int is_url(const char *v)
     return *host && *host != '/';
 }
 
-static int parse_duration(const char *v, long *ret)
+/* A unit a number may end with, and what it multiplies by. */
+typedef struct unit {
+    const char *suffix; /* "" for a bare number */
+    long mul;
+} unit_t;
+
+/* seconds, at most 100 years; "ms" is not minutes */
+static const unit_t duration_units[] = { { "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { 0 } };
+static const long duration_max = 100L * 365 * 86400;
+/* bytes, at most 1 TiB */
+static const unit_t size_units[] = {
+    { "", 1 }, { "k", 1024 }, { "K", 1024 }, { "m", 1024 * 1024 }, { "M", 1024 * 1024 }, { 0 }
+};
+static const long size_max = 1L << 40;
+
+/* A whole number, then one suffix of units (nothing after it): the number times the
+ * unit, at most max. 0, or -1 when v is not that. */
+static int parse_units(const char *v, const unit_t *units, long max, long *ret)
 {
     char *end;
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || n < 0)
         return -1;
-    long mul = 1;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm' && end[1] != 's')
-        mul = 60, end++;
-    else if (*end == 'h')
-        mul = 3600, end++;
-    else if (*end == 'd')
-        mul = 86400, end++;
-    if (*end)
-        return -1;
-    if (n > 100L * 365 * 86400 / mul)
-        return -1;
-    *ret = n * mul;
-    return 0;
+    for (const unit_t *u = units; u->suffix; u++) {
+        if (strcmp(end, u->suffix))
+            continue;
+        if (n > max / u->mul)
+            return -1;
+        *ret = n * u->mul;
+        return 0;
+    }
+    return -1;
 }
 
-static int parse_size(const char *v, long *ret)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || n < 0)
-        return -1;
-    long mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024, end++;
-    if (*end || n > (1L << 40) / mul)
-        return -1;
-    *ret = n * mul;
-    return 0;
-}
+static int parse_duration(const char *v, long *ret) { return parse_units(v, duration_units, duration_max, ret); }
 
 /* exactly YYYY-MM-DDTHH:MM:SS then Z or +HH:MM / -HH:MM, a real calendar date */
 static const char *parse_time(const char *v, int64_t *ret)
@@ -170,7 +165,7 @@ static int set_field(const gw_directive_t *d, void *base, const char *v, const c
         int secs = d->type == GW_DIR_SECONDS;
         const char *unit = secs ? "s" : "";
         long n;
-        if (secs ? parse_duration(v, &n) : parse_size(v, &n))
+        if (secs ? parse_duration(v, &n) : parse_units(v, size_units, size_max, &n))
             FAIL("'%s' is not a %s", v, secs ? "duration (e.g. 30s, 5m, 8h, 1d)" : "size (e.g. 8k, 1m)");
         if (n < d->min || n > d->max)
             FAIL("%ld%s is out of range %ld%s..%ld%s", n, unit, d->min, unit, d->max, unit);

@@ -402,7 +402,8 @@ void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsig
     OPENSSL_cleanse(inner, sizeof(inner));
 }
 
-char *gw_url_encode(const char *s)
+/* Every byte but the unreserved ones as %XX; a space as '+' if space_plus. */
+static char *percent_encode(const char *s, int space_plus)
 {
     static const char H[] = "0123456789ABCDEF";
     size_t n = strlen(s);
@@ -410,6 +411,8 @@ char *gw_url_encode(const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
             *o++ = (char)*p;
+        } else if (*p == ' ' && space_plus) {
+            *o++ = '+';
         } else {
             *o++ = '%';
             *o++ = H[*p >> 4];
@@ -419,6 +422,10 @@ char *gw_url_encode(const char *s)
     *o = 0;
     return out;
 }
+
+char *gw_url_encode(const char *s) { return percent_encode(s, 0); }
+
+char *gw_form_encode(const char *s) { return percent_encode(s, 1); }
 
 char *gw_url_decode(const char *s, size_t n, int plus_is_space)
 {

@@ -81,8 +81,10 @@ char *gw_sha256_hex(const char *s);
 char *gw_sha256_b64url(const char *s);
 void gw_hmac_sha256(const void *key, size_t klen, const void *p, size_t n, unsigned char out[32]);
 
-/* application/x-www-form-urlencoded */
+/* Percent-encoding of every byte but the unreserved ones (RFC 3986 2.3), a space as %20 */
 char *gw_url_encode(const char *s);
+/* application/x-www-form-urlencoded (the WHATWG form encoding): the same, but a space as '+' */
+char *gw_form_encode(const char *s);
 /* Decodes %XX and, if plus_is_space, '+'. NULL on a bad escape or a NUL byte. */
 char *gw_url_decode(const char *s, size_t n, int plus_is_space);
 

@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, freePort, secret, readLog } from './lib/harness.js';
 import { hidden, href, discover, authRequest, client } from './lib/rp.js';
-import { apacheMissing, openidcVersion, startApache, parseEnv, NavAgent as Agent } from './lib/apache.js';
+import { apacheMissing, openidcVersion, startApache, startWithStack, stopWithStack, parseEnv, NavAgent as Agent }
+  from './lib/apache.js';
 
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const LONG = '034084190123'; // locked at VNeID
@@ -27,21 +28,13 @@ before(async () => {
                    postLogout: [`http://127.0.0.1:${portalA}/`], scopes: 'openid profile cccd', minLevel: 1 };
   // mod_auth_openidc 2.4.12 (Debian 12) takes an authorization error response that carries
   // `iss` (RFC 9207) for a discovery response and its worker dies; this client turns iss off
-  st = await startStack('apache', { clients: [apacheClient, portal],
-                                    extraClient: { 'apache-portal': 'response_iss = no\n' } });
-  try {
-    ap = await startApache({ port: apachePort, gwUrl: st.gw.url, clientId: apacheClient.id,
-                             clientSecret: apacheClient.secret });
-  } catch (e) {
-    await st.stop();
-    st = null;
-    throw e;
-  }
+  ({ st, ap } = await startWithStack(
+    startStack('apache', { clients: [apacheClient, portal],
+                           extraClient: { 'apache-portal': 'response_iss = no\n' } }),
+    (s) => startApache({ port: apachePort, gwUrl: s.gw.url, clientId: apacheClient.id,
+                         clientSecret: apacheClient.secret })));
 });
-after(async () => {
-  await ap?.stop();
-  await st?.stop();
-});
+after(() => stopWithStack({ st, ap }));
 
 function diag() {
   return `\n--- apache error.log (mod_auth_openidc ${openidcVersion()}) ---\n${ap?.errorLog().slice(-6000)}` +

@@ -11,7 +11,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { startStack, freePort, secret, readLog } from './lib/harness.js';
 import { href, hidden, errorCode, forms } from './lib/rp.js';
-import { mellonMissing, mellonSp, startMellon, parseEnv, NavAgent as Agent } from './lib/apache.js';
+import { mellonMissing, mellonSp, startMellon, startWithStack, stopWithStack, parseEnv, NavAgent as Agent }
+  from './lib/apache.js';
 
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const PORTAL = 'mellon-portal';
@@ -24,21 +25,15 @@ before(async () => {
   sp = mellonSp(null, `http://127.0.0.1:${apachePort}`);
   const portal = { id: PORTAL, name: 'Cổng Mellon', secret: secret(), redirect: [], scopes: 'openid profile cccd',
                    minLevel: 1 };
-  st = await startStack('saml', { clients: [portal], samlKey: true,
-                                  extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\n` } });
-  try {
-    idpMetadata = await (await fetch(`${st.gw.url}/saml/metadata`)).text();
-    ap = await startMellon({ port: apachePort, sp, idpMetadata });
-  } catch (e) {
-    await st.stop();
-    st = null;
-    throw e;
-  }
+  ({ st, ap } = await startWithStack(
+    startStack('saml', { clients: [portal], samlKey: true,
+                         extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\n` } }),
+    async (s) => {
+      idpMetadata = await (await fetch(`${s.gw.url}/saml/metadata`)).text();
+      return startMellon({ port: apachePort, sp, idpMetadata });
+    }));
 });
-after(async () => {
-  await ap?.stop();
-  await st?.stop();
-});
+after(() => stopWithStack({ st, ap }));
 
 function diag() {
   return `\n--- apache error.log ---\n${ap?.errorLog().slice(-6000)}\n--- apache access.log ---\n` +

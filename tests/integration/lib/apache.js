@@ -227,6 +227,25 @@ ScriptAlias /protected/whoami "${dir}/cgi-bin/whoami"
   return launch(dir, conf, url);
 }
 
+// Apache as a portal beside eidgw: `stack` (the promise of startStack) comes up first, then
+// start(st) brings up Apache. If Apache does not come up, eidgw is stopped before the error
+// goes on, so a failed before() leaves no process behind. Returns {st, ap}.
+export async function startWithStack(stack, start) {
+  const st = await stack;
+  try {
+    return { st, ap: await start(st) };
+  } catch (e) {
+    await st.stop();
+    throw e;
+  }
+}
+
+// Stops Apache, then eidgw; either may be missing (a skipped or failed before()).
+export async function stopWithStack({ st, ap }) {
+  await ap?.stop();
+  await st?.stop();
+}
+
 function safeRead(f) { try { return fs.readFileSync(f, 'utf8'); } catch { return ''; } }
 
 // Parse the whoami CGI output (NAME=value lines).

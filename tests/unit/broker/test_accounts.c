@@ -3,8 +3,8 @@
  * several (the choose page, then POST /link/choose links one and merges the others), none
  * (the no_legacy page, then POST /link/new), and a link conflict.
  *
- * No sockets: a real gw_ctx_t from gw_app_init on a temporary SQLite file and a temporary
- * key directory (gw_keys_generate), a test front end that records what the broker hands
+ * No sockets: a real gw_ctx_t from gw_test_app_open_keys (a temporary SQLite store per
+ * test, one key directory for the suite), a test front end that records what the broker hands
  * it, requests and responses built by hand, and a tiny cookie jar that plays the browser
  * (it keeps the Set-Cookie values of every response and sends them back). The step
  * handlers are reached through gw_broker_account_routes, as the HTTP server would. */
@@ -18,13 +18,11 @@
 
 #include <cmocka.h>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "gw_admin.h"
 #include "gw_app.h"
 #include "gw_broker_internal.h"
 #include "gw_json.h"
+#include "gw_test_app.h"
 #include "gw_util.h"
 
 #define PORTAL "portal-a"
@@ -34,7 +32,6 @@
 #define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 static char g_keydir[64]; /* one key directory for the whole suite (RSA generation is slow) */
-static int g_ndb;
 
 /* ------------------------------------------------------------------ the test front end */
 
@@ -198,10 +195,7 @@ typedef struct vlogin {
 } vlogin_t;
 
 typedef struct fixture {
-    char db[128];
-    gw_config_t *cfg;
-    gw_ctx_t app;
-    int app_ok;
+    gw_test_app_t t;
     vlogin_t vl[4];
     size_t nvl;
     gw_resp_t resp[MAX_RESP];
@@ -231,25 +225,16 @@ static const char *body_of(const gw_resp_t *r) { return r->body.data ? r->body.d
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(g_keydir, sizeof(g_keydir), "/tmp/eidgw-acct-XXXXXX");
-    if (!mkdtemp(g_keydir))
-        return -1;
-    char err[256] = "", dir[96];
-    snprintf(dir, sizeof(dir), "%s/keys", g_keydir);
-    if (gw_keys_generate(dir, 0, err, sizeof(err))) {
-        fprintf(stderr, "gw_keys_generate: %s\n", err);
-        return -1;
-    }
+    int rc = gw_test_keys_make(g_keydir);
     fflush(stdout);
-    return 0;
+    return rc;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_keydir);
-    return system(cmd) == 0 ? 0 : -1;
+    gw_test_rmdir(g_keydir);
+    return 0;
 }
 
 static int setup(void **state)
@@ -257,56 +242,25 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
-    snprintf(f->db, sizeof(f->db), "%s/t%d.db", g_keydir, ++g_ndb);
+    char keys[96];
+    snprintf(keys, sizeof(keys), "%s/keys", g_keydir);
     char *admin_sha = gw_sha256_hex(ADMIN_TOKEN);
-    char *text = gw_sprintf("[server]\n"
-                            "listen = 127.0.0.1:18443\n"
-                            "public_url = http://127.0.0.1:18443\n"
-                            "\n[keys]\ndir = %s/keys\n"
-                            "\n[store]\ndriver = sqlite\npath = %s\n"
-                            "\n[session]\nlifetime = 1h\n"
-                            "\n[log]\nlevel = error\n"
-                            "\n[upstream vneid]\n"
-                            "issuer = http://127.0.0.1:9\n"
-                            "authorization_endpoint = http://127.0.0.1:9/auth\n"
-                            "token_endpoint = http://127.0.0.1:9/token\n"
-                            "userinfo_endpoint = http://127.0.0.1:9/userinfo\n"
-                            "jwks_uri = http://127.0.0.1:9/jwks\n"
-                            "client_id = eidgw\n"
-                            "client_secret = upstream-secret\n"
-                            "id_token = required\n"
-                            "algs = RS256\n"
-                            "claim_id = SoDinhDanh\n"
-                            "claim_name = HoVaTen\n"
-                            "claim_level = IAL\n"
-                            "level_map = 1:1\n"
-                            "level_map = 2:2\n"
-                            "\n[client " PORTAL "]\n"
-                            "name = C\xe1\xbb\x95ng A\n"
-                            "secret_sha256 = " SHA_A "\n"
-                            "redirect_uri = https://portal-a.example/cb\n"
-                            "scopes = openid profile\n"
-                            "min_level = 1\n"
-                            "accounts = yes\n"
-                            "\n[admin]\ntoken_sha256 = %s\n",
-                            g_keydir, f->db, admin_sha);
+    int rc = gw_test_app_open_keys(&f->t, keys,
+                                   "[client " PORTAL "]\n"
+                                   "name = C\xe1\xbb\x95ng A\n"
+                                   "secret_sha256 = " SHA_A "\n"
+                                   "redirect_uri = https://portal-a.example/cb\n"
+                                   "scopes = openid profile\n"
+                                   "min_level = 1\n"
+                                   "accounts = yes\n"
+                                   "\n[admin]\ntoken_sha256 = %s\n",
+                                   admin_sha);
     free(admin_sha);
-    char err[512] = "";
-    f->cfg = gw_config_parse("accounts-test.conf", text, strlen(text), err, sizeof(err));
-    free(text);
-    if (!f->cfg) {
-        fprintf(stderr, "config: %s\n", err);
+    if (rc) {
+        gw_test_app_close(&f->t);
         free(f);
         return -1;
     }
-    if (gw_app_init(&f->app, f->cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "gw_app_init: %s\n", err);
-        gw_app_cleanup(&f->app);
-        gw_config_free(f->cfg);
-        free(f);
-        return -1;
-    }
-    f->app_ok = 1;
     gw_broker_register(test_frontends); /* after gw_app_init, which registers the real ones */
     rec_reset();
     *state = f;
@@ -328,15 +282,7 @@ static int teardown(void **state)
         gw_resp_reset(&f->resp[i]);
     for (size_t i = 0; i < f->nkept; i++)
         free(f->kept[i]);
-    if (f->app_ok)
-        gw_app_cleanup(&f->app);
-    gw_config_free(f->cfg);
-    static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
-        char p[160];
-        snprintf(p, sizeof(p), "%s%s", f->db, suffix[i]);
-        unlink(p);
-    }
+    gw_test_app_close(&f->t);
     rec_reset();
     free(f);
     return 0;
@@ -361,7 +307,7 @@ static void add_account(fixture_t *f, const char *id, const char *username, cons
     snprintf(a.status, sizeof(a.status), "active");
     snprintf(a.account_class, sizeof(a.account_class), "individual");
     gw_import_stats_t st = { 0 };
-    gw_store_t *s = f->app.store;
+    gw_store_t *s = f->t.app.store;
     assert_int_equal(GW_STORE_ACCT(s, import_begin, PORTAL), GW_OK);
     int rc = GW_STORE_ACCT(s, import_row, &a, &st);
     assert_int_equal(GW_STORE_ACCT(s, import_end, rc == GW_OK), GW_OK);
@@ -373,7 +319,7 @@ static gw_account_t get_account(fixture_t *f, const char *id)
 {
     gw_account_t a;
     memset(&a, 0, sizeof(a));
-    assert_int_equal(GW_STORE_ACCT(f->app.store, account_get, PORTAL, id, &a), GW_OK);
+    assert_int_equal(GW_STORE_ACCT(f->t.app.store, account_get, PORTAL, id, &a), GW_OK);
     return a;
 }
 
@@ -384,7 +330,7 @@ static void put_link(fixture_t *f, const char *id12, const char *account)
     snprintf(l.portal, sizeof(l.portal), "%s", PORTAL);
     snprintf(l.id12, sizeof(l.id12), "%s", id12);
     snprintf(l.account, sizeof(l.account), "%s", account);
-    assert_int_equal(gw_store_link_create(f->app.store, &l), GW_OK);
+    assert_int_equal(gw_store_link_create(f->t.app.store, &l), GW_OK);
 }
 
 static void req_init(gw_req_t *r, const struct browser *b, int method, const char *path, const char *body);
@@ -407,7 +353,7 @@ static void admin_link(fixture_t *f, const char *id12, const char *account)
     req.content_type = gw_strdup("application/json");
     req.authorization = gw_strdup("Bearer " ADMIN_TOKEN);
     gw_resp_t *r = new_resp(f);
-    rt->fn(&f->app, &req, r);
+    rt->fn(&f->t.app, &req, r);
     free(req.authorization);
     req_cleanup(&req);
     assert_int_equal(r->status, 201);
@@ -422,21 +368,21 @@ static void raw_link(fixture_t *f, const char *id12, const char *account)
     snprintf(l.id12, sizeof(l.id12), "%s", id12);
     snprintf(l.account, sizeof(l.account), "%s", account);
     l.created = gw_now();
-    assert_int_equal(gw_store_link_create(f->app.store, &l), GW_OK);
+    assert_int_equal(gw_store_link_create(f->t.app.store, &l), GW_OK);
 }
 
 static void assert_no_link_for(fixture_t *f, const char *id12)
 {
     gw_link_t l;
-    assert_int_equal(gw_store_link_by_id12(f->app.store, PORTAL, id12, &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_id12(f->t.app.store, PORTAL, id12, &l), GW_ENOTFOUND);
 }
 
 static void assert_linked(fixture_t *f, const char *id12, const char *account)
 {
     gw_link_t l;
-    assert_int_equal(gw_store_link_by_id12(f->app.store, PORTAL, id12, &l), GW_OK);
+    assert_int_equal(gw_store_link_by_id12(f->t.app.store, PORTAL, id12, &l), GW_OK);
     assert_string_equal(l.account, account);
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, account, &l), GW_OK);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, account, &l), GW_OK);
     assert_string_equal(l.id12, id12);
 }
 
@@ -488,7 +434,7 @@ static vlogin_t *vneid_login(fixture_t *f, const char *id12)
 {
     assert_true(f->nvl < 4);
     vlogin_t *v = &f->vl[f->nvl++];
-    gw_ctx_t *app = &f->app;
+    gw_ctx_t *app = &f->t.app;
     v->login.portal = gw_strdup(PORTAL);
     v->login.frontend = gw_strdup("test");
     v->login.min_level = 1;
@@ -532,7 +478,7 @@ static char *expected_csrf(fixture_t *f, const char *bind, const char *lid)
 {
     char *msg = gw_sprintf("csrf|%s|%s", bind, lid);
     unsigned char mac[32];
-    gw_hmac_sha256(f->app.keys->cookie_key, GW_SEAL_KEYLEN, msg, strlen(msg), mac);
+    gw_hmac_sha256(f->t.app.keys->cookie_key, GW_SEAL_KEYLEN, msg, strlen(msg), mac);
     free(msg);
     return keep(f, gw_b64url_encode(mac, 32));
 }
@@ -556,7 +502,7 @@ static gw_resp_t *post(fixture_t *f, browser_t *b, const char *path, const char 
     req_init(&req, b, GW_M_POST, path, body.data);
     gw_buf_cleanup(&body);
     gw_resp_t *r = new_resp(f);
-    account_route(path)(&f->app, &req, r);
+    account_route(path)(&f->t.app, &req, r);
     req_cleanup(&req);
     jar_take(b, r);
     return r;
@@ -582,7 +528,7 @@ static void assert_completed_as(fixture_t *f, const vlogin_t *v, const char *acc
     } else {
         assert_null(g_rec.account);
     }
-    char *sub = gw_pairwise_sub(&f->app, PORTAL, gw_session_id12(&v->sess));
+    char *sub = gw_pairwise_sub(&f->t.app, PORTAL, gw_session_id12(&v->sess));
     assert_string_equal(g_rec.sub, sub);
     free(sub);
     assert_string_equal(g_rec.sid, v->sid);
@@ -595,7 +541,7 @@ static void assert_completed_as(fixture_t *f, const vlogin_t *v, const char *acc
 static void assert_login_gone(fixture_t *f, const char *lid)
 {
     gw_login_t l;
-    assert_int_equal(gw_login_load(&f->app, lid, &l), GW_ENOTFOUND);
+    assert_int_equal(gw_login_load(&f->t.app, lid, &l), GW_ENOTFOUND);
     gw_login_cleanup(&l);
 }
 
@@ -603,7 +549,7 @@ static void assert_login_gone(fixture_t *f, const char *lid)
 static void assert_login_pending(fixture_t *f, const vlogin_t *v, const char *step, json_t **ret_shown)
 {
     gw_login_t l;
-    assert_int_equal(gw_login_load(&f->app, v->lid, &l), GW_OK);
+    assert_int_equal(gw_login_load(&f->t.app, v->lid, &l), GW_OK);
     int ok =
         gw_streq(l.step, step) && gw_streq(l.sid, v->sid) && gw_streq(l.frontend, "test") && gw_streq(l.portal, PORTAL);
     if (ret_shown)
@@ -615,7 +561,7 @@ static void assert_login_pending(fixture_t *f, const vlogin_t *v, const char *st
 static void assert_session_has_portal(fixture_t *f, const vlogin_t *v)
 {
     gw_session_t s;
-    assert_int_equal(gw_session_get(&f->app, v->sid, GW_SESS_PORTALS, &s), GW_OK);
+    assert_int_equal(gw_session_get(&f->t.app, v->sid, GW_SESS_PORTALS, &s), GW_OK);
     int has = gw_session_has_portal(&s, PORTAL);
     gw_session_cleanup(&s);
     assert_true(has);
@@ -637,7 +583,7 @@ static void test_existing_link_logs_in_with_that_account_and_shows_no_page(void 
     assert_null(g_rec.merged);
     assert_int_equal(v->resp->status, 302); /* what the front end answered, no page */
     assert_null(strstr(body_of(v->resp), "<html"));
-    assert_null(jar_get(&v->br, f->app.bind_cookie)); /* no page step: no binding cookie */
+    assert_null(jar_get(&v->br, f->t.app.bind_cookie)); /* no page step: no binding cookie */
     assert_int_equal(v->unsaved, SESS_SAVED); /* the broker wrote the session once ... */
     assert_session_has_portal(f, v); /* ... with this portal in it */
     assert_login_gone(f, v->lid);
@@ -670,7 +616,7 @@ static void test_one_verified_account_is_linked_automatically(void **state)
     assert_int_equal(a1.state, GW_ACCT_LINKED);
     assert_string_equal(a1.id12, ID_X);
     gw_link_t l;
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, "acct-2", &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, "acct-2", &l), GW_ENOTFOUND);
     assert_int_equal(get_account(f, "acct-2").state, GW_ACCT_UNVERIFIED);
     assert_int_equal(get_account(f, "acct-3").state, GW_ACCT_VERIFIED);
     assert_no_link_for(f, ID_Y);
@@ -715,17 +661,17 @@ static void check_choose_page(fixture_t *f, vlogin_t *v, const char **ret_ar, co
     /* the session the page belongs to was written (by the callback, after after_login) */
     assert_int_equal(v->unsaved, SESS_SAVED);
     gw_session_t s;
-    assert_int_equal(gw_session_get(&f->app, v->sid, 0, &s), GW_OK);
+    assert_int_equal(gw_session_get(&f->t.app, v->sid, 0, &s), GW_OK);
     gw_session_cleanup(&s);
 
     const char *ar = hidden(f, v->resp, "ar"), *csrf = hidden(f, v->resp, "csrf");
     assert_non_null(ar);
     assert_non_null(csrf);
     assert_string_equal(ar, v->lid); /* kept under the login's own id */
-    const char *bind = jar_get(&v->br, f->app.bind_cookie);
+    const char *bind = jar_get(&v->br, f->t.app.bind_cookie);
     assert_non_null(bind); /* the page set the binding cookie */
     assert_string_equal(csrf, expected_csrf(f, bind, v->lid));
-    assert_non_null(jar_get(&v->br, f->app.sso_cookie));
+    assert_non_null(jar_get(&v->br, f->t.app.sso_cookie));
     *ret_ar = ar;
     *ret_csrf = csrf;
 }
@@ -751,7 +697,7 @@ static void test_several_accounts_choose_links_one_and_merges_the_other(void **s
     assert_int_equal(a.state, GW_ACCT_MERGED);
     assert_string_equal(a.merged_into, "acct-b");
     gw_link_t l;
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, "acct-a", &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, "acct-a", &l), GW_ENOTFOUND);
     assert_session_has_portal(f, v);
     assert_login_gone(f, v->lid);
 
@@ -760,7 +706,7 @@ static void test_several_accounts_choose_links_one_and_merges_the_other(void **s
     assert_int_equal(g_rec.complete_calls, 1); /* no second completion */
     assert_int_equal(again->status, 400);
     assert_linked(f, ID_X, "acct-b");
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, "acct-a", &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, "acct-a", &l), GW_ENOTFOUND);
     assert_int_equal(get_account(f, "acct-a").state, GW_ACCT_MERGED);
     assert_int_equal(get_account(f, "acct-b").state, GW_ACCT_LINKED);
     /* and the same choice again: still one link, nothing re-merged */
@@ -792,12 +738,12 @@ static void test_choose_refuses_another_browser_a_bad_token_and_an_unshown_accou
     assert_int_equal(r->status, 400);
     /* the right token from a browser without the binding cookie (only the SSO cookie) */
     browser_t other = { 0 };
-    jar_set(&other, f->app.sso_cookie, jar_get(&v->br, f->app.sso_cookie), 0);
+    jar_set(&other, f->t.app.sso_cookie, jar_get(&v->br, f->t.app.sso_cookie), 0);
     r = post(f, &other, "/link/choose", ar, csrf, "acct-a");
     assert_int_equal(r->status, 400);
     /* the right browser cookies but without the SSO session */
-    jar_set(&other, f->app.sso_cookie, NULL, 1);
-    jar_set(&other, f->app.bind_cookie, jar_get(&v->br, f->app.bind_cookie), 0);
+    jar_set(&other, f->t.app.sso_cookie, NULL, 1);
+    jar_set(&other, f->t.app.bind_cookie, jar_get(&v->br, f->t.app.bind_cookie), 0);
     r = post(f, &other, "/link/choose", ar, csrf, "acct-a");
     jar_cleanup(&other);
     assert_int_equal(r->status, 400);
@@ -814,7 +760,7 @@ static void test_choose_refuses_another_browser_a_bad_token_and_an_unshown_accou
 
     assert_int_equal(g_rec.complete_calls, 0);
     assert_no_link_for(f, ID_X);
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, "acct-y", &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, "acct-y", &l), GW_ENOTFOUND);
     assert_int_equal(get_account(f, "acct-a").state, GW_ACCT_VERIFIED);
     assert_int_equal(get_account(f, "acct-b").state, GW_ACCT_VERIFIED);
     assert_int_equal(get_account(f, "acct-y").state, GW_ACCT_VERIFIED);
@@ -847,7 +793,7 @@ static void check_no_legacy_page(fixture_t *f, vlogin_t *v, const char **ret_ar,
     assert_non_null(ar);
     assert_non_null(csrf);
     assert_string_equal(ar, v->lid);
-    const char *bind = jar_get(&v->br, f->app.bind_cookie);
+    const char *bind = jar_get(&v->br, f->t.app.bind_cookie);
     assert_non_null(bind);
     assert_string_equal(csrf, expected_csrf(f, bind, v->lid));
     *ret_ar = ar;
@@ -873,8 +819,8 @@ static void test_no_account_shows_no_legacy_then_new_goes_on_without_account(voi
     assert_string_equal(g_rec.account, "acct-y");
     rec_reset();
     browser_t mixed = { 0 };
-    jar_set(&mixed, f->app.sso_cookie, jar_get(&w->br, f->app.sso_cookie), 0);
-    jar_set(&mixed, f->app.bind_cookie, jar_get(&v->br, f->app.bind_cookie), 0);
+    jar_set(&mixed, f->t.app.sso_cookie, jar_get(&w->br, f->t.app.sso_cookie), 0);
+    jar_set(&mixed, f->t.app.bind_cookie, jar_get(&v->br, f->t.app.bind_cookie), 0);
     r = post(f, &mixed, "/link/new", ar, csrf, NULL);
     jar_cleanup(&mixed);
     assert_int_equal(r->status, 400);
@@ -887,7 +833,7 @@ static void test_no_account_shows_no_legacy_then_new_goes_on_without_account(voi
     assert_null(g_rec.merged);
     assert_int_equal(r->status, 302);
     assert_no_link_for(f, ID_X);
-    assert_int_equal(gw_store_link_by_account(f->app.store, PORTAL, "acct-u", &l), GW_ENOTFOUND);
+    assert_int_equal(gw_store_link_by_account(f->t.app.store, PORTAL, "acct-u", &l), GW_ENOTFOUND);
     assert_int_equal(get_account(f, "acct-u").state, GW_ACCT_UNVERIFIED);
     assert_session_has_portal(f, v);
     assert_login_gone(f, v->lid);
@@ -906,7 +852,7 @@ static void test_account_linked_to_another_citizen_is_not_a_candidate(void **sta
     fixture_t *f = *state;
     add_account(f, "acct-1", "an.nguyen", "Nguy\xe1\xbb\x85n V\xc4\x83n An", "1990-05-17", ID_X, 1);
     put_link(f, ID_Y, "acct-1");
-    assert_int_equal(GW_STORE_ACCT(f->app.store, account_update, PORTAL, "acct-1", GW_ACCT_LINKED, NULL, NULL, NULL),
+    assert_int_equal(GW_STORE_ACCT(f->t.app.store, account_update, PORTAL, "acct-1", GW_ACCT_LINKED, NULL, NULL, NULL),
                      GW_OK);
 
     vlogin_t *v = vneid_login(f, ID_X);

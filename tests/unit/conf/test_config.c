@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "gw_config.h"
 #include "gw_util.h"
 #include "plugin.h"
@@ -526,6 +528,39 @@ static void test_config_rejects_unknown_key(void **state)
     expect_error(t, want);
 }
 
+/* Two parses at once (two threads): each error names its own section, whatever
+ * section the other parse has reached. */
+typedef struct parse_job {
+    const char *text, *want; /* want: the error, or NULL for a configuration that parses */
+    int wrong;
+} parse_job_t;
+
+static void *parse_many(void *arg)
+{
+    parse_job_t *j = arg;
+    for (int i = 0; i < 300; i++) {
+        char err[512] = "";
+        gw_config_t *c = gw_config_parse(NAME, j->text, strlen(j->text), err, sizeof(err));
+        j->wrong += j->want ? (c != NULL || strcmp(err, j->want) != 0) : c == NULL;
+        gw_config_free(c);
+    }
+    return NULL;
+}
+
+static void test_config_parses_at_once_keep_their_own_section_names(void **state)
+{
+    char *t = edit(BASE, "workers = 8", "wrokers = 8");
+    parse_job_t bad = { .text = t, .want = fmt(NAME ":%d: wrokers: unknown key in [server]", line_of(t, "wrokers")) };
+    parse_job_t good = { .text = BASE };
+    pthread_t a, b;
+    assert_int_equal(pthread_create(&a, NULL, parse_many, &bad), 0);
+    assert_int_equal(pthread_create(&b, NULL, parse_many, &good), 0);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(bad.wrong, 0);
+    assert_int_equal(good.wrong, 0);
+}
+
 static void test_config_rejects_unknown_section(void **state)
 {
     char *t = edit(BASE, "[log]", "[logging]");
@@ -988,6 +1023,7 @@ int main(void)
         T(test_config_rejects_bad_rate),
         T(test_config_rejects_impossible_cutoff_time),
         T(test_config_rejects_unknown_key),
+        T(test_config_parses_at_once_keep_their_own_section_names),
         T(test_config_rejects_unknown_section),
         T(test_config_rejects_key_outside_section),
         T(test_config_rejects_line_without_equals),

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -634,24 +635,68 @@ static void test_handler_continues_after_an_outgoing_call(void **state)
 
 /* ------------------------------------------------------------------ start and stop */
 
+/* The descriptors this process has open (and the highest of them in *top). */
+static int open_fds(int *top)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0, self = dirfd(d);
+    *top = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+            continue;
+        n++;
+        if (atoi(e->d_name) > *top)
+            *top = atoi(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+static gw_server_opts_t small_opts(const char *host, int port, int io_threads)
+{
+    return (gw_server_opts_t){ .listen_host = host,
+                               .listen_port = port,
+                               .io_threads = io_threads,
+                               .workers = 1,
+                               .upstream_workers = 1,
+                               .max_waiting = 1,
+                               .max_uri = 100,
+                               .max_headers = 100,
+                               .max_body = 100 };
+}
+
 static void test_a_port_in_use_is_refused_at_start(void **state)
 {
     fixture_t *f = *state;
-    gw_server_opts_t o = { .listen_host = "127.0.0.1",
-                           .listen_port = f->port,
-                           .io_threads = 1,
-                           .workers = 1,
-                           .upstream_workers = 1,
-                           .max_waiting = 1,
-                           .max_uri = 100,
-                           .max_headers = 100,
-                           .max_body = 100 };
+    gw_server_opts_t o = small_opts("127.0.0.1", f->port, 1);
     gw_server_hooks_t hk = { 0 };
     char err[256] = "";
     assert_null(gw_server_start(&o, &hk, g_tables, err, sizeof(err)));
     char *want = gw_sprintf("listen 127.0.0.1:%d: ", f->port);
     assert_true(!strncmp(err, want, strlen(want)));
     free(want);
+}
+
+/* IPv6 and names are not listened on: refused by name before any socket is opened (not
+ * a bind of 0.0.0.0 in their place). */
+static void test_a_listen_host_that_is_not_ipv4_is_refused_at_start(void **state)
+{
+    (void)state;
+    int port = free_port(), top;
+    assert_true(port > 0);
+    static const char *bad[] = { "::1", "sso.example.vn", "127.0.0.256", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int before = open_fds(&top);
+        gw_server_opts_t o = small_opts(bad[i], port, 2);
+        gw_server_hooks_t hk = { 0 };
+        char err[256] = "";
+        assert_null(gw_server_start(&o, &hk, g_tables, err, sizeof(err)));
+        char *want = gw_sprintf("listen: '%s' is not an IPv4 address", bad[i]);
+        assert_string_equal(err, want);
+        free(want);
+        assert_int_equal(open_fds(&top), before);
+    }
 }
 
 static void test_stop_closes_the_listener(void **state)
@@ -706,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handler_continues_after_an_outgoing_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_port_in_use_is_refused_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_closes_the_listener, setup, teardown_stopped),
+        cmocka_unit_test(test_a_listen_host_that_is_not_ipv4_is_refused_at_start),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -13,25 +13,48 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int gw_test_app_open(gw_test_app_t *t, const char *fmt, ...)
+int gw_test_keys_make(char dir[64])
 {
-    memset(t, 0, sizeof(*t));
-    gw_log_set_level(GW_LOG_ERROR);
-    snprintf(t->dir, sizeof(t->dir), "/tmp/eidgw-unit-XXXXXX");
-    if (!mkdtemp(t->dir))
+    snprintf(dir, 64, "/tmp/eidgw-unit-XXXXXX");
+    if (!mkdtemp(dir))
         return -1;
     char err[512] = "", keys[96];
-    snprintf(keys, sizeof(keys), "%s/keys", t->dir);
+    snprintf(keys, sizeof(keys), "%s/keys", dir);
     if (gw_keys_generate(keys, 0, err, sizeof(err))) {
         fprintf(stderr, "gw_keys_generate: %s\n", err);
         return -1;
     }
-    va_list ap;
-    va_start(ap, fmt);
+    return 0;
+}
+
+void gw_test_rmdir(const char *dir)
+{
+    if (!dir[0])
+        return;
+    char *cmd = gw_sprintf("rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    free(cmd);
+}
+
+/* keys: a key directory, or NULL for fresh keys in t->dir/keys */
+static int open_v(gw_test_app_t *t, const char *keys, const char *fmt, va_list ap)
+{
+    memset(t, 0, sizeof(*t));
+    gw_log_set_level(GW_LOG_ERROR);
+    char err[512] = "", fresh[96];
+    if (keys) {
+        snprintf(t->dir, sizeof(t->dir), "/tmp/eidgw-unit-XXXXXX");
+        if (!mkdtemp(t->dir))
+            return -1;
+    } else {
+        if (gw_test_keys_make(t->dir))
+            return -1;
+        snprintf(fresh, sizeof(fresh), "%s/keys", t->dir);
+        keys = fresh;
+    }
     char *clients = NULL;
-    int n = vasprintf(&clients, fmt, ap);
-    va_end(ap);
-    if (n < 0)
+    if (vasprintf(&clients, fmt, ap) < 0)
         return -1;
     char *text = gw_sprintf("[server]\nlisten = 127.0.0.1:18443\npublic_url = http://127.0.0.1:18443\n"
                             "\n[keys]\ndir = %s\n"
@@ -65,6 +88,24 @@ int gw_test_app_open(gw_test_app_t *t, const char *fmt, ...)
     return 0;
 }
 
+int gw_test_app_open(gw_test_app_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = open_v(t, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int gw_test_app_open_keys(gw_test_app_t *t, const char *keys, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = open_v(t, keys, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 void gw_test_app_close(gw_test_app_t *t)
 {
     if (t->app_ok)
@@ -72,12 +113,7 @@ void gw_test_app_close(gw_test_app_t *t)
     gw_config_free(t->cfg);
     t->cfg = NULL;
     t->app_ok = 0;
-    if (t->dir[0]) {
-        char *cmd = gw_sprintf("rm -rf '%s'", t->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", t->dir);
-        free(cmd);
-    }
+    gw_test_rmdir(t->dir);
 }
 
 int gw_test_app_teardown(void **state)

@@ -16,6 +16,16 @@ typedef struct gw_test_app {
 /* The [client ...] sections (and any other section) appended to the file, as a printf
  * format and its arguments. 0, or -1 with the reason on stderr. */
 int gw_test_app_open(gw_test_app_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As gw_test_app_open, with the key directory keys (from gw_test_keys_make) instead of
+ * fresh keys: for a suite that opens a context per test (RSA key generation is slow). The
+ * store is still the context's own, in t->dir. */
+int gw_test_app_open_keys(gw_test_app_t *t, const char *keys, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A new temporary directory (dir) with fresh keys in dir/keys. 0, or -1 with the reason
+ * on stderr. */
+int gw_test_keys_make(char dir[64]);
+/* dir and all below it go (nothing when dir is ""). */
+void gw_test_rmdir(const char *dir);
 /* The context, its store and the directory go. */
 void gw_test_app_close(gw_test_app_t *t);
 /* A cmocka group teardown for a group whose setup left its gw_test_app_t in *state. */

@@ -178,6 +178,47 @@ static void test_bad_values_name_file_line_and_key(void **state)
     expect_error(f, "hook", "http://h/#f", "t.conf:7: hook: 'http://h/#f' is not an absolute http(s) URL without fragment");
 }
 
+/* Durations and sizes: one unit after a whole number, nothing after the unit, and the
+ * parser's own ceilings (100 years, 1 TiB) before the directive's range. */
+static void test_units_of_durations_and_sizes(void **state)
+{
+    fixture_t *f = *state;
+    static const struct {
+        const char *key, *v;
+        long want;
+    } ok[] = {
+        { "timeout", "45", 45 }, { "timeout", "45s", 45 }, { "timeout", "2m", 120 },  { "size", "2048", 2048 },
+        { "size", "8k", 8192 },  { "size", "8K", 8192 },   { "size", "1m", 1048576 }, { "size", "1M", 1048576 },
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        gw_dir_open(&f->sec, demo_dirs, &f->d, "demo one", "t.conf", 3);
+        assert_int_equal(set(f, ok[i].key, ok[i].v, 7), 0);
+        assert_int_equal(!strcmp(ok[i].key, "size") ? f->d.size : f->d.timeout, ok[i].want);
+    }
+    const char *not_duration = "is not a duration (e.g. 30s, 5m, 8h, 1d)";
+    static const char *bad_durations[] = { "5ms", "5ss", "5 s", "s", "-5s", "5S", "1w", "" };
+    for (size_t i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "t.conf:7: timeout: '%s' %s", bad_durations[i], not_duration);
+        expect_error(f, "timeout", bad_durations[i], want);
+    }
+    static const char *bad_sizes[] = { "8kb", "2g", "1mm", "k" };
+    for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "t.conf:7: size: '%s' is not a size (e.g. 8k, 1m)", bad_sizes[i]);
+        expect_error(f, "size", bad_sizes[i], want);
+    }
+    /* 1 TiB is still a size (then out of the directive's range); a byte more is not one */
+    expect_error(f, "size", "1048576m", "t.conf:7: size: 1099511627776 is out of range 1024..1048576");
+    expect_error(f, "size", "1048577m", "t.conf:7: size: '1048577m' is not a size (e.g. 8k, 1m)");
+    /* a rate's window has no range of its own: 100 years is the duration's ceiling */
+    gw_dir_open(&f->sec, demo_dirs, &f->d, "demo one", "t.conf", 3);
+    assert_int_equal(set(f, "rate", "1/36500d", 7), 0);
+    assert_int_equal(f->d.rate.window, 36500L * 86400);
+    expect_error(f, "rate", "1/36501d", "t.conf:7: rate: '1/36501d' is not a rate like 5/15m");
+    expect_error(f, "rate", "1/3153600001s", "t.conf:7: rate: '1/3153600001s' is not a rate like 5/15m");
+}
+
 static void test_key_given_twice_and_list_value_given_twice(void **state)
 {
     fixture_t *f = *state;
@@ -237,6 +278,7 @@ int main(void)
         T(test_defaults_without_required_check),
         T(test_bad_values_name_file_line_and_key),
         T(test_key_given_twice_and_list_value_given_twice),
+        T(test_units_of_durations_and_sizes),
         cmocka_unit_test(test_settings_from_kept_lines),
         cmocka_unit_test(test_error_without_line_or_key),
     };

@@ -336,15 +336,29 @@ static void test_url_decode_rejects_nul_byte(void **state)
     assert_null(gw_url_decode(raw, sizeof(raw) - 1, 1));
 }
 
-static void test_url_encode_round_trips_through_decode(void **state)
+/* encode(s) is want, and decoding it (a '+' as a space) gives s back */
+static void assert_round_trip(char *(*encode)(const char *), const char *s, const char *want)
 {
-    const char *s = "a b+c&d=e/f?g#h%i~j.k_l-m \xc3\xa9";
-    char *enc = gw_url_encode(s);
-    assert_string_equal(enc, "a%20b%2Bc%26d%3De%2Ff%3Fg%23h%25i~j.k_l-m%20%C3%A9");
+    char *enc = encode(s);
+    assert_string_equal(enc, want);
     char *dec = gw_url_decode(enc, strlen(enc), 1);
     assert_string_equal(dec, s);
     free(enc);
     free(dec);
+}
+
+static void test_url_encode_round_trips_through_decode(void **state)
+{
+    assert_round_trip(gw_url_encode, "a b+c&d=e/f?g#h%i~j.k_l-m \xc3\xa9",
+                      "a%20b%2Bc%26d%3De%2Ff%3Fg%23h%25i~j.k_l-m%20%C3%A9");
+}
+
+/* A form's encoding (RFC 6749 2.3.1's for Basic credentials): a space is '+', a '+' is
+ * %2B, and a decoder that takes '+' as a space gets the text back. */
+static void test_form_encode_writes_a_space_as_plus(void **state)
+{
+    (void)state;
+    assert_round_trip(gw_form_encode, "a b+c:d \xc3\xa9", "a+b%2Bc%3Ad+%C3%A9");
 }
 
 /* ------------------------------------------------------------------ forms */
@@ -820,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_url_decode_rejects_truncated_escape),
         cmocka_unit_test(test_url_decode_rejects_nul_byte),
         cmocka_unit_test(test_url_encode_round_trips_through_decode),
+        cmocka_unit_test(test_form_encode_writes_a_space_as_plus),
         cmocka_unit_test(test_form_parse_keeps_repeated_keys_in_order),
         cmocka_unit_test(test_form_parse_empty_value_and_missing_equals),
         cmocka_unit_test(test_form_parse_skips_empty_segments),
