@@ -1,5 +1,5 @@
 /* gw_saml_idp: eidgw as the SAML 2.0 identity provider of the portals (the SAML front end),
- * on Debian's lasso: GET /saml/metadata, GET|POST /saml/sso (docs/saml.md).
+ * on Debian's lasso: GET /saml/metadata, GET|POST /saml/sso, GET|POST /saml/slo (docs/saml.md).
  *
  * A portal is SAML when its [client ID] section names its SP metadata (saml_metadata);
  * the entityID in that file identifies the portal. The IdP's signing key and certificate
@@ -43,6 +43,11 @@ int gw_saml_level_for_class(const char *class_ref);
  * own min_level. A request never lowers the portal's minimum. -1 when no e-ID level can
  * satisfy it (SAML status NoAuthnContext). */
 int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n, int portal_min);
+/* Whether a LogoutRequest is about an SSO session: with SessionIndexes (n of them), one of
+ * them is own_index (the session's index at that portal); without any, its NameID is
+ * own_sub (the portal's pairwise id for the session's citizen; NULL: unknown). */
+int gw_saml_logout_matches(const char *const *indexes, size_t n, const char *own_index, const char *name_id,
+                           const char *own_sub);
 /* Whether a signature algorithm URI is accepted on input (RSA with SHA-256 or longer). */
 int gw_saml_sigalg_ok(const char *uri);
 

@@ -1,6 +1,7 @@
 /* Unit tests for the SAML IdP's pure parts: the byte budget of a request, the level of an
  * AuthnContextClassRef and back, the least level a RequestedAuthnContext asks for (never
- * below the portal's own minimum), and the signature algorithms accepted on input. */
+ * below the portal's own minimum), the signature algorithms accepted on input, and when
+ * a LogoutRequest is about the browser's session. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +68,23 @@ static void test_only_rsa_sha2_signatures_are_accepted(void **state)
     assert_false(gw_saml_sigalg_ok(NULL));
 }
 
+static void test_logout_request_matches_by_session_index_else_by_name_id(void **state)
+{
+    (void)state;
+    const char *mine[] = { "other", "ix-mine" }, *others[] = { "ix-other" }, *nul[] = { NULL };
+    /* with SessionIndexes: one of them must be this session's; the NameID does not help */
+    assert_true(gw_saml_logout_matches(mine, 2, "ix-mine", "sub-x", "sub-a"));
+    assert_false(gw_saml_logout_matches(others, 1, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(nul, 1, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(mine, 2, NULL, "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(mine, 2, "ix-min", NULL, NULL)); /* a prefix is not it */
+    /* without: the NameID must be the portal's pairwise id for the session's citizen */
+    assert_true(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-b", "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", NULL, "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-a", NULL)); /* the session is gone */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -74,6 +92,7 @@ int main(void)
         cmocka_unit_test(test_levels_and_class_refs_map_both_ways),
         cmocka_unit_test(test_requested_context_raises_never_lowers_the_portal_minimum),
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
+        cmocka_unit_test(test_logout_request_matches_by_session_index_else_by_name_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
