@@ -5,10 +5,18 @@
 # saml-idp.key, saml-idp.crt; docs/saml.md).
 # Production keys are made the same way (eidgw keys generate DIR, and the openssl line
 # below) on the production host.
+# A relative DIR is taken from the caller's working directory; without DIR: keys/dev of
+# this checkout.
 set -euo pipefail
+case "${1:-}" in
+  '') dir= ;;
+  /*) dir="$1" ;;
+  *) dir="$PWD/$1" ;;
+esac
 cd "$(dirname "$0")/.."
+dir="${dir:-$PWD/keys/dev}"
 [ -x build/eidgw ] || bash tools/setup.sh
-dir="${1:-keys/dev}"
+mkdir -p "$dir"
 ./build/eidgw keys generate "$dir"
 if [ ! -f "$dir/saml-idp.key" ]; then
   (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=eidgw SAML IdP" \

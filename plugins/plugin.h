@@ -1,17 +1,31 @@
 /* Plugins: connectors chosen by configuration, compiled in and listed in a static table
  * (plugins/plugins.c). Kind `idp`: an upstream identity provider, a state machine whose
  * calls the gateway makes. A new connector is one folder under plugins/ and one row in
- * that table. Plugins see this header and the util, vn, conf, crypto and http layers:
- * never the broker or the app. */
+ * that table.
+ *
+ * Each plugin owns its configuration keys: it names a directive table (gw_directive.h)
+ * and the size of its settings struct, and the registry reads the section's lines into
+ * them (gw_plugins_configure). A plugin sees this header and the util, vn, crypto and
+ * http layers: never the configuration struct, the broker or the app. */
 #ifndef GW_PLUGIN_H
 #define GW_PLUGIN_H
 #include <stddef.h>
 
+#include "gw_directive.h"
+
 struct gw_config;
-struct gw_upstream;
 struct gw_outcall;
 struct gw_http_result;
 enum { GW_IDP_CALL = 1, GW_IDP_DONE = 2, GW_IDP_FAIL = 3, GW_IDP_BLOCK = 4 };
+
+/* A plugin's configuration: its keys, its settings struct's size, and the checks that
+ * involve more than one key (and defaults that depend on others), run once the table has
+ * read the section: 0, or -1 with "file:line: key: message" in err. */
+typedef struct gw_plugin_conf {
+    const gw_directive_t *directives;
+    size_t size;
+    int (*check)(void *settings, const gw_dir_section_t *sec, char *err, size_t errlen);
+} gw_plugin_conf_t;
 
 /* The verified identity an upstream provider vouches for. Strings are malloc'd. */
 typedef struct gw_identity {
@@ -34,10 +48,19 @@ typedef struct gw_idp_env {
     struct gw_jwks_cache *jwks;
 } gw_idp_env_t;
 
+/* What the gateway prepares for each login of that upstream. */
+typedef struct gw_idp_needs {
+    int nonce, pkce;
+    const char *keys_uri; /* the provider's JWKS, fetched and cached by the gateway; or NULL */
+} gw_idp_needs_t;
+
+/* Every call gets the settings its table read (`settings`). */
 typedef struct gw_idp_ops {
     const char *kind;
+    gw_plugin_conf_t conf;
+    void (*needs)(const void *settings, gw_idp_needs_t *out);
     /* The URL to send the browser to. nonce and code_challenge may be NULL. */
-    char *(*auth_url)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *state, const char *nonce,
+    char *(*auth_url)(const gw_idp_env_t *env, const void *settings, const char *state, const char *nonce,
                       const char *code_challenge, const char *ui_locales);
     /* Redeeming the code is a few calls to the provider, which the gateway makes on its
      * event loop (the plugin never waits on the network itself). begin() returns the
@@ -47,9 +70,9 @@ typedef struct gw_idp_ops {
      * ("upstream_unavailable", "upstream_error", "missing_identity") and a log-only
      * reason in detail, or, when may_block is 0, GW_IDP_BLOCK: call step() again with
      * the same answer on a thread that may block (a key fetch). end() frees the state. */
-    void *(*begin)(const gw_idp_env_t *env, const struct gw_upstream *up, const char *code, const char *nonce,
+    void *(*begin)(const gw_idp_env_t *env, const void *settings, const char *code, const char *nonce,
                    const char *code_verifier, struct gw_outcall *call);
-    int (*step)(const gw_idp_env_t *env, const struct gw_upstream *up, void *state, const struct gw_http_result *answer,
+    int (*step)(const gw_idp_env_t *env, const void *settings, void *state, const struct gw_http_result *answer,
                 int may_block, struct gw_outcall *call, gw_identity_t *ret, const char **ret_code, char *detail,
                 size_t detail_len);
     void (*end)(void *state);
@@ -61,10 +84,20 @@ const gw_idp_ops_t *gw_idp_find(const char *kind);
 /* The kinds in the registry, comma-separated, into out. */
 void gw_idp_kinds(char *out, size_t len);
 
-/* Kind `popdb`: the population-DB 3-item check (blocking; worker threads only). */
+/* Kind `popdb`: the population-DB 3-item check (blocking; worker threads only). Its
+ * settings come from the [popdb] section (gw_popdb_conf); without one, defaults only and
+ * no service: every check is GW_POPDB_ERROR. */
 enum { GW_POPDB_MATCH = 1, GW_POPDB_NO_MATCH = 2, GW_POPDB_ERROR = 3 };
-int gw_popdb_check(const struct gw_config *cfg, const char *cmnd9, const char *id12, const char *name, char *detail,
+extern const gw_plugin_conf_t gw_popdb_conf;
+int gw_popdb_configured(const void *settings);
+int gw_popdb_check(const void *settings, const char *cmnd9, const char *id12, const char *name, char *detail,
                    size_t detail_len);
+
+/* The configuration's plugin sections read by their plugins' tables: the upstream's
+ * plugin is looked up in the registry, and cfg->upstream->settings and cfg->popdb are
+ * filled. Once per configuration (again: nothing to do). 0, or -1 with
+ * "file:line: key: message" in err. */
+int gw_plugins_configure(struct gw_config *cfg, char *err, size_t errlen);
 
 /* Kind `legacy`: the portal's own password check over HTTP (blocking). */
 enum { GW_LEGACY_OK = 1, GW_LEGACY_DENIED = 2, GW_LEGACY_ERROR = 3 };

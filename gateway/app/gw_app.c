@@ -8,13 +8,28 @@
 #include "gw_log.h"
 #include "gw_audit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
+{
+    gw_config_t *cfg = gw_config_load(path, err, errlen);
+    if (cfg && gw_plugins_configure(cfg, err, errlen)) {
+        gw_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
+    if (gw_plugins_configure(cfg, err, errlen))
+        return -1;
     app->cfg = cfg;
     app->is_tls = !strncmp(cfg->public_url, "https://", 8);
     /* __Host- needs Secure, and Secure needs TLS */
@@ -39,24 +54,28 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
         gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
         /* a full table refuses new logins (authorization requests) with the last 10% of
          * its room still free for the logins already under way */
-        if (app->store->mem)
+        if (app->store->mem) {
             gw_memkv_reserve(app->store->mem, "ar", (size_t)cfg->store_memory_max / 10);
+            gw_memkv_set_max_bytes(app->store->mem, (size_t)cfg->store_memory_max_bytes);
+        }
     }
-    if (cfg->audit_path) {
+    if (cfg->audit_path && check_only) {
+        /* a running gateway holds the audit file's lock: check only that it can be written */
+        int fd = open(cfg->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(err, errlen, "%s: cannot open: %s", cfg->audit_path, strerror(errno));
+            return -1;
+        }
+        close(fd);
+    } else if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
         if (!app->audit)
             return -1;
     }
-    if (cfg->upstream->jwks_uri)
-        app->upstream_jwks = gw_jwks_cache_new(cfg->upstream->jwks_uri, 10, gw_fetch_body);
-    app->idp = gw_idp_find(cfg->upstream->plugin);
-    if (!app->idp) {
-        char known[256];
-        gw_idp_kinds(known, sizeof(known));
-        snprintf(err, errlen, "%s: plugin: '%s' is not an upstream plugin (known: %s)", cfg->upstream->plugin_at,
-                 cfg->upstream->plugin, known);
-        return -1;
-    }
+    app->idp = gw_idp_find(cfg->upstream->plugin); /* found: gw_plugins_configure checked it */
+    app->idp->needs(cfg->upstream->settings, &app->idp_needs);
+    if (app->idp_needs.keys_uri)
+        app->upstream_jwks = gw_jwks_cache_new(app->idp_needs.keys_uri, 10, gw_fetch_body);
     app->callback_url = gw_sprintf("%s/callback", cfg->public_url);
     app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
     if (gw_saml_idp_init(app, err, errlen))
@@ -64,6 +83,16 @@ int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
     static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, &gw_saml_idp_frontend, NULL };
     gw_broker_register(frontends);
     return 0;
+}
+
+int gw_app_init(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+{
+    return app_init(app, cfg, 0, err, errlen);
+}
+
+int gw_app_check(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
+{
+    return app_init(app, cfg, 1, err, errlen);
 }
 
 void gw_app_cleanup(gw_ctx_t *app)

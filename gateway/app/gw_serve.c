@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The answer to a request the server refuses: JSON for an API (its route says so, or the
@@ -70,6 +71,31 @@ static void *events_main(void *arg)
     return NULL;
 }
 
+/* Connections need descriptors: the soft limit is raised to the hard one, and the cap is
+ * lowered (with a warning) to what the limit allows beside the store, the upstream calls
+ * and the log (256 kept for them). */
+static int fit_descriptors(int want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return want;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + 256 > rl.rlim_cur) {
+        int fit = rl.rlim_cur > 256 + 16 ? (int)(rl.rlim_cur - 256) : 16;
+        char w[16], f[16];
+        snprintf(w, sizeof(w), "%d", want);
+        snprintf(f, sizeof(f), "%d", fit);
+        gw_log(GW_LOG_WARN, "main", "max_connections lowered to fit the open-file limit (ulimit -n)", "configured", w,
+               "used", f, NULL);
+        return fit;
+    }
+    return want;
+}
+
 gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
 {
     const gw_config_t *cfg = app->cfg;
@@ -84,10 +110,14 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
         .max_headers = cfg->max_headers,
         .max_body = cfg->max_body,
         .trusted_proxies = &cfg->trusted_proxies,
+        .max_connections = fit_descriptors(cfg->max_connections),
+        .max_connections_per_ip = cfg->max_connections_per_ip,
+        .request_timeout = (int)cfg->request_timeout,
+        .idle_timeout = (int)cfg->idle_timeout,
     };
     gw_server_hooks_t hooks = { .ctx = app, .refusal = refusal, .ns_local = ns_local };
     static const gw_route_t *const tables[] = {
-        gw_oidc_op_routes,        gw_forward_auth_routes, gw_ui_routes, gw_broker_routes,
+        gw_oidc_op_routes,        gw_forward_auth_routes, gw_ui_routes,       gw_broker_routes,
         gw_broker_account_routes, gw_admin_routes,        gw_saml_idp_routes, NULL
     };
     gw_server_t *s = gw_server_start(&opts, &hooks, tables, err, errlen);

@@ -271,7 +271,7 @@ static size_t match_by_name(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl,
             break;
         }
         char detail[160] = "";
-        int r = gw_popdb_check(app->cfg, same[i].cmnd9, id12, name, detail, sizeof(detail));
+        int r = gw_popdb_check(app->cfg->popdb, same[i].cmnd9, id12, name, detail, sizeof(detail));
         audit(app, "popdb_check", cl->id, id12, same[i].id,
               r == GW_POPDB_MATCH      ? "match_by_name"
               : r == GW_POPDB_NO_MATCH ? "no_match_by_name"
@@ -460,9 +460,21 @@ static void h_new(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_login_cleanup(login);
 }
 
+/* A wrong user costs what a wrong password costs: the stand-in check runs on a hash of one
+ * of the portal's own accounts (its scheme and cost), else on the built-in stand-in. */
+static void stand_in_check(gw_ctx_t *app, const gw_client_t *cl, const char *password)
+{
+    gw_account_t model;
+    if (GW_STORE_ACCT(app->store, account_hash_model, cl->id, &model) == GW_OK)
+        gw_pwhash_dummy_verify_like(password, model.pw_hash);
+    else
+        gw_pwhash_dummy_verify(password);
+}
+
 /* Check a legacy password: the imported hash, else the portal's callback. 1 on success,
  * 0 on a wrong password (same work for an unknown user), -1 when the callback is down. */
-static int password_ok(const gw_client_t *cl, const gw_account_t *a, const char *user, const char *password)
+static int password_ok(gw_ctx_t *app, const gw_client_t *cl, const gw_account_t *a, const char *user,
+                       const char *password)
 {
     if (a && !a->pw_hash[0] && cl->legacy_callback && password) {
         char acct[129];
@@ -472,13 +484,96 @@ static int password_ok(const gw_client_t *cl, const gw_account_t *a, const char 
         return r == GW_LEGACY_OK && !strcmp(acct, a->id); /* the portal must vouch for this account */
     }
     if (!a || !a->pw_hash[0] || !password) {
-        gw_pwhash_dummy_verify(password ? password : "");
+        stand_in_check(app, cl, password ? password : "");
         return 0;
     }
     int rc = gw_pwhash_verify(password, a->pw_hash);
     if (rc == GW_EINVAL) /* a malformed stored hash costs the same time as a wrong password */
-        gw_pwhash_dummy_verify(password);
+        stand_in_check(app, cl, password);
     return rc == GW_OK;
+}
+
+/* May a citizen who knows an account's password claim it (docs/domain.md 4 B)? Only when
+ * nothing stored with the account contradicts the VNeID identity and something stored
+ * supports it: the account class matches the VNeID account type; a stored ID number (even
+ * unverified) is the citizen's; a stored name (strict key) and birth date are the
+ * citizen's; a stored CMND without an ID number passes the population DB's 3-item check
+ * with the VNeID ID number and name. 1: yes; 0: no, *why names the reason for the audit;
+ * -1: the population DB cannot answer now (nothing is decided). */
+static int claim_evidence(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl, const gw_account_t *a, json_t *identity,
+                          const char **why)
+{
+    const char *id12 = gw_jstr(identity, "id12"), *name = gw_jstr(identity, "name");
+    const char *bd = gw_jstr(identity, "birthdate"), *atype = gw_jstr(identity, "account_type");
+    int support = 0;
+    int org_login = atype && strcmp(atype, "1"), org_account = !strcmp(a->account_class, "organisation");
+    if (org_login != org_account) {
+        *why = "refused_account_type";
+        return 0;
+    }
+    if (a->id12[0]) {
+        if (strcmp(a->id12, id12)) {
+            *why = "refused_id12_differs";
+            return 0;
+        }
+        support = 1;
+    }
+    if (a->full_name[0]) {
+        char k1[512], k2[512];
+        if (!name || gw_name_strict_key(a->full_name, k1, sizeof(k1)) || gw_name_strict_key(name, k2, sizeof(k2)) ||
+            strcmp(k1, k2)) {
+            *why = "refused_name_differs";
+            return 0;
+        }
+        support = 1;
+    }
+    if (a->birthdate[0]) {
+        if (!bd || strcmp(a->birthdate, bd)) {
+            *why = "refused_birthdate_differs";
+            return 0;
+        }
+        support = 1;
+    }
+    if (!a->id12[0] && a->cmnd9[0]) {
+        if (!gw_popdb_configured(app->cfg->popdb)) {
+            *why = "refused_unverifiable"; /* a CMND that cannot be checked: only a MATCH links */
+            return 0;
+        }
+        int l_acct = limited(app, "verify_acct", a->id, app->cfg->lim_verify_account);
+        int l_ip = limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
+        int l_id = limited(app, "verify_id12", id12, app->cfg->lim_verify_id12);
+        if (l_acct || l_ip || l_id) {
+            refund(app, "verify_acct", a->id);
+            refund(app, "verify_ip", req->remote);
+            refund(app, "verify_id12", id12);
+            *why = "refused_rate_limited";
+            return 0;
+        }
+        char detail[160] = "";
+        int r = gw_popdb_check(app->cfg->popdb, a->cmnd9, id12, name ? name : "", detail, sizeof(detail));
+        audit(app, "popdb_check", cl->id, id12, a->id,
+              r == GW_POPDB_MATCH      ? "match"
+              : r == GW_POPDB_NO_MATCH ? "no_match"
+                                       : "error",
+              req);
+        if (r == GW_POPDB_ERROR) {
+            refund(app, "verify_acct", a->id);
+            refund(app, "verify_ip", req->remote);
+            refund(app, "verify_id12", id12);
+            gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
+            return -1;
+        }
+        if (r == GW_POPDB_NO_MATCH) {
+            *why = "refused_popdb_no_match";
+            return 0;
+        }
+        support = 1;
+    }
+    if (!support && !cl->claim_allow_unverifiable) {
+        *why = "refused_unverifiable";
+        return 0;
+    }
+    return 1;
 }
 
 /* NO_LEGACY (a): claim an old account by its credentials. */
@@ -504,7 +599,7 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    int pw_ok = password_ok(app, cl, found ? &a : NULL, user, pw);
     if (pw_ok < 0) {
         result_page(app, req, resp, 503, "legacy_unavailable", lang, lid, 0, NULL);
         goto done;
@@ -526,6 +621,20 @@ static void h_claim(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         /* the account already belongs to a citizen (maybe another one) */
         audit(app, "claim", cl->id, id12, a.id, "refused_belongs_to_other", req);
         result_page(app, req, resp, 409, "claim_refused", lang, lid, 0, NULL);
+        goto done;
+    }
+    const char *why = NULL;
+    int cr = claim_evidence(app, req, cl, &a, sess->identity, &why);
+    if (cr < 0) {
+        result_page(app, req, resp, 503, "verify_unavailable", lang, lid, 1, NULL);
+        gw_resp_header(resp, "Retry-After", "60");
+        goto done;
+    }
+    if (cr == 0) {
+        /* a password proves control of an account, not that it is this citizen's */
+        audit(app, "claim", cl->id, id12, a.id, why, req);
+        result_page(app, req, resp, 409, !strcmp(why, "refused_unverifiable") ? "claim_unverifiable" : "claim_mismatch",
+                    lang, lid, 0, NULL);
         goto done;
     }
     int rc = gw_broker_link(app, req, cl->id, id12, a.id, "claimed", id12, "vneid", NULL);
@@ -629,7 +738,7 @@ static void h_legacy(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     int found = GW_STORE_ACCT(app->store, account_by_username, cl->id, user, &a) == GW_OK;
-    int pw_ok = password_ok(cl, found ? &a : NULL, user, pw);
+    int pw_ok = password_ok(app, cl, found ? &a : NULL, user, pw);
     if (pw_ok < 0) {
         result_page(app, req, resp, 503, "legacy_unavailable", lang, lid, 1, NULL);
         goto done;
@@ -725,7 +834,7 @@ static void h_legacy_verify(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         goto done;
     }
     char detail[160] = "";
-    int r = gw_popdb_check(app->cfg, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
+    int r = gw_popdb_check(app->cfg->popdb, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
     audit(app, "popdb_check", cl->id, info.digits, a.id,
           r == GW_POPDB_MATCH      ? "match"
           : r == GW_POPDB_NO_MATCH ? "no_match"

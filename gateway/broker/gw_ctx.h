@@ -31,6 +31,7 @@ typedef struct gw_ctx {
     gw_jwks_cache_t *upstream_jwks;
     const gw_idp_ops_t *idp; /* the upstream's plugin (plugin.h's registry) */
     gw_idp_env_t idp_env;
+    gw_idp_needs_t idp_needs; /* what each login of the upstream needs prepared */
     char *callback_url; /* public_url + "/callback" */ /* what it is handed: the callback URL, the upstream's keys */
     gw_revset_t revoked;
     int is_tls; /* public_url is https: cookies get Secure and the __Host- prefix */

@@ -342,7 +342,7 @@ static void h_login_vneid(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_login_t login;
     if (gw_login_from_request(app, req, resp, &login, &id, &lang) != GW_OK)
         return;
-    const gw_upstream_t *up = app->cfg->upstream;
+    const void *up = app->cfg->upstream->settings;
     char *bind = gw_cookie_get(req->cookie, app->bind_cookie);
     if (!bind || strlen(bind) != 43) {
         free(bind);
@@ -353,8 +353,8 @@ static void h_login_vneid(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     flow_t f = {
         .login_id = gw_strdup(id),
         .bind_hash = gw_sha256_b64url(bind),
-        .nonce = up->use_nonce ? gw_random_token(32) : NULL,
-        .verifier = up->use_pkce ? gw_random_token(32) : NULL,
+        .nonce = app->idp_needs.nonce ? gw_random_token(32) : NULL,
+        .verifier = app->idp_needs.pkce ? gw_random_token(32) : NULL,
         .lang = gw_strdup(lang),
     };
     char *challenge = f.verifier ? gw_sha256_b64url(f.verifier) : NULL; /* S256 */
@@ -432,7 +432,7 @@ static void cb_fail(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     cb_ctx_t *c = req->ctx;
-    const gw_upstream_t *up = app->cfg->upstream;
+    const void *up = app->cfg->upstream->settings;
     gw_outcall_t call;
     const char *pcode = NULL;
     char detail[256] = "";
@@ -515,7 +515,7 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     cb_ctx_t *c = gw_xcalloc(1, sizeof(*c));
     gw_outcall_t call;
     c->ops = idp(app);
-    c->idp = c->ops->begin(&app->idp_env, app->cfg->upstream, code, flow.nonce, flow.verifier, &call);
+    c->idp = c->ops->begin(&app->idp_env, app->cfg->upstream->settings, code, flow.nonce, flow.verifier, &call);
     gw_req_call(req, &call, cb_step, GW_RUN_IO);
     c->flow = flow;
     c->login = login;

@@ -11,6 +11,7 @@
  * checked so that every error is reported, and the transaction is rolled back. A process
  * killed half-way leaves an uncommitted transaction, which SQLite discards.
  * Runs on the main thread; exit codes as in gw_cli.h. */
+#include "gw_app.h"
 #include "gw_cli.h"
 #include "gw_config.h"
 #include "gw_idnum.h"
@@ -193,7 +194,7 @@ static int env_open(env_t *e, const opts_t *o)
 {
     char err[512];
     memset(e, 0, sizeof(*e));
-    e->cfg = gw_config_load(o->conf, err, sizeof(err));
+    e->cfg = gw_app_config_load(o->conf, err, sizeof(err));
     if (!e->cfg) {
         fprintf(stderr, "eidgw accounts: %s\n", err);
         return 1;

@@ -79,7 +79,7 @@ int gw_cli_accounts_verify(int argc, char **argv)
         return 2;
     }
     char err[512];
-    gw_config_t *cfg = gw_config_load(conf, err, sizeof(err));
+    gw_config_t *cfg = gw_app_config_load(conf, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "eidgw: %s\n", err);
         return 1;
@@ -93,7 +93,7 @@ int gw_cli_accounts_verify(int argc, char **argv)
         fprintf(stderr, "eidgw: %s: no [client %s] in the configuration\n", conf, portal);
         goto done;
     }
-    if (!dry && !cfg->popdb_url) {
+    if (!dry && !gw_popdb_configured(cfg->popdb)) {
         fprintf(stderr, "eidgw: %s: [popdb] url is needed to verify accounts\n", conf);
         goto done;
     }
@@ -165,7 +165,7 @@ int gw_cli_accounts_verify(int argc, char **argv)
                 usleep((useconds_t)((next - now) * 1000));
             next += interval;
             char detail[160] = "";
-            int r = gw_popdb_check(app.cfg, a->cmnd9, a->id12, a->full_name, detail, sizeof(detail));
+            int r = gw_popdb_check(app.cfg->popdb, a->cmnd9, a->id12, a->full_name, detail, sizeof(detail));
             if (audit) {
                 json_t *f =
                     json_pack("{s:s,s:s,s:s,s:s}", "portal", portal, "who_id12", a->id12, "account", a->id, "result",

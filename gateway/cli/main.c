@@ -5,6 +5,7 @@
 #include "gw_idnum.h"
 #include "gw_log.h"
 #include "gw_saml_idp.h"
+#include "plugin.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -55,13 +56,13 @@ static int cmd_check(int argc, char **argv, int serve)
         return 2;
     }
     char err[512];
-    gw_config_t *cfg = gw_config_load(path, err, sizeof(err));
+    gw_config_t *cfg = gw_app_config_load(path, err, sizeof(err));
     if (!cfg) {
         fprintf(stderr, "eidgw: %s\n", err);
         return 1;
     }
     gw_ctx_t app;
-    if (gw_app_init(&app, cfg, err, sizeof(err))) {
+    if ((serve ? gw_app_init : gw_app_check)(&app, cfg, err, sizeof(err))) {
         fprintf(stderr, "eidgw: %s\n", err);
         gw_app_cleanup(&app);
         gw_config_free(cfg);
@@ -70,6 +71,12 @@ static int cmd_check(int argc, char **argv, int serve)
     int rc = 0;
     if (!serve) {
         printf("%s: ok (%zu clients, upstream %s)\n", path, cfg->nclients, cfg->upstream->name);
+        for (size_t i = 0; i < cfg->nclients; i++)
+            if (cfg->clients[i].has_accounts && !gw_popdb_configured(cfg->popdb))
+                fprintf(stderr,
+                        "eidgw: warning: client '%s' has accounts = yes but there is no [popdb] url: the ID-number "
+                        "check of old accounts (letter 356) and `accounts verify` cannot run\n",
+                        cfg->clients[i].id);
     } else {
         signal(SIGPIPE, SIG_IGN);
         struct sigaction sa;

@@ -19,16 +19,6 @@
 #define UPS(...) DIR(gw_upstream_t, __VA_ARGS__)
 #define CLI(...) DIR(gw_client_t, __VA_ARGS__)
 
-/* a level_map value: VALUE:1 or VALUE:2 */
-static int level_pair(const char *v, char *msg, size_t msglen)
-{
-    const char *e = strchr(v, ':');
-    if (e && e != v && (!strcmp(e + 1, "1") || !strcmp(e + 1, "2")))
-        return 0;
-    snprintf(msg, msglen, "'%s' must be VALUE:1 or VALUE:2", v);
-    return -1;
-}
-
 static const gw_directive_t server_dirs[] = {
     CFG("listen", GW_DIR_STR, listen_host, 0, 0, NULL, 1),
     CFG("public_url", GW_DIR_URL, public_url, 0, 0, NULL, 1),
@@ -40,6 +30,10 @@ static const gw_directive_t server_dirs[] = {
     CFG("max_body", GW_DIR_SIZE, max_body, 1024, 16 << 20, NULL, 0),
     CFG("max_headers", GW_DIR_SIZE, max_headers, 1024, 1 << 20, NULL, 0),
     CFG("max_uri", GW_DIR_SIZE, max_uri, 256, 1 << 20, NULL, 0),
+    CFG("max_connections", GW_DIR_INT, max_connections, 16, 1000000, NULL, 0),
+    CFG("max_connections_per_ip", GW_DIR_INT, max_connections_per_ip, 1, 1000000, NULL, 0),
+    CFG("request_timeout", GW_DIR_SECONDS, request_timeout, 1, 600, NULL, 0),
+    CFG("idle_timeout", GW_DIR_SECONDS, idle_timeout, 1, 3600, NULL, 0),
     CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0),
     { 0 },
 };
@@ -57,6 +51,7 @@ static const gw_directive_t store_dirs[] = {
     CFG("allow_volatile", GW_DIR_BOOL, store_allow_volatile, 0, 0, NULL, 0),
     CFG("memory", GW_DIR_STR, store_memory, 0, 0, NULL, 0),
     CFG("memory_max_records", GW_DIR_INT, store_memory_max, 1000, 100000000, NULL, 0),
+    CFG("memory_max_bytes", GW_DIR_SIZE, store_memory_max_bytes, 1 << 20, 1L << 40, NULL, 0),
     { 0 },
 };
 static const gw_directive_t session_dirs[] = {
@@ -75,35 +70,9 @@ static const gw_directive_t log_dirs[] = {
     CFG("level", GW_DIR_WORD, log_level, 0, 0, "debug info warn error", 0),
     { 0 },
 };
+/* The gateway's own key of an [upstream NAME] section; the rest are the plugin's. */
 static const gw_directive_t upstream_dirs[] = {
     UPS("plugin", GW_DIR_STR, plugin, 0, 0, NULL, 0),
-    UPS("display_name", GW_DIR_STR, display_name, 0, 0, NULL, 0),
-    UPS("issuer", GW_DIR_STR, issuer, 0, 0, NULL, 1),
-    UPS("authorization_endpoint", GW_DIR_URL, authorization_endpoint, 0, 0, NULL, 1),
-    UPS("token_endpoint", GW_DIR_URL, token_endpoint, 0, 0, NULL, 1),
-    UPS("userinfo_endpoint", GW_DIR_URL, userinfo_endpoint, 0, 0, NULL, 1),
-    UPS("jwks_uri", GW_DIR_URL, jwks_uri, 0, 0, NULL, 0),
-    UPS("end_session_endpoint", GW_DIR_URL, end_session_endpoint, 0, 0, NULL, 0),
-    UPS("client_id", GW_DIR_STR, client_id, 0, 0, NULL, 1),
-    UPS("client_secret", GW_DIR_STR, client_secret, 0, 0, NULL, 1, .secret = 1),
-    UPS("scope", GW_DIR_STR, scope, 0, 0, NULL, 0),
-    UPS("pkce", GW_DIR_BOOL, use_pkce, 0, 0, NULL, 0),
-    UPS("nonce", GW_DIR_BOOL, use_nonce, 0, 0, NULL, 0),
-    UPS("id_token", GW_DIR_CHOICE, id_token, 0, 0, "absent optional required", 0),
-    UPS("algs", GW_DIR_STR, algs, 0, 0, NULL, 0),
-    UPS("claim_id", GW_DIR_STR, claim_id, 0, 0, NULL, 1),
-    UPS("claim_name", GW_DIR_STR, claim_name, 0, 0, NULL, 0),
-    UPS("claim_birthdate", GW_DIR_STR, claim_birthdate, 0, 0, NULL, 0),
-    UPS("birthdate_format", GW_DIR_WORD, birthdate_format, 0, 0, "YYYYMMDD YYYY-MM-DD DD/MM/YYYY", 0),
-    UPS("claim_sex", GW_DIR_STR, claim_sex, 0, 0, NULL, 0),
-    UPS("sex_male", GW_DIR_STR, sex_male, 0, 0, NULL, 0),
-    UPS("sex_female", GW_DIR_STR, sex_female, 0, 0, NULL, 0),
-    UPS("claim_level", GW_DIR_STR, claim_level, 0, 0, NULL, 0),
-    UPS("level_map", GW_DIR_LIST, level_map, 0, 0, NULL, 0, .check = level_pair),
-    UPS("claim_account_type", GW_DIR_STR, claim_account_type, 0, 0, NULL, 0),
-    UPS("claim_logout_uri", GW_DIR_STR, claim_logout_uri, 0, 0, NULL, 0),
-    UPS("timeout", GW_DIR_SECONDS, timeout_ms, 1, 120, NULL, 0),
-    UPS("clock_skew", GW_DIR_SECONDS, clock_skew, 0, 600, NULL, 0),
     { 0 },
 };
 static const gw_directive_t client_dirs[] = {
@@ -126,19 +95,12 @@ static const gw_directive_t client_dirs[] = {
     CLI("cutoff_individual", GW_DIR_TIME, cutoff_individual, 0, 0, NULL, 0),
     CLI("cutoff_organisation", GW_DIR_TIME, cutoff_organisation, 0, 0, NULL, 0),
     CLI("trust_stored_id12", GW_DIR_CHOICE, trust_any_id12, 0, 0, "verified_only any", 0),
+    CLI("claim_unverifiable", GW_DIR_CHOICE, claim_allow_unverifiable, 0, 0, "refuse allow", 0),
     CLI("saml_metadata", GW_DIR_STR, saml_metadata, 0, 0, NULL, 0),
     { 0 },
 };
+/* [popdb]: every key is the popdb plugin's */
 static const gw_directive_t popdb_dirs[] = {
-    CFG("url", GW_DIR_URL, popdb_url, 0, 0, NULL, 1),
-    CFG("name_format", GW_DIR_WORD, popdb_name_format, 0, 0, "nfc nfc_upper ascii_upper_nospace", 0),
-    CFG("timeout", GW_DIR_SECONDS, popdb_timeout, 1, 60, NULL, 0),
-    CFG("field_cmnd", GW_DIR_STR, popdb_field_cmnd, 0, 0, NULL, 0),
-    CFG("field_id12", GW_DIR_STR, popdb_field_id12, 0, 0, NULL, 0),
-    CFG("field_name", GW_DIR_STR, popdb_field_name, 0, 0, NULL, 0),
-    CFG("result_field", GW_DIR_STR, popdb_result_field, 0, 0, NULL, 0),
-    CFG("match_value", GW_DIR_STR, popdb_match, 0, 0, NULL, 0),
-    CFG("nomatch_value", GW_DIR_STR, popdb_nomatch, 0, 0, NULL, 0),
     { 0 },
 };
 static const gw_directive_t limits_dirs[] = {
@@ -217,15 +179,6 @@ static char *trim(char *s)
     return s;
 }
 
-static void upstream_defaults(gw_upstream_t *u)
-{
-    u->use_pkce = 1;
-    u->use_nonce = 1;
-    u->id_token = 2;
-    u->timeout_ms = 10;
-    u->clock_skew = 60;
-}
-
 static void client_defaults(gw_client_t *c)
 {
     c->min_level = 1;
@@ -245,33 +198,12 @@ static void upstream_free(gw_upstream_t *u)
 {
     if (!u)
         return;
-    char **strs[] = { &u->name,
-                      &u->plugin,
-                      &u->plugin_at,
-                      &u->display_name,
-                      &u->issuer,
-                      &u->authorization_endpoint,
-                      &u->token_endpoint,
-                      &u->userinfo_endpoint,
-                      &u->jwks_uri,
-                      &u->end_session_endpoint,
-                      &u->client_id,
-                      &u->scope,
-                      &u->algs,
-                      &u->claim_id,
-                      &u->claim_name,
-                      &u->claim_birthdate,
-                      &u->birthdate_format,
-                      &u->claim_sex,
-                      &u->sex_male,
-                      &u->sex_female,
-                      &u->claim_level,
-                      &u->claim_account_type,
-                      &u->claim_logout_uri };
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-        free(*strs[i]);
-    gw_wipe_free(u->client_secret);
-    free_list(&u->level_map);
+    free(u->name);
+    free(u->plugin);
+    free(u->plugin_at);
+    gw_dir_lines_cleanup(&u->lines);
+    if (u->settings)
+        gw_dir_settings_free(u->settings_table, u->settings);
     free(u);
 }
 
@@ -311,14 +243,9 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->log_level);
     free(cfg->admin_token_sha256);
     free(cfg->store_memory);
-    free(cfg->popdb_url);
-    free(cfg->popdb_name_format);
-    free(cfg->popdb_field_cmnd);
-    free(cfg->popdb_field_id12);
-    free(cfg->popdb_field_name);
-    free(cfg->popdb_result_field);
-    free(cfg->popdb_match);
-    free(cfg->popdb_nomatch);
+    gw_dir_lines_cleanup(&cfg->popdb_lines);
+    if (cfg->popdb)
+        gw_dir_settings_free(cfg->popdb_table, cfg->popdb);
     free(cfg->audit_path);
     free(cfg->node_id);
     upstream_free(cfg->upstream);
@@ -370,17 +297,6 @@ static int finish(parser_t *p, gw_config_t *c)
         return fail(p, 0, NULL, "section [store] with driver and path is required");
     if (!c->upstream)
         return fail(p, 0, NULL, "an [upstream NAME] section is required");
-    if (!c->popdb_name_format)
-        c->popdb_name_format = gw_strdup("nfc");
-    struct {
-        char **field;
-        const char *value;
-    } pdef[] = { { &c->popdb_field_cmnd, "cmnd9" }, { &c->popdb_field_id12, "id12" },
-                 { &c->popdb_field_name, "name" },  { &c->popdb_result_field, "result" },
-                 { &c->popdb_match, "MATCH" },      { &c->popdb_nomatch, "NO_MATCH" } };
-    for (size_t i = 0; i < sizeof(pdef) / sizeof(pdef[0]); i++)
-        if (!*pdef[i].field)
-            *pdef[i].field = gw_strdup(pdef[i].value);
     if (!c->node_id)
         c->node_id = gw_strdup("node-1");
     if (!strcmp(c->store_driver, "sqlite") && !c->store_path)
@@ -406,29 +322,6 @@ static int finish(parser_t *p, gw_config_t *c)
     if (n && c->public_url[n - 1] == '/')
         c->public_url[n - 1] = 0;
     gw_upstream_t *u = c->upstream;
-    if (u->id_token && !u->jwks_uri)
-        return fail(p, section_line_of(p, u), "jwks_uri", "required in [upstream %s] unless id_token = absent",
-                    u->name);
-    if (!u->algs)
-        u->algs = gw_strdup("RS256 ES256 PS256");
-    const char *bad = NULL;
-    char *algs = gw_strdup(u->algs), *save = NULL;
-    for (char *t = strtok_r(algs, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
-        if (!gw_list_has("RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512", t))
-            bad = t;
-    if (bad) {
-        fail(p, line_of(p, &u->algs), "algs",
-             "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", bad);
-        free(algs);
-        return -1;
-    }
-    free(algs);
-    if (!u->scope)
-        u->scope = gw_strdup("openid");
-    if (!u->birthdate_format)
-        u->birthdate_format = gw_strdup("YYYYMMDD");
-    if (!u->display_name)
-        u->display_name = gw_strdup("VNeID");
     {
         /* which plugin speaks to it is checked against the registry by the app: it keeps
          * where it was said, for its error */
@@ -458,6 +351,8 @@ static int finish(parser_t *p, gw_config_t *c)
         c->store_memory = gw_strdup(GW_STORE_MEMORY_DEFAULT);
     if (!c->store_memory_max)
         c->store_memory_max = 1000000;
+    if (!c->store_memory_max_bytes)
+        c->store_memory_max_bytes = 1L << 30;
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */
@@ -487,6 +382,14 @@ static int finish(parser_t *p, gw_config_t *c)
     return 0;
 }
 
+static gw_dir_lines_t *raw_open(gw_dir_lines_t *l, const char *name, const char *file, int line)
+{
+    l->name = gw_strdup(name);
+    l->file = gw_strdup(file);
+    l->line = line;
+    return l;
+}
+
 gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
 {
     parser_t *pp = gw_xcalloc(1, sizeof(parser_t)); /* large tables: not on the stack */
@@ -503,18 +406,22 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->max_body = 64 * 1024;
     c->max_headers = 16 * 1024;
     c->max_uri = 8 * 1024;
+    c->max_connections = 4096;
+    c->max_connections_per_ip = 256; /* trusted proxies are exempt: every client comes through them */
+    c->request_timeout = 20;
+    c->idle_timeout = 30;
     c->session_lifetime = 8 * 3600;
     c->session_recheck = 300;
     c->code_lifetime = 60;
     c->token_lifetime = 300;
     c->flow_lifetime = 900;
-    c->popdb_timeout = 10;
     c->lim_legacy_account = (gw_rate_t){ 5, 900 };
     c->lim_legacy_ip = (gw_rate_t){ 30, 900 };
     c->lim_verify_account = (gw_rate_t){ 3, 86400 };
     c->lim_verify_ip = (gw_rate_t){ 20, 3600 };
     c->lim_verify_id12 = (gw_rate_t){ 3, 86400 };
     gw_dir_section_t sec = { 0 };
+    gw_dir_lines_t *plugin_keys = NULL; /* a section whose keys a plugin reads */
     int lineno = 0;
     unsigned seen_sections = 0;
     const char *s = text, *end = text + len;
@@ -552,6 +459,7 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 arg = trim(arg);
             }
             memset(&sec, 0, sizeof(sec));
+            plugin_keys = NULL;
             static char secname[128];
             snprintf(secname, sizeof(secname), "%s%s%s", sname, arg ? " " : "", arg ? arg : "");
             int wants_arg = !strcmp(sname, "upstream") || !strcmp(sname, "client");
@@ -583,9 +491,10 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                 gw_dir_open(&sec, log_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "admin"))
                 gw_dir_open(&sec, admin_dirs, c, secname, p.file, lineno);
-            else if (!strcmp(sname, "popdb"))
+            else if (!strcmp(sname, "popdb")) {
                 gw_dir_open(&sec, popdb_dirs, c, secname, p.file, lineno);
-            else if (!strcmp(sname, "limits"))
+                plugin_keys = raw_open(&c->popdb_lines, secname, p.file, lineno);
+            } else if (!strcmp(sname, "limits"))
                 gw_dir_open(&sec, limits_dirs, c, secname, p.file, lineno);
             else if (!strcmp(sname, "audit"))
                 gw_dir_open(&sec, audit_dirs, c, secname, p.file, lineno);
@@ -595,9 +504,9 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
                     goto bad;
                 }
                 c->upstream = gw_xcalloc(1, sizeof(gw_upstream_t));
-                upstream_defaults(c->upstream);
                 c->upstream->name = gw_strdup(arg);
                 gw_dir_open(&sec, upstream_dirs, c->upstream, secname, p.file, lineno);
+                plugin_keys = raw_open(&c->upstream->lines, secname, p.file, lineno);
                 if (p.nsections < GW_MAX_CLIENTS + 16) {
                     p.section_base[p.nsections] = c->upstream;
                     p.section_line[p.nsections++] = lineno;
@@ -640,6 +549,11 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
         if (!sec.table) {
             fail(&p, lineno, key, "must be inside a [section]");
             goto bad;
+        }
+        if (plugin_keys && !gw_dir_find(sec.table, key)) {
+            /* a plugin's key: kept with its line, read by the plugin's own table */
+            gw_dir_lines_add(plugin_keys, key, val, lineno);
+            continue;
         }
         if (set_value(&p, &sec, key, val, lineno))
             goto bad;

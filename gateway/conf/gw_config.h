@@ -25,7 +25,7 @@ typedef struct gw_client {
     char *backchannel_logout_uri;
     char *events_uri;
     int response_iss;
-        /* iss in authorization responses (RFC 9207); default yes */ /* account events (link, merge, re-key) as signed SETs */
+    /* iss in authorization responses (RFC 9207); default yes */ /* account events (link, merge, re-key) as signed SETs */
     char *scopes; /* space-separated scopes the client may receive */
     int min_level; /* 1 or 2 */
     char *token_alg; /* ES256 or RS256 */
@@ -38,31 +38,21 @@ typedef struct gw_client {
     char *legacy_callback; /* the portal checks passwords itself: POST JSON {username,password} */
     int match_by_name; /* at a VNeID login with no candidate, check same-name accounts with a CMND */
     /* a SAML portal (docs/saml.md): its SP metadata file; redirect_uri is then optional */
+    int claim_allow_unverifiable; /* claim_unverifiable = allow: accounts with nothing stored to check */
     char *saml_metadata;
     char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
 } gw_client_t;
 
+/* An [upstream NAME] section. The gateway reads only `plugin`; every other key belongs to
+ * that plugin, which reads the section's lines with its own directive table
+ * (plugins/plugins.c, gw_plugins_configure) into its own settings. */
 typedef struct gw_upstream {
     char *name; /* section name, e.g. "vneid" */
     char *plugin; /* the idp plugin that speaks to it (plugin.h's registry); default "vneid" */
     char *plugin_at; /* "file:line" where plugin was set (or the section's line), for errors */
-    char *display_name;
-    char *issuer;
-    char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri;
-    char *end_session_endpoint;
-    char *client_id, *client_secret;
-    char *scope;
-    int use_pkce, use_nonce;
-    int id_token; /* 0 absent, 1 optional, 2 required */
-    char *algs; /* allow-list, space-separated: RS256 ES256 PS256 */
-    char *claim_id, *claim_name, *claim_birthdate, *birthdate_format;
-    char *claim_sex, *sex_male, *sex_female;
-    char *claim_level; /* e.g. IAL */
-    gw_strlist_t level_map; /* "value:level" pairs, e.g. "1:1" "2:2" */
-    char *claim_account_type;
-    char *claim_logout_uri;
-    long timeout_ms;
-    long clock_skew;
+    gw_dir_lines_t lines; /* the plugin's keys, as read */
+    void *settings; /* the plugin's settings, once read; freed by its table */
+    const gw_directive_t *settings_table;
 } gw_upstream_t;
 
 typedef struct gw_config {
@@ -75,6 +65,8 @@ typedef struct gw_config {
     int max_waiting; /* requests waiting on outgoing calls (no thread each), in all */
     char *templates_dir;
     long max_body, max_headers, max_uri;
+    int max_connections, max_connections_per_ip; /* open at once, in all / from one address */
+    long request_timeout, idle_timeout; /* seconds: a request's head and body; a kept-alive idle connection */
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
     /* [keys] */
     char *keys_dir;
@@ -85,13 +77,14 @@ typedef struct gw_config {
     int store_allow_volatile;
     char *store_memory; /* namespaces held in memory ("none": none); sqlite only */
     int store_memory_max; /* records */
+    long store_memory_max_bytes; /* and bytes (keys and values, estimated) */
     /* [session] */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
-    /* [popdb] the population-DB matching service (3-item check) */
-    char *popdb_url, *popdb_name_format;
-    /* the service's wire format: request field names, the answer's field and values */
-    char *popdb_field_cmnd, *popdb_field_id12, *popdb_field_name, *popdb_result_field, *popdb_match, *popdb_nomatch;
-    long popdb_timeout;
+    /* [popdb] the population-DB matching service (3-item check): its keys belong to the
+     * popdb plugin, which reads them like an upstream's */
+    gw_dir_lines_t popdb_lines;
+    void *popdb;
+    const gw_directive_t *popdb_table;
     /* [limits] */
     gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;
     /* [audit] */

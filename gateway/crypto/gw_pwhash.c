@@ -327,11 +327,15 @@ static int verify_pbkdf2(const char *password, const parsed_t *ph)
     return rc;
 }
 
+static _Atomic unsigned long work_count[S_PBKDF2 + 1];
+
 static int dummy_work(void)
 {
     parsed_t ph;
-    if (parse(dummy_hash, NULL, &ph) == GW_OK)
+    if (parse(dummy_hash, NULL, &ph) == GW_OK) {
+        work_count[S_BCRYPT]++;
         (void)verify_crypt("", dummy_hash, &ph);
+    }
     return GW_EDENIED;
 }
 
@@ -348,6 +352,7 @@ int gw_pwhash_verify_limits(const char *password, const char *hash, const gw_pwh
         rc = dummy_work();
         goto done;
     }
+    work_count[ph->scheme]++;
     switch (ph->scheme) {
     case S_BCRYPT:
     case S_SHA512:
@@ -397,4 +402,23 @@ int gw_pwhash_dummy_verify(const char *password)
 {
     (void)password;
     return dummy_work();
+}
+
+int gw_pwhash_dummy_verify_like(const char *password, const char *model)
+{
+    if (!password || !model || gw_pwhash_check(model) != GW_OK)
+        return dummy_work();
+    (void)gw_pwhash_verify(password, model); /* its time, never its answer */
+    return GW_EDENIED;
+}
+
+unsigned long gw_pwhash_work_count(const char *scheme)
+{
+    static const char *const names[] = {
+        [S_BCRYPT] = "bcrypt", [S_SHA512] = "sha512-crypt", [S_ARGON2ID] = "argon2id", [S_PBKDF2] = "pbkdf2-sha256"
+    };
+    for (int i = S_BCRYPT; i <= S_PBKDF2; i++)
+        if (scheme && !strcmp(names[i], scheme))
+            return work_count[i];
+    return 0;
 }

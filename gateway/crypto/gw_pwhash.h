@@ -58,4 +58,14 @@ const char *gw_pwhash_scheme(const char *hash);
  * same answer after the same time. (Hashes of other schemes or costs take their own time.) */
 int gw_pwhash_dummy_verify(const char *password);
 
+/* The stand-in check for an unknown user of a portal whose accounts have hashes: the same
+ * work as checking the password against `model` (a hash of one of that portal's accounts,
+ * so the scheme and its cost are the portal's own), and always GW_EDENIED, even when the
+ * password is the model's. With no usable model, gw_pwhash_dummy_verify. */
+int gw_pwhash_dummy_verify_like(const char *password, const char *model);
+
+/* Hash computations done by this process, by scheme name (as gw_pwhash_scheme); for
+ * status pages and tests. Unknown names: 0. */
+unsigned long gw_pwhash_work_count(const char *scheme);
+
 #endif

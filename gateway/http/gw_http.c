@@ -122,6 +122,7 @@ typedef struct io_thread {
     struct event *listen_ev; /* on fd */
     struct event *resume_ev; /* accepting again after running out of descriptors */
     struct conn *conns; /* every open connection of this thread */
+    int64_t accept_warned; /* when "cannot accept" was last logged, s (once a minute at most) */
     gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
 } io_thread_t;
 
@@ -176,6 +177,13 @@ static void wake_one(pool_t *p)
 
 enum { POOL_LOCAL, POOL_UPSTREAM, POOL_COUNT };
 
+#define PEER_BUCKETS 1024
+typedef struct peer_count {
+    struct peer_count *next;
+    int n;
+    char addr[64];
+} peer_count_t;
+
 struct gw_server {
     struct gw_ctx *app; /* hooks.ctx: handed to every handler */
     gw_server_opts_t opts;
@@ -192,6 +200,10 @@ struct gw_server {
     int workers_exit; /* the I/O loops have ended: the workers and the upkeep thread leave */
     int stop_pipe[2];
     struct event *stop_ev;
+    /* open connections, in all and per client address (for the caps) */
+    pthread_mutex_t peers_lock;
+    int nconns;
+    struct peer_count *peers[PEER_BUCKETS];
 };
 
 #define MAX_QUEUE 4096
@@ -252,32 +264,98 @@ typedef struct conn {
     int lingering; /* answered an unreadable request: reading what is left, then closing */
     int processing; /* inside conn_process: do not free here */
     int gone; /* to be freed (by conn_process when inside it) */
+    int counted; /* holds a place in the server's connection counts */
+    int64_t req_deadline; /* monotonic ms: the request being read must be in by then; 0: none */
     char peer[64];
 } conn_t;
 
-#define IDLE_TIMEOUT_S 30
 #define LINGER_TIMEOUT_S 2
+
+static int idle_timeout(const gw_server_opts_t *cfg) { return cfg->idle_timeout > 0 ? cfg->idle_timeout : 30; }
+static int request_timeout(const gw_server_opts_t *cfg) { return cfg->request_timeout > 0 ? cfg->request_timeout : 20; }
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned peer_bucket(const char *addr)
+{
+    unsigned h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % PEER_BUCKETS;
+}
+
+/* A place for a new connection from addr: 0, or -1 when a cap is reached. */
+static int peer_take(gw_server_t *s, const char *addr)
+{
+    const gw_server_opts_t *o = &s->opts;
+    int max_all = o->max_connections > 0 ? o->max_connections : 4096;
+    int max_one = o->max_connections_per_ip > 0 ? o->max_connections_per_ip : 256;
+    int exempt = o->trusted_proxies && gw_strlist_has(o->trusted_proxies, addr);
+    int rc = -1;
+    pthread_mutex_lock(&s->peers_lock);
+    if (s->nconns < max_all) {
+        peer_count_t **b = &s->peers[peer_bucket(addr)], *p = *b;
+        while (p && strcmp(p->addr, addr))
+            p = p->next;
+        if (!p && (p = calloc(1, sizeof(*p)))) {
+            snprintf(p->addr, sizeof(p->addr), "%s", addr);
+            p->next = *b;
+            *b = p;
+        }
+        if (p && (exempt || p->n < max_one)) {
+            p->n++;
+            s->nconns++;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->peers_lock);
+    return rc;
+}
+
+static void peer_give_back(gw_server_t *s, const char *addr)
+{
+    pthread_mutex_lock(&s->peers_lock);
+    peer_count_t **pp = &s->peers[peer_bucket(addr)];
+    while (*pp && strcmp((*pp)->addr, addr))
+        pp = &(*pp)->next;
+    if (*pp && --(*pp)->n <= 0) {
+        peer_count_t *gone = *pp;
+        *pp = gone->next;
+        free(gone);
+    }
+    s->nconns--;
+    pthread_mutex_unlock(&s->peers_lock);
+}
 
 static size_t head_max(const gw_server_opts_t *cfg) { return cfg->max_headers + cfg->max_uri + 4096; }
 
-/* bodies up to this are read and then refused by req_build (413 with a page or JSON);
- * beyond it the connection is answered 413 and closed */
+/* bodies up to this are read and then refused by req_build (413 with a page or JSON, and
+ * the connection goes on); beyond it the answer is 413 as soon as the head says so, and the
+ * connection closes. So a connection never buffers more than a head and twice max_body. */
 static size_t body_cap(const gw_server_opts_t *cfg)
 {
-    return cfg->max_body * 4 > (1u << 20) ? cfg->max_body * 4 : (1u << 20);
+    return (size_t)cfg->max_body * 2 > (size_t)cfg->max_body + 16384 ? (size_t)cfg->max_body * 2
+                                                                     : (size_t)cfg->max_body + 16384;
 }
 
 static void on_conn(evutil_socket_t fd, short what, void *arg);
 
-static void conn_watch(conn_t *c, short what, int timeout_s)
+static void conn_watch_ms(conn_t *c, short what, long timeout_ms)
 {
     event_del(c->ev);
     c->watching = what;
     if (!what)
         return;
     event_assign(c->ev, c->io->base, c->fd, (short)(what | EV_PERSIST), on_conn, c);
-    event_add(c->ev, &(struct timeval){ timeout_s, 0 });
+    event_add(c->ev, &(struct timeval){ timeout_ms / 1000, (timeout_ms % 1000) * 1000 });
 }
+
+static void conn_watch(conn_t *c, short what, int timeout_s) { conn_watch_ms(c, what, timeout_s * 1000L); }
 
 static void conn_free(conn_t *c)
 {
@@ -293,6 +371,8 @@ static void conn_free(conn_t *c)
         c->io->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    if (c->counted)
+        peer_give_back(c->io->srv, c->peer);
     event_free(c->ev);
     close(c->fd);
     free(c->in);
@@ -318,13 +398,11 @@ static int method_of(const gw_h1_head_t *h)
     return GW_M_OTHER;
 }
 
-/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
- * refuse. */
-static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
+/* The request line into q: method, path, query and its parameters. 0, or the HTTP status
+ * of a target we refuse. */
+static int req_target(const gw_server_opts_t *cfg, const gw_h1_head_t *h, gw_req_t *q)
 {
-    const gw_server_opts_t *cfg = &s->opts;
     q->method = method_of(h);
-    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
     size_t ulen = h->tlen;
     if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
         return ulen > (size_t)cfg->max_uri ? 414 : 400;
@@ -335,8 +413,20 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     int frag = strchr(uri, '#') != NULL;
     q->query = gw_strdup(qm ? qm + 1 : "");
     free(uri);
-    if (frag)
+    if (frag || gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
+    return 0;
+}
+
+/* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
+ * refuse. */
+static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
+{
+    const gw_server_opts_t *cfg = &s->opts;
+    snprintf(q->remote, sizeof(q->remote), "%s", c->peer);
+    int st = req_target(cfg, h, q);
+    if (st)
+        return st;
     size_t hsize = 0;
     for (size_t i = 0; i < h->nfields; i++)
         hsize += h->field[i].nlen + h->field[i].vlen + 4;
@@ -367,8 +457,6 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
         }
     }
     free(xff);
-    if (gw_form_parse(&q->q, q->query, strlen(q->query), 64))
-        return 400;
     if (blen > (size_t)cfg->max_body)
         return 413;
     q->body = gw_xmalloc(blen + 1);
@@ -503,7 +591,7 @@ static void conn_write(conn_t *c, const char *head, size_t hlen, const char *bod
         done = hlen;
     }
     memcpy(c->out + k, body + (done - hlen), left - k);
-    conn_watch(c, EV_WRITE, IDLE_TIMEOUT_S);
+    conn_watch(c, EV_WRITE, idle_timeout(&c->io->srv->opts));
 }
 
 static void log_request(const gw_req_t *q, int status, double ms);
@@ -543,8 +631,8 @@ static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
         head_field(&h, "X-Frame-Options", "DENY");
         if (!has_csp) /* a page may narrow it (the SAML POST form: one action, one script) */
             head_field(&h, "Content-Security-Policy",
-                   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                   "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+                       "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                       "form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
     }
     gw_buf_add(&h, "\r\n", 2);
     conn_write(c, h.data, h.len, q->method == GW_M_HEAD ? NULL : r->body.data,
@@ -732,6 +820,15 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     snprintf(j->req.id, sizeof(j->req.id), "%s", rid);
     free(rid);
     int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
+    if (hst == 413 && h) /* a body refused at its head: the request line still picks the answer's form */
+        (void)req_build(s, c, h, "", 0, &j->req);
+    if (hst == 431 && h && h->target) {
+        /* a head too large to read: its request line still gives the page its language
+         * (?lang=) and its language switch */
+        snprintf(j->req.remote, sizeof(j->req.remote), "%s", c->peer);
+        if (req_target(&s->opts, h, &j->req))
+            j->req.method = 0;
+    }
     if (st) {
         refuse(s, c, &j->req, st, started, NULL);
         job_free(j);
@@ -819,6 +916,7 @@ static void conn_process(conn_t *c)
         }
         c->keep_alive = h.keep_alive;
         c->sent_continue = 0;
+        c->req_deadline = 0; /* in whole: the next request gets its own deadline */
         dispatch(c, &h, 0, body, blen);
         free(decoded);
         if (c->gone)
@@ -853,8 +951,19 @@ static void conn_process(conn_t *c)
         }
         return;
     }
-    if (c->watching != EV_READ)
-        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+    if (c->in_len) {
+        /* part of a request: it has until its deadline, however slowly it trickles in */
+        int64_t now = mono_ms();
+        if (!c->req_deadline)
+            c->req_deadline = now + request_timeout(cfg) * 1000L;
+        if (now >= c->req_deadline) {
+            conn_free(c); /* past its deadline: nothing of it is answered */
+            return;
+        }
+        conn_watch_ms(c, EV_READ, (long)(c->req_deadline - now));
+    } else if (c->watching != EV_READ) {
+        conn_watch(c, EV_READ, idle_timeout(cfg));
+    }
 }
 
 /* An answer has gone out in full. */
@@ -877,7 +986,7 @@ static void conn_after_answer(conn_t *c)
     if (c->processing)
         return; /* conn_process goes on with what it has read */
     if (c->watching != EV_READ)
-        conn_watch(c, EV_READ, IDLE_TIMEOUT_S);
+        conn_watch(c, EV_READ, idle_timeout(&c->io->srv->opts));
     if (c->in_len) /* a pipelined request: next loop pass (after the watch, which would undo it) */
         event_active(c->ev, EV_READ, 0);
 }
@@ -966,7 +1075,12 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
         if (cfd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: stop accepting for a moment instead of spinning */
-                gw_log(GW_LOG_WARN, "http", "cannot accept connections", "error", strerror(errno), NULL);
+                int64_t now = mono_ms() / 1000;
+                if (now - io->accept_warned >= 60) {
+                    io->accept_warned = now;
+                    gw_log(GW_LOG_WARN, "http", "cannot accept connections (out of descriptors)", "error",
+                           strerror(errno), NULL);
+                }
                 event_del(io->listen_ev);
                 struct timeval pause = { 0, 100000 };
                 evtimer_add(io->resume_ev, &pause);
@@ -990,12 +1104,19 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof(c->peer));
         else if (sa.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof(c->peer));
+        if (peer_take(io->srv, c->peer)) { /* over a cap: closed at once, nothing held */
+            event_free(ev);
+            free(c);
+            close(cfd);
+            continue;
+        }
+        c->counted = 1;
         c->next = io->conns;
         if (io->conns)
             io->conns->prev = c;
         io->conns = c;
         c->watching = EV_READ;
-        event_add(ev, &(struct timeval){ IDLE_TIMEOUT_S, 0 });
+        event_add(ev, &(struct timeval){ idle_timeout(&c->io->srv->opts), 0 });
     }
 }
 
@@ -1153,6 +1274,7 @@ gw_server_t *gw_server_start(const gw_server_opts_t *opts, const gw_server_hooks
         s->pool[k].srv = s;
         pthread_mutex_init(&s->pool[k].lock, NULL);
     }
+    pthread_mutex_init(&s->peers_lock, NULL);
     if (pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK)) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         free(s);
@@ -1282,6 +1404,7 @@ void gw_server_free(gw_server_t *s)
         free(s->pool[k].threads);
         pthread_mutex_destroy(&s->pool[k].lock);
     }
+    pthread_mutex_destroy(&s->peers_lock); /* every connection gave its place back above */
     free(s->routes);
     free(s->runs_inline);
     free(s);

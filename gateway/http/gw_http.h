@@ -126,6 +126,13 @@ typedef struct gw_server_opts {
     int max_waiting; /* requests waiting on an outgoing call at once; beyond it a 503 */
     long max_uri, max_headers, max_body;
     const gw_strlist_t *trusted_proxies; /* may set the client address by X-Forwarded-For */
+    /* connections open at once, in all and from one address (trusted proxies exempt);
+     * beyond them a new connection is closed at once. 0: the defaults (4096, 256). */
+    int max_connections, max_connections_per_ip;
+    /* a request's head and body must arrive within this many seconds of its first byte,
+     * however slowly they trickle in (0: 20); an idle keep-alive connection is closed
+     * after idle_timeout (0: 30) */
+    int request_timeout, idle_timeout;
 } gw_server_opts_t;
 
 /* What the server asks its caller. ctx is handed to every handler and hook. */

@@ -18,6 +18,7 @@ typedef struct entry {
     int64_t exp;
     char *val; /* text record, or NULL */
     json_t *obj; /* JSON record, or NULL */
+    size_t bytes; /* what it holds, as counted against max_bytes */
     size_t nslen, klen; /* kbuf holds ns, NUL, key, NUL */
     char kbuf[];
 } entry_t;
@@ -33,6 +34,7 @@ struct gw_memkv {
     uint64_t k0, k1; /* hash key: bucket positions cannot be aimed at from outside */
     size_t max, count; /* count: atomic */
     size_t reserve; /* slots that puts into the "new work" namespaces leave free */
+    size_t max_bytes, bytes; /* bytes: atomic, an estimate of what the records hold */
     char *newwork; /* those namespaces, space-separated (NULL: none) */
     char *ns[MAX_NS];
     size_t nns;
@@ -125,6 +127,7 @@ gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records)
     }
     m->nsjoined = gw_buf_steal(&joined);
     m->max = max_records ? max_records : 1;
+    m->max_bytes = SIZE_MAX / 2;
     unsigned char k[16];
     if (RAND_bytes(k, sizeof(k)) != 1)
         abort();
@@ -136,6 +139,38 @@ gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records)
         m->sh[i].b = gw_xcalloc(m->sh[i].nb, sizeof(entry_t *));
     }
     return m;
+}
+
+/* What a JSON value holds, roughly as jansson allocates it: a node each, plus its text. */
+static size_t json_bytes(const json_t *j)
+{
+    size_t n = 48;
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach ((json_t *)j, k, v)
+            n += strlen(k) + 40 + json_bytes(v);
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach (j, i, v)
+            n += 8 + json_bytes(v);
+    } else if (json_is_string(j)) {
+        n += json_string_length(j);
+    }
+    return n;
+}
+
+static size_t value_bytes(const char *val, const json_t *obj)
+{
+    return val ? strlen(val) + 1 : obj ? json_bytes(obj) : 0;
+}
+
+/* an entry leaves the table: its slot and its bytes are free again */
+static void forget(gw_memkv_t *m, const entry_t *e)
+{
+    __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&m->bytes, e->bytes, __ATOMIC_RELAXED);
 }
 
 static void entry_free(entry_t *e)
@@ -154,12 +189,19 @@ static char *entry_text(const entry_t *e)
     return t ? t : gw_strdup("");
 }
 
-static void entry_set(entry_t *e, char *val, json_t *obj)
+/* a new value for a record under way (counted, never refused: its work has begun) */
+static void entry_set(gw_memkv_t *m, entry_t *e, char *val, json_t *obj)
 {
+    size_t old = value_bytes(e->val, e->obj), now = value_bytes(val, obj);
     free(e->val);
     json_decref(e->obj);
     e->val = val;
     e->obj = obj;
+    e->bytes = e->bytes - old + now;
+    if (now >= old)
+        __atomic_add_fetch(&m->bytes, now - old, __ATOMIC_RELAXED);
+    else
+        __atomic_sub_fetch(&m->bytes, old - now, __ATOMIC_RELAXED);
 }
 
 void gw_memkv_free(gw_memkv_t *m)
@@ -196,6 +238,14 @@ int gw_memkv_holds(const gw_memkv_t *m, const char *ns)
 const char *gw_memkv_namespaces(const gw_memkv_t *m) { return m ? m->nsjoined : ""; }
 size_t gw_memkv_max(const gw_memkv_t *m) { return m ? m->max : 0; }
 
+void gw_memkv_set_max_bytes(gw_memkv_t *m, size_t max_bytes)
+{
+    if (m && max_bytes)
+        m->max_bytes = max_bytes;
+}
+
+size_t gw_memkv_bytes(gw_memkv_t *m) { return m ? __atomic_load_n(&m->bytes, __ATOMIC_RELAXED) : 0; }
+
 void gw_memkv_reserve(gw_memkv_t *m, const char *newwork, size_t reserve)
 {
     free(m->newwork);
@@ -225,9 +275,9 @@ static void locate(gw_memkv_t *m, const char *ns, const char *key, int64_t now, 
             !memcmp(e->kbuf + w->nslen + 1, key, w->klen)) {
             if (e->exp <= now) {
                 *p = e->next;
+                forget(m, e);
                 entry_free(e);
                 w->s->n--;
-                __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
                 break;
             }
             break;
@@ -258,8 +308,18 @@ static void grow(shard_t *s)
 /* Inserts a new entry at the (empty) slot w found. */
 static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, char *val, json_t *obj, int64_t exp)
 {
-    size_t limit = m->newwork && gw_list_has(m->newwork, ns) ? m->max - m->reserve : m->max;
-    if (__atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > limit) {
+    int newwork = m->newwork && gw_list_has(m->newwork, ns);
+    size_t limit = newwork ? m->max - m->reserve : m->max;
+    /* the bytes keep the same share for work under way as the slots do */
+    size_t byte_limit =
+        newwork ? m->max_bytes - (size_t)((double)m->max_bytes * ((double)m->reserve / (double)m->max)) : m->max_bytes;
+    size_t bytes = sizeof(entry_t) + w->nslen + w->klen + 2 + value_bytes(val, obj);
+    int full = __atomic_add_fetch(&m->count, 1, __ATOMIC_RELAXED) > limit;
+    if (!full && __atomic_add_fetch(&m->bytes, bytes, __ATOMIC_RELAXED) > byte_limit) {
+        __atomic_sub_fetch(&m->bytes, bytes, __ATOMIC_RELAXED);
+        full = 1;
+    }
+    if (full) {
         __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
         free(val);
         json_decref(obj);
@@ -275,6 +335,7 @@ static int insert(gw_memkv_t *m, where_t *w, const char *ns, const char *key, ch
     memcpy(e->kbuf + w->nslen + 1, key, w->klen + 1);
     e->val = val;
     e->obj = obj;
+    e->bytes = bytes;
     *w->slot = e;
     if (++w->s->n > w->s->nb)
         grow(w->s);
@@ -294,7 +355,7 @@ static int put_owned(gw_memkv_t *m, const char *ns, const char *key, char *val, 
         free(val);
         json_decref(obj);
     } else if (e) {
-        entry_set(e, val, obj);
+        entry_set(m, e, val, obj);
         e->exp = now + ttl;
     } else
         rc = insert(m, &w, ns, key, val, obj, now + ttl);
@@ -323,7 +384,7 @@ int gw_memkv_get_json(gw_memkv_t *m, const char *ns, const char *key, int take, 
     if (e && take) {
         *w.slot = e->next;
         w.s->n--;
-        __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+        forget(m, e);
         obj = e->obj;
         text = e->val;
         e->obj = NULL;
@@ -362,7 +423,7 @@ int gw_memkv_take(gw_memkv_t *m, const char *ns, const char *key, char **ret)
     if (e) {
         *w.slot = e->next;
         w.s->n--;
-        __atomic_sub_fetch(&m->count, 1, __ATOMIC_RELAXED);
+        forget(m, e);
     }
     unlock(&w);
     if (!e)
@@ -396,7 +457,7 @@ int gw_memkv_incr(gw_memkv_t *m, const char *ns, const char *key, long ttl, int6
         v = (e->val ? strtoll(e->val, NULL, 10) : 0) + 1;
         char num[24];
         snprintf(num, sizeof(num), "%lld", (long long)v);
-        entry_set(e, gw_strdup(num), NULL);
+        entry_set(m, e, gw_strdup(num), NULL);
     } else
         rc = insert(m, &w, ns, key, gw_strdup("1"), NULL, now + ttl);
     unlock(&w);
@@ -414,7 +475,7 @@ int gw_memkv_decr(gw_memkv_t *m, const char *ns, const char *key)
         long long v = (e->val ? strtoll(e->val, NULL, 10) : 0) - 1;
         char num[24];
         snprintf(num, sizeof(num), "%lld", v < 0 ? 0 : v);
-        entry_set(e, gw_strdup(num), NULL);
+        entry_set(m, e, gw_strdup(num), NULL);
     }
     unlock(&w);
     return GW_OK;
@@ -479,6 +540,7 @@ size_t gw_memkv_purge(gw_memkv_t *m)
                 entry_t *e = *p;
                 if (e->exp <= now) {
                     *p = e->next;
+                    __atomic_sub_fetch(&m->bytes, e->bytes, __ATOMIC_RELAXED);
                     entry_free(e);
                     s->n--;
                     dropped++;

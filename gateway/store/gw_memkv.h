@@ -5,7 +5,7 @@
  * the disk takes the write-ahead log off the token path. Every operation is atomic on
  * its own and never blocks on I/O, so an I/O thread may call it.
  *
- * The table is sharded (a mutex per shard) and bounded: past max_records a put fails
+ * The table is sharded (a mutex per shard) and bounded: past max_records (or max_bytes) a put fails
  * with GW_ESTORE, which callers already answer with 503, so a flood of unfinished logins
  * cannot exhaust memory; new logins are refused first (gw_memkv_reserve). Expired records are dropped when met and by gw_memkv_purge. */
 #ifndef GW_MEMKV_H
@@ -49,5 +49,10 @@ size_t gw_memkv_purge(gw_memkv_t *m);
 /* live records of ns (ns NULL: all) */
 size_t gw_memkv_count(gw_memkv_t *m, const char *ns);
 size_t gw_memkv_max(const gw_memkv_t *m);
+/* A bound in bytes besides the bound in records (what keys and values hold, estimated;
+ * JSON records by their nodes and text): past it a put fails like past max_records, with
+ * the same share kept for work under way. 0 leaves it unbounded. */
+void gw_memkv_set_max_bytes(gw_memkv_t *m, size_t max_bytes);
+size_t gw_memkv_bytes(gw_memkv_t *m);
 
 #endif

@@ -114,6 +114,9 @@ typedef struct gw_store_ops {
     int (*import_end)(gw_store_t *st, int commit);
     int (*account_get)(gw_store_t *st, const char *portal, const char *id, gw_account_t *ret);
     int (*account_by_username)(gw_store_t *st, const char *portal, const char *username, gw_account_t *ret);
+    /* One account of the portal that has a password hash (the first by id), or
+     * GW_ENOTFOUND: its hash is the model of the stand-in check for unknown usernames. */
+    int (*account_hash_model)(gw_store_t *st, const char *portal, gw_account_t *ret);
     /* unmerged accounts of the portal carrying this ID number (verified only if asked) */
     int (*accounts_by_id12)(gw_store_t *st, const char *portal, const char *id12, int verified_only, gw_account_t *ret,
                             size_t max, size_t *ret_n);

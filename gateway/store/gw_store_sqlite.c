@@ -42,6 +42,7 @@ enum {
     Q_ACCT_UPSERT,
     Q_ACCT_BY_ID,
     Q_ACCT_BY_USER,
+    Q_ACCT_MODEL,
     Q_ACCT_BY_ID12,
     Q_ACCT_BY_ID12_V,
     Q_ACCT_UPDATE,
@@ -116,6 +117,10 @@ static const char *SQL[Q_COUNT] = {
                        "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
                        "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY "
                        "accounts_user WHERE portal=?1 AND username=?2",
+    [Q_ACCT_MODEL] = "SELECT "
+                     "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
+                     "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts WHERE portal=?1"
+                     " AND id>?2 AND pw_hash<>'' ORDER BY id LIMIT 1",
     [Q_ACCT_BY_ID12] = "SELECT "
                        "portal,id,username,full_name,name_key,birthdate,sex,cmnd9,id12,id12_verified,verified_by,email,"
                        "phone,status,pw_hash,account_class,state,merged_into,flags,updated FROM accounts INDEXED BY "
@@ -790,6 +795,11 @@ static int sq_account_by_username(gw_store_t *b, const char *p, const char *u, g
     return acct_one(b, Q_ACCT_BY_USER, p, u, ret);
 }
 
+static int sq_account_hash_model(gw_store_t *b, const char *p, gw_account_t *ret)
+{
+    return acct_one(b, Q_ACCT_MODEL, p, "", ret);
+}
+
 static int acct_many(sqlite3_stmt *st, gw_account_t *ret, size_t max, size_t *ret_n)
 {
     size_t n = 0;
@@ -1070,6 +1080,7 @@ static const gw_store_ops_t sqlite_ops = {
     .import_end = sq_import_end,
     .account_get = sq_account_get,
     .account_by_username = sq_account_by_username,
+    .account_hash_model = sq_account_hash_model,
     .accounts_by_id12 = sq_accounts_by_id12,
     .accounts_by_name_key = sq_accounts_by_name_key,
     .account_update = w_account_update,

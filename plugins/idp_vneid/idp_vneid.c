@@ -7,7 +7,8 @@
  * iss, aud, azp, exp, iat and nonce. The userinfo `sub` must equal the id_token's. */
 #include "../plugin.h"
 #include "gw_json.h"
-#include "gw_config.h"
+#include "idp_vneid.h"
+#include "gw_directive.h"
 #include "gw_crypto.h"
 #include "gw_http.h"
 #include "gw_log.h"
@@ -15,6 +16,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 void gw_identity_cleanup(gw_identity_t *id)
@@ -29,9 +31,10 @@ void gw_identity_cleanup(gw_identity_t *id)
     memset(id, 0, sizeof(*id));
 }
 
-static char *vneid_auth_url(const gw_idp_env_t *env, const gw_upstream_t *up, const char *state, const char *nonce,
+static char *vneid_auth_url(const gw_idp_env_t *env, const void *settings, const char *state, const char *nonce,
                             const char *challenge, const char *ui_locales)
 {
+    const gw_vneid_settings_t *up = settings;
     gw_buf_t u;
     gw_buf_init(&u, 16384);
     gw_buf_adds(&u, up->authorization_endpoint);
@@ -90,7 +93,7 @@ static char *to_iso_date(const char *v, const char *fmt)
     return gw_sprintf("%04d-%02d-%02d", y, m, d);
 }
 
-static int check_id_token(const gw_upstream_t *up, json_t *c, const char *nonce, char *detail, size_t dl)
+static int check_id_token(const gw_vneid_settings_t *up, json_t *c, const char *nonce, char *detail, size_t dl)
 {
     int64_t now = gw_now();
     const char *iss = json_string_value(json_object_get(c, "iss"));
@@ -144,7 +147,7 @@ static int check_id_token(const gw_upstream_t *up, json_t *c, const char *nonce,
     return 0;
 }
 
-static int map_identity(const gw_upstream_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
+static int map_identity(const gw_vneid_settings_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
 {
     /* the ID number must be a string: as a JSON number its leading zeros are gone */
     json_t *idv = json_object_get(ui, up->claim_id);
@@ -210,9 +213,10 @@ static void vneid_end(void *state)
     free(r);
 }
 
-static void *vneid_begin(const gw_idp_env_t *env, const gw_upstream_t *up, const char *code, const char *nonce,
+static void *vneid_begin(const gw_idp_env_t *env, const void *settings, const char *code, const char *nonce,
                          const char *verifier, gw_outcall_t *call)
 {
+    const gw_vneid_settings_t *up = settings;
     vneid_run_t *r = gw_xcalloc(1, sizeof(*r));
     gw_buf_t form;
     gw_buf_init(&form, 16384);
@@ -232,14 +236,15 @@ static void *vneid_begin(const gw_idp_env_t *env, const gw_upstream_t *up, const
                             .form = r->form,
                             .basic_user = up->client_id,
                             .basic_pass = up->client_secret,
-                            .timeout_ms = up->timeout_ms * 1000 };
+                            .timeout_ms = up->timeout * 1000 };
     return r;
 }
 
 /* The token answer: the access token, and the id_token checked. Returns GW_IDP_CALL with
  * the userinfo call, GW_IDP_FAIL or GW_IDP_BLOCK. */
-static int token_answer(const gw_idp_env_t *env, const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *tr,
-                        int may_block, gw_outcall_t *call, const char **ret_code, char *detail, size_t dl)
+static int token_answer(const gw_idp_env_t *env, const gw_vneid_settings_t *up, vneid_run_t *r,
+                        const gw_http_result_t *tr, int may_block, gw_outcall_t *call, const char **ret_code,
+                        char *detail, size_t dl)
 {
     int rc = GW_IDP_FAIL;
     if (tr->status == 0 || tr->status >= 500) {
@@ -288,7 +293,7 @@ static int token_answer(const gw_idp_env_t *env, const gw_upstream_t *up, vneid_
         }
     }
     r->at = gw_strdup(at);
-    *call = (gw_outcall_t){ .url = up->userinfo_endpoint, .bearer = r->at, .timeout_ms = up->timeout_ms * 1000 };
+    *call = (gw_outcall_t){ .url = up->userinfo_endpoint, .bearer = r->at, .timeout_ms = up->timeout * 1000 };
     r->stage = 1;
     rc = GW_IDP_CALL;
 done:
@@ -296,8 +301,8 @@ done:
     return rc;
 }
 
-static int userinfo_answer(const gw_upstream_t *up, vneid_run_t *r, const gw_http_result_t *ur, gw_identity_t *ret,
-                           const char **ret_code, char *detail, size_t dl)
+static int userinfo_answer(const gw_vneid_settings_t *up, vneid_run_t *r, const gw_http_result_t *ur,
+                           gw_identity_t *ret, const char **ret_code, char *detail, size_t dl)
 {
     if (ur->status == 0 || ur->status >= 500) {
         *ret_code = "upstream_unavailable";
@@ -331,18 +336,99 @@ done:
     return rc;
 }
 
-static int vneid_step(const gw_idp_env_t *env, const gw_upstream_t *up, void *state, const gw_http_result_t *answer,
+static int vneid_step(const gw_idp_env_t *env, const void *settings, void *state, const gw_http_result_t *answer,
                       int may_block, gw_outcall_t *call, gw_identity_t *ret, const char **ret_code, char *detail,
                       size_t dl)
 {
+    const gw_vneid_settings_t *up = settings;
     vneid_run_t *r = state;
     if (r->stage == 0)
         return token_answer(env, up, r, answer, may_block, call, ret_code, detail, dl);
     return userinfo_answer(up, r, answer, ret, ret_code, detail, dl);
 }
 
+/* ---- its configuration ---- */
+
+#define UPS(k, t, f, mn, mx, w, req, d, ...)                                                                           \
+    {                                                                                                                  \
+        .name = k, .type = t, .offset = offsetof(gw_vneid_settings_t, f), .min = mn, .max = mx, .words = w,            \
+        .required = req, .def = d, __VA_ARGS__                                                                         \
+    }
+
+/* a level_map value: VALUE:1 or VALUE:2 */
+static int level_pair(const char *v, char *msg, size_t msglen)
+{
+    const char *e = strchr(v, ':');
+    if (e && e != v && (!strcmp(e + 1, "1") || !strcmp(e + 1, "2")))
+        return 0;
+    snprintf(msg, msglen, "'%s' must be VALUE:1 or VALUE:2", v);
+    return -1;
+}
+
+/* an algs value: signature algorithms from the allow-list, never none or HS* */
+static int alg_list(const char *v, char *msg, size_t msglen)
+{
+    char *algs = gw_strdup(v), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(algs, " ,", &save); t && !rc; t = strtok_r(NULL, " ,", &save))
+        if (!gw_list_has("RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512", t)) {
+            snprintf(msg, msglen, "'%s' is not an allowed signature algorithm (RS*, PS*, ES*; never none or HS*)", t);
+            rc = -1;
+        }
+    free(algs);
+    return rc;
+}
+
+static const gw_directive_t vneid_dirs[] = {
+    UPS("display_name", GW_DIR_STR, display_name, 0, 0, NULL, 0, "VNeID"),
+    UPS("issuer", GW_DIR_STR, issuer, 0, 0, NULL, 1, NULL),
+    UPS("authorization_endpoint", GW_DIR_URL, authorization_endpoint, 0, 0, NULL, 1, NULL),
+    UPS("token_endpoint", GW_DIR_URL, token_endpoint, 0, 0, NULL, 1, NULL),
+    UPS("userinfo_endpoint", GW_DIR_URL, userinfo_endpoint, 0, 0, NULL, 1, NULL),
+    UPS("jwks_uri", GW_DIR_URL, jwks_uri, 0, 0, NULL, 0, NULL),
+    UPS("end_session_endpoint", GW_DIR_URL, end_session_endpoint, 0, 0, NULL, 0, NULL),
+    UPS("client_id", GW_DIR_STR, client_id, 0, 0, NULL, 1, NULL),
+    UPS("client_secret", GW_DIR_STR, client_secret, 0, 0, NULL, 1, NULL, .secret = 1),
+    UPS("scope", GW_DIR_STR, scope, 0, 0, NULL, 0, "openid"),
+    UPS("pkce", GW_DIR_BOOL, use_pkce, 0, 0, NULL, 0, "yes"),
+    UPS("nonce", GW_DIR_BOOL, use_nonce, 0, 0, NULL, 0, "yes"),
+    UPS("id_token", GW_DIR_CHOICE, id_token, 0, 0, "absent optional required", 0, "required"),
+    UPS("algs", GW_DIR_STR, algs, 0, 0, NULL, 0, "RS256 ES256 PS256", .check = alg_list),
+    UPS("claim_id", GW_DIR_STR, claim_id, 0, 0, NULL, 1, NULL),
+    UPS("claim_name", GW_DIR_STR, claim_name, 0, 0, NULL, 0, NULL),
+    UPS("claim_birthdate", GW_DIR_STR, claim_birthdate, 0, 0, NULL, 0, NULL),
+    UPS("birthdate_format", GW_DIR_WORD, birthdate_format, 0, 0, "YYYYMMDD YYYY-MM-DD DD/MM/YYYY", 0, "YYYYMMDD"),
+    UPS("claim_sex", GW_DIR_STR, claim_sex, 0, 0, NULL, 0, NULL),
+    UPS("sex_male", GW_DIR_STR, sex_male, 0, 0, NULL, 0, NULL),
+    UPS("sex_female", GW_DIR_STR, sex_female, 0, 0, NULL, 0, NULL),
+    UPS("claim_level", GW_DIR_STR, claim_level, 0, 0, NULL, 0, NULL),
+    UPS("level_map", GW_DIR_LIST, level_map, 0, 0, NULL, 0, NULL, .check = level_pair),
+    UPS("claim_account_type", GW_DIR_STR, claim_account_type, 0, 0, NULL, 0, NULL),
+    UPS("claim_logout_uri", GW_DIR_STR, claim_logout_uri, 0, 0, NULL, 0, NULL),
+    UPS("timeout", GW_DIR_SECONDS, timeout, 1, 120, NULL, 0, "10s"),
+    UPS("clock_skew", GW_DIR_SECONDS, clock_skew, 0, 600, NULL, 0, "60s"),
+    { 0 },
+};
+
+static int vneid_check(void *settings, const gw_dir_section_t *sec, char *err, size_t errlen)
+{
+    const gw_vneid_settings_t *up = settings;
+    if (up->id_token && !up->jwks_uri)
+        return gw_dir_error(err, errlen, sec->file, sec->line, "jwks_uri", "required in [%s] unless id_token = absent",
+                            sec->name);
+    return 0;
+}
+
+static void vneid_needs(const void *settings, gw_idp_needs_t *out)
+{
+    const gw_vneid_settings_t *up = settings;
+    *out = (gw_idp_needs_t){ .nonce = up->use_nonce, .pkce = up->use_pkce, .keys_uri = up->jwks_uri };
+}
+
 const gw_idp_ops_t gw_idp_vneid = {
     .kind = "vneid",
+    .conf = { .directives = vneid_dirs, .size = sizeof(gw_vneid_settings_t), .check = vneid_check },
+    .needs = vneid_needs,
     .auth_url = vneid_auth_url,
     .begin = vneid_begin,
     .step = vneid_step,

@@ -13,6 +13,8 @@
 
 #include "fuzz_common.h"
 #include "gw_config.h"
+#include "plugin.h"
+#include "idp_vneid/idp_vneid.h"
 #include "gw_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -100,19 +102,30 @@ static const char SEED_REDIS[] =
     "userinfo_endpoint = http://u\r\nid_token = absent\r\nclient_id = c\r\nclient_secret = s\r\nclaim_id = id\r\n"
     "[client c]\r\npublic = on\r\nredirect_uri = http://r\r\n";
 
+/* The file read whole: the gateway's sections, then the plugins' own tables. */
+static gw_config_t *parse(const char *name, const char *text, size_t len, char *err, size_t errlen)
+{
+    gw_config_t *c = gw_config_parse(name, text, len, err, errlen);
+    if (c && gw_plugins_configure(c, err, errlen)) {
+        gw_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     char err[512];
     /* the seeds must parse, or the harness is broken */
-    gw_config_t *c = gw_config_parse("seed", SEED_FULL, strlen(SEED_FULL), err, sizeof(err));
+    gw_config_t *c = parse("seed", SEED_FULL, strlen(SEED_FULL), err, sizeof(err));
     if (!c) {
         fprintf(stderr, "seed refused: %s\n", err);
         abort();
     }
     gw_config_free(c);
-    c = gw_config_parse("seed", SEED_REDIS, strlen(SEED_REDIS), err, sizeof(err));
+    c = parse("seed", SEED_REDIS, strlen(SEED_REDIS), err, sizeof(err));
     if (!c) {
         fprintf(stderr, "seed refused: %s\n", err);
         abort();
@@ -135,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
     memset(err, 0, sizeof(err));
-    gw_config_t *c = gw_config_parse("fuzz.conf", (const char *)data, size, err, sizeof(err));
+    gw_config_t *c = parse("fuzz.conf", (const char *)data, size, err, sizeof(err));
     if (!c) {
         CHECK(strncmp(err, "fuzz.conf", 9) == 0);
         CHECK(err[9] == ':');
@@ -154,8 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(c->workers >= 1 && c->workers <= 256);
     CHECK(c->code_lifetime >= 5 && c->code_lifetime <= 60);
     CHECK(c->upstream != NULL);
-    const gw_upstream_t *u = c->upstream;
-    CHECK(u->name && u->issuer && u->client_id && u->client_secret && u->claim_id);
+    CHECK(c->upstream->name && c->upstream->settings);
+    const gw_vneid_settings_t *u = c->upstream->settings; /* the only upstream plugin so far */
+    CHECK(u->issuer && u->client_id && u->client_secret && u->claim_id);
     CHECK(u->algs && !has_bad_alg(u->algs));
     CHECK(u->id_token >= 0 && u->id_token <= 2);
     CHECK(u->id_token == 0 || u->jwks_uri != NULL);
@@ -168,12 +182,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const gw_client_t *cl = &c->clients[i];
         CHECK(cl->id && *cl->id && strlen(cl->id) <= 64);
         CHECK(gw_config_client(c, cl->id) == cl);
-        CHECK(cl->redirect_uris.n >= 1 && cl->redirect_uris.n <= GW_MAX_LIST);
+        CHECK((cl->redirect_uris.n >= 1 || cl->saml_metadata) && cl->redirect_uris.n <= GW_MAX_LIST);
         for (size_t j = 0; j < cl->redirect_uris.n; j++)
             CHECK(strchr(cl->redirect_uris.v[j], '#') == NULL);
         CHECK(gw_list_has(cl->scopes, "openid"));
         CHECK(!strcmp(cl->token_alg, "ES256") || !strcmp(cl->token_alg, "RS256"));
-        CHECK(cl->is_public == (cl->secret_sha256 == NULL));
+        CHECK(cl->is_public == (cl->secret_sha256 == NULL) || (cl->saml_metadata && !cl->secret_sha256));
         CHECK(cl->min_level == 1 || cl->min_level == 2);
         CHECK(cl->name && cl->account_types);
     }

@@ -242,6 +242,25 @@ test('B: no legacy account -> claim an old one by its credentials (wrong passwor
   assert.ok(s3);
 });
 
+test('B: a claim with the right password is refused when the account holds another person or an organisation', async () => {
+  // Phạm Thị Dung knows the passwords of Võ Thanh Hoà's account and of a company's account
+  for (const [username, why] of [['hoa', 'refused_name_differs'], ['org', 'refused_account_type']]) {
+    const agent = new Agent();
+    const s = await portalLogin(agent, '038195045678');
+    assert.match(s.hop.body, /id="claim-form"/);
+    const r = await submit(agent, s.hop, 'claim-form', { username, password: PW });
+    assert.equal(r.status, 409, username);
+    assert.match(r.body, /data-result="claim_mismatch"/);
+    const audit = fs.readFileSync(path.join(st.dir, 'audit.log'), 'utf8');
+    assert.match(audit, new RegExp(`"event":"claim".*"result":"${why}"`), `audited as ${why}`);
+  }
+  for (const acct of ['G-1', 'O-1']) {
+    const l = await fetch(`${st.gw.url}/admin/links?portal=portal-a&account=${acct}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const body = await l.json();
+    assert.equal(body.id12, undefined, `${acct} stays unlinked: ${l.status} ${JSON.stringify(body)}`);
+  }
+});
+
 test('A: legacy login with a verified ID number logs in with acr legacy', async () => {
   const agent = new Agent();
   const lp = await loginPage(agent);
@@ -289,6 +308,22 @@ test('A: wrong password and unknown user get the same answer; the per-account li
   await new Promise((r) => setTimeout(r, 3500));
   const again = await legacySubmit(agent, lp, 'dung', PW);
   assert.notEqual(again.status, 429, 'the limit resets after its window');
+});
+
+test('A: an unknown username costs the portal\'s own hash scheme, not a stand-in of another cost', async () => {
+  const checks = async () => (await (await fetch(`${st.gw.url}/admin/status`,
+    { headers: { authorization: `Bearer ${ADMIN}` } })).json()).password_checks;
+  const agent = new Agent();
+  const lp = await loginPage(agent);
+  const before = await checks();
+  const a = await legacySubmit(agent, lp, 'an', 'wrong');
+  const b = await legacySubmit(agent, lp, 'nobody-at-all', 'wrong');
+  assert.equal(a.status, 401);
+  assert.equal(b.status, 401);
+  const after = await checks();
+  // portal-a's accounts are sha512-crypt: both answers did one sha512-crypt check
+  assert.equal(after['sha512-crypt'] - before['sha512-crypt'], 2);
+  assert.equal(after.bcrypt - before.bcrypt, 0);
 });
 
 test('A: no ID number and no CMND -> sent to VNeID', async () => {

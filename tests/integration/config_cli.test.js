@@ -223,3 +223,91 @@ test('SIGTERM stops a running eidgw with exit 0 within 2 s', async () => {
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
 });
+
+test('check-config beside a running gateway with an audit file: ok (it only checks the file can be written)', async () => {
+  const port = await freePort();
+  const text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`)
+    .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`) +
+    `\n[audit]\npath = ${dir}/beside-audit.log\n`;
+  const file = write(text);
+  const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const r = check(file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /: ok \(/);
+    // a second server on the same audit file is still refused: the lock holds
+    const port2 = await freePort();
+    const second = spawnSync(EIDGW_BIN, ['serve', '-c', write(text.replace(`listen = 127.0.0.1:${port}`, `listen = 127.0.0.1:${port2}`))],
+                             { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, /in use by another writer/);
+  } finally {
+    p.kill('SIGTERM');
+  }
+});
+
+test('check-config: accounts = yes without a [popdb] url passes with a warning that names the client', () => {
+  const text = good.replace(/^\[client portal-a\]$/m, '[client portal-a]\naccounts = yes');
+  const r = check(write(text));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: client 'portal-a' has accounts = yes but there is no \[popdb\] url/);
+  assert.doesNotMatch(check(write(good)).stderr, /warning/);
+});
+
+// SP metadata for a SAML portal; keyDescriptor: the KeyDescriptor element(s) (may be '').
+function spMetadata(keyDescriptor) {
+  return `<?xml version="1.0"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="http://127.0.0.1:18009/sp">
+  <SPSSODescriptor AuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    ${keyDescriptor}
+    <AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="http://127.0.0.1:18009/acs" index="0"/>
+  </SPSSODescriptor>
+</EntityDescriptor>
+`;
+}
+
+test('check-config: SP metadata without a signing certificate, a directory, an empty file: file:LINE: saml_metadata says which', () => {
+  const keys = path.join(dir, 'keys');
+  if (!fs.existsSync(path.join(keys, 'saml-idp.key'))) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30', '-subj',
+                             '/CN=eidgw SAML IdP', '-keyout', path.join(keys, 'saml-idp.key'),
+                             '-out', path.join(keys, 'saml-idp.crt')], { stdio: 'pipe' });
+  }
+  const cert = fs.readFileSync(path.join(keys, 'saml-idp.crt'), 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const kd = (use) => `<KeyDescriptor${use ? ` use="${use}"` : ''}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}` +
+    '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>';
+  const md = (name, text) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  const withSp = (p) => {
+    const line = `saml_metadata = ${p}`;
+    const text = `${good}\n[client saml-portal]\nname = Cổng SAML\n${line}\nscopes = openid profile\nmin_level = 1\n`;
+    return { file: write(text), at: lineOf(text, line) };
+  };
+  // the controls: a signing key, or a key for no use in particular
+  for (const ok of [kd('signing'), kd('')]) {
+    const r = check(withSp(md('sp-ok.xml', spMetadata(ok))).file);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const noKey = 'has no signing certificate';
+  const cases = [
+    ['no KeyDescriptor', md('sp-nokey.xml', spMetadata('')), noKey],
+    ['an encryption key only', md('sp-enc.xml', spMetadata(kd('encryption'))), noKey],
+    ['an empty certificate', md('sp-emptycert.xml', spMetadata(kd('signing').replace(cert, ' '))), noKey],
+    ['a directory', fs.mkdirSync(path.join(dir, 'sp-dir'), { recursive: true }) || path.join(dir, 'sp-dir'),
+     'is a directory, not a file'],
+    ['an empty file', md('sp-empty.xml', ''), 'is empty'],
+    ['a missing file', path.join(dir, 'sp-missing.xml'), 'cannot open'],
+  ];
+  for (const [what, p, says] of cases) {
+    const { file, at } = withSp(p);
+    const r = check(file);
+    assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(`${file}:${at}: saml_metadata: `), `${what}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(says), `${what}: ${r.stderr}`);
+    if (says !== 'is empty') assert.ok(!r.stderr.includes('is empty'), `${what}: ${r.stderr}`);
+  }
+});

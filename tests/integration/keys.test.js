@@ -45,3 +45,21 @@ test('rotation: the new key signs, the old key stays published, sub is unchanged
   const lo = await fetch(`${gw.url}/logout?id_token_hint=${before.id_token}`, { redirect: 'manual' });
   assert.equal(lo.status, 200);
 });
+
+test('keys/gen-dev-keys.sh DIR: a relative DIR is from the caller\'s working directory', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+  const script = path.join(repo, 'keys/gen-dev-keys.sh');
+  if (!fs.existsSync(path.join(repo, 'build/eidgw'))) return; // the script would build the checkout first
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-gen-dev-keys-'));
+  execFileSync('bash', [script, 'rel/keys'], { cwd, stdio: 'pipe' });
+  for (const f of ['saml-idp.key', 'saml-idp.crt', 'cookie.key', 'pairwise.key'])
+    assert.ok(fs.existsSync(path.join(cwd, 'rel/keys', f)), `${f} in the caller's rel/keys`);
+  assert.ok(!fs.existsSync(path.join(repo, 'rel')), 'nothing under the checkout');
+  // an absolute DIR as given
+  const abs = path.join(cwd, 'abs');
+  execFileSync('bash', [script, abs], { cwd: os.tmpdir(), stdio: 'pipe' });
+  assert.ok(fs.existsSync(path.join(abs, 'saml-idp.crt')));
+  fs.rmSync(cwd, { recursive: true, force: true });
+});

@@ -186,3 +186,24 @@ test('after all of these /healthz still answers 200', async () => {
   assert.equal(d.status, 200);
   assert.equal((await d.json()).issuer, st.gw.url);
 });
+
+// The language switch's link on a page, its HTML entities decoded.
+const langSwitch = (body) => ((body.match(/<a href="([^"]*)" hreflang=/) || [])[1] || '')
+  .replace(/&#61;/g, '=').replace(/&amp;/g, '&');
+
+test('the 431 page (request head too large) has its language switch and honours ?lang=', async () => {
+  // 20 KB: over max_headers, read in full; 40 KB: beyond what is read of a head
+  for (const size of [20 * 1024, 40 * 1024]) {
+    const big = `X-Big: ${'a'.repeat(size)}\r\n`;
+    const vi = await raw(`GET /authorize?client_id=portal-a HTTP/1.1\r\nHost: 127.0.0.1\r\n${big}Connection: close\r\n\r\n`);
+    assert.equal(vi.status, 431, `${size}: ${vi.status}`);
+    assert.equal(errorCode(vi.body), 'too_large');
+    assert.match(vi.body, /<html lang="vi"/, `${size}`);
+    assert.equal(langSwitch(vi.body), '/authorize?client_id=portal-a&lang=en', `${size}`);
+    const en = await raw(`GET /authorize?client_id=portal-a&lang=en HTTP/1.1\r\nHost: 127.0.0.1\r\n${big}Connection: close\r\n\r\n`);
+    assert.equal(en.status, 431);
+    assert.match(en.body, /<html lang="en"/, `${size}`);
+    assert.match(en.body, /Request too large/);
+    assert.equal(langSwitch(en.body), '/authorize?client_id=portal-a&lang=vi', `${size}`);
+  }
+});

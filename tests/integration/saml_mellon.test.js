@@ -102,16 +102,21 @@ function postForm(r) {
 const SIG = { sha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
               sha1: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' };
 
-// An HTTP-Redirect AuthnRequest signed with the SP's key, as mellon would send it.
-function redirectRequest({ issuer = sp.entityId, acs = sp.acs, alg = 'sha256', tamper = false, attrs = '',
-                           inner = '' } = {}) {
-  const xml = (id) => `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ` +
+// The XML of an AuthnRequest from the SP (signature: a ds:Signature after the Issuer).
+function authnRequest(id, { issuer = sp.entityId, acs = sp.acs, attrs = '', inner = '', signature = '' } = {}) {
+  return `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ` +
     `xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" ` +
     `IssueInstant="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" Destination="${st.gw.url}/saml/sso" ` +
     `AssertionConsumerServiceURL="${acs}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"${attrs}>` +
-    `<saml:Issuer>${issuer}</saml:Issuer>` +
+    `<saml:Issuer>${issuer}</saml:Issuer>${signature}` +
     `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" AllowCreate="true"/>${inner}` +
     `</samlp:AuthnRequest>`;
+}
+
+// An HTTP-Redirect AuthnRequest signed with the SP's key, as mellon would send it.
+function redirectRequest({ issuer = sp.entityId, acs = sp.acs, alg = 'sha256', tamper = false, attrs = '',
+                           inner = '' } = {}) {
+  const xml = (id) => authnRequest(id, { issuer, acs, attrs, inner });
   return signedRedirect(`${st.gw.url}/saml/sso`, xml, { alg, tamper });
 }
 
@@ -383,4 +388,149 @@ test('refused LogoutRequests: unsigned, SHA-1, tampered, unknown SP, too large; 
   assert.equal(big.status, 413);
   assert.equal(errorCode(big.body), 'too_large');
   assert.ok(await ssoAlive(agent), 'too large: the session stays');
+});
+
+// The log line of a refusal: the request id on the error page, then eidgw's log line with it.
+function refusalLog(body) {
+  const id = (body.match(/<code id="request-id">([^<]+)<\/code>/) || [])[1];
+  assert.ok(id, `a request id on the page: ${body.slice(0, 800)}`);
+  const lines = readLog(st.gw.proc).split('\n').filter((l) => l.includes(`"id":"${id}"`) && l.includes('"module":"saml"'));
+  return lines.map((l) => JSON.parse(l));
+}
+
+// A POSTed request's ds:Signature with these algorithms (its values need not verify: the
+// algorithms are refused before the signature is checked).
+const postSignature = (sigAlg, digAlg) => '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>' +
+  '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>' +
+  `<ds:SignatureMethod Algorithm="${sigAlg}"/><ds:Reference URI=""><ds:DigestMethod Algorithm="${digAlg}"/>` +
+  '<ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue>' +
+  '</ds:Signature>';
+const postRequest = (xml) => new Agent().request(`${st.gw.url}/saml/sso`, { method: 'POST',
+  form: { SAMLRequest: Buffer.from(xml).toString('base64'), RelayState: '/protected/whoami' } });
+
+test('a POSTed request whose Signature elements name SHA-1 is refused for its algorithm', { skip: missing || false }, async () => {
+  const sha256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+  const cases = [
+    ['RSA-SHA1', postSignature(SIG.sha1, sha256), 'signature algorithm not allowed'],
+    ['ECDSA-SHA1', postSignature('http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1', sha256), 'signature algorithm not allowed'],
+    ['a SHA-1 digest', postSignature(SIG.sha256, 'http://www.w3.org/2000/09/xmldsig#sha1'), 'digest algorithm not allowed'],
+    ['SHA-1 behind a character reference', postSignature('http://www.w3.org/2000/09/xmldsig&#x23;rsa-sha1', sha256),
+     'signature algorithm not allowed'],
+  ];
+  for (const [what, signature, reason] of cases) {
+    const r = await postRequest(authnRequest(`_${crypto.randomBytes(8).toString('hex')}`, { signature }));
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(errorCode(r.body), 'invalid_request', what);
+    const logs = refusalLog(r.body);
+    assert.ok(logs.some((l) => l.msg === 'AuthnRequest refused' && l.reason.startsWith(reason)),
+              `${what}: ${JSON.stringify(logs)}`);
+  }
+  // SHA-256 names pass this check and reach the signature's own (which these values fail)
+  const r = await postRequest(authnRequest('_ok', { signature: postSignature(SIG.sha256, sha256) }));
+  assert.equal(r.status, 400);
+  assert.ok(!refusalLog(r.body).some((l) => /algorithm not allowed/.test(l.reason || '')), r.body);
+});
+
+test('malformed requests (not base64, not DEFLATE, not an AuthnRequest) get the malformed-request page', { skip: missing || false }, async () => {
+  const q = (v) => `${st.gw.url}/saml/sso?SAMLRequest=${encodeURIComponent(v)}`;
+  const deflated = (xml) => zlib.deflateRawSync(xml).toString('base64');
+  const cases = [
+    ['Redirect, not base64', q('not*base64!'), 'not base64'],
+    ['Redirect, base64 that is not DEFLATE', q(Buffer.from('plain text, not deflated').toString('base64')), 'not inflate'],
+    ['Redirect, XML that is not an AuthnRequest', q(deflated('<foo xmlns="urn:x"/>')), 'not a SAML 2.0 AuthnRequest'],
+    ['Redirect, not XML', q(deflated('<<<')), 'not XML'],
+  ];
+  for (const [what, url, reason] of cases) {
+    const r = await new Agent().request(url);
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(errorCode(r.body), 'malformed_request', `${what}: ${r.body.slice(0, 800)}`);
+    const logs = refusalLog(r.body);
+    assert.ok(logs.some((l) => l.msg === 'AuthnRequest refused' && l.reason.includes(reason)), `${what}: ${JSON.stringify(logs)}`);
+  }
+  for (const [what, body, reason] of [['POST, not base64', 'PHNhbWw+*', 'not base64'],
+    ['POST, not an AuthnRequest', Buffer.from('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>').toString('base64'),
+     'not a SAML 2.0 AuthnRequest']]) {
+    const r = await new Agent().request(`${st.gw.url}/saml/sso`, { method: 'POST', form: { SAMLRequest: body } });
+    assert.equal(r.status, 400, what);
+    assert.equal(errorCode(r.body), 'malformed_request', what);
+    assert.ok(refusalLog(r.body).some((l) => l.reason.includes(reason)), what);
+  }
+  // the English page says so too
+  const en = await new Agent().request(`${q('not*base64!')}&lang=en`);
+  assert.match(en.body, /Malformed login request/);
+});
+
+test('each refusal is one log line naming the SP (when known) and the reason', { skip: missing || false }, async () => {
+  const unsignedRedirect = redirectRequest().replace(/&Signature=[^&]*/, '').replace(/&SigAlg=[^&]*/, '');
+  const cases = [
+    ['unsigned Redirect', () => new Agent().request(unsignedRedirect), 'invalid_request', sp.entityId, /^unsigned request/],
+    ['unsigned POST', () => postRequest(authnRequest('_unsigned')), 'invalid_request', sp.entityId, /^unsigned request/],
+    ['unknown issuer', () => new Agent().request(redirectRequest({ issuer: 'http://127.0.0.1:9/unknown-sp' })),
+     'unknown_client', 'http://127.0.0.1:9/unknown-sp', /^issuer is not a registered portal$/],
+    ['tampered request', () => new Agent().request(redirectRequest({ tamper: true })), 'invalid_request', sp.entityId,
+     /^the signature does not verify/],
+    ['SHA-1 SigAlg', () => new Agent().request(redirectRequest({ alg: 'sha1' })), 'invalid_request', sp.entityId, /^SigAlg not allowed/],
+    ['not base64', () => new Agent().request(`${st.gw.url}/saml/sso?SAMLRequest=%25%25%25`), 'malformed_request', '(unknown)',
+     /^not base64$/],
+  ];
+  for (const [what, send, code, spName, reason] of cases) {
+    const r = await send();
+    assert.equal(r.status, 400, `${what}: ${r.status}`);
+    assert.equal(errorCode(r.body), code, what);
+    const logs = refusalLog(r.body).filter((l) => l.msg === 'AuthnRequest refused');
+    assert.equal(logs.length, 1, `${what}: ${JSON.stringify(logs)}`);
+    assert.equal(logs[0].sp, spName, what);
+    assert.match(logs[0].reason, reason, what);
+    assert.equal(logs[0].level, 'warn', what);
+  }
+});
+
+test('/saml/slo reads its requests as /saml/sso does: strict decoding, the algorithms in the XML, one log line per refusal', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  await mellonLogin(agent);
+  const me = { nameId: pairwise(PORTAL, AN.id12) };
+  const slo = `${st.gw.url}/saml/slo`;
+  const sha256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+  const post = (xml) => ({ method: 'POST', form: { SAMLRequest: Buffer.from(xml).toString('base64') } });
+  const withSig = (signature) => logoutXml(me)(newId()).replace('</saml:Issuer>', `</saml:Issuer>${signature}`);
+  const cases = [
+    ['Redirect, not base64', `${slo}?SAMLRequest=%25%25%25`, {}, '(unknown)', /^not base64$/],
+    ['Redirect, base64 that is not DEFLATE', `${slo}?SAMLRequest=${encodeURIComponent(Buffer.from('plain text').toString('base64'))}`,
+     {}, '(unknown)', /not inflate/],
+    ['a signed AuthnRequest sent to /saml/slo', signedRedirect(slo, (id) => authnRequest(id)), {}, '(unknown)',
+     /^XML that is not a SAML 2\.0 LogoutRequest$/],
+    ['POST with a DTD', slo, post(`<!DOCTYPE x [<!ENTITY e "v">]>${logoutXml(me)(newId())}`), '(unknown)', /DTD/],
+    ['POST, RSA-SHA1 in its SignatureMethod', slo, post(withSig(postSignature(SIG.sha1, sha256))), sp.entityId,
+     /^signature algorithm not allowed/],
+    ['POST, SHA-1 in its DigestMethod', slo, post(withSig(postSignature(SIG.sha256, 'http://www.w3.org/2000/09/xmldsig#sha1'))),
+     sp.entityId, /^digest algorithm not allowed/],
+    ['POST, SHA-1 behind a character reference', slo,
+     post(withSig(postSignature('http://www.w3.org/2000/09/xmldsig&#x23;rsa-sha1', sha256))), sp.entityId,
+     /^signature algorithm not allowed/],
+    ['unsigned Redirect', logoutRedirect(me, { unsigned: true }), {}, sp.entityId, /^unsigned request \(LogoutRequests/],
+    ['unknown issuer', logoutRedirect({ ...me, issuer: 'http://127.0.0.1:9/unknown-sp' }), {}, 'http://127.0.0.1:9/unknown-sp',
+     /^issuer is not a registered portal$/],
+    ['tampered', logoutRedirect(me, { tamper: true }), {}, sp.entityId, /^the signature does not verify/],
+  ];
+  for (const [what, url, opts, spName, reason] of cases) {
+    const r = await agent.request(url, opts);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.location || ''}${diag()}`);
+    assert.equal(errorCode(r.body), spName.includes('unknown-sp') ? 'unknown_client' : 'invalid_logout', what);
+    const logs = refusalLog(r.body);
+    assert.equal(logs.length, 1, `${what}: ${JSON.stringify(logs)}`);
+    assert.equal(logs[0].msg, 'LogoutRequest refused', what);
+    assert.equal(logs[0].sp, spName, what);
+    assert.match(logs[0].reason, reason, `${what}: ${logs[0].reason}`);
+    assert.equal(logs[0].level, 'warn', what);
+  }
+  assert.ok(await ssoAlive(agent), 'the session stays after every refusal');
+  // the control: SHA-256 names in a POSTed Signature pass the algorithm check and reach the
+  // signature's own (which these values fail)
+  const r = await agent.request(slo, post(withSig(postSignature(SIG.sha256, sha256))));
+  assert.equal(r.status, 400);
+  assert.match(refusalLog(r.body)[0].reason, /^the signature does not verify/);
+  // and a signed Redirect LogoutRequest about this session still ends it
+  const ok = await agent.request(logoutRedirect(me));
+  assert.equal(ok.status, 302, `${ok.status}${diag()}`);
+  assert.equal(await ssoAlive(agent), false, 'the session ended');
 });

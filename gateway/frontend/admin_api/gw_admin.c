@@ -11,6 +11,7 @@
  *                              and with ns= the keys (hashes or random ids, never secrets)
  * Every change is logged (and audited). */
 #include "gw_admin.h"
+#include "gw_pwhash.h"
 #include "gw_json.h"
 
 #include "gw_events.h"
@@ -324,6 +325,13 @@ static void h_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_server_t *srv = __atomic_load_n(&app->server, __ATOMIC_ACQUIRE);
     if (srv)
         json_object_set_new(o, "pools", gw_server_pools(srv));
+    /* legacy password checks by hash scheme, the stand-in checks for unknown usernames
+     * included: a surge is someone guessing */
+    json_t *pw = json_object();
+    static const char *const schemes[] = { "bcrypt", "sha512-crypt", "argon2id", "pbkdf2-sha256" };
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        json_object_set_new(pw, schemes[i], json_integer((json_int_t)gw_pwhash_work_count(schemes[i])));
+    json_object_set_new(o, "password_checks", pw);
     gw_resp_json(resp, 200, o);
 }
 

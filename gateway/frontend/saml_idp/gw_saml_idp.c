@@ -34,11 +34,17 @@
 #include <lasso/xml/saml-2.0/samlp2_status_code.h>
 #include <lasso/xml/saml-2.0/samlp2_status_response.h>
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <zlib.h>
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,15 +103,10 @@ int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n,
     return need > portal_min ? need : portal_min;
 }
 
-int gw_saml_sigalg_ok(const char *uri)
+static int one_of(const char *uri, const char *const *list, size_t n)
 {
-    static const char *const ok[] = {
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    };
-    for (size_t i = 0; uri && i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (!strcmp(uri, ok[i]))
+    for (size_t i = 0; uri && i < n; i++)
+        if (!strcmp(uri, list[i]))
             return 1;
     return 0;
 }
@@ -122,13 +123,21 @@ int gw_saml_logout_matches(const char *const *indexes, size_t n, const char *own
     return name_id && own_sub && gw_ct_streq(name_id, own_sub);
 }
 
-/* A POSTed request whose XML signature names a SHA-1 algorithm (SignatureMethod or
- * DigestMethod). lasso would accept it. */
-static int names_sha1(const char *xml)
-{
-    return strstr(xml, "xmldsig#rsa-sha1") || strstr(xml, "xmldsig#dsa-sha1") || strstr(xml, "xmldsig#hmac-sha1") ||
-           strstr(xml, "xmldsig#sha1");
-}
+/* the algorithms accepted on input: RSA with SHA-256 or longer, digests of SHA-256 or longer */
+static const char *const sigalgs_ok[] = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+};
+static const char *const digests_ok[] = {
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+};
+
+int gw_saml_sigalg_ok(const char *uri) { return one_of(uri, sigalgs_ok, sizeof(sigalgs_ok) / sizeof(sigalgs_ok[0])); }
+
+int gw_saml_digest_ok(const char *uri) { return one_of(uri, digests_ok, sizeof(digests_ok) / sizeof(digests_ok[0])); }
 
 /* ------------------------------------------------------------------ process start */
 
@@ -187,6 +196,15 @@ typedef struct saml_idp {
 
 static char *read_file(const char *path, size_t max, char *why, size_t whylen)
 {
+    struct stat sb;
+    if (stat(path, &sb)) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, whylen, "%s is %s, not a file", path, S_ISDIR(sb.st_mode) ? "a directory" : "special");
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
@@ -202,13 +220,216 @@ static char *read_file(const char *path, size_t max, char *why, size_t whylen)
             big = 1;
             break;
         }
+    int failed = ferror(f), e = errno;
     fclose(f);
-    if (big || !b.len) {
-        snprintf(why, whylen, "%s is %s", path, big ? "too large" : "empty");
+    if (failed || big || !b.len) {
+        if (failed)
+            snprintf(why, whylen, "cannot read %s: %s", path, strerror(e));
+        else
+            snprintf(why, whylen, "%s is %s", path, big ? "too large" : "empty (0 bytes)");
         gw_buf_cleanup(&b);
         return NULL;
     }
     return gw_buf_steal(&b);
+}
+
+/* ------------------------------------------------------------------ XML on libxml2 */
+
+#define NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
+#define NS_SAMLP "urn:oasis:names:tc:SAML:2.0:protocol"
+#define NS_SAML "urn:oasis:names:tc:SAML:2.0:assertion"
+#define NS_DS "http://www.w3.org/2000/09/xmldsig#"
+
+/* A document from bytes that may come from anyone: no network, no DTD loaded, no entity
+ * expanded, nothing printed. NULL when it is not XML. */
+static xmlDocPtr xml_read(const char *p, size_t n)
+{
+    if (n > INT32_MAX)
+        return NULL;
+    return xmlReadMemory(p, (int)n, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static int is_el(const xmlNode *e, const char *ns, const char *name)
+{
+    return e && e->type == XML_ELEMENT_NODE && e->ns && e->ns->href && !strcmp((const char *)e->ns->href, ns) &&
+           !strcmp((const char *)e->name, name);
+}
+
+/* The element after e in document order, within top (a walk without recursion). */
+static xmlNode *el_next(xmlNode *e, const xmlNode *top)
+{
+    if (e->children)
+        for (xmlNode *c = e->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE)
+                return c;
+    for (; e && e != top; e = e->parent)
+        for (xmlNode *s = e->next; s; s = s->next)
+            if (s->type == XML_ELEMENT_NODE)
+                return s;
+    return NULL;
+}
+
+/* Whether SP metadata names a key to check the SP's signatures with: a KeyDescriptor of
+ * the SPSSODescriptor, for signing (or for no use in particular), with a certificate. */
+int gw_saml_metadata_has_signing_key(const char *xml, size_t n)
+{
+    xmlDocPtr doc = xml_read(xml, n);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    int found = -1;
+    for (xmlNode *e = root; e && found < 1; e = el_next(e, root)) {
+        if (is_el(e, NS_MD, "SPSSODescriptor") && found < 0)
+            found = 0;
+        if (!is_el(e, NS_MD, "KeyDescriptor") || !is_el(e->parent, NS_MD, "SPSSODescriptor"))
+            continue;
+        xmlChar *use = xmlGetNoNsProp(e, (const xmlChar *)"use");
+        int signing = !use || !strcmp((const char *)use, "signing");
+        xmlFree(use);
+        for (xmlNode *c = e; signing && c && found < 1; c = el_next(c, e)) {
+            if (!is_el(c, NS_DS, "X509Certificate"))
+                continue;
+            xmlChar *t = xmlNodeGetContent(c);
+            for (const xmlChar *k = t; k && *k && found < 1; k++)
+                if (*k != ' ' && *k != '\t' && *k != '\r' && *k != '\n')
+                    found = 1;
+            xmlFree(t);
+        }
+    }
+    xmlFreeDoc(doc);
+    return found;
+}
+
+/* Standard base64, strictly: its alphabet, white space between, padding only at the end. */
+static unsigned char *b64_decode(const char *s, size_t *n)
+{
+    size_t len = strlen(s), got = 0, pad = 0, chars = 0;
+    unsigned char *out = gw_xmalloc(len / 4 * 3 + 3);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *p = s; *p; p++) {
+        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *k = strchr(a, *p);
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            continue;
+        if (*p == '=' && ++pad <= 2)
+            continue;
+        if (!*p || !k || pad) {
+            free(out);
+            return NULL;
+        }
+        chars++;
+        acc = acc << 6 | (uint32_t)(k - a);
+        if ((bits += 6) >= 8)
+            out[got++] = (unsigned char)(acc >> (bits -= 8));
+    }
+    /* a lone character at the end, or padding that does not make whole groups of four */
+    if (!got || chars % 4 == 1 || (pad && (chars + pad) % 4)) {
+        free(out);
+        return NULL;
+    }
+    *n = got;
+    return out;
+}
+
+/* Raw DEFLATE (the Redirect binding), at most max bytes out. */
+static unsigned char *inflate_raw(const unsigned char *in, size_t n, size_t max, size_t *outlen, const char **why)
+{
+    z_stream z = { 0 };
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) {
+        *why = "cannot inflate";
+        return NULL;
+    }
+    unsigned char *out = gw_xmalloc(max + 1);
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)(max + 1);
+    int rc = inflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    int full = *outlen > max || (rc == Z_BUF_ERROR && !z.avail_out);
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END || full) {
+        *why = full ? "inflates beyond the budget" : "base64 that does not inflate (DEFLATE)";
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const char **why)
+{
+    size_t raw_len = 0;
+    unsigned char *raw = msg ? b64_decode(msg, &raw_len) : NULL;
+    if (!raw) {
+        *why = "not base64";
+        return NULL;
+    }
+    if (!deflated) {
+        *n = raw_len;
+        return (char *)raw;
+    }
+    unsigned char *xml = inflate_raw(raw, raw_len, GW_SAML_MAX_REQUEST * 4, n, why);
+    free(raw);
+    return (char *)xml;
+}
+
+/* each message's root element, and what a request with another root is */
+static const struct {
+    const char *root, *other;
+} messages[] = {
+    [GW_SAML_AUTHN_REQUEST] = { "AuthnRequest", "XML that is not a SAML 2.0 AuthnRequest" },
+    [GW_SAML_LOGOUT_REQUEST] = { "LogoutRequest", "XML that is not a SAML 2.0 LogoutRequest" },
+};
+
+const char *gw_saml_message_name(gw_saml_msg_t kind) { return messages[kind].root; }
+
+gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why, gw_saml_request_info_t *info)
+{
+    return gw_saml_check_message_xml(xml, n, GW_SAML_AUTHN_REQUEST, why, info);
+}
+
+gw_saml_xml_t gw_saml_check_message_xml(const char *xml, size_t n, gw_saml_msg_t kind, const char **why,
+                                        gw_saml_request_info_t *info)
+{
+    xmlDocPtr doc = xml_read(xml, n);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    gw_saml_xml_t rc = GW_SAML_XML_OK;
+    *why = NULL;
+    if (info)
+        *info = (gw_saml_request_info_t){ 0 };
+    if (!root) {
+        rc = GW_SAML_XML_MALFORMED;
+        *why = "not XML";
+    } else if (doc->intSubset) { /* SAML messages have none (SAML core 1.3.4) */
+        rc = GW_SAML_XML_MALFORMED;
+        *why = "XML with a DTD";
+    } else if (!is_el(root, NS_SAMLP, messages[kind].root)) {
+        rc = GW_SAML_XML_MALFORMED;
+        *why = messages[kind].other;
+    }
+    for (xmlNode *c = rc ? NULL : root->children; c && info; c = c->next) {
+        if (is_el(c, NS_SAML, "Issuer") && !info->issuer[0]) {
+            xmlChar *t = xmlNodeGetContent(c);
+            snprintf(info->issuer, sizeof(info->issuer), "%s", t ? (const char *)t : "");
+            xmlFree(t);
+        }
+        info->has_signature |= is_el(c, NS_DS, "Signature");
+    }
+    /* every signature in it, not only the one lasso checks: each of its algorithms named,
+     * none of them SHA-1 (lasso would accept SHA-1) */
+    for (xmlNode *e = root; e && !rc; e = el_next(e, root)) {
+        int sig = is_el(e, NS_DS, "SignatureMethod"), dig = !sig && is_el(e, NS_DS, "DigestMethod");
+        if (!sig && !dig)
+            continue;
+        xmlChar *alg = xmlGetNoNsProp(e, (const xmlChar *)"Algorithm");
+        if (sig ? !gw_saml_sigalg_ok((const char *)alg) : !gw_saml_digest_ok((const char *)alg)) {
+            rc = GW_SAML_XML_WEAK;
+            *why = sig ? "signature algorithm not allowed (RSA-SHA256 or stronger)"
+                       : "digest algorithm not allowed (SHA-256 or stronger)";
+        }
+        xmlFree(alg);
+    }
+    xmlFreeDoc(doc);
+    return rc;
 }
 
 /* The certificate's base64 body, for the KeyDescriptor. */
@@ -329,9 +550,16 @@ static int load_sp(saml_idp_t *s, const gw_config_t *cfg, const gw_client_t *cl,
     char *path = config_path(cfg, cl->saml_metadata);
     char *md = read_file(path, GW_SAML_MAX_REQUEST * 4, why, sizeof(why));
     free(path);
-    LassoProvider *p = md ? lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_SP, md, NULL, NULL) : NULL;
-    if (md && !p)
+    int key = md ? gw_saml_metadata_has_signing_key(md, strlen(md)) : -1;
+    LassoProvider *p = md && key > 0 ? lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_SP, md, NULL, NULL) : NULL;
+    if (md && key < 0)
         snprintf(why, sizeof(why), "not SAML 2.0 SP metadata (an EntityDescriptor with an SPSSODescriptor)");
+    else if (md && !key)
+        snprintf(why, sizeof(why),
+                 "the SP has no signing certificate (a KeyDescriptor use=\"signing\" with an X509Certificate in "
+                 "its SPSSODescriptor): none of its AuthnRequests could be checked");
+    else if (md && !p)
+        snprintf(why, sizeof(why), "SP metadata that cannot be loaded (is its signing certificate a valid X.509 one?)");
     if (p && (!p->ProviderID || !*p->ProviderID))
         snprintf(why, sizeof(why), "the metadata has no entityID");
     else if (p && find_sp(s, p->ProviderID))
@@ -553,13 +781,16 @@ static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *la
     int slo = is_slo(req);
     gw_log(GW_LOG_WARN, "saml", slo ? "LogoutRequest refused" : "AuthnRequest refused", "reason", why, "sp",
            sp ? sp : "(unknown)", "id", req->id, NULL);
-    gw_error_page(&app->page, req, resp, status, slo && gw_streq(code, "invalid_request") ? "invalid_logout" : code,
-                  lang, NULL, NULL);
+    int logout_page = slo && (gw_streq(code, "invalid_request") || gw_streq(code, "malformed_request"));
+    gw_error_page(&app->page, req, resp, status, logout_page ? "invalid_logout" : code, lang, NULL, NULL);
 }
 
-/* Checks that need no lasso: the byte budget, the signature algorithm. The message for
- * lasso in *msg, or NULL when refused (answered). */
-static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang)
+/* Checks that need no lasso: the byte budget, a message that can be read (base64, the
+ * Redirect's DEFLATE, the XML of the message kind expected), a registered issuer, a
+ * signature and its algorithm. The message for lasso and the portal in *sp, or NULL when
+ * refused (answered). */
+static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, gw_saml_msg_t kind,
+                            const saml_sp_t **sp)
 {
     int post = req->method == GW_M_POST;
     const gw_form_t *p = post ? &req->form : &req->q;
@@ -572,25 +803,41 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
         refuse(app, req, resp, lang, 413, "too_large", "request larger than the budget", NULL);
         return NULL;
     }
-    if (!post) {
-        const char *alg = gw_form_get(p, "SigAlg");
-        if (alg && !gw_saml_sigalg_ok(alg)) {
-            refuse(app, req, resp, lang, 400, "invalid_request", "SigAlg not allowed (RSA-SHA256 or stronger)", NULL);
-            return NULL;
-        }
-        return req->query;
-    }
-    gsize n = 0;
-    guchar *xml = g_base64_decode(m, &n);
-    char *text = xml ? g_strndup((const char *)xml, n) : NULL;
-    int weak = !text || names_sha1(text);
-    g_free(text);
-    g_free(xml);
-    if (weak) {
-        refuse(app, req, resp, lang, 400, "invalid_request", "SHA-1 signature or not base64", NULL);
+    size_t n = 0;
+    const char *why = NULL;
+    gw_saml_request_info_t info = { 0 };
+    char *xml = gw_saml_decode_request(m, !post, &n, &why);
+    gw_saml_xml_t bad = xml ? gw_saml_check_message_xml(xml, n, kind, &why, &info) : GW_SAML_XML_MALFORMED;
+    free(xml);
+    const char *issuer = info.issuer[0] ? info.issuer : NULL;
+    if (bad) {
+        refuse(app, req, resp, lang, 400, bad == GW_SAML_XML_MALFORMED ? "malformed_request" : "invalid_request", why,
+               issuer);
         return NULL;
     }
-    return m;
+    char text[96];
+    if (!issuer) {
+        snprintf(text, sizeof(text), "%s without an Issuer", gw_saml_message_name(kind));
+        refuse(app, req, resp, lang, 400, "malformed_request", text, NULL);
+        return NULL;
+    }
+    *sp = find_sp(app->saml, issuer);
+    if (!*sp) {
+        refuse(app, req, resp, lang, 400, "unknown_client", "issuer is not a registered portal", issuer);
+        return NULL;
+    }
+    if (post ? !info.has_signature : !gw_form_get(p, "Signature")) {
+        snprintf(text, sizeof(text), "unsigned request (%ss must be signed)", gw_saml_message_name(kind));
+        refuse(app, req, resp, lang, 400, "invalid_request", text, issuer);
+        return NULL;
+    }
+    const char *alg = post ? NULL : gw_form_get(p, "SigAlg");
+    if (!post && !gw_saml_sigalg_ok(alg)) {
+        refuse(app, req, resp, lang, 400, "invalid_request",
+               alg ? "SigAlg not allowed (RSA-SHA256 or stronger)" : "Signature without a SigAlg", issuer);
+        return NULL;
+    }
+    return post ? m : req->query;
 }
 
 /* What the Response will need, from lasso's view of the request: NULL (answered) when the
@@ -623,19 +870,20 @@ static json_t *return_handle(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, cons
     return ret;
 }
 
-/* What /saml/sso and /saml/slo begin with: the IdP, the prechecks, this thread's server,
- * and a profile from make with every signature required and a POSTed RelayState kept
- * (lasso reads a Redirect's itself). The profile (the message for lasso in *msg, the
- * page language in *lang), or NULL when answered. */
-static LassoProfile *begin_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, LassoProfile *(*make)(LassoServer *),
-                                   const char **lang, const char **msg)
+/* What /saml/sso and /saml/slo begin with: the IdP, the prechecks for the kind of message
+ * expected, this thread's server, and a profile for it (a login or a logout) with every
+ * signature required and a POSTed RelayState kept (lasso reads a Redirect's itself). The
+ * profile (the message for lasso in *msg, the portal the request names in *sp, the page
+ * language in *lang), or NULL when answered. */
+static LassoProfile *begin_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_saml_msg_t kind, const char **lang,
+                                   const char **msg, const saml_sp_t **sp)
 {
     *lang = gw_req_lang(req, &app->page, NULL);
     if (!app->saml) {
         gw_error_page(&app->page, req, resp, 404, "not_found", *lang, NULL, NULL);
         return NULL;
     }
-    *msg = precheck(app, req, resp, *lang);
+    *msg = precheck(app, req, resp, *lang, kind, sp);
     if (!*msg)
         return NULL;
     LassoServer *srv = thread_server(app->saml);
@@ -643,35 +891,53 @@ static LassoProfile *begin_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp
         gw_error_page(&app->page, req, resp, 503, "server_busy", *lang, NULL, NULL);
         return NULL;
     }
-    LassoProfile *prof = make(srv);
+    LassoProfile *prof =
+        kind == GW_SAML_LOGOUT_REQUEST ? LASSO_PROFILE(lasso_logout_new(srv)) : LASSO_PROFILE(lasso_login_new(srv));
     lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
     if (req->method == GW_M_POST && gw_form_get(&req->form, "RelayState"))
         prof->msg_relayState = g_strdup(gw_form_get(&req->form, "RelayState"));
     return prof;
 }
 
-static LassoProfile *new_login(LassoServer *srv) { return LASSO_PROFILE(lasso_login_new(srv)); }
-static LassoProfile *new_logout(LassoServer *srv) { return LASSO_PROFILE(lasso_logout_new(srv)); }
+/* What lasso's reading of a prechecked request refuses (answered: 1): another issuer than
+ * the one prechecked (lasso could not read the request), a signature that does not verify
+ * with the portal's key, any other error of lasso's. */
+static int lasso_refused(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, LassoProfile *prof, int rc,
+                         const saml_sp_t *sp)
+{
+    char *why = NULL;
+    if (!gw_streq(prof->remote_providerID, sp->entity_id)) {
+        why = gw_sprintf("the request cannot be read (lasso: %s)", lasso_strerror(rc));
+        refuse(app, req, resp, lang, 400, "malformed_request", why, sp->entity_id);
+    } else if (prof->signature_status || rc == LASSO_DS_ERROR_INVALID_SIGNATURE ||
+               rc == LASSO_PROFILE_ERROR_CANNOT_VERIFY_SIGNATURE) {
+        why = gw_sprintf("the signature does not verify with the key in the portal's metadata (lasso: %s)",
+                         lasso_strerror(prof->signature_status ? prof->signature_status : rc));
+        refuse(app, req, resp, lang, 400, "invalid_request", why, sp->entity_id);
+    } else if (rc) {
+        why = gw_sprintf("lasso refused it: %s", lasso_strerror(rc));
+        refuse(app, req, resp, lang, 400, "invalid_request", why, sp->entity_id);
+    }
+    int refused = why != NULL;
+    free(why);
+    return refused;
+}
 
 static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
-    saml_idp_t *s = app->saml;
     const char *lang, *msg;
-    LassoProfile *prof = begin_request(app, req, resp, new_login, &lang, &msg);
+    const saml_sp_t *sp = NULL;
+    LassoProfile *prof = begin_request(app, req, resp, GW_SAML_AUTHN_REQUEST, &lang, &msg, &sp);
     if (!prof)
         return;
     LassoLogin *login = LASSO_LOGIN(prof);
     int rc = lasso_login_process_authn_request_msg(login, msg);
-    const saml_sp_t *sp = find_sp(s, prof->remote_providerID);
     json_t *ret = NULL;
-    if (!sp) {
-        refuse(app, req, resp, lang, 400, "unknown_client", rc ? lasso_strerror(rc) : "unknown SP",
-               prof->remote_providerID);
-    } else if (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT) {
+    if (gw_streq(prof->remote_providerID, sp->entity_id) &&
+        (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT)) {
         refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "ACS not in the portal's metadata", sp->entity_id);
-    } else if (rc || prof->signature_status) {
-        refuse(app, req, resp, lang, 400, "invalid_request",
-               rc ? lasso_strerror(rc) : lasso_strerror(prof->signature_status), sp->entity_id);
+    } else if (lasso_refused(app, req, resp, lang, prof, rc, sp)) {
+        /* answered */
     } else if ((ret = return_handle(app, req, resp, lang, login, sp))) {
         const gw_client_t *cl = gw_config_client(app->cfg, sp->client_id);
         LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
@@ -775,24 +1041,18 @@ static void logout_answer(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const c
  * (unknown SP, signature, SHA-1, size) get an error page and change nothing. */
 static void h_slo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
-    saml_idp_t *s = app->saml;
     const char *lang, *msg;
-    LassoProfile *prof = begin_request(app, req, resp, new_logout, &lang, &msg);
+    const saml_sp_t *sp = NULL;
+    LassoProfile *prof = begin_request(app, req, resp, GW_SAML_LOGOUT_REQUEST, &lang, &msg, &sp);
     if (!prof)
         return;
     LassoLogout *lo = LASSO_LOGOUT(prof);
     int rc = lasso_logout_process_request_msg(lo, (char *)msg);
-    const saml_sp_t *sp = find_sp(s, prof->remote_providerID);
     const char *relay = prof->msg_relayState;
-    if (!sp) {
-        refuse(app, req, resp, lang, 400, "unknown_client", rc ? lasso_strerror(rc) : "unknown SP",
-               prof->remote_providerID);
-    } else if (rc || prof->signature_status || !LASSO_IS_SAMLP2_LOGOUT_REQUEST(prof->request)) {
-        refuse(app, req, resp, lang, 400, "invalid_request",
-               rc                        ? lasso_strerror(rc)
-               : prof->signature_status ? lasso_strerror(prof->signature_status)
-                                        : "not a LogoutRequest",
-               sp->entity_id);
+    if (lasso_refused(app, req, resp, lang, prof, rc, sp)) {
+        /* answered */
+    } else if (!LASSO_IS_SAMLP2_LOGOUT_REQUEST(prof->request)) {
+        refuse(app, req, resp, lang, 400, "malformed_request", "lasso read no LogoutRequest", sp->entity_id);
     } else if (relay && strlen(relay) > MAX_RELAY_STATE) {
         refuse(app, req, resp, lang, 400, "invalid_request", "RelayState too long", sp->entity_id);
     } else {

@@ -48,6 +48,39 @@ int gw_saml_min_level(const char *comparison, const char *const *refs, size_t n,
  * own_sub (the portal's pairwise id for the session's citizen; NULL: unknown). */
 int gw_saml_logout_matches(const char *const *indexes, size_t n, const char *own_index, const char *name_id,
                            const char *own_sub);
+/* Whether a digest algorithm URI is accepted on input (SHA-256 or longer). */
+int gw_saml_digest_ok(const char *uri);
+/* A request's XML from its SAMLRequest value (form-decoded): base64, strictly, then for
+ * the HTTP-Redirect binding (deflated) raw DEFLATE, at most 4 times the budget. Its n
+ * bytes (the caller frees them), or NULL and why. */
+char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const char **why);
+/* What the IdP checks itself in a request's XML (n bytes) before lasso reads it: that it
+ * is XML without a DTD whose root is the SAML 2.0 message expected (an AuthnRequest at
+ * /saml/sso, a LogoutRequest at /saml/slo), and that every ds:SignatureMethod and
+ * ds:DigestMethod in it names an algorithm accepted above (lasso would accept SHA-1).
+ * GW_SAML_XML_OK, or why not in *why. */
+typedef enum { GW_SAML_XML_OK = 0, GW_SAML_XML_MALFORMED, GW_SAML_XML_WEAK } gw_saml_xml_t;
+/* The requests the IdP takes, by their root element (samlp:AuthnRequest, samlp:LogoutRequest). */
+typedef enum { GW_SAML_AUTHN_REQUEST = 0, GW_SAML_LOGOUT_REQUEST } gw_saml_msg_t;
+/* Its root element's local name ("AuthnRequest", "LogoutRequest"). */
+const char *gw_saml_message_name(gw_saml_msg_t kind);
+/* What the log names: the Issuer (the SP it claims to be; "" without one) and whether a
+ * ds:Signature is there (the POST binding's). */
+typedef struct gw_saml_request_info {
+    char issuer[512];
+    int has_signature;
+} gw_saml_request_info_t;
+/* The XML of a message of that kind. info (may be NULL) is filled when the root is that
+ * message, even one refused for its algorithms. */
+gw_saml_xml_t gw_saml_check_message_xml(const char *xml, size_t n, gw_saml_msg_t kind, const char **why,
+                                        gw_saml_request_info_t *info);
+/* The same for an AuthnRequest. */
+gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why, gw_saml_request_info_t *info);
+/* Whether SP metadata (n bytes of XML) has a certificate to check the SP's signatures
+ * with: a KeyDescriptor of its SPSSODescriptor, use="signing" or no use, with an
+ * X509Certificate. 1 it has, 0 it has none (every AuthnRequest would be refused), -1 it
+ * is not XML with an SPSSODescriptor. */
+int gw_saml_metadata_has_signing_key(const char *xml, size_t n);
 /* Whether a signature algorithm URI is accepted on input (RSA with SHA-256 or longer). */
 int gw_saml_sigalg_ok(const char *uri);
 

@@ -12,6 +12,9 @@
 
 #include "gw_config.h"
 #include "gw_util.h"
+#include "plugin.h"
+#include "idp_vneid/idp_vneid.h"
+#include "popdb_http/popdb_http.h"
 
 #define NAME "t.conf"
 #define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -138,11 +141,20 @@ static char *edit(const char *base, const char *from, const char *to)
     return fmt("%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
 }
 
+/* The file read whole, as the daemon and check-config read it: the gateway's sections,
+ * then the plugins' sections by the plugins' own tables. */
 static gw_config_t *parse(const char *text, char *err, size_t errlen)
 {
     err[0] = 0;
-    return gw_config_parse(NAME, text, strlen(text), err, errlen);
+    gw_config_t *c = gw_config_parse(NAME, text, strlen(text), err, errlen);
+    if (c && gw_plugins_configure(c, err, errlen)) {
+        gw_config_free(c);
+        return NULL;
+    }
+    return c;
 }
+#define VNEID(c) ((const gw_vneid_settings_t *)(c)->upstream->settings)
+#define POPDB(c) ((const gw_popdb_settings_t *)(c)->popdb)
 
 static gw_config_t *parse_ok(const char *text)
 {
@@ -227,9 +239,10 @@ static void check_base_fields(const gw_config_t *c)
     assert_string_equal(c->log_level, "info");
     assert_null(c->admin_token_sha256);
 
-    const gw_upstream_t *u = c->upstream;
-    assert_non_null(u);
-    assert_string_equal(u->name, "vneid");
+    assert_non_null(c->upstream);
+    assert_string_equal(c->upstream->name, "vneid");
+    assert_string_equal(c->upstream->plugin, "vneid");
+    const gw_vneid_settings_t *u = VNEID(c); /* read by the plugin's own table */
     assert_string_equal(u->display_name, "VNeID");
     assert_string_equal(u->issuer, "https://vneid.example");
     assert_string_equal(u->authorization_endpoint, "https://vneid.example/auth");
@@ -250,7 +263,7 @@ static void check_base_fields(const gw_config_t *c)
     assert_int_equal(u->level_map.n, 2);
     assert_string_equal(u->level_map.v[0], "1:1");
     assert_string_equal(u->level_map.v[1], "2:2");
-    assert_int_equal(u->timeout_ms, 5);
+    assert_int_equal(u->timeout, 5);
     assert_int_equal(u->clock_skew, 60);
 
     assert_int_equal(c->nclients, 2);
@@ -386,7 +399,7 @@ static void test_config_bool_spellings(void **state)
         char *line = fmt("timeout = 5s\npkce = %s", cases[i].v);
         char *t = edit(BASE, "timeout = 5s", line);
         gw_config_t *c = parse_ok(t);
-        assert_int_equal(c->upstream->use_pkce, cases[i].b);
+        assert_int_equal(VNEID(c)->use_pkce, cases[i].b);
         gw_config_free(c);
     }
 }
@@ -396,17 +409,17 @@ static void test_config_id_token_absent_needs_no_jwks_uri(void **state)
     char *t1 = edit(BASE, "jwks_uri = https://vneid.example/jwks\n", "");
     char *t2 = edit(t1, "id_token = required", "id_token = absent");
     gw_config_t *c = parse_ok(t2);
-    assert_int_equal(c->upstream->id_token, 0);
-    assert_null(c->upstream->jwks_uri);
+    assert_int_equal(VNEID(c)->id_token, 0);
+    assert_null(VNEID(c)->jwks_uri);
     gw_config_free(c);
 }
 
 static void test_config_defaults_for_optional_sections(void **state)
 {
     gw_config_t *c = parse_ok(BASE);
-    assert_null(c->popdb_url);
-    assert_string_equal(c->popdb_name_format, "nfc");
-    assert_int_equal(c->popdb_timeout, 10);
+    assert_null(POPDB(c)->url);
+    assert_string_equal(POPDB(c)->name_format, "nfc");
+    assert_int_equal(POPDB(c)->timeout, 10);
     assert_null(c->audit_path);
     assert_string_equal(c->node_id, "node-1");
     assert_int_equal(c->lim_legacy_account.count, 5);
@@ -439,9 +452,9 @@ static void test_config_parses_limits_popdb_audit_and_cutoffs(void **state)
                        "token_alg = RS256\naccounts = yes\nlegacy_login = no\ntrust_stored_id12 = any\n"
                        "cutoff_individual = 2024-07-01T00:00:00Z\ncutoff_organisation = 2025-06-30T17:00:00-07:00"));
     gw_config_t *c = parse_ok(t);
-    assert_string_equal(c->popdb_url, "https://popdb.example/check");
-    assert_string_equal(c->popdb_name_format, "ascii_upper_nospace");
-    assert_int_equal(c->popdb_timeout, 3);
+    assert_string_equal(POPDB(c)->url, "https://popdb.example/check");
+    assert_string_equal(POPDB(c)->name_format, "ascii_upper_nospace");
+    assert_int_equal(POPDB(c)->timeout, 3);
     assert_int_equal(c->lim_legacy_account.count, 10);
     assert_int_equal(c->lim_legacy_account.window, 3600);
     assert_int_equal(c->lim_verify_id12.count, 1);

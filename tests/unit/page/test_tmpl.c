@@ -546,6 +546,7 @@ static const char *const required_keys[] = {
 static const char *const error_codes[] = {
     "invalid_request",
     "unknown_client",
+    "malformed_request",
     "invalid_redirect_uri",
     "upstream_unavailable",
     "upstream_error",

@@ -969,6 +969,43 @@ static void test_store_import_inside_a_batch_is_refused(void **state)
     check_stored(f->st, "sess", "x", "1");
 }
 
+/* The model of the stand-in password check: one of the portal's accounts that has a hash,
+ * never another portal's. */
+static void test_store_account_hash_model_is_one_of_the_portals_hashed_accounts(void **state)
+{
+    if (redis_url)
+        skip(); /* legacy accounts live in the SQLite store */
+    fixture_t *f = *state;
+    gw_account_t a, m;
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p1", &m), GW_ENOTFOUND);
+    const struct {
+        const char *portal, *id, *hash;
+    } rows[] = {
+        { "p1", "A-0", "" }, { "p1", "A-1", "$6$abc$x" }, { "p1", "A-2", "$2b$10$y" }, { "p2", "A-0", "$argon2id$z" }
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        snprintf(a.portal, sizeof(a.portal), "%s", rows[i].portal);
+        snprintf(a.id, sizeof(a.id), "%s", rows[i].id);
+        snprintf(a.username, sizeof(a.username), "u%zu", i);
+        snprintf(a.full_name, sizeof(a.full_name), "Nguyễn Văn An");
+        snprintf(a.status, sizeof(a.status), "active");
+        snprintf(a.account_class, sizeof(a.account_class), "individual");
+        snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", rows[i].hash);
+        gw_import_stats_t st = { 0 };
+        assert_int_equal(GW_STORE_ACCT(f->st, import_begin, rows[i].portal), GW_OK);
+        int rc = GW_STORE_ACCT(f->st, import_row, &a, &st);
+        assert_int_equal(GW_STORE_ACCT(f->st, import_end, rc == GW_OK), GW_OK);
+        assert_int_equal(rc, GW_OK);
+    }
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p1", &m), GW_OK);
+    assert_string_equal(m.id, "A-1"); /* the first by id that has a hash */
+    assert_string_equal(m.pw_hash, "$6$abc$x");
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p2", &m), GW_OK);
+    assert_string_equal(m.pw_hash, "$argon2id$z");
+    assert_int_equal(GW_STORE_ACCT(f->st, account_hash_model, "p3", &m), GW_ENOTFOUND);
+}
+
 /* batches nest: the outermost end commits; an inner end without commit undoes it all */
 static void test_store_nested_batches_commit_at_the_outermost_end(void **state)
 {
@@ -1186,6 +1223,54 @@ static void test_memory_json_records_are_copies_and_taken_once(void **state)
     json_decref(j);
 }
 
+/* The bound in bytes: big records fill it long before the bound in records; what is taken
+ * or deleted gives its bytes back; new work leaves the reserved share to work under way. */
+static void test_memory_is_bounded_in_bytes_too(void **state)
+{
+    (void)state;
+    gw_memkv_t *m = gw_memkv_new("ar code", 100000);
+    gw_memkv_set_max_bytes(m, 64 * 1024);
+    gw_memkv_reserve(m, "ar", 10000); /* a tenth of the records: a tenth of the bytes */
+    char big[2049], k[16];
+    memset(big, 'x', 2048);
+    big[2048] = 0;
+    int stored = 0, rc = GW_OK;
+    for (int i = 0; i < 100 && rc == GW_OK; i++) {
+        snprintf(k, sizeof(k), "k%d", i);
+        rc = gw_memkv_put(m, "ar", k, big, 60, 0);
+        stored += rc == GW_OK;
+    }
+    assert_int_equal(rc, GW_ESTORE);
+    assert_in_range(stored, 24, 28); /* about 58 KB of 2 KB records (90% of 64 KB) */
+    assert_true(gw_memkv_bytes(m) <= 64 * 1024);
+    assert_int_equal(gw_memkv_count(m, "ar"), (size_t)stored);
+    /* the reserved tenth still takes work under way */
+    assert_int_equal(gw_memkv_put(m, "code", "c1", big, 60, 0), GW_OK);
+    /* a JSON record is counted by what it holds */
+    json_t *j = json_pack("{s:s}", "login_hint", big);
+    assert_int_equal(gw_memkv_put_json(m, "code", "c2", j, 60, 0), GW_OK);
+    int more = 0; /* the reserved share is about 6 KB: a few more, then full for everyone */
+    while (more < 10 && (snprintf(k, sizeof(k), "j%d", more), gw_memkv_put_json(m, "code", k, j, 60, 0)) == GW_OK)
+        more++;
+    assert_in_range(more, 0, 3);
+    assert_true(gw_memkv_bytes(m) <= 64 * 1024);
+    assert_int_equal(gw_memkv_put_json(m, "code", "c3", j, 60, 0), GW_ESTORE);
+    /* taking and deleting give the bytes back */
+    size_t before = gw_memkv_bytes(m);
+    char *v = NULL;
+    assert_int_equal(gw_memkv_take(m, "ar", "k0", &v), GW_OK);
+    free(v);
+    assert_int_equal(gw_memkv_del(m, "code", "c2"), GW_OK);
+    assert_true(gw_memkv_bytes(m) <= before - 4096);
+    assert_int_equal(gw_memkv_put_json(m, "code", "c3", j, 60, 0), GW_OK);
+    json_decref(j);
+    /* a record rewritten smaller gives back the difference */
+    before = gw_memkv_bytes(m);
+    assert_int_equal(gw_memkv_put(m, "ar", "k1", "small", 60, 0), GW_OK);
+    assert_true(gw_memkv_bytes(m) <= before - 2000);
+    gw_memkv_free(m);
+}
+
 static void test_memory_config_names_only_short_lived_namespaces(void **state)
 {
     (void)state;
@@ -1237,6 +1322,7 @@ int main(void)
         T(test_store_maintain_checkpoints_what_try_batches_left),
         T(test_store_wal_stays_bounded_under_concurrent_writes),
         T(test_store_import_inside_a_batch_is_refused),
+        T(test_store_account_hash_model_is_one_of_the_portals_hashed_accounts),
         T(test_store_set_keeps_members_until_each_expires),
         T(test_store_concurrent_set_adds_keep_every_member),
     };
@@ -1246,6 +1332,7 @@ int main(void)
         T(test_memory_reserve_refuses_new_work_first),
         T(test_memory_json_records_are_copies_and_taken_once),
         cmocka_unit_test(test_memory_config_names_only_short_lived_namespaces),
+        cmocka_unit_test(test_memory_is_bounded_in_bytes_too),
     };
 #undef T
     int failed = cmocka_run_group_tests_name("store.sqlite", tests, NULL, NULL);

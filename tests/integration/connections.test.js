@@ -1,0 +1,131 @@
+// No one holds sockets or memory for free: a request must arrive whole within its
+// deadline however slowly it trickles in, one address may hold only so many connections,
+// and the process only so many in all. Over a cap a connection is closed at once, and the
+// gateway keeps serving everyone else.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startStack } from './lib/harness.js';
+
+let st;
+before(async () => {
+  st = await startStack('conns', { server: 'request_timeout = 2s\nidle_timeout = 4s\nmax_connections = 24\n' +
+                                           'max_connections_per_ip = 6\n' });
+});
+after(async () => { await st?.stop(); });
+
+// A connection; resolves once connected. .closedAt is set (ms since open) when the server
+// closes it; .data collects what it sent.
+function open() {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const s = net.connect(st.gw.port, '127.0.0.1');
+    s.data = '';
+    s.closedAt = null;
+    s.on('data', (c) => { s.data += c.toString('latin1'); });
+    s.on('error', () => {});
+    s.on('close', () => { s.closedAt = Date.now() - t0; });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function closedWithin(s, ms) {
+  const until = Date.now() + ms;
+  while (s.closedAt === null && Date.now() < until) await sleep(50);
+  return s.closedAt !== null;
+}
+async function healthz() {
+  const r = await fetch(`${st.gw.url}/healthz`);
+  assert.equal(r.status, 200);
+  await r.arrayBuffer();
+}
+
+test('a request head trickling in a byte at a time is cut off at request_timeout', async () => {
+  const s = await open();
+  s.write('GET /healthz HTTP/1.1\r\n');
+  const head = 'Host: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(200);
+  let i = 0;
+  const drip = setInterval(() => { if (s.closedAt === null && i < head.length) s.write(head[i++]); }, 250);
+  try {
+    assert.ok(await closedWithin(s, 6000), 'closed while it was still sending (each byte once restarted the timer)');
+    assert.ok(s.closedAt >= 1500, `not before its deadline (${s.closedAt} ms)`);
+    assert.equal(s.data, '', 'no answer to a request that never came in whole');
+  } finally { clearInterval(drip); s.destroy(); }
+  await healthz();
+});
+
+test('a body trickling in is cut off at request_timeout too; a whole request in time is answered', async () => {
+  const s = await open();
+  s.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+          'Content-Length: 400\r\n\r\n');
+  const drip = setInterval(() => { if (s.closedAt === null) s.write('a'); }, 200);
+  try {
+    assert.ok(await closedWithin(s, 6000), 'closed');
+  } finally { clearInterval(drip); s.destroy(); }
+  // the same request sent in one go within its deadline gets its answer
+  const ok = await open();
+  ok.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+  await sleep(1000);
+  ok.write('\r\n');
+  for (let k = 0; k < 40 && !ok.data.includes('\r\n\r\n'); k++) await sleep(50);
+  assert.match(ok.data, /^HTTP\/1\.1 200/);
+  ok.destroy();
+});
+
+test('an idle keep-alive connection is closed after idle_timeout', async () => {
+  const s = await open();
+  s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(await closedWithin(s, 7000), 'closed when idle');
+  assert.match(s.data, /^HTTP\/1\.1 200/);
+  assert.ok(s.closedAt >= 3500, `after the idle timeout, not before (${s.closedAt} ms)`);
+});
+
+test('one address holds at most max_connections_per_ip connections; a freed place can be used again', async () => {
+  const held = [];
+  for (let i = 0; i < 6; i++) held.push(await open());
+  await sleep(200);
+  const over = await open();
+  assert.ok(await closedWithin(over, 2000), 'the 7th connection from one address is closed at once');
+  assert.equal(over.data, '');
+  for (const s of held) assert.equal(s.closedAt, null, 'the first six stay open');
+  held.pop().destroy();
+  await sleep(300);
+  const again = await open();
+  again.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.ok(await closedWithin(again, 3000));
+  assert.match(again.data, /^HTTP\/1\.1 200/, 'the freed place serves a new connection');
+  for (const s of held) s.destroy();
+  await sleep(300);
+  await healthz();
+});
+
+test('the process holds at most max_connections in all, and serves again once they go', async () => {
+  // 24 in all: from 127.0.0.x addresses, 6 each, so the per-address cap is not what trips
+  const held = [];
+  const from = (addr) => new Promise((resolve, reject) => {
+    const s = net.connect({ port: st.gw.port, host: '127.0.0.1', localAddress: addr });
+    s.data = ''; s.closedAt = null;
+    const t0 = Date.now();
+    s.on('data', (c) => { s.data += c.toString('latin1'); });
+    s.on('error', () => {});
+    s.on('close', () => { s.closedAt = Date.now() - t0; });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+  // fill up from five addresses, 5 each at most (under the per-address cap), until the
+  // server closes one at once; the other clients' idle keep-alive sockets count too
+  let refused = null;
+  for (let i = 0; i < 30 && !refused; i++) {
+    const s = await from(`127.0.0.${2 + (i % 6)}`);
+    await sleep(60);
+    if (s.closedAt !== null) refused = s; else held.push(s);
+  }
+  assert.ok(refused, 'a connection past max_connections is closed at once');
+  assert.equal(refused.data, '');
+  assert.ok(held.length <= 24 && held.length >= 20, `${held.length} held open (max_connections = 24)`);
+  for (const s of held) assert.equal(s.closedAt, null, 'those already open stay open');
+  for (const s of held) s.destroy();
+  await sleep(300);
+  await healthz();
+});
