@@ -107,6 +107,10 @@ void gw_sso_cleanup(gw_sso_t *s);
  * cookie (resp NULL: no browser, e.g. a lock), and every front end's portals
  * (session_ended). May block. */
 void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp);
+/* The portal's pairwise id for the citizen of the SSO session sid, malloc'd in *ret (what
+ * a portal names the citizen by, e.g. in a logout request): GW_OK, GW_ENOTFOUND (no such
+ * session), GW_ESTORE. */
+int gw_session_portal_sub(gw_ctx_t *app, const char *sid, const char *portal, char **ret);
 
 /* ---- release ---- */
 /* The portal's pairwise id for an ID number (HMAC under the pairwise key). malloc'd. */

@@ -215,3 +215,15 @@ void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp
         gw_session_cleanup(&sess);
     }
 }
+
+int gw_session_portal_sub(gw_ctx_t *app, const char *sid, const char *portal, char **ret)
+{
+    *ret = NULL;
+    gw_session_t sess;
+    int rc = gw_session_get(app, sid, 0, &sess);
+    if (rc != GW_OK)
+        return rc;
+    *ret = gw_pairwise_sub(app, portal, gw_session_id12(&sess));
+    gw_session_cleanup(&sess);
+    return GW_OK;
+}

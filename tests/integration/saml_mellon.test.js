@@ -3,37 +3,64 @@
 // citizen logs in through eidgw and the VNeID simulator, eidgw posts a signed Response to
 // mellon's ACS and Apache's page sees the identity. Then requests crafted here with the
 // SP's key: wrong ACS, unknown SP, a tampered signature, SHA-1, IsPassive, the budget.
+// Single Logout: mellon's own logout ends the SSO session at eidgw (and an OIDC portal of
+// the same session gets its back-channel logout); crafted LogoutRequests for the refusals
+// and for a request about another citizen.
 import { test, before, after } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startStack, freePort, secret, readLog } from './lib/harness.js';
-import { href, hidden, errorCode, forms } from './lib/rp.js';
+import { href, hidden, errorCode, forms, discover, authRequest, client } from './lib/rp.js';
 import { mellonMissing, mellonSp, startMellon, startWithStack, stopWithStack, parseEnv, NavAgent as Agent }
   from './lib/apache.js';
 
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const PORTAL = 'mellon-portal';
+const OIDC = 'oidc-portal';
 const missing = mellonMissing();
+
+// Back-channel logout calls of the OIDC portal: the claims of each logout token.
+const bcGot = [];
+let bc;
+function bcListener(port) {
+  bc = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const tok = new URLSearchParams(body).get('logout_token') || '';
+      bcGot.push(JSON.parse(Buffer.from(tok.split('.')[1] || 'e30', 'base64url').toString()));
+      res.writeHead(200).end();
+    });
+  });
+  return new Promise((r) => bc.listen(port, '127.0.0.1', r));
+}
 
 let st, ap, sp, idpMetadata;
 before(async () => {
   if (missing) return;
-  const apachePort = await freePort();
+  const apachePort = await freePort(), bcPort = await freePort(), rpPort = await freePort();
+  await bcListener(bcPort);
   sp = mellonSp(null, `http://127.0.0.1:${apachePort}`);
   const portal = { id: PORTAL, name: 'Cổng Mellon', secret: secret(), redirect: [], scopes: 'openid profile cccd',
                    minLevel: 1 };
+  const oidc = { id: OIDC, secret: secret(), redirect: [`http://127.0.0.1:${rpPort}/callback`],
+                 backchannel: `http://127.0.0.1:${bcPort}/bc`, scopes: 'openid profile', minLevel: 1 };
   ({ st, ap } = await startWithStack(
-    startStack('saml', { clients: [portal], samlKey: true,
+    startStack('saml', { clients: [portal, oidc], samlKey: true,
                          extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\n` } }),
     async (s) => {
       idpMetadata = await (await fetch(`${s.gw.url}/saml/metadata`)).text();
       return startMellon({ port: apachePort, sp, idpMetadata });
     }));
 });
-after(() => stopWithStack({ st, ap }));
+after(async () => {
+  await stopWithStack({ st, ap });
+  bc?.close();
+});
 
 function diag() {
   return `\n--- apache error.log ---\n${ap?.errorLog().slice(-6000)}\n--- apache access.log ---\n` +
@@ -87,15 +114,36 @@ function authnRequest(id, { issuer = sp.entityId, acs = sp.acs, attrs = '', inne
 function redirectRequest({ issuer = sp.entityId, acs = sp.acs, alg = 'sha256', tamper = false, attrs = '',
                            inner = '' } = {}) {
   const xml = (id) => authnRequest(id, { issuer, acs, attrs, inner });
-  const enc = (id) => encodeURIComponent(zlib.deflateRawSync(xml(id)).toString('base64'));
-  const id = `_${crypto.randomBytes(16).toString('hex')}`;
-  const signed = `SAMLRequest=${enc(id)}&RelayState=${encodeURIComponent('/protected/whoami')}` +
-    `&SigAlg=${encodeURIComponent(SIG[alg])}`;
+  return signedRedirect(`${st.gw.url}/saml/sso`, xml, { alg, tamper });
+}
+
+const deflated = (xml) => encodeURIComponent(zlib.deflateRawSync(xml).toString('base64'));
+const newId = () => `_${crypto.randomBytes(16).toString('hex')}`;
+
+// A message (xml: ID => XML text) over HTTP-Redirect, signed with the SP's key over
+// SAMLRequest, RelayState and SigAlg (unsigned: no SigAlg and no Signature).
+function signedRedirect(endpoint, xml, { alg = 'sha256', tamper = false, unsigned = false } = {}) {
+  const id = newId();
+  const q = `SAMLRequest=${deflated(xml(id))}&RelayState=${encodeURIComponent('/protected/whoami')}`;
+  if (unsigned) return `${endpoint}?${q}`;
+  const signed = `${q}&SigAlg=${encodeURIComponent(SIG[alg])}`;
   const sig = crypto.sign(alg, Buffer.from(signed), sp.keyPem).toString('base64');
   // tampered: another request under the first one's signature
-  const sent = tamper ? signed.replace(/^SAMLRequest=[^&]*/, `SAMLRequest=${enc(`${id}x`)}`) : signed;
-  return `${st.gw.url}/saml/sso?${sent}&Signature=${encodeURIComponent(sig)}`;
+  const sent = tamper ? signed.replace(/^SAMLRequest=[^&]*/, `SAMLRequest=${deflated(xml(`${id}x`))}`) : signed;
+  return `${endpoint}?${sent}&Signature=${encodeURIComponent(sig)}`;
 }
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+// A LogoutRequest from the SP (issuer) about nameId (and sessionIndex when given).
+function logoutXml({ issuer = sp.entityId, nameId, sessionIndex } = {}) {
+  return (id) => `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ` +
+    `xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${now()}" ` +
+    `Destination="${st.gw.url}/saml/slo"><saml:Issuer>${issuer}</saml:Issuer>` +
+    `<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${nameId}</saml:NameID>` +
+    `${sessionIndex ? `<samlp:SessionIndex>${sessionIndex}</samlp:SessionIndex>` : ''}</samlp:LogoutRequest>`;
+}
+const logoutRedirect = (opts = {}, sign = {}) => signedRedirect(`${st.gw.url}/saml/slo`, logoutXml(opts), sign);
 
 test('eidgw publishes its SAML IdP metadata', { skip: missing || false }, async () => {
   const res = await fetch(`${st.gw.url}/saml/metadata`);
@@ -194,6 +242,151 @@ test('RequestedAuthnContext with only foreign classes answers NoAuthnContext', {
   assert.ok(f.xml.includes('urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext'), f.xml);
 });
 
+// ---- Single Logout ----
+
+// A citizen logged in at mellon through VNeID: the Response eidgw posted (its XML).
+async function mellonLogin(agent) {
+  let r = await throughVneid(agent, await browse(agent, `${ap.url}/protected/whoami`));
+  const f = postForm(r);
+  r = await browse(agent, f.action, { method: 'POST', form: f.fields });
+  assert.equal(r.status, 200, `mellon login: ${r.status} ${r.url}${diag()}`);
+  return f.xml;
+}
+
+// The OIDC portal, in the browser's SSO session: its tokens (no VNeID page in between).
+async function oidcJoins(agent) {
+  const c = st.clients[OIDC];
+  const config = await discover(st.gw.url, c);
+  const req = await authRequest(config, c);
+  const hop = await agent.request(req.url);
+  assert.ok(hop.status === 302 && hop.location.startsWith(`${c.redirect[0]}?code=`),
+            `the OIDC portal gets SSO: ${hop.status} ${hop.location}${diag()}`);
+  return client.authorizationCodeGrant(config, new URL(hop.location), {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+}
+
+// Whether the browser's SSO session at eidgw still logs it in without VNeID: an
+// AuthnRequest from the mellon SP is answered with a Response at once.
+async function ssoAlive(agent) {
+  const r = await agent.request(redirectRequest());
+  if (r.status === 302 && r.location.startsWith(`${st.gw.url}/login?`)) return false;
+  assert.ok(postForm(r).xml.includes('status:Success'), 'an SSO answer');
+  return true;
+}
+
+async function waitFor(cond, ms = 8000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end && !cond()) await new Promise((r) => setTimeout(r, 50));
+}
+
+// The SessionIndex eidgw gives a portal for an SSO session (docs/saml.md).
+const sessionIndex = (portal, sid) => pairwise(portal, `saml-session ${sid}`);
+
+test('eidgw\'s metadata offers Single Logout over HTTP-Redirect and HTTP-POST', { skip: missing || false }, async () => {
+  for (const b of ['HTTP-Redirect', 'HTTP-POST'])
+    assert.ok(idpMetadata.includes(`<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${b}" ` +
+                                   `Location="${st.gw.url}/saml/slo"/>`), idpMetadata);
+});
+
+test('a logout at mellon ends the SSO session at eidgw, for every portal of it', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  const xml = await mellonLogin(agent);
+  const tokens = await oidcJoins(agent);
+  const sid = tokens.claims().sid;
+  assert.ok(sid, 'the id token names the session');
+  // the SessionIndex the portal got: the session's, bound to that portal
+  assert.ok(xml.includes(`SessionIndex="${sessionIndex(PORTAL, sid)}"`), xml);
+  bcGot.length = 0;
+
+  const returnTo = `${ap.url}/mellon/metadata`;
+  const r = await browse(agent, `${ap.url}/mellon/logout?ReturnTo=${encodeURIComponent(returnTo)}`);
+  const req = hopTo(r, `${st.gw.url}/saml/slo?`);
+  assert.ok(req, `mellon did not send a LogoutRequest to eidgw: ${r.hops.map((h) => `${h.status} ${h.url}`).join('\n')}${diag()}`);
+  assert.equal(new URL(req.url).searchParams.get('SigAlg'), SIG.sha256, 'mellon signs its LogoutRequest');
+  // eidgw answers with a LogoutResponse to mellon's SingleLogoutService, by HTTP-Redirect
+  assert.equal(req.status, 302, `eidgw's answer: ${req.status}${diag()}`);
+  const back = hopTo(r, `${sp.slo}?SAMLResponse=`);
+  assert.ok(back, r.hops.map((h) => h.url).join('\n'));
+  const raw = new URL(back.url).search.slice(1);
+  const q = new URL(back.url).searchParams;
+  assert.equal(q.get('SigAlg'), SIG.sha256);
+  // the signature is eidgw's, over the exact bytes before &Signature
+  const signed = raw.slice(0, raw.indexOf('&Signature='));
+  const cert = fs.readFileSync(path.join(st.dir, 'keys/saml-idp.crt'), 'utf8');
+  assert.ok(crypto.verify('sha256', Buffer.from(signed), cert, Buffer.from(q.get('Signature'), 'base64')),
+            'the LogoutResponse is signed with eidgw\'s key (RSA-SHA256)');
+  const res = zlib.inflateRawSync(Buffer.from(q.get('SAMLResponse'), 'base64')).toString('utf8');
+  assert.ok(res.includes('urn:oasis:names:tc:SAML:2.0:status:Success'), res);
+  assert.ok(res.includes(`Destination="${sp.slo}"`), res);
+  assert.ok(!/rsa-sha1/.test(res));
+  assert.equal(r.url, returnTo, `mellon accepted the LogoutResponse and went on: ${r.url}${diag()}`);
+
+  // the OIDC portal of the session was told, as after an OIDC logout
+  await waitFor(() => bcGot.some((c) => c.sid === sid));
+  const told = bcGot.find((c) => c.sid === sid);
+  assert.ok(told, 'back-channel logout to the OIDC portal');
+  assert.equal(told.aud, OIDC);
+  // mellon's session is gone, and eidgw's: both portals need VNeID again
+  const again = await browse(agent, `${ap.url}/protected/whoami`);
+  assert.ok(hopTo(again, `${st.gw.url}/saml/sso?`), 'mellon asks eidgw again');
+  assert.ok(again.url.startsWith(`${st.gw.url}/login?`), `a new login at mellon needs VNeID: ${again.url}`);
+  const c = st.clients[OIDC];
+  const o = await agent.request((await authRequest(await discover(st.gw.url, c), c)).url);
+  assert.ok(o.status === 302 && o.location.startsWith(`${st.gw.url}/login?`), `OIDC: ${o.status} ${o.location}`);
+});
+
+test('a LogoutRequest about another citizen leaves the browser\'s session alone', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  await mellonLogin(agent);
+  for (const opts of [{ nameId: pairwise(PORTAL, '001085099999') },
+                      { nameId: pairwise(PORTAL, AN.id12), sessionIndex: 'not-this-session' }]) {
+    const r = await agent.request(logoutRedirect(opts));
+    assert.equal(r.status, 302, `${r.status} ${r.body.slice(0, 500)}${diag()}`);
+    assert.ok(r.location.startsWith(`${sp.slo}?SAMLResponse=`), r.location);
+    const res = zlib.inflateRawSync(Buffer.from(new URL(r.location).searchParams.get('SAMLResponse'), 'base64'))
+      .toString('utf8');
+    assert.ok(res.includes('urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal'), res);
+    assert.ok(await ssoAlive(agent), `the session stays: ${JSON.stringify(opts)}`);
+  }
+  // the control: the same request naming this citizen (no SessionIndex) ends it
+  const r = await agent.request(logoutRedirect({ nameId: pairwise(PORTAL, AN.id12) }));
+  assert.equal(r.status, 302);
+  const res = zlib.inflateRawSync(Buffer.from(new URL(r.location).searchParams.get('SAMLResponse'), 'base64'))
+    .toString('utf8');
+  assert.ok(res.includes('urn:oasis:names:tc:SAML:2.0:status:Success'), res);
+  assert.equal(await ssoAlive(agent), false, 'the session ended');
+});
+
+test('refused LogoutRequests: unsigned, SHA-1, tampered, unknown SP, too large; the session stays', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  await mellonLogin(agent);
+  const me = { nameId: pairwise(PORTAL, AN.id12) };
+  const post = (xml) => ({ method: 'POST', form: { SAMLRequest: Buffer.from(xml(newId())).toString('base64') } });
+  const cases = [
+    ['unsigned Redirect', logoutRedirect(me, { unsigned: true }), {}, 'invalid_logout'],
+    ['SHA-1 SigAlg', logoutRedirect(me, { alg: 'sha1' }), {}, 'invalid_logout'],
+    ['tampered', logoutRedirect(me, { tamper: true }), {}, 'invalid_logout'],
+    ['unknown SP', logoutRedirect({ ...me, issuer: 'http://127.0.0.1:9/unknown-sp' }), {}, 'unknown_client'],
+    ['unsigned POST', `${st.gw.url}/saml/slo`, post(logoutXml(me)), 'invalid_logout'],
+    ['SHA-1 POST', `${st.gw.url}/saml/slo`, post((id) => logoutXml(me)(id).replace('</samlp:LogoutRequest>',
+      '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:SignatureMethod ' +
+      'Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/></ds:SignedInfo></ds:Signature></samlp:LogoutRequest>')),
+     'invalid_logout'],
+  ];
+  for (const [what, url, opts, code] of cases) {
+    const r = await agent.request(url, opts);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.location || ''}${diag()}`);
+    assert.match(r.headers.get('content-type'), /text\/html/, what);
+    assert.equal(errorCode(r.body), code, `${what}: ${r.body.slice(0, 800)}`);
+    assert.equal(r.location, null, what);
+    assert.ok(await ssoAlive(agent), `${what}: the session stays`);
+  }
+  const big = await agent.request(`${st.gw.url}/saml/slo`, { method: 'POST', form: { SAMLRequest: 'A'.repeat(70 * 1024) } });
+  assert.equal(big.status, 413);
+  assert.equal(errorCode(big.body), 'too_large');
+  assert.ok(await ssoAlive(agent), 'too large: the session stays');
+});
+
 // The log line of a refusal: the request id on the error page, then eidgw's log line with it.
 function refusalLog(body) {
   const id = (body.match(/<code id="request-id">([^<]+)<\/code>/) || [])[1];
@@ -287,4 +480,54 @@ test('each refusal is one log line naming the SP (when known) and the reason', {
     assert.match(logs[0].reason, reason, what);
     assert.equal(logs[0].level, 'warn', what);
   }
+});
+
+test('/saml/slo reads its requests as /saml/sso does: strict decoding, the algorithms in the XML, one log line per refusal', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  await mellonLogin(agent);
+  const me = { nameId: pairwise(PORTAL, AN.id12) };
+  const slo = `${st.gw.url}/saml/slo`;
+  const sha256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
+  const post = (xml) => ({ method: 'POST', form: { SAMLRequest: Buffer.from(xml).toString('base64') } });
+  const withSig = (signature) => logoutXml(me)(newId()).replace('</saml:Issuer>', `</saml:Issuer>${signature}`);
+  const cases = [
+    ['Redirect, not base64', `${slo}?SAMLRequest=%25%25%25`, {}, '(unknown)', /^not base64$/],
+    ['Redirect, base64 that is not DEFLATE', `${slo}?SAMLRequest=${encodeURIComponent(Buffer.from('plain text').toString('base64'))}`,
+     {}, '(unknown)', /not inflate/],
+    ['a signed AuthnRequest sent to /saml/slo', signedRedirect(slo, (id) => authnRequest(id)), {}, '(unknown)',
+     /^XML that is not a SAML 2\.0 LogoutRequest$/],
+    ['POST with a DTD', slo, post(`<!DOCTYPE x [<!ENTITY e "v">]>${logoutXml(me)(newId())}`), '(unknown)', /DTD/],
+    ['POST, RSA-SHA1 in its SignatureMethod', slo, post(withSig(postSignature(SIG.sha1, sha256))), sp.entityId,
+     /^signature algorithm not allowed/],
+    ['POST, SHA-1 in its DigestMethod', slo, post(withSig(postSignature(SIG.sha256, 'http://www.w3.org/2000/09/xmldsig#sha1'))),
+     sp.entityId, /^digest algorithm not allowed/],
+    ['POST, SHA-1 behind a character reference', slo,
+     post(withSig(postSignature('http://www.w3.org/2000/09/xmldsig&#x23;rsa-sha1', sha256))), sp.entityId,
+     /^signature algorithm not allowed/],
+    ['unsigned Redirect', logoutRedirect(me, { unsigned: true }), {}, sp.entityId, /^unsigned request \(LogoutRequests/],
+    ['unknown issuer', logoutRedirect({ ...me, issuer: 'http://127.0.0.1:9/unknown-sp' }), {}, 'http://127.0.0.1:9/unknown-sp',
+     /^issuer is not a registered portal$/],
+    ['tampered', logoutRedirect(me, { tamper: true }), {}, sp.entityId, /^the signature does not verify/],
+  ];
+  for (const [what, url, opts, spName, reason] of cases) {
+    const r = await agent.request(url, opts);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.location || ''}${diag()}`);
+    assert.equal(errorCode(r.body), spName.includes('unknown-sp') ? 'unknown_client' : 'invalid_logout', what);
+    const logs = refusalLog(r.body);
+    assert.equal(logs.length, 1, `${what}: ${JSON.stringify(logs)}`);
+    assert.equal(logs[0].msg, 'LogoutRequest refused', what);
+    assert.equal(logs[0].sp, spName, what);
+    assert.match(logs[0].reason, reason, `${what}: ${logs[0].reason}`);
+    assert.equal(logs[0].level, 'warn', what);
+  }
+  assert.ok(await ssoAlive(agent), 'the session stays after every refusal');
+  // the control: SHA-256 names in a POSTed Signature pass the algorithm check and reach the
+  // signature's own (which these values fail)
+  const r = await agent.request(slo, post(withSig(postSignature(SIG.sha256, sha256))));
+  assert.equal(r.status, 400);
+  assert.match(refusalLog(r.body)[0].reason, /^the signature does not verify/);
+  // and a signed Redirect LogoutRequest about this session still ends it
+  const ok = await agent.request(logoutRedirect(me));
+  assert.equal(ok.status, 302, `${ok.status}${diag()}`);
+  assert.equal(await ssoAlive(agent), false, 'the session ended');
 });

@@ -3,6 +3,8 @@
  *   portal --AuthnRequest (Redirect or POST) to /saml/sso--> eidgw: checked by lasso
  *   against the portal's metadata, a login for the broker (gw_broker_start)
  *   broker --complete--> a signed Response --auto-submitted POST form--> the portal's ACS
+ *   portal --LogoutRequest to /saml/slo--> the SSO session ended (gw_session_end) when the
+ *   request is about the browser's session --signed LogoutResponse--> the portal's SLO
  *
  * What the Response needs rides with the broker's login as its return handle (bounded):
  * the SP's entityID, the AuthnRequest's ID, the ACS asked for, the RelayState and the
@@ -23,7 +25,9 @@
 #include <lasso/xml/saml-2.0/saml2_name_id.h>
 #include <lasso/xml/saml-2.0/saml2_strings.h>
 #include <lasso/xml/saml-2.0/saml2_subject.h>
+#include <lasso/xml/saml-2.0/saml2_authn_statement.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
+#include <lasso/xml/saml-2.0/samlp2_logout_request.h>
 #include <lasso/xml/saml-2.0/samlp2_name_id_policy.h>
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <lasso/xml/saml-2.0/samlp2_status.h>
@@ -105,6 +109,18 @@ static int one_of(const char *uri, const char *const *list, size_t n)
         if (!strcmp(uri, list[i]))
             return 1;
     return 0;
+}
+
+int gw_saml_logout_matches(const char *const *indexes, size_t n, const char *own_index, const char *name_id,
+                           const char *own_sub)
+{
+    if (n) {
+        int hit = 0;
+        for (size_t i = 0; i < n; i++)
+            hit |= own_index && indexes[i] && gw_ct_streq(indexes[i], own_index);
+        return hit;
+    }
+    return name_id && own_sub && gw_ct_streq(name_id, own_sub);
 }
 
 /* the algorithms accepted on input: RSA with SHA-256 or longer, digests of SHA-256 or longer */
@@ -356,7 +372,23 @@ char *gw_saml_decode_request(const char *msg, int deflated, size_t *n, const cha
     return (char *)xml;
 }
 
+/* each message's root element, and what a request with another root is */
+static const struct {
+    const char *root, *other;
+} messages[] = {
+    [GW_SAML_AUTHN_REQUEST] = { "AuthnRequest", "XML that is not a SAML 2.0 AuthnRequest" },
+    [GW_SAML_LOGOUT_REQUEST] = { "LogoutRequest", "XML that is not a SAML 2.0 LogoutRequest" },
+};
+
+const char *gw_saml_message_name(gw_saml_msg_t kind) { return messages[kind].root; }
+
 gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **why, gw_saml_request_info_t *info)
+{
+    return gw_saml_check_message_xml(xml, n, GW_SAML_AUTHN_REQUEST, why, info);
+}
+
+gw_saml_xml_t gw_saml_check_message_xml(const char *xml, size_t n, gw_saml_msg_t kind, const char **why,
+                                        gw_saml_request_info_t *info)
 {
     xmlDocPtr doc = xml_read(xml, n);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -370,9 +402,9 @@ gw_saml_xml_t gw_saml_check_request_xml(const char *xml, size_t n, const char **
     } else if (doc->intSubset) { /* SAML messages have none (SAML core 1.3.4) */
         rc = GW_SAML_XML_MALFORMED;
         *why = "XML with a DTD";
-    } else if (!is_el(root, NS_SAMLP, "AuthnRequest")) {
+    } else if (!is_el(root, NS_SAMLP, messages[kind].root)) {
         rc = GW_SAML_XML_MALFORMED;
-        *why = "XML that is not a SAML 2.0 AuthnRequest";
+        *why = messages[kind].other;
     }
     for (xmlNode *c = rc ? NULL : root->children; c && info; c = c->next) {
         if (is_el(c, NS_SAML, "Issuer") && !info->issuer[0]) {
@@ -426,6 +458,8 @@ static char *idp_metadata(const char *public_url, const char *cert_b64)
         "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n"
         "  <md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s"
         "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n"
+        "  <md:SingleLogoutService Binding=\"" LASSO_SAML2_METADATA_BINDING_REDIRECT "\" Location=\"%s/saml/slo\"/>\n"
+        "  <md:SingleLogoutService Binding=\"" LASSO_SAML2_METADATA_BINDING_POST "\" Location=\"%s/saml/slo\"/>\n"
         "  <md:NameIDFormat>" LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT "</md:NameIDFormat>\n"
         "  <md:NameIDFormat>" LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT "</md:NameIDFormat>\n"
         "  <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
@@ -433,7 +467,7 @@ static char *idp_metadata(const char *public_url, const char *cert_b64)
         "  <md:SingleSignOnService Binding=\"" LASSO_SAML2_METADATA_BINDING_POST "\" Location=\"%s/saml/sso\"/>\n"
         " </md:IDPSSODescriptor>\n"
         "</md:EntityDescriptor>\n",
-        base, cert_b64, base, base);
+        base, cert_b64, base, base, base, base);
     free(base);
     return m;
 }
@@ -738,19 +772,25 @@ static void post_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const cha
 
 /* ------------------------------------------------------------------ /saml/sso */
 
+static int is_slo(const gw_req_t *req) { return gw_streq(req->path, "/saml/slo"); }
+
+/* A request refused with an error page (a refused LogoutRequest says it was a logout). */
 static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, int status, const char *code,
                    const char *why, const char *sp)
 {
-    gw_log(GW_LOG_WARN, "saml", "AuthnRequest refused", "reason", why, "sp", sp ? sp : "(unknown)", "id", req->id,
-           NULL);
-    gw_error_page(&app->page, req, resp, status, code, lang, NULL, NULL);
+    int slo = is_slo(req);
+    gw_log(GW_LOG_WARN, "saml", slo ? "LogoutRequest refused" : "AuthnRequest refused", "reason", why, "sp",
+           sp ? sp : "(unknown)", "id", req->id, NULL);
+    int logout_page = slo && (gw_streq(code, "invalid_request") || gw_streq(code, "malformed_request"));
+    gw_error_page(&app->page, req, resp, status, logout_page ? "invalid_logout" : code, lang, NULL, NULL);
 }
 
 /* Checks that need no lasso: the byte budget, a message that can be read (base64, the
- * Redirect's DEFLATE, an AuthnRequest's XML), a registered issuer, a signature and its
- * algorithm. The message for lasso and the portal in *sp, or NULL when refused
- * (answered). */
-static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, const saml_sp_t **sp)
+ * Redirect's DEFLATE, the XML of the message kind expected), a registered issuer, a
+ * signature and its algorithm. The message for lasso and the portal in *sp, or NULL when
+ * refused (answered). */
+static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, gw_saml_msg_t kind,
+                            const saml_sp_t **sp)
 {
     int post = req->method == GW_M_POST;
     const gw_form_t *p = post ? &req->form : &req->q;
@@ -767,7 +807,7 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
     const char *why = NULL;
     gw_saml_request_info_t info = { 0 };
     char *xml = gw_saml_decode_request(m, !post, &n, &why);
-    gw_saml_xml_t bad = xml ? gw_saml_check_request_xml(xml, n, &why, &info) : GW_SAML_XML_MALFORMED;
+    gw_saml_xml_t bad = xml ? gw_saml_check_message_xml(xml, n, kind, &why, &info) : GW_SAML_XML_MALFORMED;
     free(xml);
     const char *issuer = info.issuer[0] ? info.issuer : NULL;
     if (bad) {
@@ -775,8 +815,10 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
                issuer);
         return NULL;
     }
+    char text[96];
     if (!issuer) {
-        refuse(app, req, resp, lang, 400, "malformed_request", "AuthnRequest without an Issuer", NULL);
+        snprintf(text, sizeof(text), "%s without an Issuer", gw_saml_message_name(kind));
+        refuse(app, req, resp, lang, 400, "malformed_request", text, NULL);
         return NULL;
     }
     *sp = find_sp(app->saml, issuer);
@@ -785,8 +827,8 @@ static const char *precheck(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const
         return NULL;
     }
     if (post ? !info.has_signature : !gw_form_get(p, "Signature")) {
-        refuse(app, req, resp, lang, 400, "invalid_request", "unsigned request (AuthnRequests must be signed)",
-               issuer);
+        snprintf(text, sizeof(text), "unsigned request (%ss must be signed)", gw_saml_message_name(kind));
+        refuse(app, req, resp, lang, 400, "invalid_request", text, issuer);
         return NULL;
     }
     const char *alg = post ? NULL : gw_form_get(p, "SigAlg");
@@ -828,36 +870,45 @@ static json_t *return_handle(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, cons
     return ret;
 }
 
-static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+/* What /saml/sso and /saml/slo begin with: the IdP, the prechecks for the kind of message
+ * expected, this thread's server, and a profile for it (a login or a logout) with every
+ * signature required and a POSTed RelayState kept (lasso reads a Redirect's itself). The
+ * profile (the message for lasso in *msg, the portal the request names in *sp, the page
+ * language in *lang), or NULL when answered. */
+static LassoProfile *begin_request(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_saml_msg_t kind, const char **lang,
+                                   const char **msg, const saml_sp_t **sp)
 {
-    saml_idp_t *s = app->saml;
-    const char *lang = gw_req_lang(req, &app->page, NULL);
-    if (!s) {
-        gw_error_page(&app->page, req, resp, 404, "not_found", lang, NULL, NULL);
-        return;
+    *lang = gw_req_lang(req, &app->page, NULL);
+    if (!app->saml) {
+        gw_error_page(&app->page, req, resp, 404, "not_found", *lang, NULL, NULL);
+        return NULL;
     }
-    const saml_sp_t *sp = NULL;
-    const char *msg = precheck(app, req, resp, lang, &sp);
-    if (!msg)
-        return;
-    LassoServer *srv = thread_server(s);
+    *msg = precheck(app, req, resp, *lang, kind, sp);
+    if (!*msg)
+        return NULL;
+    LassoServer *srv = thread_server(app->saml);
     if (!srv) {
-        gw_error_page(&app->page, req, resp, 503, "server_busy", lang, NULL, NULL);
-        return;
+        gw_error_page(&app->page, req, resp, 503, "server_busy", *lang, NULL, NULL);
+        return NULL;
     }
-    LassoLogin *login = lasso_login_new(srv);
-    LassoProfile *prof = LASSO_PROFILE(login);
+    LassoProfile *prof =
+        kind == GW_SAML_LOGOUT_REQUEST ? LASSO_PROFILE(lasso_logout_new(srv)) : LASSO_PROFILE(lasso_login_new(srv));
     lasso_profile_set_signature_verify_hint(prof, LASSO_PROFILE_SIGNATURE_VERIFY_HINT_FORCE);
     if (req->method == GW_M_POST && gw_form_get(&req->form, "RelayState"))
         prof->msg_relayState = g_strdup(gw_form_get(&req->form, "RelayState"));
-    int rc = lasso_login_process_authn_request_msg(login, msg);
-    json_t *ret = NULL;
+    return prof;
+}
+
+/* What lasso's reading of a prechecked request refuses (answered: 1): another issuer than
+ * the one prechecked (lasso could not read the request), a signature that does not verify
+ * with the portal's key, any other error of lasso's. */
+static int lasso_refused(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, LassoProfile *prof, int rc,
+                         const saml_sp_t *sp)
+{
     char *why = NULL;
     if (!gw_streq(prof->remote_providerID, sp->entity_id)) {
         why = gw_sprintf("the request cannot be read (lasso: %s)", lasso_strerror(rc));
         refuse(app, req, resp, lang, 400, "malformed_request", why, sp->entity_id);
-    } else if (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT) {
-        refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "ACS not in the portal's metadata", sp->entity_id);
     } else if (prof->signature_status || rc == LASSO_DS_ERROR_INVALID_SIGNATURE ||
                rc == LASSO_PROFILE_ERROR_CANNOT_VERIFY_SIGNATURE) {
         why = gw_sprintf("the signature does not verify with the key in the portal's metadata (lasso: %s)",
@@ -866,6 +917,27 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc) {
         why = gw_sprintf("lasso refused it: %s", lasso_strerror(rc));
         refuse(app, req, resp, lang, 400, "invalid_request", why, sp->entity_id);
+    }
+    int refused = why != NULL;
+    free(why);
+    return refused;
+}
+
+static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang, *msg;
+    const saml_sp_t *sp = NULL;
+    LassoProfile *prof = begin_request(app, req, resp, GW_SAML_AUTHN_REQUEST, &lang, &msg, &sp);
+    if (!prof)
+        return;
+    LassoLogin *login = LASSO_LOGIN(prof);
+    int rc = lasso_login_process_authn_request_msg(login, msg);
+    json_t *ret = NULL;
+    if (gw_streq(prof->remote_providerID, sp->entity_id) &&
+        (rc == LASSO_PROFILE_ERROR_INVALID_PROTOCOLPROFILE || rc == LASSO_LOGIN_ERROR_NO_DEFAULT_ENDPOINT)) {
+        refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "ACS not in the portal's metadata", sp->entity_id);
+    } else if (lasso_refused(app, req, resp, lang, prof, rc, sp)) {
+        /* answered */
     } else if ((ret = return_handle(app, req, resp, lang, login, sp))) {
         const gw_client_t *cl = gw_config_client(app->cfg, sp->client_id);
         LassoSamlp2AuthnRequest *ar = LASSO_SAMLP2_AUTHN_REQUEST(prof->request);
@@ -896,9 +968,117 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
             gw_login_cleanup(&l);
         }
     }
-    free(why);
     json_decref(ret);
     g_object_unref(login);
+}
+
+/* ------------------------------------------------------------------ /saml/slo */
+
+/* The SessionIndex a portal is given for an SSO session: bound to the session and the
+ * portal (a pairwise HMAC, so it names neither the session id nor the citizen), and the
+ * same in every assertion of that session to that portal, so /saml/slo can tell whether a
+ * LogoutRequest is about the browser's session without storing anything. */
+static char *session_index(gw_ctx_t *app, const char *portal, const char *sid)
+{
+    char *label = gw_sprintf("saml-session %s", sid);
+    char *v = gw_pairwise_sub(app, portal, label);
+    free(label);
+    return v;
+}
+
+/* Whether a verified LogoutRequest from sp is about the browser's SSO session (sso): its
+ * SessionIndex is the one this session gave that portal, or, without one, its NameID is
+ * the portal's pairwise id for the session's citizen. -1 when the store cannot tell. */
+static int logout_is_about(gw_ctx_t *app, const saml_sp_t *sp, const gw_sso_t *sso, LassoSamlp2LogoutRequest *lr)
+{
+    GList *idx = lasso_samlp2_logout_request_get_session_indexes(lr);
+    const char *ixs[8];
+    size_t n = 0;
+    for (GList *g = idx; g && n < 8; g = g->next)
+        ixs[n++] = g->data;
+    char *own_index = session_index(app, sp->client_id, sso->sid), *own_sub = NULL;
+    int rc = GW_OK;
+    if (!n)
+        rc = gw_session_portal_sub(app, sso->sid, sp->client_id, &own_sub);
+    const char *name_id = lr->NameID ? lr->NameID->content : NULL;
+    int match = rc == GW_ESTORE ? -1 : gw_saml_logout_matches(ixs, n, own_index, name_id, own_sub);
+    free(own_index);
+    free(own_sub);
+    g_list_free_full(idx, g_free);
+    return match;
+}
+
+/* The LogoutResponse to the portal's SingleLogoutService: HTTP-Redirect when its metadata
+ * lists it, else an auto-submitted POST form; without either, eidgw's own logged-out page. */
+static void logout_answer(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *lang, LassoLogout *lo,
+                          const saml_sp_t *sp)
+{
+    LassoProfile *prof = LASSO_PROFILE(lo);
+    LassoProvider *remote = lasso_server_get_provider(prof->server, sp->entity_id);
+    int redirect = remote && lasso_provider_accept_http_method(LASSO_PROVIDER(prof->server), remote,
+                                                               LASSO_MD_PROTOCOL_TYPE_SINGLE_LOGOUT,
+                                                               LASSO_HTTP_METHOD_REDIRECT, FALSE);
+    lo->initial_http_request_method = redirect ? LASSO_HTTP_METHOD_REDIRECT : LASSO_HTTP_METHOD_POST;
+    int rc = lasso_logout_build_response_msg(lo);
+    if (rc || !prof->msg_url) {
+        gw_log(GW_LOG_WARN, "saml", "no LogoutResponse to the portal", "sp", sp->entity_id, "error",
+               rc ? lasso_strerror(rc) : "no SingleLogoutService", "id", req->id, NULL);
+        const gw_client_t *cl = gw_config_client(app->cfg, sp->client_id);
+        gw_tmpl_var_t v[] = { { "client_name", cl ? cl->name : NULL } };
+        gw_page(&app->page, req, resp, 200, "logout", lang, v, 1);
+    } else if (redirect) {
+        gw_resp_redirect(resp, prof->msg_url);
+    } else {
+        post_form(app, req, resp, lang, prof);
+    }
+}
+
+/* SP-initiated Single Logout (SAML profiles 4.4, front channel). A verified LogoutRequest
+ * about the browser's session ends that session everywhere (gw_session_end: every
+ * portal of it is told as after an OIDC logout) and is answered Success; one about another
+ * session or citizen leaves the browser's session alone and is answered UnknownPrincipal;
+ * without a session in the browser there is nothing to end: Success. Refused requests
+ * (unknown SP, signature, SHA-1, size) get an error page and change nothing. */
+static void h_slo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang, *msg;
+    const saml_sp_t *sp = NULL;
+    LassoProfile *prof = begin_request(app, req, resp, GW_SAML_LOGOUT_REQUEST, &lang, &msg, &sp);
+    if (!prof)
+        return;
+    LassoLogout *lo = LASSO_LOGOUT(prof);
+    int rc = lasso_logout_process_request_msg(lo, (char *)msg);
+    const char *relay = prof->msg_relayState;
+    if (lasso_refused(app, req, resp, lang, prof, rc, sp)) {
+        /* answered */
+    } else if (!LASSO_IS_SAMLP2_LOGOUT_REQUEST(prof->request)) {
+        refuse(app, req, resp, lang, 400, "malformed_request", "lasso read no LogoutRequest", sp->entity_id);
+    } else if (relay && strlen(relay) > MAX_RELAY_STATE) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "RelayState too long", sp->entity_id);
+    } else {
+        gw_sso_t sso = { 0 };
+        int has = gw_sso_open(app, req, &sso) == GW_OK;
+        int match = has ? logout_is_about(app, sp, &sso, LASSO_SAMLP2_LOGOUT_REQUEST(prof->request)) : 0;
+        if (match < 0) {
+            gw_busy_page(app, req, resp, lang);
+        } else {
+            if (match)
+                gw_session_end(app, resp, sso.sid, sso.exp);
+            gw_log(GW_LOG_INFO, "saml", "LogoutRequest", "sp", sp->entity_id, "outcome",
+                   match ? "session ended" : has ? "another session: kept" : "no session", "id", req->id, NULL);
+            /* lasso has no session of ours to check: the response it starts is given our status */
+            lasso_logout_validate_request(lo);
+            if (LASSO_IS_SAMLP2_STATUS_RESPONSE(prof->response)) {
+                if (match || !has)
+                    set_status(prof, LASSO_SAML2_STATUS_CODE_SUCCESS, NULL);
+                else
+                    set_status(prof, LASSO_SAML2_STATUS_CODE_RESPONDER, LASSO_SAML2_STATUS_CODE_UNKNOWN_PRINCIPAL);
+            }
+            logout_answer(app, req, resp, lang, lo, sp);
+        }
+        gw_sso_cleanup(&sso);
+    }
+    g_object_unref(lo);
 }
 
 /* ------------------------------------------------------------------ the broker's answers */
@@ -938,12 +1118,24 @@ static const struct {
     { "legacy_account", "urn:oid:0.9.2342.19200300.100.1.1", "uid" },
 };
 
-static int fill_assertion(LassoLogin *login, const json_t *ret, const gw_finished_t *done, json_t *claims)
+static int fill_assertion(gw_ctx_t *app, LassoLogin *login, const gw_login_t *gl, const gw_finished_t *done,
+                          json_t *claims)
 {
+    const json_t *ret = gl->ret;
     LassoSaml2Assertion *as = LASSO_SAML2_ASSERTION(lasso_login_get_assertion(login));
     if (!as)
         return -1;
     int rc = 0;
+    /* lasso names the assertion's ID as SessionIndex when the portal does Single Logout */
+    for (GList *g = as->AuthnStatement; g; g = g->next) {
+        LassoSaml2AuthnStatement *an = g->data;
+        if (LASSO_IS_SAML2_AUTHN_STATEMENT(an) && an->SessionIndex) {
+            g_free(an->SessionIndex);
+            char *ix = session_index(app, gl->portal, done->sid);
+            an->SessionIndex = g_strdup(ix);
+            free(ix);
+        }
+    }
     if (!gw_streq(gw_jstr(ret, "format"), "transient")) {
         /* the portal's pairwise id, not lasso's random federation id */
         if (as->Subject && as->Subject->NameID) {
@@ -982,7 +1174,7 @@ static void saml_complete(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const g
     int rc = lasso_login_validate_request_msg(ll, TRUE, TRUE);
     if (!rc)
         rc = lasso_login_build_assertion(ll, gw_saml_class_for_level(done->level), instant, NULL, nb, noa);
-    if (!rc && fill_assertion(ll, login->ret, done, claims))
+    if (!rc && fill_assertion(app, ll, login, done, claims))
         rc = LASSO_PROFILE_ERROR_MISSING_ASSERTION;
     if (!rc)
         rc = lasso_login_build_authn_response_msg(ll);
@@ -1029,11 +1221,13 @@ const gw_frontend_ops_t gw_saml_idp_frontend = {
     .complete = saml_complete,
     .fail = saml_fail,
     .back_url = saml_back_url,
-    .session_ended = NULL, /* Single Logout is not done yet */
+    .session_ended = NULL, /* no LogoutRequests to SAML portals yet (docs/saml.md) */
 };
 
 const gw_route_t gw_saml_idp_routes[] = {
     { .methods = GW_M_GET | GW_M_HEAD, .path = "/saml/metadata", .fn = h_metadata, .is_inline = 1 },
     { .methods = GW_M_GET | GW_M_POST, .path = "/saml/sso", .fn = h_sso, .waits_upstream = has_sso_cookie },
+    /* a logout tells the session's other portals (back-channel calls) */
+    { .methods = GW_M_GET | GW_M_POST, .path = "/saml/slo", .fn = h_slo, .waits_upstream = gw_route_always },
     { 0 },
 };

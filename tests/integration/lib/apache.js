@@ -170,7 +170,8 @@ export function mellonMissing() {
 }
 
 // The SP's key, certificate and metadata (what mellon_create_metadata makes, with an
-// RSA-2048 key): signed AuthnRequests, a persistent NameID, one HTTP-POST ACS.
+// RSA-2048 key): signed AuthnRequests, a persistent NameID, one HTTP-POST ACS, Single
+// Logout over HTTP-Redirect at mellon's /mellon/logout.
 export function mellonSp(dir, url) {
   const spDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-mellon-sp-'));
   fs.chmodSync(spDir, 0o755);
@@ -181,10 +182,12 @@ export function mellonSp(dir, url) {
   const certB64 = fs.readFileSync(cert, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const entityId = `${url}/mellon/metadata`;
   const acs = `${url}/mellon/postResponse`;
+  const slo = `${url}/mellon/logout`;
   const metadata = `<?xml version="1.0"?>
 <EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${entityId}">
   <SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certB64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>
+    <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${slo}"/>
     <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
     <AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${acs}" index="0"/>
   </SPSSODescriptor>
@@ -192,7 +195,7 @@ export function mellonSp(dir, url) {
 `;
   const mdPath = path.join(spDir, 'sp-metadata.xml');
   fs.writeFileSync(mdPath, metadata, { mode: 0o644 });
-  return { dir: spDir, key, cert, metadataPath: mdPath, entityId, acs, keyPem: fs.readFileSync(key, 'utf8') };
+  return { dir: spDir, key, cert, metadataPath: mdPath, entityId, acs, slo, keyPem: fs.readFileSync(key, 'utf8') };
 }
 
 // opts: {port, sp (mellonSp), idpMetadata (XML text)}.

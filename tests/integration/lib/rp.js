@@ -50,7 +50,7 @@ export function errorCode(html) {
 export function forms(html) {
   const unesc = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#x27;/g, "'")
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/g, '/').replace(/&#x3D;/g, '=')
-    .replace(/&amp;/g, '&');
+    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d))).replace(/&amp;/g, '&');
   const attr = (tag, name) => {
     const m = tag.match(new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i'));
     return m ? unesc(m[2] ?? m[3] ?? m[4]) : null;

@@ -2,8 +2,9 @@
  * AuthnContextClassRef and back, the least level a RequestedAuthnContext asks for (never
  * below the portal's own minimum), the signature and digest algorithms accepted on input (in the Signature of a
  * POSTed request: its elements, not its text), and the SP
- * metadata's signing certificate, and what makes a request malformed (not base64, not
- * DEFLATE, not an AuthnRequest). */
+ * metadata's signing certificate, what makes a request malformed (not base64, not
+ * DEFLATE, not the message expected), and when a LogoutRequest is about the browser's
+ * session. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,23 @@ static void test_only_rsa_sha2_signatures_are_accepted(void **state)
     assert_false(gw_saml_sigalg_ok("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256x"));
     assert_false(gw_saml_sigalg_ok(""));
     assert_false(gw_saml_sigalg_ok(NULL));
+}
+
+static void test_logout_request_matches_by_session_index_else_by_name_id(void **state)
+{
+    (void)state;
+    const char *mine[] = { "other", "ix-mine" }, *others[] = { "ix-other" }, *nul[] = { NULL };
+    /* with SessionIndexes: one of them must be this session's; the NameID does not help */
+    assert_true(gw_saml_logout_matches(mine, 2, "ix-mine", "sub-x", "sub-a"));
+    assert_false(gw_saml_logout_matches(others, 1, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(nul, 1, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(mine, 2, NULL, "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(mine, 2, "ix-min", NULL, NULL)); /* a prefix is not it */
+    /* without: the NameID must be the portal's pairwise id for the session's citizen */
+    assert_true(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-a", "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-b", "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", NULL, "sub-a"));
+    assert_false(gw_saml_logout_matches(NULL, 0, "ix-mine", "sub-a", NULL)); /* the session is gone */
 }
 
 #define MD_HEAD                                                                                                 \
@@ -202,6 +220,52 @@ static void test_requests_that_cannot_be_read_are_malformed(void **state)
     assert_int_equal(check_xml("<!DOCTYPE x [<!ENTITY e \"v\">]>" AR_HEAD AR_TAIL), GW_SAML_XML_MALFORMED);
 }
 
+#define LR_HEAD                                                                                                 \
+    "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "                               \
+    "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_a\" Version=\"2.0\">"                         \
+    "<saml:Issuer>http://sp.example/md</saml:Issuer><saml:NameID>sub-a</saml:NameID>"
+#define LR_TAIL "</samlp:LogoutRequest>"
+
+static gw_saml_xml_t check_logout(const char *xml, gw_saml_request_info_t *info)
+{
+    const char *why = "";
+    gw_saml_xml_t rc = gw_saml_check_message_xml(xml, strlen(xml), GW_SAML_LOGOUT_REQUEST, &why, info);
+    if (rc)
+        assert_non_null(why);
+    return rc;
+}
+
+static void test_logout_requests_are_checked_like_authn_requests(void **state)
+{
+    (void)state;
+    gw_saml_request_info_t info;
+    assert_int_equal(check_logout(LR_HEAD SIG(RSA256, SHA256) LR_TAIL, &info), GW_SAML_XML_OK);
+    assert_string_equal(info.issuer, "http://sp.example/md");
+    assert_true(info.has_signature);
+    assert_int_equal(check_logout(LR_HEAD LR_TAIL, &info), GW_SAML_XML_OK);
+    assert_false(info.has_signature);
+    /* the same algorithm check */
+    assert_int_equal(check_logout(LR_HEAD SIG("Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"", SHA256)
+                                      LR_TAIL,
+                                  NULL),
+                     GW_SAML_XML_WEAK);
+    assert_int_equal(check_logout(LR_HEAD SIG(RSA256, "Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"")
+                                      LR_TAIL,
+                                  NULL),
+                     GW_SAML_XML_WEAK);
+    /* another root, or a DTD, is malformed at /saml/slo */
+    const char *why = NULL;
+    const char *ar = AR_HEAD SIG(RSA256, SHA256) AR_TAIL;
+    assert_int_equal(gw_saml_check_message_xml(ar, strlen(ar), GW_SAML_LOGOUT_REQUEST, &why, NULL),
+                     GW_SAML_XML_MALFORMED);
+    assert_string_equal(why, "XML that is not a SAML 2.0 LogoutRequest");
+    assert_int_equal(check_logout("<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>", NULL),
+                     GW_SAML_XML_MALFORMED);
+    assert_int_equal(check_logout("<!DOCTYPE x [<!ENTITY e \"v\">]>" LR_HEAD LR_TAIL, NULL), GW_SAML_XML_MALFORMED);
+    assert_string_equal(gw_saml_message_name(GW_SAML_LOGOUT_REQUEST), "LogoutRequest");
+    assert_string_equal(gw_saml_message_name(GW_SAML_AUTHN_REQUEST), "AuthnRequest");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,9 +273,11 @@ int main(void)
         cmocka_unit_test(test_levels_and_class_refs_map_both_ways),
         cmocka_unit_test(test_requested_context_raises_never_lowers_the_portal_minimum),
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
+        cmocka_unit_test(test_logout_request_matches_by_session_index_else_by_name_id),
         cmocka_unit_test(test_sp_metadata_needs_a_signing_certificate),
         cmocka_unit_test(test_posted_signatures_name_sha2_algorithms_in_their_elements),
         cmocka_unit_test(test_requests_that_cannot_be_read_are_malformed),
+        cmocka_unit_test(test_logout_requests_are_checked_like_authn_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
