@@ -266,6 +266,7 @@ typedef struct conn {
     int gone; /* to be freed (by conn_process when inside it) */
     int counted; /* holds a place in the server's connection counts */
     int64_t req_deadline; /* monotonic ms: the request being read must be in by then; 0: none */
+    int rearm; /* the watch still carries a request's deadline: set the idle timeout again */
     char peer[64];
 } conn_t;
 
@@ -916,7 +917,10 @@ static void conn_process(conn_t *c)
         }
         c->keep_alive = h.keep_alive;
         c->sent_continue = 0;
-        c->req_deadline = 0; /* in whole: the next request gets its own deadline */
+        if (c->req_deadline) { /* in whole: the next request gets its own deadline, */
+            c->req_deadline = 0;
+            c->rearm = 1; /* and the watch goes back to the idle timeout after this one */
+        }
         dispatch(c, &h, 0, body, blen);
         free(decoded);
         if (c->gone)
@@ -961,7 +965,8 @@ static void conn_process(conn_t *c)
             return;
         }
         conn_watch_ms(c, EV_READ, (long)(c->req_deadline - now));
-    } else if (c->watching != EV_READ) {
+    } else if (c->watching != EV_READ || c->rearm) {
+        c->rearm = 0;
         conn_watch(c, EV_READ, idle_timeout(cfg));
     }
 }
@@ -985,8 +990,10 @@ static void conn_after_answer(conn_t *c)
     }
     if (c->processing)
         return; /* conn_process goes on with what it has read */
-    if (c->watching != EV_READ)
+    if (c->watching != EV_READ || c->rearm) {
+        c->rearm = 0;
         conn_watch(c, EV_READ, idle_timeout(&c->io->srv->opts));
+    }
     if (c->in_len) /* a pipelined request: next loop pass (after the watch, which would undo it) */
         event_active(c->ev, EV_READ, 0);
 }

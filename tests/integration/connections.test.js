@@ -129,3 +129,20 @@ test('the process holds at most max_connections in all, and serves again once th
   await sleep(300);
   await healthz();
 });
+
+test('a request that came in two parts leaves its connection on the idle timeout, not on its old deadline', async () => {
+  const s = await open();
+  s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+  await sleep(300);
+  s.write('\r\n');
+  for (let k = 0; k < 40 && !s.data.includes('\r\n\r\n'); k++) await sleep(50);
+  assert.match(s.data, /^HTTP\/1\.1 200/);
+  // past the first request's deadline (2 s), before the idle timeout (4 s): still open
+  await sleep(2600);
+  assert.equal(s.closedAt, null, 'kept alive');
+  s.data = '';
+  s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  for (let k = 0; k < 40 && !s.data.includes('\r\n\r\n'); k++) await sleep(50);
+  assert.match(s.data, /^HTTP\/1\.1 200/, 'the next request on it is answered');
+  s.destroy();
+});
