@@ -31,7 +31,7 @@ function write(text) {
 }
 
 function check(file) {
-  const r = spawnSync(EIDGW_BIN, ['check-config', '-c', file], { encoding: 'utf8', timeout: 10000 });
+  const r = spawnSync(EIDGW_BIN, ['check-config', '-c', file], { encoding: 'utf8', timeout: 60000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -239,7 +239,7 @@ test('check-config beside a running gateway with an audit file: ok (it only chec
     // a second server on the same audit file is still refused: the lock holds
     const port2 = await freePort();
     const second = spawnSync(EIDGW_BIN, ['serve', '-c', write(text.replace(`listen = 127.0.0.1:${port}`, `listen = 127.0.0.1:${port2}`))],
-                             { encoding: 'utf8', timeout: 10000 });
+                             { encoding: 'utf8', timeout: 60000 });
     assert.notEqual(second.status, 0);
     assert.match(second.stderr, /in use by another writer/);
   } finally {
