@@ -387,6 +387,12 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
         goto done;
     }
+    gw_link_t link;
+    if (gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
+        /* chosen already, in another tab or another login: that choice stands */
+        gw_broker_finish(app, req, resp, login, lid, sess, NULL, link.account, NULL);
+        goto done;
+    }
     if (free_candidates(app, cl->id, id12, cand, MAX_CANDIDATES, &n) != GW_OK) {
         gw_busy_page(app, req, resp, lang);
         goto done;
@@ -397,7 +403,6 @@ static void h_choose(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 400, "invalid_request", lang, NULL, NULL);
         goto done;
     }
-    gw_link_t link;
     int rc = gw_broker_link(app, req, cl->id, id12, chosen, "chosen_primary", NULL, "vneid", NULL);
     if (rc == GW_ECONFLICT && gw_store_link_by_id12(app->store, cl->id, id12, &link) == GW_OK) {
         gw_broker_finish(app, req, resp, login, lid, sess, NULL, link.account, NULL); /* already resolved elsewhere */

@@ -445,7 +445,7 @@ static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc == GW_IDP_DONE) {
         /* the rest uses the store; linking may call the population DB */
         const gw_client_t *cl = gw_config_client(app->cfg, c->login.portal);
-        gw_sso_t before;
+        gw_sso_t before = { 0 };
         int had_session = gw_sso_open(app, req, &before) == GW_OK; /* cb_end may end it: off the I/O thread */
         gw_sso_cleanup(&before);
         if (req->on_io_thread && cl && !cl->has_accounts && !app->audit && !had_session &&
@@ -556,7 +556,7 @@ static void refused(gw_ctx_t *app, const char *portal, const char *id12, const c
  * calls): callers are on a worker. */
 static void end_previous_citizen(gw_ctx_t *app, const gw_req_t *req, const char *id12, const char *new_sid)
 {
-    gw_sso_t old;
+    gw_sso_t old = { 0 };
     if (gw_sso_open(app, req, &old) != GW_OK)
         return;
     gw_session_t prev;

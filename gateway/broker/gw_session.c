@@ -13,6 +13,7 @@ void gw_sso_cleanup(gw_sso_t *s) { free(s->sid); }
 
 int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret)
 {
+    memset(ret, 0, sizeof(*ret)); /* safe to clean up whatever the outcome */
     char *c = gw_cookie_get(req->cookie, app->sso_cookie);
     char *pt = NULL;
     int rc = GW_ENOTFOUND;

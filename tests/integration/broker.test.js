@@ -195,11 +195,19 @@ test('B: several accounts -> the citizen chooses one, the others are merged into
   assert.match(s.hop.body, /id="choose-form"/);
   assert.match(s.hop.body, /value="B-1"/);
   assert.match(s.hop.body, /value="B-2"/);
+  // a second login of hers, left on its choose page in another tab
+  const tab2 = new Agent();
+  const s2 = await portalLogin(tab2, '079190023456');
+  assert.match(s2.hop.body, /id="choose-form"/);
   const r = await submit(agent, s.hop, 'choose-form', { account: 'B-2' });
   assert.equal(r.status, 302);
   const claims = await redeem(s, r.location);
   assert.equal(claims.legacy_account, 'B-2');
   assert.deepEqual(claims.merged_accounts, ['B-1']);
+  // the other tab's choice comes too late: it logs her in to the account she chose first
+  const r2 = await submit(tab2, s2.hop, 'choose-form', { account: 'B-1' });
+  assert.equal(r2.status, 302, `the second tab: ${r2.status}`);
+  assert.equal((await redeem(s2, r2.location)).legacy_account, 'B-2');
   const rep = report();
   assert.ok(rep.merged >= 1);
   // the merged account's password no longer logs in
