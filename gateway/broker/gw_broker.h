@@ -105,8 +105,9 @@ int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret);
 void gw_sso_cleanup(gw_sso_t *s);
 /* End the SSO session everywhere: its record, the revocation (every node), the browser's
  * cookie (resp NULL: no browser, e.g. a lock), and every front end's portals
- * (session_ended). May block. */
-void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp);
+ * (session_ended). May block. GW_OK; or, when the revocation cannot be written (the store
+ * is down), its error and nothing is ended: the caller tells the citizen to try again. */
+int gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp);
 /* The portal's pairwise id for the citizen of the SSO session sid, malloc'd in *ret (what
  * a portal names the citizen by, e.g. in a logout request): GW_OK, GW_ENOTFOUND (no such
  * session), GW_ESTORE. */

@@ -199,22 +199,32 @@ int gw_session_save_new(gw_ctx_t *app, const gw_session_t *sess)
 
 void gw_session_first_portal(gw_session_t *sess, const char *portal) { portal_push(sess, portal); }
 
-void gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp)
+int gw_session_end(gw_ctx_t *app, gw_resp_t *resp, const char *sid, int64_t exp)
 {
+    if (!sid) {
+        if (resp)
+            gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
+        return GW_OK;
+    }
+    /* the revocation first: it is what every node honours. If it cannot be written the
+     * session would go on elsewhere, so nothing is ended here either (the cookie stays,
+     * the caller says "try again") */
+    int64_t until = exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime;
+    int rc = gw_store_revoke(app->store, sid, until);
+    if (rc != GW_OK) {
+        gw_log(GW_LOG_WARN, "broker", "logout not recorded: the store is unavailable", NULL);
+        return rc;
+    }
     if (resp)
         gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
-    if (!sid)
-        return;
-    gw_session_t sess;
-    int have = gw_session_get(app, sid, GW_SESS_TAKE | GW_SESS_PORTALS, &sess) == GW_OK;
-    int64_t until = exp > gw_now() ? exp : gw_now() + app->cfg->session_lifetime;
-    gw_store_revoke(app->store, sid, until);
     gw_revset_add(&app->revoked, sid, until);
-    if (have) {
+    gw_session_t sess;
+    if (gw_session_get(app, sid, GW_SESS_TAKE | GW_SESS_PORTALS, &sess) == GW_OK) {
         gw_log(GW_LOG_INFO, "broker", "logout", "who_id12", gw_session_id12(&sess), NULL);
         gw_broker_session_ended(app, &sess);
         gw_session_cleanup(&sess);
     }
+    return GW_OK;
 }
 
 int gw_session_portal_sub(gw_ctx_t *app, const char *sid, const char *portal, char **ret)

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startVneidSim, startGateway, freePort, defaultClients } from './lib/harness.js';
 import { startRedis, stopRedis, restartRedis, haveRedis } from './lib/redis.js';
-import { discover, authRequest, loginAt, Agent } from './lib/rp.js';
+import { discover, authRequest, loginAt, Agent, client } from './lib/rp.js';
 
 let dir, redis, sim, gw, clients, port;
 before(async () => {
@@ -97,4 +97,34 @@ test('redis stopped during a login storm: 503 pages and JSON, no crash, back wit
   const h1 = await agent.request(r1.url);
   assert.equal(h1.status, 302);
   assert.ok(h1.location.startsWith(c.redirect[0] + '?code='), 'SSO session persisted across the Redis restart');
+});
+
+test('a logout while Redis is down says "try again" and keeps the session and its cookie; once Redis is back it logs out', { skip }, async () => {
+  const c = clients.find((x) => x.id === 'portal-a');
+  const config = await discover(gw.url, c);
+  const agent = new Agent();
+  const req = await authRequest(config, c);
+  const hop = await loginAt(agent, req.url, '001085012345', 'http://127.0.0.1:' + port.a);
+  assert.equal(hop.status, 302);
+  const t = await client.authorizationCodeGrant(config, new URL(hop.location), {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+  const end = client.buildEndSessionUrl(config, { id_token_hint: t.id_token, post_logout_redirect_uri: c.postLogout[0] });
+  const cookieBefore = agent.cookie(gw.url, 'eidgw_sso');
+  assert.ok(cookieBefore);
+  await stopRedis(redis);
+  const lo = await agent.request(end.href);
+  assert.equal(lo.status, 503, 'not "logged out" while the logout cannot be recorded');
+  assert.equal(lo.headers.get('retry-after'), '1');
+  assert.equal(agent.cookie(gw.url, 'eidgw_sso'), cookieBefore, 'the cookie is kept');
+  redis = await restartRedis(dir, redis);
+  let alive = 0;
+  for (let i = 0; i < 50 && alive !== 200; i++) {
+    alive = (await agent.request(`${gw.url}/auth/check`)).status;
+    if (alive !== 200) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(alive, 200, 'the session was not ended by the failed logout');
+  const lo2 = await agent.request(end.href);
+  assert.equal(lo2.status, 302, 'the logout works once Redis is back');
+  assert.ok(lo2.location.startsWith(c.postLogout[0]));
+  assert.equal((await agent.request(`${gw.url}/auth/check`)).status, 401, 'and the session is gone');
 });

@@ -621,9 +621,13 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
             return;
         }
         const gw_client_t *cl = gw_config_client(app->cfg, gw_jstr(lo, "client_id"));
-        if (has_session)
-            gw_session_end(app, resp, s.sid, s.exp);
-        else
+        if (has_session && gw_session_end(app, resp, s.sid, s.exp) != GW_OK) {
+            json_decref(lo);
+            gw_busy_page(app, req, resp, lang); /* not logged out: the citizen tries again */
+            gw_sso_cleanup(&s);
+            return;
+        }
+        if (!has_session)
             gw_resp_cookie(resp, app->sso_cookie, "", -1, app->is_tls);
         logout_done(app, req, resp, lang, cl, gw_jstr(lo, "post_logout_redirect_uri"), gw_jstr(lo, "state"));
         json_decref(lo);
@@ -660,9 +664,10 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     int hint_matches = hc && (!has_session || gw_streq(gw_jstr(hc, "sid"), s.sid));
     if (hint_matches || !has_session) {
         /* the hint proves the portal asked (or there is nothing to end) */
-        if (has_session)
-            gw_session_end(app, resp, s.sid, s.exp);
-        logout_done(app, req, resp, lang, cl, post_uri, state);
+        if (has_session && gw_session_end(app, resp, s.sid, s.exp) != GW_OK)
+            gw_busy_page(app, req, resp, lang); /* not logged out: the citizen tries again */
+        else
+            logout_done(app, req, resp, lang, cl, post_uri, state);
     } else {
         /* no proof the citizen wants this: ask (CSRF-protected form) */
         char *lid = gw_random_token(24), *csrf = gw_random_token(24);

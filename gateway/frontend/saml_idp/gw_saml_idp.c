@@ -143,7 +143,7 @@ int gw_saml_digest_ok(const char *uri) { return one_of(uri, digests_ok, sizeof(d
 
 static void lasso_to_gw_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
-    gw_log_level_t l = level & G_LOG_LEVEL_ERROR                               ? GW_LOG_ERROR
+    gw_log_level_t l = level & G_LOG_LEVEL_ERROR                              ? GW_LOG_ERROR
                        : level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING) ? GW_LOG_WARN
                        : level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)     ? GW_LOG_INFO
                                                                               : GW_LOG_DEBUG;
@@ -685,9 +685,9 @@ static LassoLogin *login_from_ret(saml_idp_t *s, json_t *ret)
         ar->AssertionConsumerServiceIndex = (int)json_integer_value(json_object_get(ret, "acs_index"));
     }
     g_free(ar->NameIDPolicy->Format);
-    ar->NameIDPolicy->Format = g_strdup(gw_streq(gw_jstr(ret, "format"), "transient")
-                                            ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
-                                            : LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT);
+    ar->NameIDPolicy->Format =
+        g_strdup(gw_streq(gw_jstr(ret, "format"), "transient") ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
+                                                               : LASSO_SAML2_NAME_IDENTIFIER_FORMAT_PERSISTENT);
     ar->NameIDPolicy->AllowCreate = TRUE;
     int rc = lasso_login_process_authn_request_msg(login, NULL);
     if (rc || login->protocolProfile != LASSO_LOGIN_PROTOCOL_PROFILE_BRWS_POST) {
@@ -1059,13 +1059,14 @@ static void h_slo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_sso_t sso = { 0 };
         int has = gw_sso_open(app, req, &sso) == GW_OK;
         int match = has ? logout_is_about(app, sp, &sso, LASSO_SAMLP2_LOGOUT_REQUEST(prof->request)) : 0;
-        if (match < 0) {
-            gw_busy_page(app, req, resp, lang);
+        if (match < 0 || (match && gw_session_end(app, resp, sso.sid, sso.exp) != GW_OK)) {
+            gw_busy_page(app, req, resp, lang); /* nothing ended: the SP may send it again */
         } else {
-            if (match)
-                gw_session_end(app, resp, sso.sid, sso.exp);
             gw_log(GW_LOG_INFO, "saml", "LogoutRequest", "sp", sp->entity_id, "outcome",
-                   match ? "session ended" : has ? "another session: kept" : "no session", "id", req->id, NULL);
+                   match ? "session ended"
+                   : has ? "another session: kept"
+                         : "no session",
+                   "id", req->id, NULL);
             /* lasso has no session of ours to check: the response it starts is given our status */
             lasso_logout_validate_request(lo);
             if (LASSO_IS_SAMLP2_STATUS_RESPONSE(prof->response)) {
