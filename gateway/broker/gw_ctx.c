@@ -26,46 +26,75 @@ void gw_revset_init(gw_revset_t *rs)
 
 void gw_revset_cleanup(gw_revset_t *rs)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        free(rs->sid[i]);
-    free(rs->sid);
-    free(rs->until);
+    for (size_t i = 0; i < rs->cap; i++)
+        free(rs->slot[i].sid);
+    free(rs->slot);
     pthread_rwlock_destroy(&rs->lock);
+}
+
+static size_t sid_hash(const char *sid)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: session ids are random, nothing to aim at */
+    for (const unsigned char *p = (const unsigned char *)sid; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* the slot of sid, or the empty slot where it would go (cap > 0) */
+static gw_revset_slot_t *find_slot(const gw_revset_t *rs, const char *sid)
+{
+    size_t i = sid_hash(sid) & (rs->cap - 1);
+    while (rs->slot[i].sid && strcmp(rs->slot[i].sid, sid))
+        i = (i + 1) & (rs->cap - 1);
+    return &rs->slot[i];
+}
+
+/* a table with room for what is still live, twice over */
+static void regrow(gw_revset_t *rs, int64_t now)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < rs->cap; i++)
+        live += rs->slot[i].sid && rs->slot[i].until > now;
+    size_t cap = 64;
+    while (cap < (live + 1) * 2)
+        cap *= 2;
+    gw_revset_t next = { .cap = cap, .slot = gw_xcalloc(cap, sizeof(gw_revset_slot_t)) };
+    for (size_t i = 0; i < rs->cap; i++) {
+        if (!rs->slot[i].sid)
+            continue;
+        if (rs->slot[i].until > now) {
+            *find_slot(&next, rs->slot[i].sid) = rs->slot[i];
+            next.n++;
+        } else {
+            free(rs->slot[i].sid);
+        }
+    }
+    free(rs->slot);
+    rs->slot = next.slot;
+    rs->cap = next.cap;
+    rs->n = next.n;
 }
 
 void gw_revset_add(gw_revset_t *rs, const char *sid, int64_t until)
 {
     pthread_rwlock_wrlock(&rs->lock);
-    int64_t now = gw_now();
-    /* drop entries that expired, then append */
-    size_t w = 0;
-    for (size_t i = 0; i < rs->n; i++) {
-        if (rs->until[i] > now) {
-            rs->sid[w] = rs->sid[i];
-            rs->until[w++] = rs->until[i];
-        } else {
-            free(rs->sid[i]);
-        }
+    if ((rs->n + 1) * 10 > rs->cap * 7) /* past 70%: drop what expired, grow if still full */
+        regrow(rs, gw_now());
+    gw_revset_slot_t *sl = find_slot(rs, sid);
+    if (!sl->sid) {
+        sl->sid = gw_strdup(sid);
+        sl->until = until;
+        rs->n++;
+    } else if (until > sl->until) {
+        sl->until = until;
     }
-    rs->n = w;
-    if (rs->n == rs->cap) {
-        rs->cap = rs->cap ? rs->cap * 2 : 64;
-        rs->sid = realloc(rs->sid, rs->cap * sizeof(char *));
-        rs->until = realloc(rs->until, rs->cap * sizeof(int64_t));
-        if (!rs->sid || !rs->until)
-            abort();
-    }
-    rs->sid[rs->n] = gw_strdup(sid);
-    rs->until[rs->n++] = until;
     pthread_rwlock_unlock(&rs->lock);
 }
 
 int gw_revset_has(gw_revset_t *rs, const char *sid)
 {
     pthread_rwlock_rdlock(&rs->lock);
-    int found = 0;
-    for (size_t i = 0; i < rs->n && !found; i++)
-        found = !strcmp(rs->sid[i], sid);
+    int found = rs->cap && find_slot(rs, sid)->sid != NULL;
     pthread_rwlock_unlock(&rs->lock);
     return found;
 }
@@ -73,8 +102,7 @@ int gw_revset_has(gw_revset_t *rs, const char *sid)
 static void on_revoked(const char *sid, int64_t until, void *ud)
 {
     gw_ctx_t *app = ud;
-    if (!gw_revset_has(&app->revoked, sid))
-        gw_revset_add(&app->revoked, sid, until);
+    gw_revset_add(&app->revoked, sid, until);
 }
 
 void gw_revset_sync(gw_ctx_t *app)

@@ -14,11 +14,18 @@
 
 #include <pthread.h>
 
+/* The revoked session ids this process knows (every node's logouts, read from the store's
+ * revocation stream): an open-addressing hash table, so a cookie check is one probe however
+ * many sessions ended; entries past their time are dropped when the table grows. */
+typedef struct gw_revset_slot {
+    char *sid; /* NULL: empty */
+    int64_t until;
+} gw_revset_slot_t;
+
 typedef struct gw_revset {
     pthread_rwlock_t lock;
-    size_t n, cap;
-    char **sid;
-    int64_t *until;
+    size_t n, cap; /* used slots; slots (a power of two, or 0) */
+    gw_revset_slot_t *slot;
     int64_t seq;
 } gw_revset_t;
 
