@@ -100,7 +100,8 @@ typedef struct gw_sso {
     int level;
 } gw_sso_t;
 /* Open the SSO cookie: no store access. GW_OK when sealed by us, unexpired and not
- * revoked; GW_ENOTFOUND otherwise. */
+ * revoked; GW_ENOTFOUND otherwise. ret is cleared first: gw_sso_cleanup is safe after
+ * either answer. */
 int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret);
 void gw_sso_cleanup(gw_sso_t *s);
 /* End the SSO session everywhere: its record, the revocation (every node), the browser's

@@ -17,6 +17,7 @@ int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret)
     char *c = gw_cookie_get(req->cookie, app->sso_cookie);
     char *pt = NULL;
     int rc = GW_ENOTFOUND;
+    *ret = (gw_sso_t){ 0 }; /* gw_sso_cleanup is safe whatever the answer */
     if (!c || gw_seal_open(app->keys->cookie_key, 1, c, &pt, NULL))
         goto done;
     json_t *j = gw_json_parse_str(pt);

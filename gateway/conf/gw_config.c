@@ -97,6 +97,7 @@ static const gw_directive_t client_dirs[] = {
     CLI("trust_stored_id12", GW_DIR_CHOICE, trust_any_id12, 0, 0, "verified_only any", 0),
     CLI("claim_unverifiable", GW_DIR_CHOICE, claim_allow_unverifiable, 0, 0, "refuse allow", 0),
     CLI("saml_metadata", GW_DIR_STR, saml_metadata, 0, 0, NULL, 0),
+    CLI("saml_idp_initiated", GW_DIR_BOOL, saml_idp_initiated, 0, 0, NULL, 0),
     { 0 },
 };
 /* [popdb]: every key is the popdb plugin's */
@@ -358,6 +359,10 @@ static int finish(parser_t *p, gw_config_t *c)
         gw_client_t *cl = &c->clients[i];
         if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */
             cl->saml_metadata_at = gw_sprintf("%s:%d", p->file, line_of(p, &cl->saml_metadata));
+        if (cl->saml_idp_initiated && !cl->saml_metadata)
+            return fail(p, line_of(p, &cl->saml_idp_initiated), "saml_idp_initiated",
+                        "client '%s' is not a SAML portal (no saml_metadata): IdP-initiated SSO is for SAML portals",
+                        cl->id);
         if (!cl->is_public && !cl->secret_sha256 && !cl->saml_metadata)
             return fail(p, section_line_of(p, cl), "secret_sha256",
                         "client '%s' is confidential and needs a secret (or public = yes)", cl->id);

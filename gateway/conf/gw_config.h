@@ -41,6 +41,7 @@ typedef struct gw_client {
     int claim_allow_unverifiable; /* claim_unverifiable = allow: accounts with nothing stored to check */
     char *saml_metadata;
     char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
+    int saml_idp_initiated; /* saml_idp_initiated = yes: logins started at /saml/init (no AuthnRequest) */
 } gw_client_t;
 
 /* An [upstream NAME] section. The gateway reads only `plugin`; every other key belongs to

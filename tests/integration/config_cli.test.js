@@ -255,6 +255,17 @@ test('check-config: accounts = yes without a [popdb] url passes with a warning t
   assert.doesNotMatch(check(write(good)).stderr, /warning/);
 });
 
+// The IdP's SAML key pair in the keys dir (made once); its certificate's base64 body.
+function samlCert() {
+  const keys = path.join(dir, 'keys');
+  if (!fs.existsSync(path.join(keys, 'saml-idp.key'))) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30', '-subj',
+                             '/CN=eidgw SAML IdP', '-keyout', path.join(keys, 'saml-idp.key'),
+                             '-out', path.join(keys, 'saml-idp.crt')], { stdio: 'pipe' });
+  }
+  return fs.readFileSync(path.join(keys, 'saml-idp.crt'), 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+}
+
 // SP metadata for a SAML portal; keyDescriptor: the KeyDescriptor element(s) (may be '').
 function spMetadata(keyDescriptor) {
   return `<?xml version="1.0"?>
@@ -268,13 +279,7 @@ function spMetadata(keyDescriptor) {
 }
 
 test('check-config: SP metadata without a signing certificate, a directory, an empty file: file:LINE: saml_metadata says which', () => {
-  const keys = path.join(dir, 'keys');
-  if (!fs.existsSync(path.join(keys, 'saml-idp.key'))) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30', '-subj',
-                             '/CN=eidgw SAML IdP', '-keyout', path.join(keys, 'saml-idp.key'),
-                             '-out', path.join(keys, 'saml-idp.crt')], { stdio: 'pipe' });
-  }
-  const cert = fs.readFileSync(path.join(keys, 'saml-idp.crt'), 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const cert = samlCert();
   const kd = (use) => `<KeyDescriptor${use ? ` use="${use}"` : ''}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}` +
     '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>';
   const md = (name, text) => {
@@ -310,4 +315,28 @@ test('check-config: SP metadata without a signing certificate, a directory, an e
     assert.ok(r.stderr.includes(says), `${what}: ${r.stderr}`);
     if (says !== 'is empty') assert.ok(!r.stderr.includes('is empty'), `${what}: ${r.stderr}`);
   }
+});
+
+test('check-config: saml_idp_initiated = yes on a portal without saml_metadata names file:LINE: saml_idp_initiated', () => {
+  const to = 'saml_idp_initiated = yes';
+  const text = replaceLine(good, lineStarting(good, 'min_level =', '[client portal-a]'),
+                           `${lineStarting(good, 'min_level =', '[client portal-a]')}\n${to}`, '[client portal-a]');
+  const file = write(text);
+  const r = check(file);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(`${file}:${lineOf(text, to)}: saml_idp_initiated: `), r.stderr);
+  assert.match(r.stderr, /not a SAML portal/);
+  // the control: "no" is a portal's default and is taken anywhere
+  const off = check(write(text.replace(to, 'saml_idp_initiated = no')));
+  assert.equal(off.code, 0, off.stderr);
+});
+
+test('check-config: saml_idp_initiated = yes on a SAML portal is taken', () => {
+  const cert = samlCert();
+  const f = path.join(dir, 'sp-idp-init.xml');
+  fs.writeFileSync(f, spMetadata(`<KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}` +
+    '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>'));
+  const text = `${good}\n[client saml-init]\nsaml_metadata = ${f}\nsaml_idp_initiated = yes\nscopes = openid profile\n`;
+  const r = check(write(text));
+  assert.equal(r.code, 0, r.stderr);
 });

@@ -21,6 +21,8 @@ import { mellonMissing, mellonSp, startMellon, startWithStack, stopWithStack, pa
 const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
 const PORTAL = 'mellon-portal';
 const OIDC = 'oidc-portal';
+const CLOSED = 'saml-closed'; // a SAML portal that did not opt in to IdP-initiated SSO
+const ARTIFACT = 'saml-artifact'; // opted in, but its only ACS takes HTTP-Artifact
 const missing = mellonMissing();
 
 // Back-channel logout calls of the OIDC portal: the claims of each logout token.
@@ -39,19 +41,27 @@ function bcListener(port) {
   return new Promise((r) => bc.listen(port, '127.0.0.1', r));
 }
 
-let st, ap, sp, idpMetadata;
+let st, ap, sp, closedSp, artifactSp, idpMetadata;
 before(async () => {
   if (missing) return;
   const apachePort = await freePort(), bcPort = await freePort(), rpPort = await freePort();
   await bcListener(bcPort);
   sp = mellonSp(null, `http://127.0.0.1:${apachePort}`);
+  closedSp = mellonSp(null, `http://127.0.0.1:${await freePort()}`);
+  artifactSp = mellonSp(null, `http://127.0.0.1:${await freePort()}`);
+  fs.writeFileSync(artifactSp.metadataPath, fs.readFileSync(artifactSp.metadataPath, 'utf8')
+    .replace(/(<AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2\.0:bindings:)HTTP-POST/, '$1HTTP-Artifact'));
   const portal = { id: PORTAL, name: 'Cổng Mellon', secret: secret(), redirect: [], scopes: 'openid profile cccd',
                    minLevel: 1 };
+  const closed = { id: CLOSED, secret: secret(), redirect: [], scopes: 'openid profile', minLevel: 1 };
+  const artifact = { id: ARTIFACT, secret: secret(), redirect: [], scopes: 'openid profile', minLevel: 1 };
   const oidc = { id: OIDC, secret: secret(), redirect: [`http://127.0.0.1:${rpPort}/callback`],
                  backchannel: `http://127.0.0.1:${bcPort}/bc`, scopes: 'openid profile', minLevel: 1 };
   ({ st, ap } = await startWithStack(
-    startStack('saml', { clients: [portal, oidc], samlKey: true,
-                         extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\n` } }),
+    startStack('saml', { clients: [portal, oidc, closed, artifact], samlKey: true,
+                         extraClient: { [PORTAL]: `saml_metadata = ${sp.metadataPath}\nsaml_idp_initiated = yes\n`,
+                                        [CLOSED]: `saml_metadata = ${closedSp.metadataPath}\n`,
+                                        [ARTIFACT]: `saml_metadata = ${artifactSp.metadataPath}\nsaml_idp_initiated = yes\n` } }),
     async (s) => {
       idpMetadata = await (await fetch(`${s.gw.url}/saml/metadata`)).text();
       return startMellon({ port: apachePort, sp, idpMetadata });
@@ -530,4 +540,97 @@ test('/saml/slo reads its requests as /saml/sso does: strict decoding, the algor
   const ok = await agent.request(logoutRedirect(me));
   assert.equal(ok.status, 302, `${ok.status}${diag()}`);
   assert.equal(await ssoAlive(agent), false, 'the session ended');
+});
+
+// ---- IdP-initiated SSO (/saml/init) ----
+
+const initUrl = (entityId, extra = '') => `${st.gw.url}/saml/init?sp=${encodeURIComponent(entityId)}${extra}`;
+const mellonPosts = () => (ap.accessLog().match(/POST \/mellon\/postResponse/g) || []).length;
+
+test('IdP-initiated: /saml/init logs in through VNeID and posts an unsolicited Response that mellon takes', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  const relay = `${ap.url}/protected/whoami`;
+  let r = await browse(agent, initUrl(sp.entityId, `&RelayState=${encodeURIComponent(relay)}&lang=en`));
+  r = await throughVneid(agent, r);
+  const f = postForm(r);
+  assert.equal(f.action, sp.acs, 'the default ACS of the SP metadata');
+  assert.equal(f.fields.RelayState, relay);
+  assert.match(f.xml, /<samlp:Response [^>]*>/);
+  assert.ok(!/InResponseTo=/.test(f.xml), `an unsolicited Response has no InResponseTo: ${f.xml}`);
+  assert.equal((f.xml.match(/SignatureMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmldsig-more#rsa-sha256"/g) || []).length, 2, f.xml);
+  assert.ok(f.xml.includes('urn:oasis:names:tc:SAML:2.0:status:Success'));
+  assert.ok(f.xml.includes('<saml:AuthnContextClassRef>urn:vn:eid:level:2</saml:AuthnContextClassRef>'), f.xml);
+  assert.ok(f.xml.includes('nameid-format:persistent'), f.xml);
+  assert.match(r.headers.get('content-security-policy'), new RegExp(`form-action ${sp.acs};`));
+
+  r = await browse(agent, f.action, { method: 'POST', form: f.fields });
+  assert.equal(r.status, 200, `mellon did not take the unsolicited Response: ${r.status} ${r.url}\n${r.body}${diag()}`);
+  assert.equal(r.url, relay, 'mellon went on to the RelayState');
+  const env = parseEnv(r.body);
+  const sub = pairwise(PORTAL, AN.id12);
+  assert.equal(env.MELLON_NAME_ID, sub, r.body);
+  assert.equal(env.SAML_CN, AN.name);
+  assert.equal(env.SAML_SERIAL, AN.id12);
+
+  // the same SSO session: a second IdP-initiated login needs no VNeID
+  r = await browse(agent, initUrl(sp.entityId, `&RelayState=${encodeURIComponent(relay)}`));
+  assert.ok(!r.hops.some((h) => h.url.startsWith(st.sim.url) || h.url.startsWith(`${st.gw.url}/login`)),
+    `no login page and no VNeID with a live session: ${r.hops.map((h) => `${h.status} ${h.url}`).join('\n')}`);
+  const f2 = postForm(r);
+  assert.equal(f2.action, sp.acs);
+  assert.ok(!/InResponseTo=/.test(f2.xml));
+  r = await browse(agent, f2.action, { method: 'POST', form: f2.fields });
+  assert.equal(r.status, 200, `${r.status} ${r.url}${diag()}`);
+  assert.equal(parseEnv(r.body).MELLON_NAME_ID, sub);
+});
+
+test('IdP-initiated: a session from an SP-initiated login is used, and the RelayState is HTML-escaped in the form', { skip: missing || false }, async () => {
+  const agent = new Agent();
+  let r = await browse(agent, `${ap.url}/protected/whoami`);
+  r = await throughVneid(agent, r);
+  r = await browse(agent, sp.acs, { method: 'POST', form: postForm(r).fields });
+  assert.equal(r.status, 200, `${r.status} ${r.url}${diag()}`);
+  const relay = 'x"><script>alert(1)</script>&y';
+  r = await browse(agent, initUrl(sp.entityId, `&RelayState=${encodeURIComponent(relay)}`));
+  assert.equal(r.hops.length, 1, 'answered at once from the SSO session');
+  const f = postForm(r);
+  assert.equal(f.fields.RelayState, relay);
+  assert.ok(!r.body.includes('<script>alert(1)'), 'the RelayState is escaped');
+  assert.ok(r.body.includes('&lt;script&gt;alert(1)&lt;/script&gt;&amp;y'), r.body.slice(0, 2000));
+});
+
+test('IdP-initiated refusals: a portal not opted in, an unknown SP, no POST ACS, an over-long RelayState; nothing is posted', { skip: missing || false }, async () => {
+  const before = mellonPosts();
+  // an SSO session in the browser: a refusal must not be an answer from it
+  const agent = new Agent();
+  let r = await browse(agent, initUrl(sp.entityId));
+  r = await throughVneid(agent, r);
+  postForm(r); // not posted
+  const cases = [
+    ['not opted in', initUrl(closedSp.entityId), 'unknown_client', /^the portal does not take IdP-initiated logins$/],
+    ['unknown SP', initUrl('http://127.0.0.1:9/unknown-sp'), 'unknown_client', /^sp is not a registered portal$/],
+    ['no sp', `${st.gw.url}/saml/init`, 'unknown_client', /^sp is not a registered portal$/],
+    ['default ACS not HTTP-POST', initUrl(artifactSp.entityId), 'invalid_redirect_uri', /default ACS is not HTTP-POST/],
+    ['RelayState of 81 bytes', initUrl(sp.entityId, `&RelayState=${'r'.repeat(81)}`), 'invalid_request', /80 bytes/],
+    ['RelayState of 27 three-byte letters', initUrl(sp.entityId, `&RelayState=${encodeURIComponent('ạ'.repeat(27))}`),
+      'invalid_request', /80 bytes/],
+  ];
+  for (const [what, url, code, reason] of cases) {
+    r = await agent.request(url);
+    assert.equal(r.status, 400, `${what}: ${r.status} ${r.location || ''}`);
+    assert.equal(r.location, null, `${what}: no redirect`);
+    assert.equal(errorCode(r.body), code, `${what}: ${r.body.slice(0, 800)}`);
+    assert.ok(!r.body.includes('SAMLResponse'), `${what}: no Response form`);
+    const logs = refusalLog(r.body).filter((l) => l.msg === 'IdP-initiated login refused');
+    assert.equal(logs.length, 1, `${what}: ${JSON.stringify(logs)}`);
+    assert.match(logs[0].reason, reason, what);
+  }
+  // the controls: 80 bytes are taken; the opted-in portal is answered from the session
+  r = await agent.request(initUrl(sp.entityId, `&RelayState=${'r'.repeat(80)}`));
+  assert.equal(postForm(r).fields.RelayState, 'r'.repeat(80));
+  // a fresh browser is sent to the login page for the opted-in portal only
+  r = await new Agent().request(initUrl(sp.entityId));
+  assert.equal(r.status, 302);
+  assert.ok(r.location.startsWith(`${st.gw.url}/login?`), r.location);
+  assert.equal(mellonPosts(), before, 'nothing reached mellon');
 });

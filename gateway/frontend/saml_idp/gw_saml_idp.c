@@ -3,6 +3,8 @@
  *   portal --AuthnRequest (Redirect or POST) to /saml/sso--> eidgw: checked by lasso
  *   against the portal's metadata, a login for the broker (gw_broker_start)
  *   broker --complete--> a signed Response --auto-submitted POST form--> the portal's ACS
+ *   citizen --GET /saml/init?sp=... (portals that opt in)--> the same login with no request
+ *   broker --complete--> an unsolicited signed Response (no InResponseTo) --> the default ACS
  *   portal --LogoutRequest to /saml/slo--> the SSO session ended (gw_session_end) when the
  *   request is about the browser's session --signed LogoutResponse--> the portal's SLO
  *
@@ -663,7 +665,9 @@ static void h_metadata(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 /* ------------------------------------------------------------------ answers to the ACS */
 
 /* A LassoLogin as it was after the portal's AuthnRequest, rebuilt from the return handle:
- * same SP, request ID, ACS, NameID format and RelayState. NULL on failure. */
+ * same SP, request ID, ACS, NameID format and RelayState. An IdP-initiated login has no
+ * request ID (the Response then has no InResponseTo) and no ACS (the SP's default one from
+ * its metadata). NULL on failure. */
 static LassoLogin *login_from_ret(saml_idp_t *s, json_t *ret)
 {
     LassoServer *srv = thread_server(s);
@@ -681,9 +685,9 @@ static LassoLogin *login_from_ret(saml_idp_t *s, json_t *ret)
     if (gw_jstr(ret, "acs")) {
         ar->AssertionConsumerServiceURL = g_strdup(gw_jstr(ret, "acs"));
         ar->ProtocolBinding = g_strdup(LASSO_SAML2_METADATA_BINDING_POST);
-    } else {
+    } else if (json_object_get(ret, "acs_index")) {
         ar->AssertionConsumerServiceIndex = (int)json_integer_value(json_object_get(ret, "acs_index"));
-    }
+    } /* else (IdP-initiated): the SP's default ACS */
     g_free(ar->NameIDPolicy->Format);
     ar->NameIDPolicy->Format =
         g_strdup(gw_streq(gw_jstr(ret, "format"), "transient") ? LASSO_SAML2_NAME_IDENTIFIER_FORMAT_TRANSIENT
@@ -779,8 +783,10 @@ static void refuse(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const char *la
                    const char *why, const char *sp)
 {
     int slo = is_slo(req);
-    gw_log(GW_LOG_WARN, "saml", slo ? "LogoutRequest refused" : "AuthnRequest refused", "reason", why, "sp",
-           sp ? sp : "(unknown)", "id", req->id, NULL);
+    const char *what = slo                                 ? "LogoutRequest refused"
+                       : gw_streq(req->path, "/saml/init") ? "IdP-initiated login refused"
+                                                           : "AuthnRequest refused";
+    gw_log(GW_LOG_WARN, "saml", what, "reason", why, "sp", sp ? sp : "(unknown)", "id", req->id, NULL);
     int logout_page = slo && (gw_streq(code, "invalid_request") || gw_streq(code, "malformed_request"));
     gw_error_page(&app->page, req, resp, status, logout_page ? "invalid_logout" : code, lang, NULL, NULL);
 }
@@ -970,6 +976,67 @@ static void h_sso(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     json_decref(ret);
     g_object_unref(login);
+}
+
+/* ------------------------------------------------------------------ /saml/init */
+
+int gw_saml_relay_state_ok(const char *relay) { return !relay || strlen(relay) <= GW_SAML_MAX_IDP_RELAY_STATE; }
+
+/* IdP-initiated SSO (SAML profiles 4.1.5): GET /saml/init?sp=<entityID>[&RelayState=...]
+ * starts a broker login for a portal that opted in (saml_idp_initiated = yes) with no
+ * AuthnRequest; it ends in an unsolicited Response (no InResponseTo) to the SP's default
+ * ACS, with the same assertion as an SP-initiated login. An unknown SP, one that did not
+ * opt in, or a RelayState over 80 bytes (SAML bindings 3.4.3) gets an error page and
+ * nothing is sent anywhere. */
+static void h_init(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    if (!app->saml) {
+        gw_error_page(&app->page, req, resp, 404, "not_found", lang, NULL, NULL);
+        return;
+    }
+    const char *entity = gw_form_count(&req->q, "sp") == 1 ? gw_form_get(&req->q, "sp") : NULL;
+    const char *relay = gw_form_get(&req->q, "RelayState");
+    const saml_sp_t *sp = find_sp(app->saml, entity);
+    const gw_client_t *cl = sp ? gw_config_client(app->cfg, sp->client_id) : NULL;
+    if (!cl) {
+        refuse(app, req, resp, lang, 400, "unknown_client", "sp is not a registered portal", entity);
+        return;
+    }
+    if (!cl->saml_idp_initiated) {
+        refuse(app, req, resp, lang, 400, "unknown_client", "the portal does not take IdP-initiated logins",
+               sp->entity_id);
+        return;
+    }
+    if (gw_form_count(&req->q, "RelayState") > 1 || !gw_saml_relay_state_ok(relay)) {
+        refuse(app, req, resp, lang, 400, "invalid_request", "RelayState repeated or longer than 80 bytes",
+               sp->entity_id);
+        return;
+    }
+    json_t *ret = json_object();
+    gw_jset(ret, "sp", sp->entity_id);
+    gw_jset(ret, "relay", relay);
+    gw_jset(ret, "format", "persistent");
+    /* the Response it will end in can be built: the SP's default ACS takes HTTP-POST */
+    LassoLogin *probe = login_from_ret(app->saml, ret);
+    if (!probe) {
+        json_decref(ret);
+        refuse(app, req, resp, lang, 400, "invalid_redirect_uri", "the portal's default ACS is not HTTP-POST",
+               sp->entity_id);
+        return;
+    }
+    g_object_unref(probe);
+    gw_login_t l = {
+        .portal = gw_strdup(cl->id),
+        .min_level = cl->min_level,
+        .max_age = -1,
+        .ui_locales = gw_strdup(gw_form_get(&req->q, "lang")),
+        .frontend = gw_strdup(gw_saml_idp_frontend.name),
+        .ret = ret,
+    };
+    gw_log(GW_LOG_INFO, "saml", "IdP-initiated login", "sp", sp->entity_id, "id", req->id, NULL);
+    gw_broker_start(app, req, resp, &l, lang);
+    gw_login_cleanup(&l);
 }
 
 /* ------------------------------------------------------------------ /saml/slo */
@@ -1228,6 +1295,7 @@ const gw_frontend_ops_t gw_saml_idp_frontend = {
 const gw_route_t gw_saml_idp_routes[] = {
     { .methods = GW_M_GET | GW_M_HEAD, .path = "/saml/metadata", .fn = h_metadata, .is_inline = 1 },
     { .methods = GW_M_GET | GW_M_POST, .path = "/saml/sso", .fn = h_sso, .waits_upstream = has_sso_cookie },
+    { .methods = GW_M_GET, .path = "/saml/init", .fn = h_init, .waits_upstream = has_sso_cookie },
     /* a logout tells the session's other portals (back-channel calls) */
     { .methods = GW_M_GET | GW_M_POST, .path = "/saml/slo", .fn = h_slo, .waits_upstream = gw_route_always },
     { 0 },

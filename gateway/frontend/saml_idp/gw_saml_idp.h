@@ -32,6 +32,10 @@ void gw_saml_idp_cleanup(gw_ctx_t *app);
 #define GW_SAML_MAX_REQUEST (64 * 1024)
 /* Whether a message of n bytes fits the budget. */
 int gw_saml_request_fits(size_t n);
+/* The longest RelayState an IdP-initiated login (/saml/init) takes: 80 bytes (SAML
+ * bindings 3.4.3, 3.5.3). Whether relay (NULL: none) fits it. */
+#define GW_SAML_MAX_IDP_RELAY_STATE 80
+int gw_saml_relay_state_ok(const char *relay);
 
 /* The AuthnContextClassRef of an e-ID level (the project's URNs, the same as the OIDC acr
  * values; level 0, a legacy password: PasswordProtectedTransport). */

@@ -159,7 +159,9 @@ export async function startGateway(opts) {
   fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
   const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
   const url = `http://127.0.0.1:${gwPort}`;
-  await waitHttp(`${url}/healthz`);
+  // a daemon under ASan with full stack unwinding (tools/test.sh) and several SAML portals
+  // (each one's metadata read by lasso at start) takes some 20 s to listen
+  await waitHttp(`${url}/healthz`, 60000);
   gatewayOfDb.set(path.join(dir, 'eidgw.db'), { url });
   return { url, port: gwPort, proc, conf, db: path.join(dir, 'eidgw.db') };
 }

@@ -27,6 +27,24 @@ static void test_request_budget_is_64_kb(void **state)
     assert_false(gw_saml_request_fits(64 * 1024 + 1));
 }
 
+static void test_idp_initiated_relay_state_is_at_most_80_bytes(void **state)
+{
+    (void)state;
+    char s[82];
+    memset(s, 'a', sizeof(s) - 1);
+    s[81] = 0;
+    assert_false(gw_saml_relay_state_ok(s)); /* 81 bytes */
+    s[80] = 0;
+    assert_true(gw_saml_relay_state_ok(s)); /* 80 */
+    assert_true(gw_saml_relay_state_ok(""));
+    assert_true(gw_saml_relay_state_ok(NULL)); /* none */
+    /* bytes, not characters: 27 Vietnamese letters of 3 bytes each are 81 */
+    char v[27 * 3 + 1] = { 0 };
+    for (int i = 0; i < 27; i++)
+        memcpy(v + 3 * i, "\xe1\xba\xa1", 3); /* U+1EA1 */
+    assert_false(gw_saml_relay_state_ok(v));
+}
+
 static void test_levels_and_class_refs_map_both_ways(void **state)
 {
     (void)state;
@@ -270,6 +288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_budget_is_64_kb),
+        cmocka_unit_test(test_idp_initiated_relay_state_is_at_most_80_bytes),
         cmocka_unit_test(test_levels_and_class_refs_map_both_ways),
         cmocka_unit_test(test_requested_context_raises_never_lowers_the_portal_minimum),
         cmocka_unit_test(test_only_rsa_sha2_signatures_are_accepted),
