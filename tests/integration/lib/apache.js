@@ -284,7 +284,7 @@ export class NavAgent extends Agent {
                                       text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.setTimeout(15000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+      req.setTimeout(60000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
       req.on('error', reject);
       req.end(payload);
     });
