@@ -498,6 +498,36 @@ static int password_ok(gw_ctx_t *app, const gw_client_t *cl, const gw_account_t 
     return rc == GW_OK;
 }
 
+/* The population DB's 3-item check (CMND, ID number, name) under its limits per account,
+ * address and ID number: each call is counted, and given back when a limit is over or the
+ * service fails (an outage is never held against the citizen); every call is audited.
+ * GW_POPDB_MATCH, GW_POPDB_NO_MATCH, GW_POPDB_ERROR, or 0 when a limit is over (nothing
+ * was asked). */
+static int popdb_check_limited(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl, const gw_account_t *a,
+                               const char *id12, const char *name)
+{
+    /* reserve all three, then give back what was reserved if any limit is over */
+    int l_acct = limited(app, "verify_acct", a->id, app->cfg->lim_verify_account);
+    int l_ip = limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
+    int l_id = limited(app, "verify_id12", id12, app->cfg->lim_verify_id12);
+    char detail[160] = "";
+    int r = l_acct || l_ip || l_id ? 0 : gw_popdb_check(app->cfg->popdb, a->cmnd9, id12, name, detail, sizeof(detail));
+    audit(app, "popdb_check", cl->id, id12, a->id,
+          r == GW_POPDB_MATCH      ? "match"
+          : r == GW_POPDB_NO_MATCH ? "no_match"
+          : r == GW_POPDB_ERROR    ? "error"
+                                   : "rate_limited",
+          req);
+    if (r == 0 || r == GW_POPDB_ERROR) {
+        refund(app, "verify_acct", a->id);
+        refund(app, "verify_ip", req->remote);
+        refund(app, "verify_id12", id12);
+    }
+    if (r == GW_POPDB_ERROR)
+        gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
+    return r;
+}
+
 /* May a citizen who knows an account's password claim it (docs/domain.md 4 B)? Only when
  * nothing stored with the account contradicts the VNeID identity and something stored
  * supports it: the account class matches the VNeID account type; a stored ID number (even
@@ -544,30 +574,13 @@ static int claim_evidence(gw_ctx_t *app, gw_req_t *req, const gw_client_t *cl, c
             *why = "refused_unverifiable"; /* a CMND that cannot be checked: only a MATCH links */
             return 0;
         }
-        int l_acct = limited(app, "verify_acct", a->id, app->cfg->lim_verify_account);
-        int l_ip = limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
-        int l_id = limited(app, "verify_id12", id12, app->cfg->lim_verify_id12);
-        if (l_acct || l_ip || l_id) {
-            refund(app, "verify_acct", a->id);
-            refund(app, "verify_ip", req->remote);
-            refund(app, "verify_id12", id12);
+        int r = popdb_check_limited(app, req, cl, a, id12, name ? name : "");
+        if (!r) {
             *why = "refused_rate_limited";
             return 0;
         }
-        char detail[160] = "";
-        int r = gw_popdb_check(app->cfg->popdb, a->cmnd9, id12, name ? name : "", detail, sizeof(detail));
-        audit(app, "popdb_check", cl->id, id12, a->id,
-              r == GW_POPDB_MATCH      ? "match"
-              : r == GW_POPDB_NO_MATCH ? "no_match"
-                                       : "error",
-              req);
-        if (r == GW_POPDB_ERROR) {
-            refund(app, "verify_acct", a->id);
-            refund(app, "verify_ip", req->remote);
-            refund(app, "verify_id12", id12);
-            gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
+        if (r == GW_POPDB_ERROR)
             return -1;
-        }
         if (r == GW_POPDB_NO_MATCH) {
             *why = "refused_popdb_no_match";
             return 0;
@@ -826,32 +839,12 @@ static void h_legacy_verify(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         need_id12_page(app, req, resp, lid, lang, "legacy.id12_invalid", in);
         goto done;
     }
-    /* reserve all three, then give back what was reserved if any limit is over */
-    int l_acct = limited(app, "verify_acct", a.id, app->cfg->lim_verify_account);
-    int l_ip = limited(app, "verify_ip", req->remote, app->cfg->lim_verify_ip);
-    int l_id = limited(app, "verify_id12", info.digits, app->cfg->lim_verify_id12);
-    if (l_acct || l_ip || l_id) {
-        refund(app, "verify_acct", a.id);
-        refund(app, "verify_ip", req->remote);
-        refund(app, "verify_id12", info.digits);
-        audit(app, "popdb_check", cl->id, info.digits, a.id, "rate_limited", req);
+    int r = popdb_check_limited(app, req, cl, &a, info.digits, a.full_name);
+    if (!r) {
         result_page(app, req, resp, 429, "rate_limited", lang, lid, 1, NULL);
         goto done;
     }
-    char detail[160] = "";
-    int r = gw_popdb_check(app->cfg->popdb, a.cmnd9, info.digits, a.full_name, detail, sizeof(detail));
-    audit(app, "popdb_check", cl->id, info.digits, a.id,
-          r == GW_POPDB_MATCH      ? "match"
-          : r == GW_POPDB_NO_MATCH ? "no_match"
-                                   : "error",
-          req);
     if (r == GW_POPDB_ERROR) {
-        refund(app, "verify_acct", a.id);
-        refund(app, "verify_ip", req->remote);
-        refund(app, "verify_id12", info.digits);
-    }
-    if (r == GW_POPDB_ERROR) {
-        gw_log(GW_LOG_WARN, "popdb", "check failed", "reason", detail, "id", req->id, NULL);
         result_page(app, req, resp, 503, "verify_unavailable", lang, lid, 1, NULL);
         gw_resp_header(resp, "Retry-After", "60");
         goto done;
