@@ -16,10 +16,10 @@ after(async () => { await st?.stop(); });
 
 // A connection; resolves once connected. .closedAt is set (ms since open) when the server
 // closes it; .data collects what it sent.
-function open() {
+function open(localAddress) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const s = net.connect(st.gw.port, '127.0.0.1');
+    const s = net.connect({ port: st.gw.port, host: '127.0.0.1', localAddress });
     s.data = '';
     s.closedAt = null;
     s.on('data', (c) => { s.data += c.toString('latin1'); });
@@ -103,16 +103,7 @@ test('one address holds at most max_connections_per_ip connections; a freed plac
 test('the process holds at most max_connections in all, and serves again once they go', async () => {
   // 24 in all: from 127.0.0.x addresses, 6 each, so the per-address cap is not what trips
   const held = [];
-  const from = (addr) => new Promise((resolve, reject) => {
-    const s = net.connect({ port: st.gw.port, host: '127.0.0.1', localAddress: addr });
-    s.data = ''; s.closedAt = null;
-    const t0 = Date.now();
-    s.on('data', (c) => { s.data += c.toString('latin1'); });
-    s.on('error', () => {});
-    s.on('close', () => { s.closedAt = Date.now() - t0; });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
+  const from = open; /* from another loopback address */
   // fill up from five addresses, 5 each at most (under the per-address cap), until the
   // server closes one at once; the other clients' idle keep-alive sockets count too
   let refused = null;
