@@ -394,6 +394,7 @@ typedef struct cb_ctx {
     const gw_idp_ops_t *ops;
     gw_identity_t id;
     int batch_held; /* cb_end's store batch is open already (gw_store_batch_try_begin) */
+    gw_sso_t before; /* the SSO session the browser came with (sid NULL: none) */
     const char *fail_code; /* a failed step's page, shown by cb_fail */
     char fail_detail[256];
 } cb_ctx_t;
@@ -407,6 +408,7 @@ static void cb_ctx_free(void *p)
     flow_cleanup(&c->flow);
     gw_login_cleanup(&c->login);
     free(c->retry);
+    gw_sso_cleanup(&c->before);
     free(c->back);
     free(c);
 }
@@ -445,9 +447,7 @@ static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (rc == GW_IDP_DONE) {
         /* the rest uses the store; linking may call the population DB */
         const gw_client_t *cl = gw_config_client(app->cfg, c->login.portal);
-        gw_sso_t before = { 0 };
-        int had_session = gw_sso_open(app, req, &before) == GW_OK; /* cb_end may end it: off the I/O thread */
-        gw_sso_cleanup(&before);
+        int had_session = gw_sso_open(app, req, &c->before) == GW_OK; /* cb_end may end it: off the I/O thread */
         if (req->on_io_thread && cl && !cl->has_accounts && !app->audit && !had_session &&
             gw_store_local(app->store, "err") && gw_store_batch_try_begin(app->store) == GW_OK) {
             /* the usual case: the store's write connection was free, so nothing ahead
@@ -554,22 +554,17 @@ static void refused(gw_ctx_t *app, const char *portal, const char *id12, const c
  * portals told: the browser is the second citizen's now. The same citizen logging in
  * again (prompt=login, a step-up) leaves the other session alone. Blocks (back-channel
  * calls): callers are on a worker. */
-static void end_previous_citizen(gw_ctx_t *app, const gw_req_t *req, const char *id12, const char *new_sid)
+static void end_previous_citizen(gw_ctx_t *app, const gw_sso_t *old, const char *id12, const char *new_sid)
 {
-    gw_sso_t old = { 0 };
-    if (gw_sso_open(app, req, &old) != GW_OK)
-        return;
     gw_session_t prev;
-    if (strcmp(old.sid, new_sid) && gw_session_get(app, old.sid, 0, &prev) == GW_OK) {
-        int other = strcmp(gw_session_id12(&prev), id12) != 0;
-        gw_session_cleanup(&prev);
-        if (other) {
-            gw_log(GW_LOG_INFO, "broker", "another citizen logged in on this browser: the previous session ends", "id",
-                   req->id, NULL);
-            gw_session_end(app, NULL, old.sid, old.exp);
-        }
+    if (!old->sid || !strcmp(old->sid, new_sid) || gw_session_get(app, old->sid, 0, &prev) != GW_OK)
+        return;
+    int other = strcmp(gw_session_id12(&prev), id12) != 0;
+    gw_session_cleanup(&prev);
+    if (other) {
+        gw_log(GW_LOG_INFO, "broker", "another citizen logged in on this browser: the previous session ends", NULL);
+        gw_session_end(app, NULL, old->sid, old->exp);
     }
-    gw_sso_cleanup(&old);
 }
 
 static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
@@ -665,7 +660,7 @@ static void cb_end(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 503, "server_busy", lang, retry, back);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
-        end_previous_citizen(app, req, id.id12, sess.sid);
+        end_previous_citizen(app, &c->before, id.id12, sess.sid);
         gw_log(GW_LOG_INFO, "broker", "login", "client", cl->id, "who_id12", id.id12, "eid_level",
                id.level == 2 ? "2" : "1", "id", req->id, NULL);
         gw_audit_event(app, "login",
