@@ -563,7 +563,13 @@ static void end_previous_citizen(gw_ctx_t *app, const gw_sso_t *old, const char 
     gw_session_cleanup(&prev);
     if (other) {
         gw_log(GW_LOG_INFO, "broker", "another citizen logged in on this browser: the previous session ends", NULL);
-        gw_session_end(app, NULL, old->sid, old->exp);
+        /* The browser's cookie is the new citizen's either way; a session that could not
+         * be revoked lives on only for whoever kept a copy of the old cookie: say so. */
+        if (gw_session_end(app, NULL, old->sid, old->exp) != GW_OK) {
+            gw_log(GW_LOG_ERROR, "broker", "the previous citizen's session could not be ended (store unavailable)",
+                   NULL);
+            gw_audit_event(app, "session_end_failed", json_pack("{s:s}", "why", "another_citizen"));
+        }
     }
 }
 

@@ -229,16 +229,23 @@ static void collect_sid(const char *sid, void *ud)
 
 /* End every SSO session of this ID number (the set "sidx" kept at login) as a logout
  * would: revoked on every node, and its portals told. The sessions are read first and
- * ended after: ending one reads the store, which may not happen inside a listing. */
-void gw_admin_revoke_sessions(gw_ctx_t *app, const char *id12)
+ * ended after: ending one reads the store, which may not happen inside a listing.
+ * GW_OK when every session ended; the store's error when the list could not be read or a
+ * revocation could not be written (the sessions it could end are ended; repeating the
+ * call ends the rest). */
+int gw_admin_revoke_sessions(gw_ctx_t *app, const char *id12)
 {
     sid_list_t l = { 0 };
-    gw_store_set_members(app->store, "sidx", id12, 100000, collect_sid, &l);
+    int rc = gw_store_set_members(app->store, "sidx", id12, 100000, collect_sid, &l);
+    if (rc == GW_ENOTFOUND)
+        rc = GW_OK;
     for (size_t i = 0; i < l.n; i++) {
-        gw_session_end(app, NULL, l.v[i], gw_now() + app->cfg->session_lifetime);
+        if (gw_session_end(app, NULL, l.v[i], gw_now() + app->cfg->session_lifetime) != GW_OK)
+            rc = GW_ESTORE;
         free(l.v[i]);
     }
     free(l.v);
+    return rc;
 }
 
 static void h_locks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
@@ -272,10 +279,24 @@ static void h_locks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else if (gw_store_put(app->store, "lock", id12, reason, 100L * 365 * 86400, 0) != GW_OK) {
         store_failed(resp);
     } else {
-        gw_admin_revoke_sessions(app, id12);
+        int ended = gw_admin_revoke_sessions(app, id12) == GW_OK;
         gw_log(GW_LOG_INFO, "admin", "locked", "who_id12", id12, "reason", reason, NULL);
-        gw_audit_event(app, "lock", json_pack("{s:s,s:s}", "who_id12", id12, "reason", reason));
-        gw_resp_json(resp, 200, json_pack("{s:s,s:b,s:s}", "id12", id12, "locked", 1, "reason", reason));
+        gw_audit_event(app, "lock",
+                       json_pack("{s:s,s:s,s:b}", "who_id12", id12, "reason", reason, "sessions_ended", ended));
+        if (ended) {
+            gw_resp_json(resp, 200, json_pack("{s:s,s:b,s:s}", "id12", id12, "locked", 1, "reason", reason));
+        } else {
+            /* new logins are refused already; the sessions still open end when the
+             * request is repeated */
+            gw_log(GW_LOG_ERROR, "admin", "locked, but not every session could be ended", "who_id12", id12, NULL);
+            gw_resp_json(
+                resp, 503,
+                json_pack(
+                    "{s:s,s:s,s:s,s:b,s:b}", "error", "temporarily_unavailable", "error_description",
+                    "the lock is saved, but the citizen's open sessions could not all be ended: repeat the request",
+                    "id12", id12, "locked", 1, "sessions_ended", 0));
+            gw_resp_header(resp, "Retry-After", "1");
+        }
     }
     json_decref(j);
 }
