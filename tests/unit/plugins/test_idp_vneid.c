@@ -18,6 +18,10 @@
 #include "gw_fetch.h"
 #include "gw_util.h"
 #include "idp_vneid/idp_vneid.h"
+#include "idp_vneid/vneid_envelope.h"
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include "plugin.h"
 
 /* "key = value" lines as the configuration file keeps them for the plugin */
@@ -390,6 +394,186 @@ static void test_vneid_id_token_is_verified_before_userinfo(void **state)
     settings_free(s);
 }
 
+/* ---- the {"data","key"} envelope of profile 7.3 ---- */
+
+static EVP_PKEY *rp_key;
+
+static char *b64std(const unsigned char *p, size_t n)
+{
+    char *o = malloc(4 * ((n + 2) / 3) + 1);
+    assert_non_null(o);
+    EVP_EncodeBlock((unsigned char *)o, p, (int)n);
+    return o;
+}
+
+/* An envelope as the provider makes it; pad_ok = 0 writes a last block with bad padding. */
+static char *seal_envelope(const char *pt, size_t keylen, int pad_ok)
+{
+    unsigned char key[32], ct[8192], wk[512];
+    assert_int_equal(gw_random(key, keylen), GW_OK);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    const EVP_CIPHER *c = keylen == 16 ? EVP_aes_128_ecb() : keylen == 24 ? EVP_aes_192_ecb() : EVP_aes_256_ecb();
+    int n1 = 0, n2 = 0;
+    size_t n = strlen(pt);
+    unsigned char buf[8192];
+    memcpy(buf, pt, n);
+    size_t padded = (n / 16 + 1) * 16;
+    memset(buf + n, (int)(padded - n), padded - n);
+    if (!pad_ok)
+        buf[padded - 1] = 0x11; /* more than a block */
+    assert_int_equal(EVP_EncryptInit_ex(x, c, NULL, key, NULL), 1);
+    EVP_CIPHER_CTX_set_padding(x, 0);
+    assert_int_equal(EVP_EncryptUpdate(x, ct, &n1, buf, (int)padded), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(x, ct + n1, &n2), 1);
+    EVP_CIPHER_CTX_free(x);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(rp_key, NULL);
+    size_t wklen = sizeof(wk);
+    assert_int_equal(EVP_PKEY_encrypt_init(pc), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING), 1);
+    assert_int_equal(EVP_PKEY_encrypt(pc, wk, &wklen, key, keylen), 1);
+    EVP_PKEY_CTX_free(pc);
+    char *d = b64std(ct, (size_t)(n1 + n2)), *k = b64std(wk, wklen);
+    char *env = gw_sprintf("{\"data\":\"%s\",\"key\":\"%s\"}", d, k);
+    free(d);
+    free(k);
+    return env;
+}
+
+static int open_env(const char *env, char **out)
+{
+    *out = NULL;
+    return gw_vneid_envelope_open(rp_key, env, strlen(env), out, NULL);
+}
+
+static void refused_env(const char *env)
+{
+    char *out = (char *)"untouched";
+    assert_int_equal(gw_vneid_envelope_open(rp_key, env, strlen(env), &out, NULL), GW_EINVAL);
+    assert_string_equal(out, "untouched");
+}
+
+static void test_envelope_opens_with_each_aes_key_size(void **state)
+{
+    (void)state;
+    rp_key = EVP_RSA_gen(2048);
+    assert_non_null(rp_key);
+    const char *pt = "{\"citizenPid\":\"001099012345\",\"fullName\":\"Nguy\xe1\xbb\x85n V\xc4\x83n A\"}";
+    size_t sizes[] = { 16, 24, 32 };
+    for (size_t i = 0; i < 3; i++) {
+        char *env = seal_envelope(pt, sizes[i], 1), *out = NULL;
+        size_t n = 0;
+        assert_int_equal(gw_vneid_envelope_open(rp_key, env, strlen(env), &out, &n), GW_OK);
+        assert_string_equal(out, pt);
+        assert_int_equal(n, strlen(pt));
+        free(out);
+        free(env);
+    }
+    /* a block-sized plaintext gets a whole block of padding */
+    char *env = seal_envelope("{\"a\":\"01234567\"}", 16, 1), *out = NULL;
+    assert_int_equal(open_env(env, &out), GW_OK);
+    assert_string_equal(out, "{\"a\":\"01234567\"}");
+    free(out);
+    free(env);
+}
+
+/* the character at the middle of a JSON string member, flipped to another base64 one */
+static void flip_in(char *env, const char *member)
+{
+    char *p = strstr(env, member);
+    assert_non_null(p);
+    p += strlen(member) + 3;
+    char *end = strchr(p, '"');
+    char *c = p + (end - p) / 2;
+    *c = *c == 'A' ? 'B' : 'A';
+}
+
+static void test_envelope_refuses_tampered_data_key_and_padding(void **state)
+{
+    (void)state;
+    const char *pt = "{\"citizenPid\":\"001099012345\",\"accountLevel\":2,\"padding\":\"................\"}";
+    char *env = seal_envelope(pt, 16, 1);
+    flip_in(env, "\"data\"");
+    refused_env(env);
+    free(env);
+    env = seal_envelope(pt, 16, 1);
+    flip_in(env, "\"key\"");
+    refused_env(env);
+    free(env);
+    env = seal_envelope(pt, 32, 0);
+    refused_env(env);
+    free(env);
+    /* data and key of two different envelopes */
+    char *a = seal_envelope(pt, 16, 1), *b = seal_envelope(pt, 16, 1);
+    char *ka = strstr(a, "\"key\""), *kb = strstr(b, "\"key\"");
+    assert_int_equal(strlen(ka), strlen(kb));
+    memcpy(ka, kb, strlen(kb));
+    refused_env(a);
+    free(a);
+    free(b);
+    /* the key block encrypted to another RSA key */
+    EVP_PKEY *mine = rp_key;
+    rp_key = EVP_RSA_gen(2048);
+    env = seal_envelope(pt, 16, 1);
+    EVP_PKEY_free(rp_key);
+    rp_key = mine;
+    refused_env(env);
+    free(env);
+}
+
+static void test_envelope_refuses_bad_base64_shapes_and_oversize(void **state)
+{
+    (void)state;
+    char *env = seal_envelope("{}", 16, 1);
+    char *out = NULL;
+    assert_int_equal(open_env(env, &out), GW_OK);
+    free(out);
+    refused_env("");
+    refused_env("{}");
+    refused_env("[\"data\",\"key\"]");
+    refused_env("{\"data\":\"AAAA\"}");
+    refused_env("{\"data\":1,\"key\":\"AAAA\"}");
+    refused_env("{\"data\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"key\":\"AAAA\"}"); /* key too short for the RSA size */
+    /* url-safe alphabet, missing padding, a stray character, padding in the middle */
+    char *d = strstr(env, "\"data\":\"") + 8;
+    char saved = *d;
+    const char bad[] = { '-', '_', '*', '=', ' ' };
+    for (size_t i = 0; i < sizeof(bad); i++) {
+        *d = bad[i];
+        refused_env(env);
+    }
+    *d = saved;
+    char *q = strchr(d, '"');
+    memmove(q - 1, q, strlen(q) + 1); /* one character cut */
+    refused_env(env);
+    free(env);
+    /* a duplicate member */
+    env = seal_envelope("{}", 16, 1);
+    char *dup = gw_sprintf("{\"data\":\"AAAA\",%s", env + 1);
+    refused_env(dup);
+    free(dup);
+    /* over the body bound, and a key member over its bound */
+    size_t big = GW_VNEID_ENVELOPE_MAX + 1;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, env, strlen(env));
+    huge[big] = 0;
+    refused_env(huge);
+    free(huge);
+    char *longkey = malloc(GW_VNEID_WRAPPED_KEY_MAX + 64);
+    strcpy(longkey, "{\"data\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"key\":\"");
+    size_t l = strlen(longkey);
+    memset(longkey + l, 'A', GW_VNEID_WRAPPED_KEY_MAX + 4);
+    strcpy(longkey + l + GW_VNEID_WRAPPED_KEY_MAX + 4, "\"}");
+    refused_env(longkey);
+    free(longkey);
+    free(env);
+    /* no key at all */
+    out = (char *)"untouched";
+    assert_int_equal(gw_vneid_envelope_open(NULL, "{}", 2, &out, NULL), GW_EINVAL);
+    EVP_PKEY_free(rp_key);
+    rp_key = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +583,9 @@ int main(void)
         cmocka_unit_test(test_vneid_login_without_id_token_maps_userinfo),
         cmocka_unit_test(test_vneid_refuses_bad_answers_with_a_page_code),
         cmocka_unit_test(test_vneid_id_token_is_verified_before_userinfo),
+        cmocka_unit_test(test_envelope_opens_with_each_aes_key_size),
+        cmocka_unit_test(test_envelope_refuses_tampered_data_key_and_padding),
+        cmocka_unit_test(test_envelope_refuses_bad_base64_shapes_and_oversize),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
