@@ -21,6 +21,8 @@
 #include "idp_vneid/vneid_envelope.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <unistd.h>
 #include <openssl/rsa.h>
 #include "plugin.h"
 
@@ -42,13 +44,17 @@ static void lines_of(gw_dir_lines_t *l, const char *text)
     free(copy);
 }
 
-#define PROFILE                                                                                                        \
+/* the provider and our client at it, as every profile below has them */
+#define PROVIDER                                                                                                       \
     "issuer = https://vneid.test\n"                                                                                    \
     "authorization_endpoint = https://vneid.test/auth\n"                                                               \
     "token_endpoint = https://vneid.test/token\n"                                                                      \
     "userinfo_endpoint = https://vneid.test/userinfo\n"                                                                \
     "client_id = eidgw test\n"                                                                                         \
-    "client_secret = s3cret\n"                                                                                         \
+    "client_secret = s3cret\n"
+
+#define PROFILE                                                                                                        \
+    PROVIDER                                                                                                           \
     "claim_id = SoDinhDanh\n"                                                                                          \
     "claim_name = HoVaTen\n"                                                                                           \
     "claim_birthdate = NgaySinh\n"                                                                                     \
@@ -574,6 +580,97 @@ static void test_envelope_refuses_bad_base64_shapes_and_oversize(void **state)
     rp_key = NULL;
 }
 
+/* ---- profile = encrypted (DOMAIN.md 7.3) through the login steps ---- */
+
+#define ENC_PROFILE                                                                                                    \
+    PROVIDER                                                                                                           \
+    "claim_id = citizenPid\n"                                                                                          \
+    "claim_name = fullName\n"                                                                                          \
+    "claim_birthdate = birthDate\n"                                                                                    \
+    "birthdate_format = DD/MM/YYYY\n"                                                                                  \
+    "claim_level = accountLevel\n"                                                                                     \
+    "claim_account_type = accountType\n"                                                                               \
+    "profile = encrypted\n"
+
+static void test_vneid_encrypted_profile_logs_in_from_sealed_answers(void **state)
+{
+    (void)state;
+    rp_key = EVP_RSA_gen(2048);
+    assert_non_null(rp_key);
+    char pem[] = "/tmp/eidgw-rp-XXXXXX";
+    int fd = mkstemp(pem);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_int_equal(PEM_write_PrivateKey(f, rp_key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    char err[256], detail[256] = "", text[2048];
+
+    /* the wrong combinations, each at its line */
+    assert_null(settings_of(ENC_PROFILE "id_token = absent\nnonce = no\n", err, sizeof(err)));
+    assert_string_equal(err, "t.conf:23: decryption_key: required with profile = encrypted");
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nnonce = no\njwks_uri = https://vneid.test/k\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:10: id_token: profile = encrypted has no id_token: set id_token = absent");
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nid_token = absent\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:10: nonce: profile = encrypted has no nonce: set nonce = no");
+    assert_null(settings_of(ENC_PROFILE "decryption_key = /nonexistent.pem\nid_token = absent\nnonce = no\n", err,
+                            sizeof(err)));
+    assert_string_equal(err, "t.conf:24: decryption_key: '/nonexistent.pem' is not a readable PEM RSA private key");
+    snprintf(text, sizeof(text), PROFILE "id_token = absent\ndecryption_key = %s\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:28: decryption_key: only with profile = encrypted");
+
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nid_token = absent\nnonce = no\npkce = no\n", pem);
+    gw_vneid_settings_t *s = settings_of(text, err, sizeof(err));
+    assert_non_null(s);
+    gw_idp_env_t env = { .redirect_uri = "https://gw.test/callback" };
+    gw_outcall_t call;
+    void *st = gw_idp_vneid.begin(&env, s, "a+b/c=", NULL, NULL, &call);
+    assert_null(call.basic_user);
+    assert_null(call.basic_pass);
+    assert_non_null(strstr(call.form, "code=a%2Bb%2Fc%3D"));
+    assert_non_null(strstr(call.form, "client_id=eidgw%20test"));
+    assert_non_null(strstr(call.form, "client_secret=s3cret"));
+    gw_identity_t id = { 0 };
+    const char *code = NULL;
+    char *tok = seal_envelope("{\"access_token\":\"at-9\",\"token_type\":\"Bearer\"}", 16, 1);
+    assert_int_equal(step(&env, s, st, answer(200, tok), 0, &call, &id, &code, detail), GW_IDP_CALL);
+    free(tok);
+    assert_string_equal(call.bearer, "at-9");
+    char *ui = seal_envelope("{\"citizenPid\":\"001099012345\",\"fullName\":\"Tr\\u1ea7n Th\\u1ecb B\","
+                             "\"birthDate\":\"15/02/1999\",\"accountType\":\"1\",\"accountLevel\":2}",
+                             32, 1);
+    assert_int_equal(step(&env, s, st, answer(200, ui), 0, &call, &id, &code, detail), GW_IDP_DONE);
+    free(ui);
+    assert_string_equal(id.id12, "001099012345");
+    assert_string_equal(id.name, "Trần Thị B");
+    assert_string_equal(id.birthdate, "1999-02-15");
+    assert_int_equal(id.level, 2);
+    assert_string_equal(id.account_type, "1");
+    gw_identity_cleanup(&id);
+    gw_idp_vneid.end(st);
+
+    /* a sealed answer that does not open: one page code, one reason, whatever broke */
+    const char *bad[] = { "{\"data\":\"AAAA\",\"key\":\"AAAA\"}", NULL };
+    char *tampered = seal_envelope("{\"access_token\":\"at-9\"}", 16, 1);
+    flip_in(tampered, "\"key\"");
+    bad[1] = tampered;
+    for (size_t i = 0; i < 2; i++) {
+        st = gw_idp_vneid.begin(&env, s, "c", NULL, NULL, &call);
+        code = NULL;
+        assert_int_equal(step(&env, s, st, answer(200, bad[i]), 0, &call, &id, &code, detail), GW_IDP_FAIL);
+        assert_string_equal(code, "upstream_error");
+        assert_string_equal(detail, "token endpoint: the encrypted response does not open");
+        gw_idp_vneid.end(st);
+    }
+    free(tampered);
+    settings_free(s);
+    unlink(pem);
+    EVP_PKEY_free(rp_key);
+    rp_key = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -586,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_envelope_opens_with_each_aes_key_size),
         cmocka_unit_test(test_envelope_refuses_tampered_data_key_and_padding),
         cmocka_unit_test(test_envelope_refuses_bad_base64_shapes_and_oversize),
+        cmocka_unit_test(test_vneid_encrypted_profile_logs_in_from_sealed_answers),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
