@@ -8,6 +8,7 @@
 #include "../plugin.h"
 #include "gw_json.h"
 #include "idp_vneid.h"
+#include "vneid_envelope.h"
 #include "gw_directive.h"
 #include "gw_crypto.h"
 #include "gw_http.h"
@@ -18,6 +19,9 @@
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 void gw_identity_cleanup(gw_identity_t *id)
 {
@@ -230,14 +234,56 @@ static void *vneid_begin(const gw_idp_env_t *env, const void *settings, const ch
         gw_buf_printf(&form, "&code_verifier=%s", ev);
         free(ev);
     }
+    if (up->profile == 1) { /* 7.3: the client's credentials in the form */
+        char *eid = gw_url_encode(up->client_id), *esec = gw_url_encode(up->client_secret);
+        gw_buf_printf(&form, "&client_id=%s&client_secret=%s", eid, esec);
+        free(eid);
+        gw_wipe_free(esec);
+    }
     r->form = gw_buf_steal(&form);
     r->nonce = nonce ? gw_strdup(nonce) : NULL;
     *call = (gw_outcall_t){ .url = up->token_endpoint,
                             .form = r->form,
-                            .basic_user = up->client_id,
-                            .basic_pass = up->client_secret,
+                            .basic_user = up->profile == 1 ? NULL : up->client_id,
+                            .basic_pass = up->profile == 1 ? NULL : up->client_secret,
                             .timeout_ms = up->timeout * 1000 };
     return r;
+}
+
+static EVP_PKEY *load_rp_key(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (k && EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+/* A token or userinfo body as JSON; in profile 7.3 a {"data","key"} body is opened first.
+ * NULL, with *sealed_bad set, for an envelope that does not open: one outcome for every
+ * way it can fail, so nothing on the wire tells them apart. */
+static json_t *answer_json(const gw_vneid_settings_t *up, const gw_http_result_t *a, int *sealed_bad)
+{
+    *sealed_bad = 0;
+    json_t *o = gw_json_parse(a->body, a->len, NULL, 0);
+    if (up->profile != 1 || !json_is_object(o) || !json_object_get(o, "data") || !json_object_get(o, "key"))
+        return o;
+    json_decref(o);
+    o = NULL;
+    EVP_PKEY *k = load_rp_key(up->decryption_key);
+    char *pt = NULL;
+    size_t n = 0;
+    if (k && gw_vneid_envelope_open(k, a->body, a->len, &pt, &n) == GW_OK)
+        o = gw_json_parse(pt, n, NULL, 0);
+    EVP_PKEY_free(k);
+    gw_wipe_free(pt);
+    if (!o)
+        *sealed_bad = 1;
+    return o;
 }
 
 /* The token answer: the access token, and the id_token checked. Returns GW_IDP_CALL with
@@ -254,7 +300,13 @@ static int token_answer(const gw_idp_env_t *env, const gw_vneid_settings_t *up, 
             snprintf(detail, dl, "token endpoint: HTTP %ld", tr->status);
         return GW_IDP_FAIL;
     }
-    json_t *tok = gw_json_parse(tr->body, tr->len, NULL, 0);
+    int sealed_bad = 0;
+    json_t *tok = answer_json(up, tr, &sealed_bad);
+    if (sealed_bad) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "token endpoint: the encrypted response does not open");
+        return GW_IDP_FAIL;
+    }
     const char *at = json_string_value(json_object_get(tok, "access_token"));
     if (tr->status != 200 || !at) {
         *ret_code = "upstream_error";
@@ -309,8 +361,14 @@ static int userinfo_answer(const gw_vneid_settings_t *up, vneid_run_t *r, const 
         snprintf(detail, dl, "userinfo: %s", ur->status ? "server error" : ur->error);
         return GW_IDP_FAIL;
     }
-    json_t *ui = ur->status == 200 ? gw_json_parse(ur->body, ur->len, NULL, 0) : NULL;
+    int sealed_bad = 0;
+    json_t *ui = ur->status == 200 ? answer_json(up, ur, &sealed_bad) : NULL;
     int rc = GW_IDP_FAIL;
+    if (sealed_bad) {
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "userinfo: the encrypted response does not open");
+        return GW_IDP_FAIL;
+    }
     if (!json_is_object(ui)) {
         *ret_code = "upstream_error";
         snprintf(detail, dl, "userinfo: HTTP %ld or not a JSON object", ur->status);
@@ -407,12 +465,51 @@ static const gw_directive_t vneid_dirs[] = {
     UPS("claim_logout_uri", GW_DIR_STR, claim_logout_uri, 0, 0, NULL, 0, NULL),
     UPS("timeout", GW_DIR_SECONDS, timeout, 1, 120, NULL, 0, "10s"),
     UPS("clock_skew", GW_DIR_SECONDS, clock_skew, 0, 600, NULL, 0, "60s"),
+    UPS("profile", GW_DIR_CHOICE, profile, 0, 0, "oidc encrypted", 0, "oidc"),
+    UPS("decryption_key", GW_DIR_STR, decryption_key, 0, 0, NULL, 0, NULL),
     { 0 },
 };
+
+/* the line of a key in the section, or the section's own line when the key was not given */
+static int line_of(const gw_dir_section_t *sec, const char *key)
+{
+    for (int i = 0; vneid_dirs[i].name; i++)
+        if (!strcmp(vneid_dirs[i].name, key))
+            return sec->set_line[i] ? sec->set_line[i] : sec->line;
+    return sec->line;
+}
+
+/* profile = encrypted (DOMAIN.md 7.3): eidgw's RSA key, and neither id_token nor nonce */
+static int encrypted_check(const gw_vneid_settings_t *up, const gw_dir_section_t *sec, char *err, size_t errlen)
+{
+    if (up->profile != 1) {
+        if (up->decryption_key)
+            return gw_dir_error(err, errlen, sec->file, line_of(sec, "decryption_key"), "decryption_key",
+                                "only with profile = encrypted");
+        return 0;
+    }
+    if (!up->decryption_key)
+        return gw_dir_error(err, errlen, sec->file, line_of(sec, "profile"), "decryption_key",
+                            "required with profile = encrypted");
+    EVP_PKEY *k = load_rp_key(up->decryption_key);
+    EVP_PKEY_free(k);
+    if (!k)
+        return gw_dir_error(err, errlen, sec->file, line_of(sec, "decryption_key"), "decryption_key",
+                            "'%s' is not a readable PEM RSA private key", up->decryption_key);
+    if (up->id_token)
+        return gw_dir_error(err, errlen, sec->file, line_of(sec, "id_token"), "id_token",
+                            "profile = encrypted has no id_token: set id_token = absent");
+    if (up->use_nonce)
+        return gw_dir_error(err, errlen, sec->file, line_of(sec, "nonce"), "nonce",
+                            "profile = encrypted has no nonce: set nonce = no");
+    return 0;
+}
 
 static int vneid_check(void *settings, const gw_dir_section_t *sec, char *err, size_t errlen)
 {
     const gw_vneid_settings_t *up = settings;
+    if (encrypted_check(up, sec, err, errlen))
+        return -1;
     if (up->id_token && !up->jwks_uri)
         return gw_dir_error(err, errlen, sec->file, sec->line, "jwks_uri", "required in [%s] unless id_token = absent",
                             sec->name);

@@ -23,6 +23,8 @@ typedef struct gw_vneid_settings {
     char *claim_logout_uri;
     long timeout; /* seconds */
     long clock_skew; /* seconds */
+    int profile; /* 0 oidc (DOMAIN.md 7.2), 1 encrypted (7.3) */
+    char *decryption_key; /* PEM file: eidgw's RSA private key, profile = encrypted */
 } gw_vneid_settings_t;
 
 #endif

@@ -21,6 +21,8 @@ function parseArgs(argv) {
     else if (a === '--host') { o.host = v; i++; }
     else if (a === '--issuer') { o.issuer = v.replace(/\/+$/, ''); i++; }
     else if (a === '--citizens') { o.citizens = v; i++; }
+    // profile 7.3: token and userinfo answers sealed to this RSA public key (PEM), no id_token
+    else if (a === '--encrypt-to') { o.encryptTo = v; i++; }
     else if (a === '--client') {
       const m = /^([^:]+):([^:]*):(.+)$/.exec(v || '');
       if (!m) die(`bad --client ${v} (want ID:SECRET:REDIRECT_URI)`);
@@ -38,6 +40,16 @@ function die(msg) { console.error(`vneid-sim: ${msg}`); process.exit(2); }
 
 const opt = parseArgs(process.argv.slice(2));
 const citizens = JSON.parse(readFileSync(opt.citizens, 'utf8'));
+const rpKey = opt.encryptTo ? crypto.createPublicKey(readFileSync(opt.encryptTo)) : null;
+// {"data","key"}: AES-128-ECB/PKCS#5 data, the AES key RSA-PKCS#1 v1.5-encrypted to the RP
+function seal(obj) {
+  const k = crypto.randomBytes(16);
+  const c = crypto.createCipheriv('aes-128-ecb', k, null);
+  const data = Buffer.concat([c.update(JSON.stringify(obj), 'utf8'), c.final()]).toString('base64');
+  const wk = crypto.publicEncrypt({ key: rpKey, padding: crypto.constants.RSA_PKCS1_PADDING }, k);
+  if (faults.seal_tamper === 'key') wk[wk.length >> 1] ^= 0x01; // a test's broken envelope
+  return { data, key: wk.toString('base64') };
+}
 const byId = new Map(citizens.map((c) => [c.id12, c]));
 let base = '';   // http://host:port, known once listening
 let issuer = ''; // --issuer or base
@@ -307,6 +319,7 @@ async function token(req, res) {
   const at = rand(32);
   tokens.set(at, { citizenId: c.id12, clientId: client.id, sid: g.sid, exp: now() + TOKEN_TTL });
   const out = { access_token: at, token_type: 'Bearer', expires_in: TOKEN_TTL, scope: g.scope, session_state: g.sid };
+  if (rpKey) return json(res, 200, seal(out), { Pragma: 'no-cache' });
   if (faults.id_token !== 'missing') out.id_token = idToken(g, client.id);
   json(res, 200, out, { Pragma: 'no-cache' });
 }
@@ -342,6 +355,10 @@ async function userinfo(req, res) {
   };
   if (typeof faults.userinfo_sub === 'string') claims.sub = faults.userinfo_sub;
   if (faults.userinfo_override && typeof faults.userinfo_override === 'object') Object.assign(claims, faults.userinfo_override);
+  if (rpKey) {
+    return json(res, 200, seal({ citizenPid: c.id12, fullName: c.name, birthDate: c.birthdate || '',
+      accountType: String(c.account_type), accountLevel: c.level }));
+  }
   json(res, 200, claims);
 }
 

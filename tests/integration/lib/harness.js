@@ -108,7 +108,7 @@ level_map = 2:2
 claim_account_type = ${u.claim_account_type || 'LoaiTaiKhoan'}
 claim_logout_uri = logoutUri
 timeout = ${u.timeout || '3s'}
-`;
+${(u.more || '').replaceAll('DIR/', `${dir}/`)}`;
   for (const c of clients) {
     s += `\n[client ${c.id}]\nname = ${c.name || 'Cổng ' + c.id}\n`;
     if (c.public) s += 'public = yes\n'; else s += `secret_sha256 = ${sha256hex(c.secret)}\n`;
@@ -125,9 +125,9 @@ timeout = ${u.timeout || '3s'}
 }
 
 // Start the VNeID simulator. Returns {url, proc, faults(obj), stats()}.
-export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clientSecret = secret()) {
+export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clientSecret = secret(), simArgs = []) {
   const port = await freePort();
-  const args = [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(port)];
+  const args = [path.join(ROOT, 'sim/vneid/server.js'), '--port', String(port), ...simArgs];
   for (const r of redirectUris) args.push('--client', `${clientId}:${clientSecret}:${r}`);
   const proc = run('vneid-sim', process.execPath, args, { dir });
   const url = `http://127.0.0.1:${port}`;
@@ -168,11 +168,12 @@ export async function startGateway(opts) {
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
 export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server,
-                                          samlKey } = {}) {
+                                          samlKey, simArgs } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
-  const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`]);
+  const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`], undefined, undefined,
+                                  typeof simArgs === 'function' ? simArgs(dir) : simArgs);
   const cl = clients || defaultClients(port);
   const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server, samlKey,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });

@@ -18,6 +18,12 @@
 #include "gw_fetch.h"
 #include "gw_util.h"
 #include "idp_vneid/idp_vneid.h"
+#include "idp_vneid/vneid_envelope.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <unistd.h>
+#include <openssl/rsa.h>
 #include "plugin.h"
 
 /* "key = value" lines as the configuration file keeps them for the plugin */
@@ -38,13 +44,17 @@ static void lines_of(gw_dir_lines_t *l, const char *text)
     free(copy);
 }
 
-#define PROFILE                                                                                                        \
+/* the provider and our client at it, as every profile below has them */
+#define PROVIDER                                                                                                       \
     "issuer = https://vneid.test\n"                                                                                    \
     "authorization_endpoint = https://vneid.test/auth\n"                                                               \
     "token_endpoint = https://vneid.test/token\n"                                                                      \
     "userinfo_endpoint = https://vneid.test/userinfo\n"                                                                \
     "client_id = eidgw test\n"                                                                                         \
-    "client_secret = s3cret\n"                                                                                         \
+    "client_secret = s3cret\n"
+
+#define PROFILE                                                                                                        \
+    PROVIDER                                                                                                           \
     "claim_id = SoDinhDanh\n"                                                                                          \
     "claim_name = HoVaTen\n"                                                                                           \
     "claim_birthdate = NgaySinh\n"                                                                                     \
@@ -390,6 +400,277 @@ static void test_vneid_id_token_is_verified_before_userinfo(void **state)
     settings_free(s);
 }
 
+/* ---- the {"data","key"} envelope of profile 7.3 ---- */
+
+static EVP_PKEY *rp_key;
+
+static char *b64std(const unsigned char *p, size_t n)
+{
+    char *o = malloc(4 * ((n + 2) / 3) + 1);
+    assert_non_null(o);
+    EVP_EncodeBlock((unsigned char *)o, p, (int)n);
+    return o;
+}
+
+/* An envelope as the provider makes it; pad_ok = 0 writes a last block with bad padding. */
+static char *seal_envelope(const char *pt, size_t keylen, int pad_ok)
+{
+    unsigned char key[32], ct[8192], wk[512];
+    assert_int_equal(gw_random(key, keylen), GW_OK);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    const EVP_CIPHER *c = keylen == 16 ? EVP_aes_128_ecb() : keylen == 24 ? EVP_aes_192_ecb() : EVP_aes_256_ecb();
+    int n1 = 0, n2 = 0;
+    size_t n = strlen(pt);
+    unsigned char buf[8192];
+    memcpy(buf, pt, n);
+    size_t padded = (n / 16 + 1) * 16;
+    memset(buf + n, (int)(padded - n), padded - n);
+    if (!pad_ok)
+        buf[padded - 1] = 0x11; /* more than a block */
+    assert_int_equal(EVP_EncryptInit_ex(x, c, NULL, key, NULL), 1);
+    EVP_CIPHER_CTX_set_padding(x, 0);
+    assert_int_equal(EVP_EncryptUpdate(x, ct, &n1, buf, (int)padded), 1);
+    assert_int_equal(EVP_EncryptFinal_ex(x, ct + n1, &n2), 1);
+    EVP_CIPHER_CTX_free(x);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(rp_key, NULL);
+    size_t wklen = sizeof(wk);
+    assert_int_equal(EVP_PKEY_encrypt_init(pc), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING), 1);
+    assert_int_equal(EVP_PKEY_encrypt(pc, wk, &wklen, key, keylen), 1);
+    EVP_PKEY_CTX_free(pc);
+    char *d = b64std(ct, (size_t)(n1 + n2)), *k = b64std(wk, wklen);
+    char *env = gw_sprintf("{\"data\":\"%s\",\"key\":\"%s\"}", d, k);
+    free(d);
+    free(k);
+    return env;
+}
+
+static int open_env(const char *env, char **out)
+{
+    *out = NULL;
+    return gw_vneid_envelope_open(rp_key, env, strlen(env), out, NULL);
+}
+
+static void refused_env(const char *env)
+{
+    char *out = (char *)"untouched";
+    assert_int_equal(gw_vneid_envelope_open(rp_key, env, strlen(env), &out, NULL), GW_EINVAL);
+    assert_string_equal(out, "untouched");
+}
+
+static void test_envelope_opens_with_each_aes_key_size(void **state)
+{
+    (void)state;
+    rp_key = EVP_RSA_gen(2048);
+    assert_non_null(rp_key);
+    const char *pt = "{\"citizenPid\":\"001099012345\",\"fullName\":\"Nguy\xe1\xbb\x85n V\xc4\x83n A\"}";
+    size_t sizes[] = { 16, 24, 32 };
+    for (size_t i = 0; i < 3; i++) {
+        char *env = seal_envelope(pt, sizes[i], 1), *out = NULL;
+        size_t n = 0;
+        assert_int_equal(gw_vneid_envelope_open(rp_key, env, strlen(env), &out, &n), GW_OK);
+        assert_string_equal(out, pt);
+        assert_int_equal(n, strlen(pt));
+        free(out);
+        free(env);
+    }
+    /* a block-sized plaintext gets a whole block of padding */
+    char *env = seal_envelope("{\"a\":\"01234567\"}", 16, 1), *out = NULL;
+    assert_int_equal(open_env(env, &out), GW_OK);
+    assert_string_equal(out, "{\"a\":\"01234567\"}");
+    free(out);
+    free(env);
+}
+
+/* the character at the middle of a JSON string member, flipped to another base64 one */
+static void flip_in(char *env, const char *member)
+{
+    char *p = strstr(env, member);
+    assert_non_null(p);
+    p += strlen(member) + 3;
+    char *end = strchr(p, '"');
+    char *c = p + (end - p) / 2;
+    *c = *c == 'A' ? 'B' : 'A';
+}
+
+static void test_envelope_refuses_tampered_data_key_and_padding(void **state)
+{
+    (void)state;
+    const char *pt = "{\"citizenPid\":\"001099012345\",\"accountLevel\":2,\"padding\":\"................\"}";
+    char *env = seal_envelope(pt, 16, 1);
+    flip_in(env, "\"data\"");
+    refused_env(env);
+    free(env);
+    env = seal_envelope(pt, 16, 1);
+    flip_in(env, "\"key\"");
+    refused_env(env);
+    free(env);
+    env = seal_envelope(pt, 32, 0);
+    refused_env(env);
+    free(env);
+    /* data and key of two different envelopes */
+    char *a = seal_envelope(pt, 16, 1), *b = seal_envelope(pt, 16, 1);
+    char *ka = strstr(a, "\"key\""), *kb = strstr(b, "\"key\"");
+    assert_int_equal(strlen(ka), strlen(kb));
+    memcpy(ka, kb, strlen(kb));
+    refused_env(a);
+    free(a);
+    free(b);
+    /* the key block encrypted to another RSA key */
+    EVP_PKEY *mine = rp_key;
+    rp_key = EVP_RSA_gen(2048);
+    env = seal_envelope(pt, 16, 1);
+    EVP_PKEY_free(rp_key);
+    rp_key = mine;
+    refused_env(env);
+    free(env);
+}
+
+static void test_envelope_refuses_bad_base64_shapes_and_oversize(void **state)
+{
+    (void)state;
+    char *env = seal_envelope("{}", 16, 1);
+    char *out = NULL;
+    assert_int_equal(open_env(env, &out), GW_OK);
+    free(out);
+    refused_env("");
+    refused_env("{}");
+    refused_env("[\"data\",\"key\"]");
+    refused_env("{\"data\":\"AAAA\"}");
+    refused_env("{\"data\":1,\"key\":\"AAAA\"}");
+    refused_env("{\"data\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"key\":\"AAAA\"}"); /* key too short for the RSA size */
+    /* url-safe alphabet, missing padding, a stray character, padding in the middle */
+    char *d = strstr(env, "\"data\":\"") + 8;
+    char saved = *d;
+    const char bad[] = { '-', '_', '*', '=', ' ' };
+    for (size_t i = 0; i < sizeof(bad); i++) {
+        *d = bad[i];
+        refused_env(env);
+    }
+    *d = saved;
+    char *q = strchr(d, '"');
+    memmove(q - 1, q, strlen(q) + 1); /* one character cut */
+    refused_env(env);
+    free(env);
+    /* a duplicate member */
+    env = seal_envelope("{}", 16, 1);
+    char *dup = gw_sprintf("{\"data\":\"AAAA\",%s", env + 1);
+    refused_env(dup);
+    free(dup);
+    /* over the body bound, and a key member over its bound */
+    size_t big = GW_VNEID_ENVELOPE_MAX + 1;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    memcpy(huge, env, strlen(env));
+    huge[big] = 0;
+    refused_env(huge);
+    free(huge);
+    char *longkey = malloc(GW_VNEID_WRAPPED_KEY_MAX + 64);
+    strcpy(longkey, "{\"data\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"key\":\"");
+    size_t l = strlen(longkey);
+    memset(longkey + l, 'A', GW_VNEID_WRAPPED_KEY_MAX + 4);
+    strcpy(longkey + l + GW_VNEID_WRAPPED_KEY_MAX + 4, "\"}");
+    refused_env(longkey);
+    free(longkey);
+    free(env);
+    /* no key at all */
+    out = (char *)"untouched";
+    assert_int_equal(gw_vneid_envelope_open(NULL, "{}", 2, &out, NULL), GW_EINVAL);
+    EVP_PKEY_free(rp_key);
+    rp_key = NULL;
+}
+
+/* ---- profile = encrypted (DOMAIN.md 7.3) through the login steps ---- */
+
+#define ENC_PROFILE                                                                                                    \
+    PROVIDER                                                                                                           \
+    "claim_id = citizenPid\n"                                                                                          \
+    "claim_name = fullName\n"                                                                                          \
+    "claim_birthdate = birthDate\n"                                                                                    \
+    "birthdate_format = DD/MM/YYYY\n"                                                                                  \
+    "claim_level = accountLevel\n"                                                                                     \
+    "claim_account_type = accountType\n"                                                                               \
+    "profile = encrypted\n"
+
+static void test_vneid_encrypted_profile_logs_in_from_sealed_answers(void **state)
+{
+    (void)state;
+    rp_key = EVP_RSA_gen(2048);
+    assert_non_null(rp_key);
+    char pem[] = "/tmp/eidgw-rp-XXXXXX";
+    int fd = mkstemp(pem);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_int_equal(PEM_write_PrivateKey(f, rp_key, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    char err[256], detail[256] = "", text[2048];
+
+    /* the wrong combinations, each at its line */
+    assert_null(settings_of(ENC_PROFILE "id_token = absent\nnonce = no\n", err, sizeof(err)));
+    assert_string_equal(err, "t.conf:23: decryption_key: required with profile = encrypted");
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nnonce = no\njwks_uri = https://vneid.test/k\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:10: id_token: profile = encrypted has no id_token: set id_token = absent");
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nid_token = absent\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:10: nonce: profile = encrypted has no nonce: set nonce = no");
+    assert_null(settings_of(ENC_PROFILE "decryption_key = /nonexistent.pem\nid_token = absent\nnonce = no\n", err,
+                            sizeof(err)));
+    assert_string_equal(err, "t.conf:24: decryption_key: '/nonexistent.pem' is not a readable PEM RSA private key");
+    snprintf(text, sizeof(text), PROFILE "id_token = absent\ndecryption_key = %s\n", pem);
+    assert_null(settings_of(text, err, sizeof(err)));
+    assert_string_equal(err, "t.conf:28: decryption_key: only with profile = encrypted");
+
+    snprintf(text, sizeof(text), ENC_PROFILE "decryption_key = %s\nid_token = absent\nnonce = no\npkce = no\n", pem);
+    gw_vneid_settings_t *s = settings_of(text, err, sizeof(err));
+    assert_non_null(s);
+    gw_idp_env_t env = { .redirect_uri = "https://gw.test/callback" };
+    gw_outcall_t call;
+    void *st = gw_idp_vneid.begin(&env, s, "a+b/c=", NULL, NULL, &call);
+    assert_null(call.basic_user);
+    assert_null(call.basic_pass);
+    assert_non_null(strstr(call.form, "code=a%2Bb%2Fc%3D"));
+    assert_non_null(strstr(call.form, "client_id=eidgw%20test"));
+    assert_non_null(strstr(call.form, "client_secret=s3cret"));
+    gw_identity_t id = { 0 };
+    const char *code = NULL;
+    char *tok = seal_envelope("{\"access_token\":\"at-9\",\"token_type\":\"Bearer\"}", 16, 1);
+    assert_int_equal(step(&env, s, st, answer(200, tok), 0, &call, &id, &code, detail), GW_IDP_CALL);
+    free(tok);
+    assert_string_equal(call.bearer, "at-9");
+    char *ui = seal_envelope("{\"citizenPid\":\"001099012345\",\"fullName\":\"Tr\\u1ea7n Th\\u1ecb B\","
+                             "\"birthDate\":\"15/02/1999\",\"accountType\":\"1\",\"accountLevel\":2}",
+                             32, 1);
+    assert_int_equal(step(&env, s, st, answer(200, ui), 0, &call, &id, &code, detail), GW_IDP_DONE);
+    free(ui);
+    assert_string_equal(id.id12, "001099012345");
+    assert_string_equal(id.name, "Trần Thị B");
+    assert_string_equal(id.birthdate, "1999-02-15");
+    assert_int_equal(id.level, 2);
+    assert_string_equal(id.account_type, "1");
+    gw_identity_cleanup(&id);
+    gw_idp_vneid.end(st);
+
+    /* a sealed answer that does not open: one page code, one reason, whatever broke */
+    const char *bad[] = { "{\"data\":\"AAAA\",\"key\":\"AAAA\"}", NULL };
+    char *tampered = seal_envelope("{\"access_token\":\"at-9\"}", 16, 1);
+    flip_in(tampered, "\"key\"");
+    bad[1] = tampered;
+    for (size_t i = 0; i < 2; i++) {
+        st = gw_idp_vneid.begin(&env, s, "c", NULL, NULL, &call);
+        code = NULL;
+        assert_int_equal(step(&env, s, st, answer(200, bad[i]), 0, &call, &id, &code, detail), GW_IDP_FAIL);
+        assert_string_equal(code, "upstream_error");
+        assert_string_equal(detail, "token endpoint: the encrypted response does not open");
+        gw_idp_vneid.end(st);
+    }
+    free(tampered);
+    settings_free(s);
+    unlink(pem);
+    EVP_PKEY_free(rp_key);
+    rp_key = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +680,10 @@ int main(void)
         cmocka_unit_test(test_vneid_login_without_id_token_maps_userinfo),
         cmocka_unit_test(test_vneid_refuses_bad_answers_with_a_page_code),
         cmocka_unit_test(test_vneid_id_token_is_verified_before_userinfo),
+        cmocka_unit_test(test_envelope_opens_with_each_aes_key_size),
+        cmocka_unit_test(test_envelope_refuses_tampered_data_key_and_padding),
+        cmocka_unit_test(test_envelope_refuses_bad_base64_shapes_and_oversize),
+        cmocka_unit_test(test_vneid_encrypted_profile_logs_in_from_sealed_answers),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_keys);
 }
