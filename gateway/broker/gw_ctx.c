@@ -2,6 +2,9 @@
 #include "gw_ctx.h"
 #include "gw_audit.h"
 #include "gw_log.h"
+#include "gw_revfile.h"
+#include <errno.h>
+#include <time.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +106,10 @@ static void on_revoked(const char *sid, int64_t until, void *ud)
 {
     gw_ctx_t *app = ud;
     gw_revset_add(&app->revoked, sid, until);
+    if (app->cfg->revocation_file &&
+        gw_revfile_add(app->cfg->revocation_file, sid, until, (int64_t)time(NULL)) != 0)
+        gw_log(GW_LOG_ERROR, "revfile", "cannot write the revocation file", "path",
+               app->cfg->revocation_file, "error", strerror(errno), NULL);
 }
 
 void gw_revset_sync(gw_ctx_t *app)

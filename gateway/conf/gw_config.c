@@ -60,6 +60,7 @@ static const gw_directive_t session_dirs[] = {
     CFG("code_lifetime", GW_DIR_SECONDS, code_lifetime, 5, 60, NULL, 0),
     CFG("token_lifetime", GW_DIR_SECONDS, token_lifetime, 30, 86400, NULL, 0),
     CFG("flow_lifetime", GW_DIR_SECONDS, flow_lifetime, 60, 3600, NULL, 0),
+    CFG("revocation_file", GW_DIR_STR, revocation_file, 0, 0, NULL, 0),
     { 0 },
 };
 static const gw_directive_t admin_dirs[] = {
@@ -249,6 +250,7 @@ void gw_config_free(gw_config_t *cfg)
     if (cfg->popdb)
         gw_dir_settings_free(cfg->popdb_table, cfg->popdb);
     free(cfg->audit_path);
+    free(cfg->revocation_file);
     free(cfg->node_id);
     upstream_free(cfg->upstream);
     for (size_t i = 0; i < cfg->nclients; i++)

@@ -80,6 +80,7 @@ typedef struct gw_config {
     int store_memory_max; /* records */
     long store_memory_max_bytes; /* and bytes (keys and values, estimated) */
     /* [session] */
+    char *revocation_file; /* [session] the nginx module's revocation feed; NULL = none */
     long session_lifetime, session_recheck, code_lifetime, token_lifetime, flow_lifetime;
     /* [popdb] the population-DB matching service (3-item check): its keys belong to the
      * popdb plugin, which reads them like an upstream's */

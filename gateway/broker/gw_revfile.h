@@ -1,0 +1,14 @@
+/* gw_revfile: the revocation feed for the nginx module (docs/nginx.md). The daemon keeps a
+ * memory-mapped file, an open-addressing table of revoked session id hashes with their expiry
+ * (layout in nginx/eidgw_ngx_pure.h), written slot by slot (expiry, then hash) so a reader
+ * never sees half an entry; when the table is half full it is rebuilt with the live entries
+ * into a new file renamed over the old one, and readers re-map when the inode changes. */
+#ifndef GW_REVFILE_H
+#define GW_REVFILE_H
+#include <stdint.h>
+
+/* Records sid as revoked until `until` (unix seconds) in the file at path; the first call
+ * replaces whatever file was there. 0 on success, -1 on an I/O error (logged by the caller). */
+int gw_revfile_add(const char *path, const char *sid, int64_t until, int64_t now);
+
+#endif

@@ -1,0 +1,279 @@
+/* eidgw nginx module: per request, in process, strips client-sent identity headers, checks the
+ * portal cookie and the daemon's revocation file, and sends citizens without a valid session
+ * to the daemon's login start (browser navigation) or answers 401 (everything else). */
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "eidgw_ngx_pure.h"
+
+typedef struct {
+    ngx_str_t claim;
+    ngx_str_t header;
+} ngx_http_eidgw_claim_t;
+
+typedef struct {
+    ngx_str_t key_file;
+} ngx_http_eidgw_main_conf_t;
+
+typedef struct {
+    ngx_flag_t enable;
+    ngx_flag_t bypass;
+    ngx_str_t portal;
+    ngx_uint_t min_level;
+    ngx_str_t login_url;
+    ngx_str_t cookie_name;
+    ngx_str_t revocations;
+    ngx_array_t *claims; /* ngx_http_eidgw_claim_t */
+} ngx_http_eidgw_loc_conf_t;
+
+/* The revocation file as this worker last mapped it; re-opened when its inode changes. */
+typedef struct {
+    ngx_str_t path;
+    ino_t ino;
+    u_char *map;
+    size_t len;
+    time_t checked;
+} ngx_http_eidgw_revmap_t;
+
+static ngx_http_eidgw_revmap_t revmap;
+
+static char *ngx_http_eidgw_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_eidgw_bypass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static void *ngx_http_eidgw_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_eidgw_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_eidgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
+static ngx_int_t ngx_http_eidgw_init(ngx_conf_t *cf);
+
+static ngx_conf_enum_t ngx_http_eidgw_levels[] = {
+    {ngx_string("1"), 1}, {ngx_string("2"), 2}, {ngx_null_string, 0}};
+
+static ngx_command_t ngx_http_eidgw_commands[] = {
+    {ngx_string("eidgw"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, enable), NULL},
+    {ngx_string("eidgw_bypass"), NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+     ngx_http_eidgw_bypass, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("eidgw_portal"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, portal), NULL},
+    {ngx_string("eidgw_key_file"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_eidgw_main_conf_t, key_file), NULL},
+    {ngx_string("eidgw_min_level"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, min_level), ngx_http_eidgw_levels},
+    {ngx_string("eidgw_claim_header"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
+     ngx_http_eidgw_claim_header, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("eidgw_login_url"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, login_url), NULL},
+    {ngx_string("eidgw_cookie_name"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, cookie_name), NULL},
+    {ngx_string("eidgw_revocations"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+     ngx_conf_set_str_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_eidgw_loc_conf_t, revocations), NULL},
+    ngx_null_command};
+
+static ngx_http_module_t ngx_http_eidgw_module_ctx = {
+    NULL, ngx_http_eidgw_init, ngx_http_eidgw_create_main_conf, NULL, NULL, NULL,
+    ngx_http_eidgw_create_loc_conf, ngx_http_eidgw_merge_loc_conf};
+
+ngx_module_t ngx_http_eidgw_module = {
+    NGX_MODULE_V1, &ngx_http_eidgw_module_ctx, ngx_http_eidgw_commands, NGX_HTTP_MODULE,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NGX_MODULE_V1_PADDING};
+
+static char *ngx_http_eidgw_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_http_eidgw_loc_conf_t *lcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    if (lcf->claims == NGX_CONF_UNSET_PTR || lcf->claims == NULL) {
+        lcf->claims = ngx_array_create(cf->pool, 4, sizeof(ngx_http_eidgw_claim_t));
+        if (lcf->claims == NULL) return NGX_CONF_ERROR;
+    }
+    ngx_http_eidgw_claim_t *c = ngx_array_push(lcf->claims);
+    if (c == NULL) return NGX_CONF_ERROR;
+    c->claim = value[1];
+    c->header = value[2];
+    return NGX_CONF_OK;
+}
+
+static char *ngx_http_eidgw_bypass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
+    ngx_http_eidgw_loc_conf_t *lcf = conf;
+    if (lcf->bypass != NGX_CONF_UNSET) return "is duplicate";
+    lcf->bypass = 1;
+    return NGX_CONF_OK;
+}
+
+static void *ngx_http_eidgw_create_main_conf(ngx_conf_t *cf) {
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_eidgw_main_conf_t));
+}
+
+static void *ngx_http_eidgw_create_loc_conf(ngx_conf_t *cf) {
+    ngx_http_eidgw_loc_conf_t *c = ngx_pcalloc(cf->pool, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->enable = NGX_CONF_UNSET;
+    c->bypass = NGX_CONF_UNSET;
+    c->min_level = NGX_CONF_UNSET_UINT;
+    c->claims = NGX_CONF_UNSET_PTR;
+    return c;
+}
+
+static char *ngx_http_eidgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child) {
+    ngx_http_eidgw_loc_conf_t *prev = parent, *conf = child;
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->bypass, prev->bypass, 0);
+    ngx_conf_merge_uint_value(conf->min_level, prev->min_level, 1);
+    ngx_conf_merge_str_value(conf->portal, prev->portal, "");
+    ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
+    ngx_conf_merge_str_value(conf->cookie_name, prev->cookie_name, "eidgw_portal");
+    ngx_conf_merge_str_value(conf->revocations, prev->revocations, "");
+    ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
+    if (conf->enable && !conf->bypass && conf->portal.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw on needs eidgw_portal");
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+/* Drops every header that names an identity header in any spelling: the list is rebuilt with
+ * the others, so neither nginx's proxy nor a backend ever sees them. */
+static ngx_int_t ngx_http_eidgw_strip(ngx_http_request_t *r, ngx_http_eidgw_loc_conf_t *lcf) {
+    const char *names[32];
+    size_t lens[32], n = 0;
+    if (lcf->claims) {
+        ngx_http_eidgw_claim_t *c = lcf->claims->elts;
+        for (ngx_uint_t i = 0; i < lcf->claims->nelts && n < 32; i++, n++) {
+            names[n] = (const char *)c[i].header.data;
+            lens[n] = c[i].header.len;
+        }
+    }
+    ngx_list_t kept;
+    if (ngx_list_init(&kept, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) return NGX_ERROR;
+    int dropped = 0;
+    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
+        ngx_table_elt_t *h = part->elts;
+        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+            if (ngxe_is_identity_header((const char *)h[i].key.data, h[i].key.len, names, lens, n)) {
+                dropped = 1;
+                continue;
+            }
+            ngx_table_elt_t *k = ngx_list_push(&kept);
+            if (k == NULL) return NGX_ERROR;
+            *k = h[i];
+        }
+    }
+    if (dropped) r->headers_in.headers = kept;
+    return NGX_OK;
+}
+
+/* 1 when the request names a text/html Accept (a browser navigation) */
+static int ngx_http_eidgw_wants_html(ngx_http_request_t *r) {
+    static const u_char html[] = "text/html";
+    for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
+        ngx_table_elt_t *h = part->elts;
+        for (ngx_uint_t i = 0; i < part->nelts; i++)
+            if (h[i].key.len == 6 && ngx_strncasecmp(h[i].key.data, (u_char *)"accept", 6) == 0 &&
+                ngx_strlcasestrn(h[i].value.data, h[i].value.data + h[i].value.len,
+                                 (u_char *)html, sizeof(html) - 2))
+                return 1;
+    }
+    return 0;
+}
+
+/* 1 when the session is in the revocation file; the file is re-stat'ed at most once a second
+ * per worker and re-mapped when the daemon has replaced it. */
+int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *sid, size_t len) {
+    if (path->len == 0) return 0;
+    time_t now = ngx_time();
+    if (revmap.map == NULL || revmap.checked != now || revmap.path.data != path->data) {
+        struct stat st;
+        revmap.checked = now;
+        if (stat((const char *)path->data, &st) == 0 &&
+            (revmap.map == NULL || st.st_ino != revmap.ino || revmap.path.data != path->data)) {
+            int fd = open((const char *)path->data, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+                void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+                if (m != MAP_FAILED) {
+                    if (revmap.map) munmap(revmap.map, revmap.len);
+                    revmap.map = m;
+                    revmap.len = (size_t)st.st_size;
+                    revmap.ino = st.st_ino;
+                    revmap.path = *path;
+                }
+            }
+            if (fd >= 0) close(fd);
+        }
+    }
+    int rv = ngxe_rev_lookup(revmap.map, revmap.len, ngxe_sid_hash(sid, len), (uint64_t)now);
+    if (rv < 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: revocation file \"%V\" unusable",
+                      path);
+        return 1; /* fail closed */
+    }
+    return rv;
+}
+
+/* No valid cookie: a browser navigation goes to the daemon's login start with the portal and
+ * the original same-host URL; anything else gets 401. */
+static ngx_int_t ngx_http_eidgw_deny(ngx_http_request_t *r, ngx_http_eidgw_loc_conf_t *lcf) {
+    if (r->method != NGX_HTTP_GET || lcf->login_url.len == 0 || !ngx_http_eidgw_wants_html(r) ||
+        r->headers_in.host == NULL) {
+        ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        ngx_str_set(&h->value, "Eidgw realm=\"eidgw\"");
+        r->headers_out.www_authenticate = h;
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+    ngx_str_t scheme = ngx_string("http://");
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https://");
+    }
+#endif
+    ngx_str_t *host = &r->headers_in.host->value;
+    size_t ulen = scheme.len + host->len + r->unparsed_uri.len;
+    u_char *url = ngx_pnalloc(r->pool, ulen);
+    if (url == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_memcpy(ngx_cpymem(ngx_cpymem(url, scheme.data, scheme.len), host->data, host->len),
+               r->unparsed_uri.data, r->unparsed_uri.len);
+    size_t cap = lcf->login_url.len + 32 + 3 * lcf->portal.len + 3 * ulen;
+    u_char *loc = ngx_pnalloc(r->pool, cap), *p = loc;
+    if (loc == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    p = ngx_cpymem(p, lcf->login_url.data, lcf->login_url.len);
+    *p++ = ngx_strlchr(lcf->login_url.data, lcf->login_url.data + lcf->login_url.len, '?') ? '&' : '?';
+    p = ngx_cpymem(p, "portal=", 7);
+    p += ngxe_url_encode(lcf->portal.data, lcf->portal.len, (char *)p);
+    p = ngx_cpymem(p, "&return_to=", 11);
+    p += ngxe_url_encode(url, ulen, (char *)p);
+    ngx_http_clear_location(r);
+    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.location == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    r->headers_out.location->hash = 1;
+    ngx_str_set(&r->headers_out.location->key, "Location");
+    r->headers_out.location->value.data = loc;
+    r->headers_out.location->value.len = (size_t)(p - loc);
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r) {
+    ngx_http_eidgw_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_eidgw_module);
+    if (!lcf->enable || r != r->main) return NGX_DECLINED;
+    if (ngx_http_eidgw_strip(r, lcf) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (lcf->bypass) return NGX_DECLINED;
+    /* The portal cookie is opened with the daemon's cookie library (gateway/crypto/gw_pcookie);
+     * until it is linked, no cookie is valid and every request is sent to log in. */
+    return ngx_http_eidgw_deny(r, lcf);
+}
+
+static ngx_int_t ngx_http_eidgw_init(ngx_conf_t *cf) {
+    ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) return NGX_ERROR;
+    *h = ngx_http_eidgw_handler;
+    return NGX_OK;
+}

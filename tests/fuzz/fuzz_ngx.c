@@ -1,0 +1,61 @@
+/* libFuzzer target for the nginx module's pure parts (nginx/eidgw_ngx_pure.c): any bytes as a
+ * header name (against claim header names cut from the same input), as a header or URL value
+ * to encode, and as a revocation file to look up in. Checks: the encodings are ASCII with no
+ * controls, within 3x, and reversible; spelling variants of a stripped name are stripped too. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eidgw_ngx_pure.h"
+#include "fuzz_common.h"
+
+static int hexval(char c) { return c <= '9' ? c - '0' : c - 'A' + 10; }
+
+static void check_encoding(const uint8_t *data, size_t size, size_t (*enc)(const unsigned char *, size_t, char *)) {
+    char *out = malloc(3 * size + 1);
+    size_t n = enc(data, size, out);
+    CHECK(n <= 3 * size);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++, j++) {
+        CHECK(out[i] >= 0x20 && out[i] < 0x7f);
+        unsigned char c = (unsigned char)out[i];
+        if (c == '%') {
+            CHECK(i + 2 < n);
+            c = (unsigned char)(hexval(out[i + 1]) * 16 + hexval(out[i + 2]));
+            i += 2;
+        }
+        CHECK(j < size && c == data[j]);
+    }
+    CHECK(j == size);
+    free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    check_encoding(data, size, ngxe_pct_encode);
+    check_encoding(data, size, ngxe_url_encode);
+
+    /* the first byte splits the input: a claim header name, then a header name */
+    size_t cut = size ? data[0] % (size) : 0;
+    const char *claim = (const char *)data + (size ? 1 : 0);
+    size_t claim_len = cut > 0 ? cut - 1 : 0;
+    const char *name = (const char *)data + cut;
+    size_t name_len = size - cut;
+    const char *claims[] = {claim};
+    int hit = ngxe_is_identity_header(name, name_len, claims, &claim_len, 1);
+    char *variant = malloc(name_len + 1);
+    for (size_t i = 0; i < name_len; i++) {
+        char c = name[i];
+        variant[i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    CHECK(ngxe_is_identity_header(variant, name_len, claims, &claim_len, 1) == hit);
+    free(variant);
+    if (claim_len > 0) CHECK(ngxe_is_identity_header(claim, claim_len, claims, &claim_len, 1) == 1);
+
+    /* the whole input as a revocation file */
+    uint64_t h = ngxe_sid_hash((const char *)data, size);
+    CHECK(h != 0);
+    int rv = ngxe_rev_lookup(data, size, h, 0);
+    CHECK(rv >= -1 && rv <= 1);
+    return 0;
+}
