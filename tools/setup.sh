@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libevent-dev libcjose-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
       libhiredis-dev libutf8proc-dev libcmocka-dev liblasso3-dev sqlite3 libargon2-dev libcrypt-dev libjemalloc-dev openssl
-      chromium apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon redis-server wrk curl ca-certificates)
+      chromium caddy apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon redis-server wrk curl ca-certificates)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,6 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's caddy package starts a system-wide caddy on :80; the proxy tests run their own on
+# loopback, so the service stays stopped and disabled
+if command -v systemctl >/dev/null && systemctl list-unit-files caddy.service >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then systemctl disable --now caddy.service >/dev/null 2>&1 || true; fi
 fi
 
 if [ ! -d node_modules/openid-client ] || [ package.json -nt node_modules/.package-lock.json ]; then
