@@ -9,15 +9,32 @@
 #include <sys/stat.h>
 
 #include "eidgw_ngx_pure.h"
+#include "gw_pcookie.h"
+#include "gw_util.h"
 
 typedef struct {
     ngx_str_t claim;
     ngx_str_t header;
+    size_t field; /* offset of the claim in gw_pcookie_t */
 } ngx_http_eidgw_claim_t;
 
 typedef struct {
     ngx_str_t key_file;
+    ngx_flag_t have_key;
+    unsigned char key[GW_SEAL_KEYLEN]; /* the portal-cookie key derived from cookie.key */
 } ngx_http_eidgw_main_conf_t;
+
+/* the claims a portal cookie may carry, by name */
+static const struct {
+    const char *name;
+    size_t field;
+} ngx_http_eidgw_claims[] = {
+    {"name", offsetof(gw_pcookie_t, name)},
+    {"birthdate", offsetof(gw_pcookie_t, birthdate)},
+    {"gender", offsetof(gw_pcookie_t, gender)},
+    {"cccd", offsetof(gw_pcookie_t, cccd)},
+    {"legacy_account", offsetof(gw_pcookie_t, legacy_account)},
+};
 
 typedef struct {
     ngx_flag_t enable;
@@ -37,6 +54,7 @@ typedef struct {
     u_char *map;
     size_t len;
     time_t checked;
+    int present; /* the file existed at the last check */
 } ngx_http_eidgw_revmap_t;
 
 static ngx_http_eidgw_revmap_t revmap;
@@ -44,6 +62,7 @@ static ngx_http_eidgw_revmap_t revmap;
 static char *ngx_http_eidgw_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_eidgw_bypass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static void *ngx_http_eidgw_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_eidgw_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_eidgw_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_eidgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static ngx_int_t ngx_http_eidgw_init(ngx_conf_t *cf);
@@ -79,7 +98,7 @@ static ngx_command_t ngx_http_eidgw_commands[] = {
     ngx_null_command};
 
 static ngx_http_module_t ngx_http_eidgw_module_ctx = {
-    NULL, ngx_http_eidgw_init, ngx_http_eidgw_create_main_conf, NULL, NULL, NULL,
+    NULL, ngx_http_eidgw_init, ngx_http_eidgw_create_main_conf, ngx_http_eidgw_init_main_conf, NULL, NULL,
     ngx_http_eidgw_create_loc_conf, ngx_http_eidgw_merge_loc_conf};
 
 ngx_module_t ngx_http_eidgw_module = {
@@ -93,10 +112,20 @@ static char *ngx_http_eidgw_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, voi
         lcf->claims = ngx_array_create(cf->pool, 4, sizeof(ngx_http_eidgw_claim_t));
         if (lcf->claims == NULL) return NGX_CONF_ERROR;
     }
+    size_t i, n = sizeof(ngx_http_eidgw_claims) / sizeof(ngx_http_eidgw_claims[0]);
+    for (i = 0; i < n; i++)
+        if (ngx_strcmp(value[1].data, ngx_http_eidgw_claims[i].name) == 0) break;
+    if (i == n) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "eidgw_claim_header: \"%V\" is not a portal cookie claim "
+                           "(name, birthdate, gender, cccd, legacy_account)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
     ngx_http_eidgw_claim_t *c = ngx_array_push(lcf->claims);
     if (c == NULL) return NGX_CONF_ERROR;
     c->claim = value[1];
     c->header = value[2];
+    c->field = ngx_http_eidgw_claims[i].field;
     return NGX_CONF_OK;
 }
 
@@ -109,6 +138,36 @@ static char *ngx_http_eidgw_bypass(ngx_conf_t *cf, ngx_command_t *cmd, void *con
 
 static void *ngx_http_eidgw_create_main_conf(ngx_conf_t *cf) {
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_eidgw_main_conf_t));
+}
+
+/* Reads the gateway's cookie key (64 hex characters, as `eidgw keys generate` writes it) and
+ * keeps only the portal-cookie key derived from it. */
+static char *ngx_http_eidgw_init_main_conf(ngx_conf_t *cf, void *conf) {
+    ngx_http_eidgw_main_conf_t *mcf = conf;
+    if (mcf->key_file.len == 0) return NGX_CONF_OK;
+    ngx_fd_t fd = ngx_open_file(mcf->key_file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "eidgw_key_file \"%V\" cannot be read",
+                           &mcf->key_file);
+        return NGX_CONF_ERROR;
+    }
+    char buf[2 * GW_SEAL_KEYLEN + 8];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ngx_close_file(fd);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
+    unsigned char raw[GW_SEAL_KEYLEN];
+    buf[n > 0 ? n : 0] = 0;
+    int bad = n != 2 * GW_SEAL_KEYLEN || gw_hex_decode(buf, raw, sizeof raw) != 0;
+    ngx_explicit_memzero(buf, sizeof buf);
+    if (bad) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw_key_file \"%V\" must hold %d hex characters",
+                           &mcf->key_file, 2 * GW_SEAL_KEYLEN);
+        return NGX_CONF_ERROR;
+    }
+    gw_pcookie_key(raw, mcf->key);
+    ngx_explicit_memzero(raw, sizeof raw);
+    mcf->have_key = 1;
+    return NGX_CONF_OK;
 }
 
 static void *ngx_http_eidgw_create_loc_conf(ngx_conf_t *cf) {
@@ -133,6 +192,11 @@ static char *ngx_http_eidgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *c
     ngx_conf_merge_ptr_value(conf->claims, prev->claims, NULL);
     if (conf->enable && !conf->bypass && conf->portal.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw on needs eidgw_portal");
+        return NGX_CONF_ERROR;
+    }
+    ngx_http_eidgw_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_eidgw_module);
+    if (conf->enable && !conf->bypass && mcf->key_file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw on needs eidgw_key_file");
         return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;
@@ -165,7 +229,11 @@ static ngx_int_t ngx_http_eidgw_strip(ngx_http_request_t *r, ngx_http_eidgw_loc_
             *k = h[i];
         }
     }
-    if (dropped) r->headers_in.headers = kept;
+    if (dropped) {
+        r->headers_in.headers = kept;
+        /* the list's last part must be the copy's, not the local one */
+        if (kept.last == &kept.part) r->headers_in.headers.last = &r->headers_in.headers.part;
+    }
     return NGX_OK;
 }
 
@@ -191,7 +259,10 @@ int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *s
     if (revmap.map == NULL || revmap.checked != now || revmap.path.data != path->data) {
         struct stat st;
         revmap.checked = now;
-        if (stat((const char *)path->data, &st) == 0 &&
+        int found = stat((const char *)path->data, &st) == 0;
+        /* only a file that does not exist revokes nothing; one the worker cannot read fails closed */
+        revmap.present = found || ngx_errno != NGX_ENOENT;
+        if (found &&
             (revmap.map == NULL || st.st_ino != revmap.ino || revmap.path.data != path->data)) {
             int fd = open((const char *)path->data, O_RDONLY | O_CLOEXEC);
             if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
@@ -207,6 +278,7 @@ int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *s
             if (fd >= 0) close(fd);
         }
     }
+    if (revmap.map == NULL && !revmap.present) return 0; /* no file yet: nothing revoked */
     int rv = ngxe_rev_lookup(revmap.map, revmap.len, ngxe_sid_hash(sid, len), (uint64_t)now);
     if (rv < 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: revocation file \"%V\" unusable",
@@ -260,14 +332,72 @@ static ngx_int_t ngx_http_eidgw_deny(ngx_http_request_t *r, ngx_http_eidgw_loc_c
     return NGX_HTTP_MOVED_TEMPORARILY;
 }
 
+/* Adds a request header for the backend; the value is percent-encoded (ngxe_pct_encode). */
+static ngx_int_t ngx_http_eidgw_add(ngx_http_request_t *r, const char *key, size_t klen,
+                                    const char *val) {
+    size_t vlen = ngx_strlen(val);
+    ngx_table_elt_t *h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) return NGX_ERROR;
+    u_char *k = ngx_pnalloc(r->pool, 2 * klen), *v = ngx_pnalloc(r->pool, 3 * vlen + 1);
+    if (k == NULL || v == NULL) return NGX_ERROR;
+    ngx_memcpy(k, key, klen);
+    h->key.data = k;
+    h->key.len = klen;
+    h->lowcase_key = k + klen;
+    h->hash = ngx_hash_strlow(h->lowcase_key, k, klen);
+    h->value.data = v;
+    h->value.len = ngxe_pct_encode((const unsigned char *)val, vlen, (char *)v);
+    return NGX_OK;
+}
+
+/* Opens the portal cookie and checks level and revocation: 1 and the identity headers added
+ * when the session is good, 0 when there is none, -1 on an allocation failure. */
+static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf_t *lcf) {
+    ngx_http_eidgw_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_eidgw_module);
+    ngx_str_t raw;
+    if (!mcf->have_key ||
+        ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &lcf->cookie_name, &raw) ==
+            NGX_DECLINED ||
+        raw.len == 0 || raw.len > GW_PCOOKIE_MAX)
+        return 0;
+    char value[GW_PCOOKIE_MAX + 1];
+    ngx_memcpy(value, raw.data, raw.len);
+    value[raw.len] = 0;
+    gw_pcookie_t c;
+    int rc = gw_pcookie_open(mcf->key, value, (const char *)lcf->portal.data, (int64_t)ngx_time(), &c);
+    if (rc != GW_PCOOKIE_OK && rc != GW_PCOOKIE_RECHECK) return 0;
+    /* Past its re-check time the cookie is still honoured until it expires: asking the daemon
+     * to re-check the session is not wired (docs/nginx.md). */
+    int ok = c.level >= (int)lcf->min_level &&
+             !ngx_http_eidgw_revoked(r, &lcf->revocations, c.sid, ngx_strlen(c.sid));
+    if (ok) {
+        char level[16], at[24];
+        ngx_sprintf((u_char *)level, "%d%Z", c.level);
+        ngx_sprintf((u_char *)at, "%L%Z", (int64_t)c.auth_time);
+        if (ngx_http_eidgw_add(r, "X-Eidgw-Sub", 11, c.sub) != NGX_OK ||
+            ngx_http_eidgw_add(r, "X-Eidgw-Level", 13, level) != NGX_OK ||
+            ngx_http_eidgw_add(r, "X-Eidgw-Acr", 11, c.acr ? c.acr : "") != NGX_OK ||
+            ngx_http_eidgw_add(r, "X-Eidgw-Auth-Time", 17, at) != NGX_OK)
+            ok = -1;
+        ngx_http_eidgw_claim_t *cl = lcf->claims ? lcf->claims->elts : NULL;
+        for (ngx_uint_t i = 0; ok == 1 && cl && i < lcf->claims->nelts; i++) {
+            const char *v = *(char **)((char *)&c + cl[i].field);
+            if (v && ngx_http_eidgw_add(r, (const char *)cl[i].header.data, cl[i].header.len, v) != NGX_OK)
+                ok = -1;
+        }
+    }
+    gw_pcookie_clear(&c);
+    return ok;
+}
+
 static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r) {
     ngx_http_eidgw_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_eidgw_module);
     if (!lcf->enable || r != r->main) return NGX_DECLINED;
     if (ngx_http_eidgw_strip(r, lcf) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (lcf->bypass) return NGX_DECLINED;
-    /* The portal cookie is opened with the daemon's cookie library (gateway/crypto/gw_pcookie);
-     * until it is linked, no cookie is valid and every request is sent to log in. */
-    return ngx_http_eidgw_deny(r, lcf);
+    int s = ngx_http_eidgw_session(r, lcf);
+    if (s < 0) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return s ? NGX_DECLINED : ngx_http_eidgw_deny(r, lcf);
 }
 
 static ngx_int_t ngx_http_eidgw_init(ngx_conf_t *cf) {
