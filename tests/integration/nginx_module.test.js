@@ -6,19 +6,48 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 
 const bin = process.env.EIDGW_BIN || new URL('../../build/eidgw', import.meta.url).pathname;
 const modSo = path.join(path.dirname(bin), 'ngx_http_eidgw_module.so');
+const sealBin = path.join(path.dirname(bin), 'pcookie-seal');
 const nginxBin = (() => {
   for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (fs.existsSync(p)) return p;
   return null;
 })();
 const skip = !nginxBin ? 'nginx is not installed (apt install nginx nginx-dev)'
-  : !fs.existsSync(modSo) ? `the module is not built (${modSo}; needs nginx-dev)` : false;
+  : !fs.existsSync(modSo) ? `the module is not built (${modSo}; needs nginx-dev)`
+  : !fs.existsSync(sealBin) ? `the test tool is not built (${sealBin})` : false;
 if (skip) console.error(`nginx_module.test.js: SKIPPED: ${skip}`);
 
 let dir, backend, nginx, port;
+const now = () => Math.floor(Date.now() / 1000);
+const NAME = 'Nguyễn Văn Ánh 100%';
+
+// a portal cookie sealed under the test's cookie.key (fields as in gw_pcookie.h)
+function mint(fields = {}) {
+  const payload = {
+    sid: 'sid-1', pid: 'demo-portal', sub: 'pairwise-sub-1', lvl: 2, acr: 'urn:vneid:level2',
+    at: now() - 60, exp: now() + 600, rc: now() + 300, cl: { name: NAME, birthdate: '1990-02-03' },
+    ...fields,
+  };
+  return execFileSync(sealBin, ['seal', path.join(dir, 'cookie.key'), JSON.stringify(payload)],
+                      { encoding: 'utf8' }).trim();
+}
+
+// the backend's view: lower-cased header name -> every value it received
+function seenHeaders(body) {
+  const raw = JSON.parse(body), seen = {};
+  for (let i = 0; i < raw.length; i += 2) (seen[raw[i].toLowerCase()] ||= []).push(raw[i + 1]);
+  return seen;
+}
+
+// every byte outside printable ASCII, and '%', as %XX (docs/nginx.md)
+function pctEncode(s) {
+  return [...Buffer.from(s, 'utf8')].map((b) => (b < 0x20 || b >= 0x7f || b === 0x25
+    ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b))).join('');
+}
 
 function request(p, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -41,9 +70,19 @@ before(async () => {
   if (skip) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-nginx-'));
   fs.mkdirSync(path.join(dir, 'logs'));
+  fs.chmodSync(dir, 0o755); // nginx workers (nobody, under root) stat the revocation file in it
+  fs.writeFileSync(path.join(dir, 'cookie.key'), `${crypto.randomBytes(32).toString('hex')}\n`,
+                 { mode: 0o600 });
   backend = http.createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(req.rawHeaders));
+  });
+  // a websocket-style upgrade: 101, the headers it was sent as the first frame, then an echo
+  backend.on('upgrade', (req, socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.write(`${JSON.stringify(req.rawHeaders)}\n`);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => {});
   });
   const bport = await listen(backend);
   const probe = http.createServer();
@@ -56,6 +95,7 @@ pid ${dir}/nginx.pid;
 events {}
 http {
   access_log off;
+  eidgw_key_file ${dir}/cookie.key;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   underscores_in_headers on;
@@ -65,7 +105,17 @@ http {
     eidgw_portal demo-portal;
     eidgw_login_url http://login.example/portal/start;
     eidgw_claim_header name X-Citizen-Name;
+    eidgw_claim_header birthdate X-Citizen-Birthdate;
+    eidgw_claim_header cccd X-Citizen-Cccd;
+    eidgw_revocations ${dir}/revoked;
     location / { proxy_pass http://127.0.0.1:${bport}; }
+    location /strong/ { eidgw_min_level 2; proxy_pass http://127.0.0.1:${bport}; }
+    location /ws/ {
+      proxy_pass http://127.0.0.1:${bport};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+    }
     location /public/ { eidgw_bypass; proxy_pass http://127.0.0.1:${bport}; }
   }
 }
@@ -112,4 +162,118 @@ test('a non-browser request without a session gets 401 and never reaches the bac
   assert.strictEqual(res.status, 401);
   assert.match(res.headers['www-authenticate'], /^Eidgw /);
   assert.ok(!res.body.includes('forged'));
+});
+
+test('a valid portal cookie reaches the backend as identity headers', { skip }, async () => {
+  const at = now() - 120;
+  const res = await request('/account', { cookie: `other=1; eidgw_portal=${mint({ at })}; last=2` });
+  assert.strictEqual(res.status, 200);
+  const seen = seenHeaders(res.body);
+  assert.deepStrictEqual(seen['x-eidgw-sub'], ['pairwise-sub-1']);
+  assert.deepStrictEqual(seen['x-eidgw-level'], ['2']);
+  assert.deepStrictEqual(seen['x-eidgw-acr'], ['urn:vneid:level2']);
+  assert.deepStrictEqual(seen['x-eidgw-auth-time'], [String(at)]);
+  assert.deepStrictEqual(seen['x-citizen-name'], [pctEncode(NAME)]);
+  assert.strictEqual(decodeURIComponent(seen['x-citizen-name'][0]), NAME);
+  assert.deepStrictEqual(seen['x-citizen-birthdate'], ['1990-02-03']);
+  assert.strictEqual(seen['x-citizen-cccd'], undefined, 'a claim not released is not injected');
+});
+
+test('spoofed identity headers in every spelling are replaced by the real ones', { skip }, async () => {
+  const spoofed = ['X-Eidgw-Sub', 'x-eidgw-level', 'X_EIDGW_SUB', 'x.eidgw.acr', 'X-EIDGW_Auth-Time',
+                   'X-Eidgw-Extra', 'X-Citizen-Name', 'x_citizen.name', 'X.CITIZEN_NAME', 'x-citizen-cccd'];
+  const headers = { cookie: `eidgw_portal=${mint()}` };
+  for (const h of spoofed) headers[h] = 'forged';
+  const res = await request('/account', headers);
+  assert.strictEqual(res.status, 200);
+  assert.ok(!res.body.includes('forged'));
+  const seen = seenHeaders(res.body);
+  for (const h of ['x_eidgw_sub', 'x.eidgw.acr', 'x-eidgw_auth-time', 'x-eidgw-extra', 'x_citizen.name',
+                   'x.citizen_name', 'x-citizen-cccd'])
+    assert.strictEqual(seen[h], undefined, `${h} reached the backend`);
+  assert.deepStrictEqual(seen['x-eidgw-sub'], ['pairwise-sub-1']);
+  assert.deepStrictEqual(seen['x-eidgw-level'], ['2']);
+  assert.deepStrictEqual(seen['x-citizen-name'], [pctEncode(NAME)]);
+});
+
+test('expired, tampered, wrong-portal and too-weak cookies are no session', { skip }, async () => {
+  const good = mint();
+  const flip = good.slice(0, 40) + (good[40] === 'A' ? 'B' : 'A') + good.slice(41);
+  const bad = {
+    expired: ['/account', mint({ exp: now() - 1 })],
+    tampered: ['/account', flip],
+    'another portal': ['/account', mint({ pid: 'other-portal' })],
+    truncated: ['/account', good.slice(0, -4)],
+    'level 1 where 2 is needed': ['/strong/page', mint({ lvl: 1 })],
+  };
+  for (const [what, [p, c]] of Object.entries(bad)) {
+    const api = await request(p, { accept: 'application/json', cookie: `eidgw_portal=${c}`, 'x-eidgw-sub': 'forged' });
+    assert.strictEqual(api.status, 401, what);
+    assert.ok(!api.body.includes('forged'), what);
+    const nav = await request(p, { accept: 'text/html', cookie: `eidgw_portal=${c}` });
+    assert.strictEqual(nav.status, 302, what);
+    assert.match(nav.headers.location, /^http:\/\/login\.example\/portal\/start\?portal=demo-portal&/, what);
+  }
+  const strong = await request('/strong/page', { cookie: `eidgw_portal=${mint({ lvl: 2 })}` });
+  assert.strictEqual(strong.status, 200, 'level 2 opens the level-2 location');
+  const past = await request('/account', { cookie: `eidgw_portal=${mint({ rc: now() - 10 })}` });
+  assert.strictEqual(past.status, 200, 'a cookie past its re-check time is honoured until it expires');
+});
+
+test('a session written to the revocation file is refused within a second', { skip }, async () => {
+  const revoked = mint({ sid: 'sid-revoked' }), other = mint({ sid: 'sid-kept' });
+  assert.strictEqual((await request('/account', { cookie: `eidgw_portal=${revoked}` })).status, 200);
+  execFileSync(sealBin, ['revoke', path.join(dir, 'revoked'), 'sid-revoked']);
+  const t0 = Date.now();
+  let status;
+  while (Date.now() - t0 < 3000) {
+    status = (await request('/account', { cookie: `eidgw_portal=${revoked}` })).status;
+    if (status === 401) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.strictEqual(status, 401);
+  assert.ok(Date.now() - t0 <= 1500, `refused after ${Date.now() - t0} ms`);
+  assert.strictEqual((await request('/account', { cookie: `eidgw_portal=${other}` })).status, 200,
+                     'another session is still accepted');
+});
+
+test('a websocket upgrade with a valid cookie passes through with the identity headers', { skip }, async () => {
+  const socket = await new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, path: '/ws/chat',
+      headers: { connection: 'Upgrade', upgrade: 'websocket', cookie: `eidgw_portal=${mint()}`, 'x-eidgw-sub': 'forged' },
+    });
+    req.on('upgrade', (res, sock, head) => {
+      assert.strictEqual(res.statusCode, 101);
+      if (head.length) sock.unshift(head);
+      resolve(sock);
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end();
+  });
+  let buf = '';
+  const line = () => new Promise((resolve) => {
+    const on = () => {
+      const i = buf.indexOf('\n');
+      if (i < 0) return;
+      socket.off('data', onData);
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      resolve(l);
+    };
+    const onData = (d) => { buf += d; on(); };
+    socket.on('data', onData);
+    on();
+  });
+  const seen = seenHeaders(await line());
+  assert.deepStrictEqual(seen['x-eidgw-sub'], ['pairwise-sub-1']);
+  socket.write('ping over the upgraded connection\n');
+  assert.strictEqual(await line(), 'ping over the upgraded connection');
+  socket.destroy();
+});
+
+test('a websocket upgrade without a session is refused', { skip }, async () => {
+  const res = await request('/ws/chat', { connection: 'Upgrade', upgrade: 'websocket' });
+  assert.strictEqual(res.status, 401);
 });
