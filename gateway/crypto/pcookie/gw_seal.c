@@ -44,13 +44,28 @@ done:
     return res;
 }
 
+/* 1 when the unpadded base64url text of slen characters leaves no bits set after its last
+ * whole byte: every sealed value has exactly one spelling, so a changed character anywhere,
+ * even in the last one, is refused */
+static int b64url_canonical(const char *s, size_t slen)
+{
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    if (slen % 4 == 0)
+        return 1;
+    const char *p = slen ? memchr(alpha, s[slen - 1], 64) : NULL;
+    if (!p)
+        return 0;
+    unsigned unused = slen % 4 == 2 ? 0x0f : 0x03; /* 4 or 2 bits past the last byte */
+    return ((unsigned)(p - alpha) & unused) == 0;
+}
+
 int gw_seal_open(const unsigned char key[GW_SEAL_KEYLEN], uint8_t key_id, const char *sealed, char **ret,
                  size_t *ret_len)
 {
     if (!sealed)
         return GW_EINVAL;
     size_t slen = strlen(sealed), n = 0;
-    if (slen > (2u << 20))
+    if (slen > (2u << 20) || !b64url_canonical(sealed, slen))
         return GW_EINVAL;
     unsigned char *raw = gw_b64url_decode(sealed, slen, &n);
     if (!raw)
