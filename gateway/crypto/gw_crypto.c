@@ -699,6 +699,14 @@ static int cache_refresh_locked(gw_jwks_cache_t *c)
     return rc;
 }
 
+void gw_jwks_cache_retry(gw_jwks_cache_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!c->fetching)
+        (void)cache_refresh_locked(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
 static cached_key_t *find_kid(gw_jwks_cache_t *c, const char *kid)
 {
     for (size_t i = 0; i < c->n; i++)

@@ -5,10 +5,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, startVneidSim, startGateway, freePort, defaultClients, ROOT, EIDGW_BIN } from './lib/harness.js';
 import { startRedis, stopRedis, restartRedis, haveRedis } from './lib/redis.js';
+import { discover, authRequest, Agent, toUpstreamCallback } from './lib/rp.js';
 
 const stops = [];
 after(async () => { for (const s of stops) await s(); });
@@ -68,6 +70,43 @@ test('redis stopped: 503 naming the store, healthz still 200; ready again after 
   assert.equal(r2.status, 200, 'ready again once redis is back');
   assert.equal(r2.body.checks.store, 'ok');
   assert.equal(gw.proc.exitCode, null, 'eidgw is still running');
+});
+
+test("the upstream's JWKS unreachable: ready until a login needs it, 503 naming upstream_keys, ready once it is back",
+     async () => {
+  const jwksPort = await freePort();
+  const st = await startStack('readyz-jwks', { upstreamOverrides: { jwks_uri: `http://127.0.0.1:${jwksPort}/jwks` } });
+  stops.push(() => st.stop());
+  const r0 = await ready(st.gw.url);
+  assert.equal(r0.status, 200, 'the keys are fetched at the first login, not at start');
+  assert.equal(r0.body.checks.upstream_keys, 'ok');
+
+  const c = st.clients['portal-a'];
+  const req = await authRequest(await discover(st.gw.url, c), c);
+  const agent = new Agent();
+  const cb = await toUpstreamCallback(agent, req.url);
+  assert.equal((await agent.request(cb.location)).status, 503);
+
+  const r1 = await ready(st.gw.url);
+  assert.equal(r1.status, 503);
+  assert.deepEqual(Object.keys(r1.body.failed), ['upstream_keys']);
+  assert.equal(r1.body.checks.store, 'ok');
+  assert.ok(Number(r1.retryAfter) > 0);
+
+  // the JWKS comes back (the simulator's keys on that port): /readyz fetches them itself,
+  // with no login to do it, once the 10 s between attempts are over
+  const keys = await (await fetch(`${st.sim.url}/jwks`)).text();
+  const srv = http.createServer((q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(keys); });
+  await new Promise((res) => srv.listen(jwksPort, '127.0.0.1', res));
+  stops.push(() => new Promise((res) => srv.close(res)));
+  let r2;
+  const until = Date.now() + 20000;
+  do {
+    await new Promise((res) => setTimeout(res, 500));
+    r2 = await ready(st.gw.url);
+  } while (r2.status !== 200 && Date.now() < until);
+  assert.equal(r2.status, 200, 'ready again without a login');
+  assert.equal(r2.body.checks.upstream_keys, 'ok');
 });
 
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => fs.existsSync(p));
