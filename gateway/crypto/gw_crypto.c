@@ -592,6 +592,15 @@ gw_jwks_cache_t *gw_jwks_cache_new(const char *jwks_uri, long min_refresh_s, gw_
     return c;
 }
 
+void gw_jwks_cache_state(gw_jwks_cache_t *c, size_t *ret_n, int64_t *ret_fetched_at, int64_t *ret_attempted_at)
+{
+    pthread_mutex_lock(&c->lock);
+    *ret_n = c->n;
+    *ret_fetched_at = c->fetched_at;
+    *ret_attempted_at = c->attempted_at;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void cache_clear(gw_jwks_cache_t *c)
 {
     for (size_t i = 0; i < c->n; i++) {
@@ -688,6 +697,14 @@ static int cache_refresh_locked(gw_jwks_cache_t *c)
                NULL);
     free(body);
     return rc;
+}
+
+void gw_jwks_cache_retry(gw_jwks_cache_t *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!c->fetching)
+        (void)cache_refresh_locked(c);
+    pthread_mutex_unlock(&c->lock);
 }
 
 static cached_key_t *find_kid(gw_jwks_cache_t *c, const char *kid)

@@ -57,6 +57,12 @@ typedef struct gw_jwks_cache gw_jwks_cache_t;
 typedef char *(*gw_jwks_fetch_fn)(const char *url, char *err, size_t errlen);
 gw_jwks_cache_t *gw_jwks_cache_new(const char *jwks_uri, long min_refresh_s, gw_jwks_fetch_fn fetch);
 void gw_jwks_cache_free(gw_jwks_cache_t *c);
+/* What the cache holds, for readiness: the number of keys, when they were last fetched
+ * and when a fetch was last tried (0: never). Takes the lock only; no network. */
+void gw_jwks_cache_state(gw_jwks_cache_t *c, size_t *ret_n, int64_t *ret_fetched_at, int64_t *ret_attempted_at);
+/* Fetch the keys again (blocking) unless a fetch is under way or one was tried within
+ * min_refresh: a node whose keys are missing gets them back without waiting for a login. */
+void gw_jwks_cache_retry(gw_jwks_cache_t *c);
 /* Seed/replace the keys from a JWKS document (tests, and after a fetch). 0 or GW_EINVAL. */
 int gw_jwks_cache_set(gw_jwks_cache_t *c, const char *jwks_json);
 

@@ -131,6 +131,8 @@ typedef struct gw_store_ops {
     /* accounts with a CMND and an ID number but no verification, id > after, ascending */
     int (*accounts_to_verify)(gw_store_t *st, const char *portal, const char *after, gw_account_t *ret, size_t max,
                               size_t *ret_n);
+    /* one cheap round trip that shows the store answers (readiness): GW_OK or GW_ESTORE */
+    int (*ping)(gw_store_t *st);
     void (*close)(gw_store_t *st);
 } gw_store_ops_t;
 
@@ -211,6 +213,8 @@ static inline int gw_store_link_rekey(gw_store_t *st, const char *portal, const 
 {
     return st->ops->link_rekey(st, portal, old_id12, new_id12);
 }
+/* May block (a round trip to the backend): worker threads only. */
+static inline int gw_store_ping(gw_store_t *st) { return st->ops->ping ? st->ops->ping(st) : GW_OK; }
 static inline int gw_store_purge(gw_store_t *st)
 {
     gw_memkv_purge(st->mem);

@@ -495,6 +495,16 @@ static int rd_purge(gw_store_t *b)
     return GW_OK;
 }
 
+static int rd_ping(gw_store_t *b)
+{
+    const char *argv[] = { "PING" };
+    redisReply *r = run((rd_store_t *)b, 1, argv, NULL, 1);
+    int rc = r && r->type == REDIS_REPLY_STATUS ? GW_OK : GW_ESTORE;
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
 static const char INCR[] = "local v = redis.call('INCR', KEYS[1])\n"
                            "if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end\n"
                            "return v\n";
@@ -629,6 +639,7 @@ static const gw_store_ops_t redis_ops = {
     .link_delete = rd_link_delete,
     .link_rekey = rd_link_rekey,
     .purge = rd_purge,
+    .ping = rd_ping,
     .close = rd_close,
     .incr = rd_incr,
     .decr = rd_decr,

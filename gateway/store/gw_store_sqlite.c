@@ -995,6 +995,13 @@ static int sq_account_report(gw_store_t *b, const char *portal, gw_account_repor
     return r->total < 0 ? GW_ESTORE : GW_OK;
 }
 
+/* reads the schema page: the database file is there and readable */
+static int sq_ping(gw_store_t *b)
+{
+    conn_t *c = conn_get((sq_store_t *)b);
+    return c && scalar(c, "SELECT count(*) FROM sqlite_master", NULL) >= 0 ? GW_OK : GW_ESTORE;
+}
+
 static void sq_close(gw_store_t *b)
 {
     sq_store_t *s = (sq_store_t *)b;
@@ -1065,6 +1072,7 @@ static const gw_store_ops_t sqlite_ops = {
     .link_delete = w_link_delete,
     .link_rekey = w_link_rekey,
     .purge = w_purge,
+    .ping = sq_ping,
     .close = sq_close,
     .incr = w_incr,
     .decr = w_decr,

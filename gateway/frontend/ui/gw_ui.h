@@ -1,4 +1,4 @@
-/* gw_ui: /error, /healthz, /. */
+/* gw_ui: /error, /healthz, /readyz, /. */
 #ifndef GW_UI_H
 #define GW_UI_H
 #include "gw_broker.h"

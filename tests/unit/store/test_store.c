@@ -161,6 +161,15 @@ static void test_store_put_then_get_returns_value(void **state)
     check_stored(f->st, "code", "k1", "v1"); /* get does not consume */
 }
 
+static void test_store_ping_answers_and_changes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(gw_store_ping(f->st), GW_OK);
+    assert_int_equal(gw_store_put(f->st, "code", "k1", "v1", 60, 0), GW_OK);
+    assert_int_equal(gw_store_ping(f->st), GW_OK);
+    check_stored(f->st, "code", "k1", "v1");
+}
+
 static void test_store_get_missing_is_not_found(void **state)
 {
     fixture_t *f = *state;
@@ -1289,6 +1298,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_store_put_then_get_returns_value),
+        T(test_store_ping_answers_and_changes_nothing),
         T(test_store_get_missing_is_not_found),
         T(test_store_namespaces_are_separate),
         T(test_store_put_overwrites_without_only_if_absent),
