@@ -25,6 +25,9 @@ typedef struct gw_plugin_conf {
     const gw_directive_t *directives;
     size_t size;
     int (*check)(void *settings, const gw_dir_section_t *sec, char *err, size_t errlen);
+    /* Frees what check() derived and kept in the settings (a loaded key); NULL: nothing.
+     * Called before the table frees the settings, also when check() failed. */
+    void (*release)(void *settings);
 } gw_plugin_conf_t;
 
 /* The verified identity an upstream provider vouches for. Strings are malloc'd. */

@@ -33,6 +33,8 @@ static void *read_settings(const gw_plugin_conf_t *pc, const gw_dir_lines_t *lin
     gw_dir_section_t sec;
     void *s = gw_dir_settings_new(pc->directives, pc->size, lines, &sec, err, errlen);
     if (s && pc->check && pc->check(s, &sec, err, errlen)) {
+        if (pc->release)
+            pc->release(s);
         gw_dir_settings_free(pc->directives, s);
         return NULL;
     }
@@ -55,6 +57,7 @@ int gw_plugins_configure(gw_config_t *cfg, char *err, size_t errlen)
         if (!up->settings)
             return -1;
         up->settings_table = idp->conf.directives;
+        up->settings_release = idp->conf.release;
     }
     if (!cfg->popdb) {
         cfg->popdb = read_settings(&gw_popdb_conf, &cfg->popdb_lines, err, errlen);

@@ -205,6 +205,8 @@ static void upstream_free(gw_upstream_t *u)
     free(u->plugin);
     free(u->plugin_at);
     gw_dir_lines_cleanup(&u->lines);
+    if (u->settings && u->settings_release)
+        u->settings_release(u->settings);
     if (u->settings)
         gw_dir_settings_free(u->settings_table, u->settings);
     free(u);

@@ -54,6 +54,7 @@ typedef struct gw_upstream {
     gw_dir_lines_t lines; /* the plugin's keys, as read */
     void *settings; /* the plugin's settings, once read; freed by its table */
     const gw_directive_t *settings_table;
+    void (*settings_release)(void *settings); /* the plugin's own, run before the table frees */
 } gw_upstream_t;
 
 typedef struct gw_config {

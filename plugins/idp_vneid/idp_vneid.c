@@ -274,12 +274,10 @@ static json_t *answer_json(const gw_vneid_settings_t *up, const gw_http_result_t
         return o;
     json_decref(o);
     o = NULL;
-    EVP_PKEY *k = load_rp_key(up->decryption_key);
     char *pt = NULL;
     size_t n = 0;
-    if (k && gw_vneid_envelope_open(k, a->body, a->len, &pt, &n) == GW_OK)
+    if (up->rp_key && gw_vneid_envelope_open(up->rp_key, a->body, a->len, &pt, &n) == GW_OK)
         o = gw_json_parse(pt, n, NULL, 0);
-    EVP_PKEY_free(k);
     gw_wipe_free(pt);
     if (!o)
         *sealed_bad = 1;
@@ -480,7 +478,7 @@ static int line_of(const gw_dir_section_t *sec, const char *key)
 }
 
 /* profile = encrypted (DOMAIN.md 7.3): eidgw's RSA key, and neither id_token nor nonce */
-static int encrypted_check(const gw_vneid_settings_t *up, const gw_dir_section_t *sec, char *err, size_t errlen)
+static int encrypted_check(gw_vneid_settings_t *up, const gw_dir_section_t *sec, char *err, size_t errlen)
 {
     if (up->profile != 1) {
         if (up->decryption_key)
@@ -491,9 +489,8 @@ static int encrypted_check(const gw_vneid_settings_t *up, const gw_dir_section_t
     if (!up->decryption_key)
         return gw_dir_error(err, errlen, sec->file, line_of(sec, "profile"), "decryption_key",
                             "required with profile = encrypted");
-    EVP_PKEY *k = load_rp_key(up->decryption_key);
-    EVP_PKEY_free(k);
-    if (!k)
+    up->rp_key = load_rp_key(up->decryption_key); /* once: every encrypted answer uses it */
+    if (!up->rp_key)
         return gw_dir_error(err, errlen, sec->file, line_of(sec, "decryption_key"), "decryption_key",
                             "'%s' is not a readable PEM RSA private key", up->decryption_key);
     if (up->id_token)
@@ -507,13 +504,20 @@ static int encrypted_check(const gw_vneid_settings_t *up, const gw_dir_section_t
 
 static int vneid_check(void *settings, const gw_dir_section_t *sec, char *err, size_t errlen)
 {
-    const gw_vneid_settings_t *up = settings;
+    gw_vneid_settings_t *up = settings;
     if (encrypted_check(up, sec, err, errlen))
         return -1;
     if (up->id_token && !up->jwks_uri)
         return gw_dir_error(err, errlen, sec->file, sec->line, "jwks_uri", "required in [%s] unless id_token = absent",
                             sec->name);
     return 0;
+}
+
+static void vneid_release(void *settings)
+{
+    gw_vneid_settings_t *up = settings;
+    EVP_PKEY_free(up->rp_key);
+    up->rp_key = NULL;
 }
 
 static void vneid_needs(const void *settings, gw_idp_needs_t *out)
@@ -524,7 +528,10 @@ static void vneid_needs(const void *settings, gw_idp_needs_t *out)
 
 const gw_idp_ops_t gw_idp_vneid = {
     .kind = "vneid",
-    .conf = { .directives = vneid_dirs, .size = sizeof(gw_vneid_settings_t), .check = vneid_check },
+    .conf = { .directives = vneid_dirs,
+              .size = sizeof(gw_vneid_settings_t),
+              .check = vneid_check,
+              .release = vneid_release },
     .needs = vneid_needs,
     .auth_url = vneid_auth_url,
     .begin = vneid_begin,

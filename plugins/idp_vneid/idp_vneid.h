@@ -25,6 +25,7 @@ typedef struct gw_vneid_settings {
     long clock_skew; /* seconds */
     int profile; /* 0 oidc (DOMAIN.md 7.2), 1 encrypted (7.3) */
     char *decryption_key; /* PEM file: eidgw's RSA private key, profile = encrypted */
+    void *rp_key; /* that key, loaded once by the check (EVP_PKEY *); not a directive */
 } gw_vneid_settings_t;
 
 #endif

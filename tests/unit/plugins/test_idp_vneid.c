@@ -75,6 +75,7 @@ static gw_vneid_settings_t *settings_of(const char *text, char *err, size_t errl
     gw_vneid_settings_t *s =
         gw_dir_settings_new(gw_idp_vneid.conf.directives, gw_idp_vneid.conf.size, &l, &sec, err, errlen);
     if (s && gw_idp_vneid.conf.check(s, &sec, err, errlen)) {
+        gw_idp_vneid.conf.release(s);
         gw_dir_settings_free(gw_idp_vneid.conf.directives, s);
         s = NULL;
     }
@@ -82,7 +83,11 @@ static gw_vneid_settings_t *settings_of(const char *text, char *err, size_t errl
     return s;
 }
 
-static void settings_free(gw_vneid_settings_t *s) { gw_dir_settings_free(gw_idp_vneid.conf.directives, s); }
+static void settings_free(gw_vneid_settings_t *s)
+{
+    gw_idp_vneid.conf.release(s);
+    gw_dir_settings_free(gw_idp_vneid.conf.directives, s);
+}
 
 static gw_http_result_t answer(long status, const char *body)
 {
