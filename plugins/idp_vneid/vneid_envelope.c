@@ -29,8 +29,8 @@ unsigned char *gw_vneid_b64_decode(const char *s, size_t slen, size_t *ret_len)
             u[i] = 0;
             continue;
         }
-        if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-                     c == '/')) {
+        if (pad ||
+            !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/')) {
             free(u);
             return NULL;
         }
@@ -41,10 +41,10 @@ unsigned char *gw_vneid_b64_decode(const char *s, size_t slen, size_t *ret_len)
     return r;
 }
 
-int gw_vneid_aes_ecb_open(const unsigned char *key, size_t keylen, const unsigned char *ct, size_t ctlen,
-                          char **out, size_t *outlen)
+int gw_vneid_aes_ecb_open(const unsigned char *key, size_t keylen, const unsigned char *ct, size_t ctlen, char **out,
+                          size_t *outlen)
 {
-    const EVP_CIPHER *c = keylen == 16 ? EVP_aes_128_ecb()
+    const EVP_CIPHER *c = keylen == 16   ? EVP_aes_128_ecb()
                           : keylen == 24 ? EVP_aes_192_ecb()
                           : keylen == 32 ? EVP_aes_256_ecb()
                                          : NULL;
@@ -52,9 +52,9 @@ int gw_vneid_aes_ecb_open(const unsigned char *key, size_t keylen, const unsigne
         return GW_EINVAL;
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
     unsigned char *pt = malloc(ctlen + 16 + 1);
-    int n1 = 0, n2 = 0, ok = x && pt && EVP_DecryptInit_ex(x, c, NULL, key, NULL) == 1 &&
-                             EVP_DecryptUpdate(x, pt, &n1, ct, (int)ctlen) == 1 &&
-                             EVP_DecryptFinal_ex(x, pt + n1, &n2) == 1;
+    int n1 = 0, n2 = 0,
+        ok = x && pt && EVP_DecryptInit_ex(x, c, NULL, key, NULL) == 1 &&
+             EVP_DecryptUpdate(x, pt, &n1, ct, (int)ctlen) == 1 && EVP_DecryptFinal_ex(x, pt + n1, &n2) == 1;
     EVP_CIPHER_CTX_free(x);
     size_t n = ok ? (size_t)n1 + (size_t)n2 : 0;
     /* the plaintext is JSON text: no NUL inside */

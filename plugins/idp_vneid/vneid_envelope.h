@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define GW_VNEID_ENVELOPE_MAX (64 * 1024) /* whole body, bytes */
-#define GW_VNEID_WRAPPED_KEY_MAX 1024     /* base64 of an RSA block up to 4096 bits, and then some */
+#define GW_VNEID_WRAPPED_KEY_MAX 1024 /* base64 of an RSA block up to 4096 bits, and then some */
 
 /* Opens an envelope with the RP's private key (an EVP_PKEY*). GW_OK and a malloc'd,
  * NUL-terminated plaintext in *out (length in *outlen when not NULL); every other outcome
@@ -20,7 +20,7 @@ int gw_vneid_envelope_open(void *rp_pkey, const char *body, size_t len, char **o
 unsigned char *gw_vneid_b64_decode(const char *s, size_t slen, size_t *ret_len);
 
 /* The AES-ECB/PKCS#5 half on its own: a key of 16, 24 or 32 bytes. GW_OK or GW_EINVAL. */
-int gw_vneid_aes_ecb_open(const unsigned char *key, size_t keylen, const unsigned char *ct, size_t ctlen,
-                          char **out, size_t *outlen);
+int gw_vneid_aes_ecb_open(const unsigned char *key, size_t keylen, const unsigned char *ct, size_t ctlen, char **out,
+                          size_t *outlen);
 
 #endif

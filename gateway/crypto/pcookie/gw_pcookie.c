@@ -11,8 +11,8 @@ static const char PCOOKIE_INFO[] = "eidgw portal cookie v1";
 void gw_pcookie_key(const unsigned char cookie_key[GW_SEAL_KEYLEN], unsigned char out[GW_SEAL_KEYLEN])
 {
     unsigned int len = GW_SEAL_KEYLEN;
-    HMAC(EVP_sha256(), cookie_key, GW_SEAL_KEYLEN, (const unsigned char *)PCOOKIE_INFO, sizeof PCOOKIE_INFO - 1,
-         out, &len);
+    HMAC(EVP_sha256(), cookie_key, GW_SEAL_KEYLEN, (const unsigned char *)PCOOKIE_INFO, sizeof PCOOKIE_INFO - 1, out,
+         &len);
 }
 
 /* the released claims, in the order of gw_pcookie_t's fields */
@@ -23,8 +23,8 @@ int gw_pcookie_seal(const unsigned char k[GW_SEAL_KEYLEN], const gw_pcookie_t *c
     if (!c->sid || !c->portal || !c->sub)
         return GW_PCOOKIE_BAD;
     json_t *cl = json_object();
-#define PUT(f)                                                                                                      \
-    if (c->f)                                                                                                       \
+#define PUT(f)                                                                                                         \
+    if (c->f)                                                                                                          \
         json_object_set_new(cl, #f, json_string(c->f));
     CLAIMS(PUT)
 #undef PUT

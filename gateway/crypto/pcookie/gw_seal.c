@@ -101,4 +101,3 @@ done:
     free(pt);
     return rc;
 }
-

@@ -29,10 +29,7 @@ static int upstream_keys_missing(gw_ctx_t *app)
 
 /* /readyz then tries a fetch itself (at most one per the cache's minimum interval): a node
  * out of rotation gets no logins to try it for it. On the upstream pool: it waits on VNeID. */
-static int ready_waits_upstream(gw_ctx_t *app, const gw_req_t *req)
-{
-    return upstream_keys_missing(app);
-}
+static int ready_waits_upstream(gw_ctx_t *app, const gw_req_t *req) { return upstream_keys_missing(app); }
 
 /* GET /readyz: may this node take traffic? The store answers a round trip, the signing
  * keys are loaded, and the upstream's keys are usable. Runs on a worker: the store ping
@@ -70,7 +67,11 @@ static void h_root(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 const gw_route_t gw_ui_routes[] = {
     { .methods = GW_M_GET, .path = "/error", .fn = h_error },
     { .methods = GW_M_GET | GW_M_HEAD, .path = "/healthz", .fn = h_health, .is_inline = 1 },
-    { .methods = GW_M_GET | GW_M_HEAD, .path = "/readyz", .fn = h_ready, .waits_upstream = ready_waits_upstream, .json = 1 },
+    { .methods = GW_M_GET | GW_M_HEAD,
+      .path = "/readyz",
+      .fn = h_ready,
+      .waits_upstream = ready_waits_upstream,
+      .json = 1 },
     { .methods = GW_M_GET, .path = "/", .fn = h_root, .is_inline = 1 },
     { 0 },
 };

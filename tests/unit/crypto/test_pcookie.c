@@ -19,9 +19,18 @@ static unsigned char K[GW_SEAL_KEYLEN];
 static gw_pcookie_t sample(void)
 {
     gw_pcookie_t c = {
-        .sid = "sid-1", .portal = "portal-a", .sub = "pw-sub", .acr = "urn:vneid:level2", .level = 2,
-        .auth_time = NOW - 100, .exp = NOW + 3600, .recheck = NOW + 300,
-        .name = "Nguyễn Văn A", .birthdate = "1990-01-02", .gender = "male", .cccd = "001090000001",
+        .sid = "sid-1",
+        .portal = "portal-a",
+        .sub = "pw-sub",
+        .acr = "urn:vneid:level2",
+        .level = 2,
+        .auth_time = NOW - 100,
+        .exp = NOW + 3600,
+        .recheck = NOW + 300,
+        .name = "Nguyễn Văn A",
+        .birthdate = "1990-01-02",
+        .gender = "male",
+        .cccd = "001090000001",
     };
     return c;
 }

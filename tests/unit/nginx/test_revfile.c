@@ -20,12 +20,14 @@
 static char path[256];
 
 /* the module's view: map the file as it is now and look sid up */
-static int lookup(const char *sid, uint64_t now, ino_t *ino) {
+static int lookup(const char *sid, uint64_t now, ino_t *ino)
+{
     int fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
     struct stat st;
     assert_int_equal(fstat(fd, &st), 0);
-    if (ino) *ino = st.st_ino;
+    if (ino)
+        *ino = st.st_ino;
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(m != MAP_FAILED);
     int rv = ngxe_rev_lookup(m, (size_t)st.st_size, ngxe_sid_hash(sid, strlen(sid)), now);
@@ -34,7 +36,8 @@ static int lookup(const char *sid, uint64_t now, ino_t *ino) {
     return rv;
 }
 
-static void test_written_entries_are_seen_until_they_expire(void **state) {
+static void test_written_entries_are_seen_until_they_expire(void **state)
+{
     (void)state;
     snprintf(path, sizeof path, "/tmp/eidgw-revfile-%d", (int)getpid());
     assert_int_equal(gw_revfile_add(path, "sid-a", 2000, 1000), 0);
@@ -57,7 +60,8 @@ static void test_written_entries_are_seen_until_they_expire(void **state) {
     unlink(path);
 }
 
-static void test_malformed_file_is_refused(void **state) {
+static void test_malformed_file_is_refused(void **state)
+{
     (void)state;
     unsigned char buf[64] = "EIDGWRV1";
     uint32_t n = 3; /* not a power of two */
@@ -69,12 +73,13 @@ static void test_malformed_file_is_refused(void **state) {
     assert_int_equal(ngxe_rev_lookup(buf, sizeof buf, 1, 0), -1);
 }
 
-static void test_identity_header_spellings(void **state) {
+static void test_identity_header_spellings(void **state)
+{
     (void)state;
-    const char *claims[] = {"X-Citizen-Name"};
-    size_t lens[] = {14};
-    const char *yes[] = {"X-Eidgw-Sub", "x_eidgw_level", "X.EIDGW.Acr", "x-citizen_name", "X.Citizen.NAME"};
-    const char *no[] = {"X-Eidgw", "X-Citizen-Names", "Accept", "X-Eidgwx-Sub"};
+    const char *claims[] = { "X-Citizen-Name" };
+    size_t lens[] = { 14 };
+    const char *yes[] = { "X-Eidgw-Sub", "x_eidgw_level", "X.EIDGW.Acr", "x-citizen_name", "X.Citizen.NAME" };
+    const char *no[] = { "X-Eidgw", "X-Citizen-Names", "Accept", "X-Eidgwx-Sub" };
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
         assert_int_equal(ngxe_is_identity_header(yes[i], strlen(yes[i]), claims, lens, 1), 1);
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
@@ -86,7 +91,8 @@ static void test_identity_header_spellings(void **state) {
     assert_int_equal(n, strlen("Nguy%E1%BB%85n 100%25%0D%0A"));
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_written_entries_are_seen_until_they_expire),
         cmocka_unit_test(test_malformed_file_is_refused),
