@@ -51,7 +51,7 @@ eidgw demo is running (logs in $LOG):
   Open:          http://127.0.0.1:$PORTAL_A_PORT/     (portal A, level 1 and up)
   Second portal: http://127.0.0.1:$PORTAL_B_PORT/     (portal B, requires level 2; reuses the SSO session)
   Gateway:       http://127.0.0.1:$GW_PORT/.well-known/openid-configuration
-  VNeID sim:     http://127.0.0.1:$VNEID_PORT/        (pick any synthetic citizen)
+  VNeID sim:     http://127.0.0.1:$VNEID_PORT/_sim/citizens   (the synthetic citizens it offers)
   Legacy accounts of portal A: sim/legacy-accounts-a.csv (password matkhau123), e.g.
     levancuong   -> asks for the ID number, checked with the population-DB simulator
                     (Lê Văn Cường: 048078034567)
