@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "eidgw_ngx_pure.h"
+#include "gw_proxy_wire.h"
 #include "gw_pcookie.h"
 #include "gw_util.h"
 
@@ -220,7 +220,7 @@ static ngx_int_t ngx_http_eidgw_strip(ngx_http_request_t *r, ngx_http_eidgw_loc_
     for (ngx_list_part_t *part = &r->headers_in.headers.part; part; part = part->next) {
         ngx_table_elt_t *h = part->elts;
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
-            if (ngxe_is_identity_header((const char *)h[i].key.data, h[i].key.len, names, lens, n)) {
+            if (gw_pw_is_identity_header((const char *)h[i].key.data, h[i].key.len, names, lens, n)) {
                 dropped = 1;
                 continue;
             }
@@ -279,7 +279,7 @@ int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *s
         }
     }
     if (revmap.map == NULL && !revmap.present) return 0; /* no file yet: nothing revoked */
-    int rv = ngxe_rev_lookup(revmap.map, revmap.len, ngxe_sid_hash(sid, len), (uint64_t)now);
+    int rv = gw_pw_rev_lookup(revmap.map, revmap.len, gw_pw_sid_hash(sid, len), (uint64_t)now);
     if (rv < 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: revocation file \"%V\" unusable",
                       path);
@@ -319,9 +319,9 @@ static ngx_int_t ngx_http_eidgw_deny(ngx_http_request_t *r, ngx_http_eidgw_loc_c
     p = ngx_cpymem(p, lcf->login_url.data, lcf->login_url.len);
     *p++ = ngx_strlchr(lcf->login_url.data, lcf->login_url.data + lcf->login_url.len, '?') ? '&' : '?';
     p = ngx_cpymem(p, "portal=", 7);
-    p += ngxe_url_encode(lcf->portal.data, lcf->portal.len, (char *)p);
+    p += gw_pw_url_encode(lcf->portal.data, lcf->portal.len, (char *)p);
     p = ngx_cpymem(p, "&return_to=", 11);
-    p += ngxe_url_encode(url, ulen, (char *)p);
+    p += gw_pw_url_encode(url, ulen, (char *)p);
     ngx_http_clear_location(r);
     r->headers_out.location = ngx_list_push(&r->headers_out.headers);
     if (r->headers_out.location == NULL) return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -332,7 +332,7 @@ static ngx_int_t ngx_http_eidgw_deny(ngx_http_request_t *r, ngx_http_eidgw_loc_c
     return NGX_HTTP_MOVED_TEMPORARILY;
 }
 
-/* Adds a request header for the backend; the value is percent-encoded (ngxe_pct_encode). */
+/* Adds a request header for the backend; the value is percent-encoded (gw_pw_pct_encode). */
 static ngx_int_t ngx_http_eidgw_add(ngx_http_request_t *r, const char *key, size_t klen,
                                     const char *val) {
     size_t vlen = ngx_strlen(val);
@@ -346,7 +346,7 @@ static ngx_int_t ngx_http_eidgw_add(ngx_http_request_t *r, const char *key, size
     h->lowcase_key = k + klen;
     h->hash = ngx_hash_strlow(h->lowcase_key, k, klen);
     h->value.data = v;
-    h->value.len = ngxe_pct_encode((const unsigned char *)val, vlen, (char *)v);
+    h->value.len = gw_pw_pct_encode((const unsigned char *)val, vlen, (char *)v);
     return NGX_OK;
 }
 

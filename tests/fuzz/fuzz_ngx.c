@@ -1,4 +1,4 @@
-/* libFuzzer target for the nginx module's pure parts (nginx/eidgw_ngx_pure.c): any bytes as a
+/* libFuzzer target for the nginx module's pure parts (gateway/crypto/pcookie/gw_proxy_wire.c): any bytes as a
  * header name (against claim header names cut from the same input), as a header or URL value
  * to encode, and as a revocation file to look up in. Checks: the encodings are ASCII with no
  * controls, within 3x, and reversible; spelling variants of a stripped name are stripped too. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eidgw_ngx_pure.h"
+#include "gw_proxy_wire.h"
 #include "fuzz_common.h"
 
 static int hexval(char c) { return c <= '9' ? c - '0' : c - 'A' + 10; }
@@ -32,8 +32,8 @@ static void check_encoding(const uint8_t *data, size_t size, size_t (*enc)(const
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    check_encoding(data, size, ngxe_pct_encode);
-    check_encoding(data, size, ngxe_url_encode);
+    check_encoding(data, size, gw_pw_pct_encode);
+    check_encoding(data, size, gw_pw_url_encode);
 
     /* the first byte splits the input: a claim header name, then a header name */
     size_t cut = size ? data[0] % (size) : 0;
@@ -42,20 +42,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *name = (const char *)data + cut;
     size_t name_len = size - cut;
     const char *claims[] = {claim};
-    int hit = ngxe_is_identity_header(name, name_len, claims, &claim_len, 1);
+    int hit = gw_pw_is_identity_header(name, name_len, claims, &claim_len, 1);
     char *variant = malloc(name_len + 1);
     for (size_t i = 0; i < name_len; i++) {
         char c = name[i];
         variant[i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
     }
-    CHECK(ngxe_is_identity_header(variant, name_len, claims, &claim_len, 1) == hit);
+    CHECK(gw_pw_is_identity_header(variant, name_len, claims, &claim_len, 1) == hit);
     free(variant);
-    if (claim_len > 0) CHECK(ngxe_is_identity_header(claim, claim_len, claims, &claim_len, 1) == 1);
+    if (claim_len > 0) CHECK(gw_pw_is_identity_header(claim, claim_len, claims, &claim_len, 1) == 1);
 
     /* the whole input as a revocation file */
-    uint64_t h = ngxe_sid_hash((const char *)data, size);
+    uint64_t h = gw_pw_sid_hash((const char *)data, size);
     CHECK(h != 0);
-    int rv = ngxe_rev_lookup(data, size, h, 0);
+    int rv = gw_pw_rev_lookup(data, size, h, 0);
     CHECK(rv >= -1 && rv <= 1);
     return 0;
 }

@@ -1,12 +1,12 @@
 /* The revocation feed: what the daemon writes (gw_revfile) is what the nginx module reads
- * (ngxe_rev_lookup), through a real file, across a rebuild; and the module's header rules. */
+ * (gw_pw_rev_lookup), through a real file, across a rebuild; and the module's header rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "eidgw_ngx_pure.h"
+#include "gw_proxy_wire.h"
 #include "gw_revfile.h"
 
 #include <fcntl.h>
@@ -30,7 +30,7 @@ static int lookup(const char *sid, uint64_t now, ino_t *ino)
         *ino = st.st_ino;
     void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     assert_true(m != MAP_FAILED);
-    int rv = ngxe_rev_lookup(m, (size_t)st.st_size, ngxe_sid_hash(sid, strlen(sid)), now);
+    int rv = gw_pw_rev_lookup(m, (size_t)st.st_size, gw_pw_sid_hash(sid, strlen(sid)), now);
     munmap(m, (size_t)st.st_size);
     close(fd);
     return rv;
@@ -66,11 +66,11 @@ static void test_malformed_file_is_refused(void **state)
     unsigned char buf[64] = "EIDGWRV1";
     uint32_t n = 3; /* not a power of two */
     memcpy(buf + 8, &n, sizeof n);
-    assert_int_equal(ngxe_rev_lookup(buf, sizeof buf, 1, 0), -1);
-    assert_int_equal(ngxe_rev_lookup(buf, 4, 1, 0), -1);
+    assert_int_equal(gw_pw_rev_lookup(buf, sizeof buf, 1, 0), -1);
+    assert_int_equal(gw_pw_rev_lookup(buf, 4, 1, 0), -1);
     n = 1024; /* larger than the file */
     memcpy(buf + 8, &n, sizeof n);
-    assert_int_equal(ngxe_rev_lookup(buf, sizeof buf, 1, 0), -1);
+    assert_int_equal(gw_pw_rev_lookup(buf, sizeof buf, 1, 0), -1);
 }
 
 static void test_identity_header_spellings(void **state)
@@ -81,12 +81,12 @@ static void test_identity_header_spellings(void **state)
     const char *yes[] = { "X-Eidgw-Sub", "x_eidgw_level", "X.EIDGW.Acr", "x-citizen_name", "X.Citizen.NAME" };
     const char *no[] = { "X-Eidgw", "X-Citizen-Names", "Accept", "X-Eidgwx-Sub" };
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        assert_int_equal(ngxe_is_identity_header(yes[i], strlen(yes[i]), claims, lens, 1), 1);
+        assert_int_equal(gw_pw_is_identity_header(yes[i], strlen(yes[i]), claims, lens, 1), 1);
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        assert_int_equal(ngxe_is_identity_header(no[i], strlen(no[i]), claims, lens, 1), 0);
+        assert_int_equal(gw_pw_is_identity_header(no[i], strlen(no[i]), claims, lens, 1), 0);
     char out[64];
     const char *v = "Nguy\xe1\xbb\x85n 100%\r\n";
-    size_t n = ngxe_pct_encode((const unsigned char *)v, strlen(v), out);
+    size_t n = gw_pw_pct_encode((const unsigned char *)v, strlen(v), out);
     assert_memory_equal(out, "Nguy%E1%BB%85n 100%25%0D%0A", n);
     assert_int_equal(n, strlen("Nguy%E1%BB%85n 100%25%0D%0A"));
 }

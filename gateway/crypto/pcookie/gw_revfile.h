@@ -1,6 +1,6 @@
 /* gw_revfile: the revocation feed for the nginx module (docs/nginx.md). The daemon keeps a
  * memory-mapped file, an open-addressing table of revoked session id hashes with their expiry
- * (layout in nginx/eidgw_ngx_pure.h), written slot by slot (expiry, then hash) so a reader
+ * (layout in nginx/gw_proxy_wire.h), written slot by slot (expiry, then hash) so a reader
  * never sees half an entry; when the table is half full it is rebuilt with the live entries
  * into a new file renamed over the old one, and readers re-map when the inode changes. */
 #ifndef GW_REVFILE_H

@@ -1,42 +1,42 @@
-/* Pure parts of the nginx module: identity-header recognition, header value encoding and
- * the revocation-file lookup. No nginx types, so the fuzz target and unit tests link them alone. */
-#ifndef EIDGW_NGX_PURE_H
-#define EIDGW_NGX_PURE_H
+/* The proxy contract's wire parts, shared by the daemon and the nginx module: identity-header
+ * recognition, header value encoding and the revocation-file lookup. No nginx types, no daemon state. */
+#ifndef GW_PROXY_WIRE_H
+#define GW_PROXY_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Prefix of every header the module injects (compared after normalisation). */
-#define NGXE_HDR_PREFIX "x-eidgw-"
+#define GW_PW_HDR_PREFIX "x-eidgw-"
 
 /* 1 when name is, in any spelling nginx or a backend may treat as the same (ASCII case,
  * '_' or '.' for '-'), the X-Eidgw-* prefix or one of the nclaims configured claim header
  * names; 0 otherwise. */
-int ngxe_is_identity_header(const char *name, size_t len, const char *const *claims,
-                            const size_t *claim_lens, size_t nclaims);
+int gw_pw_is_identity_header(const char *name, size_t len, const char *const *claims, const size_t *claim_lens,
+                             size_t nclaims);
 
 /* Percent-encodes bytes outside printable ASCII (controls, DEL, >= 0x80) and '%' itself, so a
  * UTF-8 claim value stays an ASCII header value. out must hold 3 * len bytes; returns the
  * encoded length. */
-size_t ngxe_pct_encode(const unsigned char *in, size_t len, char *out);
+size_t gw_pw_pct_encode(const unsigned char *in, size_t len, char *out);
 
 /* RFC 3986 component encoding: every byte but ALPHA / DIGIT / "-._~" becomes %XX. out must
  * hold 3 * len bytes; returns the encoded length. */
-size_t ngxe_url_encode(const unsigned char *in, size_t len, char *out);
+size_t gw_pw_url_encode(const unsigned char *in, size_t len, char *out);
 
-/* Revocation file written by the daemon (gateway/broker/gw_revfile.c), mapped read-only:
+/* Revocation file written by the daemon (gw_revfile.c), mapped read-only:
  *   header: magic "EIDGWRV1", uint32 slot count (power of two), uint32 reserved
  *   slots:  { uint64 sid hash (0 = empty), uint64 expiry (unix seconds) }
  * open addressing with linear probing from hash & (slots - 1). A slot is written expiry first,
  * then hash, so a reader that sees the hash sees its expiry. */
-#define NGXE_REV_MAGIC "EIDGWRV1"
-#define NGXE_REV_HDR 16u
+#define GW_PW_REV_MAGIC "EIDGWRV1"
+#define GW_PW_REV_HDR 16u
 
 /* FNV-1a 64 of the session id, never 0. */
-uint64_t ngxe_sid_hash(const char *sid, size_t len);
+uint64_t gw_pw_sid_hash(const char *sid, size_t len);
 
 /* 1 when the map holds hash with an expiry after now; 0 when not; -1 when the map is not a
  * well-formed revocation file. */
-int ngxe_rev_lookup(const unsigned char *map, size_t maplen, uint64_t hash, uint64_t now);
+int gw_pw_rev_lookup(const unsigned char *map, size_t maplen, uint64_t hash, uint64_t now);
 
 #endif

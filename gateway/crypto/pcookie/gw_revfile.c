@@ -1,6 +1,6 @@
 #include "gw_revfile.h"
 
-#include "eidgw_ngx_pure.h"
+#include "gw_proxy_wire.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,7 +21,7 @@ static struct {
     uint32_t nslots, used;
 } rf;
 
-static size_t file_len(uint32_t nslots) { return NGXE_REV_HDR + (size_t)nslots * 16u; }
+static size_t file_len(uint32_t nslots) { return GW_PW_REV_HDR + (size_t)nslots * 16u; }
 
 /* puts an entry into a table not yet visible to readers, or visible (then slot by slot) */
 static void put(uint64_t *slot, uint32_t nslots, uint64_t h, uint64_t until, uint32_t *used)
@@ -57,9 +57,9 @@ static int rebuild(const char *path, uint32_t nslots, uint64_t now)
     unsigned char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
         goto fail;
-    memcpy(map, NGXE_REV_MAGIC, 8);
+    memcpy(map, GW_PW_REV_MAGIC, 8);
     memcpy(map + 8, &nslots, sizeof nslots);
-    uint64_t *slot = (uint64_t *)(void *)(map + NGXE_REV_HDR);
+    uint64_t *slot = (uint64_t *)(void *)(map + GW_PW_REV_HDR);
     uint32_t used = 0;
     for (uint32_t i = 0; rf.map && i < rf.nslots; i++)
         if (rf.slot[2 * i] && rf.slot[2 * i + 1] > now)
@@ -110,7 +110,7 @@ int gw_revfile_add(const char *path, const char *sid, int64_t until, int64_t now
                 rc = -1;
         }
         if (rc == 0 && (rf.used + 1) * 2 <= rf.nslots)
-            put(rf.slot, rf.nslots, ngxe_sid_hash(sid, strlen(sid)), (uint64_t)until, &rf.used);
+            put(rf.slot, rf.nslots, gw_pw_sid_hash(sid, strlen(sid)), (uint64_t)until, &rf.used);
     }
     pthread_mutex_unlock(&lock);
     return rc;
