@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libevent-dev libcjose-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
       libhiredis-dev libutf8proc-dev libcmocka-dev liblasso3-dev sqlite3 libargon2-dev libcrypt-dev libjemalloc-dev openssl
-      chromium apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon redis-server wrk curl ca-certificates nginx nginx-dev)
+      chromium apache2 libapache2-mod-auth-openidc libapache2-mod-auth-mellon redis-server wrk curl ca-certificates nginx nginx-dev caddy)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -24,9 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# the nginx package starts a service on port 80; the tests start their own nginx
-if [ "$(id -u)" -eq 0 ] && [ -e /etc/init.d/nginx ]; then
-  { service nginx stop; update-rc.d nginx disable; systemctl disable --now nginx; } >/dev/null 2>&1 || true
+# the nginx and caddy packages start services on port 80; the tests start their own
+if [ "$(id -u)" -eq 0 ]; then
+  for svc in nginx caddy; do
+    { service "$svc" stop; update-rc.d "$svc" disable; systemctl disable --now "$svc"; } >/dev/null 2>&1 || true
+  done
 fi
 
 if [ ! -d node_modules/openid-client ] || [ package.json -nt node_modules/.package-lock.json ]; then

@@ -2,6 +2,8 @@
 #include "gw_broker.h"
 #include "gw_oidc_op.h"
 #include "gw_saml_idp.h"
+#include "gw_forward_auth.h"
+#include "gw_pcookie.h"
 #include "gw_fetch.h"
 #include "gw_json.h"
 
@@ -39,6 +41,8 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
     gw_revset_init(&app->revoked);
     gw_log_set_level(gw_log_parse_level(cfg->log_level));
     app->keys = gw_keyset_load(cfg->keys_dir, err, errlen);
+    if (app->keys)
+        gw_pcookie_key(app->keys->cookie_key, app->pcookie_key);
     if (!app->keys)
         return -1;
     const char *tdir = cfg->templates_dir ? cfg->templates_dir : EIDGW_SOURCE_DIR "/templates";
@@ -80,7 +84,8 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
     app->idp_env = (gw_idp_env_t){ .redirect_uri = app->callback_url, .jwks = app->upstream_jwks };
     if (gw_saml_idp_init(app, err, errlen))
         return -1;
-    static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, &gw_saml_idp_frontend, NULL };
+    static const gw_frontend_ops_t *const frontends[] = { &gw_oidc_op_frontend, &gw_saml_idp_frontend,
+                                                          &gw_proxy_frontend, NULL };
     gw_broker_register(frontends);
     return 0;
 }
@@ -98,6 +103,7 @@ int gw_app_check(gw_ctx_t *app, gw_config_t *cfg, char *err, size_t errlen)
 void gw_app_cleanup(gw_ctx_t *app)
 {
     gw_saml_idp_cleanup(app);
+    gw_forward_auth_cleanup();
     gw_audit_close(app->audit);
     gw_jwks_cache_free(app->upstream_jwks);
     gw_store_close(app->store);

@@ -42,7 +42,7 @@ void gw_login_cleanup(gw_login_t *l);
 typedef struct gw_finished {
     const char *sid; /* the SSO session */
     json_t *identity; /* {id12, name, birthdate, sex, level, account_type, ...} */
-    int64_t auth_time;
+    int64_t auth_time, exp; /* the session's authentication and its end */
     int level; /* 0 for a legacy password login */
     const char *sub; /* the portal's pairwise id for this citizen */
     const char *account; /* the portal's legacy account id, or NULL */
@@ -104,6 +104,12 @@ typedef struct gw_sso {
  * either answer. */
 int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret);
 void gw_sso_cleanup(gw_sso_t *s);
+/* 1 when the request carries no SSO cookie at all (a route predicate: such a login start
+ * cannot reuse a session, so it touches only the login records). */
+int gw_sso_cookie_absent(gw_ctx_t *app, const gw_req_t *req);
+/* 1 when a login of portal cl started by this request may call the population DB while it
+ * runs (an SSO session reused for a portal that matches accounts by name). */
+int gw_login_may_call_popdb(gw_ctx_t *app, const gw_req_t *req, const gw_client_t *cl);
 /* End the SSO session everywhere: its record, the revocation (every node), the browser's
  * cookie (resp NULL: no browser, e.g. a lock), and every front end's portals
  * (session_ended). May block. GW_OK; or, when the revocation cannot be written (the store

@@ -720,6 +720,7 @@ void gw_broker_finish(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t 
         .sid = sess->sid,
         .identity = sess->identity,
         .auth_time = sess->auth_time,
+        .exp = sess->exp,
         .level = (int)json_integer_value(json_object_get(sess->identity, "level")),
         .sub = sub,
         .account = account,

@@ -11,6 +11,19 @@
 
 void gw_sso_cleanup(gw_sso_t *s) { free(s->sid); }
 
+int gw_sso_cookie_absent(gw_ctx_t *app, const gw_req_t *req)
+{
+    char *c = gw_cookie_get(req->cookie, app->sso_cookie);
+    int none = !c;
+    free(c);
+    return none;
+}
+
+int gw_login_may_call_popdb(gw_ctx_t *app, const gw_req_t *req, const gw_client_t *cl)
+{
+    return cl && cl->has_accounts && cl->match_by_name && !gw_sso_cookie_absent(app, req);
+}
+
 int gw_sso_open(gw_ctx_t *app, const gw_req_t *req, gw_sso_t *ret)
 {
     memset(ret, 0, sizeof(*ret)); /* safe to clean up whatever the outcome */

@@ -76,6 +76,79 @@ static const gw_directive_t upstream_dirs[] = {
     UPS("plugin", GW_DIR_STR, plugin, 0, 0, NULL, 0),
     { 0 },
 };
+/* A proxied portal's origin: scheme "http" or "https", a host of letters, digits, '-' and
+ * '.' (or an IPv4 address), an optional port, nothing after; lower case, as browsers send
+ * it. */
+/* "host[:port]" of an origin checked by check_origin */
+static const char *origin_host(const char *origin) { return strstr(origin, "://") + 3; }
+
+/* An authority as a browser sends it matches an origin's host[:port]; a default port
+ * written out (":443" for https, ":80" for http) matches the origin without one. */
+static int authority_is(const char *origin, const char *authority)
+{
+    const char *h = origin_host(origin);
+    size_t hn = strlen(h), an = strlen(authority);
+    if (an == hn)
+        return !strncasecmp(h, authority, hn);
+    const char *dflt = !strncmp(origin, "https", 5) ? ":443" : ":80";
+    return an == hn + strlen(dflt) && !strchr(h, ':') && !strncasecmp(h, authority, hn) &&
+           !strcmp(authority + hn, dflt);
+}
+
+static int check_origin(const char *v, char *msg, size_t msglen)
+{
+    const char *h = !strncmp(v, "https://", 8) ? v + 8 : !strncmp(v, "http://", 7) ? v + 7 : NULL;
+    if (!h) {
+        snprintf(msg, msglen, "'%s' is not an http(s) origin (scheme://host[:port])", v);
+        return -1;
+    }
+    size_t n = 0;
+    while (h[n] && (islower((unsigned char)h[n]) || isdigit((unsigned char)h[n]) || h[n] == '-' || h[n] == '.'))
+        n++;
+    const char *rest = h + n;
+    if (*rest == ':') { /* 1 to 65535, no leading zero */
+        size_t d = 0;
+        while (isdigit((unsigned char)rest[1 + d]) && d < 6)
+            d++;
+        long port = d ? strtol(rest + 1, NULL, 10) : 0;
+        rest = d && rest[1] != '0' && port <= 65535 ? rest + 1 + d : "!";
+    }
+    if (!n || h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || *rest || strlen(v) > 255) {
+        snprintf(msg, msglen,
+                 "'%s' must be scheme://host[:port] in lower case, with no path, query, user or trailing slash", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_path_prefix(const char *v, char *msg, size_t msglen)
+{
+    if (v[0] != '/' || strlen(v) > 512 || strpbrk(v, "?#\\ ")) {
+        snprintf(msg, msglen, "'%s' must be a path starting with / (no query, fragment or spaces)", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* RFC 6265 cookie-name: a token */
+static int check_cookie_name(const char *v, char *msg, size_t msglen)
+{
+    if (!*v) {
+        snprintf(msg, msglen, "a cookie name must not be empty");
+        return -1;
+    }
+    for (const char *c = v; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c)) {
+            snprintf(msg, msglen, "'%s' is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", v);
+            return -1;
+        }
+    if (strlen(v) > 64) {
+        snprintf(msg, msglen, "a cookie name of at most 64 bytes");
+        return -1;
+    }
+    return 0;
+}
+
 static const gw_directive_t client_dirs[] = {
     CLI("name", GW_DIR_STR, name, 0, 0, NULL, 0),
     CLI("secret_sha256", GW_DIR_HEX64, secret_sha256, 0, 0, NULL, 0),
@@ -99,6 +172,9 @@ static const gw_directive_t client_dirs[] = {
     CLI("claim_unverifiable", GW_DIR_CHOICE, claim_allow_unverifiable, 0, 0, "refuse allow", 0),
     CLI("saml_metadata", GW_DIR_STR, saml_metadata, 0, 0, NULL, 0),
     CLI("saml_idp_initiated", GW_DIR_BOOL, saml_idp_initiated, 0, 0, NULL, 0),
+    CLI("proxy_origin", GW_DIR_LIST, proxy_origins, 0, 0, NULL, 0, .check = check_origin),
+    CLI("proxy_bypass", GW_DIR_LIST, proxy_bypass, 0, 0, NULL, 0, .check = check_path_prefix),
+    CLI("proxy_cookie", GW_DIR_STR, proxy_cookie, 0, 0, NULL, 0, .check = check_cookie_name),
     { 0 },
 };
 /* [popdb]: every key is the popdb plugin's */
@@ -219,6 +295,9 @@ static void client_cleanup(gw_client_t *c)
     free(c->secret_sha256);
     free_list(&c->redirect_uris);
     free_list(&c->post_logout_uris);
+    free_list(&c->proxy_origins);
+    free_list(&c->proxy_bypass);
+    free(c->proxy_cookie);
     free(c->backchannel_logout_uri);
     free(c->events_uri);
     free(c->legacy_callback);
@@ -272,19 +351,23 @@ static int valid_client_id(const char *s)
 }
 
 /* The end of a section. A SAML portal has no redirect_uri: its metadata names where
- * answers go, so the row's "required" is met by saml_metadata. */
+ * answers go, so the row's "required" is met by saml_metadata; a proxied portal's answers
+ * go to its origins (proxy_origin). */
 static int close_section(gw_dir_section_t *sec, char *err, size_t errlen)
 {
     if (sec->table == client_dirs) {
-        int saml = -1, redirect = -1;
+        int saml = -1, redirect = -1, proxy = -1;
         for (int i = 0; sec->table[i].name; i++) {
             if (!strcmp(sec->table[i].name, "saml_metadata"))
                 saml = i;
+            else if (!strcmp(sec->table[i].name, "proxy_origin"))
+                proxy = i;
             else if (!strcmp(sec->table[i].name, "redirect_uri"))
                 redirect = i;
         }
-        if (saml >= 0 && redirect >= 0 && sec->set_line[saml] && !sec->set_line[redirect]) {
-            sec->set_line[redirect] = sec->set_line[saml];
+        int by = saml >= 0 && sec->set_line[saml] ? saml : proxy >= 0 && sec->set_line[proxy] ? proxy : -1;
+        if (by >= 0 && redirect >= 0 && !sec->set_line[redirect]) {
+            sec->set_line[redirect] = sec->set_line[by];
             int rc = gw_dir_close(sec, err, errlen);
             sec->set_line[redirect] = 0;
             return rc;
@@ -367,7 +450,24 @@ static int finish(parser_t *p, gw_config_t *c)
             return fail(p, line_of(p, &cl->saml_idp_initiated), "saml_idp_initiated",
                         "client '%s' is not a SAML portal (no saml_metadata): IdP-initiated SSO is for SAML portals",
                         cl->id);
-        if (!cl->is_public && !cl->secret_sha256 && !cl->saml_metadata)
+        if (cl->proxy_origins.n && cl->saml_metadata)
+            return fail(p, line_of(p, &cl->proxy_origins), "proxy_origin",
+                        "client '%s' is a SAML portal (saml_metadata): a proxied portal is a portal of its own",
+                        cl->id);
+        for (size_t k = 0; k < cl->proxy_origins.n; k++) { /* a host names one portal, whatever the scheme */
+            const char *host = origin_host(cl->proxy_origins.v[k]);
+            const gw_client_t *other = gw_config_client_by_host(c, host);
+            if (other && other != cl)
+                return fail(p, line_of(p, &cl->proxy_origins), "proxy_origin",
+                            "'%s' is already the host of client '%s'", host, other->id);
+            for (size_t o = 0; o < k; o++)
+                if (!strcmp(origin_host(cl->proxy_origins.v[o]), host))
+                    return fail(p, line_of(p, &cl->proxy_origins), "proxy_origin",
+                                "'%s' is listed twice (one origin per host)", host);
+        }
+        if (cl->proxy_origins.n && !cl->proxy_cookie)
+            cl->proxy_cookie = gw_strdup("eidgw_portal");
+        if (!cl->is_public && !cl->secret_sha256 && !cl->saml_metadata && !cl->proxy_origins.n)
             return fail(p, section_line_of(p, cl), "secret_sha256",
                         "client '%s' is confidential and needs a secret (or public = yes)", cl->id);
         if (cl->is_public && cl->secret_sha256)
@@ -602,6 +702,22 @@ gw_config_t *gw_config_load(const char *path, char *err, size_t errlen)
     if (c)
         c->path = gw_strdup(path);
     return c;
+}
+
+const char *gw_config_origin_of(const gw_client_t *cl, const char *authority)
+{
+    for (size_t k = 0; authority && k < cl->proxy_origins.n; k++)
+        if (authority_is(cl->proxy_origins.v[k], authority))
+            return cl->proxy_origins.v[k];
+    return NULL;
+}
+
+const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *authority)
+{
+    for (size_t i = 0; authority && i < cfg->nclients; i++)
+        if (gw_config_origin_of(&cfg->clients[i], authority))
+            return &cfg->clients[i];
+    return NULL;
 }
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id)

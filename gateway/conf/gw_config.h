@@ -13,7 +13,7 @@
 
 #define GW_MAX_CLIENTS 1024
 /* short-lived protocol records a single-node store keeps in memory by default */
-#define GW_STORE_MEMORY_DEFAULT "ar flow code cur at err lo"
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cur at err lo pxc"
 
 typedef struct gw_client {
     char *id;
@@ -42,6 +42,11 @@ typedef struct gw_client {
     char *saml_metadata;
     char *saml_metadata_at; /* "file:line" where it was set, for the SAML IdP's errors */
     int saml_idp_initiated; /* saml_idp_initiated = yes: logins started at /saml/init (no AuthnRequest) */
+    /* a portal behind a reverse proxy (docs/proxy.md): its public origins; redirect_uri and a
+     * secret are then optional */
+    gw_strlist_t proxy_origins; /* "https://host[:port]", lower case, no path */
+    gw_strlist_t proxy_bypass; /* path prefixes that need no session (forward-auth) */
+    char *proxy_cookie; /* the portal cookie's name on its host; default "eidgw_portal" */
 } gw_client_t;
 
 /* An [upstream NAME] section. The gateway reads only `plugin`; every other key belongs to
@@ -108,5 +113,10 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
 void gw_config_free(gw_config_t *cfg);
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id);
+/* The proxied portal one of whose origins has this authority ("host[:port]" as a browser
+ * sends it: compared without ASCII case, a default port written out or not), or NULL. */
+const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *authority);
+/* cl's origin (proxy_origin) with this authority, compared as above, or NULL. */
+const char *gw_config_origin_of(const gw_client_t *cl, const char *authority);
 
 #endif

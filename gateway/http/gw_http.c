@@ -101,6 +101,11 @@ static void req_cleanup(gw_req_t *q)
     free(q->accept);
     free(q->accept_language);
     free(q->origin);
+    free(q->host);
+    free(q->fwd_host);
+    free(q->fwd_proto);
+    free(q->fwd_uri);
+    free(q->fwd_method);
     if (q->ctx_free)
         q->ctx_free(q->ctx);
     if (q->result) {
@@ -439,6 +444,13 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     q->accept = hdr_dup(h, "Accept");
     q->accept_language = hdr_dup(h, "Accept-Language");
     q->origin = hdr_dup(h, "Origin");
+    q->host = hdr_dup(h, "Host");
+    if (cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
+        q->fwd_host = hdr_dup(h, "X-Forwarded-Host");
+        q->fwd_proto = hdr_dup(h, "X-Forwarded-Proto");
+        q->fwd_uri = hdr_dup(h, "X-Forwarded-Uri");
+        q->fwd_method = hdr_dup(h, "X-Forwarded-Method");
+    }
     /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
      * from the right, skipping our own proxies (a client cannot forge the part they add) */
     char *xff = hdr_dup(h, "X-Forwarded-For");

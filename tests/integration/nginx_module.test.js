@@ -8,9 +8,14 @@ import path from 'node:path';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
+import { rawRequest } from './lib/harness.js';
 
 const bin = process.env.EIDGW_BIN || new URL('../../build/eidgw', import.meta.url).pathname;
-const modSo = path.join(path.dirname(bin), 'ngx_http_eidgw_module.so');
+// the module is not built with sanitizers (Debian's nginx loads it): a daemon from the
+// ASan tree is tested with the module of the normal build
+const modSo = [process.env.EIDGW_NGINX_MODULE, path.join(path.dirname(bin), 'ngx_http_eidgw_module.so'),
+  path.join(path.dirname(new URL(import.meta.url).pathname), '../../build/ngx_http_eidgw_module.so')]
+  .filter(Boolean).find((p) => fs.existsSync(p)) || path.join(path.dirname(bin), 'ngx_http_eidgw_module.so');
 const sealBin = path.join(path.dirname(bin), 'pcookie-seal');
 const nginxBin = (() => {
   for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx']) if (fs.existsSync(p)) return p;
@@ -49,18 +54,7 @@ function pctEncode(s) {
     ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b))).join('');
 }
 
-function request(p, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const request = (p, headers = {}) => rawRequest(port, p, headers);
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));

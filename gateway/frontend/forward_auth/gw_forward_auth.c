@@ -1,14 +1,508 @@
-/* gw_forward_auth: the session check of the proxied path, for an nginx auth_request or a
- * forward-auth proxy (Traefik ForwardAuth, Caddy forward_auth, Envoy ext_authz over HTTP). */
+/* gw_forward_auth: the front end of portals behind a reverse proxy (docs/proxy.md).
+ *
+ *   proxy (nginx module, or Caddy/Traefik/Envoy asking /auth/check): no portal cookie
+ *     --302--> eidgw /proxy/login?portal=P&return_to=URL: a login for the broker
+ *   broker --complete--> a one-time code --302--> https://portal/.eidgw/callback?code=C
+ *   the proxy sends /.eidgw/ to eidgw: the code is taken, the portal cookie set on the
+ *     portal's own host --302--> return_to
+ *   every request: the proxy opens the portal cookie in process (nginx) or asks
+ *     /auth/check (forward-auth), which answers from the cookie and the in-memory
+ *     revocation set on the I/O thread, with the identity headers and a signed assertion.
+ *   /.eidgw/logout on the portal's host ends the SSO session everywhere.
+ *
+ * Its own record: "pxc" (a one-time code: the sealed portal cookie waiting for the
+ * callback on the portal's host; it lives code_lifetime seconds and is taken once). What
+ * the login must come back to rides with the broker's login: the portal's origin and the
+ * same-origin URL to return to. */
 #include "gw_forward_auth.h"
+#include "gw_json.h"
+#include "gw_log.h"
+#include "gw_pcookie.h"
+#include "gw_proxy_wire.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
-/* GET /auth/check: the session check of the proxied path (an nginx auth_request or a
- * forward-auth target). It runs on the I/O thread and never touches the store: the sealed
- * cookie and the in-memory revocation set decide. 200 with the session's headers, or 401. */
+#define CALLBACK_PATH "/.eidgw/callback"
+#define LOGOUT_PATH "/.eidgw/logout"
+#define RETURN_TO_MAX 2048
+#define ASSERTION_LIFETIME 60
+
+/* ------------------------------------------------------------------ hosts and URLs */
+
+/* The host (and port) the browser asked for: X-Forwarded-Host from a trusted proxy, else
+ * Host. */
+static const char *req_authority(const gw_req_t *req) { return req->fwd_host ? req->fwd_host : req->host; }
+
+static int origin_is_https(const char *origin) { return !strncmp(origin, "https://", 8); }
+
+/* The origin of cl whose authority is the request's, or NULL. */
+static const char *origin_of_request(const gw_client_t *cl, const gw_req_t *req)
+{
+    return gw_config_origin_of(cl, req_authority(req));
+}
+
+/* A path on the portal's host a browser may be sent back to: "/...", not "//" or "/\"
+ * (which a browser reads as another host), printable ASCII only. */
+static int safe_path(const char *p)
+{
+    if (p[0] != '/' || p[1] == '/' || p[1] == '\\')
+        return 0;
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
+            return 0;
+    return 1;
+}
+
+/* Where a login or a logout may return to: an absolute URL on one of the portal's origins,
+ * or a path (on its first origin). A malloc'd absolute URL, *origin set; NULL when it is
+ * neither (no open redirect). An absent return_to is the origin's root. */
+static char *return_to_url(const gw_client_t *cl, const char *rt, const char **origin)
+{
+    *origin = cl->proxy_origins.v[0];
+    if (!rt || !*rt)
+        return gw_sprintf("%s/", *origin);
+    if (strlen(rt) > RETURN_TO_MAX)
+        return NULL;
+    if (rt[0] == '/')
+        return safe_path(rt) ? gw_sprintf("%s%s", *origin, rt) : NULL;
+    for (size_t i = 0; i < cl->proxy_origins.n; i++) {
+        const char *o = cl->proxy_origins.v[i];
+        size_t n = strlen(o);
+        if (!strncasecmp(rt, o, n) && (!rt[n] || safe_path(rt + n))) {
+            *origin = o;
+            return rt[n] ? gw_sprintf("%s%s", o, rt + n) : gw_sprintf("%s/", o);
+        }
+    }
+    return NULL;
+}
+
+static void redirect_to(gw_resp_t *resp, const char *base, const char *path, const char *name, const char *value)
+{
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_adds(&u, base);
+    gw_buf_adds(&u, path);
+    if (name)
+        gw_url_add_param(&u, name, value);
+    gw_resp_redirect(resp, u.data);
+    gw_buf_cleanup(&u);
+}
+
+/* ------------------------------------------------------------------ GET /proxy/login */
+
+static const gw_client_t *proxied_client(gw_ctx_t *app, const char *id)
+{
+    const gw_client_t *cl = gw_config_client(app->cfg, id);
+    return cl && cl->proxy_origins.n ? cl : NULL;
+}
+
+static void h_proxy_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    const gw_client_t *cl = proxied_client(app, gw_form_get(&req->q, "portal"));
+    if (!cl || gw_form_count(&req->q, "portal") != 1) {
+        gw_error_page(&app->page, req, resp, 400, "unknown_client", lang, NULL, NULL);
+        return;
+    }
+    const char *origin;
+    char *rt =
+        gw_form_count(&req->q, "return_to") > 1 ? NULL : return_to_url(cl, gw_form_get(&req->q, "return_to"), &origin);
+    if (!rt) {
+        gw_log(GW_LOG_WARN, "proxy", "login: return_to not on the portal's origins", "client", cl->id, "id", req->id,
+               NULL);
+        gw_error_page(&app->page, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
+        return;
+    }
+    json_t *ret = json_object();
+    gw_jset(ret, "origin", origin);
+    gw_jset(ret, "return_to", rt);
+    free(rt);
+    const char *prompt = gw_form_get(&req->q, "prompt");
+    gw_login_t login = {
+        .portal = gw_strdup(cl->id),
+        .min_level = cl->min_level,
+        .force = prompt && !strcmp(prompt, "login"),
+        .max_age = -1,
+        .frontend = gw_strdup(gw_proxy_frontend.name),
+        .ret = ret,
+    };
+    gw_broker_start(app, req, resp, &login, lang);
+    gw_login_cleanup(&login);
+}
+
+/* ------------------------------------------------------------------ the broker's answers */
+
+static void set_claim(char **field, json_t *claims, const char *k)
+{
+    const char *v = gw_jstr(claims, k);
+    *field = v ? (char *)v : NULL;
+}
+
+/* The login is done: the portal cookie is sealed now and kept under a one-time code, and
+ * the browser goes to the callback on the portal's own host, which sets it there. */
+static void proxy_complete(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login,
+                           const gw_finished_t *done)
+{
+    (void)req;
+    const gw_client_t *cl = proxied_client(app, login->portal);
+    const char *origin = gw_jstr(login->ret, "origin"), *rt = gw_jstr(login->ret, "return_to");
+    if (!cl || !origin || !rt) {
+        gw_error_page(&app->page, req, resp, 400, "flow_expired", NULL, NULL, NULL);
+        return;
+    }
+    json_t *claims = gw_release_claims(app, cl, cl->scopes, done->identity, done->account, done->merged);
+    int64_t now = gw_now();
+    gw_pcookie_t pc = {
+        .sid = (char *)done->sid,
+        .portal = (char *)cl->id,
+        .sub = (char *)done->sub,
+        .acr = (char *)gw_acr_for(done->level),
+        .level = done->level,
+        .auth_time = done->auth_time,
+        .exp = done->exp > now ? done->exp : now + app->cfg->session_lifetime,
+        .recheck = now + app->cfg->session_recheck,
+    };
+    set_claim(&pc.name, claims, "name");
+    set_claim(&pc.birthdate, claims, "birthdate");
+    set_claim(&pc.gender, claims, "gender");
+    set_claim(&pc.cccd, claims, "cccd");
+    set_claim(&pc.legacy_account, claims, "legacy_account");
+    char *sealed = NULL;
+    int rc = gw_pcookie_seal(app->pcookie_key, &pc, &sealed);
+    json_decref(claims);
+    if (rc != GW_PCOOKIE_OK) {
+        gw_log(GW_LOG_ERROR, "proxy", "portal cookie not sealed (too big?)", "client", cl->id, NULL);
+        gw_error_page(&app->page, req, resp, 500, "server_busy", NULL, NULL, NULL);
+        return;
+    }
+    char *code = gw_random_token(32), *key = gw_sha256_b64url(code);
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:I}", "portal", cl->id, "origin", origin, "return_to", rt, "cookie",
+                          sealed, "exp", (json_int_t)pc.exp);
+    rc = gw_store_put_json(app->store, "pxc", key, c, app->cfg->code_lifetime, 0);
+    json_decref(c);
+    gw_wipe_free(sealed);
+    if (rc != GW_OK)
+        gw_busy_page(app, req, resp, NULL);
+    else
+        redirect_to(resp, origin, CALLBACK_PATH, "code", code);
+    free(key);
+    gw_wipe_free(code);
+}
+
+/* prompt=none is never asked by this front end; a failure shows the error page */
+static void proxy_fail(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const gw_login_t *login, const char *error)
+{
+    (void)login;
+    (void)error;
+    gw_error_page(&app->page, req, resp, 400, "invalid_request", NULL, NULL, NULL);
+}
+
+static char *proxy_back_url(gw_ctx_t *app, const gw_login_t *login, const char *error)
+{
+    (void)app;
+    (void)error;
+    const char *o = gw_jstr(login->ret, "origin");
+    return o ? gw_sprintf("%s/", o) : NULL;
+}
+
+const gw_frontend_ops_t gw_proxy_frontend = {
+    .name = "proxy", .complete = proxy_complete, .fail = proxy_fail, .back_url = proxy_back_url,
+    /* a session's end reaches proxied portals by the revocation set and file */
+};
+
+/* ------------------------------------------------------------------ the portal's host */
+
+/* GET /.eidgw/callback?code=C on the portal's host (its proxy sends /.eidgw/ here): the
+ * code is taken (once), and the portal cookie set on this host. */
+static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    const char *code = gw_form_get(&req->q, "code");
+    if (!code || gw_form_count(&req->q, "code") != 1 || strlen(code) > 128) {
+        gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        return;
+    }
+    char *key = gw_sha256_b64url(code);
+    json_t *rec = NULL;
+    int rc = gw_store_get_json(app->store, "pxc", key, 1, &rec);
+    free(key);
+    if (rc == GW_ESTORE) {
+        gw_busy_page(app, req, resp, lang);
+        return;
+    }
+    const gw_client_t *cl = rc == GW_OK ? proxied_client(app, gw_jstr(rec, "portal")) : NULL;
+    const char *origin = gw_jstr(rec, "origin"), *cookie = gw_jstr(rec, "cookie"), *rt = gw_jstr(rec, "return_to");
+    if (!cl || !origin || !cookie || !rt) {
+        gw_error_page(&app->page, req, resp, 400, "flow_expired", lang, NULL, NULL);
+        json_decref(rec);
+        return;
+    }
+    /* the cookie is for the host the login was started for: a code carried to another
+     * host (or a proxy that does not pass the browser's Host) sets nothing */
+    const char *here = origin_of_request(cl, req);
+    if (!here || strcmp(here, origin)) {
+        gw_log(GW_LOG_WARN, "proxy", "callback on a host other than the login's", "client", cl->id, "host",
+               req_authority(req) ? req_authority(req) : "(none)", "id", req->id, NULL);
+        gw_error_page(&app->page, req, resp, 400, "wrong_host", lang, NULL, NULL);
+        json_decref(rec);
+        return;
+    }
+    long max_age = (long)(json_integer_value(json_object_get(rec, "exp")) - gw_now());
+    gw_resp_cookie(resp, cl->proxy_cookie, cookie, max_age > 0 ? max_age : 1, origin_is_https(origin));
+    gw_resp_redirect(resp, rt);
+    json_decref(rec);
+}
+
+/* GET or POST /.eidgw/logout on the portal's host: the SSO session ends everywhere (every
+ * portal's cookie is then refused, by every node and proxy), this host's cookie is
+ * cleared, and the browser sees the logout page or return_to on the same host. */
+static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    const gw_client_t *cl = gw_config_client_by_host(app->cfg, req_authority(req));
+    const char *here = cl ? origin_of_request(cl, req) : NULL;
+    if (!here) {
+        gw_error_page(&app->page, req, resp, 400, "wrong_host", lang, NULL, NULL);
+        return;
+    }
+    const gw_form_t *f = req->method == GW_M_POST ? &req->form : &req->q;
+    const char *origin;
+    char *rt = gw_form_get(f, "return_to") ? return_to_url(cl, gw_form_get(f, "return_to"), &origin) : NULL;
+    if (rt && strcmp(origin, here)) { /* back to this host only */
+        free(rt);
+        rt = NULL;
+    }
+    char *v = gw_cookie_get(req->cookie, cl->proxy_cookie);
+    gw_pcookie_t pc;
+    int orc = v ? gw_pcookie_open(app->pcookie_key, v, cl->id, gw_now(), &pc) : GW_PCOOKIE_BAD;
+    gw_wipe_free(v);
+    if (orc == GW_PCOOKIE_OK || orc == GW_PCOOKIE_RECHECK) {
+        int rc = gw_session_end(app, NULL, pc.sid, pc.exp);
+        gw_pcookie_clear(&pc);
+        if (rc != GW_OK) { /* nothing ended: the cookie stays, the citizen tries again */
+            free(rt);
+            gw_busy_page(app, req, resp, lang);
+            return;
+        }
+    }
+    gw_resp_cookie(resp, cl->proxy_cookie, "", -1, origin_is_https(here));
+    if (rt) {
+        gw_resp_redirect(resp, rt);
+        free(rt);
+        return;
+    }
+    char *back = gw_sprintf("%s/", here);
+    gw_tmpl_var_t vars[] = { { "client_name", cl->name }, { "back_url", back } };
+    gw_page(&app->page, req, resp, 200, "logout", lang, vars, 2);
+    free(back);
+}
+
+/* ------------------------------------------------------------------ GET /auth/check */
+
+/* The assertion a backend may verify against /jwks: signing costs tens of microseconds,
+ * so one is kept per portal cookie for half its lifetime (a small table, by the cookie's
+ * hash; a collision only costs a new signature). */
+#define ACACHE_SLOTS 1024
+typedef struct acache_slot {
+    unsigned char h[32];
+    int64_t until;
+    char *jwt;
+} acache_slot_t;
+static acache_slot_t acache[ACACHE_SLOTS];
+static pthread_mutex_t acache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void gw_forward_auth_cleanup(void)
+{
+    pthread_mutex_lock(&acache_lock);
+    for (size_t i = 0; i < ACACHE_SLOTS; i++) {
+        free(acache[i].jwt);
+        acache[i] = (acache_slot_t){ 0 };
+    }
+    pthread_mutex_unlock(&acache_lock);
+}
+
+static char *assertion_for(gw_ctx_t *app, const gw_client_t *cl, const char *cookie, const gw_pcookie_t *pc)
+{
+    unsigned char h[32];
+    gw_sha256((const unsigned char *)cookie, strlen(cookie), h);
+    int64_t now = gw_now();
+    acache_slot_t *s = &acache[(h[0] | (h[1] << 8)) % ACACHE_SLOTS];
+    pthread_mutex_lock(&acache_lock);
+    char *jwt = s->jwt && s->until > now && !memcmp(s->h, h, 32) ? gw_strdup(s->jwt) : NULL;
+    pthread_mutex_unlock(&acache_lock);
+    if (jwt)
+        return jwt;
+    json_t *c =
+        json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I}", "iss", app->cfg->public_url, "aud", cl->id, "sub", pc->sub,
+                  "acr", pc->acr ? pc->acr : gw_acr_for(pc->level), "eid_level", pc->level, "auth_time",
+                  (json_int_t)pc->auth_time, "iat", (json_int_t)now, "exp", (json_int_t)(now + ASSERTION_LIFETIME));
+    gw_jset(c, "name", pc->name);
+    gw_jset(c, "birthdate", pc->birthdate);
+    gw_jset(c, "gender", pc->gender);
+    gw_jset(c, "cccd", pc->cccd);
+    gw_jset(c, "legacy_account", pc->legacy_account);
+    jwt = gw_jwt_sign(app->keys, cl->token_alg, c, "JWT");
+    json_decref(c);
+    if (!jwt)
+        return NULL;
+    pthread_mutex_lock(&acache_lock);
+    free(s->jwt);
+    memcpy(s->h, h, 32);
+    s->until = now + ASSERTION_LIFETIME / 2;
+    s->jwt = gw_strdup(jwt);
+    pthread_mutex_unlock(&acache_lock);
+    return jwt;
+}
+
+/* Every identity header is in every 200 answer, empty when there is nothing to say (a
+ * claim not released, a bypassed path): a proxy that copies headers from the answer then
+ * never falls back on what the client sent, nor (Caddy 2.6's copy_headers) on the name of
+ * its own placeholder. */
+static const char *const identity_headers[] = { "X-Eidgw-Sub",       "X-Eidgw-Level", "X-Eidgw-Acr",
+                                                "X-Eidgw-Auth-Time", "X-Eidgw-Name",  "X-Eidgw-Birthdate",
+                                                "X-Eidgw-Gender",    "X-Eidgw-Cccd",  "X-Eidgw-Legacy-Account",
+                                                "X-Eidgw-Assertion" };
+#define N_IDENTITY_HEADERS (sizeof(identity_headers) / sizeof(identity_headers[0]))
+
+static void answer_identity(gw_resp_t *resp, const char *const values[N_IDENTITY_HEADERS])
+{
+    for (size_t i = 0; i < N_IDENTITY_HEADERS; i++)
+        gw_resp_header(resp, identity_headers[i], values && values[i] ? values[i] : "");
+    gw_resp_header(resp, "Cache-Control", "no-store");
+    gw_resp_text(resp, 200, "text/plain; charset=utf-8", "ok\n");
+}
+
+/* A claim value as a header value: UTF-8 percent-encoded (gw_pw_pct_encode). malloc'd. */
+static char *pct(const char *value)
+{
+    if (!value)
+        return NULL;
+    size_t n = strlen(value);
+    char *enc = gw_xmalloc(3 * n + 1);
+    enc[gw_pw_pct_encode((const unsigned char *)value, n, enc)] = 0;
+    return enc;
+}
+
+static int wants_html(const gw_req_t *req) { return req->accept && strstr(req->accept, "text/html"); }
+
+/* No session for a delegating proxy: a browser navigation goes to the login with the URL
+ * it asked for (on this portal's origin); anything else gets 401. */
+static void deny(gw_ctx_t *app, const gw_req_t *req, gw_resp_t *resp, const gw_client_t *cl, const char *origin)
+{
+    const char *m = req->fwd_method ? req->fwd_method : "GET";
+    const char *uri = req->fwd_uri ? req->fwd_uri : "/";
+    if (!strcmp(m, "GET") && wants_html(req) && strlen(uri) <= RETURN_TO_MAX && safe_path(uri)) {
+        gw_buf_t u;
+        gw_buf_init(&u, 16384);
+        gw_buf_printf(&u, "%s/proxy/login", app->cfg->public_url);
+        gw_url_add_param(&u, "portal", cl->id);
+        char *rt = gw_sprintf("%s%s", origin, uri);
+        gw_url_add_param(&u, "return_to", rt);
+        free(rt);
+        gw_resp_redirect(resp, u.data);
+        gw_buf_cleanup(&u);
+        return;
+    }
+    gw_resp_header(resp, "WWW-Authenticate", "Eidgw realm=\"eidgw\"");
+    gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
+}
+
+/* A path the backend may read as another one: a dot segment, an empty segment, a
+ * backslash or any percent-escape ("/static/..%2fadmin"). Such a path is never bypassed:
+ * the prefix it shows need not be the path the backend serves. */
+static int ambiguous_path(const char *uri, size_t plen)
+{
+    for (size_t i = 0; i < plen; i++) {
+        if (uri[i] == '%' || uri[i] == '\\')
+            return 1;
+        if (uri[i] == '/' && i + 1 < plen) {
+            size_t r = plen - i - 1;
+            const char *seg = uri + i + 1;
+            if (seg[0] == '/' || (seg[0] == '.' && (r == 1 || seg[1] == '/')) ||
+                (r >= 2 && seg[0] == '.' && seg[1] == '.' && (r == 2 || seg[2] == '/')))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static int bypassed(const gw_client_t *cl, const char *uri)
+{
+    if (!uri)
+        return 0;
+    size_t plen = strcspn(uri, "?#");
+    if (ambiguous_path(uri, plen))
+        return 0;
+    if (plen >= 8 && !strncmp(uri, "/.eidgw/", 8))
+        return 1; /* the callback and logout themselves */
+    for (size_t i = 0; i < cl->proxy_bypass.n; i++) {
+        size_t n = strlen(cl->proxy_bypass.v[i]);
+        if (plen >= n && !strncmp(uri, cl->proxy_bypass.v[i], n))
+            return 1;
+    }
+    return 0;
+}
+
+/* The forward-auth contract (a trusted proxy names the request by X-Forwarded-Host, -Uri,
+ * -Method): the portal by its host, its cookie opened and checked against the revocation
+ * set and the portal's level, and 200 with the identity headers. */
+static void portal_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const gw_client_t *cl = gw_config_client_by_host(app->cfg, req->fwd_host);
+    const char *origin = cl ? origin_of_request(cl, req) : NULL;
+    if (!origin) {
+        gw_resp_text(resp, 403, "text/plain; charset=utf-8", "this host is not a registered portal\n");
+        return;
+    }
+    if (bypassed(cl, req->fwd_uri)) {
+        answer_identity(resp, NULL);
+        return;
+    }
+    char *v = gw_cookie_get(req->cookie, cl->proxy_cookie);
+    gw_pcookie_t pc;
+    int rc = v ? gw_pcookie_open(app->pcookie_key, v, cl->id, gw_now(), &pc) : GW_PCOOKIE_BAD;
+    if (rc != GW_PCOOKIE_OK && rc != GW_PCOOKIE_RECHECK) {
+        gw_wipe_free(v);
+        deny(app, req, resp, cl, origin);
+        return;
+    }
+    if (gw_revset_has(&app->revoked, pc.sid) || pc.level < cl->min_level) {
+        gw_pcookie_clear(&pc);
+        gw_wipe_free(v);
+        deny(app, req, resp, cl, origin);
+        return;
+    }
+    char lvl[8], at[24];
+    snprintf(lvl, sizeof(lvl), "%d", pc.level);
+    snprintf(at, sizeof(at), "%lld", (long long)pc.auth_time);
+    char *claims[5] = { pct(pc.name), pct(pc.birthdate), pct(pc.gender), pct(pc.cccd), pct(pc.legacy_account) };
+    char *jwt = assertion_for(app, cl, v, &pc);
+    const char *values[N_IDENTITY_HEADERS] = {
+        pc.sub,    lvl, pc.acr ? pc.acr : gw_acr_for(pc.level), at, claims[0], claims[1], claims[2], claims[3],
+        claims[4], jwt,
+    };
+    answer_identity(resp, values);
+    for (size_t i = 0; i < 5; i++)
+        free(claims[i]);
+    free(jwt);
+    gw_pcookie_clear(&pc);
+    gw_wipe_free(v);
+}
+
+/* GET /auth/check: the session check of the proxied path. It runs on the I/O thread and
+ * never touches the store: the sealed cookie and the in-memory revocation set decide.
+ * From a trusted proxy naming the portal's host, the forward-auth contract above; else the
+ * gateway's own SSO cookie (200 with the session's level, or 401). */
 static void h_auth_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
+    if (req->fwd_host) {
+        portal_check(app, req, resp);
+        return;
+    }
     gw_sso_t s = { 0 };
     if (gw_sso_open(app, req, &s) != GW_OK) {
         gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
@@ -25,7 +519,20 @@ static void h_auth_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_sso_cleanup(&s);
 }
 
+static int login_may_call_popdb(gw_ctx_t *app, const gw_req_t *req)
+{
+    return gw_login_may_call_popdb(app, req, gw_config_client(app->cfg, gw_form_get(&req->q, "portal")));
+}
+
 const gw_route_t gw_forward_auth_routes[] = {
     { .methods = GW_M_GET | GW_M_HEAD, .path = "/auth/check", .fn = h_auth_check, .is_inline = 1 },
+    { .methods = GW_M_GET,
+      .path = "/proxy/login",
+      .fn = h_proxy_login,
+      .inline_if_local = "ar",
+      .inline_when = gw_sso_cookie_absent,
+      .waits_upstream = login_may_call_popdb },
+    { .methods = GW_M_GET, .path = CALLBACK_PATH, .fn = h_callback, .inline_if_local = "pxc", .no_reload = 1 },
+    { .methods = GW_M_GET | GW_M_POST, .path = LOGOUT_PATH, .fn = h_logout, .waits_upstream = gw_route_always },
     { 0 },
 };

@@ -734,13 +734,7 @@ static void h_jwks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* An authorization request without an SSO cookie reads no session: with "ar" in
  * memory it is answered on the I/O thread. */
-static int no_sso_cookie(gw_ctx_t *app, const gw_req_t *req)
-{
-    char *c = gw_cookie_get(req->cookie, app->sso_cookie);
-    int none = !c;
-    free(c);
-    return none;
-}
+static int no_sso_cookie(gw_ctx_t *app, const gw_req_t *req) { return gw_sso_cookie_absent(app, req); }
 
 /* With an SSO session, /authorize to a portal that matches legacy accounts by name may
  * ask the population DB (docs/domain.md section 10): upstream pool. */
@@ -748,7 +742,7 @@ static int authorize_may_call_popdb(gw_ctx_t *app, const gw_req_t *req)
 {
     const gw_client_t *cl =
         gw_config_client(app->cfg, gw_form_get(req->method == GW_M_POST ? &req->form : &req->q, "client_id"));
-    return cl && cl->has_accounts && cl->match_by_name && !no_sso_cookie(app, req);
+    return gw_login_may_call_popdb(app, req, cl);
 }
 
 const gw_frontend_ops_t gw_oidc_op_frontend = {

@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,21 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const EIDGW_BIN = process.env.EIDGW_BIN || path.join(ROOT, 'build/eidgw');
 export const ARTIFACTS = process.env.EIDGW_ARTIFACTS || path.join(ROOT, 'test-artifacts');
+
+// One plain HTTP request to 127.0.0.1:port, headers as given (Host too): the status,
+// headers and body as text. For proxies in front of a portal, which route by Host.
+export function rawRequest(port, p, headers = {}, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -60,7 +76,8 @@ export function defaultClients(port) {
   ];
 }
 
-export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {}, server = '' }) {
+export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {}, server = '',
+                             session = '' }) {
   const u = upstream;
   let s = `[server]
 listen = 127.0.0.1:${gwPort}
@@ -78,6 +95,7 @@ ${(store || `driver = sqlite\npath = ${dir}/eidgw.db`).replaceAll('DIR/', `${dir
 [session]
 lifetime = 1h
 code_lifetime = ${u.codeLifetime || '60s'}
+${session.replaceAll('DIR/', `${dir}/`)}
 
 [log]
 level = debug
@@ -168,14 +186,14 @@ export async function startGateway(opts) {
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
 export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server,
-                                          samlKey, simArgs } = {}) {
+                                          samlKey, simArgs, session } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
   const sim = await startVneidSim(dir, [`http://127.0.0.1:${gwPort}/callback`], undefined, undefined,
                                   typeof simArgs === 'function' ? simArgs(dir) : simArgs);
   const cl = clients || defaultClients(port);
-  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server, samlKey,
+  const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server, samlKey, session,
                                   upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {

@@ -973,11 +973,82 @@ static void test_config_error_is_truncated_to_buffer(void **state)
     assert_int_equal(strncmp(err, NAME ":", strlen(NAME ":")), 0);
 }
 
+/* a proxied portal: its origins stand for redirect URIs and its cookie for a secret */
+#define PROXY_PORTAL                                                                                                   \
+    "[client intranet]\nproxy_origin = https://intranet.example\nproxy_origin = http://127.0.0.1:8080\n"
+
+static void test_config_proxy_portal_needs_no_redirect_uri_or_secret(void **state)
+{
+    (void)state;
+    gw_config_t *c = parse_ok(fmt("%s\n" PROXY_PORTAL "proxy_bypass = /health\nproxy_bypass = /static/\n", BASE));
+    const gw_client_t *cl = gw_config_client(c, "intranet");
+    assert_non_null(cl);
+    assert_int_equal(cl->proxy_origins.n, 2);
+    assert_int_equal(cl->proxy_bypass.n, 2);
+    assert_string_equal(cl->proxy_bypass.v[1], "/static/");
+    assert_string_equal(cl->proxy_cookie, "eidgw_portal");
+    /* a host as a browser sends it: any case, a default port written out or not */
+    assert_ptr_equal(gw_config_client_by_host(c, "intranet.example"), cl);
+    assert_ptr_equal(gw_config_client_by_host(c, "Intranet.Example"), cl);
+    assert_ptr_equal(gw_config_client_by_host(c, "intranet.example:443"), cl);
+    assert_ptr_equal(gw_config_client_by_host(c, "127.0.0.1:8080"), cl);
+    assert_null(gw_config_client_by_host(c, "intranet.example:80"));
+    assert_null(gw_config_client_by_host(c, "intranet.example:4430"));
+    assert_null(gw_config_client_by_host(c, "127.0.0.1"));
+    assert_null(gw_config_client_by_host(c, "a.example"));
+    assert_null(gw_config_client_by_host(c, NULL));
+    gw_config_free(c);
+    c = parse_ok(fmt("%s\n" PROXY_PORTAL "proxy_cookie = intranet_sid\n", BASE));
+    assert_string_equal(gw_config_client(c, "intranet")->proxy_cookie, "intranet_sid");
+    gw_config_free(c);
+}
+
+static void test_config_rejects_bad_proxy_origins_paths_and_cookie_names(void **state)
+{
+    (void)state;
+    const char *bad_origins[] = { "intranet.example",
+                                  "https://Intranet.example",
+                                  "https://intranet.example/",
+                                  "https://intranet.example/app",
+                                  "https://u@intranet.example",
+                                  "https://intranet.example:0",
+                                  "https://intranet.example:65536",
+                                  "https://intranet.example?x",
+                                  "ftp://intranet.example",
+                                  "https://.example" };
+    for (size_t i = 0; i < sizeof(bad_origins) / sizeof(*bad_origins); i++) {
+        char *t = fmt("%s\n[client intranet]\nproxy_origin = %s\n", BASE, bad_origins[i]);
+        expect_error_at(t, "proxy_origin", bad_origins[i], 1, line_of(t, "proxy_origin ="));
+    }
+    char *t = fmt("%s\n" PROXY_PORTAL "proxy_bypass = health\n", BASE);
+    expect_error_at(t, "proxy_bypass", "must be a path starting with /", 1, line_of(t, "proxy_bypass ="));
+    t = fmt("%s\n" PROXY_PORTAL "proxy_bypass = /a?b\n", BASE);
+    expect_error_at(t, "proxy_bypass", "must be a path starting with /", 1, line_of(t, "proxy_bypass ="));
+    t = fmt("%s\n" PROXY_PORTAL "proxy_cookie = a;b\n", BASE);
+    expect_error_at(t, "proxy_cookie", "is not a cookie name", 1, line_of(t, "proxy_cookie ="));
+}
+
+static void test_config_rejects_a_host_claimed_twice(void **state)
+{
+    (void)state;
+    /* two portals on one host, even under two schemes or with the default port written out */
+    const char *second[] = { "https://intranet.example", "http://intranet.example", "https://intranet.example:443" };
+    for (size_t i = 0; i < sizeof(second) / sizeof(*second); i++) {
+        char *t = fmt("%s\n" PROXY_PORTAL "\n[client other]\nproxy_origin = %s\n", BASE, second[i]);
+        expect_error_at(t, "proxy_origin", "is already the host of client 'intranet'", 1,
+                        line_of_nth(t, "proxy_origin =", 3));
+    }
+    char *t = fmt("%s\n[client intranet]\nproxy_origin = https://intranet.example\n"
+                  "proxy_origin = http://intranet.example\n",
+                  BASE);
+    expect_error_at(t, "proxy_origin", "listed twice", 1, line_of_nth(t, "proxy_origin =", 2));
+}
+
 static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **state)
 {
     (void)state;
     gw_config_t *c = parse_ok(BASE);
-    assert_string_equal(c->store_memory, "ar flow code cur at err lo");
+    assert_string_equal(c->store_memory, "ar flow code cur at err lo pxc");
     assert_int_equal(c->store_memory_max, 1000000);
     gw_config_free(c);
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n",
@@ -993,9 +1064,9 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     assert_string_equal(c->store_memory, "ar flow code cu cur at err lo");
     gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
-    expect_error(t,
-                 fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo, or none)",
-                     line_of(t, "memory =")));
+    expect_error(
+        t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo pxc, or none)",
+               line_of(t, "memory =")));
     t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
              "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");
     expect_error_at(t, "memory", "every node must see them", 1, line_of(t, "memory ="));
@@ -1007,6 +1078,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_teardown(fn, free_kept)
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_proxy_portal_needs_no_redirect_uri_or_secret),
+        cmocka_unit_test(test_config_rejects_bad_proxy_origins_paths_and_cookie_names),
+        cmocka_unit_test(test_config_rejects_a_host_claimed_twice),
         cmocka_unit_test(test_store_memory_defaults_on_sqlite_and_is_refused_on_redis),
         T(test_config_parses_complete_file),
         T(test_config_accepts_crlf_line_endings),

@@ -1,0 +1,392 @@
+// Reverse-proxy mode end to end (docs/proxy.md): eidgw and the VNeID simulator, Debian's
+// nginx with the eidgw module and Debian's Caddy with forward_auth, each in front of a
+// backend that echoes the headers it receives, and chromium logging in through both.
+// The portals have hosts of their own (*.localhost, which chromium resolves to loopback),
+// so their cookies are theirs, not the gateway's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn, execFileSync } from 'node:child_process';
+import { startStack, freePort, secret, EIDGW_BIN, rawRequest } from '../integration/lib/harness.js';
+import { loginAt, Agent } from '../integration/lib/rp.js';
+import { launch, scenario as runScenario, shot, landOn, chromiumMissing } from './lib/stack.js';
+
+const AN = { id12: '001085012345', name: 'Nguyễn Văn An' };
+// the module is not built with sanitizers (Debian's nginx loads it): a daemon from the
+// ASan tree is tested with the module of the normal build
+const modSo = [process.env.EIDGW_NGINX_MODULE, path.join(path.dirname(EIDGW_BIN), 'ngx_http_eidgw_module.so'),
+  path.join(path.dirname(new URL(import.meta.url).pathname), '../../build/ngx_http_eidgw_module.so')]
+  .filter(Boolean).find((p) => fs.existsSync(p)) || path.join(path.dirname(EIDGW_BIN), 'ngx_http_eidgw_module.so');
+const NGINX = '/usr/sbin/nginx', CADDY = process.env.CADDY_BIN || '/usr/bin/caddy';
+const skip = chromiumMissing()
+  || (!fs.existsSync(NGINX) && 'nginx is not installed (apt install nginx nginx-dev)')
+  || (!fs.existsSync(modSo) && `the nginx module is not built (${modSo})`)
+  || (!fs.existsSync(CADDY) && 'caddy is not installed (apt install caddy)');
+if (skip) console.error(`proxy.test.js: SKIPPED: ${skip}`);
+
+let st, browser, backend, nginx, caddy, N, C, B;
+const nginxOrigin = () => `http://nginx-portal.localhost:${N}`;
+const caddyOrigin = () => `http://caddy-portal.localhost:${C}`;
+const upgrades = [];
+
+function listen(server, port = 0) {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server.address().port)));
+}
+
+// a plain HTTP request to 127.0.0.1:port with the Host of a portal (node sends header
+// names as given: X_Eidgw_Sub stays X_Eidgw_Sub on the wire)
+const request = (port, host, p, headers = {}, method = 'GET') => rawRequest(port, p, { host, ...headers }, method);
+
+// the backend's view: lower-cased header name -> every value it received
+function seen(body) {
+  const raw = JSON.parse(body).headers, out = {};
+  for (let i = 0; i < raw.length; i += 2) (out[raw[i].toLowerCase()] ||= []).push(raw[i + 1]);
+  return out;
+}
+
+async function waitUp(port, host) {
+  for (let i = 0; i < 200; i++) {
+    try { await request(port, host, '/.eidgw/nothing'); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+before(async () => {
+  if (skip) return;
+  backend = http.createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ url: req.url, headers: req.rawHeaders }));
+  });
+  backend.on('upgrade', (req, socket) => {
+    upgrades.push(req.rawHeaders);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.write(`${JSON.stringify(req.rawHeaders)}\n`);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => {});
+  });
+  B = await listen(backend);
+  N = await freePort();
+  C = await freePort();
+  st = await startStack('proxy', {
+    clients: [
+      { id: 'px-nginx', name: 'Cổng nginx', secret: secret(), redirect: [], scopes: 'openid profile cccd', minLevel: 1 },
+      { id: 'px-caddy', name: 'Cổng Caddy', secret: secret(), redirect: [], scopes: 'openid profile', minLevel: 1 },
+      { id: 'px-strong', name: 'Cổng mức 2', secret: secret(), redirect: [], scopes: 'openid', minLevel: 2 },
+    ],
+    extraClient: {
+      'px-nginx': `proxy_origin = ${nginxOrigin()}\n`,
+      'px-caddy': `proxy_origin = ${caddyOrigin()}\nproxy_bypass = /public/\nproxy_cookie = caddy_sess\n`,
+      'px-strong': `proxy_origin = http://strong-portal.localhost:${C}\n`,
+    },
+    server: 'trusted_proxy = 127.0.0.1',
+    session: 'revocation_file = DIR/revoked\nrecheck = 10m',
+  });
+  const dir = st.dir;
+  fs.chmodSync(dir, 0o755); // nginx workers (nobody, under root) read the revocation file
+  fs.mkdirSync(path.join(dir, 'nginx'));
+  fs.writeFileSync(path.join(dir, 'nginx/nginx.conf'), `
+load_module ${modSo};
+error_log ${dir}/nginx/error.log info;
+pid ${dir}/nginx/nginx.pid;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/nginx/body;
+  proxy_temp_path ${dir}/nginx/proxy;
+  underscores_in_headers on;
+  eidgw_key_file ${dir}/keys/cookie.key;
+  server {
+    listen 127.0.0.1:${N};
+    eidgw on;
+    eidgw_portal px-nginx;
+    eidgw_login_url ${st.gw.url}/proxy/login;
+    eidgw_claim_header name X-Citizen-Name;
+    eidgw_claim_header cccd X-Citizen-Cccd;
+    eidgw_revocations ${dir}/revoked;
+    location /.eidgw/ { eidgw off; proxy_pass ${st.gw.url}; proxy_set_header Host $http_host; }
+    location / { proxy_pass http://127.0.0.1:${B}; }
+  }
+}
+`);
+  execFileSync(NGINX, ['-p', `${dir}/nginx`, '-c', `${dir}/nginx/nginx.conf`, '-t'], { stdio: 'pipe' });
+  nginx = spawn(NGINX, ['-p', `${dir}/nginx`, '-c', `${dir}/nginx/nginx.conf`, '-g', 'daemon off;'],
+                { stdio: ['ignore', 'inherit', 'inherit'] });
+  // the Caddyfile of docs/proxy.md, for two portals on one Caddy
+  const site = (host) => `http://${host}:${C} {
+  bind 127.0.0.1
+  route {
+    handle /.eidgw/* {
+      reverse_proxy 127.0.0.1:${st.gw.port}
+    }
+    request_header -X-Eidgw*
+    request_header -X_eidgw*
+    request_header -X.eidgw*
+    forward_auth 127.0.0.1:${st.gw.port} {
+      uri /auth/check
+      copy_headers X-Eidgw-Sub X-Eidgw-Level X-Eidgw-Acr X-Eidgw-Auth-Time X-Eidgw-Name X-Eidgw-Birthdate X-Eidgw-Gender X-Eidgw-Cccd X-Eidgw-Legacy-Account X-Eidgw-Assertion
+    }
+    reverse_proxy 127.0.0.1:${B}
+  }
+}
+`;
+  fs.mkdirSync(path.join(dir, 'caddy'));
+  fs.writeFileSync(path.join(dir, 'caddy/Caddyfile'), `{
+  admin off
+  auto_https off
+}
+${site('caddy-portal.localhost')}
+${site('strong-portal.localhost')}`);
+  const cenv = { ...process.env, HOME: `${dir}/caddy`, XDG_DATA_HOME: `${dir}/caddy`, XDG_CONFIG_HOME: `${dir}/caddy` };
+  execFileSync(CADDY, ['validate', '--config', `${dir}/caddy/Caddyfile`, '--adapter', 'caddyfile'],
+               { stdio: 'pipe', env: cenv });
+  caddy = spawn(CADDY, ['run', '--config', `${dir}/caddy/Caddyfile`, '--adapter', 'caddyfile'],
+                { stdio: ['ignore', 'ignore', fs.openSync(`${dir}/caddy/caddy.log`, 'a')], env: cenv });
+  await waitUp(N, `nginx-portal.localhost:${N}`);
+  await waitUp(C, `caddy-portal.localhost:${C}`);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const p of [nginx, caddy]) {
+    if (p && p.exitCode === null) { p.kill('SIGTERM'); await new Promise((r) => p.once('exit', r)); }
+  }
+  backend?.close();
+  await st?.stop();
+});
+
+const scenario = (name, fn) => runScenario(browser, name, {}, fn);
+
+// the portal page in chromium: the backend's JSON
+async function backendView(page) {
+  return seen(await page.locator('body').innerText());
+}
+
+// a portal URL -> the gateway's login -> VNeID -> the citizen -> back on the portal URL
+async function loginThrough(page, url, citizen = AN) {
+  await page.goto(url);
+  await landOn(page, `${st.gw.url}/login?`);
+  await shot(page, 'proxy-01-login');
+  await page.click('#vneid');
+  await landOn(page, `${st.sim.url}/auth`);
+  await page.locator(`button[name="citizen"][value="${citizen.id12}"]`).click();
+  await landOn(page, url);
+}
+
+function verifyJwt(jwt, jwks) {
+  const [h, p, s] = jwt.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `the assertion's kid ${header.kid} is in /jwks`);
+  const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  const ok = header.alg === 'ES256'
+    ? crypto.verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))
+    : crypto.verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'));
+  return ok ? JSON.parse(Buffer.from(p, 'base64url')) : null;
+}
+
+test('login through nginx and its module, SSO into a Caddy portal, logout on one ends both',
+  { skip }, () => scenario('proxy-login', async (page) => {
+    const pctName = encodeURIComponent(AN.name).replace(/%20/g, ' ');
+    // nginx: no cookie -> the gateway's login -> VNeID -> back on the page asked for
+    const want = `${nginxOrigin()}/account/docs?x=1`;
+    await loginThrough(page, want);
+    let v = await backendView(page);
+    assert.equal(v['x-eidgw-level'][0], '2');
+    assert.match(v['x-eidgw-sub'][0], /^[A-Za-z0-9_-]{20,}$/);
+    assert.deepEqual(v['x-citizen-name'], [pctName]);
+    assert.equal(decodeURIComponent(v['x-citizen-name'][0]), AN.name);
+    assert.deepEqual(v['x-citizen-cccd'], [AN.id12]);
+    const cookies = await page.context().cookies(nginxOrigin());
+    const pc = cookies.find((c) => c.name === 'eidgw_portal');
+    assert.ok(pc, 'the portal cookie is set on the portal host');
+    assert.ok(pc.httpOnly && pc.sameSite === 'Lax' && pc.path === '/');
+    assert.ok(pc.value.length < 1024, `the portal cookie is ${pc.value.length} bytes`);
+    assert.ok(!(await page.context().cookies(st.gw.url)).some((c) => c.name === 'eidgw_portal'));
+    await shot(page, 'proxy-02-nginx-backend');
+
+    // Caddy: the SSO session carries the citizen in with no VNeID page
+    const seenSim = [];
+    page.on('request', (r) => { if (r.url().startsWith(st.sim.url)) seenSim.push(r.url()); });
+    await page.goto(`${caddyOrigin()}/home`);
+    await landOn(page, `${caddyOrigin()}/home`);
+    assert.deepEqual(seenSim, [], 'no second VNeID login');
+    v = await backendView(page);
+    assert.equal(v['x-eidgw-level'][0], '2');
+    assert.deepEqual(v['x-eidgw-name'], [pctName]);
+    assert.deepEqual(v['x-eidgw-cccd'] || [''], [''], 'cccd is not released to this portal (empty or absent)');
+    assert.notEqual(v['x-eidgw-sub'][0], (await backendViewOf(page, nginxOrigin()))['x-eidgw-sub'][0],
+      'each portal has its own pairwise id');
+    // the backend verifies the assertion against the gateway's JWKS
+    const jwks = await (await fetch(`${st.gw.url}/jwks`)).json();
+    const claims = verifyJwt(v['x-eidgw-assertion'][0], jwks);
+    assert.ok(claims, 'the assertion verifies');
+    assert.equal(claims.iss, st.gw.url);
+    assert.equal(claims.aud, 'px-caddy');
+    assert.equal(claims.sub, v['x-eidgw-sub'][0]);
+    assert.equal(claims.name, AN.name);
+    assert.ok(claims.exp > Date.now() / 1000 && claims.exp <= Date.now() / 1000 + 61);
+
+    const caddyVal = (await page.context().cookies(caddyOrigin())).find((c) => c.name === 'caddy_sess').value;
+    // logout on the Caddy portal's host ends the SSO session: the nginx portal refuses its
+    // cookie within a second (the revocation file), the gateway's own session is gone
+    await page.goto(`${caddyOrigin()}/.eidgw/logout`);
+    assert.match(await page.locator('#logout-done').innerText(), /đăng xuất/);
+    assert.ok(!(await page.context().cookies(caddyOrigin())).some((c) => c.name === 'caddy_sess'));
+    await new Promise((r) => setTimeout(r, 1100));
+    await page.goto(`${nginxOrigin()}/account`);
+    await landOn(page, `${st.gw.url}/login?`);
+    const again = await request(C, `caddy-portal.localhost:${C}`, '/api', { cookie: `caddy_sess=${caddyVal}` });
+    assert.equal(again.status, 401, 'the logged-out cookie is refused');
+  }));
+
+// the backend's view of origin in a second tab of the same browser
+async function backendViewOf(page, origin) {
+  const p2 = await page.context().newPage();
+  try {
+    await p2.goto(`${origin}/`);
+    return seen(await p2.locator('body').innerText());
+  } finally {
+    await p2.close();
+  }
+}
+
+// a cookie from a real login through Caddy, kept for the request-level tests below
+let caddyCookie;
+async function caddyLogin() {
+  if (caddyCookie) return caddyCookie;
+  await scenario('proxy-caddy-cookie', async (page) => {
+    await loginThrough(page, `${caddyOrigin()}/me`);
+    caddyCookie = (await page.context().cookies(caddyOrigin())).find((c) => c.name === 'caddy_sess').value;
+  });
+  return caddyCookie;
+}
+
+test('Caddy: identity headers sent by the client never reach the backend, in any spelling',
+  { skip }, async () => {
+    const cookie = await caddyLogin();
+    const spoofed = ['X-Eidgw-Sub', 'x-eidgw-level', 'X_Eidgw_Sub', 'x_eidgw_name', 'X.Eidgw.Acr', 'x-eidgw_name',
+                     'X-EIDGW-NAME', 'X-Eidgw-Extra', 'X_EIDGW-Assertion'];
+    const headers = { cookie: `caddy_sess=${cookie}`, accept: 'application/json' };
+    for (const h of spoofed) headers[h] = 'forged';
+    let r = await request(C, `caddy-portal.localhost:${C}`, '/api', headers);
+    assert.equal(r.status, 200);
+    assert.ok(!r.body.includes('forged'), `a spoofed header reached the backend: ${r.body}`);
+    const v = seen(r.body);
+    assert.equal(v['x-eidgw-level'][0], '2');
+    assert.equal(v['x-eidgw-sub'].length, 1);
+    // without a session the same request never reaches the backend
+    delete headers.cookie;
+    r = await request(C, `caddy-portal.localhost:${C}`, '/api', headers);
+    assert.equal(r.status, 401);
+    assert.match(r.headers['www-authenticate'], /^Eidgw /);
+    // a bypassed path reaches the backend without a session, and without the forged headers
+    r = await request(C, `caddy-portal.localhost:${C}`, '/public/x', headers);
+    assert.equal(r.status, 200);
+    assert.ok(!r.body.includes('forged'));
+    assert.deepEqual(seen(r.body)['x-eidgw-sub'] || [''], [''], 'no identity on a bypassed path');
+    // a path that only looks bypassed (a dot segment, an escape, an empty segment) is checked
+    for (const p of ['/public/../api', '/public/%2e%2e/api', '/public/..%2fapi', '/public//../api', '/public/./x']) {
+      r = await request(C, `caddy-portal.localhost:${C}`, p, headers);
+      assert.equal(r.status, 401, `${p} passed without a session: ${r.status} ${r.body}`);
+    }
+  });
+
+test('Caddy: a browser navigation without a session goes to the login with its URL; nothing else redirects',
+  { skip }, async () => {
+    const host = `caddy-portal.localhost:${C}`;
+    let r = await request(C, host, '/a/b?c=%C3%A1&d=1', { accept: 'text/html' });
+    assert.equal(r.status, 302);
+    const loc = new URL(r.headers.location);
+    assert.equal(loc.origin + loc.pathname, `${st.gw.url}/proxy/login`);
+    assert.equal(loc.searchParams.get('portal'), 'px-caddy');
+    assert.equal(loc.searchParams.get('return_to'), `${caddyOrigin()}/a/b?c=%C3%A1&d=1`);
+    r = await request(C, host, '/a', { accept: 'text/html' }, 'POST');
+    assert.equal(r.status, 401);
+  });
+
+test('Caddy: tampered, expired-looking and foreign cookies are no session', { skip }, async () => {
+  const cookie = await caddyLogin();
+  const host = `caddy-portal.localhost:${C}`;
+  const flip = (s, i) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+  for (const bad of [flip(cookie, 20), flip(cookie, cookie.length - 3), cookie.slice(0, -10), `${cookie}A`, 'x']) {
+    const r = await request(C, host, '/api', { cookie: `caddy_sess=${bad}` });
+    assert.equal(r.status, 401, `cookie ${bad.slice(0, 30)}...`);
+  }
+  // the Caddy portal's cookie is not a cookie of the level-2 portal on the same Caddy
+  const r = await request(C, `strong-portal.localhost:${C}`, '/api', { cookie: `eidgw_portal=${cookie}` });
+  assert.equal(r.status, 401);
+  // an expired cookie: sealed with the daemon's key by the test tool, exp in the past
+  const sealBin = path.join(path.dirname(EIDGW_BIN), 'pcookie-seal');
+  const now = Math.floor(Date.now() / 1000);
+  const old = execFileSync(sealBin, ['seal', path.join(st.dir, 'keys/cookie.key'), JSON.stringify({
+    sid: 'sid-x', pid: 'px-caddy', sub: 's', lvl: 2, acr: 'urn:vn:eid:level:2', at: now - 7200, exp: now - 1,
+    rc: now - 100, cl: {} })], { encoding: 'utf8' }).trim();
+  const e = await request(C, host, '/api', { cookie: `caddy_sess=${old}` });
+  assert.equal(e.status, 401);
+});
+
+test('Caddy: a websocket upgrade passes with the identity after the check', { skip }, async () => {
+  const cookie = await caddyLogin();
+  const got = await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: C, path: '/ws/chat', headers: {
+      host: `caddy-portal.localhost:${C}`, cookie: `caddy_sess=${cookie}`, connection: 'Upgrade',
+      upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
+      'x-eidgw-sub': 'forged' } });
+    req.on('upgrade', (res, socket, head) => {
+      let buf = '';
+      const took = (d) => { // the first bytes may come with the 101 itself (head)
+        buf += d;
+        if (buf.includes('\n') && !buf.includes('ping')) socket.write('ping');
+        if (buf.includes('ping')) { socket.destroy(); resolve({ status: res.statusCode, buf }); }
+      };
+      socket.on('data', took);
+      if (head && head.length) took(head);
+    });
+    req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(got.status, 101);
+  const first = JSON.parse(got.buf.split('\n')[0]);
+  const names = first.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
+  assert.ok(names.includes('x-eidgw-sub'));
+  assert.ok(!got.buf.split('\n')[0].includes('forged'));
+  assert.ok(got.buf.endsWith('ping'), 'the stream echoes after the upgrade');
+});
+
+test('the callback refuses a used code, a code on another host, and a return_to off the portal', { skip },
+  async () => {
+    // /proxy/login with a return_to on another host is refused before any login
+    for (const rt of ['https://evil.example/x', `${caddyOrigin()}.evil.example/`, '//evil.example/', '/\\evil.example',
+                      `http://caddy-portal.localhost:${C}@evil.example/`]) {
+      const r = await fetch(`${st.gw.url}/proxy/login?portal=px-caddy&return_to=${encodeURIComponent(rt)}`,
+                            { redirect: 'manual', headers: { accept: 'text/html' } });
+      assert.equal(r.status, 400, rt);
+      assert.match(await r.text(), /<html/);
+    }
+    const r = await fetch(`${st.gw.url}/proxy/login?portal=px-oidc-none&return_to=/`, { redirect: 'manual' });
+    assert.equal(r.status, 400);
+    // a code is taken once, and only on its own host: one carried to another portal's host
+    // sets nothing there and is spent
+    {
+      const x = await loginAt(new Agent(), `${st.gw.url}/proxy/login?portal=px-caddy&return_to=/c`, AN.id12,
+                              caddyOrigin());
+      assert.equal(x.status, 302);
+      const cb = new URL(x.location);
+      assert.equal(cb.origin + cb.pathname, `${caddyOrigin()}/.eidgw/callback`);
+      const code = cb.searchParams.get('code');
+      assert.ok(code, 'the login came back with a code for the portal host');
+      const wrong = await request(C, `strong-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`);
+      assert.equal(wrong.status, 400);
+      assert.ok(!wrong.headers['set-cookie']);
+      const used = await request(C, `caddy-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`);
+      assert.equal(used.status, 400);
+      assert.ok(!used.headers['set-cookie']);
+      const none = await request(C, `caddy-portal.localhost:${C}`, '/.eidgw/callback?code=nonsense');
+      assert.equal(none.status, 400);
+    }
+  });
