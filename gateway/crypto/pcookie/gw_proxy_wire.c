@@ -91,3 +91,45 @@ int gw_pw_rev_lookup(const unsigned char *map, size_t maplen, uint64_t hash, uin
     }
     return 0;
 }
+
+int gw_pw_safe_path(const char *p)
+{
+    if (p[0] != '/' || p[1] == '/' || p[1] == '\\')
+        return 0;
+    for (; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
+            return 0;
+    return 1;
+}
+
+int gw_pw_ambiguous_path(const char *uri)
+{
+    size_t plen = strcspn(uri, "?#");
+    for (size_t i = 0; i < plen; i++) {
+        if (uri[i] == '%' || uri[i] == '\\')
+            return 1;
+        if (uri[i] != '/' || i + 1 >= plen)
+            continue;
+        size_t r = plen - i - 1; /* what follows this '/' */
+        const char *seg = uri + i + 1;
+        if (seg[0] == '/' || (seg[0] == '.' && (r == 1 || seg[1] == '/')) ||
+            (r >= 2 && seg[0] == '.' && seg[1] == '.' && (r == 2 || seg[2] == '/')))
+            return 1;
+    }
+    return 0;
+}
+
+int gw_pw_bypassed(const char *uri, const char *const *prefixes, size_t n)
+{
+    if (!uri || uri[0] != '/' || gw_pw_ambiguous_path(uri))
+        return 0;
+    size_t plen = strcspn(uri, "?#");
+    if (plen >= 8 && !strncmp(uri, "/.eidgw/", 8))
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(prefixes[i]);
+        if (plen >= k && !strncmp(uri, prefixes[i], k))
+            return 1;
+    }
+    return 0;
+}

@@ -24,6 +24,19 @@ size_t gw_pw_pct_encode(const unsigned char *in, size_t len, char *out);
  * hold 3 * len bytes; returns the encoded length. */
 size_t gw_pw_url_encode(const unsigned char *in, size_t len, char *out);
 
+/* A path on the portal's host a browser may be sent back to: starts with '/', not "//" or
+ * "/\\" (which a browser reads as another host), printable ASCII with no space or backslash. */
+int gw_pw_safe_path(const char *path);
+
+/* 1 when the path part of uri (up to '?' or '#') could be read by a backend as another
+ * path: a dot segment, an empty segment, a backslash or any percent-escape. */
+int gw_pw_ambiguous_path(const char *uri);
+
+/* 1 when uri needs no session: its path starts with "/.eidgw/" (the daemon's callback and
+ * logout on the portal's host) or with one of the n prefixes, and is not ambiguous (above:
+ * "/public/..%2fadmin" is checked, whatever prefix it shows). */
+int gw_pw_bypassed(const char *uri, const char *const *prefixes, size_t n);
+
 /* Revocation file written by the daemon (gw_revfile.c), mapped read-only:
  *   header: magic "EIDGWRV1", uint32 slot count (power of two), uint32 reserved
  *   slots:  { uint64 sid hash (0 = empty), uint64 expiry (unix seconds) }

@@ -45,18 +45,6 @@ static const char *origin_of_request(const gw_client_t *cl, const gw_req_t *req)
     return gw_config_origin_of(cl, req_authority(req));
 }
 
-/* A path on the portal's host a browser may be sent back to: "/...", not "//" or "/\"
- * (which a browser reads as another host), printable ASCII only. */
-static int safe_path(const char *p)
-{
-    if (p[0] != '/' || p[1] == '/' || p[1] == '\\')
-        return 0;
-    for (; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
-            return 0;
-    return 1;
-}
-
 /* Where a login or a logout may return to: an absolute URL on one of the portal's origins,
  * or a path (on its first origin). A malloc'd absolute URL, *origin set; NULL when it is
  * neither (no open redirect). An absent return_to is the origin's root. */
@@ -68,11 +56,11 @@ static char *return_to_url(const gw_client_t *cl, const char *rt, const char **o
     if (strlen(rt) > RETURN_TO_MAX)
         return NULL;
     if (rt[0] == '/')
-        return safe_path(rt) ? gw_sprintf("%s%s", *origin, rt) : NULL;
+        return gw_pw_safe_path(rt) ? gw_sprintf("%s%s", *origin, rt) : NULL;
     for (size_t i = 0; i < cl->proxy_origins.n; i++) {
         const char *o = cl->proxy_origins.v[i];
         size_t n = strlen(o);
-        if (!strncasecmp(rt, o, n) && (!rt[n] || safe_path(rt + n))) {
+        if (!strncasecmp(rt, o, n) && (!rt[n] || gw_pw_safe_path(rt + n))) {
             *origin = o;
             return rt[n] ? gw_sprintf("%s%s", o, rt + n) : gw_sprintf("%s/", o);
         }
@@ -395,7 +383,7 @@ static void deny(gw_ctx_t *app, const gw_req_t *req, gw_resp_t *resp, const gw_c
 {
     const char *m = req->fwd_method ? req->fwd_method : "GET";
     const char *uri = req->fwd_uri ? req->fwd_uri : "/";
-    if (!strcmp(m, "GET") && wants_html(req) && strlen(uri) <= RETURN_TO_MAX && safe_path(uri)) {
+    if (!strcmp(m, "GET") && wants_html(req) && strlen(uri) <= RETURN_TO_MAX && gw_pw_safe_path(uri)) {
         gw_buf_t u;
         gw_buf_init(&u, 16384);
         gw_buf_printf(&u, "%s/proxy/login", app->cfg->public_url);
@@ -411,40 +399,9 @@ static void deny(gw_ctx_t *app, const gw_req_t *req, gw_resp_t *resp, const gw_c
     gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
 }
 
-/* A path the backend may read as another one: a dot segment, an empty segment, a
- * backslash or any percent-escape ("/static/..%2fadmin"). Such a path is never bypassed:
- * the prefix it shows need not be the path the backend serves. */
-static int ambiguous_path(const char *uri, size_t plen)
-{
-    for (size_t i = 0; i < plen; i++) {
-        if (uri[i] == '%' || uri[i] == '\\')
-            return 1;
-        if (uri[i] == '/' && i + 1 < plen) {
-            size_t r = plen - i - 1;
-            const char *seg = uri + i + 1;
-            if (seg[0] == '/' || (seg[0] == '.' && (r == 1 || seg[1] == '/')) ||
-                (r >= 2 && seg[0] == '.' && seg[1] == '.' && (r == 2 || seg[2] == '/')))
-                return 1;
-        }
-    }
-    return 0;
-}
-
 static int bypassed(const gw_client_t *cl, const char *uri)
 {
-    if (!uri)
-        return 0;
-    size_t plen = strcspn(uri, "?#");
-    if (ambiguous_path(uri, plen))
-        return 0;
-    if (plen >= 8 && !strncmp(uri, "/.eidgw/", 8))
-        return 1; /* the callback and logout themselves */
-    for (size_t i = 0; i < cl->proxy_bypass.n; i++) {
-        size_t n = strlen(cl->proxy_bypass.v[i]);
-        if (plen >= n && !strncmp(uri, cl->proxy_bypass.v[i], n))
-            return 1;
-    }
-    return 0;
+    return gw_pw_bypassed(uri, (const char *const *)cl->proxy_bypass.v, cl->proxy_bypass.n);
 }
 
 /* The forward-auth contract (a trusted proxy names the request by X-Forwarded-Host, -Uri,

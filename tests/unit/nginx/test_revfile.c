@@ -91,12 +91,54 @@ static void test_identity_header_spellings(void **state)
     assert_int_equal(n, strlen("Nguy%E1%BB%85n 100%25%0D%0A"));
 }
 
+static void test_redirect_paths_stay_on_the_host(void **state)
+{
+    (void)state;
+    const char *good[] = { "/", "/a/b?x=1&y=%2F", "/hoso/123#top", "/~user/" };
+    const char *bad[] = { "", "a/b", "//evil.example/x", "/\\evil.example", "/a\\b", "/a b", "/a\tb", "/\xc3\xa1" };
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+        assert_int_equal(gw_pw_safe_path(good[i]), 1);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        if (gw_pw_safe_path(bad[i]))
+            fail_msg("'%s' taken as a same-host path", bad[i]);
+}
+
+static void test_bypass_takes_plain_prefixes_only(void **state)
+{
+    (void)state;
+    const char *const pre[] = { "/public/", "/healthz" };
+    const char *yes[] = { "/public/a.css",           "/public/x?y=/../z",     "/healthz",   "/healthz?full=1",
+                          "/.eidgw/callback?code=x", "/public/.well-known/x", "/public/..x" };
+    const char *no[] = { "/api",
+                         "/public",
+                         "/public/../api",
+                         "/public/./x",
+                         "/public//x",
+                         "/public/%2e%2e/api",
+                         "/public/..%2fapi",
+                         "/public/a\\..\\b",
+                         "/public/..",
+                         "/.eidgw/../api",
+                         "public/a",
+                         "" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+        if (!gw_pw_bypassed(yes[i], pre, 2))
+            fail_msg("'%s' not bypassed", yes[i]);
+    for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+        if (gw_pw_bypassed(no[i], pre, 2))
+            fail_msg("'%s' bypassed", no[i]);
+    assert_int_equal(gw_pw_bypassed(NULL, pre, 2), 0);
+    assert_int_equal(gw_pw_bypassed("/public/a", NULL, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_written_entries_are_seen_until_they_expire),
         cmocka_unit_test(test_malformed_file_is_refused),
         cmocka_unit_test(test_identity_header_spellings),
+        cmocka_unit_test(test_redirect_paths_stay_on_the_host),
+        cmocka_unit_test(test_bypass_takes_plain_prefixes_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
