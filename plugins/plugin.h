@@ -57,6 +57,17 @@ typedef struct gw_idp_needs {
     const char *keys_uri; /* the provider's JWKS, fetched and cached by the gateway; or NULL */
 } gw_idp_needs_t;
 
+/* What the provider sent the browser back with, and what the gateway prepared for this
+ * login. The values are read from the raw query and percent-decoded only: a '+' stays a
+ * '+' (VNeID's profile 7.3 sends an encrypted code as standard base64, where a '+' turned
+ * into a space would be another code). A connector that needs another parameter reads it
+ * from `query` with gw_query_param (gw_util.h), the same way. */
+typedef struct gw_idp_callback {
+    const char *query; /* the callback's query string as it came, without the '?' */
+    const char *code; /* `code` from it, present once, not empty */
+    const char *nonce, *code_verifier; /* or NULL: the gateway made none for this login */
+} gw_idp_callback_t;
+
 /* Every call gets the settings its table read (`settings`). */
 typedef struct gw_idp_ops {
     const char *kind;
@@ -72,9 +83,12 @@ typedef struct gw_idp_ops {
      * state), GW_IDP_DONE with *ret filled, GW_IDP_FAIL with *ret_code set to a page code
      * ("upstream_unavailable", "upstream_error", "missing_identity") and a log-only
      * reason in detail, or, when may_block is 0, GW_IDP_BLOCK: call step() again with
-     * the same answer on a thread that may block (a key fetch). end() frees the state. */
-    void *(*begin)(const gw_idp_env_t *env, const void *settings, const char *code, const char *nonce,
-                   const char *code_verifier, struct gw_outcall *call);
+     * the same answer on a thread that may block (a key fetch). end() frees the state.
+     * begin() returns GW_IDP_CALL with *state and the call filled, or GW_IDP_FAIL with
+     * *state NULL and *ret_code and detail as for step() (a code that does not decrypt):
+     * then no call is made, so nothing spends the code. */
+    int (*begin)(const gw_idp_env_t *env, const void *settings, const gw_idp_callback_t *cb, void **state,
+                 struct gw_outcall *call, const char **ret_code, char *detail, size_t detail_len);
     int (*step)(const gw_idp_env_t *env, const void *settings, void *state, const struct gw_http_result *answer,
                 int may_block, struct gw_outcall *call, gw_identity_t *ret, const char **ret_code, char *detail,
                 size_t detail_len);

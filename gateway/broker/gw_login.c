@@ -429,6 +429,16 @@ static void cb_fail(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_resp_header(resp, "Retry-After", "30");
 }
 
+/* A login the upstream leg ended (c->fail_code): its page, on a thread that may use the
+ * store for it (the error record of the page's language switch). */
+static void cb_failed(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    if (req->on_io_thread && !gw_store_local(app->store, "err"))
+        gw_req_then(req, cb_fail, GW_RUN_LOCAL);
+    else
+        cb_fail(app, req, resp);
+}
+
 /* The upstream's answers, one at a time, on the I/O thread (or, for a key fetch, on the
  * upstream pool): each step asks for the next call, or ends in a page or the identity. */
 static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
@@ -460,10 +470,7 @@ static void cb_step(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     } else {
         c->fail_code = pcode;
         snprintf(c->fail_detail, sizeof(c->fail_detail), "%s", detail);
-        if (req->on_io_thread && !gw_store_local(app->store, "err"))
-            gw_req_then(req, cb_fail, GW_RUN_LOCAL);
-        else
-            cb_fail(app, req, resp);
+        cb_failed(app, req, resp);
     }
 }
 
@@ -476,7 +483,7 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_login_t login = { 0 };
     int frc = state ? flow_take(app, state, &flow) : GW_ENOTFOUND; /* single use */
     const char *lang = gw_req_lang(req, &app->page, frc == GW_OK ? flow.lang : NULL);
-    char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL;
+    char *retry = NULL, *back = NULL, *bind = NULL, *bind_hash = NULL, *code = NULL;
     if (frc == GW_ESTORE) {
         gw_busy_page(app, req, resp, lang);
         goto done;
@@ -510,16 +517,17 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
                       lang, retry, back);
         goto done;
     }
-    const char *code = gw_form_get(&req->q, "code");
-    if (!code || !*code || strlen(code) > 4096) {
+    /* from the raw query, percent-decoding only: an encrypted code is base64, its '+' a '+' */
+    if (gw_query_param(req->query, "code", &code) != GW_OK || !*code || strlen(code) > 4096) {
         gw_error_page(&app->page, req, resp, 400, "invalid_request", lang, retry, back);
         goto done;
     }
     cb_ctx_t *c = gw_xcalloc(1, sizeof(*c));
     gw_outcall_t call;
     c->ops = idp(app);
-    c->idp = c->ops->begin(&app->idp_env, app->cfg->upstream->settings, code, flow.nonce, flow.verifier, &call);
-    gw_req_call(req, &call, cb_step, GW_RUN_IO);
+    gw_idp_callback_t cb = { .query = req->query, .code = code, .nonce = flow.nonce, .code_verifier = flow.verifier };
+    int brc = c->ops->begin(&app->idp_env, app->cfg->upstream->settings, &cb, &c->idp, &call, &c->fail_code,
+                            c->fail_detail, sizeof(c->fail_detail));
     c->flow = flow;
     c->login = login;
     c->retry = retry;
@@ -530,9 +538,16 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     memset(&flow, 0, sizeof(flow));
     memset(&login, 0, sizeof(login));
     retry = back = NULL;
+    if (brc == GW_IDP_CALL) {
+        gw_req_call(req, &call, cb_step, GW_RUN_IO);
+    } else { /* refused before any call (a code that does not decrypt): the same page as a failed step */
+        c->fail_code = c->fail_code ? c->fail_code : "upstream_error";
+        cb_failed(app, req, resp);
+    }
 done:
     flow_cleanup(&flow);
     gw_login_cleanup(&login);
+    gw_wipe_free(code);
     free(retry);
     free(back);
     free(bind);

@@ -523,6 +523,45 @@ void gw_form_cleanup(gw_form_t *f)
     memset(f, 0, sizeof(*f));
 }
 
+int gw_query_param(const char *query, const char *name, char **ret)
+{
+    *ret = NULL;
+    size_t len = query ? strlen(query) : 0;
+    const char *end = query + len, *p = query;
+    char *found = NULL;
+    int rc = GW_ENOTFOUND;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        if (!amp)
+            amp = end;
+        const char *eq = memchr(p, '=', (size_t)(amp - p));
+        const char *nend = eq ? eq : amp;
+        char *n = amp > p ? gw_url_decode(p, (size_t)(nend - p), 0) : NULL;
+        if (n && !strcmp(n, name)) {
+            if (found) { /* twice: neither is taken */
+                free(n);
+                rc = GW_EINVAL;
+                goto done;
+            }
+            found = eq ? gw_url_decode(eq + 1, (size_t)(amp - eq - 1), 0) : gw_strdup("");
+            if (!found) {
+                free(n);
+                rc = GW_EINVAL;
+                goto done;
+            }
+        }
+        free(n);
+        p = amp + 1;
+    }
+    if (found) {
+        *ret = found;
+        return GW_OK;
+    }
+done:
+    gw_wipe_free(found);
+    return rc;
+}
+
 void gw_url_add_param(gw_buf_t *url, const char *name, const char *value)
 {
     char *n = gw_url_encode(name), *v = gw_url_encode(value ? value : "");

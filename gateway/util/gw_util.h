@@ -100,6 +100,13 @@ const char *gw_form_get(const gw_form_t *f, const char *name);
 size_t gw_form_count(const gw_form_t *f, const char *name);
 void gw_form_cleanup(gw_form_t *f);
 
+/* One parameter of a raw query string, percent-decoded only: a '+' stays a '+' (a value
+ * that is standard base64, such as an encrypted code, keeps its meaning). GW_OK with a
+ * malloc'd value in *ret; GW_ENOTFOUND when the name is not there; GW_EINVAL when it is
+ * there twice or its value has a bad escape or a NUL byte (*ret NULL in both). A name is
+ * compared after percent-decoding. */
+int gw_query_param(const char *query, const char *name, char **ret);
+
 /* Append "&name=value" (or "?name=value" when the URL has no query yet), encoded. */
 void gw_url_add_param(gw_buf_t *url, const char *name, const char *value);
 

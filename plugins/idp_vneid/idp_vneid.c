@@ -217,37 +217,64 @@ static void vneid_end(void *state)
     free(r);
 }
 
-static void *vneid_begin(const gw_idp_env_t *env, const void *settings, const char *code, const char *nonce,
-                         const char *verifier, gw_outcall_t *call)
+/* encrypt_key as VNeID's profile 7.3 sends it beside an encrypted code: standard base64
+ * of an RSA-wrapped AES key, so at most a few hundred bytes of [A-Za-z0-9+/=] */
+#define ENCRYPT_KEY_MAX 2048
+static int encrypt_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (!n || n > ENCRYPT_KEY_MAX)
+        return 0;
+    return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == n;
+}
+
+static int vneid_begin(const gw_idp_env_t *env, const void *settings, const gw_idp_callback_t *cb, void **state,
+                       gw_outcall_t *call, const char **ret_code, char *detail, size_t dl)
 {
     const gw_vneid_settings_t *up = settings;
+    *state = NULL;
+    /* 7.3: an encrypted code comes with its wrapped key, which goes back with it unchanged */
+    char *ekey = NULL;
+    int krc = up->profile == 1 ? gw_query_param(cb->query, "encrypt_key", &ekey) : GW_ENOTFOUND;
+    if (krc == GW_EINVAL || (krc == GW_OK && !encrypt_key_ok(ekey))) {
+        gw_wipe_free(ekey);
+        *ret_code = "upstream_error";
+        snprintf(detail, dl, "callback: encrypt_key is repeated, too long or not base64");
+        return GW_IDP_FAIL;
+    }
     vneid_run_t *r = gw_xcalloc(1, sizeof(*r));
     gw_buf_t form;
     gw_buf_init(&form, 16384);
-    const char *cb = env->redirect_uri;
-    char *e_code = gw_url_encode(code), *e_cb = gw_url_encode(cb);
+    char *e_code = gw_url_encode(cb->code), *e_cb = gw_url_encode(env->redirect_uri);
     gw_buf_printf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code, e_cb);
-    free(e_code);
+    gw_wipe_free(e_code);
     free(e_cb);
-    if (verifier) {
-        char *ev = gw_url_encode(verifier);
+    if (cb->code_verifier) {
+        char *ev = gw_url_encode(cb->code_verifier);
         gw_buf_printf(&form, "&code_verifier=%s", ev);
-        free(ev);
+        gw_wipe_free(ev);
     }
     if (up->profile == 1) { /* 7.3: the client's credentials in the form */
         char *eid = gw_url_encode(up->client_id), *esec = gw_url_encode(up->client_secret);
         gw_buf_printf(&form, "&client_id=%s&client_secret=%s", eid, esec);
         free(eid);
         gw_wipe_free(esec);
+        if (ekey) {
+            char *ek = gw_url_encode(ekey);
+            gw_buf_printf(&form, "&encrypt_key=%s", ek);
+            gw_wipe_free(ek);
+        }
     }
+    gw_wipe_free(ekey);
     r->form = gw_buf_steal(&form);
-    r->nonce = nonce ? gw_strdup(nonce) : NULL;
+    r->nonce = cb->nonce ? gw_strdup(cb->nonce) : NULL;
     *call = (gw_outcall_t){ .url = up->token_endpoint,
                             .form = r->form,
                             .basic_user = up->profile == 1 ? NULL : up->client_id,
                             .basic_pass = up->profile == 1 ? NULL : up->client_secret,
                             .timeout_ms = up->timeout * 1000 };
-    return r;
+    *state = r;
+    return GW_IDP_CALL;
 }
 
 static EVP_PKEY *load_rp_key(const char *path)

@@ -220,11 +220,35 @@ ${buttons}
 </form></div>`, en ? 'en' : 'vi');
 }
 
+// Profile 7.3 (--encrypt-to): the code is AES-128-ECB-encrypted, standard base64, with its
+// AES key RSA-wrapped to the RP as encrypt_key; both are sent raw in the query (a '+' stays
+// a '+'), and the token request must bring both back exactly. The code always holds a '+',
+// so an RP that reads the query as a form (a '+' as a space) fails here as it would there.
+function encryptedCode(raw) {
+  for (;;) {
+    const k = crypto.randomBytes(16);
+    const c = crypto.createCipheriv('aes-128-ecb', k, null);
+    const code = Buffer.concat([c.update(raw, 'utf8'), c.final()]).toString('base64');
+    if (!code.includes('+')) continue;
+    const key = crypto.publicEncrypt({ key: rpKey, padding: crypto.constants.RSA_PKCS1_PADDING }, k).toString('base64');
+    return { code, key };
+  }
+}
+
 function issueCode(res, p, citizen, sid, authTime, extraHeaders = {}) {
-  const code = rand(32);
-  codes.set(code, { clientId: p.clientId, redirectUri: p.redirectUri, nonce: p.nonce, challenge: p.challenge,
-    scope: p.scope, citizenId: citizen.id12, sid, authTime, exp: now() + CODE_TTL });
-  redirect(res, withParams(p.redirectUri, { code, state: p.state }), extraHeaders);
+  const grant = { clientId: p.clientId, redirectUri: p.redirectUri, nonce: p.nonce, challenge: p.challenge,
+    scope: p.scope, citizenId: citizen.id12, sid, authTime, exp: now() + (Number(faults.code_ttl_s) || CODE_TTL) };
+  if (!rpKey) {
+    const code = rand(32);
+    codes.set(code, grant);
+    return redirect(res, withParams(p.redirectUri, { code, state: p.state }), extraHeaders);
+  }
+  const { code, key } = encryptedCode(rand(32));
+  grant.encryptKey = key;
+  codes.set(code, grant);
+  const sep = p.redirectUri.includes('?') ? '&' : '?';
+  const st = p.state === undefined ? '' : `&state=${encodeURIComponent(p.state)}`;
+  redirect(res, `${p.redirectUri}${sep}code=${code}&encrypt_key=${key}${st}`, extraHeaders);
 }
 
 async function login(req, res) {
@@ -307,6 +331,9 @@ async function token(req, res) {
   codes.delete(code); // single use, whatever follows
   if (!g || g.exp < now()) return oerr(400, 'invalid_grant', 'code unknown, used or expired');
   if (g.clientId !== client.id) return oerr(400, 'invalid_grant', 'code issued to another client');
+  if (g.encryptKey && f.get('encrypt_key') !== g.encryptKey) {
+    return oerr(400, 'invalid_grant', 'encrypt_key missing or not the one sent with the code');
+  }
   if (f.get('redirect_uri') !== g.redirectUri) return oerr(400, 'invalid_grant', 'redirect_uri mismatch');
   const verifier = f.get('code_verifier');
   if (g.challenge) {

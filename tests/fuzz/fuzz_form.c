@@ -1,5 +1,6 @@
 /* libFuzzer target for request parsing helpers: gw_form_parse, gw_url_decode (checked
- * against a plain reference decoder) and gw_cookie_get, on any bytes.
+ * against a plain reference decoder), gw_query_param (checked against the form parser's
+ * names and the reference decoder without '+') and gw_cookie_get, on any bytes.
  *
  * With EIDGW_FUZZ_SEEDS=DIR set, the built-in seeds are written to DIR at start. */
 #include <stdint.h>
@@ -22,6 +23,7 @@ static const char *SEEDS[] = {
     "a=1&a=2&&b&=c&d=%zz",
     "__Host-eidgw_sso=AQFfHVn7uTeShiZC-z5DH9LOOYEHVCQ3; eidgw_lang=vi; __Host-eidgw_bind=x=y",
     "%C3%A9t%C3%A9+%2B%00%",
+    "code=ab+c/d==&encrypt_key=K%2B1+2/w==&state=s",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -127,6 +129,39 @@ static void check_form(const uint8_t *data, size_t size)
     CHECK(f.n == 0 && f.names == NULL);
 }
 
+/* gw_query_param for the names the callback reads: found exactly when the form parser
+ * (which decodes names the same way: a '+' in a name is never ours) has the name once,
+ * and its value is the reference decoding without '+' of the raw segment. */
+static void check_query_param(const char *q, const char *name)
+{
+    char *v = (char *)"x";
+    int rc = gw_query_param(q, name, &v);
+    CHECK(rc == GW_OK || rc == GW_ENOTFOUND || rc == GW_EINVAL);
+    CHECK((rc == GW_OK) == (v != NULL));
+    if (rc != GW_OK)
+        return;
+    /* the raw segment "name=..." (or "name") it came from decodes to it */
+    int found = 0;
+    size_t n = strlen(q), nl = strlen(name);
+    for (size_t i = 0; i <= n && !found;) {
+        const char *amp = memchr(q + i, '&', n - i);
+        size_t end = amp ? (size_t)(amp - q) : n;
+        const char *eq = memchr(q + i, '=', end - i);
+        if (!eq && end - i == nl && !memcmp(q + i, name, nl)) /* "name" alone: an empty value */
+            found = !*v;
+        else if (eq && (size_t)(eq - q - i) == nl && !memcmp(q + i, name, nl)) {
+            size_t rl;
+            char *ref = ref_decode((const unsigned char *)eq + 1, (size_t)(q + end - eq - 1), 0, &rl);
+            found = ref && !strcmp(ref, v);
+            free(ref);
+        }
+        i = end + 1;
+    }
+    /* or it was spelled with escapes in its name: then it is not a plain segment */
+    CHECK(found || strchr(q, '%'));
+    free(v);
+}
+
 static void check_cookie(const char *hdr, const char *name)
 {
     char *v = gw_cookie_get(hdr, name);
@@ -158,6 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *names[] = { "__Host-eidgw_sso", "eidgw_sso", "__Host-eidgw_bind", "eidgw_lang", "a", "sid" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         check_cookie(hdr, names[i]);
+    check_query_param(hdr, "code");
+    check_query_param(hdr, "encrypt_key");
     /* the first cookie's own name, whatever it is, is found */
     const char *p = hdr;
     while (*p == ' ' || *p == ';')

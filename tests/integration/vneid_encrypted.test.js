@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startStack } from './lib/harness.js';
-import { discover, authRequest, loginAt, client, Agent } from './lib/rp.js';
+import { discover, authRequest, loginAt, client, Agent, errorCode } from './lib/rp.js';
 
 let st;
 before(async () => {
@@ -54,6 +54,63 @@ test('a tampered envelope gives the citizen an error page, the daemon stays up, 
     assert.ok(hop.status >= 400, String(hop.status));
     assert.equal((await st.sim.stats()).token, before + 1, 'one token call, never retried');
     assert.equal((await fetch(`${st.gw.url}/healthz`)).status, 200);
+  } finally {
+    await st.sim.faults({});
+  }
+});
+
+// stops where the simulator sends the browser back to eidgw's callback
+async function toCallback() {
+  const c = st.clients['portal-a'];
+  const req = await authRequest(await discover(st.gw.url, c), c);
+  const agent = new Agent();
+  const hop = await loginAt(agent, req.url, '001085012345', `${st.gw.url}/callback`);
+  assert.ok(hop.location?.startsWith(`${st.gw.url}/callback?`), `at the callback: ${hop.status} ${hop.location}`);
+  return { agent, url: hop.location };
+}
+
+test('an encrypted code arrives raw, with a "+", beside its encrypt_key; both go back to the token endpoint', async () => {
+  const { agent, url } = await toCallback();
+  const raw = url.slice(url.indexOf('?') + 1);
+  const code = raw.match(/(?:^|&)code=([^&]*)/)[1];
+  assert.ok(code.includes('+'), `the simulator sent a code with a '+': ${code}`);
+  assert.match(raw, /(?:^|&)encrypt_key=[A-Za-z0-9+/=]{300,}(&|$)/);
+  const before = await st.sim.stats();
+  const r = await agent.request(url);
+  assert.equal(r.status, 302, `the login ends at the portal: ${r.status} ${errorCode(r.body)}`);
+  assert.ok(r.location.startsWith(st.clients['portal-a'].redirect[0] + '?'), r.location);
+  assert.equal((await st.sim.stats()).token, before.token + 1);
+});
+
+test('a changed encrypt_key or an expired encrypted code ends in an error page after one token call', async () => {
+  // the wrapped key altered on the way: the token endpoint refuses the code
+  let { agent, url } = await toCallback();
+  const altered = url.replace(/encrypt_key=([A-Za-z0-9])/, (m, ch) => `encrypt_key=${ch === 'A' ? 'B' : 'A'}`);
+  assert.notEqual(altered, url);
+  let before = (await st.sim.stats()).token;
+  let r = await agent.request(altered);
+  assert.ok(r.status >= 400, `refused: ${r.status}`);
+  assert.equal(errorCode(r.body), 'upstream_error');
+  assert.equal((await st.sim.stats()).token, before + 1, 'one token call, never retried');
+  // a '+' read as a space is another code: the same refusal
+  ({ agent, url } = await toCallback());
+  r = await agent.request(url.replace(/code=([^&]*)/, (m, c) => `code=${c.replace(/\+/g, '%20')}`));
+  assert.ok(r.status >= 400);
+  // not base64 at all: refused by eidgw before any call
+  ({ agent, url } = await toCallback());
+  before = (await st.sim.stats()).token;
+  r = await agent.request(url.replace(/encrypt_key=/, 'encrypt_key=%3C'));
+  assert.ok(r.status >= 400);
+  assert.equal(errorCode(r.body), 'upstream_error');
+  assert.equal((await st.sim.stats()).token, before, 'no token call for a malformed encrypt_key');
+  // codes that live a second, spent late
+  await st.sim.faults({ code_ttl_s: 1 });
+  try {
+    ({ agent, url } = await toCallback());
+    await new Promise((res) => setTimeout(res, 2100));
+    r = await agent.request(url);
+    assert.ok(r.status >= 400, `an expired code is refused: ${r.status}`);
+    assert.equal(errorCode(r.body), 'upstream_error');
   } finally {
     await st.sim.faults({});
   }

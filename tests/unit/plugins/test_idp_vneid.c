@@ -181,6 +181,29 @@ static void test_vneid_auth_url_carries_the_login_parameters(void **state)
     settings_free(s);
 }
 
+/* begin() for a callback whose raw query is `query` (NULL: just the code): the state, or
+ * NULL with *rc GW_IDP_FAIL */
+static void *begin_q(const gw_idp_env_t *env, const gw_vneid_settings_t *s, const char *code, const char *nonce,
+                     const char *verifier, const char *query, gw_outcall_t *call, int *rc, const char **fail,
+                     char *detail)
+{
+    gw_idp_callback_t cb = { .query = query ? query : "", .code = code, .nonce = nonce, .code_verifier = verifier };
+    void *st = NULL;
+    *rc = gw_idp_vneid.begin(env, s, &cb, &st, call, fail, detail, 256);
+    return st;
+}
+
+static void *begin(const gw_idp_env_t *env, const gw_vneid_settings_t *s, const char *code, const char *nonce,
+                   const char *verifier, gw_outcall_t *call)
+{
+    int rc;
+    const char *fail = NULL;
+    char detail[256] = "";
+    void *st = begin_q(env, s, code, nonce, verifier, NULL, call, &rc, &fail, detail);
+    assert_int_equal(rc, GW_IDP_CALL);
+    return st;
+}
+
 static void test_vneid_login_without_id_token_maps_userinfo(void **state)
 {
     (void)state;
@@ -189,7 +212,7 @@ static void test_vneid_login_without_id_token_maps_userinfo(void **state)
     assert_non_null(s);
     gw_idp_env_t env = { .redirect_uri = "https://gw.test/callback" };
     gw_outcall_t call;
-    void *st = gw_idp_vneid.begin(&env, s, "code+1/2", NULL, "verifier-1", &call);
+    void *st = begin(&env, s, "code+1/2", NULL, "verifier-1", &call);
     assert_non_null(st);
     assert_string_equal(call.url, "https://vneid.test/token");
     assert_string_equal(call.basic_user, "eidgw test");
@@ -250,7 +273,7 @@ static void test_vneid_refuses_bad_answers_with_a_page_code(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gw_outcall_t call;
-        void *st = gw_idp_vneid.begin(&env, s, "c", NULL, NULL, &call);
+        void *st = begin(&env, s, "c", NULL, NULL, &call);
         gw_identity_t id = { 0 };
         const char *code = NULL;
         char detail[256] = "";
@@ -325,7 +348,7 @@ static int login_with(const gw_vneid_settings_t *s, gw_jwks_cache_t *jwks, const
 {
     gw_idp_env_t env = { .redirect_uri = "https://gw.test/callback", .jwks = jwks };
     gw_outcall_t call;
-    void *st = gw_idp_vneid.begin(&env, s, "c", "n-1", NULL, &call);
+    void *st = begin(&env, s, "c", "n-1", NULL, &call);
     char *tok = gw_sprintf("{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"id_token\":\"%s\"}", idt);
     gw_identity_t id = { 0 };
     gw_http_result_t a = answer(200, tok);
@@ -631,7 +654,7 @@ static void test_vneid_encrypted_profile_logs_in_from_sealed_answers(void **stat
     assert_non_null(s);
     gw_idp_env_t env = { .redirect_uri = "https://gw.test/callback" };
     gw_outcall_t call;
-    void *st = gw_idp_vneid.begin(&env, s, "a+b/c=", NULL, NULL, &call);
+    void *st = begin(&env, s, "a+b/c=", NULL, NULL, &call);
     assert_null(call.basic_user);
     assert_null(call.basic_pass);
     assert_non_null(strstr(call.form, "code=a%2Bb%2Fc%3D"));
@@ -662,7 +685,7 @@ static void test_vneid_encrypted_profile_logs_in_from_sealed_answers(void **stat
     flip_in(tampered, "\"key\"");
     bad[1] = tampered;
     for (size_t i = 0; i < 2; i++) {
-        st = gw_idp_vneid.begin(&env, s, "c", NULL, NULL, &call);
+        st = begin(&env, s, "c", NULL, NULL, &call);
         code = NULL;
         assert_int_equal(step(&env, s, st, answer(200, bad[i]), 0, &call, &id, &code, detail), GW_IDP_FAIL);
         assert_string_equal(code, "upstream_error");
@@ -670,6 +693,31 @@ static void test_vneid_encrypted_profile_logs_in_from_sealed_answers(void **stat
         gw_idp_vneid.end(st);
     }
     free(tampered);
+
+    /* an encrypted code's wrapped key goes back with it, as it came ('+' a '+') */
+    int rc;
+    const char *fail = NULL;
+    st = begin_q(&env, s, "a+b", NULL, NULL, "code=a+b&encrypt_key=K%2B1+2/w==&state=x", &call, &rc, &fail, detail);
+    assert_int_equal(rc, GW_IDP_CALL);
+    assert_non_null(strstr(call.form, "&encrypt_key=K%2B1%2B2%2Fw%3D%3D"));
+    gw_idp_vneid.end(st);
+    st = begin_q(&env, s, "a+b", NULL, NULL, "code=a+b&state=x", &call, &rc, &fail, detail);
+    assert_int_equal(rc, GW_IDP_CALL);
+    assert_null(strstr(call.form, "encrypt_key"));
+    gw_idp_vneid.end(st);
+    /* repeated, not base64, or too long: refused before any call spends the code */
+    char *longkey = gw_sprintf("code=c&encrypt_key=%02049d", 0);
+    const char *badq[] = { "code=c&encrypt_key=AA==&encrypt_key=AA==", "code=c&encrypt_key=AA%20",
+                           "code=c&encrypt_key=", "code=c&encrypt_key=A%zz", longkey };
+    for (size_t i = 0; i < sizeof(badq) / sizeof(*badq); i++) {
+        fail = NULL;
+        memset(&call, 0, sizeof(call));
+        st = begin_q(&env, s, "c", NULL, NULL, badq[i], &call, &rc, &fail, detail);
+        if (rc != GW_IDP_FAIL || st || call.url || !fail || strcmp(fail, "upstream_error"))
+            fail_msg("'%s' was not refused before the token call", badq[i]);
+        assert_non_null(strstr(detail, "encrypt_key"));
+    }
+    free(longkey);
     settings_free(s);
     unlink(pem);
     EVP_PKEY_free(rp_key);

@@ -430,6 +430,49 @@ static void test_form_parse_empty_input_gives_no_params(void **state)
     gw_form_cleanup(&f);
 }
 
+/* the callback's raw query: percent-decoding only, so base64 keeps its '+' */
+static void expect_query_param(const char *q, const char *name, int want_rc, const char *want)
+{
+    char *v = (char *)"untouched";
+    int rc = gw_query_param(q, name, &v);
+    if (rc != want_rc)
+        fail_msg("gw_query_param('%s', '%s') = %d, expected %d", q ? q : "(null)", name, rc, want_rc);
+    if (want) {
+        assert_non_null(v);
+        assert_string_equal(v, want);
+        free(v);
+    } else {
+        assert_null(v);
+    }
+}
+
+static void test_query_param_keeps_plus_and_decodes_percent_only(void **state)
+{
+    (void)state;
+    expect_query_param("code=ab+c/d==&state=s", "code", GW_OK, "ab+c/d==");
+    expect_query_param("state=s&code=a%2Bb%2F%3D+", "code", GW_OK, "a+b/=+");
+    expect_query_param("encrypt%5Fkey=k+1&code=c", "encrypt_key", GW_OK, "k+1");
+    expect_query_param("code&state=s", "code", GW_OK, "");
+    expect_query_param("&&code=x&&", "code", GW_OK, "x");
+    /* a name that only looks alike, absent names, no query at all */
+    expect_query_param("codex=1&xcode=2&code+=3", "code", GW_ENOTFOUND, NULL);
+    expect_query_param("", "code", GW_ENOTFOUND, NULL);
+    expect_query_param(NULL, "code", GW_ENOTFOUND, NULL);
+}
+
+static void test_query_param_refuses_a_repeated_name_and_bad_escapes(void **state)
+{
+    (void)state;
+    expect_query_param("code=a&state=s&code=b", "code", GW_EINVAL, NULL);
+    expect_query_param("code=a&code%3Da", "code", GW_OK, "a"); /* the second is named "code=a" */
+    expect_query_param("code=a&co%64e=b", "code", GW_EINVAL, NULL);
+    expect_query_param("code=a%zz", "code", GW_EINVAL, NULL);
+    expect_query_param("code=a%00b", "code", GW_EINVAL, NULL);
+    expect_query_param("code=a%4", "code", GW_EINVAL, NULL);
+    /* a bad escape elsewhere does not hide the one asked for */
+    expect_query_param("x=%zz&code=ok", "code", GW_OK, "ok");
+}
+
 static void test_form_parse_rejects_more_than_max_params(void **state)
 {
     gw_form_t f;
@@ -840,6 +883,8 @@ int main(void)
         cmocka_unit_test(test_form_parse_skips_empty_segments),
         cmocka_unit_test(test_form_parse_decodes_names_and_values),
         cmocka_unit_test(test_form_parse_empty_input_gives_no_params),
+        cmocka_unit_test(test_query_param_keeps_plus_and_decodes_percent_only),
+        cmocka_unit_test(test_query_param_refuses_a_repeated_name_and_bad_escapes),
         cmocka_unit_test(test_form_parse_rejects_more_than_max_params),
         cmocka_unit_test(test_form_parse_rejects_bad_escape),
         cmocka_unit_test(test_form_parse_honours_length_argument),
