@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "gw_assertion.h"
 #include "gw_proxy_wire.h"
 #include "gw_pcookie.h"
 #include "gw_util.h"
@@ -22,6 +23,10 @@ typedef struct {
     ngx_str_t key_file;
     ngx_flag_t have_key;
     unsigned char key[GW_SEAL_KEYLEN]; /* the portal-cookie key derived from cookie.key */
+    ngx_str_t signing_key; /* one of the gateway's private *.jwk: X-Eidgw-Assertion */
+    ngx_str_t issuer; /* the gateway's public_url, the assertion's iss */
+    ngx_flag_t have_signer;
+    gw_jws_signer_t signer;
 } ngx_http_eidgw_main_conf_t;
 
 /* the claims a portal cookie may carry, by name */
@@ -45,6 +50,7 @@ typedef struct {
     ngx_str_t cookie_name;
     ngx_str_t revocations;
     ngx_array_t *claims; /* ngx_http_eidgw_claim_t */
+    uint64_t portal_hash; /* of "portal:<client id>": the portal is suspended when revoked */
 } ngx_http_eidgw_loc_conf_t;
 
 /* The revocation file as this worker last mapped it; re-opened when its inode changes. */
@@ -58,6 +64,9 @@ typedef struct {
 } ngx_http_eidgw_revmap_t;
 
 static ngx_http_eidgw_revmap_t revmap;
+
+/* This worker's signed assertions, one per portal cookie (gw_assertion.h). */
+static gw_acache_t acache;
 
 static char *ngx_http_eidgw_claim_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_eidgw_bypass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -81,6 +90,10 @@ static ngx_command_t ngx_http_eidgw_commands[] = {
      offsetof(ngx_http_eidgw_loc_conf_t, portal), NULL},
     {ngx_string("eidgw_key_file"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_eidgw_main_conf_t, key_file), NULL},
+    {ngx_string("eidgw_signing_key"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_eidgw_main_conf_t, signing_key), NULL},
+    {ngx_string("eidgw_issuer"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_eidgw_main_conf_t, issuer), NULL},
     {ngx_string("eidgw_min_level"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
      ngx_conf_set_enum_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_eidgw_loc_conf_t, min_level), ngx_http_eidgw_levels},
@@ -140,10 +153,36 @@ static void *ngx_http_eidgw_create_main_conf(ngx_conf_t *cf) {
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_eidgw_main_conf_t));
 }
 
+static void ngx_http_eidgw_signer_cleanup(void *data) { gw_jws_signer_free(data); }
+
+/* Reads the gateway's signing key (a private *.jwk of its key directory) for the assertion. */
+static char *ngx_http_eidgw_load_signer(ngx_conf_t *cf, ngx_http_eidgw_main_conf_t *mcf) {
+    if (mcf->signing_key.len == 0) return NGX_CONF_OK;
+    if (mcf->issuer.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw_signing_key needs eidgw_issuer");
+        return NGX_CONF_ERROR;
+    }
+    char err[512];
+    if (gw_jws_signer_load(&mcf->signer, (const char *)mcf->signing_key.data, err, sizeof err) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw_signing_key: %s", err);
+        return NGX_CONF_ERROR;
+    }
+    ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        gw_jws_signer_free(&mcf->signer);
+        return NGX_CONF_ERROR;
+    }
+    cln->handler = ngx_http_eidgw_signer_cleanup;
+    cln->data = &mcf->signer;
+    mcf->have_signer = 1;
+    return NGX_CONF_OK;
+}
+
 /* Reads the gateway's cookie key (64 hex characters, as `eidgw keys generate` writes it) and
  * keeps only the portal-cookie key derived from it. */
 static char *ngx_http_eidgw_init_main_conf(ngx_conf_t *cf, void *conf) {
     ngx_http_eidgw_main_conf_t *mcf = conf;
+    if (ngx_http_eidgw_load_signer(cf, mcf) != NGX_CONF_OK) return NGX_CONF_ERROR;
     if (mcf->key_file.len == 0) return NGX_CONF_OK;
     ngx_fd_t fd = ngx_open_file(mcf->key_file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
@@ -199,6 +238,16 @@ static char *ngx_http_eidgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *c
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw on needs eidgw_key_file");
         return NGX_CONF_ERROR;
     }
+    if (conf->portal.len) {
+        u_char key[sizeof(GW_PW_PORTAL_KEY_PREFIX) + 256];
+        if (conf->portal.len > 256) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "eidgw_portal is too long");
+            return NGX_CONF_ERROR;
+        }
+        u_char *e = ngx_cpymem(ngx_cpymem(key, GW_PW_PORTAL_KEY_PREFIX, sizeof(GW_PW_PORTAL_KEY_PREFIX) - 1),
+                               conf->portal.data, conf->portal.len);
+        conf->portal_hash = gw_pw_sid_hash((const char *)key, (size_t)(e - key));
+    }
     return NGX_CONF_OK;
 }
 
@@ -251,9 +300,11 @@ static int ngx_http_eidgw_wants_html(ngx_http_request_t *r) {
     return 0;
 }
 
-/* 1 when the session is in the revocation file; the file is re-stat'ed at most once a second
- * per worker and re-mapped when the daemon has replaced it. */
-int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *sid, size_t len) {
+/* 1 when the hash (of a session id, or of "portal:<client id>") is in the revocation file, 0
+ * when not, -1 when the file is unusable (logged; the caller fails closed); the
+ * file is re-stat'ed at most once a second per worker and re-mapped when the daemon has
+ * replaced it. */
+static int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, uint64_t hash) {
     if (path->len == 0) return 0;
     time_t now = ngx_time();
     if (revmap.map == NULL || revmap.checked != now || revmap.path.data != path->data) {
@@ -279,11 +330,10 @@ int ngx_http_eidgw_revoked(ngx_http_request_t *r, ngx_str_t *path, const char *s
         }
     }
     if (revmap.map == NULL && !revmap.present) return 0; /* no file yet: nothing revoked */
-    int rv = gw_pw_rev_lookup(revmap.map, revmap.len, gw_pw_sid_hash(sid, len), (uint64_t)now);
+    int rv = gw_pw_rev_lookup(revmap.map, revmap.len, hash, (uint64_t)now);
     if (rv < 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: revocation file \"%V\" unusable",
                       path);
-        return 1; /* fail closed */
     }
     return rv;
 }
@@ -350,6 +400,32 @@ static ngx_int_t ngx_http_eidgw_add(ngx_http_request_t *r, const char *key, size
     return NGX_OK;
 }
 
+/* Adds X-Eidgw-Assertion: the one this worker signed for this cookie within GW_ASSERTION_REUSE
+ * seconds, else a new one (the daemon's claims, gw_assertion.h). A signing failure is logged
+ * and the header left out. */
+static ngx_int_t ngx_http_eidgw_assertion(ngx_http_request_t *r, ngx_http_eidgw_main_conf_t *mcf,
+                                          ngx_http_eidgw_loc_conf_t *lcf, const char *cookie,
+                                          const gw_pcookie_t *c) {
+    unsigned char h[32];
+    int64_t now = (int64_t)ngx_time();
+    gw_acache_key(cookie, h);
+    const char *jwt = gw_acache_get(&acache, h, now);
+    if (jwt == NULL) {
+        json_t *claims = gw_assertion_claims((const char *)mcf->issuer.data, (const char *)lcf->portal.data, c,
+                                             NULL, now);
+        char *s = claims ? gw_jws_signer_sign(&mcf->signer, claims) : NULL;
+        json_decref(claims);
+        if (s == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: the assertion could not be signed");
+            return NGX_OK;
+        }
+        gw_acache_put(&acache, h, now + GW_ASSERTION_REUSE, s);
+        free(s);
+        jwt = gw_acache_get(&acache, h, now);
+    }
+    return ngx_http_eidgw_add(r, "X-Eidgw-Assertion", 17, jwt);
+}
+
 /* Opens the portal cookie and checks level and revocation: 1 and the identity headers added
  * when the session is good, 0 when there is none, -1 on an allocation failure. */
 static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf_t *lcf) {
@@ -369,7 +445,7 @@ static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf
     /* Past its re-check time the cookie is still honoured until it expires: asking the daemon
      * to re-check the session is not wired (docs/nginx.md). */
     int ok = c.level >= (int)lcf->min_level &&
-             !ngx_http_eidgw_revoked(r, &lcf->revocations, c.sid, ngx_strlen(c.sid));
+             ngx_http_eidgw_revoked(r, &lcf->revocations, gw_pw_sid_hash(c.sid, ngx_strlen(c.sid))) == 0;
     if (ok) {
         char level[16], at[24];
         ngx_sprintf((u_char *)level, "%d%Z", c.level);
@@ -385,9 +461,22 @@ static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf
             if (v && ngx_http_eidgw_add(r, (const char *)cl[i].header.data, cl[i].header.len, v) != NGX_OK)
                 ok = -1;
         }
+        if (ok == 1 && mcf->have_signer && ngx_http_eidgw_assertion(r, mcf, lcf, value, &c) != NGX_OK) ok = -1;
     }
     gw_pcookie_clear(&c);
     return ok;
+}
+
+/* The answer for a suspended portal, as its content: 403 with a short text. */
+static ngx_int_t ngx_http_eidgw_suspended_content(ngx_http_request_t *r) {
+    static u_char body[] = "portal suspended\n";
+    if (ngx_http_discard_request_body(r) != NGX_OK) r->keepalive = 0;
+    ngx_str_t type = ngx_string("text/plain; charset=utf-8");
+    ngx_http_complex_value_t cv;
+    ngx_memzero(&cv, sizeof cv);
+    cv.value.data = body;
+    cv.value.len = sizeof(body) - 1;
+    return ngx_http_send_response(r, NGX_HTTP_FORBIDDEN, &type, &cv);
 }
 
 static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r) {
@@ -395,6 +484,11 @@ static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r) {
     if (!lcf->enable || r != r->main) return NGX_DECLINED;
     if (ngx_http_eidgw_strip(r, lcf) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (lcf->bypass) return NGX_DECLINED;
+    if (ngx_http_eidgw_revoked(r, &lcf->revocations, lcf->portal_hash) == 1) {
+        /* the daemon's feed says the portal is suspended: no session, no login */
+        r->content_handler = ngx_http_eidgw_suspended_content;
+        return NGX_OK;
+    }
     int s = ngx_http_eidgw_session(r, lcf);
     if (s < 0) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     return s ? NGX_DECLINED : ngx_http_eidgw_deny(r, lcf);
