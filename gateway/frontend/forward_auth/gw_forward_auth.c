@@ -437,6 +437,10 @@ static void portal_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_resp_text(resp, 403, "text/plain; charset=utf-8", "this host is not a registered portal\n");
         return;
     }
+    if (cl->suspended) { /* not even its bypassed paths: the portal is off */
+        gw_resp_text(resp, 403, "text/plain; charset=utf-8", "portal suspended\n");
+        return;
+    }
     if (bypassed(cl, req->fwd_uri)) {
         answer_identity(resp, NULL);
         return;
