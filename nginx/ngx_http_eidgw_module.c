@@ -441,34 +441,23 @@ static ngx_int_t ngx_http_eidgw_add(ngx_http_request_t *r, const char *key, size
     return NGX_OK;
 }
 
-/* Adds X-Eidgw-Assertion: the one this worker signed for this cookie within GW_ASSERTION_REUSE
- * seconds, else a new one (the daemon's claims, gw_assertion.h). A signing failure is logged
- * and the header left out. */
-static ngx_int_t ngx_http_eidgw_assertion(ngx_http_request_t *r, ngx_http_eidgw_main_conf_t *mcf,
-                                          ngx_http_eidgw_loc_conf_t *lcf, const char *cookie, const gw_pcookie_t *c)
+/* A new assertion for the session in c (the daemon's claims, gw_assertion.h), malloc'd; NULL
+ * on a signing failure (logged: the header is then left out). */
+static char *ngx_http_eidgw_sign(ngx_http_request_t *r, ngx_http_eidgw_main_conf_t *mcf, ngx_http_eidgw_loc_conf_t *lcf,
+                                 const gw_pcookie_t *c, int64_t now)
 {
-    unsigned char h[32];
-    int64_t now = (int64_t)ngx_time();
-    gw_acache_key(cookie, h);
-    const char *jwt = gw_acache_get(&acache, h, now);
-    if (jwt == NULL) {
-        json_t *claims =
-            gw_assertion_claims((const char *)mcf->issuer.data, (const char *)lcf->portal.data, c, NULL, now);
-        char *s = claims ? gw_jws_signer_sign(&mcf->signer, claims) : NULL;
-        json_decref(claims);
-        if (s == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: the assertion could not be signed");
-            return NGX_OK;
-        }
-        gw_acache_put(&acache, h, now + GW_ASSERTION_REUSE, s);
-        free(s);
-        jwt = gw_acache_get(&acache, h, now);
-    }
-    return ngx_http_eidgw_add(r, "X-Eidgw-Assertion", 17, jwt);
+    json_t *claims = gw_assertion_claims((const char *)mcf->issuer.data, (const char *)lcf->portal.data, c, NULL, now);
+    char *jwt = claims ? gw_jws_signer_sign(&mcf->signer, claims) : NULL;
+    json_decref(claims);
+    if (jwt == NULL)
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "eidgw: the assertion could not be signed");
+    return jwt;
 }
 
-/* Opens the portal cookie and checks level and revocation: 1 and the identity headers added
- * when the session is good, 0 when there is none, -1 on an allocation failure. */
+/* The portal cookie, checked for level and revocation: 1 and the identity headers added when
+ * the session is good, 0 when there is none, -1 on an allocation failure. A cookie this worker
+ * opened within GW_ASSERTION_REUSE seconds (and before its expiry) is taken from the table with
+ * the assertion signed for it (gw_assertion.h); level and revocation are checked every time. */
 static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf_t *lcf)
 {
     ngx_http_eidgw_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_eidgw_module);
@@ -480,33 +469,57 @@ static int ngx_http_eidgw_session(ngx_http_request_t *r, ngx_http_eidgw_loc_conf
     char value[GW_PCOOKIE_MAX + 1];
     ngx_memcpy(value, raw.data, raw.len);
     value[raw.len] = 0;
-    gw_pcookie_t c;
-    int rc = gw_pcookie_open(mcf->key, value, (const char *)lcf->portal.data, (int64_t)ngx_time(), &c);
-    if (rc != GW_PCOOKIE_OK && rc != GW_PCOOKIE_RECHECK)
-        return 0;
+    int64_t now = (int64_t)ngx_time();
+    unsigned char h[32];
+    gw_acache_key(value, h);
+    gw_acache_slot_t *s = gw_acache_find(&acache, h, now);
+    gw_pcookie_t opened = { 0 };
+    const gw_pcookie_t *c;
+    if (s && s->has_pc && ngx_strcmp(s->pc.portal, lcf->portal.data) == 0) {
+        c = &s->pc;
+    } else {
+        s = NULL;
+        int rc = gw_pcookie_open(mcf->key, value, (const char *)lcf->portal.data, now, &opened);
+        if (rc != GW_PCOOKIE_OK && rc != GW_PCOOKIE_RECHECK)
+            return 0;
+        c = &opened;
+    }
     /* Past its re-check time the cookie is still honoured until it expires: asking the daemon
      * to re-check the session is not wired (docs/nginx.md). */
-    int ok = c.level >= (int)lcf->min_level &&
-             ngx_http_eidgw_revoked(r, &lcf->revocations, gw_pw_sid_hash(c.sid, ngx_strlen(c.sid))) == 0;
+    int ok = c->level >= (int)lcf->min_level &&
+             ngx_http_eidgw_revoked(r, &lcf->revocations, gw_pw_sid_hash(c->sid, ngx_strlen(c->sid))) == 0;
+    char *fresh = NULL;
     if (ok) {
         char level[16], at[24];
-        ngx_sprintf((u_char *)level, "%d%Z", c.level);
-        ngx_sprintf((u_char *)at, "%L%Z", (int64_t)c.auth_time);
-        if (ngx_http_eidgw_add(r, "X-Eidgw-Sub", 11, c.sub) != NGX_OK ||
+        ngx_sprintf((u_char *)level, "%d%Z", c->level);
+        ngx_sprintf((u_char *)at, "%L%Z", (int64_t)c->auth_time);
+        if (ngx_http_eidgw_add(r, "X-Eidgw-Sub", 11, c->sub) != NGX_OK ||
             ngx_http_eidgw_add(r, "X-Eidgw-Level", 13, level) != NGX_OK ||
-            ngx_http_eidgw_add(r, "X-Eidgw-Acr", 11, c.acr ? c.acr : "") != NGX_OK ||
+            ngx_http_eidgw_add(r, "X-Eidgw-Acr", 11, c->acr ? c->acr : "") != NGX_OK ||
             ngx_http_eidgw_add(r, "X-Eidgw-Auth-Time", 17, at) != NGX_OK)
             ok = -1;
         ngx_http_eidgw_claim_t *cl = lcf->claims ? lcf->claims->elts : NULL;
         for (ngx_uint_t i = 0; ok == 1 && cl && i < lcf->claims->nelts; i++) {
-            const char *v = *(char **)((char *)&c + cl[i].field);
+            const char *v = *(char *const *)((const char *)c + cl[i].field);
             if (v && ngx_http_eidgw_add(r, (const char *)cl[i].header.data, cl[i].header.len, v) != NGX_OK)
                 ok = -1;
         }
-        if (ok == 1 && mcf->have_signer && ngx_http_eidgw_assertion(r, mcf, lcf, value, &c) != NGX_OK)
-            ok = -1;
+        if (ok == 1 && mcf->have_signer) {
+            const char *jwt = s ? s->jwt : NULL;
+            if (jwt == NULL)
+                jwt = fresh = ngx_http_eidgw_sign(r, mcf, lcf, c, now);
+            if (jwt && ngx_http_eidgw_add(r, "X-Eidgw-Assertion", 17, jwt) != NGX_OK)
+                ok = -1;
+        }
     }
-    gw_pcookie_clear(&c);
+    if (ok == 1 && s == NULL) {
+        gw_acache_put(&acache, h, ngx_min(now + GW_ASSERTION_REUSE, opened.exp), fresh, &opened);
+    } else if (s && fresh) { /* the kept cookie had no assertion yet */
+        s->jwt = fresh;
+        fresh = NULL;
+    }
+    free(fresh);
+    gw_pcookie_clear(&opened);
     return ok;
 }
 

@@ -217,25 +217,42 @@ void gw_acache_key(const char *cookie, unsigned char h[32]) { gw_sha256(cookie, 
 
 static size_t slot_of(const unsigned char h[32]) { return (size_t)(h[0] | (h[1] << 8)) % GW_ACACHE_SLOTS; }
 
-const char *gw_acache_get(const gw_acache_t *c, const unsigned char h[32], int64_t now)
-{
-    const gw_acache_slot_t *s = &c->slot[slot_of(h)];
-    return s->jwt && s->until > now && !memcmp(s->h, h, 32) ? s->jwt : NULL;
-}
-
-void gw_acache_put(gw_acache_t *c, const unsigned char h[32], int64_t until, const char *jwt)
+gw_acache_slot_t *gw_acache_find(gw_acache_t *c, const unsigned char h[32], int64_t now)
 {
     gw_acache_slot_t *s = &c->slot[slot_of(h)];
+    return s->until > now && !memcmp(s->h, h, 32) ? s : NULL;
+}
+
+const char *gw_acache_get(gw_acache_t *c, const unsigned char h[32], int64_t now)
+{
+    const gw_acache_slot_t *s = gw_acache_find(c, h, now);
+    return s ? s->jwt : NULL;
+}
+
+static void slot_clear(gw_acache_slot_t *s)
+{
     free(s->jwt);
+    if (s->has_pc)
+        gw_pcookie_clear(&s->pc);
+    OPENSSL_cleanse(s, sizeof *s);
+}
+
+void gw_acache_put(gw_acache_t *c, const unsigned char h[32], int64_t until, const char *jwt, gw_pcookie_t *pc)
+{
+    gw_acache_slot_t *s = &c->slot[slot_of(h)];
+    slot_clear(s);
     memcpy(s->h, h, 32);
     s->until = until;
     s->jwt = gw_strdup(jwt);
+    if (pc) {
+        s->pc = *pc;
+        s->has_pc = 1;
+        memset(pc, 0, sizeof *pc);
+    }
 }
 
 void gw_acache_clear(gw_acache_t *c)
 {
-    for (size_t i = 0; i < GW_ACACHE_SLOTS; i++) {
-        free(c->slot[i].jwt);
-        c->slot[i] = (gw_acache_slot_t){ 0 };
-    }
+    for (size_t i = 0; i < GW_ACACHE_SLOTS; i++)
+        slot_clear(&c->slot[i]);
 }

@@ -8,8 +8,10 @@
  *   header  {"alg": ES256|RS256, "kid": the signing key's kid, "typ": "JWT"}: a backend
  *           verifies it against the gateway's /jwks.
  * An assertion is reused for one portal cookie (by its SHA-256) for GW_ASSERTION_REUSE
- * seconds: a small table, a collision only costs a new signature. The table has no lock:
- * the daemon holds its own, an nginx worker has one thread.
+ * seconds: a small table, a collision only costs a new signature. The nginx module keeps the
+ * opened cookie there too, so a request with a cookie seen within that time (and before its
+ * expiry) costs a hash and a lookup, not an AES-GCM open and a JSON parse. The table has no
+ * lock: the daemon holds its own, an nginx worker has one thread.
  *
  * Links: this file, gw_util.c and gw_json.c (util layer), jansson, libcrypto. No nginx types,
  * no daemon state. */
@@ -60,7 +62,9 @@ void gw_jws_signer_free(gw_jws_signer_t *s);
 typedef struct gw_acache_slot {
     unsigned char h[32];
     int64_t until;
-    char *jwt;
+    char *jwt; /* NULL when none is kept */
+    int has_pc;
+    gw_pcookie_t pc; /* the opened cookie, when has_pc */
 } gw_acache_slot_t;
 typedef struct gw_acache {
     gw_acache_slot_t slot[GW_ACACHE_SLOTS];
@@ -68,10 +72,13 @@ typedef struct gw_acache {
 
 /* SHA-256 of a cookie value: the table's key. */
 void gw_acache_key(const char *cookie, unsigned char h[32]);
+/* The entry kept for h and still good at now (owned by the table), or NULL. */
+gw_acache_slot_t *gw_acache_find(gw_acache_t *c, const unsigned char h[32], int64_t now);
 /* The assertion kept for h and still good at now (owned by the table), or NULL. */
-const char *gw_acache_get(const gw_acache_t *c, const unsigned char h[32], int64_t now);
-/* Keeps a copy of jwt for h until `until`, replacing the slot's entry. */
-void gw_acache_put(gw_acache_t *c, const unsigned char h[32], int64_t until, const char *jwt);
+const char *gw_acache_get(gw_acache_t *c, const unsigned char h[32], int64_t now);
+/* Keeps a copy of jwt (may be NULL) for h until `until`, replacing the slot's entry; pc, when
+ * not NULL, is moved into the entry (*pc is left empty). */
+void gw_acache_put(gw_acache_t *c, const unsigned char h[32], int64_t until, const char *jwt, gw_pcookie_t *pc);
 void gw_acache_clear(gw_acache_t *c);
 
 #endif

@@ -332,7 +332,7 @@ static char *assertion_for(gw_ctx_t *app, const gw_client_t *cl, const char *coo
     if (!jwt)
         return NULL;
     pthread_mutex_lock(&acache_lock);
-    gw_acache_put(&acache, h, now + GW_ASSERTION_REUSE, jwt);
+    gw_acache_put(&acache, h, now + GW_ASSERTION_REUSE, jwt, NULL);
     pthread_mutex_unlock(&acache_lock);
     return jwt;
 }

@@ -196,7 +196,7 @@ static void test_table_keeps_one_assertion_per_cookie_until_its_time(void **stat
     gw_acache_key("cookie-a", a);
     gw_acache_key("cookie-b", b);
     assert_null(gw_acache_get(&t, a, 100));
-    gw_acache_put(&t, a, 130, "jwt-a");
+    gw_acache_put(&t, a, 130, "jwt-a", NULL);
     assert_string_equal(gw_acache_get(&t, a, 100), "jwt-a");
     assert_string_equal(gw_acache_get(&t, a, 129), "jwt-a");
     assert_null(gw_acache_get(&t, a, 130));
@@ -205,11 +205,35 @@ static void test_table_keeps_one_assertion_per_cookie_until_its_time(void **stat
     unsigned char c[32];
     memcpy(c, a, 32);
     c[31] ^= 1;
-    gw_acache_put(&t, c, 130, "jwt-c");
+    gw_acache_put(&t, c, 130, "jwt-c", NULL);
     assert_null(gw_acache_get(&t, a, 100));
     assert_string_equal(gw_acache_get(&t, c, 100), "jwt-c");
     gw_acache_clear(&t);
     assert_null(gw_acache_get(&t, c, 100));
+}
+
+/* the nginx module keeps the opened cookie with its assertion: moved in, freed with the slot */
+static void test_table_keeps_an_opened_cookie_moved_in(void **state)
+{
+    (void)state;
+    static gw_acache_t t;
+    unsigned char a[32];
+    gw_acache_key("cookie-a", a);
+    gw_pcookie_t pc = { .sid = gw_strdup("sid-1"), .portal = gw_strdup("dvc"), .sub = gw_strdup("sub-1"), .level = 2 };
+    gw_acache_put(&t, a, 130, NULL, &pc);
+    assert_null(pc.sid); /* moved */
+    gw_acache_slot_t *s = gw_acache_find(&t, a, 100);
+    assert_non_null(s);
+    assert_true(s->has_pc);
+    assert_string_equal(s->pc.sub, "sub-1");
+    assert_null(s->jwt);
+    assert_null(gw_acache_get(&t, a, 100));
+    assert_null(gw_acache_find(&t, a, 130));
+    gw_acache_put(&t, a, 140, "jwt-a", NULL); /* replaced: the cookie freed */
+    s = gw_acache_find(&t, a, 100);
+    assert_false(s->has_pc);
+    assert_string_equal(s->jwt, "jwt-a");
+    gw_acache_clear(&t);
 }
 
 int main(void)
@@ -221,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_rs256_key_file_signs_as_the_gateway),
         cmocka_unit_test(test_signer_refuses_what_is_not_a_private_jwk),
         cmocka_unit_test(test_table_keeps_one_assertion_per_cookie_until_its_time),
+        cmocka_unit_test(test_table_keeps_an_opened_cookie_moved_in),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
