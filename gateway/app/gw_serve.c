@@ -120,6 +120,7 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
         gw_oidc_op_routes,        gw_forward_auth_routes, gw_ui_routes,       gw_broker_routes,
         gw_broker_account_routes, gw_admin_routes,        gw_saml_idp_routes, NULL
     };
+    gw_revfile_feed_portals(app); /* before the upkeep's first revocation reaches the file */
     gw_server_t *s = gw_server_start(&opts, &hooks, tables, err, errlen);
     if (!s)
         return NULL;

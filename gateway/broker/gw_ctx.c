@@ -2,6 +2,7 @@
 #include "gw_ctx.h"
 #include "gw_audit.h"
 #include "gw_log.h"
+#include "gw_proxy_wire.h"
 #include "gw_revfile.h"
 #include <errno.h>
 #include <time.h>
@@ -106,10 +107,29 @@ static void on_revoked(const char *sid, int64_t until, void *ud)
 {
     gw_ctx_t *app = ud;
     gw_revset_add(&app->revoked, sid, until);
-    if (app->cfg->revocation_file &&
-        gw_revfile_add(app->cfg->revocation_file, sid, until, (int64_t)time(NULL)) != 0)
-        gw_log(GW_LOG_ERROR, "revfile", "cannot write the revocation file", "path",
-               app->cfg->revocation_file, "error", strerror(errno), NULL);
+    if (app->cfg->revocation_file && gw_revfile_add(app->cfg->revocation_file, sid, until, (int64_t)time(NULL)) != 0)
+        gw_log(GW_LOG_ERROR, "revfile", "cannot write the revocation file", "path", app->cfg->revocation_file, "error",
+               strerror(errno), NULL);
+}
+
+void gw_revfile_feed_portals(gw_ctx_t *app)
+{
+    const char *path = app->cfg->revocation_file;
+    int64_t now = (int64_t)time(NULL);
+    int rc = path ? gw_revfile_reset(path, now) : 0;
+    for (size_t i = 0; path && rc == 0 && i < app->cfg->nclients; i++) {
+        const gw_client_t *cl = &app->cfg->clients[i];
+        if (!cl->suspended)
+            continue;
+        char *key = gw_sprintf("%s%s", GW_PW_PORTAL_KEY_PREFIX, cl->id);
+        /* far: a suspension lasts until a start without it */
+        rc = gw_revfile_add(path, key, now + 100LL * 365 * 86400, now);
+        free(key);
+        gw_log(GW_LOG_INFO, "revfile", "portal suspended", "client", cl->id, NULL);
+    }
+    if (rc != 0)
+        gw_log(GW_LOG_ERROR, "revfile", "cannot write the revocation file", "path", path, "error", strerror(errno),
+               NULL);
 }
 
 void gw_revset_sync(gw_ctx_t *app)

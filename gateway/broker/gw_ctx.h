@@ -60,5 +60,8 @@ void gw_revset_add(gw_revset_t *rs, const char *sid, int64_t until);
 int gw_revset_has(gw_revset_t *rs, const char *sid);
 /* Pull new revocations from the store (any thread that may block). */
 void gw_revset_sync(gw_ctx_t *app);
+/* At start, with [session] revocation_file: the file is begun anew and every suspended
+ * portal is recorded in it as "portal:<client id>" (docs/nginx.md), for the nginx module. */
+void gw_revfile_feed_portals(gw_ctx_t *app);
 
 #endif

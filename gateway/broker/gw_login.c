@@ -235,6 +235,11 @@ void gw_broker_start(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *
         gw_error_page(&app->page, req, resp, 400, "unknown_client", lang, NULL, NULL);
         return;
     }
+    if (cl->suspended) { /* every front end's login starts here: OIDC, SAML, the proxied path */
+        gw_log(GW_LOG_WARN, "login", "refused: the portal is suspended", "client", cl->id, "id", req->id, NULL);
+        gw_error_page(&app->page, req, resp, 403, "portal_suspended", lang, NULL, NULL);
+        return;
+    }
     if (try_sso(app, req, resp, login, cl, lang))
         return;
     if (login->passive) {

@@ -153,6 +153,7 @@ static const gw_directive_t client_dirs[] = {
     CLI("name", GW_DIR_STR, name, 0, 0, NULL, 0),
     CLI("secret_sha256", GW_DIR_HEX64, secret_sha256, 0, 0, NULL, 0),
     CLI("public", GW_DIR_BOOL, is_public, 0, 0, NULL, 0),
+    CLI("suspended", GW_DIR_BOOL, suspended, 0, 0, NULL, 0),
     CLI("redirect_uri", GW_DIR_URL_LIST, redirect_uris, 0, 0, NULL, 1),
     CLI("post_logout_redirect_uri", GW_DIR_URL_LIST, post_logout_uris, 0, 0, NULL, 0),
     CLI("backchannel_logout_uri", GW_DIR_URL, backchannel_logout_uri, 0, 0, NULL, 0),

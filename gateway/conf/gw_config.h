@@ -20,6 +20,7 @@ typedef struct gw_client {
     char *name; /* display name shown to citizens */
     char *secret_sha256; /* hex, NULL for public clients */
     int is_public; /* public clients must use PKCE S256 */
+    int suspended; /* suspended = yes: no login, token, userinfo or proxied request (default no) */
     gw_strlist_t redirect_uris;
     gw_strlist_t post_logout_uris;
     char *backchannel_logout_uri;

@@ -1,4 +1,5 @@
 #include "gw_crypto.h"
+#include "gw_assertion.h"
 #include "gw_json.h"
 
 #include "gw_log.h"
@@ -7,12 +8,8 @@
 #include <cjose/cjose.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,79 +89,6 @@ void gw_keyset_free(gw_keyset_t *ks)
     free(ks);
 }
 
-/* The JWK's private key as an EVP_PKEY, for signing without cjose on the token path
- * (cjose's signing holds a lock per key and costs about twice the signature itself). */
-static BIGNUM *jwk_bn(json_t *j, const char *name)
-{
-    const char *v = json_string_value(json_object_get(j, name));
-    size_t n = 0;
-    unsigned char *raw = v ? gw_b64url_decode(v, strlen(v), &n) : NULL;
-    BIGNUM *bn = raw && n ? BN_bin2bn(raw, (int)n, NULL) : NULL;
-    if (raw)
-        OPENSSL_cleanse(raw, n);
-    free(raw);
-    return bn;
-}
-
-static EVP_PKEY *jwk_pkey(json_t *j, const char *alg)
-{
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
-    BIGNUM *bn[8] = { 0 };
-    unsigned char pub[65];
-    int ok = bld != NULL;
-    if (ok && !strcmp(alg, "ES256")) {
-        const char *x = json_string_value(json_object_get(j, "x")), *y = json_string_value(json_object_get(j, "y"));
-        size_t xl = 0, yl = 0;
-        unsigned char *xr = x ? gw_b64url_decode(x, strlen(x), &xl) : NULL,
-                      *yr = y ? gw_b64url_decode(y, strlen(y), &yl) : NULL;
-        ok = xr && yr && xl == 32 && yl == 32 && (bn[0] = jwk_bn(j, "d"));
-        if (ok) {
-            pub[0] = 4;
-            memcpy(pub + 1, xr, 32);
-            memcpy(pub + 33, yr, 32);
-        }
-        free(xr);
-        free(yr);
-        ok = ok && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0) &&
-             OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)) &&
-             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn[0]);
-        ctx = ok ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
-    } else if (ok) {
-        static const char *const jn[8] = { "n", "e", "d", "p", "q", "dp", "dq", "qi" };
-        static const char *const on[8] = { OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
-                                           OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
-                                           OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
-                                           OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1 };
-        for (int i = 0; i < 8 && ok; i++) {
-            bn[i] = jwk_bn(j, jn[i]);
-            ok = (bn[i] || i > 2) && (!bn[i] || OSSL_PARAM_BLD_push_BN(bld, on[i], bn[i]));
-        }
-        ctx = ok ? EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL) : NULL;
-    }
-    if (ctx && (params = OSSL_PARAM_BLD_to_param(bld)) && EVP_PKEY_fromdata_init(ctx) == 1 &&
-        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) != 1)
-        pkey = NULL;
-    OSSL_PARAM_free(params);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_BLD_free(bld);
-    for (int i = 0; i < 8; i++)
-        BN_clear_free(bn[i]);
-    return pkey;
-}
-
-static char *jose_header_b64(const char *alg, const char *kid, const char *typ)
-{
-    json_t *h = json_pack("{s:s,s:s,s:s}", "alg", alg, "kid", kid, "typ", typ);
-    char *txt = json_dumps(h, JSON_COMPACT);
-    char *b = gw_b64url_encode((const unsigned char *)txt, strlen(txt));
-    free(txt);
-    json_decref(h);
-    return b;
-}
-
 gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
 {
     gw_keyset_t *ks = gw_xcalloc(1, sizeof(*ks));
@@ -216,9 +140,9 @@ gw_keyset_t *gw_keyset_load(const char *dir, char *err, size_t errlen)
         k->alg = gw_strdup(alg);
         k->jwk = jwk;
         pthread_mutex_init(&k->lock, NULL);
-        k->pkey = jwk_pkey(j, alg);
-        k->hdr_b64[0] = jose_header_b64(alg, kid, "JWT");
-        k->hdr_b64[1] = jose_header_b64(alg, kid, "logout+jwt");
+        k->pkey = gw_jws_jwk_pkey(j, alg);
+        k->hdr_b64[0] = gw_jws_header_b64(alg, kid, "JWT");
+        k->hdr_b64[1] = gw_jws_header_b64(alg, kid, "logout+jwt");
         if (!k->pkey) {
             snprintf(err, errlen, "%s/%s: the private key cannot be used for signing", dir, names[i]);
             json_decref(j);
@@ -375,13 +299,7 @@ static EVP_PKEY_CTX *sign_ctx_get(gw_sigkey_t *k)
     pthread_mutex_unlock(&k->lock);
     if (ctx)
         return ctx;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-    if (!ctx || EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, gw_sha256_md()) != 1 ||
-        (!strcmp(k->alg, "RS256") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1)) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
+    return gw_jws_sign_ctx(k->pkey, !strcmp(k->alg, "RS256"));
 }
 
 static void sign_ctx_put(gw_sigkey_t *k, EVP_PKEY_CTX *ctx)
@@ -401,54 +319,12 @@ char *gw_jwt_sign(gw_keyset_t *ks, const char *alg, json_t *claims, const char *
     if (!k)
         return NULL;
     const char *hdr = typ && strcmp(typ, "JWT") ? (strcmp(typ, "logout+jwt") ? NULL : k->hdr_b64[1]) : k->hdr_b64[0];
-    char *own_hdr = hdr ? NULL : jose_header_b64(alg, k->kid, typ);
-    char *payload = json_dumps(claims, JSON_COMPACT);
-    if (!payload) {
-        free(own_hdr);
-        return NULL;
-    }
-    char *pb = gw_b64url_encode((const unsigned char *)payload, strlen(payload));
-    free(payload);
-    gw_buf_t in;
-    gw_buf_init(&in, 0);
-    gw_buf_adds(&in, hdr ? hdr : own_hdr);
-    gw_buf_add(&in, ".", 1);
-    gw_buf_adds(&in, pb);
-    free(pb);
-    free(own_hdr);
-    unsigned char sig[512], raw[64];
-    size_t siglen = sizeof(sig);
-    unsigned char digest[32];
-    if (!in.failed)
-        gw_sha256(in.data, in.len, digest);
-    EVP_PKEY_CTX *pctx = in.failed ? NULL : sign_ctx_get(k);
-    int ok = pctx && EVP_PKEY_sign(pctx, sig, &siglen, digest, sizeof(digest)) == 1;
+    char *own_hdr = hdr ? NULL : gw_jws_header_b64(alg, k->kid, typ);
+    EVP_PKEY_CTX *pctx = sign_ctx_get(k);
+    char *res = pctx ? gw_jws_sign(pctx, !strcmp(k->alg, "ES256"), hdr ? hdr : own_hdr, claims) : NULL;
     if (pctx)
         sign_ctx_put(k, pctx);
-    const unsigned char *out = sig;
-    size_t outlen = siglen;
-    if (ok && !strcmp(k->alg, "ES256")) {
-        /* JWS wants r || s, 32 bytes each (RFC 7518 3.4), not DER */
-        const unsigned char *p = sig;
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
-        const BIGNUM *r = NULL, *sv = NULL;
-        if (es)
-            ECDSA_SIG_get0(es, &r, &sv);
-        ok = es && BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(sv, raw + 32, 32) == 32;
-        ECDSA_SIG_free(es);
-        out = raw;
-        outlen = 64;
-    }
-    char *res = NULL;
-    if (ok && !in.failed) {
-        char *sb = gw_b64url_encode(out, outlen);
-        gw_buf_add(&in, ".", 1);
-        gw_buf_adds(&in, sb);
-        free(sb);
-        if (!in.failed)
-            res = gw_buf_steal(&in);
-    }
-    gw_buf_cleanup(&in);
+    free(own_hdr);
     return res;
 }
 

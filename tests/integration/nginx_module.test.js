@@ -1,5 +1,6 @@
 // The nginx module (docs/nginx.md) in Debian's nginx, in front of a backend that echoes the
-// headers it receives. Skips, loudly, when nginx or the built module is absent.
+// headers it receives, beside a running gateway (its keys sign the module's assertion, its
+// revocation file suspends a portal). Skips, loudly, when nginx or the built module is absent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
-import { rawRequest } from './lib/harness.js';
+import { rawRequest, startStack, startGateway, secret } from './lib/harness.js';
 
 const bin = process.env.EIDGW_BIN || new URL('../../build/eidgw', import.meta.url).pathname;
 // the module is not built with sanitizers (Debian's nginx loads it): a daemon from the
@@ -26,7 +27,7 @@ const skip = !nginxBin ? 'nginx is not installed (apt install nginx nginx-dev)'
   : !fs.existsSync(sealBin) ? `the test tool is not built (${sealBin})` : false;
 if (skip) console.error(`nginx_module.test.js: SKIPPED: ${skip}`);
 
-let dir, backend, nginx, port;
+let dir, backend, nginx, port, stack;
 const now = () => Math.floor(Date.now() / 1000);
 const NAME = 'Nguyễn Văn Ánh 100%';
 
@@ -56,6 +57,37 @@ function pctEncode(s) {
 
 const request = (p, headers = {}) => rawRequest(port, p, headers);
 
+// the gateway's portals: demo-portal behind this nginx, off-portal (suspended later) behind
+// its second server, off-oidc an OIDC portal suspended with it
+const gwClients = [
+  { id: 'demo-portal', secret: secret(), redirect: [], scopes: 'openid profile cccd', minLevel: 1 },
+  { id: 'off-portal', secret: secret(), redirect: [], scopes: 'openid profile', minLevel: 1 },
+  { id: 'off-oidc', secret: secret(), redirect: ['http://127.0.0.1:9/cb'], scopes: 'openid', minLevel: 1 },
+];
+const gwExtra = (suspended) => ({
+  'demo-portal': `proxy_origin = http://127.0.0.1:${port}\n`,
+  'off-portal': `proxy_origin = http://localhost:${port}\n${suspended ? 'suspended = yes\n' : ''}`,
+  'off-oidc': suspended ? 'suspended = yes\n' : '',
+});
+const gwOpts = () => ({ server: 'trusted_proxy = 127.0.0.1', session: `revocation_file = ${dir}/gw-revoked` });
+
+const b64json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+
+// the assertion's header and claims, once its signature verifies against the gateway's /jwks
+async function verifiedAssertion(jwt) {
+  const [h, p, sig] = jwt.split('.');
+  const header = b64json(h);
+  const jwks = await (await fetch(`${stack.gw.url}/jwks`)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `kid ${header.kid} is in the gateway's JWKS`);
+  const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  const ok = crypto.verify('sha256', Buffer.from(`${h}.${p}`),
+                           header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+                           Buffer.from(sig, 'base64url'));
+  assert.ok(ok, 'the signature verifies against the JWKS');
+  return { header, claims: b64json(p) };
+}
+
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
@@ -65,8 +97,6 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eidgw-nginx-'));
   fs.mkdirSync(path.join(dir, 'logs'));
   fs.chmodSync(dir, 0o755); // nginx workers (nobody, under root) stat the revocation file in it
-  fs.writeFileSync(path.join(dir, 'cookie.key'), `${crypto.randomBytes(32).toString('hex')}\n`,
-                 { mode: 0o600 });
   backend = http.createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(req.rawHeaders));
@@ -82,6 +112,11 @@ before(async () => {
   const probe = http.createServer();
   port = await listen(probe);
   await new Promise((r) => probe.close(r));
+  // the gateway: its cookie key seals the test's cookies, its ES256 key signs the module's
+  // assertions, and it keeps the revocation file of the second portal's server
+  stack = await startStack('nginx-module', { clients: gwClients, extraClient: gwExtra(false), ...gwOpts() });
+  fs.copyFileSync(path.join(stack.dir, 'keys/cookie.key'), path.join(dir, 'cookie.key'));
+  const sigKey = fs.readdirSync(path.join(stack.dir, 'keys')).filter((f) => f.endsWith('-ES256.jwk')).sort().pop();
   fs.writeFileSync(path.join(dir, 'nginx.conf'), `
 load_module ${modSo};
 error_log ${dir}/logs/error.log info;
@@ -90,6 +125,8 @@ events {}
 http {
   access_log off;
   eidgw_key_file ${dir}/cookie.key;
+  eidgw_signing_key ${stack.dir}/keys/${sigKey};
+  eidgw_issuer ${stack.gw.url};
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   underscores_in_headers on;
@@ -112,6 +149,15 @@ http {
     }
     location /public/ { eidgw_bypass; proxy_pass http://127.0.0.1:${bport}; }
   }
+  server {
+    listen 127.0.0.1:${port};
+    server_name localhost;
+    eidgw on;
+    eidgw_portal off-portal;
+    eidgw_login_url http://login.example/portal/start;
+    eidgw_revocations ${dir}/gw-revoked;
+    location / { proxy_pass http://127.0.0.1:${bport}; }
+  }
 }
 `);
   execFileSync(nginxBin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-t'], { stdio: 'pipe' });
@@ -125,6 +171,7 @@ http {
 
 after(async () => {
   if (nginx) { nginx.kill('SIGTERM'); await new Promise((r) => nginx.once('exit', r)); }
+  if (stack) { await stack.stop(); fs.rmSync(stack.dir, { recursive: true, force: true }); }
   if (backend) backend.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -270,4 +317,111 @@ test('a websocket upgrade with a valid cookie passes through with the identity h
 test('a websocket upgrade without a session is refused', { skip }, async () => {
   const res = await request('/ws/chat', { connection: 'Upgrade', upgrade: 'websocket' });
   assert.strictEqual(res.status, 401);
+});
+
+test('with eidgw_signing_key the backend gets an assertion that verifies against the gateway JWKS', { skip },
+     async () => {
+  const at = now() - 30;
+  const cookie = mint({ at, cl: { name: NAME, cccd: '001090000001' } });
+  const t0 = now();
+  const res = await request('/account', { cookie: `eidgw_portal=${cookie}` });
+  assert.strictEqual(res.status, 200);
+  const seen = seenHeaders(res.body);
+  assert.strictEqual(seen['x-eidgw-assertion']?.length, 1);
+  const jwt = seen['x-eidgw-assertion'][0];
+  const { header, claims } = await verifiedAssertion(jwt);
+  assert.strictEqual(header.alg, 'ES256');
+  assert.strictEqual(header.typ, 'JWT');
+  assert.strictEqual(claims.iss, stack.gw.url);
+  assert.strictEqual(claims.aud, 'demo-portal');
+  assert.strictEqual(claims.sub, 'pairwise-sub-1');
+  assert.strictEqual(claims.acr, 'urn:vneid:level2');
+  assert.strictEqual(claims.eid_level, 2);
+  assert.strictEqual(claims.auth_time, at);
+  assert.ok(claims.iat >= t0 - 1 && claims.iat <= now() + 1, `iat ${claims.iat}`);
+  assert.strictEqual(claims.exp, claims.iat + 60);
+  assert.strictEqual(claims.name, NAME);
+  assert.strictEqual(claims.cccd, '001090000001');
+  assert.deepStrictEqual(Object.keys(claims).sort(),
+                         ['acr', 'aud', 'auth_time', 'cccd', 'eid_level', 'exp', 'iat', 'iss', 'name', 'sub']);
+  // the same cookie again: the worker's signed assertion is reused
+  const again = seenHeaders((await request('/account', { cookie: `eidgw_portal=${cookie}` })).body);
+  assert.deepStrictEqual(again['x-eidgw-assertion'], [jwt]);
+  // another cookie, another assertion
+  const other = seenHeaders((await request('/account', { cookie: `eidgw_portal=${mint({ sub: 'sub-2' })}` })).body);
+  assert.strictEqual((await verifiedAssertion(other['x-eidgw-assertion'][0])).claims.sub, 'sub-2');
+  // the daemon's forward-auth answer for the same cookie carries the same claims
+  const fa = await rawRequest(stack.gw.port, '/auth/check', {
+    'x-forwarded-host': `127.0.0.1:${port}`, 'x-forwarded-uri': '/account', 'x-forwarded-method': 'GET',
+    cookie: `eidgw_portal=${cookie}` });
+  assert.strictEqual(fa.status, 200);
+  const daemon = await verifiedAssertion(fa.headers['x-eidgw-assertion']);
+  const strip = ({ iat, exp, ...rest }) => rest;
+  assert.deepStrictEqual(strip(daemon.claims), strip(claims));
+  assert.deepStrictEqual(daemon.header, header);
+});
+
+test('a client-sent X-Eidgw-Assertion never arrives', { skip }, async () => {
+  const forged = { 'X-Eidgw-Assertion': 'forged-1', x_eidgw_assertion: 'forged-2', 'X.EIDGW.ASSERTION': 'forged-3' };
+  const withCookie = await request('/account', { ...forged, cookie: `eidgw_portal=${mint()}` });
+  assert.strictEqual(withCookie.status, 200);
+  const seen = seenHeaders(withCookie.body);
+  assert.strictEqual(seen['x-eidgw-assertion'].length, 1);
+  assert.ok(!withCookie.body.includes('forged'));
+  await verifiedAssertion(seen['x-eidgw-assertion'][0]);
+  const bypassed = await request('/public/page', forged);
+  assert.strictEqual(bypassed.status, 200);
+  assert.ok(!bypassed.body.includes('forged'), 'a bypassed location gets none either');
+  assert.strictEqual(seenHeaders(bypassed.body)['x-eidgw-assertion'], undefined);
+});
+
+test('a portal suspended at the gateway is refused by nginx within a second, without restarting nginx',
+     { skip }, async () => {
+  const host = `localhost:${port}`;
+  const cookie = `eidgw_portal=${mint({ pid: 'off-portal', sid: 'sid-off' })}`;
+  assert.strictEqual((await request('/page', { host, cookie })).status, 200, 'not yet suspended');
+  // the gateway starts again with the portal suspended; nginx runs on
+  stack.gw.proc.kill('SIGTERM');
+  await stack.gw.proc.exited;
+  const gw = await startGateway({ dir: stack.dir, gwPort: stack.gw.port, clients: gwClients,
+                                  extraClient: gwExtra(true), upstream: stack.sim.upstream, ...gwOpts() });
+  stack.procs.push(gw.proc);
+  const t0 = Date.now();
+  let res;
+  while (Date.now() - t0 < 3000) {
+    res = await request('/page', { host, cookie });
+    if (res.status === 403) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.strictEqual(res.status, 403);
+  assert.ok(Date.now() - t0 <= 1500, `refused after ${Date.now() - t0} ms`);
+  assert.strictEqual(res.body, 'portal suspended\n');
+  assert.match(res.headers['content-type'], /^text\/plain/);
+  assert.ok(!res.body.includes('sid-off'));
+  const nav = await request('/page', { host, accept: 'text/html' });
+  assert.strictEqual(nav.status, 403, 'no login redirect for a suspended portal');
+  assert.strictEqual(nav.headers.location, undefined);
+  assert.strictEqual((await request('/account', { cookie: `eidgw_portal=${mint()}` })).status, 200,
+                     'another portal is still served');
+  // the gateway itself: forward-auth, the proxied login, OIDC authorize and token
+  const fa = await rawRequest(gw.port, '/auth/check', { 'x-forwarded-host': host, 'x-forwarded-uri': '/page',
+                                                        cookie });
+  assert.strictEqual(fa.status, 403);
+  assert.strictEqual(fa.body, 'portal suspended\n');
+  const login = await rawRequest(gw.port, `/proxy/login?portal=off-portal&return_to=${encodeURIComponent('/')}`,
+                                 { accept: 'text/html' });
+  assert.strictEqual(login.status, 403);
+  assert.match(login.body, /id="error-code">portal_suspended</);
+  const authz = await rawRequest(gw.port, `/authorize?client_id=off-oidc&redirect_uri=${
+    encodeURIComponent('http://127.0.0.1:9/cb')}&response_type=code&scope=openid&state=s1&ui_locales=en`);
+  assert.strictEqual(authz.status, 403);
+  assert.match(authz.body, /<h1>Portal suspended<\/h1>/);
+  assert.match(authz.body, /id="error-code">portal_suspended</);
+  const off = gwClients.find((c) => c.id === 'off-oidc');
+  const tok = await fetch(`${gw.url}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', redirect_uri: 'http://127.0.0.1:9/cb',
+                                client_id: 'off-oidc', client_secret: off.secret }) });
+  assert.strictEqual(tok.status, 400);
+  assert.deepStrictEqual(await tok.json(), { error: 'access_denied', error_description: 'this portal is suspended' });
 });

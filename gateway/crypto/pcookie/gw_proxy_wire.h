@@ -45,7 +45,11 @@ int gw_pw_bypassed(const char *uri, const char *const *prefixes, size_t n);
 #define GW_PW_REV_MAGIC "EIDGWRV1"
 #define GW_PW_REV_HDR 16u
 
-/* FNV-1a 64 of the session id, never 0. */
+/* The key a suspended portal is recorded under (its client id follows), beside session ids:
+ * "portal:" cannot begin a session id (base64url). */
+#define GW_PW_PORTAL_KEY_PREFIX "portal:"
+
+/* FNV-1a 64 of the session id (or of a portal's key), never 0. */
 uint64_t gw_pw_sid_hash(const char *sid, size_t len);
 
 /* 1 when the map holds hash with an expiry after now; 0 when not; -1 when the map is not a

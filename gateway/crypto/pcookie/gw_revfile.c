@@ -87,19 +87,31 @@ fail:
     return -1;
 }
 
+/* a new, empty table at path (the lock held) */
+static int reset_locked(const char *path, int64_t now)
+{
+    free(rf.path);
+    rf.path = strdup(path);
+    if (rf.map)
+        munmap(rf.map, rf.len);
+    rf.map = NULL;
+    return !rf.path || rebuild(path, MIN_SLOTS, (uint64_t)now) != 0 ? -1 : 0;
+}
+
+int gw_revfile_reset(const char *path, int64_t now)
+{
+    pthread_mutex_lock(&lock);
+    int rc = reset_locked(path, now);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
 int gw_revfile_add(const char *path, const char *sid, int64_t until, int64_t now)
 {
     int rc = 0;
     pthread_mutex_lock(&lock);
-    if (!rf.path || strcmp(rf.path, path) != 0) {
-        free(rf.path);
-        rf.path = strdup(path);
-        if (rf.map)
-            munmap(rf.map, rf.len);
-        rf.map = NULL;
-        if (!rf.path || rebuild(path, MIN_SLOTS, (uint64_t)now) != 0)
-            rc = -1;
-    }
+    if (!rf.path || strcmp(rf.path, path) != 0)
+        rc = reset_locked(path, now);
     if (rc == 0 && until > now) {
         if ((rf.used + 1) * 2 > rf.nslots) {
             uint32_t n = MIN_SLOTS;

@@ -15,6 +15,7 @@
  * the login must come back to rides with the broker's login: the portal's origin and the
  * same-origin URL to return to. */
 #include "gw_forward_auth.h"
+#include "gw_assertion.h"
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_pcookie.h"
@@ -29,7 +30,6 @@
 #define CALLBACK_PATH "/.eidgw/callback"
 #define LOGOUT_PATH "/.eidgw/logout"
 #define RETURN_TO_MAX 2048
-#define ASSERTION_LIFETIME 60
 
 /* ------------------------------------------------------------------ hosts and URLs */
 
@@ -291,57 +291,36 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 
 /* ------------------------------------------------------------------ GET /auth/check */
 
-/* The assertion a backend may verify against /jwks: signing costs tens of microseconds,
- * so one is kept per portal cookie for half its lifetime (a small table, by the cookie's
- * hash; a collision only costs a new signature). */
-#define ACACHE_SLOTS 1024
-typedef struct acache_slot {
-    unsigned char h[32];
-    int64_t until;
-    char *jwt;
-} acache_slot_t;
-static acache_slot_t acache[ACACHE_SLOTS];
+/* The assertion a backend may verify against /jwks (gw_assertion.h, the same as the nginx
+ * module's): signing costs tens of microseconds, so one is kept per portal cookie for half
+ * its lifetime. */
+static gw_acache_t acache;
 static pthread_mutex_t acache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void gw_forward_auth_cleanup(void)
 {
     pthread_mutex_lock(&acache_lock);
-    for (size_t i = 0; i < ACACHE_SLOTS; i++) {
-        free(acache[i].jwt);
-        acache[i] = (acache_slot_t){ 0 };
-    }
+    gw_acache_clear(&acache);
     pthread_mutex_unlock(&acache_lock);
 }
 
 static char *assertion_for(gw_ctx_t *app, const gw_client_t *cl, const char *cookie, const gw_pcookie_t *pc)
 {
     unsigned char h[32];
-    gw_sha256((const unsigned char *)cookie, strlen(cookie), h);
+    gw_acache_key(cookie, h);
     int64_t now = gw_now();
-    acache_slot_t *s = &acache[(h[0] | (h[1] << 8)) % ACACHE_SLOTS];
     pthread_mutex_lock(&acache_lock);
-    char *jwt = s->jwt && s->until > now && !memcmp(s->h, h, 32) ? gw_strdup(s->jwt) : NULL;
+    char *jwt = gw_strdup(gw_acache_get(&acache, h, now));
     pthread_mutex_unlock(&acache_lock);
     if (jwt)
         return jwt;
-    json_t *c =
-        json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:I}", "iss", app->cfg->public_url, "aud", cl->id, "sub", pc->sub,
-                  "acr", pc->acr ? pc->acr : gw_acr_for(pc->level), "eid_level", pc->level, "auth_time",
-                  (json_int_t)pc->auth_time, "iat", (json_int_t)now, "exp", (json_int_t)(now + ASSERTION_LIFETIME));
-    gw_jset(c, "name", pc->name);
-    gw_jset(c, "birthdate", pc->birthdate);
-    gw_jset(c, "gender", pc->gender);
-    gw_jset(c, "cccd", pc->cccd);
-    gw_jset(c, "legacy_account", pc->legacy_account);
-    jwt = gw_jwt_sign(app->keys, cl->token_alg, c, "JWT");
+    json_t *c = gw_assertion_claims(app->cfg->public_url, cl->id, pc, gw_acr_for(pc->level), now);
+    jwt = c ? gw_jwt_sign(app->keys, cl->token_alg, c, "JWT") : NULL;
     json_decref(c);
     if (!jwt)
         return NULL;
     pthread_mutex_lock(&acache_lock);
-    free(s->jwt);
-    memcpy(s->h, h, 32);
-    s->until = now + ASSERTION_LIFETIME / 2;
-    s->jwt = gw_strdup(jwt);
+    gw_acache_put(&acache, h, now + GW_ASSERTION_REUSE, jwt, NULL);
     pthread_mutex_unlock(&acache_lock);
     return jwt;
 }
@@ -413,6 +392,10 @@ static void portal_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *origin = cl ? origin_of_request(cl, req) : NULL;
     if (!origin) {
         gw_resp_text(resp, 403, "text/plain; charset=utf-8", "this host is not a registered portal\n");
+        return;
+    }
+    if (cl->suspended) { /* not even its bypassed paths: the portal is off */
+        gw_resp_text(resp, 403, "text/plain; charset=utf-8", "portal suspended\n");
         return;
     }
     if (bypassed(cl, req->fwd_uri)) {

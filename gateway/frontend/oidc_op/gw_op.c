@@ -345,6 +345,10 @@ static const gw_client_t *token_client(gw_ctx_t *app, gw_req_t *req, gw_resp_t *
     }
     cl = c;
 done:
+    if (cl && cl->suspended) {
+        token_error(resp, 400, "access_denied", "this portal is suspended");
+        cl = NULL;
+    }
     free(bid);
     gw_wipe_free(bsecret);
     return cl;
@@ -532,6 +536,11 @@ static void h_userinfo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     }
     const gw_client_t *cl = gw_config_client(app->cfg, gw_jstr(rec, "client_id"));
+    if (cl && cl->suspended) {
+        gw_error_json(resp, 403, "access_denied", "this portal is suspended");
+        json_decref(rec);
+        return;
+    }
     json_t *o = cl ? gw_release_claims(app, cl, gw_jstr(rec, "scope"), json_object_get(rec, "identity"),
                                        gw_jstr(rec, "account"), json_object_get(rec, "merged"))
                    : json_object();

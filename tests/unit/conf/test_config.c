@@ -315,6 +315,24 @@ static void test_config_parses_complete_file(void **state)
     gw_config_free(c);
 }
 
+/* suspended = yes suspends a portal; a portal is not suspended unless the file says so */
+static void test_config_parses_suspended(void **state)
+{
+    gw_config_t *c = parse_ok(BASE);
+    assert_int_equal(gw_config_client(c, "portal-a")->suspended, 0);
+    assert_int_equal(gw_config_client(c, "spa")->suspended, 0);
+    gw_config_free(c);
+    c = parse_ok(edit(BASE, "public = yes\n", "public = yes\nsuspended = yes\n"));
+    assert_int_equal(gw_config_client(c, "spa")->suspended, 1);
+    assert_int_equal(gw_config_client(c, "portal-a")->suspended, 0);
+    gw_config_free(c);
+    c = parse_ok(edit(BASE, "public = yes\n", "public = yes\nsuspended = no\n"));
+    assert_int_equal(gw_config_client(c, "spa")->suspended, 0);
+    gw_config_free(c);
+    char *t = edit(BASE, "public = yes\n", "public = yes\nsuspended = later\n");
+    expect_error(t, fmt(NAME ":%d: suspended: 'later' is not yes or no", line_of(t, "suspended = later")));
+}
+
 static void test_config_accepts_crlf_line_endings(void **state)
 {
     gw_buf_t b;
@@ -1083,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_config_rejects_a_host_claimed_twice),
         cmocka_unit_test(test_store_memory_defaults_on_sqlite_and_is_refused_on_redis),
         T(test_config_parses_complete_file),
+        T(test_config_parses_suspended),
         T(test_config_accepts_crlf_line_endings),
         T(test_config_ignores_comments_blank_lines_and_indentation),
         T(test_config_accepts_missing_final_newline),

@@ -60,6 +60,26 @@ static void test_written_entries_are_seen_until_they_expire(void **state)
     unlink(path);
 }
 
+/* a suspended portal rides in the same table under "portal:<client id>"; a new start
+ * begins an empty file, so a portal no longer suspended is gone from it */
+static void test_reset_empties_the_file_and_portals_share_the_table(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/eidgw-revfile-reset-%d", (int)getpid());
+    assert_int_equal(gw_revfile_add(path, "sid-a", 2000, 1000), 0);
+    assert_int_equal(gw_revfile_add(path, GW_PW_PORTAL_KEY_PREFIX "dvc", 1000 + 3153600000LL, 1000), 0);
+    assert_int_equal(lookup("portal:dvc", 1000, NULL), 1);
+    assert_int_equal(lookup("portal:dvc", 1500000000, NULL), 1);
+    assert_int_equal(lookup("portal:other", 1000, NULL), 0);
+    assert_int_equal(lookup("dvc", 1000, NULL), 0);
+    assert_int_equal(gw_revfile_reset(path, 1000), 0);
+    assert_int_equal(lookup("portal:dvc", 1000, NULL), 0);
+    assert_int_equal(lookup("sid-a", 1000, NULL), 0);
+    assert_int_equal(gw_revfile_add(path, "sid-b", 2000, 1000), 0);
+    assert_int_equal(lookup("sid-b", 1000, NULL), 1);
+    unlink(path);
+}
+
 static void test_malformed_file_is_refused(void **state)
 {
     (void)state;
@@ -135,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_written_entries_are_seen_until_they_expire),
+        cmocka_unit_test(test_reset_empties_the_file_and_portals_share_the_table),
         cmocka_unit_test(test_malformed_file_is_refused),
         cmocka_unit_test(test_identity_header_spellings),
         cmocka_unit_test(test_redirect_paths_stay_on_the_host),
