@@ -12,7 +12,7 @@ import { Client, Jar } from './lib/http.js';
 import { login } from './lib/flows.js';
 import { runLoadgen } from './lib/loadgen.js';
 import { eidgwConfig as configText } from './lib/config.js';
-import { log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
+import { commonSettings, runMain, log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
          median, fmt, pad, lpad } from './lib/common.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -24,13 +24,9 @@ let dir;
 const ROOT = path.resolve(BENCH, '..');
 const env = process.env;
 const CFG = {
-  seconds: num(env.BENCH_SECONDS, 10, 1, 300),
-  passes: num(env.BENCH_PASSES, 3, 1, 20),
+  ...commonSettings(env, ROOT),
   vus: num(env.BENCH_VUS, 32, 1, 512),
-  warmup: num(env.BENCH_WARMUP, 1, 0, 30),
-  firstWarmup: num(env.BENCH_FIRST_WARMUP, 3, 0, 60),
   scenarios: (env.BENCH_SCENARIOS || 'login,token').split(',').map((s) => s.trim()).filter(Boolean),
-  eidgwBin: env.EIDGW_BIN || path.join(ROOT, 'build/eidgw'),
   // a second eidgw binary (an older tree) measured beside EIDGW_BIN in the same passes
   eidgwBase: env.BENCH_EIDGW_BASE ? path.resolve(env.BENCH_EIDGW_BASE) : null,
   skipPeer: env.BENCH_SKIP_PEER === '1',
@@ -40,7 +36,6 @@ const CFG = {
   ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
   workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
   upstreamWorkers: env.BENCH_EIDGW_UPSTREAM_WORKERS ? num(env.BENCH_EIDGW_UPSTREAM_WORKERS, 64, 1, 1024) : null,
-  keep: env.BENCH_KEEP === '1',
   tokenDriver: env.BENCH_TOKEN_DRIVER || 'loadgen',
   out: env.BENCH_OUT || path.join(BENCH, 'results/latest.json'),
 };
@@ -364,19 +359,4 @@ async function main() {
   return 0;
 }
 
-let code = 1;
-let keepDir = CFG.keep;
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, async () => { await stopAll(); process.exit(130); });
-try {
-  code = await main();
-  if (code) keepDir = true;
-} catch (e) {
-  console.error(`bench: ${e.stack || e}`);
-  keepDir = true;
-  code = 1;
-} finally {
-  await stopAll();
-  if (dir && !keepDir) fs.rmSync(dir, { recursive: true, force: true });
-  else if (dir) console.error(`bench: logs and data kept in ${dir}`);
-}
-process.exit(code);
+await runMain('bench', main, { stop: stopAll, dir: () => dir, keep: CFG.keep });

@@ -1,13 +1,16 @@
 /* bench/loadgen: a closed-loop HTTP/1.1 load generator for single-use requests.
  *
- *   loadgen --port P --conns N --seconds S --file F [--check token]
+ *   loadgen --port P --conns N --seconds S --file F [--check token] [--repeat] [--expect STR]
  *
  * F holds complete requests, each as "<length>\n<bytes>". N keep-alive connections to
  * 127.0.0.1:P each send the next unsent request as soon as the previous answer is in
- * (no pipelining), until every request was sent once or S seconds have passed. An
- * answer counts as ok when its status is 200 and, with --check token, its JSON body
- * holds an access_token and a three-part id_token. Prints one JSON object: ok, errors,
- * wall (s), cpu (s of this process), errSamples, lat (ms of each ok answer).
+ * (no pipelining), until every request was sent once or S seconds have passed; with
+ * --repeat the file is sent over and over until S seconds have passed (for requests
+ * that may be replayed, such as a page with a session cookie). An answer counts as ok
+ * when its status is 200, with --check token its JSON body holds an access_token and a
+ * three-part id_token, and with --expect the answer (status line, headers and body)
+ * contains STR. Prints one JSON object: ok, errors, wall (s), cpu (s of this process),
+ * errSamples, lat (ms of each ok answer).
  *
  * The node driver spends its CPU on JavaScript HTTP; this spends about a tenth of it,
  * so on a small machine more of the CPU goes to the server being measured. Both
@@ -59,7 +62,9 @@ static void die(const char *m)
 
 static req_t *reqs;
 static size_t nreqs, next_req, nsent;
-static int port, check_token;
+static int port, check_token, repeat, stopping;
+static const char *expect;
+static size_t latcap;
 static int epfd;
 static long ok, errors, connect_failures;
 static int give_up; /* the server cannot be reached: stop */
@@ -238,6 +243,8 @@ static int token_ok(const char *b, size_t n)
 
 static void send_next(conn_t *c)
 {
+    if (repeat && !stopping && next_req >= nreqs)
+        next_req = 0;
     if (next_req >= nreqs) {
         c->rq = NULL;
         c->idle = 1;
@@ -311,6 +318,7 @@ static void on_readable(conn_t *c)
                 sample("connect: ", strerror(errno));
                 if (++connect_failures > 100) { /* nobody listens: give up rather than spin */
                     give_up = 1;
+                    stopping = 1;
                     next_req = nreqs;
                 }
             } else if (c->rq && c->sent < c->rq->n) {
@@ -329,8 +337,11 @@ static void on_readable(conn_t *c)
         conn_reopen(c);
         return;
     }
-    int good = a.status == 200 && (!check_token || token_ok(a.body, a.bodylen));
+    int good = a.status == 200 && (!check_token || token_ok(a.body, a.bodylen)) &&
+               (!expect || memmem(c->in, (size_t)used, expect, strlen(expect)));
     if (good) {
+        if ((size_t)ok == latcap && !(lat = realloc(lat, (latcap *= 2) * sizeof(double))))
+            die("out of memory");
         lat[ok++] = (now_s() - c->t0) * 1000.0;
     } else {
         errors++;
@@ -346,6 +357,8 @@ static void on_readable(conn_t *c)
     else
         send_next(c);
 }
+
+#define USAGE "usage: loadgen --port P --conns N --seconds S --file F [--check token] [--repeat] [--expect STR]"
 
 int main(int argc, char **argv)
 {
@@ -364,17 +377,22 @@ int main(int argc, char **argv)
             file = v, i++;
         else if (!strcmp(argv[i], "--check") && v && !strcmp(v, "token"))
             check_token = 1, i++;
+        else if (!strcmp(argv[i], "--expect") && v && *v)
+            expect = v, i++;
+        else if (!strcmp(argv[i], "--repeat"))
+            repeat = 1;
         else
-            die("usage: loadgen --port P --conns N --seconds S --file F [--check token]");
+            die(USAGE);
     }
     if (!file || port <= 0 || port > 65535 || conns <= 0 || conns > 4096 || !(seconds > 0))
-        die("usage: loadgen --port P --conns N --seconds S --file F [--check token]");
+        die(USAGE);
     size_t n;
     char *buf = load_file(file, &n);
     parse_requests(buf, n);
     if (!nreqs)
         die("no requests in the file");
-    lat = malloc((nreqs + 1) * sizeof(double));
+    latcap = nreqs + 1;
+    lat = malloc(latcap * sizeof(double));
     epfd = epoll_create1(EPOLL_CLOEXEC);
     conn_t *cs = calloc((size_t)conns, sizeof(*cs));
     if (!lat || !cs || epfd < 0)
@@ -391,8 +409,10 @@ int main(int argc, char **argv)
             busy |= cs[i].rq != NULL || cs[i].retry != NULL;
         if ((!busy && next_req > 0 && next_req >= nreqs) || now_s() > end + 10)
             break;
-        if (now_s() >= end)
+        if (now_s() >= end) {
+            stopping = 1;
             next_req = nreqs; /* time is up: finish what is in flight */
+        }
         int k = epoll_wait(epfd, evs, 256, 100);
         for (int i = 0; i < k; i++) {
             conn_t *c = evs[i].data.ptr;

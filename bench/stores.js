@@ -13,7 +13,7 @@ import * as oc from 'openid-client';
 import { Client, Jar } from './lib/http.js';
 import { login, authorizeWithSession, token } from './lib/flows.js';
 import { eidgwConfig as configText } from './lib/config.js';
-import { log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
+import { commonSettings, runMain, log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
          median, fmt, pad, lpad } from './lib/common.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -26,20 +26,15 @@ const ROOT = path.resolve(BENCH, '..');
 const env = process.env;
 const list = (v, d) => (v || d).split(',').map((s) => s.trim()).filter(Boolean);
 const CFG = {
-  seconds: num(env.BENCH_SECONDS, 10, 1, 300),
-  passes: num(env.BENCH_PASSES, 3, 1, 20),
+  ...commonSettings(env, ROOT),
   vus: num(env.BENCH_VUS, 32, 2, 512),
-  warmup: num(env.BENCH_WARMUP, 1, 0, 30),
-  firstWarmup: num(env.BENCH_FIRST_WARMUP, 3, 0, 60),
   scenarios: list(env.STORES_SCENARIOS, 'token,check'),
   configs: list(env.STORES_CONFIGS, 'a,b,c'),
   cross: env.STORES_CROSS || 'half',
-  eidgwBin: env.EIDGW_BIN || path.join(ROOT, 'build/eidgw'),
   eidgwLog: env.BENCH_EIDGW_LOG || 'info',
   ioThreads: num(env.BENCH_EIDGW_IO_THREADS, 2, 1, 64),
   workers: num(env.BENCH_EIDGW_WORKERS, 4, 1, 256),
   redisBin: env.REDIS_SERVER || '/usr/bin/redis-server',
-  keep: env.BENCH_KEEP === '1',
   out: env.STORES_OUT || path.join(BENCH, 'results/stores.json'),
 };
 for (const s of CFG.scenarios) if (!['token', 'check'].includes(s)) throw new Error(`STORES_SCENARIOS: unknown scenario ${s} (token, check)`);
@@ -367,19 +362,4 @@ async function main() {
   return 0;
 }
 
-let code = 1;
-let keepDir = CFG.keep;
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, async () => { await stopAll(); process.exit(130); });
-try {
-  code = await main();
-  if (code) keepDir = true;
-} catch (e) {
-  console.error(`stores: ${e.stack || e}`);
-  keepDir = true;
-  code = 1;
-} finally {
-  await stopAll();
-  if (dir && !keepDir) fs.rmSync(dir, { recursive: true, force: true });
-  else if (dir) console.error(`stores: logs and data kept in ${dir}`);
-}
-process.exit(code);
+await runMain('stores', main, { stop: stopAll, dir: () => dir, keep: CFG.keep });

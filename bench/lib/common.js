@@ -20,6 +20,41 @@ export const num = (v, d, min, max) => {
   return n;
 };
 
+// The settings every benchmark reads (bench/README.md): timed seconds, passes, warm-ups,
+// the eidgw binary, and whether the temporary directory is kept.
+export function commonSettings(env, root, { firstWarmup = 3 } = {}) {
+  return {
+    seconds: num(env.BENCH_SECONDS, 10, 1, 300),
+    passes: num(env.BENCH_PASSES, 3, 1, 20),
+    warmup: num(env.BENCH_WARMUP, 1, 0, 30),
+    firstWarmup: num(env.BENCH_FIRST_WARMUP, firstWarmup, 0, 60),
+    eidgwBin: env.EIDGW_BIN || path.join(root, 'build/eidgw'),
+    keep: env.BENCH_KEEP === '1',
+  };
+}
+
+// Runs a benchmark's main() (its exit code) and exits: stop() on the way out and on
+// SIGINT/SIGTERM; the temporary directory (dir()) is removed unless the run failed or keep.
+export async function runMain(name, main, { stop, dir, keep }) {
+  let code = 1;
+  let keepDir = keep;
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, async () => { await stop(); process.exit(130); });
+  try {
+    code = await main();
+    if (code) keepDir = true;
+  } catch (e) {
+    console.error(`${name}: ${e.stack || e}`);
+    keepDir = true;
+    code = 1;
+  } finally {
+    await stop();
+    const d = dir();
+    if (d && !keepDir) fs.rmSync(d, { recursive: true, force: true });
+    else if (d) console.error(`${name}: logs and data kept in ${d}`);
+  }
+  process.exit(code);
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

@@ -1,15 +1,16 @@
-// The eidgw configuration both benchmarks run with (bench.js, stores.js).
+// The eidgw configuration the benchmarks run with (bench.js, stores.js, proxy.js): `server`
+// adds lines to [server], `clientExtra` to the client's section, `extra` sections at the end.
 import crypto from 'node:crypto';
 
 export function eidgwConfig({ root, dir, dbName = 'eidgw', gwPort, sim, client, redisPort, ioThreads, workers, upstreamWorkers,
-                              log, audit = false }) {
+                              log, audit = false, server = '', clientExtra = '', extra = '' }) {
   return `[server]
 listen = 127.0.0.1:${gwPort}
 public_url = http://127.0.0.1:${gwPort}
 io_threads = ${ioThreads}
 workers = ${workers}
 ${upstreamWorkers ? `upstream_workers = ${upstreamWorkers}\n` : ''}templates = ${root}/templates
-
+${server}
 [keys]
 dir = ${dir}/keys
 
@@ -61,5 +62,5 @@ redirect_uri = ${client.redirect}
 scopes = openid profile cccd
 min_level = 1
 token_alg = ES256
-`;
+${clientExtra}${extra}`;
 }

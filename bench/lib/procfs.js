@@ -11,6 +11,31 @@ export function procCpu(pid, clkTck) {
   } catch { return null; }
 }
 
+// CPU seconds used so far by pid and every process below it (nginx's workers, Apache's
+// children), with what its children that already exited used (cutime, cstime), or null if
+// pid is gone.
+export function treeCpu(pid, clkTck) {
+  const procs = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (d < '0' || d > '9') continue;
+    try {
+      const s = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[1] ppid, f[11..14] utime stime cutime cstime
+      procs.push({ pid: Number(d), ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) });
+    } catch { /* exited meanwhile */ }
+  }
+  const root = procs.find((p) => p.pid === pid);
+  if (!root) return null;
+  const tree = new Set([pid]);
+  let jiffies = root.reaped;
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) if (!tree.has(p.pid) && tree.has(p.ppid)) { tree.add(p.pid); grew = true; }
+  }
+  for (const p of procs) if (tree.has(p.pid)) jiffies += p.cpu;
+  return jiffies / clkTck;
+}
+
 // Whole-machine jiffies: busy (user nice system irq softirq), steal, total.
 export function machine() {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);

@@ -50,8 +50,9 @@ function serverRoot() {
   return dir;
 }
 
-// The server part of httpd.conf: loopback only, its own pid file and logs.
-function serverConf(dir, port, modules, logLevel) {
+// The server part of httpd.conf: loopback only, its own pid file and logs (the access log
+// unless accessLog is false).
+function serverConf(dir, port, modules, logLevel, accessLog = true) {
   return `ServerRoot "${dir}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:${port}
@@ -60,9 +61,9 @@ DefaultRuntimeDir "${dir}/run"
 Mutex file:${dir}/run default
 ErrorLog "${dir}/error.log"
 LogLevel ${logLevel}
-LogFormat "%h \\"%r\\" %>s %{Location}o" short
+${accessLog ? `LogFormat "%h \\"%r\\" %>s %{Location}o" short
 CustomLog "${dir}/access.log" short
-User www-data
+` : ''}User www-data
 Group www-data
 ${modules.map(([m, name]) => `LoadModule ${name} ${APACHE_MODULES}/mod_${m}.so`).join('\n')}
 StartServers 2
@@ -121,12 +122,14 @@ async function launch(dir, conf, url) {
 
 const moduleNames = (mods) => mods.map((m) => [m, m === 'auth_openidc' ? 'auth_openidc_module' : `${m}_module`]);
 
-// opts: {port, gwUrl, clientId, clientSecret, extraConf}. Returns {url, redirectUri, dir, proc, stop(), errorLog()}.
-export async function startApache({ port, gwUrl, clientId, clientSecret, extraConf = '' }) {
+// opts: {port, gwUrl, clientId, clientSecret, extraConf, logLevel, accessLog}. Returns {url, redirectUri, dir, proc,
+// stop(), errorLog()}.
+export async function startApache({ port, gwUrl, clientId, clientSecret, extraConf = '', logLevel = 'warn auth_openidc:debug',
+                                    accessLog = true }) {
   const dir = serverRoot();
   const url = `http://127.0.0.1:${port}`;
   const redirectUri = `${url}/protected/redirect_uri`;
-  const conf = `${serverConf(dir, port, moduleNames(MODULES), 'warn auth_openidc:debug')}
+  const conf = `${serverConf(dir, port, moduleNames(MODULES), logLevel, accessLog)}
 OIDCProviderMetadataURL ${gwUrl}/.well-known/openid-configuration
 OIDCClientID ${clientId}
 OIDCClientSecret ${clientSecret}
