@@ -741,10 +741,6 @@ static void h_jwks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_header(resp, "Cache-Control", "public, max-age=300");
 }
 
-/* An authorization request without an SSO cookie reads no session: with "ar" in
- * memory it is answered on the I/O thread. */
-static int no_sso_cookie(gw_ctx_t *app, const gw_req_t *req) { return gw_sso_cookie_absent(app, req); }
-
 /* With an SSO session, /authorize to a portal that matches legacy accounts by name may
  * ask the population DB (docs/domain.md section 10): upstream pool. */
 static int authorize_may_call_popdb(gw_ctx_t *app, const gw_req_t *req)
@@ -769,7 +765,7 @@ const gw_route_t gw_oidc_op_routes[] = {
       .path = "/authorize",
       .fn = h_authorize,
       .inline_if_local = "ar",
-      .inline_when = no_sso_cookie,
+      .inline_when = gw_sso_cookie_absent, /* no session to read: with "ar" in memory, on the I/O thread */
       .waits_upstream = authorize_may_call_popdb },
     { .methods = GW_M_POST, .path = "/token", .fn = h_token, .inline_if_local = "code cur at", .json = 1 },
     { .methods = GW_M_GET | GW_M_POST, .path = "/userinfo", .fn = h_userinfo, .inline_if_local = "at", .json = 1 },
