@@ -537,6 +537,20 @@ static ngx_int_t ngx_http_eidgw_suspended_content(ngx_http_request_t *r)
     return ngx_http_send_response(r, NGX_HTTP_FORBIDDEN, &type, &cv);
 }
 
+/* nginx picks the location from the normalised path, but proxy_pass and the other upstream
+ * modules send the request's own: a bypassed location whose raw path a backend could read
+ * as another one ("/static/..%5cadmin", "/static/..;/admin") is checked like any other. */
+static int ngx_http_eidgw_ambiguous(ngx_http_request_t *r)
+{
+    size_t n = r->unparsed_uri.len;
+    char buf[2048], *u = n < sizeof buf ? buf : NULL;
+    if (u == NULL)
+        return 1; /* too long to judge: checked */
+    ngx_memcpy(u, r->unparsed_uri.data, n);
+    u[n] = 0;
+    return u[0] != '/' || gw_pw_ambiguous_path(u);
+}
+
 static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r)
 {
     ngx_http_eidgw_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_eidgw_module);
@@ -544,7 +558,7 @@ static ngx_int_t ngx_http_eidgw_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     if (ngx_http_eidgw_strip(r, lcf) != NGX_OK)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    if (lcf->bypass)
+    if (lcf->bypass && !ngx_http_eidgw_ambiguous(r))
         return NGX_DECLINED;
     if (ngx_http_eidgw_revoked(r, &lcf->revocations, lcf->portal_hash) == 1) {
         /* the daemon's feed says the portal is suspended: no session, no login */

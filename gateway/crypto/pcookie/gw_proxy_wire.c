@@ -106,7 +106,7 @@ int gw_pw_ambiguous_path(const char *uri)
 {
     size_t plen = strcspn(uri, "?#");
     for (size_t i = 0; i < plen; i++) {
-        if (uri[i] == '%' || uri[i] == '\\')
+        if (uri[i] == '%' || uri[i] == '\\' || uri[i] == ';') /* ';': "..;" is ".." to servlet containers */
             return 1;
         if (uri[i] != '/' || i + 1 >= plen)
             continue;
@@ -126,9 +126,9 @@ int gw_pw_bypassed(const char *uri, const char *const *prefixes, size_t n)
     size_t plen = strcspn(uri, "?#");
     if (plen >= 8 && !strncmp(uri, "/.eidgw/", 8))
         return 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* whole segments: "/healthz" is not "/healthzadmin" */
         size_t k = strlen(prefixes[i]);
-        if (plen >= k && !strncmp(uri, prefixes[i], k))
+        if (plen >= k && !strncmp(uri, prefixes[i], k) && (plen == k || uri[k] == '/' || uri[k - 1] == '/'))
             return 1;
     }
     return 0;

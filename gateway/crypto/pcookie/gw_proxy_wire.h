@@ -29,11 +29,13 @@ size_t gw_pw_url_encode(const unsigned char *in, size_t len, char *out);
 int gw_pw_safe_path(const char *path);
 
 /* 1 when the path part of uri (up to '?' or '#') could be read by a backend as another
- * path: a dot segment, an empty segment, a backslash or any percent-escape. */
+ * path: a dot segment, an empty segment, a backslash, a ';' (path parameters: "..;" is ".."
+ * to Java servlet containers) or any percent-escape. */
 int gw_pw_ambiguous_path(const char *uri);
 
 /* 1 when uri needs no session: its path starts with "/.eidgw/" (the daemon's callback and
- * logout on the portal's host) or with one of the n prefixes, and is not ambiguous (above:
+ * logout on the portal's host) or with one of the n prefixes (as whole segments: "/healthz"
+ * covers "/healthz" and "/healthz/x", not "/healthzadmin"), and is not ambiguous (above:
  * "/public/..%2fadmin" is checked, whatever prefix it shows). */
 int gw_pw_bypassed(const char *uri, const char *const *prefixes, size_t n);
 

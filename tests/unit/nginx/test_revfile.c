@@ -127,8 +127,8 @@ static void test_bypass_takes_plain_prefixes_only(void **state)
 {
     (void)state;
     const char *const pre[] = { "/public/", "/healthz" };
-    const char *yes[] = { "/public/a.css",           "/public/x?y=/../z",     "/healthz",   "/healthz?full=1",
-                          "/.eidgw/callback?code=x", "/public/.well-known/x", "/public/..x" };
+    const char *yes[] = { "/public/a.css",           "/public/x?y=/../z",     "/healthz",    "/healthz?full=1",
+                          "/.eidgw/callback?code=x", "/public/.well-known/x", "/public/..x", "/healthz/deep" };
     const char *no[] = { "/api",
                          "/public",
                          "/public/../api",
@@ -140,7 +140,11 @@ static void test_bypass_takes_plain_prefixes_only(void **state)
                          "/public/..",
                          "/.eidgw/../api",
                          "public/a",
-                         "" };
+                         "",
+                         "/public/..;/admin",
+                         "/public/x;jsessionid=1",
+                         "/healthzadmin",
+                         "/healthz.php" };
     for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
         if (!gw_pw_bypassed(yes[i], pre, 2))
             fail_msg("'%s' not bypassed", yes[i]);
