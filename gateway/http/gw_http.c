@@ -103,7 +103,6 @@ static void req_cleanup(gw_req_t *q)
     free(q->origin);
     free(q->host);
     free(q->fwd_host);
-    free(q->fwd_proto);
     free(q->fwd_uri);
     free(q->fwd_method);
     if (q->ctx_free)
@@ -447,7 +446,6 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     q->host = hdr_dup(h, "Host");
     if (cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
         q->fwd_host = hdr_dup(h, "X-Forwarded-Host");
-        q->fwd_proto = hdr_dup(h, "X-Forwarded-Proto");
         q->fwd_uri = hdr_dup(h, "X-Forwarded-Uri");
         q->fwd_method = hdr_dup(h, "X-Forwarded-Method");
     }

@@ -32,8 +32,8 @@ typedef struct gw_req {
     char *cookie, *authorization, *content_type, *accept, *accept_language, *origin;
     char *host; /* the Host header */
     /* what a trusted proxy (trusted_proxy) says of the request it forwards: X-Forwarded-Host,
-     * -Proto, -Uri, -Method. NULL when absent or when the peer is not a trusted proxy. */
-    char *fwd_host, *fwd_proto, *fwd_uri, *fwd_method;
+     * -Uri, -Method. NULL when absent or when the peer is not a trusted proxy. */
+    char *fwd_host, *fwd_uri, *fwd_method;
     char remote[64];
     char id[17]; /* request id for logs and error pages */
     int on_io_thread; /* handled on an I/O thread: nothing may block (no store) */
