@@ -56,18 +56,23 @@ void gw_resp_text(gw_resp_t *r, int status, const char *ctype, const char *body)
     gw_buf_adds(&r->body, body);
 }
 
-void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls)
+void gw_resp_cookie_at(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls, const char *path)
 {
+    const char *sec = is_tls ? "; Secure" : "";
     char *c;
     if (max_age < 0)
-        c = gw_sprintf("%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", name, is_tls ? "; Secure" : "");
+        c = gw_sprintf("%s=; Path=%s; Max-Age=0; HttpOnly; SameSite=Lax%s", name, path, sec);
     else if (max_age == 0)
-        c = gw_sprintf("%s=%s; Path=/; HttpOnly; SameSite=Lax%s", name, value, is_tls ? "; Secure" : "");
+        c = gw_sprintf("%s=%s; Path=%s; HttpOnly; SameSite=Lax%s", name, value, path, sec);
     else
-        c = gw_sprintf("%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name, value, max_age,
-                       is_tls ? "; Secure" : "");
+        c = gw_sprintf("%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s", name, value, path, max_age, sec);
     gw_resp_header(r, "Set-Cookie", c);
     free(c);
+}
+
+void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls)
+{
+    gw_resp_cookie_at(r, name, value, max_age, is_tls, "/");
 }
 
 static void resp_cleanup(gw_resp_t *r)

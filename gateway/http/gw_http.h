@@ -69,6 +69,8 @@ void gw_resp_json(gw_resp_t *r, int status, json_t *obj);
 void gw_resp_text(gw_resp_t *r, int status, const char *ctype, const char *body);
 /* Set-Cookie; max_age < 0 deletes. Secure and the __Host- prefix follow is_tls. */
 void gw_resp_cookie(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls);
+/* The same on a path other than "/" (a cookie only the gateway's paths on a host see). */
+void gw_resp_cookie_at(gw_resp_t *r, const char *name, const char *value, long max_age, int is_tls, const char *path);
 
 typedef void (*gw_handler_fn)(struct gw_ctx *app, gw_req_t *req, gw_resp_t *resp);
 

@@ -104,11 +104,11 @@ http {
     listen 127.0.0.1:${N};
     eidgw on;
     eidgw_portal px-nginx;
-    eidgw_login_url ${st.gw.url}/proxy/login;
+    eidgw_login_url /.eidgw/start;
     eidgw_claim_header name X-Citizen-Name;
     eidgw_claim_header cccd X-Citizen-Cccd;
     eidgw_revocations ${dir}/revoked;
-    location /.eidgw/ { eidgw off; proxy_pass ${st.gw.url}; proxy_set_header Host $http_host; }
+    location /.eidgw/ { eidgw off; proxy_pass ${st.gw.url}; proxy_set_header Host $http_host; proxy_redirect off; }
     location / { proxy_pass http://127.0.0.1:${B}; }
   }
 }
@@ -209,6 +209,11 @@ test('login through nginx and its module, SSO into a Caddy portal, logout on one
     assert.ok(pc.httpOnly && pc.sameSite === 'Lax' && pc.path === '/');
     assert.ok(pc.value.length < 1024, `the portal cookie is ${pc.value.length} bytes`);
     assert.ok(!(await page.context().cookies(st.gw.url)).some((c) => c.name === 'eidgw_portal'));
+    // the login's binding (eidgw_login_url names /.eidgw/start on the portal's host): for
+    // the gateway's paths there only, never sent to the backend
+    const bind = (await page.context().cookies(`${nginxOrigin()}/.eidgw/`)).find((c) => c.name === 'eidgw_bind');
+    assert.ok(bind && bind.httpOnly && bind.path === '/.eidgw/', JSON.stringify(bind));
+    assert.ok(!JSON.stringify(v).includes(bind.value), 'the backend never sees the binding');
     await shot(page, 'proxy-02-nginx-backend');
 
     // Caddy: the SSO session carries the citizen in with no VNeID page
@@ -361,6 +366,69 @@ test('Caddy: a websocket upgrade passes with the identity after the check', { sk
   assert.ok(got.buf.endsWith('ping'), 'the stream echoes after the upgrade');
 });
 
+// A login started on the Caddy portal's host, as a browser would (node's fetch does not
+// resolve *.localhost: the portal-host hops go to Caddy by Host): the binding cookie that
+// /.eidgw/start set, and the one-time code the login came back with.
+async function caddyCode(rt, citizen = AN.id12) {
+  const host = `caddy-portal.localhost:${C}`;
+  const start = await request(C, host, `/.eidgw/start?return_to=${encodeURIComponent(rt)}`);
+  assert.equal(start.status, 302, start.body);
+  const sc = [].concat(start.headers['set-cookie'] || []).find((c) => c.startsWith('eidgw_bind='));
+  assert.ok(sc, 'the start sets the binding cookie');
+  assert.match(sc, /; Path=\/\.eidgw\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+  const loc = new URL(start.headers.location);
+  assert.equal(loc.origin + loc.pathname, `${st.gw.url}/proxy/login`);
+  const x = await loginAt(new Agent(), loc.toString(), citizen, caddyOrigin());
+  assert.equal(x.status, 302);
+  const cb = new URL(x.location);
+  assert.equal(cb.origin + cb.pathname, `${caddyOrigin()}/.eidgw/callback`);
+  const code = cb.searchParams.get('code');
+  assert.ok(code, 'the login came back with a code for the portal host');
+  return { code, bind: sc.split(';')[0], host };
+}
+
+test('login CSRF: a callback link from someone else\'s login sets no cookie in this browser', { skip },
+  async () => {
+    // /proxy/login without the binding first goes to the portal's host to get one
+    const r = await fetch(`${st.gw.url}/proxy/login?portal=px-caddy&return_to=%2Fx`, { redirect: 'manual' });
+    assert.equal(r.status, 302);
+    const first = new URL(r.headers.get('location'));
+    assert.equal(first.origin + first.pathname, `${caddyOrigin()}/.eidgw/start`);
+    assert.equal(first.searchParams.get('return_to'), `${caddyOrigin()}/x`);
+    // the attacker's own login, its callback link opened in the victim's browser: without
+    // the binding cookie, or with the victim's own, nothing is set
+    const victim = await request(C, `caddy-portal.localhost:${C}`, '/.eidgw/start?return_to=%2F');
+    const victimBind = [].concat(victim.headers['set-cookie']).find((c) => c.startsWith('eidgw_bind=')).split(';')[0];
+    for (const cookie of [undefined, victimBind, 'eidgw_bind=x']) {
+      const { code, host } = await caddyCode('/inbox');
+      const cb = await request(C, host, `/.eidgw/callback?code=${code}`, cookie ? { cookie } : {});
+      assert.equal(cb.status, 400, `cookie ${cookie}`);
+      assert.match(cb.body, /id="error-code">login_other_browser</);
+      assert.ok(!cb.headers['set-cookie'], 'no portal cookie set');
+      assert.equal(cb.headers.location, undefined);
+    }
+    // the browser that started it gets its cookie; a second start in that browser keeps its
+    // binding (two tabs logging in at once both finish)
+    const { code, bind, host } = await caddyCode('/inbox');
+    const again = await request(C, host, '/.eidgw/start?return_to=%2Fother', { cookie: bind });
+    assert.equal([].concat(again.headers['set-cookie']).find((c) => c.startsWith('eidgw_bind=')).split(';')[0], bind);
+    const ok = await request(C, host, `/.eidgw/callback?code=${code}`, { cookie: bind });
+    assert.equal(ok.status, 302);
+    assert.equal(ok.headers.location, `${caddyOrigin()}/inbox`);
+    assert.ok([].concat(ok.headers['set-cookie']).some((c) => c.startsWith('caddy_sess=')));
+    // a start with a return_to off this host, or naming another portal, is refused
+    for (const q of [`return_to=${encodeURIComponent('https://evil.example/')}`, 'return_to=%2F&portal=px-other',
+                     `return_to=${encodeURIComponent(`${nginxOrigin()}/`)}`]) {
+      const bad = await request(C, host, `/.eidgw/start?${q}`, { accept: 'text/html' });
+      assert.equal(bad.status, 400, q);
+      assert.ok(!bad.headers['set-cookie'], q);
+    }
+    // a /proxy/login with a malformed binding is refused
+    const badBind = await fetch(`${st.gw.url}/proxy/login?portal=px-caddy&return_to=%2F&bind=short`,
+                                { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(badBind.status, 400);
+  });
+
 test('the callback refuses a used code, a code on another host, and a return_to off the portal', { skip },
   async () => {
     // /proxy/login with a return_to on another host is refused before any login
@@ -376,17 +444,13 @@ test('the callback refuses a used code, a code on another host, and a return_to 
     // a code is taken once, and only on its own host: one carried to another portal's host
     // sets nothing there and is spent
     {
-      const x = await loginAt(new Agent(), `${st.gw.url}/proxy/login?portal=px-caddy&return_to=/c`, AN.id12,
-                              caddyOrigin());
-      assert.equal(x.status, 302);
-      const cb = new URL(x.location);
-      assert.equal(cb.origin + cb.pathname, `${caddyOrigin()}/.eidgw/callback`);
-      const code = cb.searchParams.get('code');
-      assert.ok(code, 'the login came back with a code for the portal host');
-      const wrong = await request(C, `strong-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`);
+      const { code, bind } = await caddyCode('/c');
+      const wrong = await request(C, `strong-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`,
+                                  { cookie: bind });
       assert.equal(wrong.status, 400);
       assert.ok(!wrong.headers['set-cookie']);
-      const used = await request(C, `caddy-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`);
+      const used = await request(C, `caddy-portal.localhost:${C}`, `/.eidgw/callback?code=${code}`,
+                                 { cookie: bind });
       assert.equal(used.status, 400);
       assert.ok(!used.headers['set-cookie']);
       const none = await request(C, `caddy-portal.localhost:${C}`, '/.eidgw/callback?code=nonsense');

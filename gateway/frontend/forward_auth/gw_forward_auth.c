@@ -10,6 +10,10 @@
  *     revocation set on the I/O thread, with the identity headers and a signed assertion.
  *   /.eidgw/logout on the portal's host ends the SSO session everywhere.
  *
+ * The login starts on the portal's host (/.eidgw/start), which binds it to the browser by
+ * a cookie there (BIND_COOKIE below); /proxy/login reached without that binding sends the
+ * browser there first.
+ *
  * Its own record: "pxc" (a one-time code: the sealed portal cookie waiting for the
  * callback on the portal's host; it lives code_lifetime seconds and is taken once). What
  * the login must come back to rides with the broker's login: the portal's origin and the
@@ -21,6 +25,7 @@
 #include "gw_pcookie.h"
 #include "gw_proxy_wire.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +34,14 @@
 
 #define CALLBACK_PATH "/.eidgw/callback"
 #define LOGOUT_PATH "/.eidgw/logout"
+#define START_PATH "/.eidgw/start"
 #define RETURN_TO_MAX 2048
+/* The browser's login binding on the portal's host: a random value in a cookie only the
+ * gateway's paths see; the login carries its SHA-256, and the callback sets the portal
+ * cookie only in the browser that holds the value (no login CSRF: a code someone else's
+ * login produced sets nothing in this browser). */
+#define BIND_COOKIE "eidgw_bind"
+#define BIND_LEN 43 /* gw_random_token(32) and gw_sha256_b64url: 32 bytes in base64url */
 
 /* ------------------------------------------------------------------ hosts and URLs */
 
@@ -80,6 +92,42 @@ static void redirect_to(gw_resp_t *resp, const char *base, const char *path, con
     gw_buf_cleanup(&u);
 }
 
+/* ------------------------------------------------------------------ the login's binding */
+
+static int bind_is_wellformed(const char *v)
+{
+    if (!v || strlen(v) != BIND_LEN)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static void start_on_portal_host(gw_resp_t *resp, const char *origin, const char *rt, const char *prompt)
+{
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_adds(&u, origin);
+    gw_buf_adds(&u, START_PATH);
+    gw_url_add_param(&u, "return_to", rt);
+    if (prompt && !strcmp(prompt, "login"))
+        gw_url_add_param(&u, "prompt", prompt);
+    gw_resp_redirect(resp, u.data);
+    gw_buf_cleanup(&u);
+}
+
+/* Does the browser hold the value whose hash the login carried? */
+static int bind_matches(const gw_req_t *req, const char *want)
+{
+    char *v = gw_cookie_get(req->cookie, BIND_COOKIE);
+    char *h = bind_is_wellformed(v) ? gw_sha256_b64url(v) : NULL;
+    int ok = h && want && !strcmp(h, want); /* hashes of a secret: their timing tells nothing of it */
+    free(h);
+    gw_wipe_free(v);
+    return ok;
+}
+
 /* ------------------------------------------------------------------ GET /proxy/login */
 
 static const gw_client_t *proxied_client(gw_ctx_t *app, const char *id)
@@ -105,11 +153,22 @@ static void h_proxy_login(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         gw_error_page(&app->page, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
         return;
     }
+    const char *prompt = gw_form_get(&req->q, "prompt"), *bind = gw_form_get(&req->q, "bind");
+    if (!bind && !cl->suspended) { /* bind the login to this browser on the portal's host first */
+        start_on_portal_host(resp, origin, rt, prompt);
+        free(rt);
+        return;
+    }
+    if (!cl->suspended && (!bind_is_wellformed(bind) || gw_form_count(&req->q, "bind") != 1)) {
+        free(rt);
+        gw_error_page(&app->page, req, resp, 400, "invalid_request", lang, NULL, NULL);
+        return;
+    }
     json_t *ret = json_object();
     gw_jset(ret, "origin", origin);
     gw_jset(ret, "return_to", rt);
+    gw_jset(ret, "bind", bind);
     free(rt);
-    const char *prompt = gw_form_get(&req->q, "prompt");
     gw_login_t login = {
         .portal = gw_strdup(cl->id),
         .min_level = cl->min_level,
@@ -168,8 +227,9 @@ static void proxy_complete(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, const 
         return;
     }
     char *code = gw_random_token(32), *key = gw_sha256_b64url(code);
-    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:I}", "portal", cl->id, "origin", origin, "return_to", rt, "cookie",
-                          sealed, "exp", (json_int_t)pc.exp);
+    const char *bind = gw_jstr(login->ret, "bind");
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s?}", "portal", cl->id, "origin", origin, "return_to", rt, "cookie",
+                          sealed, "exp", (json_int_t)pc.exp, "bind", bind);
     rc = gw_store_put_json(app->store, "pxc", key, c, app->cfg->code_lifetime, 0);
     json_decref(c);
     gw_wipe_free(sealed);
@@ -239,10 +299,62 @@ static void h_callback(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         json_decref(rec);
         return;
     }
+    /* and for the browser that started it: a code from someone else's login is spent here
+     * and sets nothing */
+    if (!bind_matches(req, gw_jstr(rec, "bind"))) {
+        gw_log(GW_LOG_WARN, "proxy", "callback in a browser that did not start the login", "client", cl->id, "id",
+               req->id, NULL);
+        gw_error_page(&app->page, req, resp, 400, "login_other_browser", lang, NULL, NULL);
+        json_decref(rec);
+        return;
+    }
     long max_age = (long)(json_integer_value(json_object_get(rec, "exp")) - gw_now());
     gw_resp_cookie(resp, cl->proxy_cookie, cookie, max_age > 0 ? max_age : 1, origin_is_https(origin));
     gw_resp_redirect(resp, rt);
     json_decref(rec);
+}
+
+/* GET /.eidgw/start?return_to=URL on the portal's host: the login's binding to this browser
+ * (the value it already holds, so that logins in two tabs share it, or a new one) in a
+ * cookie for the gateway's paths on this host, then /proxy/login with its hash. */
+static void h_start(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    const char *lang = gw_req_lang(req, &app->page, NULL);
+    const gw_client_t *cl = gw_config_client_by_host(app->cfg, req_authority(req));
+    const char *here = cl ? origin_of_request(cl, req) : NULL, *portal = gw_form_get(&req->q, "portal");
+    if (!here || (portal && strcmp(portal, cl->id))) {
+        gw_error_page(&app->page, req, resp, 400, "wrong_host", lang, NULL, NULL);
+        return;
+    }
+    const char *origin;
+    char *rt =
+        gw_form_count(&req->q, "return_to") > 1 ? NULL : return_to_url(cl, gw_form_get(&req->q, "return_to"), &origin);
+    if (!rt || strcmp(origin, here)) {
+        free(rt);
+        gw_error_page(&app->page, req, resp, 400, "invalid_redirect_uri", lang, NULL, NULL);
+        return;
+    }
+    char *v = gw_cookie_get(req->cookie, BIND_COOKIE);
+    if (!bind_is_wellformed(v)) {
+        gw_wipe_free(v);
+        v = gw_random_token(32);
+    }
+    char *h = gw_sha256_b64url(v);
+    gw_resp_cookie_at(resp, BIND_COOKIE, v, app->cfg->flow_lifetime, origin_is_https(here), "/.eidgw/");
+    gw_buf_t u;
+    gw_buf_init(&u, 16384);
+    gw_buf_printf(&u, "%s/proxy/login", app->cfg->public_url);
+    gw_url_add_param(&u, "portal", cl->id);
+    gw_url_add_param(&u, "return_to", rt);
+    gw_url_add_param(&u, "bind", h);
+    const char *prompt = gw_form_get(&req->q, "prompt");
+    if (prompt && !strcmp(prompt, "login"))
+        gw_url_add_param(&u, "prompt", prompt);
+    gw_resp_redirect(resp, u.data);
+    gw_buf_cleanup(&u);
+    free(h);
+    free(rt);
+    gw_wipe_free(v);
 }
 
 /* GET or POST /.eidgw/logout on the portal's host: the SSO session ends everywhere (every
@@ -472,6 +584,7 @@ const gw_route_t gw_forward_auth_routes[] = {
       .inline_if_local = "ar",
       .inline_when = gw_sso_cookie_absent,
       .waits_upstream = login_may_call_popdb },
+    { .methods = GW_M_GET, .path = START_PATH, .fn = h_start, .is_inline = 1 },
     { .methods = GW_M_GET, .path = CALLBACK_PATH, .fn = h_callback, .inline_if_local = "pxc", .no_reload = 1 },
     { .methods = GW_M_GET | GW_M_POST, .path = LOGOUT_PATH, .fn = h_logout, .waits_upstream = gw_route_always },
     { 0 },
