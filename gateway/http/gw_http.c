@@ -106,6 +106,7 @@ static void req_cleanup(gw_req_t *q)
     free(q->accept);
     free(q->accept_language);
     free(q->origin);
+    free(q->sec_fetch_site);
     free(q->host);
     free(q->fwd_host);
     free(q->fwd_uri);
@@ -448,6 +449,7 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     q->accept = hdr_dup(h, "Accept");
     q->accept_language = hdr_dup(h, "Accept-Language");
     q->origin = hdr_dup(h, "Origin");
+    q->sec_fetch_site = hdr_dup(h, "Sec-Fetch-Site");
     q->host = hdr_dup(h, "Host");
     if (cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
         q->fwd_host = hdr_dup(h, "X-Forwarded-Host");

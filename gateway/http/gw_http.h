@@ -30,6 +30,7 @@ typedef struct gw_req {
     char *body;
     size_t body_len;
     char *cookie, *authorization, *content_type, *accept, *accept_language, *origin;
+    char *sec_fetch_site; /* what the browser says of where a request comes from (Fetch Metadata) */
     char *host; /* the Host header */
     /* what a trusted proxy (trusted_proxy) says of the request it forwards: X-Forwarded-Host,
      * -Uri, -Method. NULL when absent or when the peer is not a trusted proxy. */

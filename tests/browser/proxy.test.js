@@ -241,7 +241,27 @@ test('login through nginx and its module, SSO into a Caddy portal, logout on one
     const caddyVal = (await page.context().cookies(caddyOrigin())).find((c) => c.name === 'caddy_sess').value;
     // logout on the Caddy portal's host ends the SSO session: the nginx portal refuses its
     // cookie within a second (the revocation file), the gateway's own session is gone
-    await page.goto(`${caddyOrigin()}/.eidgw/logout`);
+    // asked from elsewhere (a cross-site link or image, a form on another site, no Fetch
+    // Metadata at all), the logout is only offered: the session lives on
+    const lo = `caddy-portal.localhost:${C}`, sess = { cookie: `caddy_sess=${caddyVal}`, accept: 'text/html' };
+    for (const [h, m] of [[{ 'sec-fetch-site': 'cross-site' }, 'GET'], [{ 'sec-fetch-site': 'same-site' }, 'GET'],
+                          [{}, 'GET'], [{ origin: 'https://evil.example' }, 'POST'], [{}, 'POST'],
+                          [{ origin: `http://strong-portal.localhost:${C}` }, 'POST'],
+                          [{ origin: 'null', 'sec-fetch-site': 'cross-site' }, 'POST'],
+                          [{ origin: caddyOrigin(), 'sec-fetch-site': 'cross-site' }, 'POST']]) {
+      const r = await request(C, lo, '/.eidgw/logout', { ...sess, ...h }, m);
+      assert.equal(r.status, 200, JSON.stringify(h));
+      assert.match(r.body, /id="logout-confirm"/, JSON.stringify(h));
+      assert.ok(!r.headers['set-cookie'], 'nothing cleared');
+    }
+    assert.equal((await request(C, lo, '/api', sess)).status, 200, 'still logged in');
+    // in chromium: a link from another site shows the confirmation; its button logs out
+    await page.goto(`${st.gw.url}/.well-known/openid-configuration`);
+    await page.evaluate((u) => { window.location.href = u; }, `${caddyOrigin()}/.eidgw/logout`);
+    await page.waitForSelector('#logout-confirm');
+    await shot(page, 'proxy-04-logout-confirm');
+    await page.click('#logout-confirm');
+    await page.waitForSelector('#logout-done');
     assert.match(await page.locator('#logout-done').innerText(), /đăng xuất/);
     assert.ok(!(await page.context().cookies(caddyOrigin())).some((c) => c.name === 'caddy_sess'));
     await new Promise((r) => setTimeout(r, 1100));
@@ -415,7 +435,14 @@ test('login CSRF: a callback link from someone else\'s login sets no cookie in t
     const ok = await request(C, host, `/.eidgw/callback?code=${code}`, { cookie: bind });
     assert.equal(ok.status, 302);
     assert.equal(ok.headers.location, `${caddyOrigin()}/inbox`);
-    assert.ok([].concat(ok.headers['set-cookie']).some((c) => c.startsWith('caddy_sess=')));
+    const sc = [].concat(ok.headers['set-cookie']).find((c) => c.startsWith('caddy_sess='));
+    assert.ok(sc);
+    // a logout link followed on the portal's own pages (or typed) logs out at once
+    const sess = { cookie: sc.split(';')[0] };
+    assert.equal((await request(C, host, '/api', sess)).status, 200);
+    const lo = await request(C, host, '/.eidgw/logout', { ...sess, 'sec-fetch-site': 'same-origin' });
+    assert.match(lo.body, /id="logout-done"/);
+    assert.equal((await request(C, host, '/api', sess)).status, 401, 'logged out');
     // a start with a return_to off this host, or naming another portal, is refused
     for (const q of [`return_to=${encodeURIComponent('https://evil.example/')}`, 'return_to=%2F&portal=px-other',
                      `return_to=${encodeURIComponent(`${nginxOrigin()}/`)}`]) {

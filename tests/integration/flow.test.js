@@ -85,7 +85,9 @@ test('the session check (/auth/check) answers from the cookie: 200 with headers,
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get('x-eidgw-acr'), 'urn:vn:eid:level:1');
   assert.equal(ok.headers.get('x-eidgw-session'), tokens.claims().sid);
-  assert.equal((await new Agent().request(`${st.gw.url}/auth/check`)).status, 401);
+  const none = await new Agent().request(`${st.gw.url}/auth/check`);
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('www-authenticate'), 'Eidgw realm="eidgw"');
   const tampered = new Agent();
   tampered.setCookie(st.gw.url, 'eidgw_sso', agent.cookie(st.gw.url, 'eidgw_sso').slice(0, -2) + 'AA');
   assert.equal((await tampered.request(`${st.gw.url}/auth/check`)).status, 401);

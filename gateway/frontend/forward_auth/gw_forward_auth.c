@@ -357,6 +357,23 @@ static void h_start(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_wipe_free(v);
 }
 
+/* Was the logout asked by the citizen on this host? The browser's Fetch Metadata says so
+ * (Sec-Fetch-Site: same-origin, or none for a GET typed or bookmarked); a browser without
+ * it, by a POST whose Origin is this host (our pages send no Referer, so a browser may send
+ * "Origin: null": Fetch Metadata decides first). Anything else, a cross-site link, image or
+ * form included, would let another site end the citizen's session everywhere. */
+static int logout_asked_here(const gw_client_t *cl, const gw_req_t *req, const char *here)
+{
+    const char *sfs = req->sec_fetch_site;
+    if (sfs)
+        return !strcmp(sfs, "same-origin") || (req->method == GW_M_GET && !strcmp(sfs, "none"));
+    if (req->method != GW_M_POST)
+        return 0;
+    /* the origin, by the same host rule as every request's */
+    const char *o = req->origin, *sep = o ? strstr(o, "://") : NULL;
+    return sep && gw_config_origin_of(cl, sep + 3) == here && !strncasecmp(o, here, (size_t)(sep + 3 - o));
+}
+
 /* GET or POST /.eidgw/logout on the portal's host: the SSO session ends everywhere (every
  * portal's cookie is then refused, by every node and proxy), this host's cookie is
  * cleared, and the browser sees the logout page or return_to on the same host. */
@@ -367,6 +384,15 @@ static void h_logout(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *here = cl ? origin_of_request(cl, req) : NULL;
     if (!here) {
         gw_error_page(&app->page, req, resp, 400, "wrong_host", lang, NULL, NULL);
+        return;
+    }
+    if (!logout_asked_here(cl, req, here)) { /* asked from elsewhere (a link, an image, a form on
+                                             * another site): the citizen confirms it here */
+        char *action = gw_sprintf("%s%s", here, LOGOUT_PATH), *back = gw_sprintf("%s/", here);
+        gw_tmpl_var_t v[] = { { "client_name", cl->name }, { "action_url", action }, { "back_url", back } };
+        gw_page(&app->page, req, resp, 200, "logout_confirm", lang, v, 3);
+        free(action);
+        free(back);
         return;
     }
     const gw_form_t *f = req->method == GW_M_POST ? &req->form : &req->q;
@@ -557,6 +583,7 @@ static void h_auth_check(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     gw_sso_t s = { 0 };
     if (gw_sso_open(app, req, &s) != GW_OK) {
+        gw_resp_header(resp, "WWW-Authenticate", "Eidgw realm=\"eidgw\"");
         gw_resp_text(resp, 401, "text/plain; charset=utf-8", "no session\n");
         return;
     }
