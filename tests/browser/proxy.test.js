@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
-import { startStack, freePort, secret, EIDGW_BIN, rawRequest } from '../integration/lib/harness.js';
+import { startStack, freePort, secret, EIDGW_BIN, rawRequest, ADMIN_TOKEN } from '../integration/lib/harness.js';
 import { loginAt, Agent } from '../integration/lib/rp.js';
 import { launch, scenario as runScenario, shot, landOn, chromiumMissing } from './lib/stack.js';
 
@@ -389,19 +389,21 @@ test('Caddy: a websocket upgrade passes with the identity after the check', { sk
 // A login started on the Caddy portal's host, as a browser would (node's fetch does not
 // resolve *.localhost: the portal-host hops go to Caddy by Host): the binding cookie that
 // /.eidgw/start set, and the one-time code the login came back with.
-async function caddyCode(rt, citizen = AN.id12) {
-  const host = `caddy-portal.localhost:${C}`;
-  const start = await request(C, host, `/.eidgw/start?return_to=${encodeURIComponent(rt)}`);
+async function caddyCode(rt, citizen = AN.id12) { return portalCode(C, caddyOrigin(), rt, citizen); }
+
+async function portalCode(port, origin, rt, citizen) {
+  const host = new URL(origin).host;
+  const start = await request(port, host, `/.eidgw/start?return_to=${encodeURIComponent(rt)}`);
   assert.equal(start.status, 302, start.body);
   const sc = [].concat(start.headers['set-cookie'] || []).find((c) => c.startsWith('eidgw_bind='));
   assert.ok(sc, 'the start sets the binding cookie');
   assert.match(sc, /; Path=\/\.eidgw\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
   const loc = new URL(start.headers.location);
   assert.equal(loc.origin + loc.pathname, `${st.gw.url}/proxy/login`);
-  const x = await loginAt(new Agent(), loc.toString(), citizen, caddyOrigin());
+  const x = await loginAt(new Agent(), loc.toString(), citizen, origin);
   assert.equal(x.status, 302);
   const cb = new URL(x.location);
-  assert.equal(cb.origin + cb.pathname, `${caddyOrigin()}/.eidgw/callback`);
+  assert.equal(cb.origin + cb.pathname, `${origin}/.eidgw/callback`);
   const code = cb.searchParams.get('code');
   assert.ok(code, 'the login came back with a code for the portal host');
   return { code, bind: sc.split(';')[0], host };
@@ -454,6 +456,28 @@ test('login CSRF: a callback link from someone else\'s login sets no cookie in t
     const badBind = await fetch(`${st.gw.url}/proxy/login?portal=px-caddy&return_to=%2F&bind=short`,
                                 { redirect: 'manual', headers: { accept: 'text/html' } });
     assert.equal(badBind.status, 400);
+  });
+
+test('a lock set through the admin API reaches nginx\'s module and forward-auth within a second', { skip },
+  async () => {
+    const citizen = '079190023456'; // a citizen of her own: the other tests' citizen stays unlocked
+    const cookies = {};
+    for (const [port, origin, name] of [[N, nginxOrigin(), 'eidgw_portal'], [C, caddyOrigin(), 'caddy_sess']]) {
+      const { code, bind, host } = await portalCode(port, origin, '/', citizen);
+      const cb = await request(port, host, `/.eidgw/callback?code=${code}`, { cookie: bind });
+      assert.equal(cb.status, 302, cb.body);
+      cookies[port] = [].concat(cb.headers['set-cookie']).find((c) => c.startsWith(`${name}=`)).split(';')[0];
+      assert.equal((await request(port, host, '/api', { cookie: cookies[port] })).status, 200);
+    }
+    const r = await fetch(`${st.gw.url}/admin/locks`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id12: citizen, reason: 'SUBJECT_REQUEST' }) });
+    assert.ok(r.status === 200 || r.status === 201, `lock: ${r.status} ${await r.text()}`);
+    await new Promise((res) => setTimeout(res, 1100));
+    for (const [port, origin] of [[N, nginxOrigin()], [C, caddyOrigin()]]) {
+      const after = await request(port, new URL(origin).host, '/api', { cookie: cookies[port] });
+      assert.equal(after.status, 401, `${origin} after the lock`);
+    }
   });
 
 test('the callback refuses a used code, a code on another host, and a return_to off the portal', { skip },
