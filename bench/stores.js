@@ -5,7 +5,6 @@
 // own handle) before exit.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { login, authorizeWithSession, token } from './lib/flows.js';
 import { eidgwConfig as configText } from './lib/config.js';
 import { commonSettings, runMain, log, sleep, secret, alive, num, CLK_TCK, freePort, waitHttp, processGroup, gwLogIssues, logSize,
          median, fmt, pad, lpad } from './lib/common.js';
+import { startRedis as startRedisOf } from './lib/common.js';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const group = processGroup();
@@ -51,18 +51,7 @@ const POLL_PER_NODE = 4;
 
 
 // A private redis-server: an append-only file, fsync every second (as for production).
-async function startRedis(name) {
-  const port = await freePort();
-  const data = path.join(dir, name);
-  fs.mkdirSync(data);
-  const p = start(name, CFG.redisBin, ['--bind', '127.0.0.1', '--port', String(port), '--dir', data, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'everysec']);
-  for (let i = 0; ; i++) {
-    try { await new Promise((res, rej) => { const k = net.connect(port, '127.0.0.1', () => { k.end(); res(); }); k.on('error', rej); }); break; }
-    catch { if (i > 100 || !alive(p)) throw new Error(`redis-server did not start; log: ${p.logPath}`); await sleep(100); }
-  }
-  return { proc: p, port };
-}
+const startRedis = (name) => startRedisOf(group, name, CFG.redisBin);
 
 
 

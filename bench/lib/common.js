@@ -159,3 +159,18 @@ export const median = (xs) => {
 export const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
 export const pad = (s, n) => String(s).padEnd(n);
 export const lpad = (s, n) => String(s).padStart(n);
+
+// A private redis-server of the group's: loopback, a free port, an append-only file with an
+// fsync every second (as for production). Resolves {proc, port} once it accepts.
+export async function startRedis(group, name, bin) {
+  const port = await freePort();
+  const data = path.join(group.dir, name);
+  fs.mkdirSync(data);
+  const p = group.start(name, bin, ['--bind', '127.0.0.1', '--port', String(port), '--dir', data, '--save', '',
+    '--appendonly', 'yes', '--appendfsync', 'everysec']);
+  for (let i = 0; ; i++) {
+    try { await new Promise((res, rej) => { const k = net.connect(port, '127.0.0.1', () => { k.end(); res(); }); k.on('error', rej); }); break; }
+    catch { if (i > 100 || !alive(p)) throw new Error(`redis-server did not start; log: ${p.logPath}`); await sleep(100); }
+  }
+  return { proc: p, port };
+}

@@ -41,8 +41,10 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
     gw_revset_init(&app->revoked);
     gw_log_set_level(gw_log_parse_level(cfg->log_level));
     app->keys = gw_keyset_load(cfg->keys_dir, err, errlen);
-    if (app->keys)
+    if (app->keys) {
         gw_pcookie_key(app->keys->cookie_key, app->pcookie_key);
+        gw_access_token_key(app->keys->cookie_key, app->at_key);
+    }
     if (!app->keys)
         return -1;
     const char *tdir = cfg->templates_dir ? cfg->templates_dir : EIDGW_SOURCE_DIR "/templates";

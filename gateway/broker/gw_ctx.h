@@ -33,6 +33,7 @@ typedef struct gw_ctx {
     gw_config_t *cfg;
     gw_keyset_t *keys;
     unsigned char pcookie_key[GW_SEAL_KEYLEN]; /* the portal cookies' key (gw_pcookie.h), from keys */
+    unsigned char at_key[GW_SEAL_KEYLEN]; /* the access tokens' seal (gw_op.c), from keys */
     gw_store_t *store;
     gw_tmpl_set_t *tmpl;
     gw_pages_t page; /* what the page helpers need: templates, store, language cookie */

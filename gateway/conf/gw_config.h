@@ -13,7 +13,7 @@
 
 #define GW_MAX_CLIENTS 1024
 /* short-lived protocol records a single-node store keeps in memory by default */
-#define GW_STORE_MEMORY_DEFAULT "ar flow code cur at err lo pxc"
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cux cur atr err lo pxc"
 
 typedef struct gw_client {
     char *id;

@@ -650,3 +650,9 @@ done:
 }
 
 const char *gw_jwt_strerror(int rc) { return gw_strerror(rc); }
+
+void gw_access_token_key(const unsigned char cookie_key[32], unsigned char out[32])
+{
+    static const char info[] = "eidgw access token seal v1";
+    gw_hmac_sha256(cookie_key, 32, info, sizeof info - 1, out);
+}

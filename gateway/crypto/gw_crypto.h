@@ -77,4 +77,8 @@ int gw_jwt_verify_cached(gw_jwks_cache_t *c, const char *token, const char *allo
 /* The same as gw_strerror (kept for the token code's callers). */
 const char *gw_jwt_strerror(int rc);
 
+/* The key that seals access tokens (gw_op.c), derived from the cookie key: every node of a
+ * cluster shares it, and a sealed SSO or portal cookie never opens as an access token. */
+void gw_access_token_key(const unsigned char cookie_key[32], unsigned char out[32]);
+
 #endif

@@ -33,12 +33,23 @@ test('citizen logs in to portal A; openid-client validates the id_token and user
   const ui = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
   assert.equal(ui.cccd, '001085012345');
   assert.equal(kvCount(st.gw.db, 'sess') >= 1, true);
-  // the access token is recorded by its hash (in the gateway's memory on SQLite), and the
-  // record view the other tests rely on to show "nothing created" does see it
-  const atKey = createHash('sha256').update(tokens.access_token).digest('base64url');
-  assert.ok(kvKeys(st.gw.db, 'at').includes(atKey), 'access token record visible');
+  // the access token is sealed, not recorded: its id, a dot, and an AES-GCM seal that names
+  // no identity in the clear; the code is spent, and its tombstone (for a replay to revoke
+  // the token) is what the record view the other tests rely on sees
+  const at = tokens.access_token;
+  assert.match(at, /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{200,}$/);
+  assert.ok(!Buffer.from(at.split('.')[1], 'base64url').toString('latin1').includes('001085012345'), 'sealed');
   const code = new URL(hop.location).searchParams.get('code');
-  assert.ok(!kvKeys(st.gw.db, 'code').includes(createHash('sha256').update(code).digest('base64url')), 'code spent');
+  const codeKey = createHash('sha256').update(code).digest('base64url');
+  assert.ok(!kvKeys(st.gw.db, 'code').includes(codeKey), 'code spent');
+  assert.ok(kvKeys(st.gw.db, 'cux').includes(codeKey), 'the exchanged code\'s tombstone is visible');
+  // a token whose seal is tampered with, or whose id is another one's, opens nothing
+  const [tid, seal] = at.split('.');
+  const flip = (x, i) => x.slice(0, i) + (x[i] === 'A' ? 'B' : 'A') + x.slice(i + 1);
+  for (const bad of [`${tid}.${flip(seal, 30)}`, `${flip(tid, 5)}.${seal}`, tid, `${tid}.`, `.${seal}`, `${at}A`]) {
+    const r = await fetch(`${st.gw.url}/userinfo`, { headers: { authorization: `Bearer ${bad}` } });
+    assert.equal(r.status, 401, bad.slice(0, 60));
+  }
   // the session record, written once at the callback, already names the portal (for
   // back-channel logout) and carries none of the handler's bookkeeping
   const rec = JSON.parse(String(execFileSync('sqlite3', [st.gw.db, `SELECT v FROM kv WHERE ns='sess' AND k='${claims.sid}'`])));

@@ -19,10 +19,10 @@ async function healthy() {
   assert.equal((await r.json()).status, 'ok');
 }
 
-test.beforeEach(() => { snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']); });
+test.beforeEach(() => { snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']); });
 afterEach(async () => {
   await healthy();
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [], ar: [] }, 'nothing stored');
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [], ar: [] }, 'nothing stored');
 });
 
 // One raw HTTP/1.1 exchange (for what fetch would not send). Resolves {status, headers, body}

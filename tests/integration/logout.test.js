@@ -188,7 +188,7 @@ test('a code issued before the logout cannot be redeemed after it', async () => 
   await assert.rejects(client.authorizationCodeGrant(cb, new URL(hb.location), {
     pkceCodeVerifier: rb.verifier, expectedState: rb.state, expectedNonce: rb.nonce }),
   (e) => e.error === 'invalid_grant');
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [] });
 });
 
 test('a stale SSO cookie replayed after logout gives no SSO', async () => {
@@ -208,5 +208,5 @@ test('a stale SSO cookie replayed after logout gives no SSO', async () => {
   const x = await replay.request(req.url);
   assert.equal(x.status, 302);
   assert.equal(new URL(x.location).searchParams.get('error'), 'login_required');
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [] });
 });

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startStack, kvSnapshot, newKeys } from './lib/harness.js';
+import { startStack, kvSnapshot, newKeys, kvKeys } from './lib/harness.js';
 import { discover, authRequest, loginAt, client, Agent, errorCode, toUpstreamCallback } from './lib/rp.js';
 
 let st;
@@ -39,7 +39,8 @@ async function params(id, extra = {}) {
 
 function assertNothingNew(snap, what) {
   const n = newKeys(st.gw.db, snap);
-  assert.deepEqual(n, { sess: [], code: [], at: [] }, `${what}: no session, code or access token may be created`);
+  assert.deepEqual(n, Object.fromEntries(Object.keys(snap).map((ns) => [ns, []])),
+                   `${what}: no session, code or access token may be created`);
 }
 
 function assertPage(r, status, code) {
@@ -122,7 +123,7 @@ test('redirect_uri that is not registered exactly: 400 page invalid_redirect_uri
     'other case': `http://127.0.0.1:${port}/Callback`,
     "another portal's": st.clients['portal-b'].redirect[0],
   };
-  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']);
   for (const [name, uri] of Object.entries(variants)) {
     const { p } = await params('portal-a', { redirect_uri: uri });
     const r = await new Agent().request(authorizeUrl(p));
@@ -134,7 +135,7 @@ test('redirect_uri that is not registered exactly: 400 page invalid_redirect_uri
   const r = await new Agent().request(authorizeUrl(p));
   assertPage(r, 400, 'invalid_redirect_uri');
   assert.equal(r.location, null, 'missing redirect_uri: no redirect');
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [], ar: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [], ar: [] });
 });
 
 test('unknown or missing client_id: 400 page unknown_client, no Location', async () => {
@@ -199,17 +200,17 @@ test('a parameter given twice: invalid_request', async () => {
 });
 
 test('prompt=none with another value, or a bad max_age: invalid_request', async () => {
-  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']);
   for (const extra of [{ prompt: 'none login' }, { prompt: 'consent none' }, { max_age: '-1' }, { max_age: 'abc' },
                        { max_age: '' }, { max_age: '10s' }]) {
     const { p } = await params('portal-a', extra);
     assertRedirectError(await new Agent().request(authorizeUrl(p)), p.redirect_uri, 'invalid_request', p.state);
   }
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [], ar: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [], ar: [] });
 });
 
 test('login_hint, ui_locales or acr_values beyond their byte budget: invalid_request, nothing stored', async () => {
-  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']);
   for (const extra of [{ login_hint: 'h'.repeat(257) }, { ui_locales: 'vi '.repeat(22) }, { acr_values: 'a'.repeat(257) }]) {
     const { p } = await params('portal-a', extra);
     const r = await new Agent().request(authorizeUrl(p));
@@ -225,10 +226,10 @@ test('login_hint, ui_locales or acr_values beyond their byte budget: invalid_req
 });
 
 test('prompt=none without a session: login_required', async () => {
-  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'at', 'ar']);
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']);
   const { p } = await params('portal-a', { prompt: 'none' });
   assertRedirectError(await new Agent().request(authorizeUrl(p)), p.redirect_uri, 'login_required', p.state);
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [], ar: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [], ar: [] });
 });
 
 test('prompt=none with a session: a code at once, no login page, no upstream call', async () => {
@@ -367,13 +368,20 @@ test('token: a replayed code is invalid_grant and revokes the access token of it
   const at = first.json.access_token;
   let ui = await fetch(`${st.gw.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } });
   assert.equal(ui.status, 200);
-  const snap = kvSnapshot(st.gw.db);
+  const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux']);
+  const revokedBefore = new Set(kvKeys(st.gw.db, 'atr'));
   assertTokenError(await token(form, { basic: basicOf('portal-a') }), 400, 'invalid_grant');
   ui = await fetch(`${st.gw.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } });
   assert.equal(ui.status, 401, 'the first access token is revoked');
   assert.equal((await ui.json()).error, 'invalid_token');
   assert.match(ui.headers.get('www-authenticate') || '', /^Bearer\b.*error="invalid_token"/);
   assertNothingNew(snap, 'code replay');
+  // what the replay leaves is the token's revocation, by the hash of its id, and only that
+  const tidKey = createHash('sha256').update(at.split('.')[0]).digest('base64url');
+  assert.deepEqual(kvKeys(st.gw.db, 'atr').filter((k) => !revokedBefore.has(k)), [tidKey]);
+  // a second replay adds nothing more
+  assertTokenError(await token(form, { basic: basicOf('portal-a') }), 400, 'invalid_grant');
+  assert.deepEqual(kvKeys(st.gw.db, 'atr').filter((k) => !revokedBefore.has(k)), [tidKey]);
 });
 
 test("token: a code redeemed with another portal's credentials is invalid_grant", async () => {
@@ -409,7 +417,7 @@ test('token: an expired code is invalid_grant (code_lifetime 5s, redeemed after 
     });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error, 'invalid_grant');
-    assert.deepEqual(newKeys(st2.gw.db, snap), { sess: [], code: [], at: [] });
+    assert.deepEqual(newKeys(st2.gw.db, snap), { sess: [], code: [], cux: [], atr: [] });
   } finally {
     await st2.stop();
   }

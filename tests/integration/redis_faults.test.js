@@ -36,6 +36,15 @@ test('redis stopped during a login storm: 503 pages and JSON, no crash, back wit
   const r0 = await authRequest(config, c);
   const h0 = await loginAt(agent, r0.url, '001085012345', 'http://127.0.0.1:' + port.a);
   assert.equal(h0.status, 302);
+  // and an access token from before it
+  const tk = await fetch(`${gw.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded',
+               authorization: 'Basic ' + Buffer.from(`${c.id}:${c.secret}`).toString('base64') },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(h0.location).searchParams.get('code'),
+                                redirect_uri: c.redirect[0], code_verifier: r0.verifier }) });
+  assert.equal(tk.status, 200, await tk.clone().text());
+  const { access_token: at } = await tk.json();
 
   let stop = false, total = 0;
   const statuses = new Map();
@@ -67,8 +76,12 @@ test('redis stopped during a login storm: 503 pages and JSON, no crash, back wit
   assert.equal(tok.status, 503);
   assert.equal(tok.headers.get('retry-after'), '1');
   assert.equal((await tok.json()).error, 'temporarily_unavailable');
-  const ui = await fetch(`${gw.url}/userinfo`, { headers: { authorization: 'Bearer abc' } });
+  // a genuine access token cannot be checked against its revocation: 503; one that does not
+  // open is invalid whatever the store's state
+  const ui = await fetch(`${gw.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } });
   assert.equal(ui.status, 503);
+  assert.equal(ui.headers.get('retry-after'), '1');
+  assert.equal((await fetch(`${gw.url}/userinfo`, { headers: { authorization: 'Bearer abc' } })).status, 401);
   // discovery and health still answer from memory
   assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
   // the session check of the proxied path needs no store: it still answers

@@ -43,7 +43,7 @@ test('a lock list that cannot be read refuses the login (503), even when the dat
     assert.equal(r.headers.get('retry-after'), '1');
     assert.ok(waited >= 4500, `refused after the busy timeout, not before (${waited} ms)`);
     assert.ok(!r.headers.getSetCookie().some((x) => /^(__Host-)?eidgw_sso=/.test(x)), 'no SSO cookie');
-    assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [] }, 'no session, code or token');
+    assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [] }, 'no session, code or token');
     // the database is free again: the same citizen is now refused for the lock itself
     const a2 = new Agent();
     const again = await toUpstreamCallback(a2, (await authRequest(config, c)).url, LOCKED);

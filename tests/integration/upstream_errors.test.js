@@ -34,7 +34,7 @@ function assertRefused(r, status, code) {
 
 function assertNoSession(agent, snap, what) {
   assert.equal(agent.cookie(st.gw.url, 'eidgw_sso'), undefined, `${what}: no SSO cookie`);
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [] }, `${what}: no session, code or token`);
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [] }, `${what}: no session, code or token`);
 }
 
 const ID_TOKEN_FAULTS = ['bad_signature', 'alg_none', 'hs256', 'unknown_kid', 'wrong_iss', 'wrong_aud', 'expired',
@@ -183,7 +183,7 @@ test('callback replayed (same state twice): the second is flow_expired', async (
   const second = await agent.request(cb.location);
   assertRefused(second, 400, 'flow_expired');
   assert.equal((await st.sim.stats()).token, tokenCalls, 'no second redemption');
-  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], at: [] });
+  assert.deepEqual(newKeys(st.gw.db, snap), { sess: [], code: [], cux: [], atr: [] });
 });
 
 test('callback from another browser (no binding cookie): flow_expired, no session', async () => {
@@ -257,7 +257,7 @@ test("VNeID's JWKS unreachable: 503 upstream_unavailable", async () => {
     assert.equal(r.status, 503);
     assert.equal(errorCode(r.body), 'upstream_unavailable');
     assert.equal(r.location, null);
-    assert.deepEqual(newKeys(st2.gw.db, snap), { sess: [], code: [], at: [] });
+    assert.deepEqual(newKeys(st2.gw.db, snap), { sess: [], code: [], cux: [], atr: [] });
   } finally {
     await st2.stop();
   }

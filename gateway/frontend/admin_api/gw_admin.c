@@ -320,6 +320,8 @@ static void h_records(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     }
     json_t *o = json_object();
     json_object_set_new(o, "max_records", json_integer((json_int_t)gw_memkv_max(m)));
+    json_object_set_new(o, "max_bytes", json_integer((json_int_t)app->cfg->store_memory_max_bytes));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)gw_memkv_bytes(m)));
     json_t *counts = json_object();
     char *names = gw_strdup(gw_memkv_namespaces(m));
     for (char *sv = NULL, *t = strtok_r(names, " ", &sv); t; t = strtok_r(NULL, " ", &sv))

@@ -3,19 +3,28 @@
  *   portal --/authorize--> eidgw: a login for the broker (gw_broker_start)
  *   broker --complete--> a code --redirect--> portal --/token, /userinfo
  *
- * Its own records: "code" (authorization codes), "cur" (codes replayed), "at" (access
- * tokens, by hash), "lo" (a logout waiting for the citizen's confirmation). What the portal
+ * Its own records: "code" (authorization codes), "cux" (a code exchanged: its tombstone for
+ * the code's lifetime), "cur" (codes replayed), "atr" (access tokens revoked by a replay, by
+ * hash, for the token's lifetime), "lo" (a logout waiting for the citizen's confirmation).
+ * An access token is no record: it is its id (derived from the code) and what /userinfo
+ * needs, sealed (AES-256-GCM under a key of its own), so a node holds nothing per live
+ * token and any node of a cluster opens it. What the portal
  * asked for rides with the broker's login as its return handle: redirect_uri, scope,
  * state, nonce, code_challenge. */
 #include "gw_oidc_op.h"
 #include "gw_json.h"
 #include "gw_log.h"
+#include "gw_seal.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the longest access token read: an identity with the longest names and merged accounts
+ * seals to well under it */
+#define ACCESS_TOKEN_MAX 8192
 
 /* A parameter given more than once is an error for OAuth (RFC 6749 3.1). */
 static const char *dup_param(const gw_form_t *f)
@@ -277,6 +286,48 @@ static char *access_token_for(gw_ctx_t *app, const char *code)
     return at;
 }
 
+/* An access token: its id (derived from the code, for a replay to revoke it), a dot, and
+ * what /userinfo needs sealed with the id inside. malloc'd, or NULL. */
+static char *seal_access_token(gw_ctx_t *app, const char *tid, json_t *rec)
+{
+    char *text = json_dumps(rec, JSON_COMPACT);
+    char *sealed = text ? gw_seal(app->at_key, 1, text, strlen(text)) : NULL;
+    char *at = sealed ? gw_sprintf("%s.%s", tid, sealed) : NULL;
+    gw_wipe_free(text);
+    free(sealed);
+    return at;
+}
+
+/* The record an access token carries: GW_OK and *rec when it opens, names its own id and has
+ * not expired; GW_ENOTFOUND when it does not; GW_ESTORE when its revocation cannot be read. */
+static int open_access_token(gw_ctx_t *app, const char *at, json_t **rec)
+{
+    *rec = NULL;
+    const char *dot = strchr(at, '.');
+    size_t idlen = dot ? (size_t)(dot - at) : 0;
+    char *text = NULL;
+    if (!idlen || idlen > 64 || gw_seal_open(app->at_key, 1, dot + 1, &text, NULL) != GW_OK)
+        return GW_ENOTFOUND;
+    json_t *j = gw_json_parse_str(text);
+    gw_wipe_free(text);
+    const char *tid = gw_jstr(j, "tid");
+    if (!tid || strlen(tid) != idlen || memcmp(tid, at, idlen) ||
+        json_integer_value(json_object_get(j, "exp")) <= gw_now()) {
+        json_decref(j);
+        return GW_ENOTFOUND;
+    }
+    char *k = gw_sha256_b64url(tid), *revoked = NULL;
+    int rc = gw_store_get(app->store, "atr", k, &revoked);
+    free(k);
+    free(revoked);
+    if (rc != GW_ENOTFOUND) {
+        json_decref(j);
+        return rc == GW_OK ? GW_ENOTFOUND : GW_ESTORE;
+    }
+    *rec = j;
+    return GW_OK;
+}
+
 static int token_error(gw_resp_t *resp, int status, const char *error, const char *desc)
 {
     gw_error_json(resp, status, error, desc);
@@ -395,15 +446,15 @@ static void h_token(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
          * winner checks the mark after recording its token, so one of the two always sees
          * the other (the mark outlives any exchange in flight: a code's lifetime). */
         gw_store_put(app->store, "cur", key, "1", app->cfg->code_lifetime, 0);
-        char *issued = access_token_for(app, code);
-        char *issued_key = gw_sha256_b64url(issued);
-        gw_wipe_free(issued);
-        json_t *gone = NULL;
-        gw_store_get_json(app->store, "at", issued_key, 1, &gone);
-        free(issued_key);
-        if (gone) {
+        char *used = NULL;
+        if (gw_store_get(app->store, "cux", key, &used) == GW_OK) { /* it was exchanged: revoke */
+            char *issued = access_token_for(app, code);
+            char *issued_key = gw_sha256_b64url(issued);
+            gw_wipe_free(issued);
+            gw_store_put(app->store, "atr", issued_key, "1", app->cfg->token_lifetime, 0);
+            free(issued_key);
+            free(used);
             gw_log(GW_LOG_WARN, "oidc_op", "code replay: its access token was revoked", "client", cl->id, NULL);
-            json_decref(gone);
         }
         token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
         goto done;
@@ -453,18 +504,9 @@ static void h_token(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     /* RFC 8176: a legacy password login is "pwd"; VNeID's own methods are not known here */
     json_object_set_new(idc, "amr", json_pack("[s]", level == 0 ? "pwd" : "vneid"));
     gw_jset(idc, "sid", sid);
-    char *at = access_token_for(app, code);
-    char *at_key = gw_sha256_b64url(at);
-    {
-        /* at_hash: left half of SHA-256 of the access token (ES256 and RS256 both use SHA-256) */
-        unsigned char d[32];
-        gw_sha256(at, strlen(at), d);
-        char *ah = gw_b64url_encode(d, 16);
-        gw_jset(idc, "at_hash", ah);
-        free(ah);
-    }
-    char *id_token = gw_jwt_sign(app->keys, cl->token_alg, idc, "JWT");
+    char *tid = access_token_for(app, code);
     json_t *atrec = json_object();
+    gw_jset(atrec, "tid", tid);
     gw_jset(atrec, "client_id", cl->id);
     gw_jset(atrec, "scope", scope);
     gw_jset(atrec, "sid", sid);
@@ -472,16 +514,25 @@ static void h_token(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_jset(atrec, "account", gw_jstr(c, "account"));
     if (json_object_get(c, "merged"))
         json_object_set(atrec, "merged", json_object_get(c, "merged"));
-    int rc = id_token ? gw_store_put_json(app->store, "at", at_key, atrec, app->cfg->token_lifetime, 0) : GW_EINVAL;
+    json_object_set_new(atrec, "exp", json_integer(now + app->cfg->token_lifetime));
+    char *at = seal_access_token(app, tid, atrec);
+    if (at) {
+        /* at_hash: left half of SHA-256 of the access token (ES256 and RS256 both use SHA-256) */
+        unsigned char d[32];
+        gw_sha256(at, strlen(at), d);
+        char *ah = gw_b64url_encode(d, 16);
+        gw_jset(idc, "at_hash", ah);
+        free(ah);
+    }
+    char *id_token = at ? gw_jwt_sign(app->keys, cl->token_alg, idc, "JWT") : NULL;
+    /* the code's tombstone: a replay within its lifetime finds it and revokes the token */
+    int rc = id_token ? gw_store_put(app->store, "cux", key, "1", app->cfg->code_lifetime, 0) : GW_EINVAL;
     char *replayed = NULL;
     int replay_rc = rc == GW_OK ? gw_store_get(app->store, "cur", key, &replayed) : GW_ENOTFOUND;
-    if (rc == GW_OK && replay_rc == GW_OK) {
-        gw_store_del(app->store, "at", at_key);
+    if (rc == GW_OK && replay_rc == GW_OK) { /* replayed meanwhile: the token is not handed out */
         free(replayed);
         token_error(resp, 400, "invalid_grant", "code is invalid, expired or already used");
-    } else if (rc != GW_OK || replay_rc != GW_ENOTFOUND) {
-        if (rc == GW_OK) /* the replay mark could not be read: no token on a maybe */
-            gw_store_del(app->store, "at", at_key);
+    } else if (rc != GW_OK || replay_rc != GW_ENOTFOUND) { /* the replay mark could not be read: no token on a maybe */
         token_error(resp, 503, "temporarily_unavailable", NULL);
         gw_resp_header(resp, "Retry-After", "1");
     } else {
@@ -497,7 +548,7 @@ static void h_token(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     json_decref(idc);
     json_decref(atrec);
     gw_wipe_free(at);
-    free(at_key);
+    gw_wipe_free(tid);
     free(id_token);
 done:
     if (batched && gw_store_batch_end(app->store, 1) != GW_OK && resp->status == 200) {
@@ -519,14 +570,9 @@ static void h_userinfo(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!tok && req->method == GW_M_POST)
         tok = gw_form_get(&req->form, "access_token");
     json_t *rec = NULL;
-    if (tok && strlen(tok) < 256) {
-        char *k = gw_sha256_b64url(tok);
-        int rc = gw_store_get_json(app->store, "at", k, 0, &rec);
-        free(k);
-        if (rc == GW_ESTORE) {
-            busy_json(resp);
-            return;
-        }
+    if (tok && strlen(tok) <= ACCESS_TOKEN_MAX && open_access_token(app, tok, &rec) == GW_ESTORE) {
+        busy_json(resp);
+        return;
     }
     const char *sid = rec ? gw_jstr(rec, "sid") : NULL;
     if (!rec || (sid && gw_revset_has(&app->revoked, sid))) {
@@ -768,7 +814,7 @@ const gw_route_t gw_oidc_op_routes[] = {
       .inline_when = gw_sso_cookie_absent, /* no session to read: with "ar" in memory, on the I/O thread */
       .waits_upstream = authorize_may_call_popdb },
     { .methods = GW_M_POST, .path = "/token", .fn = h_token, .inline_if_local = "code cur at", .json = 1 },
-    { .methods = GW_M_GET | GW_M_POST, .path = "/userinfo", .fn = h_userinfo, .inline_if_local = "at", .json = 1 },
+    { .methods = GW_M_GET | GW_M_POST, .path = "/userinfo", .fn = h_userinfo, .inline_if_local = "atr", .json = 1 },
     { .methods = GW_M_GET | GW_M_POST,
       .path = "/logout",
       .fn = h_logout,

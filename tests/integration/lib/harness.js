@@ -258,7 +258,7 @@ export function holdWriteLock(db) {
   return { ready, release: () => { p.stdin.end('ROLLBACK;\n.quit\n'); return exited; } };
 }
 
-export function kvSnapshot(db, nss = ['sess', 'code', 'at']) {
+export function kvSnapshot(db, nss = ['sess', 'code', 'cux', 'atr']) {
   return Object.fromEntries(nss.map((ns) => [ns, new Set(kvKeys(db, ns))]));
 }
 export function newKeys(db, snap) {

@@ -1066,7 +1066,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
 {
     (void)state;
     gw_config_t *c = parse_ok(BASE);
-    assert_string_equal(c->store_memory, "ar flow code cur at err lo pxc");
+    assert_string_equal(c->store_memory, "ar flow code cux cur atr err lo pxc");
     assert_int_equal(c->store_memory_max, 1000000);
     gw_config_free(c);
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n",
@@ -1083,7 +1083,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
     expect_error(
-        t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cur at err lo pxc, or none)",
+        t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cux cur atr err lo pxc, or none)",
                line_of(t, "memory =")));
     t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
              "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");
