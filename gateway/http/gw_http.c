@@ -275,6 +275,7 @@ typedef struct conn {
 } conn_t;
 
 #define LINGER_TIMEOUT_S 2
+#define HSTS "max-age=31536000"
 
 static int idle_timeout(const gw_server_opts_t *cfg) { return cfg->idle_timeout > 0 ? cfg->idle_timeout : 30; }
 static int request_timeout(const gw_server_opts_t *cfg) { return cfg->request_timeout > 0 ? cfg->request_timeout : 20; }
@@ -409,14 +410,18 @@ static int req_target(const gw_server_opts_t *cfg, const gw_h1_head_t *h, gw_req
 {
     q->method = method_of(h);
     size_t ulen = h->tlen;
-    if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
-        return ulen > (size_t)cfg->max_uri ? 414 : 400;
+    if (!ulen || h->target[0] != '/')
+        return 400;
+    const char *qm = memchr(h->target, '?', ulen);
+    size_t plen = qm ? (size_t)(qm - h->target) : ulen;
+    if (ulen > (size_t)cfg->max_uri) { /* the path alone still picks the answer's form (JSON under /admin/) */
+        q->path = gw_strndup(h->target, plen < (size_t)cfg->max_uri ? plen : (size_t)cfg->max_uri);
+        return 414;
+    }
     char *uri = gw_strndup(h->target, ulen);
-    const char *qm = strchr(uri, '?');
-    size_t plen = qm ? (size_t)(qm - uri) : ulen;
     q->path = gw_strndup(uri, plen);
     int frag = strchr(uri, '#') != NULL;
-    q->query = gw_strdup(qm ? qm + 1 : "");
+    q->query = gw_strdup(qm ? uri + plen + 1 : "");
     free(uri);
     if (frag || gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
@@ -636,6 +641,8 @@ static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
     head_field(&h, "Content-Type", ct);
     head_field(&h, "X-Content-Type-Options", "nosniff");
     head_field(&h, "Referrer-Policy", "no-referrer");
+    if (c->io->srv->opts.hsts) /* not includeSubDomains: the portals on sub-domains decide for themselves */
+        head_field(&h, "Strict-Transport-Security", HSTS);
     if (!has_cache_control)
         head_field(&h, "Cache-Control", "no-store");
     if (!strncmp(ct, "text/html", 9)) {
@@ -833,9 +840,10 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
     if (hst == 413 && h) /* a body refused at its head: the request line still picks the answer's form */
         (void)req_build(s, c, h, "", 0, &j->req);
-    if (hst == 431 && h && h->target) {
-        /* a head too large to read: its request line still gives the page its language
-         * (?lang=) and its language switch */
+    if (hst && hst != 413 && h && h->target) {
+        /* a head too large or malformed: its request line still picks the answer's form
+         * (JSON under /admin/), and gives a page its language (?lang=) and its language
+         * switch */
         snprintf(j->req.remote, sizeof(j->req.remote), "%s", c->peer);
         if (req_target(&s->opts, h, &j->req))
             j->req.method = 0;
@@ -1072,6 +1080,29 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 
 static void on_accept(evutil_socket_t fd, short what, void *arg);
 
+/* A connection over a cap: a short 503 and a close, on the spot (no descriptor or memory
+ * held for it). What the client sent already is read first, and our side is shut down
+ * before the close: unread bytes at the close would make it a reset, and the client
+ * would lose the answer. */
+static void refuse_over_cap(gw_server_t *s, int fd)
+{
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), 0) > 0; i++)
+        ;
+    static const char busy[] = "{\"error\":\"server_busy\",\"error_description\":\"too many connections\"}";
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
+                     "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+                     http_date(), sizeof(busy) - 1, s->opts.hsts ? "Strict-Transport-Security: " HSTS "\r\n" : "");
+    struct iovec iov[2] = { { head, (size_t)n }, { (void *)busy, sizeof(busy) - 1 } };
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+    (void)!sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
 static void resume_accept(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -1121,10 +1152,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof(c->peer));
         else if (sa.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof(c->peer));
-        if (peer_take(io->srv, c->peer)) { /* over a cap: closed at once, nothing held */
+        if (peer_take(io->srv, c->peer)) { /* over a cap: a 503, closed at once, nothing held */
             event_free(ev);
             free(c);
-            close(cfd);
+            refuse_over_cap(io->srv, cfd);
             continue;
         }
         c->counted = 1;

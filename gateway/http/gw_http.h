@@ -137,6 +137,8 @@ typedef struct gw_server_opts {
      * however slowly they trickle in (0: 20); an idle keep-alive connection is closed
      * after idle_timeout (0: 30) */
     int request_timeout, idle_timeout;
+    /* the public URL is https: every answer says so (Strict-Transport-Security) */
+    int hsts;
 } gw_server_opts_t;
 
 /* What the server asks its caller. ctx is handed to every handler and hook. */

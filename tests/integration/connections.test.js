@@ -1,7 +1,7 @@
 // No one holds sockets or memory for free: a request must arrive whole within its
 // deadline however slowly it trickles in, one address may hold only so many connections,
-// and the process only so many in all. Over a cap a connection is closed at once, and the
-// gateway keeps serving everyone else.
+// and the process only so many in all. Over a cap a connection gets a short 503 and is
+// closed at once (not reset), and the gateway keeps serving everyone else.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -15,7 +15,7 @@ before(async () => {
 after(async () => { await st?.stop(); });
 
 // A connection; resolves once connected. .closedAt is set (ms since open) when the server
-// closes it; .data collects what it sent.
+// closes it; .data collects what it sent; .error is the socket's error code (ECONNRESET).
 function open(localAddress) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -23,7 +23,8 @@ function open(localAddress) {
     s.data = '';
     s.closedAt = null;
     s.on('data', (c) => { s.data += c.toString('latin1'); });
-    s.on('error', () => {});
+    s.error = null;
+    s.on('error', (e) => { s.error = e.code; });
     s.on('close', () => { s.closedAt = Date.now() - t0; });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
@@ -35,6 +36,17 @@ async function closedWithin(s, ms) {
   while (s.closedAt === null && Date.now() < until) await sleep(50);
   return s.closedAt !== null;
 }
+// Refused over a cap: a short 503 with Retry-After and Connection: close, then a close,
+// not a reset
+function assertBusy(s) {
+  assert.match(s.data, /^HTTP\/1\.1 503 /, `a 503, not a bare close: ${JSON.stringify(s.data.slice(0, 40))}`);
+  const [head, body] = s.data.split('\r\n\r\n');
+  assert.match(head, /\r\nRetry-After: 1\r\n/i);
+  assert.match(head, /\r\nConnection: close\r\n/i);
+  assert.equal(JSON.parse(body).error, 'server_busy');
+  assert.equal(s.error, null, 'closed, not reset');
+}
+
 async function healthz() {
   const r = await fetch(`${st.gw.url}/healthz`);
   assert.equal(r.status, 200);
@@ -87,7 +99,7 @@ test('one address holds at most max_connections_per_ip connections; a freed plac
   await sleep(200);
   const over = await open();
   assert.ok(await closedWithin(over, 2000), 'the 7th connection from one address is closed at once');
-  assert.equal(over.data, '');
+  assertBusy(over);
   for (const s of held) assert.equal(s.closedAt, null, 'the first six stay open');
   held.pop().destroy();
   await sleep(300);
@@ -95,6 +107,19 @@ test('one address holds at most max_connections_per_ip connections; a freed plac
   again.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.ok(await closedWithin(again, 3000));
   assert.match(again.data, /^HTTP\/1\.1 200/, 'the freed place serves a new connection');
+  for (const s of held) s.destroy();
+  await sleep(300);
+  await healthz();
+});
+
+test('over the per-address cap, a client that sent its request at once gets the 503 too', async () => {
+  const held = [];
+  for (let i = 0; i < 6; i++) held.push(await open('127.0.0.9'));
+  await sleep(200);
+  const over = await open('127.0.0.9');
+  over.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(await closedWithin(over, 2000), 'closed at once');
+  assert.match(over.data, /^HTTP\/1\.1 503 /);
   for (const s of held) s.destroy();
   await sleep(300);
   await healthz();
@@ -113,7 +138,7 @@ test('the process holds at most max_connections in all, and serves again once th
     if (s.closedAt !== null) refused = s; else held.push(s);
   }
   assert.ok(refused, 'a connection past max_connections is closed at once');
-  assert.equal(refused.data, '');
+  assertBusy(refused);
   assert.ok(held.length <= 24 && held.length >= 20, `${held.length} held open (max_connections = 24)`);
   for (const s of held) assert.equal(s.closedAt, null, 'those already open stay open');
   for (const s of held) s.destroy();
