@@ -114,6 +114,7 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
         .max_connections = fit_descriptors(cfg->max_connections),
         .max_connections_per_ip = cfg->max_connections_per_ip,
         .request_timeout = (int)cfg->request_timeout,
+        .min_body_rate = cfg->min_body_rate,
         .idle_timeout = (int)cfg->idle_timeout,
         .hsts = app->is_tls,
     };
