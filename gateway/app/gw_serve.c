@@ -16,8 +16,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* The answer to a request the server refuses: JSON for an API (its route says so, or the
- * client accepts only JSON), else the citizen's error page. */
+/* The answer to a request the server refuses: JSON for an API (its route says so, the
+ * path is under /admin/, or the client accepts only JSON), else the citizen's error page. */
 static void refusal(gw_ctx_t *app, gw_req_t *q, gw_resp_t *rp, int status, const gw_route_t *route)
 {
     const char *code = status == 413 || status == 414 || status == 431 ? "too_large"
@@ -26,7 +26,8 @@ static void refusal(gw_ctx_t *app, gw_req_t *q, gw_resp_t *rp, int status, const
                        : status == 503                                 ? "server_busy"
                                                                        : "invalid_request";
     int wants_json = q->accept && strstr(q->accept, "application/json") && !strstr(q->accept, "text/html");
-    if (wants_json || (route && route->json))
+    int admin = q->path && (!strncmp(q->path, "/admin/", 7) || !strcmp(q->path, "/admin"));
+    if (wants_json || admin || (route && route->json))
         gw_error_json(rp, status, status == 413 ? "invalid_request" : code, code);
     else
         gw_error_page(&app->page, q, rp, status, code, NULL, NULL, NULL);
@@ -113,7 +114,9 @@ gw_server_t *gw_app_start(gw_ctx_t *app, char *err, size_t errlen)
         .max_connections = fit_descriptors(cfg->max_connections),
         .max_connections_per_ip = cfg->max_connections_per_ip,
         .request_timeout = (int)cfg->request_timeout,
+        .min_body_rate = cfg->min_body_rate,
         .idle_timeout = (int)cfg->idle_timeout,
+        .hsts = app->is_tls,
     };
     gw_server_hooks_t hooks = { .ctx = app, .refusal = refusal, .ns_local = ns_local };
     static const gw_route_t *const tables[] = {

@@ -33,6 +33,7 @@ static const gw_directive_t server_dirs[] = {
     CFG("max_connections", GW_DIR_INT, max_connections, 16, 1000000, NULL, 0),
     CFG("max_connections_per_ip", GW_DIR_INT, max_connections_per_ip, 1, 1000000, NULL, 0),
     CFG("request_timeout", GW_DIR_SECONDS, request_timeout, 1, 600, NULL, 0),
+    CFG("min_body_rate", GW_DIR_SIZE, min_body_rate, 1, 1 << 30, NULL, 0),
     CFG("idle_timeout", GW_DIR_SECONDS, idle_timeout, 1, 3600, NULL, 0),
     CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0),
     { 0 },
@@ -520,7 +521,8 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->max_uri = 8 * 1024;
     c->max_connections = 4096;
     c->max_connections_per_ip = 256; /* trusted proxies are exempt: every client comes through them */
-    c->request_timeout = 20;
+    c->request_timeout = 10;
+    c->min_body_rate = 1024; /* bytes a second, after request_timeout's grace */
     c->idle_timeout = 30;
     c->session_lifetime = 8 * 3600;
     c->session_recheck = 300;

@@ -74,7 +74,8 @@ typedef struct gw_config {
     char *templates_dir;
     long max_body, max_headers, max_uri;
     int max_connections, max_connections_per_ip; /* open at once, in all / from one address */
-    long request_timeout, idle_timeout; /* seconds: a request's head and body; a kept-alive idle connection */
+    long request_timeout, idle_timeout; /* seconds: a request's head; a kept-alive idle connection */
+    long min_body_rate; /* bytes a second a body must keep up once request_timeout has passed */
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
     /* [keys] */
     char *keys_dir;

@@ -1,11 +1,12 @@
 /* HTTP/1.x request heads and chunked bodies (gw_h1.h). Strict where leniency lets two
  * readers of one request disagree (request smuggling): no folded lines, no space before
- * a field's colon, one Content-Length, no Content-Length next to Transfer-Encoding. A
- * line may end in LF alone (RFC 9112 2.2). */
+ * a field's colon, one Content-Length, no Content-Length next to Transfer-Encoding, one
+ * well-formed Host (RFC 9112 3.2). A line may end in LF alone (RFC 9112 2.2). */
 #include "gw_h1.h"
 
 #include "gw_util.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -105,13 +106,72 @@ static int field_line(const char *l, size_t n, gw_h1_head_t *h)
     return 0;
 }
 
+/* An IP-literal's inside (RFC 3986 3.2.2): an IPv6 address; IPvFuture names nothing we serve. */
+static int is_ipv6(const char *s, size_t n)
+{
+    char text[INET6_ADDRSTRLEN];
+    unsigned char addr[16];
+    if (!n || n >= sizeof(text))
+        return 0;
+    memcpy(text, s, n);
+    text[n] = 0;
+    return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+/* reg-name or IPv4address (RFC 3986 3.2.2): unreserved, sub-delims and %XX; no userinfo ('@') */
+static int is_reg_name(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || gw_hex_digit((unsigned char)s[i + 1]) < 0 || gw_hex_digit((unsigned char)s[i + 2]) < 0)
+                return 0;
+            i += 2;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     (c && strchr("-._~!$&'()*+,;=", c)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9112 3.2), port digits only; empty is allowed (a
+ * target without an authority) */
+static int host_valid(const char *v, size_t n)
+{
+    size_t end = n; /* where the uri-host ends */
+    if (n && v[0] == '[') {
+        const char *close = memchr(v, ']', n);
+        if (!close || !is_ipv6(v + 1, (size_t)(close - v) - 1))
+            return 0;
+        end = (size_t)(close - v) + 1;
+    } else {
+        const char *colon = memchr(v, ':', n);
+        end = colon ? (size_t)(colon - v) : n;
+        if (!is_reg_name(v, end))
+            return 0;
+    }
+    if (end == n)
+        return 1;
+    if (v[end] != ':')
+        return 0;
+    for (size_t i = end + 1; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* What the fields say about the body and the connection */
 static int framing(gw_h1_head_t *h)
 {
-    int te = 0;
+    int te = 0, hosts = 0;
     for (size_t k = 0; k < h->nfields; k++) {
         const gw_h1_field_t *f = &h->field[k];
-        if (token_eq(f->name, f->nlen, "content-length")) {
+        if (token_eq(f->name, f->nlen, "host")) {
+            /* one, well-formed: two readers must agree on which site a request is for */
+            if (hosts++ || !host_valid(f->value, f->vlen))
+                return -400;
+        } else if (token_eq(f->name, f->nlen, "content-length")) {
             if (!f->vlen || f->vlen > 15)
                 return -400;
             long long v = 0;
@@ -135,6 +195,8 @@ static int framing(gw_h1_head_t *h)
     }
     if (h->chunked && (h->content_length >= 0 || h->minor == 0))
         return -400;
+    if (!hosts && h->minor == 1)
+        return -400; /* HTTP/1.0 predates Host */
     return 0;
 }
 

@@ -27,8 +27,9 @@ typedef struct {
 
 /* Reads the request head at buf. Returns its length (through the empty line) when it is
  * complete, 0 when more is needed (and len is within max), or a negative HTTP status:
- * -400 malformed, -431 head longer than max or too many fields, -501 a transfer coding
- * other than chunked, -505 not HTTP/1.0 or 1.1. */
+ * -400 malformed (also: an HTTP/1.1 request without Host; more than one Host, or one
+ * that is not uri-host[:port]), -431 head longer than max or too many fields, -501 a
+ * transfer coding other than chunked, -505 not HTTP/1.0 or 1.1. */
 ssize_t gw_h1_parse_head(const char *buf, size_t len, size_t max, gw_h1_head_t *h);
 
 /* A chunked body at buf (after the head). Returns the bytes it takes (through the

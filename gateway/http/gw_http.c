@@ -132,7 +132,12 @@ typedef struct io_thread {
     struct event *listen_ev; /* on fd */
     struct event *resume_ev; /* accepting again after running out of descriptors */
     struct conn *conns; /* every open connection of this thread */
-    int64_t accept_warned; /* when "cannot accept" was last logged, s (once a minute at most) */
+    /* out of descriptors: accepting pauses, longer each time it fails again (accept_pause_ms,
+     * 0 while accepting), and the failures are counted into one warning a minute at most */
+    int accept_pause_ms;
+    long accept_failed; /* failed accepts not logged yet */
+    int64_t accept_warned; /* when that line was last logged, monotonic s; 0: never */
+    int accept_said; /* a warning went out that no "accepting again" has answered yet */
     gw_fetch_loop_t *fetch; /* outgoing calls made on this loop */
 } io_thread_t;
 
@@ -275,15 +280,19 @@ typedef struct conn {
     int processing; /* inside conn_process: do not free here */
     int gone; /* to be freed (by conn_process when inside it) */
     int counted; /* holds a place in the server's connection counts */
-    int64_t req_deadline; /* monotonic ms: the request being read must be in by then; 0: none */
+    int64_t req_deadline; /* monotonic ms: the head being read must be in by then; 0: none */
+    int64_t body_since; /* monotonic ms: the head is in, its body not yet; 0: no body pending */
+    size_t body_got; /* bytes of that body read so far */
     int rearm; /* the watch still carries a request's deadline: set the idle timeout again */
     char peer[64];
 } conn_t;
 
 #define LINGER_TIMEOUT_S 2
+#define HSTS "max-age=31536000"
 
 static int idle_timeout(const gw_server_opts_t *cfg) { return cfg->idle_timeout > 0 ? cfg->idle_timeout : 30; }
-static int request_timeout(const gw_server_opts_t *cfg) { return cfg->request_timeout > 0 ? cfg->request_timeout : 20; }
+static int request_timeout(const gw_server_opts_t *cfg) { return cfg->request_timeout > 0 ? cfg->request_timeout : 10; }
+static long min_body_rate(const gw_server_opts_t *cfg) { return cfg->min_body_rate > 0 ? cfg->min_body_rate : 1024; }
 
 static int64_t mono_ms(void)
 {
@@ -415,14 +424,18 @@ static int req_target(const gw_server_opts_t *cfg, const gw_h1_head_t *h, gw_req
 {
     q->method = method_of(h);
     size_t ulen = h->tlen;
-    if (!ulen || h->target[0] != '/' || ulen > (size_t)cfg->max_uri)
-        return ulen > (size_t)cfg->max_uri ? 414 : 400;
+    if (!ulen || h->target[0] != '/')
+        return 400;
+    const char *qm = memchr(h->target, '?', ulen);
+    size_t plen = qm ? (size_t)(qm - h->target) : ulen;
+    if (ulen > (size_t)cfg->max_uri) { /* the path alone still picks the answer's form (JSON under /admin/) */
+        q->path = gw_strndup(h->target, plen < (size_t)cfg->max_uri ? plen : (size_t)cfg->max_uri);
+        return 414;
+    }
     char *uri = gw_strndup(h->target, ulen);
-    const char *qm = strchr(uri, '?');
-    size_t plen = qm ? (size_t)(qm - uri) : ulen;
     q->path = gw_strndup(uri, plen);
     int frag = strchr(uri, '#') != NULL;
-    q->query = gw_strdup(qm ? qm + 1 : "");
+    q->query = gw_strdup(qm ? uri + plen + 1 : "");
     free(uri);
     if (frag || gw_form_parse(&q->q, q->query, strlen(q->query), 64))
         return 400;
@@ -643,6 +656,8 @@ static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
     head_field(&h, "Content-Type", ct);
     head_field(&h, "X-Content-Type-Options", "nosniff");
     head_field(&h, "Referrer-Policy", "no-referrer");
+    if (c->io->srv->opts.hsts) /* not includeSubDomains: the portals on sub-domains decide for themselves */
+        head_field(&h, "Strict-Transport-Security", HSTS);
     if (!has_cache_control)
         head_field(&h, "Cache-Control", "no-store");
     if (!strncmp(ct, "text/html", 9)) {
@@ -840,9 +855,10 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     int st = hst ? hst : req_build(s, c, h, body, blen, &j->req);
     if (hst == 413 && h) /* a body refused at its head: the request line still picks the answer's form */
         (void)req_build(s, c, h, "", 0, &j->req);
-    if (hst == 431 && h && h->target) {
-        /* a head too large to read: its request line still gives the page its language
-         * (?lang=) and its language switch */
+    if (hst && hst != 413 && h && h->target) {
+        /* a head too large or malformed: its request line still picks the answer's form
+         * (JSON under /admin/), and gives a page its language (?lang=) and its language
+         * switch */
         snprintf(j->req.remote, sizeof(j->req.remote), "%s", c->peer);
         if (req_target(&s->opts, h, &j->req))
             j->req.method = 0;
@@ -878,6 +894,24 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     }
 }
 
+/* The head is in and got bytes of its body so far: the body's clock starts now. */
+static void body_pending(conn_t *c, size_t got)
+{
+    if (!c->body_since)
+        c->body_since = mono_ms();
+    c->body_got = got;
+}
+
+/* When the request being read must be in: its head by its deadline; a body within the
+ * grace of request_timeout after its head, plus the time its bytes take at the minimum
+ * rate (a slow but steady upload is read, a trickle is not). */
+static int64_t request_due(const gw_server_opts_t *cfg, const conn_t *c)
+{
+    if (!c->body_since)
+        return c->req_deadline;
+    return c->body_since + request_timeout(cfg) * 1000L + (int64_t)(c->body_got * 1000 / (size_t)min_body_rate(cfg));
+}
+
 /* Requests read and not yet answered, one at a time. A request that cannot be read (a
  * malformed head, too large) gets its error answer and the connection closes after it. */
 static void conn_process(conn_t *c)
@@ -906,6 +940,7 @@ static void conn_process(conn_t *c)
                 err = (int)-cl;
             else if (!cl) {
                 free(decoded);
+                body_pending(c, c->in_len - (size_t)hl);
                 break;
             }
             need += (size_t)(cl > 0 ? cl : 0);
@@ -919,6 +954,7 @@ static void conn_process(conn_t *c)
                     (void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
                     c->sent_continue = 1;
                 }
+                body_pending(c, c->in_len - (size_t)hl);
                 break;
             } else {
                 blen = (size_t)h.content_length;
@@ -934,6 +970,7 @@ static void conn_process(conn_t *c)
         }
         c->keep_alive = h.keep_alive;
         c->sent_continue = 0;
+        c->body_since = 0;
         if (c->req_deadline) { /* in whole: the next request gets its own deadline, */
             c->req_deadline = 0;
             c->rearm = 1; /* and the watch goes back to the idle timeout after this one */
@@ -977,11 +1014,12 @@ static void conn_process(conn_t *c)
         int64_t now = mono_ms();
         if (!c->req_deadline)
             c->req_deadline = now + request_timeout(cfg) * 1000L;
-        if (now >= c->req_deadline) {
+        int64_t due = request_due(cfg, c);
+        if (now >= due) {
             conn_free(c); /* past its deadline: nothing of it is answered */
             return;
         }
-        conn_watch_ms(c, EV_READ, (long)(c->req_deadline - now));
+        conn_watch_ms(c, EV_READ, (long)(due - now));
     } else if (c->watching != EV_READ || c->rearm) {
         c->rearm = 0;
         conn_watch(c, EV_READ, idle_timeout(cfg));
@@ -1079,6 +1117,29 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 
 static void on_accept(evutil_socket_t fd, short what, void *arg);
 
+/* A connection over a cap: a short 503 and a close, on the spot (no descriptor or memory
+ * held for it). What the client sent already is read first, and our side is shut down
+ * before the close: unread bytes at the close would make it a reset, and the client
+ * would lose the answer. */
+static void refuse_over_cap(gw_server_t *s, int fd)
+{
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), 0) > 0; i++)
+        ;
+    static const char busy[] = "{\"error\":\"server_busy\",\"error_description\":\"too many connections\"}";
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
+                     "Content-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
+                     http_date(), sizeof(busy) - 1, s->opts.hsts ? "Strict-Transport-Security: " HSTS "\r\n" : "");
+    struct iovec iov[2] = { { head, (size_t)n }, { (void *)busy, sizeof(busy) - 1 } };
+    struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+    (void)!sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
 static void resume_accept(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -1086,6 +1147,44 @@ static void resume_accept(evutil_socket_t fd, short what, void *arg)
     io_thread_t *io = arg;
     if (io->listen_ev)
         event_add(io->listen_ev, NULL);
+}
+
+/* accept failed for want of descriptors (or memory): stop accepting for a while instead of
+ * spinning, twice as long as last time up to 2 s. The failures are counted into one
+ * warning a minute at most: a listener that flaps at the limit logs no line per retry. */
+static void accept_pause(io_thread_t *io, int err)
+{
+    int64_t now = mono_ms() / 1000;
+    io->accept_failed++;
+    if (!io->accept_warned || now - io->accept_warned >= 60) {
+        char n[24];
+        snprintf(n, sizeof(n), "%ld", io->accept_failed);
+        gw_log(GW_LOG_WARN, "http", "cannot accept connections (out of descriptors): pausing", "error", strerror(err),
+               "failed", n, NULL);
+        io->accept_warned = now;
+        io->accept_failed = 0;
+        io->accept_said = 1;
+    }
+    io->accept_pause_ms = io->accept_pause_ms ? io->accept_pause_ms * 2 : 100;
+    if (io->accept_pause_ms > 2000)
+        io->accept_pause_ms = 2000;
+    event_del(io->listen_ev);
+    struct timeval pause = { io->accept_pause_ms / 1000, (io->accept_pause_ms % 1000) * 1000 };
+    evtimer_add(io->resume_ev, &pause);
+}
+
+/* every pending connection accepted after a pause: the pause ends, and the warning, if
+ * one went out, gets its "again" with the failures since */
+static void accept_resumed(io_thread_t *io)
+{
+    if (io->accept_said) {
+        char n[24];
+        snprintf(n, sizeof(n), "%ld", io->accept_failed);
+        gw_log(GW_LOG_INFO, "http", "accepting connections again", "failed", n, NULL);
+        io->accept_failed = 0;
+        io->accept_said = 0;
+    }
+    io->accept_pause_ms = 0;
 }
 
 static void on_accept(evutil_socket_t fd, short what, void *arg)
@@ -1097,18 +1196,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
         socklen_t sl = sizeof(sa);
         int cfd = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* out of descriptors: stop accepting for a moment instead of spinning */
-                int64_t now = mono_ms() / 1000;
-                if (now - io->accept_warned >= 60) {
-                    io->accept_warned = now;
-                    gw_log(GW_LOG_WARN, "http", "cannot accept connections (out of descriptors)", "error",
-                           strerror(errno), NULL);
-                }
-                event_del(io->listen_ev);
-                struct timeval pause = { 0, 100000 };
-                evtimer_add(io->resume_ev, &pause);
-            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_pause(io, errno);
+            else if (io->accept_pause_ms && (errno == EAGAIN || errno == EWOULDBLOCK))
+                accept_resumed(io);
             return;
         }
         int one = 1;
@@ -1128,10 +1219,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof(c->peer));
         else if (sa.ss_family == AF_INET6)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof(c->peer));
-        if (peer_take(io->srv, c->peer)) { /* over a cap: closed at once, nothing held */
+        if (peer_take(io->srv, c->peer)) { /* over a cap: a 503, closed at once, nothing held */
             event_free(ev);
             free(c);
-            close(cfd);
+            refuse_over_cap(io->srv, cfd);
             continue;
         }
         c->counted = 1;
@@ -1140,7 +1231,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
             io->conns->prev = c;
         io->conns = c;
         c->watching = EV_READ;
-        event_add(ev, &(struct timeval){ idle_timeout(&c->io->srv->opts), 0 });
+        /* the first request's head is due from the accept: a connection that says nothing
+         * is held no longer than one that trickles */
+        c->req_deadline = mono_ms() + request_timeout(&io->srv->opts) * 1000L;
+        event_add(ev, &(struct timeval){ request_timeout(&io->srv->opts), 0 });
     }
 }
 

@@ -136,10 +136,15 @@ typedef struct gw_server_opts {
     /* connections open at once, in all and from one address (trusted proxies exempt);
      * beyond them a new connection is closed at once. 0: the defaults (4096, 256). */
     int max_connections, max_connections_per_ip;
-    /* a request's head and body must arrive within this many seconds of its first byte,
-     * however slowly they trickle in (0: 20); an idle keep-alive connection is closed
+    /* a request's head must arrive within this many seconds of its first byte (of the
+     * accept, for a connection's first request), however slowly it trickles in (0: 10);
+     * its body then has as long again, and beyond that must keep up min_body_rate bytes a
+     * second (0: 1024) from the end of the head; an idle keep-alive connection is closed
      * after idle_timeout (0: 30) */
     int request_timeout, idle_timeout;
+    long min_body_rate;
+    /* the public URL is https: every answer says so (Strict-Transport-Security) */
+    int hsts;
 } gw_server_opts_t;
 
 /* What the server asks its caller. ctx is handed to every handler and hook. */

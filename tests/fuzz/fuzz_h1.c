@@ -8,7 +8,9 @@
  * returned; every prefix of it short of that length reads as "more needed"; the method is
  * a token, the target has no space or control character, the version is 1.0 or 1.1;
  * field names are tokens and values hold no CR, LF or NUL; Transfer-Encoding never comes
- * with a Content-Length or with HTTP/1.0; an error is one of the documented statuses.
+ * with a Content-Length or with HTTP/1.0; an HTTP/1.1 head has exactly one Host, an
+ * HTTP/1.0 head at most one, and its value has no space, '@', '/', '?', '#' or '\\' and a
+ * port of digits only; an error is one of the documented statuses.
  * Chunked: the data decoded is never more than the cap; one byte short of the length
  * returned reads as "more needed"; the data sent again as a single chunk reads back the
  * same. */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fuzz_common.h"
 #include "gw_h1.h"
@@ -24,9 +27,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static const char *SEEDS[] = {
     "\x00GET /authorize?client_id=a&scope=openid HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: a=b\r\n\r\n",
-    "\x00POST /token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n"
+    "\x00POST /token HTTP/1.1\r\nHost: [::1]:8443\r\nContent-Type: "
+    "application/x-www-form-urlencoded\r\nContent-Length: 5\r\n"
     "Connection: close\r\nExpect: 100-continue\r\n\r\na=b&c",
-    "\x00POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "\x00POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     "\x00GET / HTTP/1.0\nConnection: keep-alive\n\n",
     "\x00GET / HTTP/1.1\r\n folded: no\r\n\r\n",
     "\x01"
@@ -60,6 +64,26 @@ static int is_token(const char *s, size_t n)
     return 1;
 }
 
+/* One Host in HTTP/1.1 (at most one in 1.0), and a value that names a site and nothing else */
+static void host(const gw_h1_head_t *h)
+{
+    size_t hosts = 0;
+    for (size_t k = 0; k < h->nfields; k++) {
+        const gw_h1_field_t *f = &h->field[k];
+        if (f->nlen != 4 || strncasecmp(f->name, "host", 4))
+            continue;
+        hosts++;
+        for (size_t i = 0; i < f->vlen; i++)
+            CHECK(!strchr(" \t@/?#\\", f->value[i]) && (unsigned char)f->value[i] < 0x7F);
+        const char *end = f->vlen && f->value[0] == '[' ? memchr(f->value, ']', f->vlen) : f->value;
+        CHECK(end != NULL);
+        const char *colon = memchr(end, ':', f->vlen - (size_t)(end - f->value));
+        for (const char *p = colon ? colon + 1 : f->value + f->vlen; p < f->value + f->vlen; p++)
+            CHECK(*p >= '0' && *p <= '9');
+    }
+    CHECK(hosts == 1 || (h->minor == 0 && hosts == 0));
+}
+
 static void head(const char *buf, size_t len)
 {
     const size_t max = 2048;
@@ -85,6 +109,7 @@ static void head(const char *buf, size_t len)
               !memchr(h.field[k].value, 0, h.field[k].vlen));
     }
     CHECK(!h.chunked || (h.content_length < 0 && h.minor == 1));
+    host(&h);
     CHECK(h.content_length >= -1);
 }
 

@@ -1,21 +1,21 @@
-// No one holds sockets or memory for free: a request must arrive whole within its
-// deadline however slowly it trickles in, one address may hold only so many connections,
-// and the process only so many in all. Over a cap a connection is closed at once, and the
-// gateway keeps serving everyone else.
+// No one holds sockets or memory for free: a request head must arrive within its
+// deadline however slowly it trickles in, a body at a minimum rate after it, one address
+// may hold only so many connections, and the process only so many in all. Over a cap a connection gets a short 503 and is
+// closed at once (not reset), and the gateway keeps serving everyone else.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startStack } from './lib/harness.js';
+import { startStack, readLog } from './lib/harness.js';
 
 let st;
 before(async () => {
   st = await startStack('conns', { server: 'request_timeout = 2s\nidle_timeout = 4s\nmax_connections = 24\n' +
-                                           'max_connections_per_ip = 6\n' });
+                                           'max_connections_per_ip = 6\nmin_body_rate = 1k\n' });
 });
 after(async () => { await st?.stop(); });
 
 // A connection; resolves once connected. .closedAt is set (ms since open) when the server
-// closes it; .data collects what it sent.
+// closes it; .data collects what it sent; .error is the socket's error code (ECONNRESET).
 function open(localAddress) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -23,7 +23,8 @@ function open(localAddress) {
     s.data = '';
     s.closedAt = null;
     s.on('data', (c) => { s.data += c.toString('latin1'); });
-    s.on('error', () => {});
+    s.error = null;
+    s.on('error', (e) => { s.error = e.code; });
     s.on('close', () => { s.closedAt = Date.now() - t0; });
     s.once('connect', () => resolve(s));
     s.once('error', reject);
@@ -35,6 +36,17 @@ async function closedWithin(s, ms) {
   while (s.closedAt === null && Date.now() < until) await sleep(50);
   return s.closedAt !== null;
 }
+// Refused over a cap: a short 503 with Retry-After and Connection: close, then a close,
+// not a reset
+function assertBusy(s) {
+  assert.match(s.data, /^HTTP\/1\.1 503 /, `a 503, not a bare close: ${JSON.stringify(s.data.slice(0, 40))}`);
+  const [head, body] = s.data.split('\r\n\r\n');
+  assert.match(head, /\r\nRetry-After: 1\r\n/i);
+  assert.match(head, /\r\nConnection: close\r\n/i);
+  assert.equal(JSON.parse(body).error, 'server_busy');
+  assert.equal(s.error, null, 'closed, not reset');
+}
+
 async function healthz() {
   const r = await fetch(`${st.gw.url}/healthz`);
   assert.equal(r.status, 200);
@@ -73,6 +85,28 @@ test('a body trickling in is cut off at request_timeout too; a whole request in 
   ok.destroy();
 });
 
+test('a body that keeps up min_body_rate is read in whole, past request_timeout', async () => {
+  // 12,000 bytes at about 4,000 a second: 3 s, past the 2 s grace but well within the rate
+  const s = await open();
+  const body = 'grant_type=authorization_code&code=' + 'c'.repeat(12000 - 35);
+  s.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+  for (let i = 0; i < body.length && s.closedAt === null; i += 400) {
+    s.write(body.slice(i, i + 400));
+    await sleep(100);
+  }
+  assert.ok(await closedWithin(s, 3000), 'answered and closed');
+  assert.match(s.data, /^HTTP\/1\.1 40[01] /, 'the request was read whole and answered');
+  assert.ok(s.closedAt > 2500, `it took longer than request_timeout (${s.closedAt} ms)`);
+});
+
+test('a connection that sends nothing is closed at request_timeout, not idle_timeout', async () => {
+  const s = await open();
+  assert.ok(await closedWithin(s, 6000), 'closed');
+  assert.ok(s.closedAt >= 1500 && s.closedAt < 3500, `closed at ${s.closedAt} ms (request_timeout 2 s, idle 4 s)`);
+  assert.equal(s.data, '');
+});
+
 test('an idle keep-alive connection is closed after idle_timeout', async () => {
   const s = await open();
   s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -87,7 +121,7 @@ test('one address holds at most max_connections_per_ip connections; a freed plac
   await sleep(200);
   const over = await open();
   assert.ok(await closedWithin(over, 2000), 'the 7th connection from one address is closed at once');
-  assert.equal(over.data, '');
+  assertBusy(over);
   for (const s of held) assert.equal(s.closedAt, null, 'the first six stay open');
   held.pop().destroy();
   await sleep(300);
@@ -95,6 +129,19 @@ test('one address holds at most max_connections_per_ip connections; a freed plac
   again.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.ok(await closedWithin(again, 3000));
   assert.match(again.data, /^HTTP\/1\.1 200/, 'the freed place serves a new connection');
+  for (const s of held) s.destroy();
+  await sleep(300);
+  await healthz();
+});
+
+test('over the per-address cap, a client that sent its request at once gets the 503 too', async () => {
+  const held = [];
+  for (let i = 0; i < 6; i++) held.push(await open('127.0.0.9'));
+  await sleep(200);
+  const over = await open('127.0.0.9');
+  over.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(await closedWithin(over, 2000), 'closed at once');
+  assert.match(over.data, /^HTTP\/1\.1 503 /);
   for (const s of held) s.destroy();
   await sleep(300);
   await healthz();
@@ -109,11 +156,13 @@ test('the process holds at most max_connections in all, and serves again once th
   let refused = null;
   for (let i = 0; i < 30 && !refused; i++) {
     const s = await from(`127.0.0.${2 + (i % 6)}`);
+    // a request answered: the connection now waits on idle_timeout, not on its first head's deadline
+    s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await sleep(60);
     if (s.closedAt !== null) refused = s; else held.push(s);
   }
   assert.ok(refused, 'a connection past max_connections is closed at once');
-  assert.equal(refused.data, '');
+  assertBusy(refused);
   assert.ok(held.length <= 24 && held.length >= 20, `${held.length} held open (max_connections = 24)`);
   for (const s of held) assert.equal(s.closedAt, null, 'those already open stay open');
   for (const s of held) s.destroy();
@@ -136,4 +185,51 @@ test('a request that came in two parts leaves its connection on the idle timeout
   for (let k = 0; k < 40 && !s.data.includes('\r\n\r\n'); k++) await sleep(50);
   assert.match(s.data, /^HTTP\/1\.1 200/, 'the next request on it is answered');
   s.destroy();
+});
+
+test('by default a request head is due within about 10 s of the connection, however it trickles', async () => {
+  const def = await startStack('conns-default');
+  try {
+    const t0 = Date.now();
+    const s = net.connect(def.gw.port, '127.0.0.1');
+    let closedAt = null;
+    s.on('error', () => {});
+    s.on('close', () => { closedAt = Date.now() - t0; });
+    await new Promise((r) => s.once('connect', r));
+    s.write('GET /healthz HTTP/1.1\r\n');
+    const drip = setInterval(() => { if (closedAt === null) s.write('X'); }, 500);
+    try {
+      while (closedAt === null && Date.now() - t0 < 15000) await sleep(100);
+    } finally { clearInterval(drip); s.destroy(); }
+    assert.ok(closedAt !== null && closedAt >= 9000 && closedAt < 11500, `closed at ${closedAt} ms`);
+  } finally { await def.stop(); }
+});
+
+test('out of descriptors: accepting pauses and backs off, one warning with a count, then serves again', async () => {
+  // 34 descriptors: the daemon uses about 25 of its own, so accept fails well before the
+  // lowered cap (16) is reached
+  const low = await startStack('conns-nofile', { wrap: ['prlimit', '--nofile=34:34', '--'],
+                                                 server: 'request_timeout = 5s\n' });
+  try {
+    const lines = (re) => readLog(low.gw.proc).split('\n').filter((l) => re.test(l)).map((l) => JSON.parse(l));
+    const held = [];
+    for (let i = 0; i < 30; i++) {
+      const s = net.connect({ port: low.gw.port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 6)}` });
+      s.on('error', () => {});
+      held.push(s);
+    }
+    await sleep(1500);
+    const warned = lines(/cannot accept connections/);
+    assert.ok(warned.length >= 1 && warned.length <= 2, `one warning per I/O thread at most (${warned.length})`);
+    assert.ok(warned.every((w) => Number(w.failed) >= 1), 'with a count');
+    for (const s of held) s.destroy();
+    await sleep(3000); /* the longest pause is 2 s */
+    const r = await fetch(`${low.gw.url}/healthz`);
+    assert.equal(r.status, 200, 'serves again');
+    await r.arrayBuffer();
+    const again = lines(/accepting connections again/);
+    assert.ok(again.length >= 1, 'says it accepts again');
+    assert.ok(again.every((a) => Number.isInteger(Number(a.failed))), 'with the failures since the warning');
+    assert.ok(lines(/cannot accept connections/).length <= 2, 'no warning per retry');
+  } finally { await low.stop(); }
 });

@@ -128,6 +128,15 @@ test('a chunked body reads like the same body with Content-Length', async () => 
   assert.equal(answers[1].status, 200, 'and the connection goes on after it');
 });
 
+test('Host as an authority: a name, an address with a port, IPv6 in brackets; HTTP/1.0 may leave it out', async () => {
+  for (const host of ['gw.example', '127.0.0.1:8080', '[::1]', '[2001:db8::1]:443', 'xn--cng-dch-v-u9a.vn']) {
+    const { answers } = await exchange([`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`]);
+    assert.deepEqual(answers.map((a) => a.status), [200], host);
+  }
+  const { answers } = await exchange(['GET /healthz HTTP/1.0\r\n\r\n']);
+  assert.deepEqual(answers.map((a) => a.status), [200], 'HTTP/1.0 without Host');
+});
+
 test('HTTP/1.0: answered, then closed', async () => {
   const { answers, closed } = await exchange(['GET /healthz HTTP/1.0\r\n\r\n']);
   assert.equal(answers.length, 1);
@@ -146,6 +155,14 @@ for (const [name, text, status] of [
   ['a request line with no version', 'GET /healthz\r\n\r\n', 400],
   ['a bad chunk size', 'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
   ['a body over the cap (Content-Length)', 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n', 413],
+  ['HTTP/1.1 without Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
+  ['two Host fields', 'GET /healthz HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n', 400],
+  ['two Host fields in HTTP/1.0', 'GET /healthz HTTP/1.0\r\nHost: x\r\nhost: y\r\n\r\n', 400],
+  ['a Host with userinfo', 'GET /healthz HTTP/1.1\r\nHost: user@127.0.0.1\r\n\r\n', 400],
+  ['a Host with a space inside', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1 evil.example\r\n\r\n', 400],
+  ['a Host whose port is not digits', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:80x\r\n\r\n', 400],
+  ['an IPv6 Host without brackets', 'GET /healthz HTTP/1.1\r\nHost: ::1\r\n\r\n', 400],
+  ['a Host with a path', 'GET /healthz HTTP/1.1\r\nHost: evil.example/x\r\n\r\n', 400],
 ]) {
   test(`${name}: ${status}, Connection: close, and the connection closes`, async () => {
     const { answers, closed } = await exchange([text, get('/healthz')], { pause: 100 });
@@ -155,3 +172,33 @@ for (const [name, text, status] of [
     assert.ok(closed, 'closed');
   });
 }
+
+test('no Strict-Transport-Security when the public URL is http', async () => {
+  for (const p of ['/healthz', '/nope', '/authorize']) {
+    const r = await fetch(`${st.gw.url}${p}`, { redirect: 'manual' });
+    await r.arrayBuffer();
+    assert.equal(r.headers.get('strict-transport-security'), null, p);
+  }
+});
+
+test('an https public URL: every answer carries Strict-Transport-Security, without includeSubDomains', async () => {
+  const tls = await startStack('http1-hsts', { publicUrl: 'https://gw.example' });
+  try {
+    const answers = [];
+    for (const p of ['/healthz', '/.well-known/openid-configuration', '/nope', '/authorize', '/admin/status']) {
+      const r = await fetch(`${tls.gw.url}${p}`, { redirect: 'manual' });
+      await r.arrayBuffer();
+      answers.push([p, r.status, r.headers.get('strict-transport-security')]);
+    }
+    const framing = await new Promise((resolve) => {
+      const s = net.connect(tls.gw.port, '127.0.0.1', () => s.write('GET /healthz HTTP/1.1\r\n\r\n'));
+      let d = '';
+      s.on('data', (c) => { d += c; });
+      s.on('close', () => resolve(d));
+      s.on('error', () => {});
+    });
+    answers.push(['no Host', Number(framing.slice(9, 12)), (framing.match(/\r\nStrict-Transport-Security: ([^\r]*)/i) || [])[1]]);
+    for (const [p, status, hsts] of answers) assert.equal(hsts, 'max-age=31536000', `${p} (${status})`);
+    assert.deepEqual(answers.map((a) => a[1]), [200, 200, 404, 400, 401, 400]);
+  } finally { await tls.stop(); }
+});

@@ -207,3 +207,68 @@ test('the 431 page (request head too large) has its language switch and honours 
     assert.equal(langSwitch(en.body), '/authorize?client_id=portal-a&lang=vi', `${size}`);
   }
 });
+
+// Under /admin/ every answer is JSON, the server's own refusals included: an operator's
+// script reads it, and no page is sent where none is read.
+function assertAdminJson(r, status, what) {
+  assert.ok(!r.closed, `${what}: an answer`);
+  assert.equal(r.status, status, what);
+  assert.match(r.headers['content-type'] || '', /^application\/json/, `${what}: ${r.body.slice(0, 80)}`);
+  assert.equal(typeof JSON.parse(r.body).error, 'string', what);
+}
+
+test('/admin/: 404, 405 (with Allow), 413, 414, 431 and 400 framing errors are JSON', async () => {
+  const host = 'Host: 127.0.0.1\r\n';
+  assertAdminJson(await raw(`GET /admin/nope HTTP/1.1\r\n${host}Connection: close\r\n\r\n`), 404, '404');
+  assertAdminJson(await raw(`GET /admin HTTP/1.1\r\n${host}Connection: close\r\n\r\n`), 404, '404 /admin');
+  for (const [m, p, allow] of [['PUT', '/admin/locks', 'POST'], ['DELETE', '/admin/links', 'GET, HEAD, POST'],
+                               ['POST', '/admin/status', 'GET, HEAD']]) {
+    const r = await raw(`${m} ${p} HTTP/1.1\r\n${host}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+    assertAdminJson(r, 405, `${m} ${p}`);
+    assert.equal(r.headers.allow, allow, `${m} ${p}: Allow`);
+  }
+  // a body over max_body (64 KB) that is read, and one refused from its head
+  for (const size of [100 * 1024, 1024 * 1024]) {
+    const head = `POST /admin/locks HTTP/1.1\r\n${host}Content-Type: application/json\r\nContent-Length: ${size}\r\n` +
+                 'Connection: close\r\n\r\n';
+    assertAdminJson(await raw(head + (size < 200 * 1024 ? 'a'.repeat(size) : '')), 413, `413 (${size} bytes)`);
+  }
+  assertAdminJson(await raw(`GET /admin/links?portal=${'a'.repeat(10 * 1024)} HTTP/1.1\r\n${host}Connection: close\r\n\r\n`),
+                  414, '414');
+  for (const size of [20 * 1024, 40 * 1024]) {
+    assertAdminJson(await raw(`GET /admin/status HTTP/1.1\r\n${host}X-Big: ${'a'.repeat(size)}\r\nConnection: close\r\n\r\n`),
+                    431, `431 (${size})`);
+  }
+  for (const [what, text] of [['no Host', 'GET /admin/status HTTP/1.1\r\n\r\n'],
+                              ['a folded line', `GET /admin/status HTTP/1.1\r\n${host}X-A: 1\r\n 2\r\n\r\n`],
+                              ['a bad escape', `GET /admin/links?portal=%zz HTTP/1.1\r\n${host}Connection: close\r\n\r\n`]]) {
+    const r = await raw(text);
+    assertAdminJson(r, 400, what);
+  }
+});
+
+test('/admin/ on a stopping server: 503 JSON with Retry-After', async () => {
+  const own = await startStack('limits-stop');
+  try {
+    const s = net.connect(own.gw.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    let d = '';
+    s.on('data', (c) => { d += c.toString('latin1'); });
+    s.on('error', () => {});
+    const ask = `GET /admin/records HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x\r\n\r\n`;
+    s.write(ask);
+    for (let k = 0; k < 100 && !d.includes('\r\n\r\n'); k++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(d, /^HTTP\/1\.1 401 /, 'served while running');
+    d = '';
+    own.gw.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    s.write(ask);
+    for (let k = 0; k < 100 && !d.includes('\r\n\r\n'); k++) await new Promise((r) => setTimeout(r, 20));
+    s.destroy();
+    const [head, body] = d.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 503 /, head);
+    assert.match(head, /\r\nRetry-After: \d+/i);
+    assert.match(head, /\r\nContent-Type: application\/json/i);
+    assert.equal(JSON.parse(body).error, 'server_busy');
+  } finally { await own.stop(); }
+});

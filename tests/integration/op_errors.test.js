@@ -199,6 +199,21 @@ test('a parameter given twice: invalid_request', async () => {
   assertNothingNew(snap, 'duplicated parameter');
 });
 
+test('a duplicated parameter: error_description names it only when it is one /authorize knows', async () => {
+  const desc = async (k, v) => {
+    const { p } = await params('portal-a');
+    p[k] = v;
+    const r = await new Agent().request(authorizeUrl(p));
+    assertRedirectError(r, p.redirect_uri, 'invalid_request', p.state);
+    return new URL(r.location).searchParams.get('error_description');
+  };
+  assert.equal(await desc('nonce', ['n1', 'n2']), "parameter 'nonce' given more than once");
+  for (const name of ['<script>alert(1)</script>', 'evil.example/phish', 'x'.repeat(300), 'ünï']) {
+    const d = await desc(name, ['1', '2']);
+    assert.equal(d, 'a parameter was given more than once', `fixed text for ${name.slice(0, 20)}`);
+  }
+});
+
 test('prompt=none with another value, or a bad max_age: invalid_request', async () => {
   const snap = kvSnapshot(st.gw.db, ['sess', 'code', 'cux', 'atr', 'ar']);
   for (const extra of [{ prompt: 'none login' }, { prompt: 'consent none' }, { max_age: '-1' }, { max_age: 'abc' },

@@ -58,22 +58,61 @@ static json_t *body_json(gw_req_t *req, gw_resp_t *resp)
 
 static const char *field(json_t *j, const char *k) { return json_string_value(json_object_get(j, k)); }
 
-/* A portal is a registered client; an ID number must pass the section 5 rules. */
-static int check_portal_id(gw_ctx_t *app, gw_resp_t *resp, const char *portal, const char *id12, const char *what)
+/* How a number given to the admin API is checked: one already stored (to unlink, re-key
+ * from, unlock) by the docs/domain.md section 3.2 rules; one new to the store also needs
+ * a province code in digits 1-3 unless the body says "born_abroad": true (digits 1-3 are
+ * then a country code): an operator's typo there would lock or link nobody. */
+enum { ID_KNOWN, ID_NEW };
+
+/* 400 with "<what><why>": both the server's own texts */
+static int id_refused(gw_resp_t *resp, const char *what, const char *why)
+{
+    char *d = gw_sprintf("%s%s", what, why);
+    gw_error_json(resp, 400, "invalid_request", d);
+    free(d);
+    return -1;
+}
+
+/* A citizen's 12-digit number, exactly as the rules write it. 0, or -1 answered. */
+static int check_id12(gw_resp_t *resp, json_t *body, const char *id12, const char *what, int which)
+{
+    gw_id_info_t info;
+    if (!id12 || gw_id_check(id12, strlen(id12), gw_id_year_now(), &info) != GW_ID_OK || info.kind != GW_ID_PERSONAL ||
+        strcmp(info.digits, id12))
+        return id_refused(resp, what, " must be a 12-digit personal identification number");
+    if (which == ID_NEW && (info.warnings & GW_ID_WARN_PLACE_UNKNOWN) &&
+        !json_is_true(json_object_get(body, "born_abroad")))
+        return id_refused(
+            resp, "%s: digits 1-3 are not a province code (for a citizen born abroad, add \"born_abroad\": true)",
+            what);
+    return 0;
+}
+
+/* A portal is a registered client; an ID number must pass the rules above. */
+static int check_portal_id(gw_ctx_t *app, gw_resp_t *resp, json_t *body, const char *portal, const char *id12,
+                           const char *what, int which)
 {
     if (!portal || !gw_config_client(app->cfg, portal)) {
         gw_error_json(resp, 400, "invalid_request", "unknown portal");
         return -1;
     }
-    gw_id_info_t info;
-    if (!id12 || gw_id_check(id12, strlen(id12), gw_id_year_now(), &info) != GW_ID_OK || info.kind != GW_ID_PERSONAL ||
-        strcmp(info.digits, id12)) {
-        char *d = gw_sprintf("%s must be a 12-digit personal identification number", what);
-        gw_error_json(resp, 400, "invalid_request", d);
-        free(d);
-        return -1;
-    }
-    return 0;
+    return check_id12(resp, body, id12, what, which);
+}
+
+/* What a lock may name: whom a login can carry (idp_vneid: 1-32 of [0-9A-Za-z-]). Twelve
+ * digits are a citizen's number by the rules above; nine are a CMND, which no login
+ * carries; anything else a foreigner's or an organisation's identifier, as VNeID gives it. */
+static int check_lock_id(gw_resp_t *resp, json_t *body, const char *id, int which)
+{
+    size_t n = id ? strlen(id) : 0, digits = n ? strspn(id, "0123456789") : 0;
+    if (n && n <= 32 && strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") == n &&
+        !(digits == n && (n == 12 || n == 9)))
+        return 0;
+    if (digits == n && n == 12)
+        return check_id12(resp, body, id, "id12", which);
+    return id_refused(resp, "id12",
+                      " must be a 12-digit personal identification number, or a foreigner's or organisation's "
+                      "identifier (1-32 of 0-9, A-Z, a-z and '-'; not a 9-digit CMND)");
 }
 
 static json_t *link_json(const gw_link_t *l)
@@ -114,7 +153,7 @@ static void h_links(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!j)
         return;
     const char *portal = field(j, "portal"), *id12 = field(j, "id12"), *acct = field(j, "account");
-    if (check_portal_id(app, resp, portal, id12, "id12") == 0) {
+    if (check_portal_id(app, resp, j, portal, id12, "id12", ID_NEW) == 0) {
         if (!acct || !*acct || strlen(acct) >= sizeof(l.account)) {
             gw_error_json(resp, 400, "invalid_request", "account is required (at most 128 bytes)");
         } else {
@@ -150,7 +189,7 @@ static void h_unlink(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     if (!j)
         return;
     const char *portal = field(j, "portal"), *id12 = field(j, "id12"), *reason = field(j, "reason");
-    if (check_portal_id(app, resp, portal, id12, "id12") == 0) {
+    if (check_portal_id(app, resp, j, portal, id12, "id12", ID_KNOWN) == 0) {
         gw_link_t l;
         int rc = gw_store_link_by_id12(app->store, portal, id12, &l);
         if (rc == GW_OK && !reason)
@@ -181,8 +220,8 @@ static void h_rekey(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     const char *portal = field(j, "portal"), *old_id = field(j, "old_id12"), *new_id = field(j, "new_id12");
     const char *reason = field(j, "reason");
-    if (check_portal_id(app, resp, portal, old_id, "old_id12") == 0 &&
-        check_portal_id(app, resp, portal, new_id, "new_id12") == 0) {
+    if (check_portal_id(app, resp, j, portal, old_id, "old_id12", ID_KNOWN) == 0 &&
+        check_portal_id(app, resp, j, portal, new_id, "new_id12", ID_NEW) == 0) {
         if (!reason) {
             gw_error_json(resp, 400, "invalid_request",
                           "a reason is required (e.g. the cancellation certificate number)");
@@ -257,8 +296,10 @@ static void h_locks(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
         return;
     const char *id12 = field(j, "id12"), *reason = field(j, "reason");
     int remove = !strcmp(req->path, "/admin/locks/remove");
-    if (!id12 || !*id12 || strlen(id12) > 32) {
+    if (!id12 || !*id12) {
         gw_error_json(resp, 400, "invalid_request", "id12 is required");
+    } else if (check_lock_id(resp, j, id12, remove ? ID_KNOWN : ID_NEW)) {
+        /* answered */
     } else if (!remove && (!reason || !gw_list_has(LOCK_REASONS, reason))) {
         char *d = gw_sprintf("reason must be one of: %s", LOCK_REASONS);
         gw_error_json(resp, 400, "invalid_request", d);

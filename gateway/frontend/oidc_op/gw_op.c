@@ -26,6 +26,24 @@
  * seals to well under it */
 #define ACCESS_TOKEN_MAX 8192
 
+/* The parameters /authorize reads: a duplicated one is named in the error, any other is
+ * not (its name is the client's, and is never echoed). */
+static const char *const AUTHORIZE_PARAMS[] = { "client_id",     "redirect_uri",   "response_type",
+                                                "response_mode", "scope",          "state",
+                                                "nonce",         "code_challenge", "code_challenge_method",
+                                                "prompt",        "max_age",        "login_hint",
+                                                "ui_locales",    "acr_values",     "request",
+                                                "request_uri",   "lang",           NULL };
+
+/* The error's text for a duplicated parameter: fixed, naming only a parameter we know. */
+static char *dup_text(const char *dup)
+{
+    for (const char *const *k = AUTHORIZE_PARAMS; *k; k++)
+        if (!strcmp(*k, dup))
+            return gw_sprintf("parameter '%s' given more than once", *k);
+    return gw_strdup("a parameter was given more than once");
+}
+
 /* A parameter given more than once is an error for OAuth (RFC 6749 3.1). */
 static const char *dup_param(const gw_form_t *f)
 {
@@ -100,7 +118,7 @@ static void h_authorize(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     const char *state = gw_form_get(p, "state");
     const char *dup = dup_param(p);
     if (dup) {
-        char *d = gw_sprintf("parameter '%s' given more than once", dup);
+        char *d = dup_text(dup);
         redirect_error(app, resp, redirect_uri, state, "invalid_request", d, cl->id);
         free(d);
         return;

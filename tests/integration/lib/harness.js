@@ -76,12 +76,13 @@ export function defaultClients(port) {
   ];
 }
 
+// publicUrl: the issuer, when not the listener's own http URL (an https one behind a TLS proxy)
 export function configText({ gwPort, dir, upstream, clients, extra = '', store, extraClient = {}, server = '',
-                             session = '' }) {
+                             session = '', publicUrl }) {
   const u = upstream;
   let s = `[server]
 listen = 127.0.0.1:${gwPort}
-public_url = http://127.0.0.1:${gwPort}
+public_url = ${publicUrl || `http://127.0.0.1:${gwPort}`}
 io_threads = 2
 ${/^workers\s*=/m.test(server) ? '' : 'workers = 4\n'}templates = ${ROOT}/templates
 ${server}
@@ -175,7 +176,9 @@ export async function startGateway(opts) {
   const gwPort = opts.gwPort;
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
-  const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
+  // wrap: a command the daemon runs under (e.g. prlimit, for a low descriptor limit)
+  const [cmd, ...args] = [...(opts.wrap || []), EIDGW_BIN, 'serve', '-c', conf];
+  const proc = run('eidgw', cmd, args, { dir });
   const url = `http://127.0.0.1:${gwPort}`;
   // a daemon under ASan with full stack unwinding (tools/test.sh) and several SAML portals
   // (each one's metadata read by lasso at start) takes some 20 s to listen
@@ -186,7 +189,7 @@ export async function startGateway(opts) {
 
 // The usual stack: VNeID simulator + eidgw with the default clients.
 export async function startStack(name, { clients, extra, upstreamOverrides = {}, store, extraClient, server,
-                                          samlKey, simArgs, session } = {}) {
+                                          samlKey, simArgs, session, publicUrl, wrap } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `eidgw-${name}-`));
   const gwPort = await freePort();
   const port = { a: await freePort(), b: await freePort() };
@@ -194,7 +197,7 @@ export async function startStack(name, { clients, extra, upstreamOverrides = {},
                                   typeof simArgs === 'function' ? simArgs(dir) : simArgs);
   const cl = clients || defaultClients(port);
   const gw = await startGateway({ dir, gwPort, clients: cl, extra, store, extraClient, server, samlKey, session,
-                                  upstream: { ...sim.upstream, ...upstreamOverrides } });
+                                  publicUrl, wrap, upstream: { ...sim.upstream, ...upstreamOverrides } });
   const procs = [sim.proc, gw.proc];
   return {
     dir, gw, sim, clients: Object.fromEntries(cl.map((c) => [c.id, c])), port, procs,

@@ -1,7 +1,7 @@
 /* Unit tests for gw_h1, the request reader of the I/O threads: request lines, fields,
  * the limits on a head, the framing rules that keep two readers of one request from
  * disagreeing (one Content-Length, none next to Transfer-Encoding, no folded lines, no
- * space before a colon), chunked bodies, and requests one after another in one buffer. */
+ * space before a colon, one well-formed Host), chunked bodies, and requests one after another in one buffer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,7 +77,7 @@ static void test_simple_get_is_read_whole(void **state)
 static void test_head_length_stops_at_the_empty_line(void **state)
 {
     (void)state;
-    const char *s = "POST /token HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    const char *s = "POST /token HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc";
     assert_int_equal(parse(s), (ssize_t)(strlen(s) - 3));
     assert_int_equal(g_h.content_length, 3);
     assert_span(g_h.method, g_h.mlen, "POST");
@@ -95,16 +95,16 @@ static void test_lines_may_end_in_lf_alone(void **state)
 static void test_empty_lines_before_a_request_are_skipped(void **state)
 {
     (void)state;
-    const char *s = "\r\n\r\nGET /x HTTP/1.1\r\n\r\n";
+    const char *s = "\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\n\r\n";
     assert_int_equal(parse(s), (ssize_t)strlen(s));
     assert_span(g_h.target, g_h.tlen, "/x");
-    assert_int_equal(g_h.nfields, 0);
+    assert_int_equal(g_h.nfields, 1);
 }
 
 static void test_field_values_lose_surrounding_white_space_only(void **state)
 {
     (void)state;
-    const char *s = "GET / HTTP/1.1\r\nX-A: \t one  two \t\r\nX-Empty:\r\nX-Tab: a\tb\r\n\r\n";
+    const char *s = "GET / HTTP/1.1\r\nHost: h\r\nX-A: \t one  two \t\r\nX-Empty:\r\nX-Tab: a\tb\r\n\r\n";
     assert_int_equal(parse(s), (ssize_t)strlen(s));
     assert_field("X-A", "one  two");
     assert_field("x-empty", "");
@@ -114,7 +114,7 @@ static void test_field_values_lose_surrounding_white_space_only(void **state)
 static void test_field_lookup_is_case_insensitive_and_finds_the_first(void **state)
 {
     (void)state;
-    assert_true(parse("GET / HTTP/1.1\r\nCookie: a=1\r\ncookie: b=2\r\n\r\n") > 0);
+    assert_true(parse("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\ncookie: b=2\r\n\r\n") > 0);
     assert_field("COOKIE", "a=1");
     assert_null(field("Cookies"));
     assert_null(field("Cooki"));
@@ -139,22 +139,22 @@ static void test_keep_alive_follows_version_and_connection(void **state)
     assert_int_equal(g_h.keep_alive, 0);
     assert_true(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") > 0);
     assert_int_equal(g_h.keep_alive, 1);
-    assert_true(parse("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n") > 0);
+    assert_true(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n") > 0);
     assert_int_equal(g_h.keep_alive, 1);
-    assert_true(parse("GET / HTTP/1.1\r\nConnection: upgrade, CLOSE\r\n\r\n") > 0);
+    assert_true(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade, CLOSE\r\n\r\n") > 0);
     assert_int_equal(g_h.keep_alive, 0);
-    assert_true(parse("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n") > 0);
+    assert_true(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n") > 0);
     assert_int_equal(g_h.keep_alive, 1); /* a token, not a prefix */
 }
 
 static void test_expect_continue_only_in_http_1_1(void **state)
 {
     (void)state;
-    assert_true(parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n") > 0);
     assert_int_equal(g_h.expect_continue, 1);
     assert_true(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n") > 0);
     assert_int_equal(g_h.expect_continue, 0);
-    assert_true(parse("POST / HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n") > 0);
     assert_int_equal(g_h.expect_continue, 0);
 }
 
@@ -178,17 +178,17 @@ static void test_malformed_request_lines_are_400(void **state)
     static const char *const bad[] = {
         "GET /\r\n\r\n", /* no version */
         "GET\r\n\r\n",
-        "GET  / HTTP/1.1\r\n\r\n", /* two spaces */
-        "GET /  HTTP/1.1\r\n\r\n",
-        " GET / HTTP/1.1\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", /* two spaces */
+        "GET /  HTTP/1.1\r\nHost: h\r\n\r\n",
+        " GET / HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET / HTTP/1.1 \r\n\r\n", /* trailing space */
-        "GET\t/ HTTP/1.1\r\n\r\n",
-        "G@T / HTTP/1.1\r\n\r\n", /* not a token */
-        "GET /a\x7f HTTP/1.1\r\n\r\n", /* DEL in the target */
-        "GET /a\x01 HTTP/1.1\r\n\r\n",
-        "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", /* raw UTF-8 in the target */
+        "GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "G@T / HTTP/1.1\r\nHost: h\r\n\r\n", /* not a token */
+        "GET /a\x7f HTTP/1.1\r\nHost: h\r\n\r\n", /* DEL in the target */
+        "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", /* raw UTF-8 in the target */
         "GET / HTTP/1.1\r\r\n\r\n", /* a bare CR */
-        "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", /* more than 8 empty-line bytes */
+        "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", /* more than 8 empty-line bytes */
     };
     ASSERT_ALL_400(bad);
 }
@@ -205,8 +205,8 @@ static void test_a_lone_empty_line_is_a_bad_request_line(void **state)
 static void test_obs_fold_is_refused(void **state)
 {
     (void)state;
-    assert_int_equal(parse("GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n"), -400);
-    assert_int_equal(parse("GET / HTTP/1.1\r\nX-A: one\r\n\ttwo\r\n\r\n"), -400);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n\r\n"), -400);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n\ttwo\r\n\r\n"), -400);
     /* a first field line that starts with white space */
     assert_int_equal(parse("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), -400);
 }
@@ -216,12 +216,13 @@ static void test_malformed_field_lines_are_400(void **state)
     (void)state;
     static const char *const bad[] = {
         "GET / HTTP/1.1\r\nHost : a\r\n\r\n", /* space before the colon */
-        "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",   "GET / HTTP/1.1\r\nHost a\r\n\r\n", /* no colon */
-        "GET / HTTP/1.1\r\n: a\r\n\r\n", /* no name */
-        "GET / HTTP/1.1\r\nX(y): a\r\n\r\n", /* not a token */
-        "GET / HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", /* a control character */
-        "GET / HTTP/1.1\r\nX-A: a\rz\r\n\r\n", /* a bare CR inside */
-        "GET / HTTP/1.1\r\nX-A: a\x7fz\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost a\r\n\r\n", /* no colon */
+        "GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n", /* no name */
+        "GET / HTTP/1.1\r\nHost: h\r\nX(y): a\r\n\r\n", /* not a token */
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01z\r\n\r\n", /* a control character */
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rz\r\n\r\n", /* a bare CR inside */
+        "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7fz\r\n\r\n",
     };
     ASSERT_ALL_400(bad);
 }
@@ -229,7 +230,7 @@ static void test_malformed_field_lines_are_400(void **state)
 static void test_nul_byte_in_a_value_is_400(void **state)
 {
     (void)state;
-    static const char s[] = "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n";
+    static const char s[] = "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n";
     assert_int_equal(gw_h1_parse_head(s, sizeof(s) - 1, MAX, &g_h), -400);
 }
 
@@ -237,8 +238,8 @@ static char *head_with_fields(size_t n)
 {
     gw_buf_t b;
     gw_buf_init(&b, 0);
-    gw_buf_adds(&b, "GET / HTTP/1.1\r\n");
-    for (size_t i = 0; i < n; i++)
+    gw_buf_adds(&b, "GET / HTTP/1.1\r\nHost: h\r\n"); /* the first of the n fields */
+    for (size_t i = 1; i < n; i++)
         gw_buf_printf(&b, "X-%zu: v\r\n", i);
     gw_buf_adds(&b, "\r\n");
     return gw_buf_steal(&b);
@@ -251,6 +252,7 @@ static void test_field_count_is_capped(void **state)
     assert_int_equal(parse(ok), (ssize_t)strlen(ok));
     assert_int_equal(g_h.nfields, GW_H1_MAX_HEADERS);
     assert_field("X-99", "v");
+    assert_field("Host", "h");
     assert_int_equal(parse(over), -431);
     free(ok);
     free(over);
@@ -267,9 +269,61 @@ static void test_head_size_is_capped_at_max(void **state)
     assert_int_equal(gw_h1_parse_head(s, n - 2, n - 2, &g_h), 0);
     assert_int_equal(gw_h1_parse_head(s, n - 2, n - 3, &g_h), -431);
     /* a request line alone longer than max */
-    char *longline = gw_sprintf("GET /%0*d HTTP/1.1\r\n\r\n", 200, 0);
+    char *longline = gw_sprintf("GET /%0*d HTTP/1.1\r\nHost: h\r\n\r\n", 200, 0);
     assert_int_equal(gw_h1_parse_head(longline, strlen(longline), 100, &g_h), -431);
     free(longline);
+}
+
+/* ------------------------------------------------------------------ Host */
+
+static void test_host_is_needed_once_in_http_1_1(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("GET / HTTP/1.1\r\n\r\n"), -400);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), -400);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), -400);
+    /* HTTP/1.0 predates Host: none is fine, two are not */
+    assert_true(parse("GET / HTTP/1.0\r\n\r\n") > 0);
+    assert_int_equal(parse("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"), -400);
+}
+
+static void test_host_values_that_are_an_authority_are_read(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "gw.example",    "gw.example:8443",      "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8080",
+        "[2001:db8::1]", "xn--cng-dch-v-u9a.vn", "a%41b",     "a_b~c",        "host:", "", /* empty: no authority */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+        char *s = gw_sprintf("GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        if (parse(s) != (ssize_t)strlen(s))
+            fail_msg("Host: %s refused", good[i]);
+        free(s);
+    }
+}
+
+static void test_host_values_that_are_not_an_authority_are_400(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "GET / HTTP/1.1\r\nHost: user@gw.example\r\n\r\n", /* userinfo */
+        "GET / HTTP/1.1\r\nHost: gw.example:80x\r\n\r\n", /* port not digits */
+        "GET / HTTP/1.1\r\nHost: gw.example:80:81\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: gw example\r\n\r\n", /* a space */
+        "GET / HTTP/1.1\r\nHost: gw\texample\r\n\r\n", /* a tab */
+        "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", /* IPv6 outside brackets */
+        "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [gw.example]\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: gw.example/x\r\n\r\n", /* a path */
+        "GET / HTTP/1.1\r\nHost: gw.example?x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a%4\r\n\r\n", /* a broken escape */
+        "GET / HTTP/1.1\r\nHost: a%zzb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: gw.example\\evil\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: \xc3\xa9.vn\r\n\r\n", /* raw UTF-8 */
+        "GET / HTTP/1.0\r\nHost: a b\r\n\r\n", /* malformed in HTTP/1.0 too */
+    };
+    ASSERT_ALL_400(bad);
 }
 
 /* ------------------------------------------------------------------ body framing */
@@ -277,20 +331,20 @@ static void test_head_size_is_capped_at_max(void **state)
 static void test_content_length_is_read_strictly(void **state)
 {
     (void)state;
-    assert_true(parse("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") > 0);
     assert_int_equal(g_h.content_length, 0);
-    assert_true(parse("POST / HTTP/1.1\r\nContent-Length: 999999999999999\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 999999999999999\r\n\r\n") > 0);
     assert_int_equal(g_h.content_length, 999999999999999LL);
-    assert_true(parse("POST / HTTP/1.1\r\ncontent-length:  12 \r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\ncontent-length:  12 \r\n\r\n") > 0);
     assert_int_equal(g_h.content_length, 12);
     static const char *const bad[] = {
-        "POST / HTTP/1.1\r\nContent-Length: 1000000000000000\r\n\r\n", /* 16 digits */
-        "POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000000000000\r\n\r\n", /* 16 digits */
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0x10\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n",
     };
     ASSERT_ALL_400(bad);
 }
@@ -298,35 +352,39 @@ static void test_content_length_is_read_strictly(void **state)
 static void test_duplicate_content_length_must_agree(void **state)
 {
     (void)state;
-    assert_true(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n") > 0);
     assert_int_equal(g_h.content_length, 5);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), -400);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 10\r\n\r\n"), -400);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), -400);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\ncontent-length: 10\r\n\r\n"), -400);
 }
 
 static void test_transfer_encoding_chunked_only(void **state)
 {
     (void)state;
-    assert_true(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n") > 0);
     assert_int_equal(g_h.chunked, 1);
     assert_int_equal(g_h.content_length, -1);
-    assert_true(parse("POST / HTTP/1.1\r\ntransfer-encoding: Chunked\r\n\r\n") > 0);
+    assert_true(parse("POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: Chunked\r\n\r\n") > 0);
     assert_int_equal(g_h.chunked, 1);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), -501);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), -501);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), -501);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"), -501);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), -501);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), -501);
     /* a second Transfer-Encoding field, whatever it says */
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
-                     -400);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"), -400);
+    assert_int_equal(
+        parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"), -400);
+    assert_int_equal(
+        parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n"), -400);
 }
 
 static void test_transfer_encoding_with_content_length_is_400(void **state)
 {
     (void)state;
-    assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"), -400);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"), -400);
-    assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"), -400);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+                     -400);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+                     -400);
+    assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+                     -400);
 }
 
 static void test_chunked_in_http_1_0_is_400(void **state)
@@ -340,8 +398,8 @@ static void test_chunked_in_http_1_0_is_400(void **state)
 static void test_requests_one_after_another_are_read_one_at_a_time(void **state)
 {
     (void)state;
-    const char *one = "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\n";
-    const char *two = "GET /b HTTP/1.1\r\n\r\n";
+    const char *one = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n";
+    const char *two = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
     char *all = gw_sprintf("%sxy%s", one, two);
     size_t len = strlen(all);
     ssize_t n = gw_h1_parse_head(all, len, MAX, &g_h);
@@ -395,7 +453,7 @@ static void test_chunked_body_stops_before_the_next_request(void **state)
 {
     (void)state;
     const char *body = "2\r\nok\r\n0\r\n\r\n";
-    char *s = gw_sprintf("%sGET / HTTP/1.1\r\n\r\n", body);
+    char *s = gw_sprintf("%sGET / HTTP/1.1\r\nHost: h\r\n\r\n", body);
     assert_int_equal(chunked(s, sizeof(g_out)), (ssize_t)strlen(body));
     assert_int_equal(g_outlen, 2);
     free(s);
@@ -476,6 +534,9 @@ int main(void)
         cmocka_unit_test(test_nul_byte_in_a_value_is_400),
         cmocka_unit_test(test_field_count_is_capped),
         cmocka_unit_test(test_head_size_is_capped_at_max),
+        cmocka_unit_test(test_host_is_needed_once_in_http_1_1),
+        cmocka_unit_test(test_host_values_that_are_an_authority_are_read),
+        cmocka_unit_test(test_host_values_that_are_not_an_authority_are_400),
         cmocka_unit_test(test_content_length_is_read_strictly),
         cmocka_unit_test(test_duplicate_content_length_must_agree),
         cmocka_unit_test(test_transfer_encoding_chunked_only),

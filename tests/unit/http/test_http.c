@@ -353,7 +353,7 @@ static void test_head_has_the_length_and_no_body(void **state)
 {
     fixture_t *f = *state;
     client_t *c = client_open(f);
-    sends(c, "HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+    sends(c, "HEAD /hello HTTP/1.1\r\nHost: h\r\n\r\nGET /hello HTTP/1.1\r\nHost: h\r\n\r\n");
     answer_t a = read_answer(c, 1);
     assert_int_equal(a.status, 200);
     assert_field_is(&a, "Content-Length", "5");
@@ -368,7 +368,7 @@ static void test_head_has_the_length_and_no_body(void **state)
 static void test_unknown_path_is_404_through_the_hook(void **state)
 {
     fixture_t *f = *state;
-    answer_t a = exchange(f, "GET /nowhere?x=1 HTTP/1.1\r\n\r\n");
+    answer_t a = exchange(f, "GET /nowhere?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_int_equal(a.status, 404);
     assert_int_equal(g_refused.calls, 1);
     assert_int_equal(g_refused.status, 404);
@@ -383,7 +383,7 @@ static void test_unknown_path_is_404_through_the_hook(void **state)
 static void test_wrong_method_is_405_with_allow(void **state)
 {
     fixture_t *f = *state;
-    answer_t a = exchange(f, "POST /hello HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    answer_t a = exchange(f, "POST /hello HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
     assert_int_equal(a.status, 405);
     assert_field_is(&a, "Allow", "GET, HEAD");
     assert_int_equal(g_refused.status, 405);
@@ -391,7 +391,7 @@ static void test_wrong_method_is_405_with_allow(void **state)
     assert_int_equal(g_refused.json, 0);
     answer_cleanup(&a);
 
-    a = exchange(f, "GET /api HTTP/1.1\r\n\r\n");
+    a = exchange(f, "GET /api HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_int_equal(a.status, 405);
     assert_field_is(&a, "Allow", "POST");
     assert_int_equal(g_refused.calls, 2);
@@ -400,7 +400,7 @@ static void test_wrong_method_is_405_with_allow(void **state)
     assert_string_equal(a.body, "{\"error\":\"refused\"}");
     answer_cleanup(&a);
 
-    a = exchange(f, "DELETE /echo HTTP/1.1\r\n\r\n");
+    a = exchange(f, "DELETE /echo HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_int_equal(a.status, 405);
     assert_field_is(&a, "Allow", "GET, HEAD, POST");
     answer_cleanup(&a);
@@ -410,26 +410,26 @@ static void test_handlers_run_on_the_pool_their_route_names(void **state)
 {
     fixture_t *f = *state;
     expect(f,
-           "POST /echo HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+           "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\n"
            "Content-Length: 9\r\n\r\na=x%20y&b",
            200, "local|0|a=x y|a=x%20y&b");
-    expect(f, "POST /echo-upstream HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 200, "upstream|0|a=-|abc");
-    expect(f, "POST /api?q=%C3%A9 HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 200, "{\"q\":\"\xc3\xa9\"}");
+    expect(f, "POST /echo-upstream HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", 200, "upstream|0|a=-|abc");
+    expect(f, "POST /api?q=%C3%A9 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", 200, "{\"q\":\"\xc3\xa9\"}");
     assert_int_equal(g_refused.calls, 0);
 }
 
 static void test_bad_form_body_and_bad_query_are_400(void **state)
 {
     fixture_t *f = *state;
-    answer_t a = exchange(f, "POST /echo HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    answer_t a = exchange(f, "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                              "Content-Length: 4\r\n\r\na=%G");
     assert_int_equal(a.status, 400);
     assert_int_equal(g_refused.status, 400);
     assert_string_equal(g_refused.path, "/echo");
     answer_cleanup(&a);
-    expect(f, "GET /echo?a=%zz HTTP/1.1\r\n\r\n", 400, NULL);
-    expect(f, "GET /echo#frag HTTP/1.1\r\n\r\n", 400, NULL);
-    expect(f, "GET echo HTTP/1.1\r\n\r\n", 400, NULL); /* not an origin-form target */
+    expect(f, "GET /echo?a=%zz HTTP/1.1\r\nHost: h\r\n\r\n", 400, NULL);
+    expect(f, "GET /echo#frag HTTP/1.1\r\nHost: h\r\n\r\n", 400, NULL);
+    expect(f, "GET echo HTTP/1.1\r\nHost: h\r\n\r\n", 400, NULL); /* not an origin-form target */
     assert_int_equal(g_refused.calls, 4);
 }
 
@@ -440,7 +440,7 @@ static char *post_of(const char *path, size_t blen)
     char *body = gw_xmalloc(blen + 1);
     memset(body, 'x', blen);
     body[blen] = 0;
-    char *r = gw_sprintf("POST %s HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", path, blen, body);
+    char *r = gw_sprintf("POST %s HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n\r\n%s", path, blen, body);
     free(body);
     return r;
 }
@@ -460,7 +460,7 @@ static void test_body_over_max_body_is_413_through_the_hook(void **state)
     assert_string_equal(a.body, "{\"error\":\"refused\"}");
     answer_cleanup(&a);
     /* read whole and refused: the connection can go on */
-    sends(c, "GET /hello HTTP/1.1\r\n\r\n");
+    sends(c, "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n");
     a = read_answer(c, 0);
     assert_int_equal(a.status, 200);
     answer_cleanup(&a);
@@ -472,7 +472,7 @@ static void test_body_over_max_body_is_413_through_the_hook(void **state)
 static void test_huge_content_length_is_413_and_closes(void **state)
 {
     fixture_t *f = *state;
-    expect_closing(f, "POST /api HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", 413);
+    expect_closing(f, "POST /api HTTP/1.1\r\nHost: h\r\nContent-Length: 999999999\r\n\r\n", 413);
     assert_int_equal(g_refused.status, 413);
 }
 
@@ -483,7 +483,7 @@ static void test_fields_over_max_headers_are_431(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     /* over max_headers, within the head's cap: built and refused through the hook */
-    char *req = gw_sprintf("GET /hello HTTP/1.1\r\nX-Big: %s\r\n\r\n", big);
+    char *req = gw_sprintf("GET /hello HTTP/1.1\r\nHost: h\r\nX-Big: %s\r\n\r\n", big);
     answer_t a = exchange(f, req);
     assert_int_equal(a.status, 431);
     assert_int_equal(g_refused.status, 431);
@@ -491,7 +491,7 @@ static void test_fields_over_max_headers_are_431(void **state)
     answer_cleanup(&a);
     free(req);
     /* a head beyond the cap: refused as it is read, and the connection closes */
-    req = gw_sprintf("GET /hello HTTP/1.1\r\nX-1: %s\r\nX-2: %s\r\nX-3: %s\r\n\r\n", big, big, big);
+    req = gw_sprintf("GET /hello HTTP/1.1\r\nHost: h\r\nX-1: %s\r\nX-2: %s\r\nX-3: %s\r\n\r\n", big, big, big);
     expect_closing(f, req, 431);
     free(req);
 }
@@ -499,7 +499,7 @@ static void test_fields_over_max_headers_are_431(void **state)
 static void test_uri_over_max_uri_is_414(void **state)
 {
     fixture_t *f = *state;
-    char *req = gw_sprintf("GET /hello?x=%0*d HTTP/1.1\r\n\r\n", MAX_URI, 0);
+    char *req = gw_sprintf("GET /hello?x=%0*d HTTP/1.1\r\nHost: h\r\n\r\n", MAX_URI, 0);
     answer_t a = exchange(f, req);
     assert_int_equal(a.status, 414);
     assert_int_equal(g_refused.status, 414);
@@ -510,12 +510,14 @@ static void test_uri_over_max_uri_is_414(void **state)
 static void test_malformed_head_is_400_and_closes(void **state)
 {
     fixture_t *f = *state;
-    expect_closing(
-        f, "GET /hello HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nGET /hello HTTP/1.1\r\n\r\n", 400);
+    expect_closing(f,
+                   "GET /hello HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nGET /hello "
+                   "HTTP/1.1\r\nHost: h\r\n\r\n",
+                   400);
     assert_int_equal(g_refused.calls, 1); /* the request after it was not read */
 
     expect(f, "GET /hello HTTP/2.0\r\n\r\n", 505, NULL);
-    expect(f, "POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, NULL);
+    expect(f, "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501, NULL);
 }
 
 /* ------------------------------------------------------------------ bodies */
@@ -524,7 +526,7 @@ static void test_chunked_body_reaches_the_handler_decoded(void **state)
 {
     fixture_t *f = *state;
     expect(f,
-           "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
            "3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n",
            200, "local|0|a=-|abcdefg");
 }
@@ -533,7 +535,7 @@ static void test_expect_continue_gets_100_before_the_body(void **state)
 {
     fixture_t *f = *state;
     client_t *c = client_open(f);
-    sends(c, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+    sends(c, "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     while (c->len < sizeof(cont) - 1)
         assert_true(fill(c) > 0);
@@ -551,7 +553,7 @@ static void test_body_in_pieces_is_waited_for(void **state)
 {
     fixture_t *f = *state;
     client_t *c = client_open(f);
-    sends(c, "POST /echo HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc");
+    sends(c, "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabc");
     usleep(50000);
     sends(c, "def");
     answer_t a = read_answer(c, 0);
@@ -567,7 +569,7 @@ static void test_keep_alive_serves_requests_one_after_another(void **state)
     fixture_t *f = *state;
     client_t *c = client_open(f);
     for (int i = 0; i < 3; i++) {
-        sends(c, "GET /hello HTTP/1.1\r\n\r\n");
+        sends(c, "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n");
         answer_t a = read_answer(c, 0);
         assert_int_equal(a.status, 200);
         assert_string_equal(a.body, "hello");
@@ -585,11 +587,11 @@ static void test_pipelined_requests_are_answered_in_order(void **state)
 {
     fixture_t *f = *state;
     client_t *c = client_open(f);
-    sends(c, "POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none"
-             "GET /hello HTTP/1.1\r\n\r\n"
-             "POST /echo-upstream HTTP/1.1\r\nContent-Length: 5\r\n\r\nthree"
-             "GET /nowhere HTTP/1.1\r\n\r\n"
-             "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+    sends(c, "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\none"
+             "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n"
+             "POST /echo-upstream HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nthree"
+             "GET /nowhere HTTP/1.1\r\nHost: h\r\n\r\n"
+             "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     static const char *const want[] = { "local|0|a=-|one", "hello", "upstream|0|a=-|three", "<p>refused</p>", "hello" };
     for (size_t i = 0; i < 5; i++) {
         answer_t a = read_answer(c, 0);
@@ -603,7 +605,7 @@ static void test_pipelined_requests_are_answered_in_order(void **state)
 static void test_connection_close_and_http_1_0_close_after_the_answer(void **state)
 {
     fixture_t *f = *state;
-    expect_closing(f, "GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n", 200);
+    expect_closing(f, "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 200);
     expect_closing(f, "GET /hello HTTP/1.0\r\n\r\n", 200);
 }
 
@@ -612,7 +614,7 @@ static void test_connection_close_and_http_1_0_close_after_the_answer(void **sta
 static void test_handler_continues_after_an_outgoing_call(void **state)
 {
     fixture_t *f = *state;
-    answer_t a = exchange(f, "GET /call HTTP/1.1\r\n\r\n");
+    answer_t a = exchange(f, "GET /call HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_int_equal(a.status, 200);
     /* the call went to /hello of this very server, on the I/O thread's loop; the next
      * step ran on the local pool with its answer */

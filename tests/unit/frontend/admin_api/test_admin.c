@@ -148,12 +148,56 @@ static void test_a_lock_ends_the_citizens_sessions_and_can_be_removed(void **sta
     expect(GW_M_POST, "/admin/locks/remove", "{\"id12\":\"" ID_Y "\"}", TOKEN, 404, "not_found");
 }
 
+/* locks and links take only what a login can carry: a citizen's number by the ID rules,
+ * its place code a province's (or born_abroad said), or a foreigner's or organisation's
+ * identifier; never any 32 bytes */
+static void test_locks_and_links_take_only_valid_identifiers(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "../../etc/passwd",
+        "<script>x</script>",
+        "                                ",
+        "079203001234 ",
+        "07920300123\u00e9",
+        "001299012345", /* born in 2099 */
+        "123456789", /* a CMND */
+        "099085012345", /* place 099 is no province */
+        "0123456789012345678901234567890123", /* 34 bytes */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        char *b = gw_sprintf("{\"id12\":\"%s\",\"reason\":\"DECEASED\"}", bad[i]);
+        expect(GW_M_POST, "/admin/locks", b, TOKEN, 400, "invalid_request");
+        free(b);
+        char *v = NULL;
+        assert_int_equal(gw_store_get(g_t.app.store, "lock", bad[i], &v), GW_ENOTFOUND);
+    }
+    /* born abroad: digits 1-3 are a country code */
+    expect(GW_M_POST, "/admin/locks", "{\"id12\":\"099085012345\",\"reason\":\"DECEASED\",\"born_abroad\":true}", TOKEN,
+           200, NULL);
+    expect(GW_M_POST, "/admin/locks/remove", "{\"id12\":\"099085012345\"}", TOKEN, 200, NULL);
+    /* a foreigner's and an organisation's identifiers */
+    expect(GW_M_POST, "/admin/locks", "{\"id12\":\"P-AB1234567\",\"reason\":\"FOREIGN_DOC_EXPIRED\"}", TOKEN, 200,
+           NULL);
+    expect(GW_M_POST, "/admin/locks", "{\"id12\":\"0101234567-001\",\"reason\":\"ORG_DISSOLVED\"}", TOKEN, 200, NULL);
+    /* a new link needs a province code too; the same number said to be born abroad is linked */
+    expect(GW_M_POST, "/admin/links", "{\"portal\":\"portal-a\",\"id12\":\"099085012345\",\"account\":\"z\"}", TOKEN,
+           400, "invalid_request");
+    expect(GW_M_POST, "/admin/links",
+           "{\"portal\":\"portal-a\",\"id12\":\"099085012345\",\"account\":\"z\",\"born_abroad\":true}", TOKEN, 201,
+           NULL);
+    /* a stored one is unlinked without it */
+    expect(GW_M_POST, "/admin/links/unlink", "{\"portal\":\"portal-a\",\"id12\":\"099085012345\",\"reason\":\"x\"}",
+           TOKEN, 200, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_route_wants_the_bearer_token),
         cmocka_unit_test(test_links_are_made_read_refused_on_conflict_and_removed),
         cmocka_unit_test(test_a_lock_ends_the_citizens_sessions_and_can_be_removed),
+        cmocka_unit_test(test_locks_and_links_take_only_valid_identifiers),
     };
     return cmocka_run_group_tests(tests, group_setup, gw_test_app_teardown);
 }
