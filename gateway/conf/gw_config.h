@@ -103,6 +103,9 @@ typedef struct gw_config {
     /* [log] */
     char *log_level;
     gw_upstream_t *upstream; /* exactly one for now: the e-ID provider */
+    /* what the file allows but should not: "file:line: key: message", printed by
+     * check-config and logged at start */
+    gw_strlist_t warnings;
     size_t nclients;
     gw_client_t *clients;
 } gw_config_t;

@@ -127,6 +127,21 @@ typedef struct gw_strlist {
 } gw_strlist_t;
 int gw_strlist_has(const gw_strlist_t *l, const char *s);
 
+/* An address range "ADDR/BITS", IPv4 or IPv6; a plain address is /32 or /128. */
+typedef struct gw_cidr {
+    int v6;
+    unsigned char addr[16]; /* the network, host bits cleared */
+    int bits;
+} gw_cidr_t;
+/* n bytes at s as a range: 0, or -1 with why in msg (a bad address, a bad or too long
+ * prefix). */
+int gw_cidr_parse(const char *s, size_t n, gw_cidr_t *out, char *msg, size_t msglen);
+/* Whether addr (an IPv4 or IPv6 address, IPv4-mapped IPv6 read as IPv4) is in the range. */
+int gw_cidr_match(const gw_cidr_t *c, const char *addr);
+/* Whether addr is in a range of any entry of l, each entry one range or several separated
+ * by commas; an entry that does not parse matches nothing. */
+int gw_cidr_list_has(const gw_strlist_t *l, const char *addr);
+
 /* Masked form for logs: keep the first 3 and last 2 characters, '*' between
  * ("001*******45"); a string of 5 characters or fewer is masked whole. Works for any
  * string (NULL gives ""); writes at most outlen bytes incl. NUL, truncating. */

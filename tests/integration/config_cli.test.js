@@ -100,6 +100,30 @@ test('check-config: a bad URL names file:LINE: key', () => {
   ].map(([prefix, to, key]) => [replaceLine(good, lineStarting(good, prefix), to), to, key, to]));
 });
 
+test('check-config: a public_url with a query, a fragment or a user names file:LINE: public_url', () => {
+  assertAll(['public_url = http://127.0.0.1:8080/?x=1', 'public_url = http://127.0.0.1:8080/#top',
+             'public_url = http://admin:pw@127.0.0.1:8080', 'public_url = http://admin@127.0.0.1:8080/sso']
+    .map((to) => [replaceLine(good, lineStarting(good, 'public_url ='), to), to, 'public_url', to]));
+});
+
+test('check-config: a trusted_proxy that is not an address or ADDRESS/BITS names file:LINE: trusted_proxy', () => {
+  assertAll(['trusted_proxy = 10.0.0.0/33', 'trusted_proxy = 300.1.1.1', 'trusted_proxy = garbage',
+             'trusted_proxy = 10.0.0.0/8, ::1/129', 'trusted_proxy = 10.0.0.0/8x']
+    .map((to) => [replaceLine(good, '[server]', `[server]\ntrusted_proxy = 127.0.0.1\n${to}`), to, 'trusted_proxy', to]));
+});
+
+test('check-config: trusted_proxy ranges are taken; 0.0.0.0/0 with a warning at its line', () => {
+  let r = check(write(replaceLine(good, '[server]', '[server]\ntrusted_proxy = 10.0.0.0/8, ::1/128\ntrusted_proxy = 192.0.2.7')));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const text = replaceLine(good, '[server]', '[server]\ntrusted_proxy = 0.0.0.0/0');
+  const file = write(text);
+  r = check(file);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes(`warning: ${file}:${lineOf(text, 'trusted_proxy = 0.0.0.0/0')}: trusted_proxy: ` +
+                              "'0.0.0.0/0' trusts every address: every client may set X-Forwarded-For"), r.stderr);
+});
+
 test('check-config: a bad duration names file:LINE: key', () => {
   assertAll([
     ['lifetime =', 'lifetime = 1 hour', 'lifetime'],

@@ -16,10 +16,10 @@ after(async () => { await st?.stop(); });
 
 // A connection; resolves once connected. .closedAt is set (ms since open) when the server
 // closes it; .data collects what it sent.
-function open(localAddress) {
+function open(localAddress, port = st.gw.port) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const s = net.connect({ port: st.gw.port, host: '127.0.0.1', localAddress });
+    const s = net.connect({ port, host: '127.0.0.1', localAddress });
     s.data = '';
     s.closedAt = null;
     s.on('data', (c) => { s.data += c.toString('latin1'); });
@@ -136,4 +136,24 @@ test('a request that came in two parts leaves its connection on the idle timeout
   for (let k = 0; k < 40 && !s.data.includes('\r\n\r\n'); k++) await sleep(50);
   assert.match(s.data, /^HTTP\/1\.1 200/, 'the next request on it is answered');
   s.destroy();
+});
+
+test('trusted_proxy ranges (CIDR, comma-separated) exempt their addresses from max_connections_per_ip', async () => {
+  const px = await startStack('conns-proxy', { server: 'max_connections_per_ip = 2\n' +
+                                                       'trusted_proxy = 127.0.0.8/30, ::1/128\n' });
+  const held = [];
+  try {
+    for (let i = 0; i < 5; i++) held.push(await open('127.0.0.9', px.gw.port));
+    await sleep(300);
+    for (const s of held) assert.equal(s.closedAt, null, '127.0.0.9 is in 127.0.0.8/30: no cap');
+    // 127.0.0.12 is past the range: capped at 2
+    const outside = [];
+    for (let i = 0; i < 3; i++) outside.push(await open('127.0.0.12', px.gw.port));
+    held.push(...outside);
+    assert.ok(await closedWithin(outside[2], 2000), 'the third connection from outside the range is closed');
+    assert.equal(outside[0].closedAt, null);
+  } finally {
+    for (const s of held) s.destroy();
+    await px.stop();
+  }
 });

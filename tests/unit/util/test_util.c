@@ -852,6 +852,64 @@ static void test_strerror_names_every_error_once(void **state)
     assert_int_equal(GW_JWT_OK, GW_OK);
 }
 
+/* ------------------------------------------------------------------ address ranges */
+
+static int in_range(const char *range, const char *addr)
+{
+    gw_cidr_t c;
+    char msg[128];
+    assert_int_equal(gw_cidr_parse(range, strlen(range), &c, msg, sizeof(msg)), 0);
+    return gw_cidr_match(&c, addr);
+}
+
+static void test_cidr_matches_ipv4_and_ipv6_prefixes(void **state)
+{
+    (void)state;
+    assert_true(in_range("10.0.0.0/8", "10.255.1.2"));
+    assert_false(in_range("10.0.0.0/8", "11.0.0.1"));
+    assert_true(in_range("192.168.4.0/22", "192.168.7.255"));
+    assert_false(in_range("192.168.4.0/22", "192.168.8.0"));
+    assert_true(in_range("10.1.2.3/8", "10.9.9.9")); /* host bits of the range do not count */
+    assert_true(in_range("127.0.0.1", "127.0.0.1")); /* a plain address is /32 */
+    assert_false(in_range("127.0.0.1", "127.0.0.2"));
+    assert_true(in_range("0.0.0.0/0", "203.0.113.9"));
+    assert_true(in_range("::1/128", "::1"));
+    assert_false(in_range("::1/128", "::2"));
+    assert_true(in_range("2001:db8::/32", "2001:db8:ffff::1"));
+    assert_false(in_range("2001:db8::/33", "2001:db8:8000::1"));
+    assert_true(in_range("10.0.0.0/8", "::ffff:10.1.1.1")); /* IPv4-mapped: the IPv4 address */
+    assert_false(in_range("10.0.0.0/8", "2001:db8::1")); /* no family crosses */
+    assert_false(in_range("::/0", "10.0.0.1"));
+    assert_false(in_range("10.0.0.0/8", "10.0.0.1:443"));
+    assert_false(in_range("10.0.0.0/8", "garbage"));
+    assert_false(in_range("10.0.0.0/8", ""));
+}
+
+static void test_cidr_parse_refuses_bad_ranges(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "10.0.0.0/33", "300.1.1.1",   "garbage", "",         "10.0.0.0/", "10.0.0.0/-1",
+                                       "10.0.0.0/+8", "10.0.0.0/8x", "::1/129", "10.0.0/8", "1.2.3.4 5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gw_cidr_t c;
+        char msg[128] = "";
+        if (gw_cidr_parse(bad[i], strlen(bad[i]), &c, msg, sizeof(msg)) != -1)
+            fail_msg("'%s' accepted", bad[i]);
+        assert_true(msg[0]);
+    }
+}
+
+static void test_cidr_list_reads_repeated_and_comma_separated_entries(void **state)
+{
+    (void)state;
+    gw_strlist_t l = { .n = 2, .v = { "127.0.0.1", "10.0.0.0/8, ::1/128" } };
+    assert_true(gw_cidr_list_has(&l, "127.0.0.1"));
+    assert_true(gw_cidr_list_has(&l, "10.2.3.4"));
+    assert_true(gw_cidr_list_has(&l, "::1"));
+    assert_false(gw_cidr_list_has(&l, "192.0.2.1"));
+    assert_false(gw_cidr_list_has(&l, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +961,9 @@ int main(void)
         cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
         cmocka_unit_test(test_url_add_param_chooses_separator_and_encodes),
         cmocka_unit_test(test_strerror_names_every_error_once),
+        cmocka_unit_test(test_cidr_matches_ipv4_and_ipv6_prefixes),
+        cmocka_unit_test(test_cidr_parse_refuses_bad_ranges),
+        cmocka_unit_test(test_cidr_list_reads_repeated_and_comma_separated_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
