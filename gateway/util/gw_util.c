@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 void gw_buf_init(gw_buf_t *b, size_t max)
 {
@@ -636,6 +637,23 @@ int gw_strlist_has(const gw_strlist_t *l, const char *s)
         if (!strcmp(l->v[i], s))
             return 1;
     return 0;
+}
+
+int gw_path_writable(const char *path, char *err, size_t errlen)
+{
+    if (!access(path, W_OK))
+        return 0;
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "%s: cannot be written: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? gw_sprintf("%.*s", (int)(slash == path ? 1 : slash - path), path) : gw_strdup(".");
+    int rc = access(dir, W_OK | X_OK);
+    if (rc)
+        snprintf(err, errlen, "%s: cannot be created: %s: %s", path, dir, strerror(errno));
+    free(dir);
+    return rc ? -1 : 0;
 }
 
 /* addr as 4 or 16 bytes: 4, 16, or 0 when it is not an address */

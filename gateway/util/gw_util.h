@@ -56,6 +56,10 @@ void *gw_xcalloc(size_t n, size_t m);
 char *gw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int gw_streq(const char *a, const char *b); /* NULL-safe */
 void gw_wipe_free(char *s); /* zero a secret string, then free */
+/* Whether this process could write path without writing it now: an existing file is
+ * writable, or a missing one could be created in its directory. 0, or -1 with
+ * "path: why" in err. */
+int gw_path_writable(const char *path, char *err, size_t errlen);
 
 /* Constant-time equality of two strings of any length. */
 int gw_ct_streq(const char *a, const char *b);

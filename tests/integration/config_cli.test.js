@@ -248,7 +248,7 @@ test('SIGTERM stops a running eidgw with exit 0 within 2 s', async () => {
   }
 });
 
-test('check-config beside a running gateway with an audit file: ok (it only checks the file can be written)', async () => {
+test('check-config beside a running gateway with an audit file: ok, the database, its WAL and the audit log untouched', async () => {
   const port = await freePort();
   const text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`)
     .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`) +
@@ -257,9 +257,16 @@ test('check-config beside a running gateway with an audit file: ok (it only chec
   const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const db = text.match(/^path = (.*eidgw\.db)$/m)[1];
+    const stamp = () => ['', '-wal', '-shm', '-journal', '#audit'].map((s) => {
+      const f = s === '#audit' ? `${dir}/beside-audit.log` : db + s;
+      try { const st = fs.statSync(f); return `${s}:${st.size}:${st.mtimeMs}`; } catch { return `${s}:-`; }
+    }).join(' ');
+    const before = stamp();
     const r = check(file);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /: ok \(/);
+    assert.equal(stamp(), before);
     // a second server on the same audit file is still refused: the lock holds
     const port2 = await freePort();
     const second = spawnSync(EIDGW_BIN, ['serve', '-c', write(text.replace(`listen = 127.0.0.1:${port}`, `listen = 127.0.0.1:${port2}`))],
@@ -268,6 +275,27 @@ test('check-config beside a running gateway with an audit file: ok (it only chec
     assert.match(second.stderr, /in use by another writer/);
   } finally {
     p.kill('SIGTERM');
+  }
+});
+
+test('check-config writes, creates and locks nothing: the store and the audit log are only checked', () => {
+  const fresh = fs.mkdtempSync(path.join(dir, 'fresh-'));
+  const text = good.replace(/^path = .*eidgw\.db$/m, `path = ${fresh}/eidgw.db`) + `\n[audit]\npath = ${fresh}/audit.log\n`;
+  let r = check(write(text));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(fs.readdirSync(fresh), [], 'neither the database nor the audit log is created');
+  // what the daemon would fail on is still named: a file that is no database, a place not writable
+  fs.writeFileSync(`${fresh}/eidgw.db`, 'not a database, not at all');
+  r = check(write(text));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /eidgw\.db: sqlite: file is not a database/);
+  fs.rmSync(`${fresh}/eidgw.db`);
+  if (process.getuid() !== 0) { // root writes anywhere
+    fs.chmodSync(fresh, 0o500);
+    r = check(write(text));
+    fs.chmodSync(fresh, 0o700);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /eidgw\.db: cannot be created: /);
   }
 });
 
