@@ -286,7 +286,15 @@ const BAD = [
   ['phone', 'is a phone number', { phone: '09x12' }],
   ['status', 'is a word', { status: 'on hold' }],
   ['password_hash', 'has a recognised scheme (md5-crypt)', { password_hash: '$1$abc$def' }],
-  ['password_hash', 'is not a plain password', { password_hash: 'hunter2' }],
+  ['password_hash', 'is not a plain password', { password_hash: 'hunter2' }, /not a recognised scheme/],
+  // hashes the login's verifier would refuse to compute: those accounts could never log in
+  ['password_hash', 'has a bcrypt cost the verifier computes', { password_hash: BCRYPT.replace('$10$', '$31$') },
+   /bcrypt cost 31 is outside 4\.\.14, what the verifier computes/],
+  ['password_hash', 'has argon2id memory the verifier computes (4 GiB)',
+   { password_hash: ARGON.replace('m=65536', 'm=4194304') }, /argon2id memory m=4194304 KiB is outside 32\.\.262144 KiB/],
+  ['password_hash', 'has an argon2id time the verifier computes', { password_hash: ARGON.replace('t=3', 't=11') },
+   /argon2id time t=11 is outside 1\.\.10/],
+  ['password_hash', 'is a well-formed bcrypt hash', { password_hash: BCRYPT.slice(0, 40) }, /not a well-formed bcrypt hash/],
   ['account_class', 'is individual or organisation', { account_class: 'company' }],
 ];
 
