@@ -757,6 +757,98 @@ static void test_log_line_is_json_with_every_value_escaped(void **state)
     free(big);
 }
 
+/* Every line of fn's gw_log calls, captured from stderr. */
+static char *captured(void (*fn)(void))
+{
+    char path[] = "/tmp/eidgw-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t end = lseek(fd, 0, SEEK_END);
+    char *all = malloc((size_t)end + 1);
+    assert_int_equal(pread(fd, all, (size_t)end, 0), end);
+    all[end] = 0;
+    close(fd);
+    unlink(path);
+    return all;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_log_value_is_cut_at_200_bytes_with_its_length(void **state)
+{
+    (void)state;
+    char *big = malloc(8193);
+    memset(big, 'x', 8192);
+    big[8192] = 0;
+    json_t *j = log_line("path", big);
+    const char *v = json_string_value(json_object_get(j, "path"));
+    char want[256];
+    snprintf(want, sizeof(want), "%.*s...[8192 bytes]", GW_LOG_VALUE_MAX, big);
+    assert_string_equal(v, want);
+    json_decref(j);
+    /* cut on a character's boundary: 'a' then 3-byte characters, none split */
+    size_t at = 0;
+    big[at++] = 'a';
+    while (at + 3 <= 600) {
+        memcpy(big + at, "\xe1\xbb\x87", 3); /* ệ */
+        at += 3;
+    }
+    big[at] = 0;
+    j = log_line("name", big);
+    v = json_string_value(json_object_get(j, "name"));
+    snprintf(want, sizeof(want), "%.*s...[%zu bytes]", 199, big, at); /* 1 + 66 * 3 = 199 */
+    assert_string_equal(v, want);
+    json_decref(j);
+    /* exactly the limit is kept whole */
+    memset(big, 'z', GW_LOG_VALUE_MAX);
+    big[GW_LOG_VALUE_MAX] = 0;
+    j = log_line("v", big);
+    assert_string_equal(json_string_value(json_object_get(j, "v")), big);
+    json_decref(j);
+    free(big);
+}
+
+static void flood_then_other(void)
+{
+    gw_log_set_warn_rate(3, 300);
+    for (int i = 0; i < 50; i++)
+        gw_log(GW_LOG_WARN, "http", "flood warning", "path", "/x", NULL);
+    gw_log(GW_LOG_WARN, "http", "another warning", NULL); /* its own count */
+    gw_log(GW_LOG_INFO, "http", "info is never counted", NULL);
+    usleep(400 * 1000); /* the window passes: the next line of any kind says what was dropped */
+    gw_log(GW_LOG_INFO, "http", "later", NULL);
+    for (int i = 0; i < 2; i++)
+        gw_log(GW_LOG_WARN, "http", "flood warning", NULL); /* a new window */
+    gw_log_set_warn_rate(0, 0);
+}
+
+static void test_log_repeated_warnings_are_limited_then_counted(void **state)
+{
+    (void)state;
+    char *all = captured(flood_then_other);
+    assert_int_equal(count_of(all, "\"msg\":\"flood warning\""), 3 + 2);
+    assert_int_equal(count_of(all, "\"msg\":\"another warning\""), 1);
+    assert_int_equal(count_of(all, "\"msg\":\"suppressed 47 similar\",\"of\":\"flood warning\",\"count\":\"47\""), 1);
+    assert_int_equal(count_of(all, "suppressed"), 1);
+    /* in order: the report comes before the line that found the window over */
+    const char *rep = strstr(all, "suppressed 47"), *later = strstr(all, "\"later\"");
+    assert_non_null(rep);
+    assert_non_null(later);
+    assert_true(rep < later);
+    free(all);
+}
+
 /* Held lines are written at the flush, in order, whole; a warning takes them out at once;
  * over 64 KB held, the older lines go out to make room; hold(0) writes the rest. */
 static void test_log_hold_writes_lines_at_flush_in_order(void **state)
@@ -776,11 +868,12 @@ static void test_log_hold_writes_lines_at_flush_in_order(void **state)
     gw_log(GW_LOG_INFO, "test", "three", NULL);
     gw_log(GW_LOG_WARN, "test", "four", NULL); /* written at once, after three */
     off_t after_warn = lseek(fd, 0, SEEK_END);
-    char big[3000];
+    char big[191]; /* under GW_LOG_VALUE_MAX: 15 of them make a line of about 3 KB */
     memset(big, 'y', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     for (int i = 0; i < 40; i++) /* about 120 KB */
-        gw_log(GW_LOG_INFO, "test", "big", "v", big, NULL);
+        gw_log(GW_LOG_INFO, "test", "big", "a", big, "b", big, "c", big, "d", big, "e", big, "f", big, "g", big, "h",
+               big, "i", big, "j", big, "k", big, "l", big, "m", big, "n", big, "o", big, NULL);
     off_t over_cap = lseek(fd, 0, SEEK_END);
     gw_log(GW_LOG_INFO, "test", "five", NULL);
     gw_log_hold(0);
@@ -961,6 +1054,8 @@ int main(void)
         cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
         cmocka_unit_test(test_url_add_param_chooses_separator_and_encodes),
         cmocka_unit_test(test_strerror_names_every_error_once),
+        cmocka_unit_test(test_log_value_is_cut_at_200_bytes_with_its_length),
+        cmocka_unit_test(test_log_repeated_warnings_are_limited_then_counted),
         cmocka_unit_test(test_cidr_matches_ipv4_and_ipv6_prefixes),
         cmocka_unit_test(test_cidr_parse_refuses_bad_ranges),
         cmocka_unit_test(test_cidr_list_reads_repeated_and_comma_separated_entries),
