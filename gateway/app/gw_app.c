@@ -10,6 +10,7 @@
 #include "gw_log.h"
 #include "gw_audit.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,31 @@
 gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
 {
     gw_config_t *cfg = gw_config_load(path, err, errlen);
-    if (cfg && gw_plugins_configure(cfg, err, errlen)) {
+    if (cfg && (gw_plugins_configure(cfg, err, errlen) || gw_config_check_secret_files(cfg, err, errlen))) {
         gw_config_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+/* The keys directory's private keys and secrets (*.jwk, *.key: signing keys, cookie.key,
+ * pairwise.key, saml-idp.key) by [server] secret_file_mode; public files are not asked. */
+static int check_key_files(gw_config_t *cfg, char *err, size_t errlen)
+{
+    DIR *d = opendir(cfg->keys_dir);
+    if (!d)
+        return 0; /* the keyset's loader has said why */
+    int rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if ((n > 4 && !strcmp(e->d_name + n - 4, ".jwk")) || (n > 4 && !strcmp(e->d_name + n - 4, ".key"))) {
+            char *p = gw_sprintf("%s/%s", cfg->keys_dir, e->d_name);
+            rc = gw_secret_file_check(p, cfg->secret_file_mode, &cfg->warnings, err, errlen);
+            free(p);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, size_t errlen)
@@ -40,7 +61,7 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
     app->keys = gw_keyset_load(cfg->keys_dir, err, errlen);
     if (app->keys)
         gw_pcookie_key(app->keys->cookie_key, app->pcookie_key);
-    if (!app->keys)
+    if (!app->keys || check_key_files(cfg, err, errlen))
         return -1;
     const char *tdir = cfg->templates_dir ? cfg->templates_dir : EIDGW_SOURCE_DIR "/templates";
     app->tmpl = gw_tmpl_load(tdir, err, errlen);

@@ -72,9 +72,10 @@ static int cmd_check(int argc, char **argv, int serve)
         fprintf(stderr, "eidgw: %s\n", err);
         return 1;
     }
-    print_warnings(cfg, serve);
     gw_ctx_t app;
-    if ((serve ? gw_app_init : gw_app_check)(&app, cfg, err, sizeof(err))) {
+    int bad = (serve ? gw_app_init : gw_app_check)(&app, cfg, err, sizeof(err));
+    print_warnings(cfg, serve); /* the keys' among them */
+    if (bad) {
         fprintf(stderr, "eidgw: %s\n", err);
         gw_app_cleanup(&app);
         gw_config_free(cfg);

@@ -79,6 +79,7 @@ static const gw_directive_t server_dirs[] = {
     CFG("request_timeout", GW_DIR_SECONDS, request_timeout, 1, 600, NULL, 0),
     CFG("idle_timeout", GW_DIR_SECONDS, idle_timeout, 1, 3600, NULL, 0),
     CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0, .check = check_proxies),
+    CFG("secret_file_mode", GW_DIR_CHOICE, secret_file_mode, 0, 0, "error warn off", 0),
     { 0 },
 };
 static const gw_directive_t keys_dirs[] = {
@@ -767,6 +768,34 @@ const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *
         if (gw_config_origin_of(&cfg->clients[i], authority))
             return &cfg->clients[i];
     return NULL;
+}
+
+/* A plugin's section: whether a line holds a secret inline; the secret files it names
+ * checked. -1 (err set) when one is refused. */
+static int plugin_secrets(gw_config_t *cfg, const gw_dir_lines_t *l, const gw_directive_t *table, int *inline_secret,
+                          char *err, size_t errlen)
+{
+    for (size_t i = 0; table && i < l->n; i++) {
+        const gw_directive_t *d = gw_dir_find(table, l->v[i].key);
+        *inline_secret |= d && d->secret;
+        char why[512];
+        if (d && d->secret_file &&
+            gw_secret_file_check(l->v[i].value, cfg->secret_file_mode, &cfg->warnings, why, sizeof(why)))
+            return gw_dir_error(err, errlen, l->file, l->v[i].line, d->name, "%s", why);
+    }
+    return 0;
+}
+
+int gw_config_check_secret_files(gw_config_t *cfg, char *err, size_t errlen)
+{
+    int inline_secret = cfg->store_password != NULL;
+    if ((cfg->upstream &&
+         plugin_secrets(cfg, &cfg->upstream->lines, cfg->upstream->settings_table, &inline_secret, err, errlen)) ||
+        plugin_secrets(cfg, &cfg->popdb_lines, cfg->popdb_table, &inline_secret, err, errlen))
+        return -1;
+    return inline_secret && cfg->path
+               ? gw_secret_file_check(cfg->path, cfg->secret_file_mode, &cfg->warnings, err, errlen)
+               : 0;
 }
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id)

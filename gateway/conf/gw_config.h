@@ -76,6 +76,7 @@ typedef struct gw_config {
     int max_connections, max_connections_per_ip; /* open at once, in all / from one address */
     long request_timeout, idle_timeout; /* seconds: a request's head and body; a kept-alive idle connection */
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
+    int secret_file_mode; /* GW_SECRET_MODE_*: files holding secrets open to others */
     /* [keys] */
     char *keys_dir;
     /* [store] */
@@ -117,6 +118,11 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
 void gw_config_free(gw_config_t *cfg);
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id);
+/* Once the plugins have read their sections: the modes of the files that hold secrets,
+ * by cfg->secret_file_mode: the file itself when it holds one inline (a password, a
+ * client secret), and every file a row marks secret_file (a private key). 0, or -1 with
+ * err; warnings go to cfg->warnings. */
+int gw_config_check_secret_files(gw_config_t *cfg, char *err, size_t errlen);
 /* The proxied portal one of whose origins has this authority ("host[:port]" as a browser
  * sends it: compared without ASCII case, a default port written out or not), or NULL. */
 const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *authority);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -654,6 +655,40 @@ int gw_path_writable(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot be created: %s: %s", path, dir, strerror(errno));
     free(dir);
     return rc ? -1 : 0;
+}
+
+static void warn_add(gw_strlist_t *warnings, char *msg)
+{
+    if (warnings->n < GW_MAX_LIST)
+        warnings->v[warnings->n++] = msg;
+    else
+        free(msg);
+}
+
+int gw_secret_file_check(const char *path, int policy, gw_strlist_t *warnings, char *err, size_t errlen)
+{
+    struct stat st;
+    if (policy == GW_SECRET_MODE_OFF || stat(path, &st) || !S_ISREG(st.st_mode))
+        return 0;
+    unsigned mode = (unsigned)st.st_mode & 07777;
+    if (mode & (S_IROTH | S_IWOTH)) {
+        char *msg = gw_sprintf("%s: mode %04o lets every user of this machine read or change it, and it holds a "
+                               "secret: run chmod o-rwx %s",
+                               path, mode, path);
+        if (policy == GW_SECRET_MODE_WARN) {
+            warn_add(warnings, msg);
+            return 0;
+        }
+        snprintf(err, errlen, "%s ([server] secret_file_mode = warn lets it pass)", msg);
+        free(msg);
+        return -1;
+    }
+    /* root:eidgw 0640 is how a configuration is installed for a daemon of group eidgw */
+    if ((mode & (S_IRGRP | S_IWGRP)) && st.st_gid != getegid())
+        warn_add(warnings, gw_sprintf("%s: mode %04o lets its group (gid %u) read it, and it holds a secret: run "
+                                      "chmod g-rwx %s, or give it the daemon's group",
+                                      path, mode, (unsigned)st.st_gid, path));
+    return 0;
 }
 
 /* addr as 4 or 16 bytes: 4, 16, or 0 when it is not an address */

@@ -146,6 +146,16 @@ int gw_cidr_match(const gw_cidr_t *c, const char *addr);
  * by commas; an entry that does not parse matches nothing. */
 int gw_cidr_list_has(const gw_strlist_t *l, const char *addr);
 
+/* How a file holding a secret may be open to others ([server] secret_file_mode). */
+enum { GW_SECRET_MODE_ERROR = 0, GW_SECRET_MODE_WARN, GW_SECRET_MODE_OFF };
+/* A file holding a secret, by its mode: readable or writable by other users is an error
+ * (-1, err names the file, its mode and the chmod to run) under GW_SECRET_MODE_ERROR, a
+ * warning under GW_SECRET_MODE_WARN; open to a group other than this process's, a
+ * warning under both; nothing
+ * under GW_SECRET_MODE_OFF. Warnings ("path: message") are added to warnings while it has
+ * room. A file that cannot be read is left to its reader. */
+int gw_secret_file_check(const char *path, int policy, gw_strlist_t *warnings, char *err, size_t errlen);
+
 /* Masked form for logs: keep the first 3 and last 2 characters, '*' between
  * ("001*******45"); a string of 5 characters or fewer is masked whole. Works for any
  * string (NULL gives ""); writes at most outlen bytes incl. NUL, truncating. */

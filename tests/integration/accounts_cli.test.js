@@ -9,7 +9,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EIDGW_BIN, configText, secret } from './lib/harness.js';
+import { EIDGW_BIN, configText, secret, writeSecretFile } from './lib/harness.js';
 
 const PORTAL = 'portal-a';
 const COLUMNS = ['account_id', 'username', 'full_name', 'birth_date', 'sex', 'cmnd', 'id_number', 'id_verified',
@@ -35,7 +35,7 @@ function setup() {
     { id: 'portal-b', secret: secret(), redirect: ['http://127.0.0.1:18002/callback'], scopes: 'openid', minLevel: 1 },
   ];
   const conf = path.join(dir, 'eidgw.conf');
-  fs.writeFileSync(conf, configText({
+  writeSecretFile(conf, configText({
     gwPort: 18000, dir, clients,
     upstream: { issuer: up, authorization_endpoint: `${up}/auth`, token_endpoint: `${up}/token`,
                 userinfo_endpoint: `${up}/userinfo`, jwks_uri: `${up}/jwks`, client_id: 'eidgw', client_secret: secret() },

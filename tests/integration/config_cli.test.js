@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { EIDGW_BIN, configText, defaultClients, freePort, waitHttp, secret } from './lib/harness.js';
+import { EIDGW_BIN, configText, defaultClients, freePort, waitHttp, secret, writeSecretFile } from './lib/harness.js';
 
 let dir, gwPort, good;
 before(async () => {
@@ -26,7 +26,7 @@ before(async () => {
 let n = 0;
 function write(text) {
   const f = path.join(dir, `c${++n}.conf`);
-  fs.writeFileSync(f, text);
+  writeSecretFile(f, text);
   return f;
 }
 
@@ -297,6 +297,82 @@ test('check-config writes, creates and locks nothing: the store and the audit lo
     assert.equal(r.code, 1);
     assert.match(r.stderr, /eidgw\.db: cannot be created: /);
   }
+});
+
+// A copy of the test's keys directory, and a configuration that uses it.
+function ownKeys(name) {
+  const keys = path.join(dir, name);
+  fs.cpSync(path.join(dir, 'keys'), keys, { recursive: true });
+  return { keys, text: good.replace(/^dir = .*\/keys$/m, `dir = ${keys}`) };
+}
+
+test('check-config: a configuration holding a secret and readable by others is refused with its mode and the chmod', () => {
+  const file = write(good);
+  fs.chmodSync(file, 0o644);
+  let r = check(file);
+  assert.equal(r.code, 1, r.stdout);
+  assert.ok(r.stderr.includes(`${file}: mode 0644 lets every user of this machine read or change it, and it holds a ` +
+                              `secret: run chmod o-rwx ${file}`), r.stderr);
+  assert.equal(r.stdout, '');
+  fs.chmodSync(file, 0o602); // written by others is as bad
+  assert.equal(check(file).code, 1);
+  // secret_file_mode = warn: a warning; off: nothing
+  const warn = write(replaceLine(good, '[server]', '[server]\nsecret_file_mode = warn'));
+  fs.chmodSync(warn, 0o644);
+  r = check(warn);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: .*: mode 0644 lets every user of this machine read or change it/);
+  const off = write(replaceLine(good, '[server]', '[server]\nsecret_file_mode = off'));
+  fs.chmodSync(off, 0o644);
+  r = check(off);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assertFailsAt(replaceLine(good, '[server]', '[server]\nsecret_file_mode = loose'), 'secret_file_mode = loose',
+                'secret_file_mode', 'not a mode');
+});
+
+test('check-config: a secret file open to a group other than the daemon\'s is a warning', { skip: process.getuid() !== 0 }, () => {
+  const file = write(good);
+  fs.chmodSync(file, 0o640);
+  assert.equal(check(file).stderr, '', 'the group is the process\'s own: as installed, root:eidgw 0640');
+  fs.chownSync(file, 0, 65534);
+  const r = check(file);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes(`warning: ${file}: mode 0640 lets its group (gid 65534) read it, and it holds a secret: ` +
+                              `run chmod g-rwx ${file}, or give it the daemon's group`), r.stderr);
+});
+
+test('check-config: cookie.key or a signing key readable by others is refused, naming the file', () => {
+  for (const name of ['cookie.key', 'pairwise.key']) {
+    const { keys, text } = ownKeys(`keys-${name}`);
+    fs.chmodSync(path.join(keys, name), 0o644);
+    const r = check(write(text));
+    assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+    assert.ok(r.stderr.includes(`${keys}/${name}: mode 0644 lets every user of this machine read or change it, and ` +
+                                `it holds a secret: run chmod o-rwx ${keys}/${name}`), r.stderr);
+  }
+  const { keys, text } = ownKeys('keys-jwk');
+  const jwk = fs.readdirSync(keys).find((f) => f.endsWith('.jwk'));
+  fs.chmodSync(path.join(keys, jwk), 0o604);
+  const r = check(write(text));
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${keys}/${jwk}: mode 0604`), r.stderr);
+  // as eidgw keys generate writes them: accepted
+  assert.equal(check(write(ownKeys('keys-ok').text)).code, 0);
+});
+
+test('check-config: a decryption_key readable by others is refused at file:LINE: decryption_key', () => {
+  const pem = path.join(dir, 'rp-open.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pem], { stdio: 'pipe' });
+  let text = replaceLine(good, lineStarting(good, 'id_token ='), 'id_token = absent');
+  text = replaceLine(text, lineStarting(text, 'nonce ='), 'nonce = no');
+  const to = `decryption_key = ${pem}`;
+  text = replaceLine(text, lineStarting(text, 'timeout ='), `${lineStarting(text, 'timeout =')}\nprofile = encrypted\n${to}`);
+  assert.equal(check(write(text)).code, 0, 'openssl writes it 0600');
+  fs.chmodSync(pem, 0o644);
+  assertFailsAt(text, to, 'decryption_key', 'decryption_key 0644');
+  const r = check(write(text));
+  assert.ok(r.stderr.includes(`${pem}: mode 0644 lets every user`), r.stderr);
 });
 
 test('check-config: accounts = yes without a [popdb] url passes with a warning that names the client', () => {

@@ -162,6 +162,13 @@ export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clien
                 client_secret: clientSecret } };
 }
 
+// A configuration (it holds the upstream's client secret inline) or another secret, as an
+// operator writes it: readable by its owner only, else eidgw refuses it.
+export function writeSecretFile(file, text) {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // also when it was there before
+}
+
 // Start eidgw with a generated config. opts: {upstream, clients, extra, gwPort, dir}
 export async function startGateway(opts) {
   const dir = opts.dir;
@@ -174,7 +181,7 @@ export async function startGateway(opts) {
   }
   const gwPort = opts.gwPort;
   const conf = path.join(dir, 'eidgw.conf');
-  fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
+  writeSecretFile(conf, configText({ ...opts, gwPort, dir }));
   const proc = run('eidgw', EIDGW_BIN, ['serve', '-c', conf], { dir });
   const url = `http://127.0.0.1:${gwPort}`;
   // a daemon under ASan with full stack unwinding (tools/test.sh) and several SAML portals

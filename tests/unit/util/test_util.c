@@ -14,6 +14,7 @@
 #include "gw_util.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -945,6 +946,44 @@ static void test_strerror_names_every_error_once(void **state)
     assert_int_equal(GW_JWT_OK, GW_OK);
 }
 
+/* ------------------------------------------------------------------ secret files */
+
+static void test_secret_file_check_by_mode_and_policy(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/eidgw-secret-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    gw_strlist_t warn = { 0 };
+    char err[512] = "";
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 0);
+    assert_int_equal(chmod(path, 0640), 0); /* its group is this process's own */
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 0);
+    static const mode_t open_modes[] = { 0644, 0604, 0602, 0666 };
+    for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+        assert_int_equal(chmod(path, open_modes[i]), 0);
+        assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), -1);
+        char want[128];
+        snprintf(want, sizeof(want), "%s: mode %04o lets every user", path, (unsigned)open_modes[i]);
+        assert_non_null(strstr(err, want));
+        snprintf(want, sizeof(want), "run chmod o-rwx %s", path);
+        assert_non_null(strstr(err, want));
+        assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_OFF, &warn, err, sizeof(err)), 0);
+        assert_int_equal(warn.n, 0);
+    }
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_WARN, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 1);
+    assert_non_null(strstr(warn.v[0], "lets every user"));
+    free(warn.v[0]);
+    /* what is not there is its reader's to say */
+    unlink(path);
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+}
+
 /* ------------------------------------------------------------------ address ranges */
 
 static int in_range(const char *range, const char *addr)
@@ -1056,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_strerror_names_every_error_once),
         cmocka_unit_test(test_log_value_is_cut_at_200_bytes_with_its_length),
         cmocka_unit_test(test_log_repeated_warnings_are_limited_then_counted),
+        cmocka_unit_test(test_secret_file_check_by_mode_and_policy),
         cmocka_unit_test(test_cidr_matches_ipv4_and_ipv6_prefixes),
         cmocka_unit_test(test_cidr_parse_refuses_bad_ranges),
         cmocka_unit_test(test_cidr_list_reads_repeated_and_comma_separated_entries),
