@@ -314,6 +314,10 @@ test('check-config: a configuration holding a secret and readable by others is r
   assert.ok(r.stderr.includes(`${file}: mode 0644 lets every user of this machine read or change it, and it holds a ` +
                               `secret: run chmod o-rwx ${file}`), r.stderr);
   assert.equal(r.stdout, '');
+  // the daemon reads it the same way: it does not start
+  const serve = spawnSync(EIDGW_BIN, ['serve', '-c', file], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(serve.status, 1, serve.stderr);
+  assert.ok(serve.stderr.includes(`${file}: mode 0644 lets every user`), serve.stderr);
   fs.chmodSync(file, 0o602); // written by others is as bad
   assert.equal(check(file).code, 1);
   // secret_file_mode = warn: a warning; off: nothing

@@ -4,8 +4,11 @@
 // gateway keeps serving everyone else.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { startStack } from './lib/harness.js';
+import { Agent, authRequest, discover, loginAt } from './lib/rp.js';
 
 let st;
 before(async () => {
@@ -154,6 +157,29 @@ test('trusted_proxy ranges (CIDR, comma-separated) exempt their addresses from m
     assert.equal(outside[0].closedAt, null);
   } finally {
     for (const s of held) s.destroy();
+    await px.stop();
+  }
+});
+
+test('X-Forwarded-For is read from the right past every hop in a trusted_proxy range: the audit names the client', async () => {
+  const px = await startStack('xff-range', { server: 'trusted_proxy = 127.0.0.0/8, 10.0.0.0/8\n',
+                                             extra: '\n[audit]\npath = DIR/audit.log\n' });
+  try {
+    // the client, then an inner proxy (in 10.0.0.0/8), then the TCP peer 127.0.0.1 (in 127.0.0.0/8)
+    class Forwarded extends Agent {
+      request(url, o = {}) {
+        return super.request(url, { ...o, headers: { ...o.headers, 'x-forwarded-for': '203.0.113.7, 10.1.2.3' } });
+      }
+    }
+    const c = px.clients['portal-a'];
+    const hop = await loginAt(new Forwarded(), (await authRequest(await discover(px.gw.url, c), c)).url,
+                              '001085012345', c.redirect[0]);
+    assert.ok(hop.url.startsWith(c.redirect[0]) || hop.location?.startsWith(c.redirect[0]), `${hop.status}`);
+    const logins = fs.readFileSync(path.join(px.dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((e) => JSON.stringify(e).includes('"login"'));
+    assert.equal(logins.length, 1, JSON.stringify(logins));
+    assert.match(JSON.stringify(logins[0]), /"ip":"203\.0\.113\.7"/);
+  } finally {
     await px.stop();
   }
 });
