@@ -55,6 +55,8 @@ static void warn_open_proxy(gw_config_t *c, const char *file, const char *v, int
     for (const char *r = v; *r && c->warnings.n < GW_MAX_LIST;) {
         size_t n = strcspn(r, ",");
         gw_cidr_t cidr;
+        while (n && *r == ' ')
+            r++, n--;
         if (!gw_cidr_parse(r, n, &cidr, msg, sizeof(msg)) && cidr.bits == 0)
             c->warnings.v[c->warnings.n++] =
                 gw_sprintf("%s:%d: trusted_proxy: '%.*s' trusts every address: every client may set X-Forwarded-For",

@@ -759,13 +759,17 @@ static void test_config_takes_trusted_proxy_ranges_and_warns_of_every_address(vo
     assert_false(gw_cidr_list_has(&c->trusted_proxies, "192.0.2.8"));
     assert_int_equal(c->warnings.n, 0);
     gw_config_free(c);
-    char *t = edit(BASE, "max_body = 128k\n", "max_body = 128k\ntrusted_proxy = 0.0.0.0/0\n");
-    c = parse_ok(t);
-    assert_int_equal(c->warnings.n, 1);
-    assert_string_equal(c->warnings.v[0], fmt(NAME ":%d: trusted_proxy: '0.0.0.0/0' trusts every address: every "
-                                                   "client may set X-Forwarded-For",
-                                              line_of(t, "trusted_proxy")));
-    gw_config_free(c);
+    /* a range of every address: one warning at its line, naming it */
+    static const char *const open_ranges[][2] = { { "0.0.0.0/0", "0.0.0.0/0" }, { "10.0.0.0/8, ::/0", "::/0" } };
+    for (size_t i = 0; i < sizeof(open_ranges) / sizeof(open_ranges[0]); i++) {
+        char *t = edit(BASE, "max_body = 128k\n", fmt("max_body = 128k\ntrusted_proxy = %s\n", open_ranges[i][0]));
+        c = parse_ok(t);
+        assert_int_equal(c->warnings.n, 1);
+        assert_string_equal(c->warnings.v[0], fmt(NAME ":%d: trusted_proxy: '%s' trusts every address: every client "
+                                                       "may set X-Forwarded-For",
+                                                  line_of(t, "trusted_proxy"), open_ranges[i][1]));
+        gw_config_free(c);
+    }
 }
 
 static void test_config_rejects_url_with_fragment(void **state)
