@@ -35,7 +35,8 @@ static int check_key_files(gw_config_t *cfg, char *err, size_t errlen)
     int rc = 0;
     for (struct dirent *e; !rc && (e = readdir(d));) {
         size_t n = strlen(e->d_name);
-        if ((n > 4 && !strcmp(e->d_name + n - 4, ".jwk")) || (n > 4 && !strcmp(e->d_name + n - 4, ".key"))) {
+        const char *ext = n > 4 ? e->d_name + n - 4 : "";
+        if (!strcmp(ext, ".jwk") || !strcmp(ext, ".key")) {
             char *p = gw_sprintf("%s/%s", cfg->keys_dir, e->d_name);
             rc = gw_secret_file_check(p, cfg->secret_file_mode, &cfg->warnings, err, errlen);
             free(p);
