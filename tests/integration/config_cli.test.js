@@ -112,7 +112,7 @@ test('check-config: a trusted_proxy that is not an address or ADDRESS/BITS names
     .map((to) => [replaceLine(good, '[server]', `[server]\ntrusted_proxy = 127.0.0.1\n${to}`), to, 'trusted_proxy', to]));
 });
 
-test('check-config: trusted_proxy ranges are taken; 0.0.0.0/0 with a warning at its line', () => {
+test('check-config: trusted_proxy ranges are taken; 0.0.0.0/0 with a warning at its line, logged by the daemon too', async () => {
   let r = check(write(replaceLine(good, '[server]', '[server]\ntrusted_proxy = 10.0.0.0/8, ::1/128\ntrusted_proxy = 192.0.2.7')));
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
@@ -120,8 +120,24 @@ test('check-config: trusted_proxy ranges are taken; 0.0.0.0/0 with a warning at 
   const file = write(text);
   r = check(file);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(r.stderr.includes(`warning: ${file}:${lineOf(text, 'trusted_proxy = 0.0.0.0/0')}: trusted_proxy: ` +
-                              "'0.0.0.0/0' trusts every address: every client may set X-Forwarded-For"), r.stderr);
+  const want = `${file}:${lineOf(text, 'trusted_proxy = 0.0.0.0/0')}: trusted_proxy: ` +
+    "'0.0.0.0/0' trusts every address: every client may set X-Forwarded-For";
+  assert.ok(r.stderr.includes(`warning: ${want}`), r.stderr);
+  // the daemon starts, and logs it
+  const port = await freePort();
+  const served = write(replaceLine(text, lineStarting(text, 'listen ='), `listen = 127.0.0.1:${port}`)
+    .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`));
+  const p = spawn(EIDGW_BIN, ['serve', '-c', served], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  p.stderr.on('data', (d) => { log += d; });
+  try {
+    assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const line = log.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.module === 'config');
+    assert.equal(line?.level, 'warn', log);
+    assert.ok(line.msg.endsWith("trusted_proxy: '0.0.0.0/0' trusts every address: every client may set X-Forwarded-For"), line.msg);
+  } finally {
+    p.kill('SIGTERM');
+  }
 });
 
 test('check-config: a bad duration names file:LINE: key', () => {
