@@ -139,7 +139,7 @@ async function main() {
   const conf = path.join(dir, 'eidgw.conf');
   fs.writeFileSync(conf, configText({ root: ROOT, dir, gwPort, sim, client, redisPort, ioThreads: CFG.ioThreads,
                                      workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog,
-                                     audit: CFG.audit }));
+                                     audit: CFG.audit }), { mode: 0o600 });
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   let baseP = null;
   if (CFG.eidgwBase) {
@@ -150,7 +150,7 @@ async function main() {
     const bconf = path.join(bdir, 'eidgw.conf');
     fs.writeFileSync(bconf, configText({ root: baseRoot, dir: bdir, gwPort: basePort, sim: simBase, client, redisPort, ioThreads: CFG.ioThreads,
                                         workers: CFG.workers, upstreamWorkers: CFG.upstreamWorkers, log: CFG.eidgwLog,
-                                        audit: CFG.audit }).replace(/^(url = redis:\/\/[^\n]*)\/0$/m, '$1/1')); // its own Redis database
+                                        audit: CFG.audit }).replace(/^(url = redis:\/\/[^\n]*)\/0$/m, '$1/1'), { mode: 0o600 }); // its own Redis database
     baseP = start('eidgw-base', CFG.eidgwBase, ['serve', '-c', bconf]);
   }
   const peerP = CFG.skipPeer ? null : start('oidc-provider', process.execPath, [path.join(BENCH, 'oidc_provider_op.js'), '--port', String(peerPort),

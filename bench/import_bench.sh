@@ -51,6 +51,7 @@ scopes = openid
 min_level = 1
 accounts = yes
 CONF
+chmod 600 "$CONF" # it holds the upstream client secret: eidgw refuses it readable by others
 
 echo "generating $ROWS rows in $CSV" >&2
 t0=$(date +%s.%N)

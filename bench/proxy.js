@@ -239,7 +239,7 @@ async function main() {
     clientExtra: 'response_iss = no\n',
     extra: `\n[client px-portal]\nname = Cổng proxy\nsecret_sha256 = ${'0'.repeat(64)}\nscopes = openid profile\nmin_level = 1\n` +
            `proxy_origin = ${portalOrigin}\n`,
-  }));
+  }), { mode: 0o600 });
   const gwP = start('eidgw', CFG.eidgwBin, ['serve', '-c', conf]);
   await waitHttp(`${sim.url}/.well-known/openid-configuration`, simP);
   await waitHttp(`http://127.0.0.1:${gwPort}/healthz`, gwP);

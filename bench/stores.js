@@ -150,7 +150,7 @@ async function main() {
       const name = `eidgw-${c.id}${c.nodes > 1 ? '-' + 'AB'[i] : ''}`;
       const conf = path.join(dir, `${name}.conf`);
       fs.writeFileSync(conf, configText({ root: ROOT, dir, dbName: name, gwPort, sim, client, redisPort: c.redis?.port,
-                                         ioThreads: CFG.ioThreads, workers: CFG.workers, log: CFG.eidgwLog }));
+                                         ioThreads: CFG.ioThreads, workers: CFG.workers, log: CFG.eidgwLog }), { mode: 0o600 });
       return start(name, bin, ['serve', '-c', conf]);
     });
     c.targets = c.ports.map((p) => ({ ...common, url: `http://127.0.0.1:${p}` }));

@@ -10,21 +10,40 @@
 #include "gw_log.h"
 #include "gw_audit.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 gw_config_t *gw_app_config_load(const char *path, char *err, size_t errlen)
 {
     gw_config_t *cfg = gw_config_load(path, err, errlen);
-    if (cfg && gw_plugins_configure(cfg, err, errlen)) {
+    if (cfg && (gw_plugins_configure(cfg, err, errlen) || gw_config_check_secret_files(cfg, err, errlen))) {
         gw_config_free(cfg);
         return NULL;
     }
     return cfg;
+}
+
+/* The keys directory's private keys and secrets (*.jwk, *.key: signing keys, cookie.key,
+ * pairwise.key, saml-idp.key) by [server] secret_file_mode; public files are not asked. */
+static int check_key_files(gw_config_t *cfg, char *err, size_t errlen)
+{
+    DIR *d = opendir(cfg->keys_dir);
+    if (!d)
+        return 0; /* the keyset's loader has said why */
+    int rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        const char *ext = n > 4 ? e->d_name + n - 4 : "";
+        if (!strcmp(ext, ".jwk") || !strcmp(ext, ".key")) {
+            char *p = gw_sprintf("%s/%s", cfg->keys_dir, e->d_name);
+            rc = gw_secret_file_check(p, cfg->secret_file_mode, &cfg->warnings, err, errlen);
+            free(p);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, size_t errlen)
@@ -45,18 +64,18 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
         gw_pcookie_key(app->keys->cookie_key, app->pcookie_key);
         gw_access_token_key(app->keys->cookie_key, app->at_key);
     }
-    if (!app->keys)
+    if (!app->keys || check_key_files(cfg, err, errlen))
         return -1;
     const char *tdir = cfg->templates_dir ? cfg->templates_dir : EIDGW_SOURCE_DIR "/templates";
     app->tmpl = gw_tmpl_load(tdir, err, errlen);
     if (!app->tmpl)
         return -1;
-    app->store = gw_store_open_config(cfg, err, errlen);
-    if (!app->store)
+    /* check-config may run beside a gateway on the same store: it opens nothing there */
+    if (check_only ? gw_store_check_config(cfg, err, errlen) : !(app->store = gw_store_open_config(cfg, err, errlen)))
         return -1;
     app->page =
         (gw_pages_t){ .tmpl = app->tmpl, .store = app->store, .lang_cookie = app->lang_cookie, .is_tls = app->is_tls };
-    if (cfg->store_memory && strcmp(cfg->store_memory, "none")) {
+    if (app->store && cfg->store_memory && strcmp(cfg->store_memory, "none")) {
         gw_store_set_memory(app->store, gw_memkv_new(cfg->store_memory, (size_t)cfg->store_memory_max));
         /* a full table refuses new logins (authorization requests) with the last 10% of
          * its room still free for the logins already under way */
@@ -66,13 +85,9 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
         }
     }
     if (cfg->audit_path && check_only) {
-        /* a running gateway holds the audit file's lock: check only that it can be written */
-        int fd = open(cfg->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            snprintf(err, errlen, "%s: cannot open: %s", cfg->audit_path, strerror(errno));
+        /* a running gateway holds the audit file's lock: check only that it could be written */
+        if (gw_path_writable(cfg->audit_path, err, errlen))
             return -1;
-        }
-        close(fd);
     } else if (cfg->audit_path) {
         app->audit = gw_audit_open(cfg->audit_path, cfg->node_id, err, errlen);
         if (!app->audit)

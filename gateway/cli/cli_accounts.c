@@ -16,6 +16,7 @@
 #include "gw_config.h"
 #include "gw_idnum.h"
 #include "gw_name.h"
+#include "gw_pwhash.h"
 #include "gw_store.h"
 #include "gw_util.h"
 
@@ -640,20 +641,6 @@ static int status_ok(const char *s)
     return 1;
 }
 
-static int hash_scheme_ok(const char *s)
-{
-    static const char *const prefixes[] = { "$2a$", "$2b$", "$2y$", "$argon2id$", "$pbkdf2-sha256$", "$6$" };
-    for (const char *p = s; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7F)
-            return 0;
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-        size_t n = strlen(prefixes[i]);
-        if (!strncmp(s, prefixes[i], n) && s[n])
-            return 1;
-    }
-    return 0;
-}
-
 static void add_pending(import_t *im, long line, const char *owner)
 {
     if (im->npend == im->cappend) {
@@ -836,12 +823,12 @@ static void import_one(import_t *im, long line, const char *const v[C_COUNT])
 
     /* password_hash: never echoed */
     const char *pw = v[C_PASSWORD_HASH];
+    char why[160];
     if (*pw) {
         if (strlen(pw) >= sizeof(a.pw_hash))
             row_error(im, line, "password_hash", "longer than %zu bytes", sizeof(a.pw_hash) - 1);
-        else if (!hash_scheme_ok(pw))
-            row_error(im, line, "password_hash",
-                      "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
+        else if (gw_pwhash_refusal(pw, why, sizeof(why)) != GW_OK) /* the login's verifier would refuse it */
+            row_error(im, line, "password_hash", "%s", why);
         else
             snprintf(a.pw_hash, sizeof(a.pw_hash), "%s", pw);
     }

@@ -48,6 +48,17 @@ static const char *opt_config(int argc, char **argv)
     return NULL;
 }
 
+/* What the file allows but should not: on the terminal for check-config, in the log for
+ * the daemon (whose stderr is the log). */
+static void print_warnings(const gw_config_t *cfg, int serve)
+{
+    for (size_t i = 0; i < cfg->warnings.n; i++)
+        if (serve)
+            gw_log(GW_LOG_WARN, "config", cfg->warnings.v[i], NULL);
+        else
+            fprintf(stderr, "eidgw: warning: %s\n", cfg->warnings.v[i]);
+}
+
 static int cmd_check(int argc, char **argv, int serve)
 {
     const char *path = opt_config(argc, argv);
@@ -62,7 +73,9 @@ static int cmd_check(int argc, char **argv, int serve)
         return 1;
     }
     gw_ctx_t app;
-    if ((serve ? gw_app_init : gw_app_check)(&app, cfg, err, sizeof(err))) {
+    int bad = (serve ? gw_app_init : gw_app_check)(&app, cfg, err, sizeof(err));
+    print_warnings(cfg, serve); /* the keys' among them */
+    if (bad) {
         fprintf(stderr, "eidgw: %s\n", err);
         gw_app_cleanup(&app);
         gw_config_free(cfg);

@@ -19,9 +19,55 @@
 #define UPS(...) DIR(gw_upstream_t, __VA_ARGS__)
 #define CLI(...) DIR(gw_client_t, __VA_ARGS__)
 
+/* The issuer: tokens name it and portals compare it byte for byte, so nothing a browser
+ * would drop or read differently (a query, a fragment, user:password@). */
+static int check_public_url(const char *v, char *msg, size_t msglen)
+{
+    const char *host = strstr(v, "://");
+    host = host ? host + 3 : v;
+    size_t authority = strcspn(host, "/?#");
+    if (strpbrk(v, "?#") || memchr(host, '@', authority)) {
+        snprintf(msg, msglen, "'%s' must be scheme://host[:port][/path], with no query, fragment or user", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* One or more ranges separated by commas (10.0.0.0/8, ::1/128, a plain address). */
+static int check_proxies(const char *v, char *msg, size_t msglen)
+{
+    for (const char *r = v;;) {
+        size_t n = strcspn(r, ",");
+        gw_cidr_t c;
+        if (gw_cidr_parse(r, n, &c, msg, msglen))
+            return -1;
+        if (!r[n])
+            return 0;
+        r += n + 1;
+    }
+}
+
+/* A range of every address lets any client name itself in X-Forwarded-For: allowed (a
+ * gateway reachable only through its proxies), but said. */
+static void warn_open_proxy(gw_config_t *c, const char *file, const char *v, int line)
+{
+    char msg[128];
+    for (const char *r = v; *r && c->warnings.n < GW_MAX_LIST;) {
+        size_t n = strcspn(r, ",");
+        gw_cidr_t cidr;
+        while (n && *r == ' ')
+            r++, n--;
+        if (!gw_cidr_parse(r, n, &cidr, msg, sizeof(msg)) && cidr.bits == 0)
+            c->warnings.v[c->warnings.n++] =
+                gw_sprintf("%s:%d: trusted_proxy: '%.*s' trusts every address: every client may set X-Forwarded-For",
+                           file, line, (int)n, r);
+        r += n + (r[n] == ',');
+    }
+}
+
 static const gw_directive_t server_dirs[] = {
     CFG("listen", GW_DIR_STR, listen_host, 0, 0, NULL, 1),
-    CFG("public_url", GW_DIR_URL, public_url, 0, 0, NULL, 1),
+    CFG("public_url", GW_DIR_URL, public_url, 0, 0, NULL, 1, .check = check_public_url),
     CFG("io_threads", GW_DIR_INT, io_threads, 1, 64, NULL, 0),
     CFG("workers", GW_DIR_INT, workers, 1, 256, NULL, 0),
     CFG("upstream_workers", GW_DIR_INT, upstream_workers, 1, 1024, NULL, 0),
@@ -35,7 +81,8 @@ static const gw_directive_t server_dirs[] = {
     CFG("request_timeout", GW_DIR_SECONDS, request_timeout, 1, 600, NULL, 0),
     CFG("min_body_rate", GW_DIR_SIZE, min_body_rate, 1, 1 << 30, NULL, 0),
     CFG("idle_timeout", GW_DIR_SECONDS, idle_timeout, 1, 3600, NULL, 0),
-    CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0),
+    CFG("trusted_proxy", GW_DIR_LIST, trusted_proxies, 0, 0, NULL, 0, .check = check_proxies),
+    CFG("secret_file_mode", GW_DIR_CHOICE, secret_file_mode, 0, 0, "error warn off", 0),
     { 0 },
 };
 static const gw_directive_t keys_dirs[] = {
@@ -247,7 +294,10 @@ static int set_value(parser_t *p, gw_dir_section_t *sec, const char *key, const 
         p->field[p->nfields] = (char *)sec->base + d->offset;
         p->field_line[p->nfields++] = line;
     }
-    return gw_dir_set(sec, key, v, line, p->err, p->errlen);
+    int rc = gw_dir_set(sec, key, v, line, p->err, p->errlen);
+    if (!rc && sec->table == server_dirs && !strcmp(key, "trusted_proxy"))
+        warn_open_proxy(sec->base, p->file, v, line);
+    return rc;
 }
 
 static char *trim(char *s)
@@ -318,6 +368,7 @@ void gw_config_free(gw_config_t *cfg)
     free(cfg->listen_host);
     free(cfg->public_url);
     free_list(&cfg->trusted_proxies);
+    free_list(&cfg->warnings);
     free(cfg->templates_dir);
     free(cfg->keys_dir);
     free(cfg->store_driver);
@@ -722,6 +773,34 @@ const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *
         if (gw_config_origin_of(&cfg->clients[i], authority))
             return &cfg->clients[i];
     return NULL;
+}
+
+/* A plugin's section: whether a line holds a secret inline; the secret files it names
+ * checked. -1 (err set) when one is refused. */
+static int plugin_secrets(gw_config_t *cfg, const gw_dir_lines_t *l, const gw_directive_t *table, int *inline_secret,
+                          char *err, size_t errlen)
+{
+    for (size_t i = 0; table && i < l->n; i++) {
+        const gw_directive_t *d = gw_dir_find(table, l->v[i].key);
+        *inline_secret |= d && d->secret;
+        char why[512];
+        if (d && d->secret_file &&
+            gw_secret_file_check(l->v[i].value, cfg->secret_file_mode, &cfg->warnings, why, sizeof(why)))
+            return gw_dir_error(err, errlen, l->file, l->v[i].line, d->name, "%s", why);
+    }
+    return 0;
+}
+
+int gw_config_check_secret_files(gw_config_t *cfg, char *err, size_t errlen)
+{
+    int inline_secret = cfg->store_password != NULL;
+    if ((cfg->upstream &&
+         plugin_secrets(cfg, &cfg->upstream->lines, cfg->upstream->settings_table, &inline_secret, err, errlen)) ||
+        plugin_secrets(cfg, &cfg->popdb_lines, cfg->popdb_table, &inline_secret, err, errlen))
+        return -1;
+    return inline_secret && cfg->path
+               ? gw_secret_file_check(cfg->path, cfg->secret_file_mode, &cfg->warnings, err, errlen)
+               : 0;
 }
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id)

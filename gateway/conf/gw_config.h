@@ -77,6 +77,7 @@ typedef struct gw_config {
     long request_timeout, idle_timeout; /* seconds: a request's head; a kept-alive idle connection */
     long min_body_rate; /* bytes a second a body must keep up once request_timeout has passed */
     gw_strlist_t trusted_proxies; /* peers whose X-Forwarded-For names the client */
+    int secret_file_mode; /* GW_SECRET_MODE_*: files holding secrets open to others */
     /* [keys] */
     char *keys_dir;
     /* [store] */
@@ -104,6 +105,9 @@ typedef struct gw_config {
     /* [log] */
     char *log_level;
     gw_upstream_t *upstream; /* exactly one for now: the e-ID provider */
+    /* what the file allows but should not: "file:line: key: message", printed by
+     * check-config and logged at start */
+    gw_strlist_t warnings;
     size_t nclients;
     gw_client_t *clients;
 } gw_config_t;
@@ -115,6 +119,11 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
 void gw_config_free(gw_config_t *cfg);
 
 const gw_client_t *gw_config_client(const gw_config_t *cfg, const char *id);
+/* Once the plugins have read their sections: the modes of the files that hold secrets,
+ * by cfg->secret_file_mode: the file itself when it holds one inline (a password, a
+ * client secret), and every file a row marks secret_file (a private key). 0, or -1 with
+ * err; warnings go to cfg->warnings. */
+int gw_config_check_secret_files(gw_config_t *cfg, char *err, size_t errlen);
 /* The proxied portal one of whose origins has this authority ("host[:port]" as a browser
  * sends it: compared without ASCII case, a default port written out or not), or NULL. */
 const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *authority);

@@ -9,6 +9,8 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +45,18 @@ typedef struct parsed {
     size_t saltlen;
     unsigned char digest[MAX_DIGEST];
     size_t digestlen;
+    char why[128]; /* a cost refused: which, and the cap */
 } parsed_t;
+
+/* A cost out of the verifier's range: GW_EINVAL, with what for an import to say. */
+__attribute__((format(printf, 2, 3))) static int refuse(parsed_t *ret, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ret->why, sizeof(ret->why), fmt, ap);
+    va_end(ap);
+    return GW_EINVAL;
+}
 
 static int is_crypt64(char c)
 {
@@ -128,8 +141,9 @@ static int parse_bcrypt(const char *h, size_t len, const gw_pwhash_limits_t *lim
     if (h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9')
         return GW_EINVAL;
     unsigned long cost = (unsigned long)(h[4] - '0') * 10 + (unsigned long)(h[5] - '0');
-    if (cost < 4 || cost > cap(CAP_BCRYPT_COST, lim ? lim->bcrypt_cost : 0))
-        return GW_EINVAL;
+    unsigned long most = cap(CAP_BCRYPT_COST, lim ? lim->bcrypt_cost : 0);
+    if (cost < 4 || cost > most)
+        return refuse(ret, "bcrypt cost %lu is outside 4..%lu, what the verifier computes", cost, most);
     for (size_t i = 7; i < len; i++)
         if (!is_crypt64(h[i]))
             return GW_EINVAL;
@@ -148,12 +162,11 @@ static int parse_sha512(const char *h, size_t len, const gw_pwhash_limits_t *lim
         if (parse_ulong(&p, '$', &rounds))
             return GW_EINVAL;
         p++;
-        /* crypt(3) clamps lower values to 1000 and writes the clamped value */
-        if (rounds < 1000 || rounds > cap(CAP_SHA512_ROUNDS, lim ? lim->sha512_rounds : 0))
-            return GW_EINVAL;
-    } else if (5000 > cap(CAP_SHA512_ROUNDS, lim ? lim->sha512_rounds : 0)) {
-        return GW_EINVAL;
     }
+    /* crypt(3) clamps lower values to 1000 and writes the clamped value */
+    unsigned long most = cap(CAP_SHA512_ROUNDS, lim ? lim->sha512_rounds : 0);
+    if (rounds < 1000 || rounds > most)
+        return refuse(ret, "sha512-crypt rounds %lu is outside 1000..%lu, what the verifier computes", rounds, most);
     size_t slen = 0;
     while (p[slen] && p[slen] != '$') {
         if (!is_crypt64(p[slen]))
@@ -211,13 +224,17 @@ static int parse_argon2id(const char *h, size_t len, const gw_pwhash_limits_t *l
     if (parse_ulong(&p, '$', &par))
         return GW_EINVAL;
     p++;
-    if (t < 1 || t > cap(CAP_ARGON2_T, lim ? lim->argon2_t : 0))
-        return GW_EINVAL;
-    if (par < 1 || par > cap(CAP_ARGON2_P, lim ? lim->argon2_p : 0))
-        return GW_EINVAL;
+    unsigned long most_t = cap(CAP_ARGON2_T, lim ? lim->argon2_t : 0);
+    unsigned long most_p = cap(CAP_ARGON2_P, lim ? lim->argon2_p : 0);
+    unsigned long most_m = cap(CAP_ARGON2_M_KIB, lim ? lim->argon2_m_kib : 0);
+    if (t < 1 || t > most_t)
+        return refuse(ret, "argon2id time t=%lu is outside 1..%lu, what the verifier computes", t, most_t);
+    if (par < 1 || par > most_p)
+        return refuse(ret, "argon2id lanes p=%lu is outside 1..%lu, what the verifier computes", par, most_p);
     /* argon2 needs at least 8 KiB per lane */
-    if (m < 8 * par || m > cap(CAP_ARGON2_M_KIB, lim ? lim->argon2_m_kib : 0))
-        return GW_EINVAL;
+    if (m < 8 * par || m > most_m)
+        return refuse(ret, "argon2id memory m=%lu KiB is outside %lu..%lu KiB, what the verifier computes", m, 8 * par,
+                      most_m);
     if (parse_salt_digest(p, h + len, '+', ARGON2_MIN_SALT_LENGTH, ARGON2_MIN_OUTLEN, ret))
         return GW_EINVAL;
     ret->scheme = S_ARGON2ID;
@@ -234,8 +251,9 @@ static int parse_pbkdf2(const char *h, size_t len, const gw_pwhash_limits_t *lim
     if (parse_ulong(&p, '$', &rounds))
         return GW_EINVAL;
     p++;
-    if (rounds < 1 || rounds > cap(CAP_PBKDF2_ROUNDS, lim ? lim->pbkdf2_rounds : 0))
-        return GW_EINVAL;
+    unsigned long most = cap(CAP_PBKDF2_ROUNDS, lim ? lim->pbkdf2_rounds : 0);
+    if (rounds < 1 || rounds > most)
+        return refuse(ret, "pbkdf2-sha256 rounds %lu is outside 1..%lu, what the verifier computes", rounds, most);
     if (parse_salt_digest(p, h + len, '.', 0, 32, ret) || ret->digestlen != 32)
         return GW_EINVAL;
     ret->scheme = S_PBKDF2;
@@ -374,12 +392,22 @@ done:
 
 int gw_pwhash_verify(const char *password, const char *hash) { return gw_pwhash_verify_limits(password, hash, NULL); }
 
-int gw_pwhash_check(const char *hash)
+int gw_pwhash_check(const char *hash) { return gw_pwhash_refusal(hash, NULL, 0); }
+
+int gw_pwhash_refusal(const char *hash, char *why, size_t whylen)
 {
-    if (!hash)
-        return GW_EINVAL;
-    parsed_t ph;
-    return parse(hash, NULL, &ph);
+    parsed_t ph = { 0 };
+    int rc = hash ? parse(hash, NULL, &ph) : GW_EINVAL;
+    if (rc == GW_OK || !why)
+        return rc;
+    const char *scheme = gw_pwhash_scheme(hash);
+    if (!scheme)
+        snprintf(why, whylen, "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)");
+    else if (ph.why[0])
+        snprintf(why, whylen, "%s", ph.why);
+    else
+        snprintf(why, whylen, "not a well-formed %s hash", scheme);
+    return rc;
 }
 
 const char *gw_pwhash_scheme(const char *hash)

@@ -27,6 +27,8 @@
 #ifndef GW_PWHASH_H
 #define GW_PWHASH_H
 
+#include <stddef.h>
+
 #define GW_PWHASH_MAX_PASSWORD 256
 
 /* GW_OK: the password matches. GW_EDENIED: it does not. GW_EINVAL: the hash is unknown,
@@ -48,6 +50,9 @@ int gw_pwhash_verify_limits(const char *password, const char *hash, const gw_pwh
 /* Checks the format and the caps without a password, e.g. when accounts are imported:
  * GW_OK when gw_pwhash_verify would compute, GW_EINVAL otherwise (also for NULL). Cheap. */
 int gw_pwhash_check(const char *hash);
+/* The same, saying why a hash is refused (never quoting it): an unknown scheme, a cost
+ * outside the caps above (naming the cap), or a malformed hash of a known scheme. */
+int gw_pwhash_refusal(const char *hash, char *why, size_t whylen);
 
 /* Scheme name from the prefix only ("bcrypt", "argon2id", "pbkdf2-sha256", "sha512-crypt"),
  * or NULL for anything else (including NULL). Does not validate the rest of the hash. */

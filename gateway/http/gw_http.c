@@ -315,7 +315,7 @@ static int peer_take(gw_server_t *s, const char *addr)
     const gw_server_opts_t *o = &s->opts;
     int max_all = o->max_connections > 0 ? o->max_connections : 4096;
     int max_one = o->max_connections_per_ip > 0 ? o->max_connections_per_ip : 256;
-    int exempt = o->trusted_proxies && gw_strlist_has(o->trusted_proxies, addr);
+    int exempt = o->trusted_proxies && gw_cidr_list_has(o->trusted_proxies, addr);
     int rc = -1;
     pthread_mutex_lock(&s->peers_lock);
     if (s->nconns < max_all) {
@@ -464,7 +464,7 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     q->origin = hdr_dup(h, "Origin");
     q->sec_fetch_site = hdr_dup(h, "Sec-Fetch-Site");
     q->host = hdr_dup(h, "Host");
-    if (cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
+    if (cfg->trusted_proxies && gw_cidr_list_has(cfg->trusted_proxies, q->remote)) {
         q->fwd_host = hdr_dup(h, "X-Forwarded-Host");
         q->fwd_uri = hdr_dup(h, "X-Forwarded-Uri");
         q->fwd_method = hdr_dup(h, "X-Forwarded-Method");
@@ -472,14 +472,14 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
      * from the right, skipping our own proxies (a client cannot forge the part they add) */
     char *xff = hdr_dup(h, "X-Forwarded-For");
-    if (xff && cfg->trusted_proxies && gw_strlist_has(cfg->trusted_proxies, q->remote)) {
+    if (xff && cfg->trusted_proxies && gw_cidr_list_has(cfg->trusted_proxies, q->remote)) {
         char *list = xff;
         for (;;) {
             char *comma = strrchr(list, ',');
             char *hop = comma ? comma + 1 : list;
             while (*hop == ' ')
                 hop++;
-            if (!*hop || !gw_strlist_has(cfg->trusted_proxies, hop) || !comma) {
+            if (!*hop || !gw_cidr_list_has(cfg->trusted_proxies, hop) || !comma) {
                 if (*hop && strlen(hop) < sizeof(q->remote))
                     snprintf(q->remote, sizeof(q->remote), "%s", hop);
                 break;

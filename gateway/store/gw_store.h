@@ -162,6 +162,10 @@ gw_store_t *gw_store_open(const char *driver, const char *path, char *err, size_
  * tier (the daemon adds it; command-line tools share state through the database only). */
 struct gw_config;
 gw_store_t *gw_store_open_config(const struct gw_config *cfg, char *err, size_t errlen);
+/* What check-config asks of that store while a gateway may be running on it: nothing
+ * written, created or locked. A SQLite file is a database this process can write (or
+ * can be created); Redis answers as gw_store_open_config needs. 0, or -1 with err. */
+int gw_store_check_config(const struct gw_config *cfg, char *err, size_t errlen);
 /* Redis with every option; sentinels is a space-separated host:port list (url unused then). */
 gw_store_t *gw_store_open_redis(const char *url, const char *password, const char *sentinels, const char *master,
                                 int allow_volatile, char *err, size_t errlen);

@@ -49,6 +49,7 @@ typedef struct gw_directive {
     int required;
     const char *def; /* the default, as a value in the file; NULL: none */
     int secret; /* a string wiped before it is freed */
+    int secret_file; /* the path of a file holding a secret (a private key): its mode is checked */
     /* a further check of one value: 0, or -1 with the message in msg */
     int (*check)(const char *value, char *msg, size_t msglen);
 } gw_directive_t;
@@ -87,7 +88,7 @@ void gw_dir_free(const gw_directive_t *table, void *base);
 __attribute__((format(printf, 6, 7))) int gw_dir_error(char *err, size_t errlen, const char *file, int line,
                                                        const char *key, const char *fmt, ...);
 __attribute__((format(printf, 6, 0))) int gw_dir_verror(char *err, size_t errlen, const char *file, int line,
-                                                         const char *key, const char *fmt, va_list ap);
+                                                        const char *key, const char *fmt, va_list ap);
 
 /* Lines of a section kept as they were read, for the one who owns its keys. */
 typedef struct gw_dir_line {
@@ -108,8 +109,8 @@ void gw_dir_lines_cleanup(gw_dir_lines_t *l);
 /* A settings struct of `size` bytes read from the lines by the table (defaults only when
  * the section is absent). The section's record is left in *sec for further checks. NULL
  * with the error in err. Free with gw_dir_settings_free. */
-void *gw_dir_settings_new(const gw_directive_t *table, size_t size, const gw_dir_lines_t *lines,
-                          gw_dir_section_t *sec, char *err, size_t errlen);
+void *gw_dir_settings_new(const gw_directive_t *table, size_t size, const gw_dir_lines_t *lines, gw_dir_section_t *sec,
+                          char *err, size_t errlen);
 void gw_dir_settings_free(const gw_directive_t *table, void *settings);
 
 #endif

@@ -1,5 +1,6 @@
 #include "gw_util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 void gw_buf_init(gw_buf_t *b, size_t max)
 {
@@ -634,6 +637,137 @@ int gw_strlist_has(const gw_strlist_t *l, const char *s)
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(l->v[i], s))
             return 1;
+    return 0;
+}
+
+int gw_path_writable(const char *path, char *err, size_t errlen)
+{
+    if (!access(path, W_OK))
+        return 0;
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "%s: cannot be written: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? gw_sprintf("%.*s", (int)(slash == path ? 1 : slash - path), path) : gw_strdup(".");
+    int rc = access(dir, W_OK | X_OK);
+    if (rc)
+        snprintf(err, errlen, "%s: cannot be created: %s: %s", path, dir, strerror(errno));
+    free(dir);
+    return rc ? -1 : 0;
+}
+
+static void warn_add(gw_strlist_t *warnings, char *msg)
+{
+    if (warnings->n < GW_MAX_LIST)
+        warnings->v[warnings->n++] = msg;
+    else
+        free(msg);
+}
+
+int gw_secret_file_check(const char *path, int policy, gw_strlist_t *warnings, char *err, size_t errlen)
+{
+    struct stat st;
+    if (policy == GW_SECRET_MODE_OFF || stat(path, &st) || !S_ISREG(st.st_mode))
+        return 0;
+    unsigned mode = (unsigned)st.st_mode & 07777;
+    if (mode & (S_IROTH | S_IWOTH)) {
+        char *msg = gw_sprintf("%s: mode %04o lets every user of this machine read or change it, and it holds a "
+                               "secret: run chmod o-rwx %s",
+                               path, mode, path);
+        if (policy == GW_SECRET_MODE_WARN) {
+            warn_add(warnings, msg);
+            return 0;
+        }
+        snprintf(err, errlen, "%s ([server] secret_file_mode = warn lets it pass)", msg);
+        free(msg);
+        return -1;
+    }
+    /* root:eidgw 0640 is how a configuration is installed for a daemon of group eidgw */
+    if ((mode & (S_IRGRP | S_IWGRP)) && st.st_gid != getegid())
+        warn_add(warnings, gw_sprintf("%s: mode %04o lets its group (gid %u) read it, and it holds a secret: run "
+                                      "chmod g-rwx %s, or give it the daemon's group",
+                                      path, mode, (unsigned)st.st_gid, path));
+    return 0;
+}
+
+/* addr as 4 or 16 bytes: 4, 16, or 0 when it is not an address */
+static int addr_bytes(const char *addr, unsigned char out[16])
+{
+    if (inet_pton(AF_INET, addr, out) == 1)
+        return 4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, addr, &a6) != 1)
+        return 0;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) { /* a dual-stack socket's view of an IPv4 peer */
+        memcpy(out, a6.s6_addr + 12, 4);
+        return 4;
+    }
+    memcpy(out, a6.s6_addr, 16);
+    return 16;
+}
+
+int gw_cidr_parse(const char *s, size_t n, gw_cidr_t *out, char *msg, size_t msglen)
+{
+    char a[64];
+    while (n && *s == ' ')
+        s++, n--;
+    while (n && s[n - 1] == ' ')
+        n--;
+    if (n >= sizeof(a)) {
+        snprintf(msg, msglen, "'%.*s' is not an address or ADDRESS/BITS", (int)(n < 64 ? n : 64), s);
+        return -1;
+    }
+    memcpy(a, s, n);
+    a[n] = 0;
+    char *slash = strchr(a, '/');
+    if (slash)
+        *slash = 0;
+    memset(out, 0, sizeof(*out));
+    int len = strchr(a, ':') ? 16 : 4; /* an IPv4-mapped range is written as IPv4 */
+    int got = len == 16 ? inet_pton(AF_INET6, a, out->addr) : inet_pton(AF_INET, a, out->addr);
+    if (got != 1) {
+        snprintf(msg, msglen, "'%s' is not an IPv4 or IPv6 address", a);
+        return -1;
+    }
+    long bits = len * 8;
+    const char *digits = slash ? slash + 1 : "";
+    if (slash && (!*digits || digits[strspn(digits, "0123456789")] || gw_parse_long(digits, 0, len * 8, &bits))) {
+        snprintf(msg, msglen, "'/%s' is not a prefix length of 0..%d for %s", slash + 1, len * 8, a);
+        return -1;
+    }
+    out->v6 = len == 16;
+    out->bits = (int)bits;
+    for (int i = 0; i < len; i++) { /* the network itself: 10.1.2.3/8 is 10.0.0.0/8 */
+        int keep = out->bits - i * 8;
+        out->addr[i] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (unsigned char)(0xff << (8 - keep));
+    }
+    return 0;
+}
+
+int gw_cidr_match(const gw_cidr_t *c, const char *addr)
+{
+    unsigned char b[16];
+    int len = addr ? addr_bytes(addr, b) : 0;
+    if (!len || (len == 16) != c->v6)
+        return 0;
+    int full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(b, c->addr, (size_t)full))
+        return 0;
+    return !rest || (b[full] & (unsigned char)(0xff << (8 - rest))) == c->addr[full];
+}
+
+int gw_cidr_list_has(const gw_strlist_t *l, const char *addr)
+{
+    char msg[128];
+    for (size_t i = 0; addr && i < l->n; i++)
+        for (const char *p = l->v[i]; *p;) {
+            size_t n = strcspn(p, ",");
+            gw_cidr_t c;
+            if (!gw_cidr_parse(p, n, &c, msg, sizeof(msg)) && gw_cidr_match(&c, addr))
+                return 1;
+            p += n + (p[n] == ',');
+        }
     return 0;
 }
 

@@ -56,6 +56,10 @@ void *gw_xcalloc(size_t n, size_t m);
 char *gw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int gw_streq(const char *a, const char *b); /* NULL-safe */
 void gw_wipe_free(char *s); /* zero a secret string, then free */
+/* Whether this process could write path without writing it now: an existing file is
+ * writable, or a missing one could be created in its directory. 0, or -1 with
+ * "path: why" in err. */
+int gw_path_writable(const char *path, char *err, size_t errlen);
 
 /* Constant-time equality of two strings of any length. */
 int gw_ct_streq(const char *a, const char *b);
@@ -126,6 +130,31 @@ typedef struct gw_strlist {
     char *v[GW_MAX_LIST];
 } gw_strlist_t;
 int gw_strlist_has(const gw_strlist_t *l, const char *s);
+
+/* An address range "ADDR/BITS", IPv4 or IPv6; a plain address is /32 or /128. */
+typedef struct gw_cidr {
+    int v6;
+    unsigned char addr[16]; /* the network, host bits cleared */
+    int bits;
+} gw_cidr_t;
+/* n bytes at s as a range: 0, or -1 with why in msg (a bad address, a bad or too long
+ * prefix). */
+int gw_cidr_parse(const char *s, size_t n, gw_cidr_t *out, char *msg, size_t msglen);
+/* Whether addr (an IPv4 or IPv6 address, IPv4-mapped IPv6 read as IPv4) is in the range. */
+int gw_cidr_match(const gw_cidr_t *c, const char *addr);
+/* Whether addr is in a range of any entry of l, each entry one range or several separated
+ * by commas; an entry that does not parse matches nothing. */
+int gw_cidr_list_has(const gw_strlist_t *l, const char *addr);
+
+/* How a file holding a secret may be open to others ([server] secret_file_mode). */
+enum { GW_SECRET_MODE_ERROR = 0, GW_SECRET_MODE_WARN, GW_SECRET_MODE_OFF };
+/* A file holding a secret, by its mode: readable or writable by other users is an error
+ * (-1, err names the file, its mode and the chmod to run) under GW_SECRET_MODE_ERROR, a
+ * warning under GW_SECRET_MODE_WARN; open to a group other than this process's, a
+ * warning under both; nothing
+ * under GW_SECRET_MODE_OFF. Warnings ("path: message") are added to warnings while it has
+ * room. A file that cannot be read is left to its reader. */
+int gw_secret_file_check(const char *path, int policy, gw_strlist_t *warnings, char *err, size_t errlen);
 
 /* Masked form for logs: keep the first 3 and last 2 characters, '*' between
  * ("001*******45"); a string of 5 characters or fewer is masked whole. Works for any

@@ -491,7 +491,7 @@ static const gw_directive_t vneid_dirs[] = {
     UPS("timeout", GW_DIR_SECONDS, timeout, 1, 120, NULL, 0, "10s"),
     UPS("clock_skew", GW_DIR_SECONDS, clock_skew, 0, 600, NULL, 0, "60s"),
     UPS("profile", GW_DIR_CHOICE, profile, 0, 0, "oidc encrypted", 0, "oidc"),
-    UPS("decryption_key", GW_DIR_STR, decryption_key, 0, 0, NULL, 0, NULL),
+    UPS("decryption_key", GW_DIR_STR, decryption_key, 0, 0, NULL, 0, NULL, .secret_file = 1),
     { 0 },
 };
 

@@ -161,6 +161,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ul = strlen(c->public_url);
     CHECK(ul > 0 && c->public_url[ul - 1] != '/');
     CHECK(!strncmp(c->public_url, "http://", 7) || !strncmp(c->public_url, "https://", 8));
+    CHECK(!strpbrk(c->public_url, "?#")); /* the issuer: no query or fragment */
+    const char *authority = strstr(c->public_url, "://") + 3;
+    CHECK(!memchr(authority, '@', strcspn(authority, "/"))); /* nor a user */
+    for (size_t i = 0; i < c->trusted_proxies.n; i++) { /* every range parses */
+        gw_cidr_t range;
+        char why[128];
+        for (const char *r = c->trusted_proxies.v[i];; r++) {
+            size_t n = strcspn(r, ",");
+            CHECK(gw_cidr_parse(r, n, &range, why, sizeof(why)) == 0);
+            r += n;
+            if (!*r)
+                break;
+        }
+    }
     CHECK(c->keys_dir && *c->keys_dir);
     CHECK(!strcmp(c->store_driver, "sqlite") || !strcmp(c->store_driver, "redis"));
     CHECK(c->io_threads >= 1 && c->io_threads <= 64);

@@ -1,6 +1,7 @@
 /* libFuzzer target for gw_pwhash: any bytes as an imported password hash. Verification with a
  * fixed password must never crash and only return the documented codes; whatever the
- * verifier computes, the format check agrees with it. Costs are capped far below the
+ * verifier computes, the format check agrees with it, and so does the reason an import
+ * gives. Costs are capped far below the
  * built-in caps so every input stays fast. */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (scheme == NULL)
         CHECK(rc == GW_EINVAL && gw_pwhash_check(h) == GW_EINVAL);
+    /* the import's reason agrees with the check */
+    char why[160] = "";
+    int refused = gw_pwhash_refusal(h, why, sizeof(why));
+    CHECK(refused == gw_pwhash_check(h));
+    CHECK(refused == GW_OK ? why[0] == 0 : why[0] != 0);
     free(h);
     return 0;
 }

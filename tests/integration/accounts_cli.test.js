@@ -9,7 +9,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EIDGW_BIN, configText, secret } from './lib/harness.js';
+import { EIDGW_BIN, configText, secret, writeSecretFile } from './lib/harness.js';
 
 const PORTAL = 'portal-a';
 const COLUMNS = ['account_id', 'username', 'full_name', 'birth_date', 'sex', 'cmnd', 'id_number', 'id_verified',
@@ -35,7 +35,7 @@ function setup() {
     { id: 'portal-b', secret: secret(), redirect: ['http://127.0.0.1:18002/callback'], scopes: 'openid', minLevel: 1 },
   ];
   const conf = path.join(dir, 'eidgw.conf');
-  fs.writeFileSync(conf, configText({
+  writeSecretFile(conf, configText({
     gwPort: 18000, dir, clients,
     upstream: { issuer: up, authorization_endpoint: `${up}/auth`, token_endpoint: `${up}/token`,
                 userinfo_endpoint: `${up}/userinfo`, jwks_uri: `${up}/jwks`, client_id: 'eidgw', client_secret: secret() },
@@ -286,7 +286,15 @@ const BAD = [
   ['phone', 'is a phone number', { phone: '09x12' }],
   ['status', 'is a word', { status: 'on hold' }],
   ['password_hash', 'has a recognised scheme (md5-crypt)', { password_hash: '$1$abc$def' }],
-  ['password_hash', 'is not a plain password', { password_hash: 'hunter2' }],
+  ['password_hash', 'is not a plain password', { password_hash: 'hunter2' }, /not a recognised scheme/],
+  // hashes the login's verifier would refuse to compute: those accounts could never log in
+  ['password_hash', 'has a bcrypt cost the verifier computes', { password_hash: BCRYPT.replace('$10$', '$31$') },
+   /bcrypt cost 31 is outside 4\.\.14, what the verifier computes/],
+  ['password_hash', 'has argon2id memory the verifier computes (4 GiB)',
+   { password_hash: ARGON.replace('m=65536', 'm=4194304') }, /argon2id memory m=4194304 KiB is outside 32\.\.262144 KiB/],
+  ['password_hash', 'has an argon2id time the verifier computes', { password_hash: ARGON.replace('t=3', 't=11') },
+   /argon2id time t=11 is outside 1\.\.10/],
+  ['password_hash', 'is a well-formed bcrypt hash', { password_hash: BCRYPT.slice(0, 40) }, /not a well-formed bcrypt hash/],
   ['account_class', 'is individual or organisation', { account_class: 'company' }],
 ];
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { EIDGW_BIN, configText, defaultClients, freePort, waitHttp, secret } from './lib/harness.js';
+import { EIDGW_BIN, configText, defaultClients, freePort, waitHttp, secret, writeSecretFile } from './lib/harness.js';
 
 let dir, gwPort, good;
 before(async () => {
@@ -26,7 +26,7 @@ before(async () => {
 let n = 0;
 function write(text) {
   const f = path.join(dir, `c${++n}.conf`);
-  fs.writeFileSync(f, text);
+  writeSecretFile(f, text);
   return f;
 }
 
@@ -98,6 +98,46 @@ test('check-config: a bad URL names file:LINE: key', () => {
     ['public_url =', 'public_url = 127.0.0.1:8080', 'public_url'],
     ['redirect_uri =', 'redirect_uri = http://127.0.0.1:18001/callback#frag', 'redirect_uri'],
   ].map(([prefix, to, key]) => [replaceLine(good, lineStarting(good, prefix), to), to, key, to]));
+});
+
+test('check-config: a public_url with a query, a fragment or a user names file:LINE: public_url', () => {
+  assertAll(['public_url = http://127.0.0.1:8080/?x=1', 'public_url = http://127.0.0.1:8080/#top',
+             'public_url = http://admin:pw@127.0.0.1:8080', 'public_url = http://admin@127.0.0.1:8080/sso']
+    .map((to) => [replaceLine(good, lineStarting(good, 'public_url ='), to), to, 'public_url', to]));
+});
+
+test('check-config: a trusted_proxy that is not an address or ADDRESS/BITS names file:LINE: trusted_proxy', () => {
+  assertAll(['trusted_proxy = 10.0.0.0/33', 'trusted_proxy = 300.1.1.1', 'trusted_proxy = garbage',
+             'trusted_proxy = 10.0.0.0/8, ::1/129', 'trusted_proxy = 10.0.0.0/8x']
+    .map((to) => [replaceLine(good, '[server]', `[server]\ntrusted_proxy = 127.0.0.1\n${to}`), to, 'trusted_proxy', to]));
+});
+
+test('check-config: trusted_proxy ranges are taken; 0.0.0.0/0 with a warning at its line, logged by the daemon too', async () => {
+  let r = check(write(replaceLine(good, '[server]', '[server]\ntrusted_proxy = 10.0.0.0/8, ::1/128\ntrusted_proxy = 192.0.2.7')));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const text = replaceLine(good, '[server]', '[server]\ntrusted_proxy = 0.0.0.0/0');
+  const file = write(text);
+  r = check(file);
+  assert.equal(r.code, 0, r.stderr);
+  const want = `${file}:${lineOf(text, 'trusted_proxy = 0.0.0.0/0')}: trusted_proxy: ` +
+    "'0.0.0.0/0' trusts every address: every client may set X-Forwarded-For";
+  assert.ok(r.stderr.includes(`warning: ${want}`), r.stderr);
+  // the daemon starts, and logs it
+  const port = await freePort();
+  const served = write(replaceLine(text, lineStarting(text, 'listen ='), `listen = 127.0.0.1:${port}`)
+    .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`));
+  const p = spawn(EIDGW_BIN, ['serve', '-c', served], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  p.stderr.on('data', (d) => { log += d; });
+  try {
+    assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const line = log.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.module === 'config');
+    assert.equal(line?.level, 'warn', log);
+    assert.ok(line.msg.endsWith("trusted_proxy: '0.0.0.0/0' trusts every address: every client may set X-Forwarded-For"), line.msg);
+  } finally {
+    p.kill('SIGTERM');
+  }
 });
 
 test('check-config: a bad duration names file:LINE: key', () => {
@@ -224,7 +264,7 @@ test('SIGTERM stops a running eidgw with exit 0 within 2 s', async () => {
   }
 });
 
-test('check-config beside a running gateway with an audit file: ok (it only checks the file can be written)', async () => {
+test('check-config beside a running gateway with an audit file: ok, the database, its WAL and the audit log untouched', async () => {
   const port = await freePort();
   const text = replaceLine(good, lineStarting(good, 'listen ='), `listen = 127.0.0.1:${port}`)
     .replace(/^public_url = .*$/m, `public_url = http://127.0.0.1:${port}`) +
@@ -233,9 +273,16 @@ test('check-config beside a running gateway with an audit file: ok (it only chec
   const p = spawn(EIDGW_BIN, ['serve', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     assert.equal(await waitHttp(`http://127.0.0.1:${port}/healthz`), 200);
+    const db = text.match(/^path = (.*eidgw\.db)$/m)[1];
+    const stamp = () => ['', '-wal', '-shm', '-journal', '#audit'].map((s) => {
+      const f = s === '#audit' ? `${dir}/beside-audit.log` : db + s;
+      try { const st = fs.statSync(f); return `${s}:${st.size}:${st.mtimeMs}`; } catch { return `${s}:-`; }
+    }).join(' ');
+    const before = stamp();
     const r = check(file);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /: ok \(/);
+    assert.equal(stamp(), before);
     // a second server on the same audit file is still refused: the lock holds
     const port2 = await freePort();
     const second = spawnSync(EIDGW_BIN, ['serve', '-c', write(text.replace(`listen = 127.0.0.1:${port}`, `listen = 127.0.0.1:${port2}`))],
@@ -245,6 +292,107 @@ test('check-config beside a running gateway with an audit file: ok (it only chec
   } finally {
     p.kill('SIGTERM');
   }
+});
+
+test('check-config writes, creates and locks nothing: the store and the audit log are only checked', () => {
+  const fresh = fs.mkdtempSync(path.join(dir, 'fresh-'));
+  const text = good.replace(/^path = .*eidgw\.db$/m, `path = ${fresh}/eidgw.db`) + `\n[audit]\npath = ${fresh}/audit.log\n`;
+  let r = check(write(text));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(fs.readdirSync(fresh), [], 'neither the database nor the audit log is created');
+  // what the daemon would fail on is still named: a file that is no database, a place not writable
+  fs.writeFileSync(`${fresh}/eidgw.db`, 'not a database, not at all');
+  r = check(write(text));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /eidgw\.db: sqlite: file is not a database/);
+  fs.rmSync(`${fresh}/eidgw.db`);
+  if (process.getuid() !== 0) { // root writes anywhere
+    fs.chmodSync(fresh, 0o500);
+    r = check(write(text));
+    fs.chmodSync(fresh, 0o700);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /eidgw\.db: cannot be created: /);
+  }
+});
+
+// A copy of the test's keys directory, and a configuration that uses it.
+function ownKeys(name) {
+  const keys = path.join(dir, name);
+  fs.cpSync(path.join(dir, 'keys'), keys, { recursive: true });
+  return { keys, text: good.replace(/^dir = .*\/keys$/m, `dir = ${keys}`) };
+}
+
+test('check-config: a configuration holding a secret and readable by others is refused with its mode and the chmod', () => {
+  const file = write(good);
+  fs.chmodSync(file, 0o644);
+  let r = check(file);
+  assert.equal(r.code, 1, r.stdout);
+  assert.ok(r.stderr.includes(`${file}: mode 0644 lets every user of this machine read or change it, and it holds a ` +
+                              `secret: run chmod o-rwx ${file}`), r.stderr);
+  assert.equal(r.stdout, '');
+  // the daemon reads it the same way: it does not start
+  const serve = spawnSync(EIDGW_BIN, ['serve', '-c', file], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(serve.status, 1, serve.stderr);
+  assert.ok(serve.stderr.includes(`${file}: mode 0644 lets every user`), serve.stderr);
+  fs.chmodSync(file, 0o602); // written by others is as bad
+  assert.equal(check(file).code, 1);
+  // secret_file_mode = warn: a warning; off: nothing
+  const warn = write(replaceLine(good, '[server]', '[server]\nsecret_file_mode = warn'));
+  fs.chmodSync(warn, 0o644);
+  r = check(warn);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: .*: mode 0644 lets every user of this machine read or change it/);
+  const off = write(replaceLine(good, '[server]', '[server]\nsecret_file_mode = off'));
+  fs.chmodSync(off, 0o644);
+  r = check(off);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assertFailsAt(replaceLine(good, '[server]', '[server]\nsecret_file_mode = loose'), 'secret_file_mode = loose',
+                'secret_file_mode', 'not a mode');
+});
+
+test('check-config: a secret file open to a group other than the daemon\'s is a warning', { skip: process.getuid() !== 0 }, () => {
+  const file = write(good);
+  fs.chmodSync(file, 0o640);
+  assert.equal(check(file).stderr, '', 'the group is the process\'s own: as installed, root:eidgw 0640');
+  fs.chownSync(file, 0, 65534);
+  const r = check(file);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes(`warning: ${file}: mode 0640 lets its group (gid 65534) read it, and it holds a secret: ` +
+                              `run chmod g-rwx ${file}, or give it the daemon's group`), r.stderr);
+});
+
+test('check-config: cookie.key or a signing key readable by others is refused, naming the file', () => {
+  for (const name of ['cookie.key', 'pairwise.key']) {
+    const { keys, text } = ownKeys(`keys-${name}`);
+    fs.chmodSync(path.join(keys, name), 0o644);
+    const r = check(write(text));
+    assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+    assert.ok(r.stderr.includes(`${keys}/${name}: mode 0644 lets every user of this machine read or change it, and ` +
+                                `it holds a secret: run chmod o-rwx ${keys}/${name}`), r.stderr);
+  }
+  const { keys, text } = ownKeys('keys-jwk');
+  const jwk = fs.readdirSync(keys).find((f) => f.endsWith('.jwk'));
+  fs.chmodSync(path.join(keys, jwk), 0o604);
+  const r = check(write(text));
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${keys}/${jwk}: mode 0604`), r.stderr);
+  // as eidgw keys generate writes them: accepted
+  assert.equal(check(write(ownKeys('keys-ok').text)).code, 0);
+});
+
+test('check-config: a decryption_key readable by others is refused at file:LINE: decryption_key', () => {
+  const pem = path.join(dir, 'rp-open.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pem], { stdio: 'pipe' });
+  let text = replaceLine(good, lineStarting(good, 'id_token ='), 'id_token = absent');
+  text = replaceLine(text, lineStarting(text, 'nonce ='), 'nonce = no');
+  const to = `decryption_key = ${pem}`;
+  text = replaceLine(text, lineStarting(text, 'timeout ='), `${lineStarting(text, 'timeout =')}\nprofile = encrypted\n${to}`);
+  assert.equal(check(write(text)).code, 0, 'openssl writes it 0600');
+  fs.chmodSync(pem, 0o644);
+  assertFailsAt(text, to, 'decryption_key', 'decryption_key 0644');
+  const r = check(write(text));
+  assert.ok(r.stderr.includes(`${pem}: mode 0644 lets every user`), r.stderr);
 });
 
 test('check-config: accounts = yes without a [popdb] url passes with a warning that names the client', () => {

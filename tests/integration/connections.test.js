@@ -4,8 +4,11 @@
 // closed at once (not reset), and the gateway keeps serving everyone else.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { startStack, readLog } from './lib/harness.js';
+import { Agent, authRequest, discover, loginAt } from './lib/rp.js';
 
 let st;
 before(async () => {
@@ -16,10 +19,10 @@ after(async () => { await st?.stop(); });
 
 // A connection; resolves once connected. .closedAt is set (ms since open) when the server
 // closes it; .data collects what it sent; .error is the socket's error code (ECONNRESET).
-function open(localAddress) {
+function open(localAddress, port = st.gw.port) {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const s = net.connect({ port: st.gw.port, host: '127.0.0.1', localAddress });
+    const s = net.connect({ port, host: '127.0.0.1', localAddress });
     s.data = '';
     s.closedAt = null;
     s.on('data', (c) => { s.data += c.toString('latin1'); });
@@ -232,4 +235,47 @@ test('out of descriptors: accepting pauses and backs off, one warning with a cou
     assert.ok(again.every((a) => Number.isInteger(Number(a.failed))), 'with the failures since the warning');
     assert.ok(lines(/cannot accept connections/).length <= 2, 'no warning per retry');
   } finally { await low.stop(); }
+});
+
+test('trusted_proxy ranges (CIDR, comma-separated) exempt their addresses from max_connections_per_ip', async () => {
+  const px = await startStack('conns-proxy', { server: 'max_connections_per_ip = 2\n' +
+                                                       'trusted_proxy = 127.0.0.8/30, ::1/128\n' });
+  const held = [];
+  try {
+    for (let i = 0; i < 5; i++) held.push(await open('127.0.0.9', px.gw.port));
+    await sleep(300);
+    for (const s of held) assert.equal(s.closedAt, null, '127.0.0.9 is in 127.0.0.8/30: no cap');
+    // 127.0.0.12 is past the range: capped at 2
+    const outside = [];
+    for (let i = 0; i < 3; i++) outside.push(await open('127.0.0.12', px.gw.port));
+    held.push(...outside);
+    assert.ok(await closedWithin(outside[2], 2000), 'the third connection from outside the range is closed');
+    assert.equal(outside[0].closedAt, null);
+  } finally {
+    for (const s of held) s.destroy();
+    await px.stop();
+  }
+});
+
+test('X-Forwarded-For is read from the right past every hop in a trusted_proxy range: the audit names the client', async () => {
+  const px = await startStack('xff-range', { server: 'trusted_proxy = 127.0.0.0/8, 10.0.0.0/8\n',
+                                             extra: '\n[audit]\npath = DIR/audit.log\n' });
+  try {
+    // the client, then an inner proxy (in 10.0.0.0/8), then the TCP peer 127.0.0.1 (in 127.0.0.0/8)
+    class Forwarded extends Agent {
+      request(url, o = {}) {
+        return super.request(url, { ...o, headers: { ...o.headers, 'x-forwarded-for': '203.0.113.7, 10.1.2.3' } });
+      }
+    }
+    const c = px.clients['portal-a'];
+    const hop = await loginAt(new Forwarded(), (await authRequest(await discover(px.gw.url, c), c)).url,
+                              '001085012345', c.redirect[0]);
+    assert.ok(hop.url.startsWith(c.redirect[0]) || hop.location?.startsWith(c.redirect[0]), `${hop.status}`);
+    const logins = fs.readFileSync(path.join(px.dir, 'audit.log'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l)).filter((e) => JSON.stringify(e).includes('"login"'));
+    assert.equal(logins.length, 1, JSON.stringify(logins));
+    assert.match(JSON.stringify(logins[0]), /"ip":"203\.0\.113\.7"/);
+  } finally {
+    await px.stop();
+  }
 });

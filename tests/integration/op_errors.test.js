@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startStack, kvSnapshot, newKeys, kvKeys } from './lib/harness.js';
+import { startStack, kvSnapshot, newKeys, kvKeys, readLog } from './lib/harness.js';
 import { discover, authRequest, loginAt, client, Agent, errorCode, toUpstreamCallback } from './lib/rp.js';
 
 let st;
@@ -568,4 +568,30 @@ test('userinfo without a token: 401 with WWW-Authenticate: Bearer', async () => 
   const r = await fetch(`${st.gw.url}/userinfo`, { headers: { authorization: 'Bearer not-a-token' } });
   assert.equal(r.status, 401);
   assert.match(r.headers.get('www-authenticate') || '', /^Bearer error="invalid_token"/);
+});
+
+test('a flood of bad /authorize requests: each value logged cut at 200 bytes, 100 lines, then one "suppressed K similar"', async () => {
+  const fl = await startStack('log-flood');
+  try {
+    const bad = `https://evil.example/${'x'.repeat(5000)}`;
+    const url = `${fl.gw.url}/authorize?client_id=portal-a&response_type=code&redirect_uri=${encodeURIComponent(bad)}`;
+    for (let i = 0; i < 150; i++) {
+      const r = await fetch(url);
+      assert.equal(r.status, 400);
+      await r.arrayBuffer();
+    }
+    const refused = () => readLog(fl.gw.proc).split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'authorize: redirect_uri not registered');
+    assert.equal(refused().length, 100, 'at most 100 alike in 10 s');
+    for (const l of refused()) assert.equal(l.redirect_uri, `${bad.slice(0, 200)}...[${bad.length} bytes]`);
+    await new Promise((r) => setTimeout(r, 10500)); // the window passes: the next line says what was dropped
+    await (await fetch(`${fl.gw.url}/healthz`)).arrayBuffer();
+    const said = readLog(fl.gw.proc).split('\n').filter((l) => l.includes('suppressed'));
+    assert.equal(said.length, 1, said.join('\n'));
+    const line = JSON.parse(said[0]);
+    assert.deepEqual([line.level, line.module, line.msg, line.of, line.count],
+                     ['warn', 'oidc_op', 'suppressed 50 similar', 'authorize: redirect_uri not registered', '50']);
+  } finally {
+    await fl.stop();
+  }
 });

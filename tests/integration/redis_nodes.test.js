@@ -112,16 +112,16 @@ test('eidgw refuses a Redis without persistence unless allowed', { skip }, async
     const d = fs.mkdtempSync(path.join(dir, 'v-'));
     fs.symlinkSync(path.join(dir, 'keys'), path.join(d, 'keys'));
     const conf = path.join(d, 'bad.conf');
-    const { configText } = await import('./lib/harness.js');
-    fs.writeFileSync(conf, configText({ gwPort: await freePort(), dir: d, upstream: sim.upstream, clients,
-                                        store: `driver = redis\nurl = ${volatile.url}` }));
+    const { configText, writeSecretFile } = await import('./lib/harness.js');
+    writeSecretFile(conf, configText({ gwPort: await freePort(), dir: d, upstream: sim.upstream, clients,
+                                       store: `driver = redis\nurl = ${volatile.url}` }));
     let err;
     try { execFileSync(EIDGW_BIN, ['check-config', '-c', conf], { stdio: 'pipe' }); } catch (e) { err = e; }
     assert.ok(err, 'check-config must fail');
     assert.equal(err.status, 1);
     assert.match(String(err.stderr), /append-only file/);
-    fs.writeFileSync(conf, configText({ gwPort: await freePort(), dir: d, upstream: sim.upstream, clients,
-                                        store: `driver = redis\nurl = ${volatile.url}\nallow_volatile = yes` }));
+    writeSecretFile(conf, configText({ gwPort: await freePort(), dir: d, upstream: sim.upstream, clients,
+                                       store: `driver = redis\nurl = ${volatile.url}\nallow_volatile = yes` }));
     execFileSync(EIDGW_BIN, ['check-config', '-c', conf], { stdio: 'pipe' });
   } finally { await stopRedis(volatile); }
 });

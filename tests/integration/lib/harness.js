@@ -163,6 +163,13 @@ export async function startVneidSim(dir, redirectUris, clientId = 'eidgw', clien
                 client_secret: clientSecret } };
 }
 
+// A configuration (it holds the upstream's client secret inline) or another secret, as an
+// operator writes it: readable by its owner only, else eidgw refuses it.
+export function writeSecretFile(file, text) {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // also when it was there before
+}
+
 // Start eidgw with a generated config. opts: {upstream, clients, extra, gwPort, dir}
 export async function startGateway(opts) {
   const dir = opts.dir;
@@ -175,7 +182,7 @@ export async function startGateway(opts) {
   }
   const gwPort = opts.gwPort;
   const conf = path.join(dir, 'eidgw.conf');
-  fs.writeFileSync(conf, configText({ ...opts, gwPort, dir }));
+  writeSecretFile(conf, configText({ ...opts, gwPort, dir }));
   // wrap: a command the daemon runs under (e.g. prlimit, for a low descriptor limit)
   const [cmd, ...args] = [...(opts.wrap || []), EIDGW_BIN, 'serve', '-c', conf];
   const proc = run('eidgw', cmd, args, { dir });

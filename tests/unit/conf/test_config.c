@@ -713,6 +713,65 @@ static void test_config_rejects_url_without_scheme(void **state)
     expect_error(t, want);
 }
 
+static void test_config_rejects_public_url_with_query_or_user(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "https://sso.example.vn/?a=1", "https://u:p@sso.example.vn/",
+                                       "https://user@sso.example.vn" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *t = edit(BASE, "public_url = https://sso.example.vn/", fmt("public_url = %s", bad[i]));
+        expect_error(t, fmt(NAME ":%d: public_url: '%s' must be scheme://host[:port][/path], with no query, "
+                                 "fragment or user",
+                            line_of(t, "public_url"), bad[i]));
+    }
+    /* a path may carry an '@': it names no user */
+    gw_config_free(
+        parse_ok(edit(BASE, "public_url = https://sso.example.vn/", "public_url = https://sso.example.vn/@x")));
+}
+
+static void test_config_rejects_bad_trusted_proxy_at_its_line(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        { "10.0.0.0/33", "'/33' is not a prefix length of 0..32 for 10.0.0.0" },
+        { "300.1.1.1", "'300.1.1.1' is not an IPv4 or IPv6 address" },
+        { "garbage", "'garbage' is not an IPv4 or IPv6 address" },
+        { "10.0.0.0/8, ::1/200", "'/200' is not a prefix length of 0..128 for ::1" },
+        { "10.0.0.0/8,", "'' is not an IPv4 or IPv6 address" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *t = edit(BASE, "max_body = 128k\n",
+                       fmt("max_body = 128k\ntrusted_proxy = 127.0.0.1\ntrusted_proxy = %s\n", bad[i][0]));
+        expect_error(t, fmt(NAME ":%d: trusted_proxy: %s", line_of_nth(t, "trusted_proxy", 2), bad[i][1]));
+    }
+}
+
+static void test_config_takes_trusted_proxy_ranges_and_warns_of_every_address(void **state)
+{
+    (void)state;
+    gw_config_t *c = parse_ok(edit(BASE, "max_body = 128k\n",
+                                   "max_body = 128k\ntrusted_proxy = 10.0.0.0/8, ::1/128\n"
+                                   "trusted_proxy = 192.0.2.7\n"));
+    assert_int_equal(c->trusted_proxies.n, 2);
+    assert_true(gw_cidr_list_has(&c->trusted_proxies, "10.20.30.40"));
+    assert_true(gw_cidr_list_has(&c->trusted_proxies, "::1"));
+    assert_true(gw_cidr_list_has(&c->trusted_proxies, "192.0.2.7"));
+    assert_false(gw_cidr_list_has(&c->trusted_proxies, "192.0.2.8"));
+    assert_int_equal(c->warnings.n, 0);
+    gw_config_free(c);
+    /* a range of every address: one warning at its line, naming it */
+    static const char *const open_ranges[][2] = { { "0.0.0.0/0", "0.0.0.0/0" }, { "10.0.0.0/8, ::/0", "::/0" } };
+    for (size_t i = 0; i < sizeof(open_ranges) / sizeof(open_ranges[0]); i++) {
+        char *t = edit(BASE, "max_body = 128k\n", fmt("max_body = 128k\ntrusted_proxy = %s\n", open_ranges[i][0]));
+        c = parse_ok(t);
+        assert_int_equal(c->warnings.n, 1);
+        assert_string_equal(c->warnings.v[0], fmt(NAME ":%d: trusted_proxy: '%s' trusts every address: every client "
+                                                       "may set X-Forwarded-For",
+                                                  line_of(t, "trusted_proxy"), open_ranges[i][1]));
+        gw_config_free(c);
+    }
+}
+
 static void test_config_rejects_url_with_fragment(void **state)
 {
     char *t = edit(BASE, "redirect_uri = https://a.example/callback", "redirect_uri = https://a.example/callback#x");
@@ -1131,6 +1190,9 @@ int main(void)
         T(test_config_rejects_overlong_line),
         T(test_config_rejects_url_without_scheme),
         T(test_config_rejects_url_with_fragment),
+        T(test_config_rejects_public_url_with_query_or_user),
+        T(test_config_rejects_bad_trusted_proxy_at_its_line),
+        T(test_config_takes_trusted_proxy_ranges_and_warns_of_every_address),
         T(test_config_rejects_url_with_space),
         T(test_config_rejects_bad_duration),
         T(test_config_rejects_duration_out_of_range),

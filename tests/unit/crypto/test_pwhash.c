@@ -373,6 +373,32 @@ static void test_dummy_verify_like_does_the_models_work_and_never_matches(void *
     assert_int_equal(gw_pwhash_work_count("nonsense"), 0);
 }
 
+static void test_refusal_names_the_cap_or_the_scheme_never_the_hash(void **state)
+{
+    (void)state;
+    char why[160];
+    assert_int_equal(gw_pwhash_refusal(BCRYPT_2B_10, why, sizeof(why)), GW_OK);
+    static const char *const cases[][2] = {
+        { BCRYPT_15, "bcrypt cost 15 is outside 4..14, what the verifier computes" },
+        { "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+          "argon2id memory m=4194304 KiB is outside 8..262144 KiB, what the verifier computes" },
+        { "$argon2id$v=19$m=65536,t=11,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+          "argon2id time t=11 is outside 1..10, what the verifier computes" },
+        { "$argon2id$v=19$m=65536,t=2,p=17$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+          "argon2id lanes p=17 is outside 1..16, what the verifier computes" },
+        { PBKDF2_OVER, "pbkdf2-sha256 rounds 2000001 is outside 1..2000000, what the verifier computes" },
+        { "$6$rounds=5000001$saltsalt$x", "sha512-crypt rounds 5000001 is outside 1000..5000000, what the verifier "
+                                          "computes" },
+        { "$2b$10$short", "not a well-formed bcrypt hash" },
+        { "$1$abc$def", "not a recognised scheme ($2a$, $2b$, $2y$, $argon2id$, $pbkdf2-sha256$, $6$)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(gw_pwhash_refusal(cases[i][0], why, sizeof(why)), GW_EINVAL);
+        assert_string_equal(why, cases[i][1]);
+        assert_int_equal(gw_pwhash_check(cases[i][0]), GW_EINVAL); /* one rule for both */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_limits_only_lower_the_caps),
         cmocka_unit_test(test_dummy_verify_takes_a_bcrypt10_time),
         cmocka_unit_test(test_dummy_verify_like_does_the_models_work_and_never_matches),
+        cmocka_unit_test(test_refusal_names_the_cap_or_the_scheme_never_the_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "gw_util.h"
 
 #include <jansson.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -757,6 +758,98 @@ static void test_log_line_is_json_with_every_value_escaped(void **state)
     free(big);
 }
 
+/* Every line of fn's gw_log calls, captured from stderr. */
+static char *captured(void (*fn)(void))
+{
+    char path[] = "/tmp/eidgw-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t end = lseek(fd, 0, SEEK_END);
+    char *all = malloc((size_t)end + 1);
+    assert_int_equal(pread(fd, all, (size_t)end, 0), end);
+    all[end] = 0;
+    close(fd);
+    unlink(path);
+    return all;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_log_value_is_cut_at_200_bytes_with_its_length(void **state)
+{
+    (void)state;
+    char *big = malloc(8193);
+    memset(big, 'x', 8192);
+    big[8192] = 0;
+    json_t *j = log_line("path", big);
+    const char *v = json_string_value(json_object_get(j, "path"));
+    char want[256];
+    snprintf(want, sizeof(want), "%.*s...[8192 bytes]", GW_LOG_VALUE_MAX, big);
+    assert_string_equal(v, want);
+    json_decref(j);
+    /* cut on a character's boundary: 'a' then 3-byte characters, none split */
+    size_t at = 0;
+    big[at++] = 'a';
+    while (at + 3 <= 600) {
+        memcpy(big + at, "\xe1\xbb\x87", 3); /* ệ */
+        at += 3;
+    }
+    big[at] = 0;
+    j = log_line("name", big);
+    v = json_string_value(json_object_get(j, "name"));
+    snprintf(want, sizeof(want), "%.*s...[%zu bytes]", 199, big, at); /* 1 + 66 * 3 = 199 */
+    assert_string_equal(v, want);
+    json_decref(j);
+    /* exactly the limit is kept whole */
+    memset(big, 'z', GW_LOG_VALUE_MAX);
+    big[GW_LOG_VALUE_MAX] = 0;
+    j = log_line("v", big);
+    assert_string_equal(json_string_value(json_object_get(j, "v")), big);
+    json_decref(j);
+    free(big);
+}
+
+static void flood_then_other(void)
+{
+    gw_log_set_warn_rate(3, 300);
+    for (int i = 0; i < 50; i++)
+        gw_log(GW_LOG_WARN, "http", "flood warning", "path", "/x", NULL);
+    gw_log(GW_LOG_WARN, "http", "another warning", NULL); /* its own count */
+    gw_log(GW_LOG_INFO, "http", "info is never counted", NULL);
+    usleep(400 * 1000); /* the window passes: the next line of any kind says what was dropped */
+    gw_log(GW_LOG_INFO, "http", "later", NULL);
+    for (int i = 0; i < 2; i++)
+        gw_log(GW_LOG_WARN, "http", "flood warning", NULL); /* a new window */
+    gw_log_set_warn_rate(0, 0);
+}
+
+static void test_log_repeated_warnings_are_limited_then_counted(void **state)
+{
+    (void)state;
+    char *all = captured(flood_then_other);
+    assert_int_equal(count_of(all, "\"msg\":\"flood warning\""), 3 + 2);
+    assert_int_equal(count_of(all, "\"msg\":\"another warning\""), 1);
+    assert_int_equal(count_of(all, "\"msg\":\"suppressed 47 similar\",\"of\":\"flood warning\",\"count\":\"47\""), 1);
+    assert_int_equal(count_of(all, "suppressed"), 1);
+    /* in order: the report comes before the line that found the window over */
+    const char *rep = strstr(all, "suppressed 47"), *later = strstr(all, "\"later\"");
+    assert_non_null(rep);
+    assert_non_null(later);
+    assert_true(rep < later);
+    free(all);
+}
+
 /* Held lines are written at the flush, in order, whole; a warning takes them out at once;
  * over 64 KB held, the older lines go out to make room; hold(0) writes the rest. */
 static void test_log_hold_writes_lines_at_flush_in_order(void **state)
@@ -776,11 +869,12 @@ static void test_log_hold_writes_lines_at_flush_in_order(void **state)
     gw_log(GW_LOG_INFO, "test", "three", NULL);
     gw_log(GW_LOG_WARN, "test", "four", NULL); /* written at once, after three */
     off_t after_warn = lseek(fd, 0, SEEK_END);
-    char big[3000];
+    char big[191]; /* under GW_LOG_VALUE_MAX: 15 of them make a line of about 3 KB */
     memset(big, 'y', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     for (int i = 0; i < 40; i++) /* about 120 KB */
-        gw_log(GW_LOG_INFO, "test", "big", "v", big, NULL);
+        gw_log(GW_LOG_INFO, "test", "big", "a", big, "b", big, "c", big, "d", big, "e", big, "f", big, "g", big, "h",
+               big, "i", big, "j", big, "k", big, "l", big, "m", big, "n", big, "o", big, NULL);
     off_t over_cap = lseek(fd, 0, SEEK_END);
     gw_log(GW_LOG_INFO, "test", "five", NULL);
     gw_log_hold(0);
@@ -852,6 +946,102 @@ static void test_strerror_names_every_error_once(void **state)
     assert_int_equal(GW_JWT_OK, GW_OK);
 }
 
+/* ------------------------------------------------------------------ secret files */
+
+static void test_secret_file_check_by_mode_and_policy(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/eidgw-secret-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    gw_strlist_t warn = { 0 };
+    char err[512] = "";
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 0);
+    assert_int_equal(chmod(path, 0640), 0); /* its group is this process's own */
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 0);
+    static const mode_t open_modes[] = { 0644, 0604, 0602, 0666 };
+    for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+        assert_int_equal(chmod(path, open_modes[i]), 0);
+        assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), -1);
+        char want[128];
+        snprintf(want, sizeof(want), "%s: mode %04o lets every user", path, (unsigned)open_modes[i]);
+        assert_non_null(strstr(err, want));
+        snprintf(want, sizeof(want), "run chmod o-rwx %s", path);
+        assert_non_null(strstr(err, want));
+        assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_OFF, &warn, err, sizeof(err)), 0);
+        assert_int_equal(warn.n, 0);
+    }
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_WARN, &warn, err, sizeof(err)), 0);
+    assert_int_equal(warn.n, 1);
+    assert_non_null(strstr(warn.v[0], "lets every user"));
+    free(warn.v[0]);
+    /* what is not there is its reader's to say */
+    unlink(path);
+    assert_int_equal(gw_secret_file_check(path, GW_SECRET_MODE_ERROR, &warn, err, sizeof(err)), 0);
+}
+
+/* ------------------------------------------------------------------ address ranges */
+
+static int in_range(const char *range, const char *addr)
+{
+    gw_cidr_t c;
+    char msg[128];
+    assert_int_equal(gw_cidr_parse(range, strlen(range), &c, msg, sizeof(msg)), 0);
+    return gw_cidr_match(&c, addr);
+}
+
+static void test_cidr_matches_ipv4_and_ipv6_prefixes(void **state)
+{
+    (void)state;
+    assert_true(in_range("10.0.0.0/8", "10.255.1.2"));
+    assert_false(in_range("10.0.0.0/8", "11.0.0.1"));
+    assert_true(in_range("192.168.4.0/22", "192.168.7.255"));
+    assert_false(in_range("192.168.4.0/22", "192.168.8.0"));
+    assert_true(in_range("10.1.2.3/8", "10.9.9.9")); /* host bits of the range do not count */
+    assert_true(in_range("127.0.0.1", "127.0.0.1")); /* a plain address is /32 */
+    assert_false(in_range("127.0.0.1", "127.0.0.2"));
+    assert_true(in_range("0.0.0.0/0", "203.0.113.9"));
+    assert_true(in_range("::1/128", "::1"));
+    assert_false(in_range("::1/128", "::2"));
+    assert_true(in_range("2001:db8::/32", "2001:db8:ffff::1"));
+    assert_false(in_range("2001:db8::/33", "2001:db8:8000::1"));
+    assert_true(in_range("10.0.0.0/8", "::ffff:10.1.1.1")); /* IPv4-mapped: the IPv4 address */
+    assert_false(in_range("10.0.0.0/8", "2001:db8::1")); /* no family crosses */
+    assert_false(in_range("::/0", "10.0.0.1"));
+    assert_false(in_range("10.0.0.0/8", "10.0.0.1:443"));
+    assert_false(in_range("10.0.0.0/8", "garbage"));
+    assert_false(in_range("10.0.0.0/8", ""));
+}
+
+static void test_cidr_parse_refuses_bad_ranges(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "10.0.0.0/33", "300.1.1.1",   "garbage", "",         "10.0.0.0/", "10.0.0.0/-1",
+                                       "10.0.0.0/+8", "10.0.0.0/8x", "::1/129", "10.0.0/8", "1.2.3.4 5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gw_cidr_t c;
+        char msg[128] = "";
+        if (gw_cidr_parse(bad[i], strlen(bad[i]), &c, msg, sizeof(msg)) != -1)
+            fail_msg("'%s' accepted", bad[i]);
+        assert_true(msg[0]);
+    }
+}
+
+static void test_cidr_list_reads_repeated_and_comma_separated_entries(void **state)
+{
+    (void)state;
+    gw_strlist_t l = { .n = 2, .v = { "127.0.0.1", "10.0.0.0/8, ::1/128" } };
+    assert_true(gw_cidr_list_has(&l, "127.0.0.1"));
+    assert_true(gw_cidr_list_has(&l, "10.2.3.4"));
+    assert_true(gw_cidr_list_has(&l, "::1"));
+    assert_false(gw_cidr_list_has(&l, "192.0.2.1"));
+    assert_false(gw_cidr_list_has(&l, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +1093,12 @@ int main(void)
         cmocka_unit_test(test_buf_steal_of_empty_buffer_is_empty_string),
         cmocka_unit_test(test_url_add_param_chooses_separator_and_encodes),
         cmocka_unit_test(test_strerror_names_every_error_once),
+        cmocka_unit_test(test_log_value_is_cut_at_200_bytes_with_its_length),
+        cmocka_unit_test(test_log_repeated_warnings_are_limited_then_counted),
+        cmocka_unit_test(test_secret_file_check_by_mode_and_policy),
+        cmocka_unit_test(test_cidr_matches_ipv4_and_ipv6_prefixes),
+        cmocka_unit_test(test_cidr_parse_refuses_bad_ranges),
+        cmocka_unit_test(test_cidr_list_reads_repeated_and_comma_separated_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
