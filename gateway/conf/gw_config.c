@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DIR(type_, k, t, f, mn, mx, w, req, ...)                                                                       \
     {                                                                                                                  \
@@ -21,6 +22,16 @@
 
 /* The issuer: tokens name it and portals compare it byte for byte, so nothing a browser
  * would drop or read differently (a query, a fragment, user:password@). */
+
+/* memory_max_bytes when not set: a quarter of the machine's memory, at most 1 GiB and at
+ * least 64 MB (a small VM keeps room for everything else it runs) */
+long gw_config_default_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    long quarter = pages > 0 && page > 0 ? (long)((double)pages * (double)page / 4) : 1L << 30;
+    return quarter > (1L << 30) ? 1L << 30 : quarter < (64L << 20) ? 64L << 20 : quarter;
+}
+
 static int check_public_url(const char *v, char *msg, size_t msglen)
 {
     const char *host = strstr(v, "://");
@@ -495,7 +506,7 @@ static int finish(parser_t *p, gw_config_t *c)
     if (!c->store_memory_max)
         c->store_memory_max = 1000000;
     if (!c->store_memory_max_bytes)
-        c->store_memory_max_bytes = 1L << 30;
+        c->store_memory_max_bytes = gw_config_default_memory_bytes();
     for (size_t i = 0; i < c->nclients; i++) {
         gw_client_t *cl = &c->clients[i];
         if (cl->saml_metadata) /* read and checked by the SAML IdP, which names this line */

@@ -130,4 +130,7 @@ const gw_client_t *gw_config_client_by_host(const gw_config_t *cfg, const char *
 /* cl's origin (proxy_origin) with this authority, compared as above, or NULL. */
 const char *gw_config_origin_of(const gw_client_t *cl, const char *authority);
 
+/* memory_max_bytes when the configuration does not set it: sized from the machine */
+long gw_config_default_memory_bytes(void);
+
 #endif

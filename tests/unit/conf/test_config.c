@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1127,6 +1128,10 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     gw_config_t *c = parse_ok(BASE);
     assert_string_equal(c->store_memory, "ar flow code cux cur atr err lo pxc");
     assert_int_equal(c->store_memory_max, 1000000);
+    /* the bound in bytes is sized from the machine: a quarter of it, within 64 MB..1 GiB */
+    long phys = sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE), want = phys / 4;
+    want = want > (1L << 30) ? 1L << 30 : want < (64L << 20) ? 64L << 20 : want;
+    assert_true(labs(c->store_memory_max_bytes - want) < 4096);
     gw_config_free(c);
     char *t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n",
                    "path = /var/lib/eidgw/eidgw.db\nmemory = code at\nmemory_max_records = 5000\n");
