@@ -58,6 +58,7 @@ static int app_init(gw_ctx_t *app, gw_config_t *cfg, int check_only, char *err, 
     app->bind_cookie = app->is_tls ? "__Host-eidgw_bind" : "eidgw_bind";
     app->lang_cookie = app->is_tls ? "__Host-eidgw_lang" : "eidgw_lang";
     gw_revset_init(&app->revoked);
+    app->login_limit = gw_addrlimit_new(16384, cfg->lim_logins_ip.count, cfg->lim_logins_ip.window);
     gw_log_set_level(gw_log_parse_level(cfg->log_level));
     app->keys = gw_keyset_load(cfg->keys_dir, err, errlen);
     if (app->keys) {
@@ -127,5 +128,6 @@ void gw_app_cleanup(gw_ctx_t *app)
     gw_tmpl_free(app->tmpl);
     gw_keyset_free(app->keys);
     gw_revset_cleanup(&app->revoked);
+    gw_addrlimit_free(app->login_limit);
     free(app->callback_url);
 }

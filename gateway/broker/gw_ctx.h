@@ -4,6 +4,7 @@
  * own lock, and `server`, set while serving. */
 #ifndef GW_CTX_H
 #define GW_CTX_H
+#include "gw_addrlimit.h"
 #include "gw_config.h"
 #include "gw_crypto.h"
 #include "gw_http.h"
@@ -43,6 +44,7 @@ typedef struct gw_ctx {
     gw_idp_needs_t idp_needs; /* what each login of the upstream needs prepared */
     char *callback_url; /* public_url + "/callback" */ /* what it is handed: the callback URL, the upstream's keys */
     gw_revset_t revoked;
+    gw_addrlimit_t *login_limit; /* logins started per client address ([limits] logins_per_ip) */
     int is_tls; /* public_url is https: cookies get Secure and the __Host- prefix */
     const char *sso_cookie, *bind_cookie, *lang_cookie;
     struct gw_audit *audit; /* NULL without [audit] */

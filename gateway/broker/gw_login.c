@@ -246,6 +246,17 @@ void gw_broker_start(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp, gw_login_t *
         fe->fail(app, req, resp, login, "login_required");
         return;
     }
+    /* a login kept for flow_lifetime: one address cannot make the node keep more than its share */
+    long wait = gw_addrlimit_hit(app->login_limit, req->remote, gw_now());
+    if (wait) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%ld", wait);
+        gw_log(GW_LOG_WARN, "login", "refused: too many logins started from this address", "client", cl->id, "ip",
+               req->remote, NULL);
+        gw_error_page(&app->page, req, resp, 429, "too_many_logins", lang, NULL, NULL);
+        gw_resp_header(resp, "Retry-After", ra);
+        return;
+    }
     char *id = gw_random_token(24);
     if (gw_login_save(app, id, login) != GW_OK) {
         gw_error_page(&app->page, req, resp, 503, "server_busy", lang, NULL, NULL);

@@ -247,6 +247,7 @@ static const gw_directive_t limits_dirs[] = {
     CFG("verify_per_account", GW_DIR_RATE, lim_verify_account, 0, 0, NULL, 0),
     CFG("verify_per_ip", GW_DIR_RATE, lim_verify_ip, 0, 0, NULL, 0),
     CFG("verify_per_id12", GW_DIR_RATE, lim_verify_id12, 0, 0, NULL, 0),
+    CFG("logins_per_ip", GW_DIR_RATE, lim_logins_ip, 0, 0, NULL, 0),
     { 0 },
 };
 static const gw_directive_t audit_dirs[] = {
@@ -596,6 +597,9 @@ gw_config_t *gw_config_parse(const char *name, const char *text, size_t len, cha
     c->lim_verify_account = (gw_rate_t){ 3, 86400 };
     c->lim_verify_ip = (gw_rate_t){ 20, 3600 };
     c->lim_verify_id12 = (gw_rate_t){ 3, 86400 };
+    /* logins started (each kept for flow_lifetime) per client address and node: a NAT of a
+     * commune office or a carrier stays far under it, one address cannot fill the memory */
+    c->lim_logins_ip = (gw_rate_t){ 1200, 60 };
     gw_dir_section_t sec = { 0 };
     gw_dir_lines_t *plugin_keys = NULL; /* a section whose keys a plugin reads */
     int lineno = 0;

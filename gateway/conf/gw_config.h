@@ -98,6 +98,7 @@ typedef struct gw_config {
     const gw_directive_t *popdb_table;
     /* [limits] */
     gw_rate_t lim_legacy_account, lim_legacy_ip, lim_verify_account, lim_verify_ip, lim_verify_id12;
+    gw_rate_t lim_logins_ip; /* logins started per client address (gw_addrlimit, per node) */
     /* [audit] */
     char *audit_path, *node_id;
     /* [admin] */

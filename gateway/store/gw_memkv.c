@@ -141,22 +141,24 @@ gw_memkv_t *gw_memkv_new(const char *nslist, size_t max_records)
     return m;
 }
 
-/* What a JSON value holds, roughly as jansson allocates it: a node each, plus its text. */
+/* What a JSON value holds, roughly as jansson allocates it and the allocator rounds it up
+ * (measured: a flood of pending logins grew the RSS by 1.3 times what the first estimate, a
+ * node of 48 bytes and 40 per member, counted; this one keeps the RSS within the bound). */
 static size_t json_bytes(const json_t *j)
 {
-    size_t n = 48;
+    size_t n = 64;
     if (json_is_object(j)) {
         const char *k;
         json_t *v;
         json_object_foreach ((json_t *)j, k, v)
-            n += strlen(k) + 40 + json_bytes(v);
+            n += strlen(k) + 80 + json_bytes(v);
     } else if (json_is_array(j)) {
         size_t i;
         json_t *v;
         json_array_foreach (j, i, v)
             n += 8 + json_bytes(v);
     } else if (json_is_string(j)) {
-        n += json_string_length(j);
+        n += json_string_length(j) + 16;
     }
     return n;
 }

@@ -16,9 +16,9 @@ export const ARTIFACTS = process.env.EIDGW_ARTIFACTS || path.join(ROOT, 'test-ar
 
 // One plain HTTP request to 127.0.0.1:port, headers as given (Host too): the status,
 // headers and body as text. For proxies in front of a portal, which route by Host.
-export function rawRequest(port, p, headers = {}, method = 'GET') {
+export function rawRequest(port, p, headers = {}, method = 'GET', localAddress = undefined) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { body += c; });
