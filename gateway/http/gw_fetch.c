@@ -3,6 +3,7 @@
  * for the I/O threads: one multi handle per loop, driven by libevent (sockets and the
  * timer curl asks for), with its own connection cache. */
 #include "gw_fetch.h"
+#include "gw_metrics.h"
 #include "gw_util.h"
 
 #include <curl/curl.h>
@@ -25,6 +26,28 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 
 static int call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
                 const char *body, const char *ctype, long timeout_ms, gw_http_result_t *ret);
+
+/* /metrics: every outgoing call's time, by outcome (an answer 1xx-3xx, 4xx-5xx, or none) */
+static gw_hist_t calls_seconds[3];
+
+static void count_call(CURL *h, CURLcode cc, long status)
+{
+    curl_off_t us = 0;
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
+    gw_hist_add(&calls_seconds[cc != CURLE_OK ? 2 : status >= 400 ? 1 : 0], (double)us / 1000);
+}
+
+void gw_fetch_metrics(gw_buf_t *out)
+{
+    static const char *const outcome[3] = { "answer", "error_status", "failed" };
+    gw_metric_head(out, "eidgw_upstream_call_duration_seconds", "histogram",
+                   "Outgoing calls (VNeID, the population DB, portals' back-channel logout), by outcome.");
+    for (int i = 0; i < 3; i++) {
+        char l[40];
+        snprintf(l, sizeof(l), "outcome=\"%s\"", outcome[i]);
+        gw_hist_write(out, "eidgw_upstream_call_duration_seconds", l, &calls_seconds[i]);
+    }
+}
 
 int gw_http_call(const char *url, const char *form, const char *basic_user, const char *basic_pass, const char *bearer,
                  const char *json_body, long timeout_ms, gw_http_result_t *ret)
@@ -111,6 +134,7 @@ static int call(const char *url, const char *form, const char *basic_user, const
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
     }
+    count_call(h, cc, ret->status);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_USERNAME, NULL);
     curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
@@ -190,6 +214,8 @@ static void xfer_end(xfer_t *x, CURLcode cc)
         snprintf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(cc));
     else
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &ret->status);
+    if (x->h)
+        count_call(x->h, cc, ret->status);
     ret->len = x->body.len;
     ret->body = gw_buf_steal(&x->body);
     curl_slist_free_all(x->hdrs);

@@ -2,6 +2,7 @@
  * event loop. */
 #ifndef GW_FETCH_H
 #define GW_FETCH_H
+#include "gw_util.h"
 #include <stddef.h>
 
 /* ---- outgoing HTTP (blocking; worker threads only) ---- */
@@ -50,5 +51,8 @@ void gw_fetch_start(gw_fetch_loop_t *l, const gw_outcall_t *call, gw_http_result
 
 /* A gw_jwks_fetch_fn: GET url, 200 with a body or NULL (5 s). */
 char *gw_fetch_body(const char *url, char *err, size_t errlen);
+
+/* the outgoing calls' part of /metrics, appended to out */
+void gw_fetch_metrics(gw_buf_t *out);
 
 #endif

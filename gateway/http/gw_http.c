@@ -1,4 +1,5 @@
 #include "gw_http.h"
+#include "gw_metrics.h"
 
 #include "gw_h1.h"
 #include "gw_log.h"
@@ -199,6 +200,12 @@ typedef struct peer_count {
     char addr[64];
 } peer_count_t;
 
+/* What /metrics says of a route: answers by status class, and their latency */
+typedef struct route_metrics {
+    uint64_t by_class[5]; /* 1xx..5xx */
+    gw_hist_t seconds;
+} route_metrics_t;
+
 struct gw_server {
     struct gw_ctx *app; /* hooks.ctx: handed to every handler */
     gw_server_opts_t opts;
@@ -206,6 +213,7 @@ struct gw_server {
     const gw_route_t **routes; /* every route of every table, in search order */
     unsigned char *runs_inline; /* per route: handled on the I/O thread (decided at start) */
     size_t nroutes;
+    route_metrics_t *metrics; /* per route, then one for requests no route took (/metrics) */
     int nio;
     io_thread_t *io;
     pool_t pool[POOL_COUNT];
@@ -249,6 +257,7 @@ static void routes_init(gw_server_t *s, const gw_route_t *const *tables)
             s->nroutes++;
     s->routes = gw_xcalloc(s->nroutes ? s->nroutes : 1, sizeof(*s->routes));
     s->runs_inline = gw_xcalloc(s->nroutes ? s->nroutes : 1, 1);
+    s->metrics = gw_xcalloc(s->nroutes + 1, sizeof(*s->metrics));
     size_t i = 0;
     for (const gw_route_t *const *t = tables; *t; t++)
         for (const gw_route_t *r = *t; r->path; r++, i++) {
@@ -627,10 +636,20 @@ static void conn_write(conn_t *c, const char *head, size_t hlen, const char *bod
 
 static void log_request(const gw_req_t *q, int status, double ms);
 
-static void finish(conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
+static void count_request(gw_server_t *s, const gw_req_t *q, int status, double ms)
+{
+    route_metrics_t *m = &s->metrics[q->route_ix ? (size_t)q->route_ix - 1 : s->nroutes];
+    if (status >= 100 && status < 600)
+        __atomic_add_fetch(&m->by_class[status / 100 - 1], 1, __ATOMIC_RELAXED);
+    gw_hist_add(&m->seconds, ms);
+}
+
+static void finish(gw_server_t *s, conn_t *c, gw_req_t *q, gw_resp_t *r, double started)
 {
     int status = r->status ? r->status : 200;
-    log_request(q, status, gw_now_ms() - started);
+    double ms = gw_now_ms() - started;
+    log_request(q, status, ms);
+    count_request(s, q, status, ms);
     if (!c) /* the client left while its request was under way */
         return;
     c->job = NULL;
@@ -722,7 +741,9 @@ static void refuse(gw_server_t *s, conn_t *c, gw_req_t *q, int status, double st
     memset(&r, 0, sizeof(r));
     gw_buf_init(&r.body, 0);
     refusal(s, q, &r, status, route);
-    finish(c, q, &r, started);
+    if (route && !q->route_ix) /* a 405: its route's */
+        q->route_ix = (int)route_find(s, route->path) + 1;
+    finish(s, c, q, &r, started);
     resp_cleanup(&r);
 }
 
@@ -815,7 +836,7 @@ static void job_advance(job_t *j)
         }
     }
     if (!q->next_fn) {
-        finish(j->conn, q, &j->resp, j->started);
+        finish(s, j->conn, q, &j->resp, j->started);
         if (j->continued)
             __atomic_sub_fetch(&s->waiting, 1, __ATOMIC_RELEASE);
         job_free(j);
@@ -870,6 +891,8 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
     }
     size_t ri = route_find(s, j->req.path);
     const gw_route_t *r = ri < s->nroutes ? s->routes[ri] : NULL;
+    if (r && (r->methods & j->req.method))
+        j->req.route_ix = (int)ri + 1;
     if (!r || !(r->methods & j->req.method)) {
         refuse(s, c, &j->req, r ? 405 : 404, started, r);
         job_free(j);
@@ -1257,6 +1280,46 @@ json_t *gw_server_pools(gw_server_t *s)
     return o;
 }
 
+void gw_server_metrics(gw_server_t *s, gw_buf_t *out)
+{
+    gw_metric_head(out, "eidgw_http_requests_total", "counter", "Answers by route and status class.");
+    for (size_t i = 0; i <= s->nroutes; i++)
+        for (int k = 0; k < 5; k++) {
+            uint64_t n = __atomic_load_n(&s->metrics[i].by_class[k], __ATOMIC_RELAXED);
+            if (n)
+                gw_buf_printf(out, "eidgw_http_requests_total{route=\"%s\",code=\"%dxx\"} %llu\n",
+                              i < s->nroutes ? s->routes[i]->path : "other", k + 1, (unsigned long long)n);
+        }
+    gw_metric_head(out, "eidgw_http_request_duration_seconds", "histogram",
+                   "From the request head read to the answer, by route.");
+    for (size_t i = 0; i <= s->nroutes; i++) {
+        if (!__atomic_load_n(&s->metrics[i].seconds.count, __ATOMIC_RELAXED))
+            continue;
+        char *l = gw_sprintf("route=\"%s\"", i < s->nroutes ? s->routes[i]->path : "other");
+        gw_hist_write(out, "eidgw_http_request_duration_seconds", l, &s->metrics[i].seconds);
+        free(l);
+    }
+    static const char *const names[POOL_COUNT] = { "local", "upstream" };
+    size_t pools_queued[POOL_COUNT];
+    gw_metric_head(out, "eidgw_pool_threads", "gauge", "Worker threads by pool and state.");
+    for (int k = 0; k < POOL_COUNT; k++) {
+        pool_t *p = &s->pool[k];
+        pthread_mutex_lock(&p->lock);
+        int busy = p->n - p->nidle, idle = p->nidle;
+        size_t queued = p->len;
+        pthread_mutex_unlock(&p->lock);
+        gw_buf_printf(out, "eidgw_pool_threads{pool=\"%s\",state=\"busy\"} %d\n", names[k], busy);
+        gw_buf_printf(out, "eidgw_pool_threads{pool=\"%s\",state=\"idle\"} %d\n", names[k], idle);
+        pools_queued[k] = queued;
+    }
+    gw_metric_head(out, "eidgw_pool_queued", "gauge", "Jobs waiting for a worker, by pool.");
+    for (int k = 0; k < POOL_COUNT; k++)
+        gw_buf_printf(out, "eidgw_pool_queued{pool=\"%s\"} %zu\n", names[k], pools_queued[k]);
+    gw_metric_head(out, "eidgw_http_waiting_requests", "gauge",
+                   "Requests waiting on an outgoing call without a thread.");
+    gw_buf_printf(out, "eidgw_http_waiting_requests %d\n", __atomic_load_n(&s->waiting, __ATOMIC_ACQUIRE));
+}
+
 int gw_route_always(struct gw_ctx *app, const gw_req_t *req)
 {
     (void)app;
@@ -1576,6 +1639,7 @@ void gw_server_free(gw_server_t *s)
     pthread_mutex_destroy(&s->peers_lock); /* every connection gave its place back above */
     free(s->routes);
     free(s->runs_inline);
+    free(s->metrics);
     free(s);
 }
 void gw_error_json(gw_resp_t *resp, int status, const char *error, const char *description)

@@ -46,7 +46,8 @@ typedef struct gw_req {
     void (*ctx_free)(void *ctx); /* called when the request is done */
     struct gw_http_result *result; /* the answer to the last gw_req_call */
     int calls; /* outgoing calls made: in the log line */
-    /* private to gw_http.c: the step asked for */
+    /* private to gw_http.c: the route that took it (its index + 1; 0: none), the step asked for */
+    int route_ix;
     void (*next_fn)(struct gw_ctx *app, struct gw_req *req, struct gw_resp *resp);
     int next_where;
     struct gw_outcall *next_call;
@@ -124,6 +125,9 @@ typedef struct gw_server gw_server_t;
 /* The worker pools as JSON: per pool its threads, how many are busy, the jobs queued and
  * how many may be. A new reference. */
 json_t *gw_server_pools(gw_server_t *s);
+/* the server's part of /metrics (requests by route and status class, their latency, the
+ * pools), appended to out in Prometheus text format */
+void gw_server_metrics(gw_server_t *s, gw_buf_t *out);
 
 /* What the server is told by its caller. */
 typedef struct gw_server_opts {

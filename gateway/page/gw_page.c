@@ -1,4 +1,5 @@
 #include "gw_page.h"
+#include "gw_metrics.h"
 #include "gw_json.h"
 
 #include <stdio.h>
@@ -102,9 +103,19 @@ void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int sta
     gw_error_page_detail(pg, req, resp, status, code, lang, retry_url, back_url, NULL);
 }
 
+/* /metrics: error pages shown, by code */
+static gw_labelcount_t error_pages;
+
+void gw_page_metrics(gw_buf_t *out)
+{
+    gw_metric_head(out, "eidgw_error_pages_total", "counter", "Error pages shown to citizens, by error code.");
+    gw_labelcount_write(out, "eidgw_error_pages_total", "error", &error_pages);
+}
+
 void gw_error_page_detail(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code,
                           const char *lang, const char *retry_url, const char *back_url, const char *detail_key)
 {
+    gw_labelcount_add(&error_pages, code);
     if (!lang)
         lang = gw_req_lang(req, pg, NULL);
     char title_key[96], msg_key[96];

@@ -31,4 +31,7 @@ void gw_error_page_detail(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, 
 /* GET /error?e=ID: an error kept by gw_error_page, shown again. */
 void gw_error_page_again(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp);
 
+/* the error pages' part of /metrics, appended to out */
+void gw_page_metrics(gw_buf_t *out);
+
 #endif

@@ -11,6 +11,7 @@
  *                              and with ns= the keys (hashes or random ids, never secrets)
  * Every change is logged (and audited). */
 #include "gw_admin.h"
+#include "gw_metrics.h"
 #include "gw_pwhash.h"
 #include "gw_json.h"
 
@@ -378,6 +379,51 @@ static void h_records(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_json(resp, 200, o);
 }
 
+/* GET /metrics: Prometheus text format, with the admin bearer token (a scraper's
+ * `authorization: {credentials: ...}`). It runs on the I/O thread and reads counters only:
+ * it answers when every worker is busy and costs the requests it watches nothing. */
+static void h_metrics(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
+{
+    if (!authorized(app, req, resp))
+        return;
+    gw_buf_t out;
+    gw_buf_init(&out, 1 << 20);
+    gw_metric_head(&out, "eidgw_build_info", "gauge", "The running version.");
+    gw_buf_printf(&out, "eidgw_build_info{version=\"%s\"} 1\n", EIDGW_VERSION);
+    gw_server_t *srv = __atomic_load_n(&app->server, __ATOMIC_ACQUIRE);
+    if (srv)
+        gw_server_metrics(srv, &out);
+    gw_fetch_metrics(&out);
+    gw_page_metrics(&out);
+    gw_memkv_t *m = app->store->mem;
+    if (m) {
+        gw_metric_head(&out, "eidgw_memory_records", "gauge", "Short-lived records held in memory, by namespace.");
+        char *names = gw_strdup(gw_memkv_namespaces(m));
+        for (char *sv = NULL, *t = strtok_r(names, " ", &sv); t; t = strtok_r(NULL, " ", &sv))
+            gw_buf_printf(&out, "eidgw_memory_records{ns=\"%s\"} %zu\n", t, gw_memkv_count(m, t));
+        free(names);
+        gw_metric_head(&out, "eidgw_memory_record_bytes", "gauge",
+                       "What those records hold, as counted against the bound.");
+        gw_buf_printf(&out, "eidgw_memory_record_bytes %zu\n", gw_memkv_bytes(m));
+        gw_metric_head(&out, "eidgw_memory_record_bytes_max", "gauge", "[store] memory_max_bytes.");
+        gw_buf_printf(&out, "eidgw_memory_record_bytes_max %ld\n", app->cfg->store_memory_max_bytes);
+    }
+    gw_metric_head(&out, "eidgw_revoked_sessions", "gauge", "Ended sessions in this node's revocation set.");
+    pthread_rwlock_rdlock(&app->revoked.lock);
+    size_t nrev = app->revoked.n;
+    pthread_rwlock_unlock(&app->revoked.lock);
+    gw_buf_printf(&out, "eidgw_revoked_sessions %zu\n", nrev);
+    gw_metric_head(&out, "eidgw_password_checks_total", "counter",
+                   "Legacy password checks by hash scheme, stand-ins for unknown usernames included.");
+    static const char *const schemes[] = { "bcrypt", "sha512-crypt", "argon2id", "pbkdf2-sha256" };
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        gw_buf_printf(&out, "eidgw_password_checks_total{scheme=\"%s\"} %llu\n", schemes[i],
+                      (unsigned long long)gw_pwhash_work_count(schemes[i]));
+    gw_resp_header(resp, "Cache-Control", "no-store");
+    gw_resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", out.data ? out.data : "");
+    gw_buf_cleanup(&out);
+}
+
 /* GET /admin/status: the version and the worker pools (busy threads and queued jobs of
  * the upstream pool show a slow VNeID or population DB before citizens report it). It
  * runs on the I/O thread: it answers even when every worker is busy. */
@@ -401,6 +447,7 @@ static void h_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 
 const gw_route_t gw_admin_routes[] = {
     { .methods = GW_M_GET, .path = "/admin/status", .fn = h_status, .is_inline = 1 },
+    { .methods = GW_M_GET, .path = "/metrics", .fn = h_metrics, .is_inline = 1 },
     { .methods = GW_M_GET, .path = "/admin/records", .fn = h_records },
     { .methods = GW_M_GET | GW_M_POST, .path = "/admin/links", .fn = h_links },
     { .methods = GW_M_POST, .path = "/admin/links/unlink", .fn = h_unlink },
