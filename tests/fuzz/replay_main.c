@@ -31,6 +31,8 @@ static int replay_file(const char *path)
     uint8_t *data = malloc(n ? n : 1);
     memcpy(data, buf, n);
     free(buf);
+    /* the input's name first: a broken invariant or a sanitizer report then follows it */
+    fprintf(stderr, "%s\n", path);
     LLVMFuzzerTestOneInput(data, n);
     free(data);
     return 0;
