@@ -2,7 +2,8 @@
 # Refreshes the committed corpus tests/fuzz/corpus/<name> of each target named (fuzz_<name>
 # in the fuzz build): the corpus as committed, plus the target's built-in seeds, fuzzed for a
 # short while, then minimised with -merge=1 -use_counters=0 (only inputs that reach a new
-# edge are kept: tens of files, not hundreds).
+# edge are kept: tens of files, not hundreds). Files named regress-* (the inputs of fixed
+# findings) are kept as they are.
 #   tests/fuzz/refresh_corpus.sh name import ...   (FUZZ_BUILD=build-fuzz, FUZZ_SECONDS=20)
 set -eu
 build=${FUZZ_BUILD:-build-fuzz}
@@ -23,6 +24,10 @@ for t in "$@"; do
   rm -rf "$dir.new"
   mkdir "$dir.new"
   "$bin" -merge=1 -use_counters=0 -max_len=$len "$dir.new" "$work" >/dev/null 2>&1
+  # the inputs of fixed findings stay, whatever the merge keeps
+  for f in "$dir"/regress-*; do
+    [ -f "$f" ] && cp "$f" "$dir.new/"
+  done
   rm -rf "$dir" "$work"
   mv "$dir.new" "$dir"
   echo "$t: $(ls "$dir" | wc -l) inputs, $(cat "$dir"/* | wc -c) bytes"
