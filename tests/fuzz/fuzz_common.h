@@ -2,6 +2,7 @@
  * then keeps the input), and writing seed inputs to $EIDGW_FUZZ_SEEDS. */
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,18 @@ static inline void write_mode_seeds(const char *const *seeds, size_t n)
         write_seed(dir, name, seeds[i], 1 + strlen(seeds[i] + 1));
     }
 }
+
+static inline int fuzz_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes a directory tree a target made for itself (keys, a store): a replay in every
+ * ctest run must leave nothing behind in /tmp. */
+static inline void fuzz_rmtree(const char *dir) { nftw(dir, fuzz_rm_entry, 8, FTW_DEPTH | FTW_PHYS); }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

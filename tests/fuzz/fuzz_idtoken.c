@@ -44,6 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dup2(saved, 1);
     close(saved);
     ks = rc ? NULL : gw_keyset_load(keys, err, sizeof(err));
+    fuzz_rmtree(dir); /* the keys are in memory now */
     if (!ks) {
         fprintf(stderr, "fuzz_idtoken: %s\n", err);
         abort();

@@ -19,11 +19,14 @@ static char dir[64], conf[128];
 static gw_config_t *cfg;
 static gw_store_t *st;
 
+static void remove_dir(void) { fuzz_rmtree(dir); }
+
 static void setup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/eidgw-fuzz-import-XXXXXX");
     if (!mkdtemp(dir))
         abort();
+    atexit(remove_dir);
     char keys[128], err[256];
     snprintf(keys, sizeof(keys), "%s/keys", dir);
     FILE *devnull = freopen("/dev/null", "w", stdout);
