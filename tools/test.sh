@@ -66,13 +66,17 @@ if compgen -G "tests/fuzz/fuzz_*.c" >/dev/null; then
   fuzz_smoke() {
     CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DEIDGW_FUZZ=ON -DEIDGW_TESTS=OFF >/dev/null &&
       cmake --build build-fuzz -j"$(nproc)" >/dev/null || return 1
-    local f ok=0
+    local f ok=0 work
     for f in build-fuzz/fuzz_*; do
       [ -x "$f" ] || continue
+      # from a copy of the committed corpus: libFuzzer adds what it finds to its first directory
+      work=$(mktemp -d)
+      cp -r "tests/fuzz/corpus/$(basename "$f" | sed 's/^fuzz_//')/." "$work/" 2>/dev/null || true
       echo "fuzz: $(basename "$f") for ${FUZZ_SECONDS:-15}s"
       "$f" -max_total_time="${FUZZ_SECONDS:-15}" -rss_limit_mb=2048 -print_final_stats=0 \
-           -artifact_prefix="$EIDGW_ARTIFACTS/" >/dev/null 2>"$EIDGW_ARTIFACTS/$(basename "$f").log" ||
+           -artifact_prefix="$EIDGW_ARTIFACTS/" "$work" >/dev/null 2>"$EIDGW_ARTIFACTS/$(basename "$f").log" ||
         { echo "fuzz: $(basename "$f") found a crash"; tail -30 "$EIDGW_ARTIFACTS/$(basename "$f").log"; ok=1; }
+      rm -rf "$work"
     done
     return $ok
   }

@@ -76,7 +76,8 @@ static int check_line(const char *l, size_t n, long long expect_seq, const char 
         return -1;
     }
     json_error_t jerr;
-    json_t *o = json_loadb(l, n, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is JSON, and the writer emits it for a field value that holds a NUL */
+    json_t *o = json_loadb(l, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!o) {
         snprintf(why, whylen, "bad JSON: %s (column %d)", jerr.text, jerr.column);
         return -1;

@@ -18,8 +18,8 @@
  *
  * Canonical form, for an outside verifier: split the file at "\n" (the file ends with one).
  * For each line L (without its "\n"):
- *   1. L parses as one JSON object without duplicate keys, with seq (integer), ts, node,
- *      event, prev (strings) and hash;
+ *   1. L parses as one JSON object without duplicate keys (a string may hold \u0000), with
+ *      seq (integer), ts, node, event, prev (strings) and hash;
  *   2. L ends with ,"hash":"H"} where H is 64 characters of [0-9a-f]; P is L without that
  *      75-byte tail (so P is L up to the comma before "hash");
  *   3. seq is the previous line's seq + 1 (1 for line 1);

@@ -13,6 +13,7 @@
  * Runs on the main thread; exit codes as in gw_cli.h. */
 #include "gw_app.h"
 #include "gw_cli.h"
+#include "gw_cli_internal.h"
 #include "gw_config.h"
 #include "gw_idnum.h"
 #include "gw_name.h"
@@ -35,7 +36,11 @@
 #define MAX_SHOWN 100 /* errors (and warnings, legacy names) printed before a count */
 #define MAX_FIELDS 64 /* columns in a CSV header */
 #define MAX_RECORD (1u << 20) /* bytes in one CSV record or JSONL line */
-#define READ_CHUNK (1u << 20)
+/* what the reader and the string sets take at a time: a small file costs small buffers (a
+ * megabyte per import made many small imports, and fuzzing, slow) */
+#define READ_CHUNK (64u << 10)
+#define SET_CHUNK_MIN (16u << 10)
+#define SET_CHUNK_MAX (1u << 20)
 
 enum {
     C_ACCOUNT_ID,
@@ -247,11 +252,20 @@ static uint32_t hash_str(const char *s)
     return (uint32_t)(h ^ (h >> 32));
 }
 
+/* each chunk twice the last, from SET_CHUNK_MIN up to SET_CHUNK_MAX, and at least `need` */
+static size_t chunk_cap(const chunk_t *last, size_t need)
+{
+    size_t cap = last ? 2 * last->cap : SET_CHUNK_MIN;
+    if (cap > SET_CHUNK_MAX)
+        cap = SET_CHUNK_MAX;
+    return cap < need ? need : cap;
+}
+
 static const char *set_copy(strset_t *s, const char *key)
 {
     size_t n = strlen(key) + 1;
     if (!s->chunks || s->chunks->cap - s->chunks->used < n) {
-        size_t cap = n > (1u << 20) ? n : (1u << 20);
+        size_t cap = chunk_cap(s->chunks, n);
         chunk_t *c = gw_xmalloc(sizeof(*c) + cap);
         c->next = s->chunks;
         c->used = 0;
@@ -1089,6 +1103,63 @@ static void import_cleanup(import_t *im)
     free(im->pend);
 }
 
+int gw_cli_import_run(gw_store_t *st, const char *portal, const char *file, FILE *f, int jsonl, int dry_run)
+{
+    int ret = 0;
+    import_t im;
+    memset(&im, 0, sizeof(im));
+    im.file = file;
+    im.portal = portal;
+    im.st = st;
+    im.dry_run = dry_run;
+    im.tty = isatty(STDERR_FILENO);
+    /* today as Vietnam counts it (UTC+7), like the year the ID number rules use */
+    time_t now = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    im.year = gw_id_year_now();
+    strftime(im.today, sizeof(im.today), "%Y-%m-%d", &tm);
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
+        im.total_bytes = (uint64_t)sb.st_size;
+    im.t0 = im.last = gw_now_ms();
+
+    if (!im.dry_run) {
+        int rc = GW_STORE_ACCT(st, import_begin, portal);
+        if (rc) {
+            fprintf(stderr, "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
+            ret = 1;
+            goto done;
+        }
+        im.writing = 1;
+    }
+
+    read_input(&im, f, jsonl);
+    if (im.errors)
+        ret = 1;
+    if (im.writing) {
+        int commit = !ret;
+        int rc = GW_STORE_ACCT(st, import_end, commit);
+        if (rc && commit) {
+            fprintf(stderr, "eidgw accounts: the store could not commit the import; nothing imported\n");
+            ret = 1;
+        }
+    }
+    if (!ret) {
+        if (im.dry_run)
+            printf("dry run %s: %ld rows valid, %ld warnings, %ld legacy-encoded names; nothing "
+                   "written\n",
+                   im.portal, im.rows, im.warnings, im.legacy);
+        else
+            printf("imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
+                   "%ld legacy-encoded names\n",
+                   im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged, im.warnings, im.legacy);
+    }
+done:
+    import_cleanup(&im);
+    return ret;
+}
+
 static int cmd_import(int argc, char **argv)
 {
     opts_t o;
@@ -1119,57 +1190,7 @@ static int cmd_import(int argc, char **argv)
         return ret;
     }
 
-    import_t im;
-    memset(&im, 0, sizeof(im));
-    im.file = o.file;
-    im.portal = o.portal;
-    im.st = e.st;
-    im.dry_run = o.dry_run;
-    im.tty = isatty(STDERR_FILENO);
-    /* today as Vietnam counts it (UTC+7), like the year the ID number rules use */
-    time_t now = time(NULL) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    im.year = gw_id_year_now();
-    strftime(im.today, sizeof(im.today), "%Y-%m-%d", &tm);
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
-        im.total_bytes = (uint64_t)sb.st_size;
-    im.t0 = im.last = gw_now_ms();
-
-    if (!im.dry_run) {
-        int rc = GW_STORE_ACCT(e.st, import_begin, o.portal);
-        if (rc) {
-            fprintf(stderr, "eidgw accounts: cannot start the import transaction (store busy or unwritable)\n");
-            ret = 1;
-            goto done;
-        }
-        im.writing = 1;
-    }
-
-    read_input(&im, f, jsonl);
-    if (im.errors)
-        ret = 1;
-    if (im.writing) {
-        int commit = !ret;
-        int rc = GW_STORE_ACCT(e.st, import_end, commit);
-        if (rc && commit) {
-            fprintf(stderr, "eidgw accounts: the store could not commit the import; nothing imported\n");
-            ret = 1;
-        }
-    }
-    if (!ret) {
-        if (im.dry_run)
-            printf("dry run %s: %ld rows valid, %ld warnings, %ld legacy-encoded names; nothing "
-                   "written\n",
-                   im.portal, im.rows, im.warnings, im.legacy);
-        else
-            printf("imported %s: %ld rows (inserted %ld, updated %ld, unchanged %ld), %ld warnings, "
-                   "%ld legacy-encoded names\n",
-                   im.portal, im.rows, im.stats.inserted, im.stats.updated, im.stats.unchanged, im.warnings, im.legacy);
-    }
-done:
-    import_cleanup(&im);
+    ret = gw_cli_import_run(e.st, o.portal, o.file, f, jsonl, o.dry_run);
     env_cleanup(&e);
     if (f != stdin)
         fclose(f);

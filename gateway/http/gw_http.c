@@ -1,4 +1,5 @@
 #include "gw_http.h"
+#include "gw_http_internal.h"
 #include "gw_metrics.h"
 
 #include "gw_h1.h"
@@ -451,6 +452,30 @@ static int req_target(const gw_server_opts_t *cfg, const gw_h1_head_t *h, gw_req
     return 0;
 }
 
+size_t gw_http_head_size(const gw_h1_head_t *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->nfields; i++)
+        n += h->field[i].nlen + h->field[i].vlen + 4;
+    return n;
+}
+
+void gw_http_xff_client(const gw_strlist_t *trusted, char *xff, char *out, size_t outlen)
+{
+    for (;;) {
+        char *comma = strrchr(xff, ',');
+        char *hop = comma ? comma + 1 : xff;
+        while (*hop == ' ')
+            hop++;
+        if (!*hop || !gw_cidr_list_has(trusted, hop) || !comma) {
+            if (*hop && strlen(hop) < outlen)
+                snprintf(out, outlen, "%s", hop);
+            return;
+        }
+        *comma = 0;
+    }
+}
+
 /* Fill q from the request head and body. Returns 0, or an HTTP status for a request we
  * refuse. */
 static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const char *body, size_t blen, gw_req_t *q)
@@ -460,10 +485,7 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     int st = req_target(cfg, h, q);
     if (st)
         return st;
-    size_t hsize = 0;
-    for (size_t i = 0; i < h->nfields; i++)
-        hsize += h->field[i].nlen + h->field[i].vlen + 4;
-    if (hsize > (size_t)cfg->max_headers)
+    if (gw_http_head_size(h) > (size_t)cfg->max_headers)
         return 431;
     q->cookie = hdr_dup(h, "Cookie");
     q->authorization = hdr_dup(h, "Authorization");
@@ -481,21 +503,8 @@ static int req_build(gw_server_t *s, conn_t *c, const gw_h1_head_t *h, const cha
     /* behind nginx the TCP peer is the proxy: take the client from X-Forwarded-For, read
      * from the right, skipping our own proxies (a client cannot forge the part they add) */
     char *xff = hdr_dup(h, "X-Forwarded-For");
-    if (xff && cfg->trusted_proxies && gw_cidr_list_has(cfg->trusted_proxies, q->remote)) {
-        char *list = xff;
-        for (;;) {
-            char *comma = strrchr(list, ',');
-            char *hop = comma ? comma + 1 : list;
-            while (*hop == ' ')
-                hop++;
-            if (!*hop || !gw_cidr_list_has(cfg->trusted_proxies, hop) || !comma) {
-                if (*hop && strlen(hop) < sizeof(q->remote))
-                    snprintf(q->remote, sizeof(q->remote), "%s", hop);
-                break;
-            }
-            *comma = 0;
-        }
-    }
+    if (xff && cfg->trusted_proxies && gw_cidr_list_has(cfg->trusted_proxies, q->remote))
+        gw_http_xff_client(cfg->trusted_proxies, xff, q->remote, sizeof(q->remote));
     free(xff);
     if (blen > (size_t)cfg->max_body)
         return 413;

@@ -1,50 +1,53 @@
 #include "gw_page.h"
 #include "gw_metrics.h"
+#include "gw_page_internal.h"
 #include "gw_json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------------ pages */
 
-static const char *norm_lang(const char *l)
+/* The page language a language tag asks for: its primary subtag, "en" or "vi" in any case
+ * (RFC 5646 2.1.1), alone or before a '-': "en-GB" is English, "env" and "english" are not. */
+static const char *norm_lang(const char *l, size_t n)
 {
-    if (!l)
+    if (!l || n < 2 || (n > 2 && l[2] != '-'))
         return NULL;
-    if (!strncmp(l, "en", 2))
+    if (!strncasecmp(l, "en", 2))
         return "en";
-    if (!strncmp(l, "vi", 2))
+    if (!strncasecmp(l, "vi", 2))
         return "vi";
     return NULL;
 }
 
+static const char *norm_lang_str(const char *l) { return l ? norm_lang(l, strlen(l)) : NULL; }
+
 const char *gw_req_lang(const gw_req_t *req, const gw_pages_t *pg, const char *ui_locales)
 {
-    const char *l = norm_lang(gw_form_get(&req->q, "lang"));
+    const char *l = norm_lang_str(gw_form_get(&req->q, "lang"));
     if (l)
         return l;
     char *c = gw_cookie_get(req->cookie, pg->lang_cookie);
-    l = norm_lang(c);
+    l = norm_lang_str(c);
     free(c);
     if (l)
         return l;
     /* ui_locales is a space-separated preference list */
-    if (ui_locales) {
-        const char *p = ui_locales;
-        while (*p) {
-            while (*p == ' ')
-                p++;
-            if ((l = norm_lang(p)))
-                return l;
-            while (*p && *p != ' ')
-                p++;
-        }
+    for (const char *p = ui_locales; p && *p;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if ((l = norm_lang(p, n)))
+            return l;
+        p += n;
     }
     return "vi";
 }
 
-static char *lang_switch_url(const gw_req_t *req, const char *lang)
+char *gw_page_lang_switch_url(const gw_req_t *req, const char *lang)
 {
     gw_buf_t u;
     gw_buf_init(&u, 16384);
@@ -75,7 +78,7 @@ void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, c
     for (size_t i = 0; i < nvars; i++)
         has_switch |= vars[i].name && !strcmp(vars[i].name, "lang_switch_url");
     if (req->method == GW_M_GET && !has_switch) {
-        sw = lang_switch_url(req, lang);
+        sw = gw_page_lang_switch_url(req, lang);
         all[n++] = (gw_tmpl_var_t){ "lang_switch_url", sw };
     }
     all[n++] = (gw_tmpl_var_t){ "request_id", req->id };
@@ -92,9 +95,9 @@ void gw_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, c
         gw_buf_adds(&resp->body, "<!doctype html><title>eidgw</title><p>Error</p>");
     }
     /* remember an explicit language choice */
-    const char *explicit = gw_form_get(&req->q, "lang");
-    if (explicit && norm_lang(explicit))
-        gw_resp_cookie(resp, pg->lang_cookie, norm_lang(explicit), 365L * 86400, pg->is_tls);
+    const char *chosen = norm_lang_str(gw_form_get(&req->q, "lang"));
+    if (chosen)
+        gw_resp_cookie(resp, pg->lang_cookie, chosen, 365L * 86400, pg->is_tls);
 }
 
 void gw_error_page(const gw_pages_t *pg, gw_req_t *req, gw_resp_t *resp, int status, const char *code, const char *lang,

@@ -13,7 +13,9 @@ typedef struct gw_pages {
     int is_tls;
 } gw_pages_t;
 
-/* Page language: ?lang=, then the lang cookie, then ui_locales, else "vi". */
+/* Page language: ?lang=, then the lang cookie, then the first tag of ui_locales that asks for
+ * one, else "vi". A tag asks for English or Vietnamese when its primary subtag is "en" or
+ * "vi", in any case ("en-GB" does; "env" does not). */
 const char *gw_req_lang(const gw_req_t *req, const gw_pages_t *pg, const char *ui_locales);
 
 /* Render a page into resp (200 unless status given). vars as for gw_tmpl_render; this

@@ -11,10 +11,12 @@
  * Both sides of a link share the {portal} hash tag, so the Lua script that checks and
  * sets them runs on one Redis Cluster slot. */
 #include "gw_store.h"
+#include "gw_store_redis_internal.h"
 #include "gw_util.h"
 
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,33 +365,79 @@ static int rd_revoked_since(gw_store_t *b, int64_t after, gw_store_revoked_cb cb
         snprintf(start, sizeof(start), "(%lld-%lld", (long long)(after / 1000000), (long long)(after % 1000000));
     const char *argv[] = { "XRANGE", "eidgw:revoked", start, "+", "COUNT", "10000" };
     redisReply *r = run((rd_store_t *)b, 6, argv, NULL, 1);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject(r);
+    if (!r)
         return GW_ESTORE;
+    int rc = gw_redis_revoked_reply(r, after, gw_now(), cb, ud, ret_seq);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ---- replies to records (gw_store_redis_internal.h) ---- */
+
+/* An XRANGE entry's id "ms-n" as ms*1e6+n, or -1 when it is not one. */
+static int64_t stream_seq(const redisReply *id)
+{
+    long long ms, n;
+    char tail;
+    if (id->type != REDIS_REPLY_STRING || sscanf(id->str, "%lld-%lld%c", &ms, &n, &tail) != 2 || ms < 0 || n < 0 ||
+        n >= 1000000 || ms > (INT64_MAX - n) / 1000000)
+        return -1;
+    return (int64_t)ms * 1000000 + n;
+}
+
+/* The sid and until fields of one entry's field list; fields of another shape are skipped. */
+static void revoked_fields(const redisReply *f, const char **sid, int64_t *until)
+{
+    for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2) {
+        const redisReply *name = f->element[k], *val = f->element[k + 1];
+        if (name->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
+            continue;
+        if (!strcmp(name->str, "sid"))
+            *sid = val->str;
+        else if (!strcmp(name->str, "until"))
+            *until = atoll(val->str);
     }
+}
+
+int gw_redis_revoked_reply(const redisReply *r, int64_t after, int64_t now, gw_store_revoked_cb cb, void *ud,
+                           int64_t *ret_seq)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return GW_ESTORE;
     int64_t seq = after;
     for (size_t i = 0; i < r->elements; i++) {
-        redisReply *e = r->element[i];
+        const redisReply *e = r->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
             continue;
-        long long ms = 0, n = 0;
-        sscanf(e->element[0]->str, "%lld-%lld", &ms, &n);
-        seq = (int64_t)ms * 1000000 + n;
-        redisReply *f = e->element[1];
+        /* an id that does not read, or does not follow the cursor, never moves it back */
+        int64_t id = stream_seq(e->element[0]);
+        if (id <= seq)
+            continue;
+        seq = id;
         const char *sid = NULL;
         int64_t until = 0;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            if (!strcmp(f->element[k]->str, "sid"))
-                sid = f->element[k + 1]->str;
-            else if (!strcmp(f->element[k]->str, "until"))
-                until = atoll(f->element[k + 1]->str);
-        }
-        if (sid && until > gw_now())
+        revoked_fields(e->element[1], &sid, &until);
+        if (sid && until > now)
             cb(sid, until, ud);
     }
-    freeReplyObject(r);
     *ret_seq = seq;
+    return GW_OK;
+}
+
+int gw_redis_link_reply(const redisReply *r, gw_link_t *ret)
+{
+    if (!r)
+        return GW_ESTORE;
+    if (r->type != REDIS_REPLY_STRING)
+        return r->type == REDIS_REPLY_NIL ? GW_ENOTFOUND : GW_ESTORE;
+    const char *tab = memchr(r->str, '\t', r->len);
+    size_t n = tab ? (size_t)(tab - r->str) : r->len;
+    /* a value this store did not write (an account cut short, a NUL in it) is no link */
+    if (n == 0 || n >= sizeof(ret->account) || memchr(r->str, 0, n))
+        return GW_ESTORE;
+    memcpy(ret->account, r->str, n);
+    ret->account[n] = '\0';
+    ret->created = tab ? atoll(tab + 1) : 0;
     return GW_OK;
 }
 
@@ -418,19 +466,13 @@ static int link_read(rd_store_t *s, const char *portal, const char *id12, gw_lin
     const char *argv[] = { "GET", k };
     redisReply *r = run(s, 2, argv, NULL, 1);
     free(k);
-    int rc;
     if (!r)
         return GW_ESTORE;
-    if (r->type == REDIS_REPLY_STRING) {
-        char *tab = strchr(r->str, '\t');
-        memset(ret, 0, sizeof(*ret));
+    memset(ret, 0, sizeof(*ret));
+    int rc = gw_redis_link_reply(r, ret);
+    if (rc == GW_OK) {
         memcpy(ret->portal, portal, np + 1);
         memcpy(ret->id12, id12, ni + 1);
-        snprintf(ret->account, sizeof(ret->account), "%.*s", tab ? (int)(tab - r->str) : (int)r->len, r->str);
-        ret->created = tab ? atoll(tab + 1) : 0;
-        rc = GW_OK;
-    } else {
-        rc = r->type == REDIS_REPLY_NIL ? GW_ENOTFOUND : GW_ESTORE;
     }
     freeReplyObject(r);
     return rc;

@@ -6,7 +6,6 @@
  * stack and move to the heap only for long names. */
 #include "gw_name.h"
 #include "gw_util.h"
-#include "gw_util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,6 +173,10 @@ static int display_cps(const char *in, cpvec_t *c)
     rc = decompose(in, len, UTF8PROC_STABLE | UTF8PROC_COMPOSE, map_lookalike, c);
     if (rc)
         return rc;
+    /* and again after decomposition: a canonical singleton can decompose to a look-alike
+     * (U+1FEF GREEK VARIA is U+0060, the backtick), and the display form must be a fixed point */
+    for (size_t i = 0; i < c->n; i++)
+        c->v[i] = map_lookalike(c->v[i], NULL);
     compose(c);
     /* collapse space runs and trim: composition never creates or joins across a space */
     size_t w = 0;

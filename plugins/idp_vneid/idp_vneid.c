@@ -8,6 +8,7 @@
 #include "../plugin.h"
 #include "gw_json.h"
 #include "idp_vneid.h"
+#include "idp_vneid_internal.h"
 #include "vneid_envelope.h"
 #include "gw_directive.h"
 #include "gw_crypto.h"
@@ -72,7 +73,16 @@ static char *claim_str(json_t *o, const char *name)
     return NULL;
 }
 
-static char *to_iso_date(const char *v, const char *fmt)
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
+/* A birth date as the provider writes it (fmt: YYYYMMDD, YYYY-MM-DD or DD/MM/YYYY) in ISO
+ * form, or NULL when it is not a date of the calendar (30 February is refused, not stored). */
+char *gw_vneid_iso_date(const char *v, const char *fmt)
 {
     if (!v)
         return NULL;
@@ -89,7 +99,7 @@ static char *to_iso_date(const char *v, const char *fmt)
         if (n != 10 || sscanf(v, "%2d/%2d/%4d%c", &d, &m, &y, &tail) != 3)
             return NULL;
     }
-    if (y < 1850 || y > 2400 || m < 1 || m > 12 || d < 1 || d > 31)
+    if (y < 1850 || y > 2400 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
         return NULL;
     for (const char *c = v; *c; c++)
         if ((*c < '0' || *c > '9') && *c != '-' && *c != '/')
@@ -151,7 +161,7 @@ static int check_id_token(const gw_vneid_settings_t *up, json_t *c, const char *
     return 0;
 }
 
-static int map_identity(const gw_vneid_settings_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
+int gw_vneid_map_identity(const gw_vneid_settings_t *up, json_t *ui, gw_identity_t *id, char *detail, size_t dl)
 {
     /* the ID number must be a string: as a JSON number its leading zeros are gone */
     json_t *idv = json_object_get(ui, up->claim_id);
@@ -169,7 +179,7 @@ static int map_identity(const gw_vneid_settings_t *up, json_t *ui, gw_identity_t
         }
     id->name = claim_str(ui, up->claim_name);
     char *bd = claim_str(ui, up->claim_birthdate);
-    id->birthdate = to_iso_date(bd, up->birthdate_format);
+    id->birthdate = gw_vneid_iso_date(bd, up->birthdate_format);
     free(bd);
     char *sex = claim_str(ui, up->claim_sex);
     if (sex && up->sex_male && !strcmp(sex, up->sex_male))
@@ -408,7 +418,7 @@ static int userinfo_answer(const gw_vneid_settings_t *up, vneid_run_t *r, const 
             goto done;
         }
     }
-    if (map_identity(up, ui, ret, detail, dl)) {
+    if (gw_vneid_map_identity(up, ui, ret, detail, dl)) {
         gw_identity_cleanup(ret);
         *ret_code = "missing_identity";
         goto done;

@@ -5,6 +5,7 @@
  * try later and nothing is counted. The password is never logged. */
 #include "../plugin.h"
 #include "gw_json.h"
+#include "legacy_http_internal.h"
 #include "gw_http.h"
 #include "gw_crypto.h"
 #include "gw_log.h"
@@ -12,6 +13,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int gw_legacy_http_answer(const gw_http_result_t *r, char *ret_account, size_t account_len)
+{
+    if (r->status == 401 || r->status == 403)
+        return GW_LEGACY_DENIED;
+    if (r->status != 200)
+        return GW_LEGACY_ERROR;
+    json_t *j = gw_json_parse(r->body, r->len, NULL, 0);
+    const char *res = json_string_value(json_object_get(j, "result"));
+    const char *acct = json_string_value(json_object_get(j, "account_id"));
+    int rc = GW_LEGACY_ERROR;
+    if (res && !strcmp(res, "ok") && acct && strlen(acct) < account_len) {
+        snprintf(ret_account, account_len, "%s", acct);
+        rc = GW_LEGACY_OK;
+    } else if (res && !strcmp(res, "denied")) {
+        rc = GW_LEGACY_DENIED;
+    }
+    json_decref(j);
+    return rc;
+}
 
 int gw_legacy_http_check(const char *url, const char *username, const char *password, char *ret_account,
                          size_t account_len)
@@ -25,21 +46,7 @@ int gw_legacy_http_check(const char *url, const char *username, const char *pass
         memset(body, 0, strlen(body));
         free(body);
     }
-    int rc = GW_LEGACY_ERROR;
-    if (r.status == 401 || r.status == 403) {
-        rc = GW_LEGACY_DENIED;
-    } else if (r.status == 200) {
-        json_t *j = gw_json_parse(r.body, r.len, NULL, 0);
-        const char *res = json_string_value(json_object_get(j, "result"));
-        const char *acct = json_string_value(json_object_get(j, "account_id"));
-        if (res && !strcmp(res, "ok") && acct && strlen(acct) < account_len) {
-            snprintf(ret_account, account_len, "%s", acct);
-            rc = GW_LEGACY_OK;
-        } else if (res && !strcmp(res, "denied")) {
-            rc = GW_LEGACY_DENIED;
-        }
-        json_decref(j);
-    }
+    int rc = gw_legacy_http_answer(&r, ret_account, account_len);
     if (rc == GW_LEGACY_ERROR)
         gw_log(GW_LOG_WARN, "legacy_http", "password check callback failed", "url", url, NULL);
     gw_http_result_cleanup(&r);

@@ -8,6 +8,7 @@
 #include "../plugin.h"
 #include "gw_json.h"
 #include "popdb_http.h"
+#include "popdb_http_internal.h"
 #include "gw_directive.h"
 #include "gw_http.h"
 #include "gw_crypto.h"
@@ -45,6 +46,26 @@ int gw_popdb_configured(const void *settings)
     return pd && pd->url;
 }
 
+int gw_popdb_answer(const void *settings, const gw_http_result_t *r, char *detail, size_t dl)
+{
+    const gw_popdb_settings_t *pd = settings;
+    if (r->status != 200) {
+        snprintf(detail, dl, "%s", r->status ? "HTTP error status" : r->error);
+        return GW_POPDB_ERROR;
+    }
+    json_t *j = gw_json_parse(r->body, r->len, NULL, 0);
+    const char *res = json_string_value(json_object_get(j, pd->result_field));
+    int rc = GW_POPDB_ERROR;
+    if (res && !strcmp(res, pd->match))
+        rc = GW_POPDB_MATCH;
+    else if (res && !strcmp(res, pd->nomatch))
+        rc = GW_POPDB_NO_MATCH;
+    else
+        snprintf(detail, dl, "unexpected answer");
+    json_decref(j);
+    return rc;
+}
+
 int gw_popdb_check(const void *settings, const char *cmnd9, const char *id12, const char *name, char *detail, size_t dl)
 {
     const gw_popdb_settings_t *pd = settings;
@@ -63,20 +84,7 @@ int gw_popdb_check(const void *settings, const char *cmnd9, const char *id12, co
     gw_http_result_t r;
     gw_http_call(pd->url, NULL, NULL, NULL, NULL, body, pd->timeout * 1000, &r);
     free(body);
-    int rc = GW_POPDB_ERROR;
-    if (r.status == 200) {
-        json_t *j = gw_json_parse(r.body, r.len, NULL, 0);
-        const char *res = json_string_value(json_object_get(j, pd->result_field));
-        if (res && !strcmp(res, pd->match))
-            rc = GW_POPDB_MATCH;
-        else if (res && !strcmp(res, pd->nomatch))
-            rc = GW_POPDB_NO_MATCH;
-        else
-            snprintf(detail, dl, "unexpected answer");
-        json_decref(j);
-    } else {
-        snprintf(detail, dl, "%s", r.status ? "HTTP error status" : r.error);
-    }
+    int rc = gw_popdb_answer(pd, &r, detail, dl);
     gw_http_result_cleanup(&r);
     return rc;
 }

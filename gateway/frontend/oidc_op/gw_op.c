@@ -12,6 +12,7 @@
  * asked for rides with the broker's login as its return handle: redirect_uri, scope,
  * state, nonce, code_challenge. */
 #include "gw_oidc_op.h"
+#include "gw_op_internal.h"
 #include "gw_json.h"
 #include "gw_log.h"
 #include "gw_seal.h"
@@ -354,32 +355,39 @@ static int token_error(gw_resp_t *resp, int status, const char *error, const cha
     return -1;
 }
 
+int gw_op_basic_credentials(const char *b64, char **ret_id, char **ret_secret)
+{
+    size_t n = 0;
+    unsigned char *raw = gw_b64url_decode(b64, strlen(b64), &n);
+    char *colon = raw ? memchr(raw, ':', n) : NULL;
+    if (!colon || memchr(raw, 0, n)) {
+        free(raw);
+        return -1;
+    }
+    *colon = 0;
+    char *id = gw_url_decode((char *)raw, strlen((char *)raw), 1);
+    char *secret = gw_url_decode(colon + 1, strlen(colon + 1), 1);
+    memset(raw, 0, n);
+    free(raw);
+    if (!id || !secret) {
+        free(id);
+        gw_wipe_free(secret);
+        return -1;
+    }
+    *ret_id = id;
+    *ret_secret = secret;
+    return 0;
+}
+
 /* Client authentication (RFC 6749 2.3.1): Basic or client_secret_post, exactly one. */
 static const gw_client_t *token_client(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
 {
     char *bid = NULL, *bsecret = NULL;
     const gw_client_t *cl = NULL;
-    if (req->authorization && !strncasecmp(req->authorization, "Basic ", 6)) {
-        const char *b = req->authorization + 6;
-        size_t n = 0;
-        unsigned char *raw = gw_b64url_decode(b, strlen(b), &n);
-        char *colon = raw ? memchr(raw, ':', n) : NULL;
-        if (!colon || memchr(raw, 0, n)) {
-            free(raw);
-            token_error(resp, 401, "invalid_client", "malformed Basic credentials");
-            return NULL;
-        }
-        *colon = 0;
-        bid = gw_url_decode((char *)raw, strlen((char *)raw), 1);
-        bsecret = gw_url_decode(colon + 1, strlen(colon + 1), 1);
-        memset(raw, 0, n);
-        free(raw);
-        if (!bid || !bsecret) {
-            free(bid);
-            gw_wipe_free(bsecret);
-            token_error(resp, 401, "invalid_client", "malformed Basic credentials");
-            return NULL;
-        }
+    if (req->authorization && !strncasecmp(req->authorization, "Basic ", 6) &&
+        gw_op_basic_credentials(req->authorization + 6, &bid, &bsecret)) {
+        token_error(resp, 401, "invalid_client", "malformed Basic credentials");
+        return NULL;
     }
     const char *pid = gw_form_get(&req->form, "client_id"), *psecret = gw_form_get(&req->form, "client_secret");
     if (bid && psecret) {

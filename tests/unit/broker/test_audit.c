@@ -326,6 +326,22 @@ static void test_bad_json_names_the_line(void **state)
     expect_broken_at(f->path, 7, "bad JSON");
 }
 
+/* A field value may hold any string, a NUL byte too: the writer escapes it as \u0000, which
+ * is JSON, and the verifier must accept what the writer wrote. */
+static void test_a_nul_in_a_field_value_verifies(void **state)
+{
+    fixture_t *f = *state;
+    gw_audit_t *a = open_ok(f->path);
+    json_t *fl = json_object();
+    json_object_set_new(fl, "detail", json_stringn("a\0b", 3));
+    assert_int_equal(gw_audit_write(a, "refusal", fl), GW_OK);
+    json_decref(fl);
+    gw_audit_close(a);
+    expect_intact(f->path, 1);
+    a = open_ok(f->path); /* and the chain continues from that line */
+    gw_audit_close(a);
+}
+
 static void remove_line(const char *path, long line)
 {
     size_t len;
@@ -581,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_prev_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_hash_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_single_byte_change_in_a_middle_line_names_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_nul_in_a_field_value_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_json_names_the_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_line_names_the_next_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inserted_or_swapped_line_is_named, setup, teardown),

@@ -18,6 +18,7 @@
 #include "gw_fetch.h"
 #include "gw_util.h"
 #include "idp_vneid/idp_vneid.h"
+#include "idp_vneid/idp_vneid_internal.h"
 #include "idp_vneid/vneid_envelope.h"
 
 #include <openssl/evp.h>
@@ -242,6 +243,28 @@ static void test_vneid_login_without_id_token_maps_userinfo(void **state)
     gw_identity_cleanup(&id);
     gw_idp_vneid.end(st);
     settings_free(s);
+}
+
+/* A birth date that is not a day of the calendar is dropped, never stored as is. */
+static void test_vneid_birth_date_must_be_a_calendar_day(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *fmt, *out;
+    } cases[] = {
+        { "19990215", "YYYYMMDD", "1999-02-15" },     { "2000-02-29", "YYYY-MM-DD", "2000-02-29" },
+        { "29/02/2024", "DD/MM/YYYY", "2024-02-29" }, { "19990231", "YYYYMMDD", NULL },
+        { "1900-02-29", "YYYY-MM-DD", NULL },         { "31/04/1999", "DD/MM/YYYY", NULL },
+        { "2023-02-29", "YYYY-MM-DD", NULL },         { "1999-13-01", "YYYY-MM-DD", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *d = gw_vneid_iso_date(cases[i].in, cases[i].fmt);
+        if (cases[i].out)
+            assert_string_equal(d, cases[i].out);
+        else
+            assert_null(d);
+        free(d);
+    }
 }
 
 /* Each refusal: the page code the citizen sees, and a reason in the log. */
@@ -731,6 +754,7 @@ int main(void)
         cmocka_unit_test(test_vneid_table_refuses_bad_settings_with_file_and_line),
         cmocka_unit_test(test_vneid_auth_url_carries_the_login_parameters),
         cmocka_unit_test(test_vneid_login_without_id_token_maps_userinfo),
+        cmocka_unit_test(test_vneid_birth_date_must_be_a_calendar_day),
         cmocka_unit_test(test_vneid_refuses_bad_answers_with_a_page_code),
         cmocka_unit_test(test_vneid_id_token_is_verified_before_userinfo),
         cmocka_unit_test(test_envelope_opens_with_each_aes_key_size),
