@@ -230,33 +230,73 @@ ssize_t gw_h1_parse_head(const char *buf, size_t len, size_t max, gw_h1_head_t *
     }
 }
 
-ssize_t gw_h1_parse_chunked(const char *buf, size_t len, char *out, size_t cap, size_t *outlen)
+/* no control byte but HTAB (a bare CR, a NUL, DEL): what a chunk line's extension and a
+ * trailer field may hold, as for header fields */
+static int clean(const char *l, size_t n)
 {
-    size_t pos = 0, got = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)l[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* chunk-size [ BWS ";" chunk-ext ] (RFC 9112 7.1.1): the size, or -1 when malformed, -2
+ * when past cap */
+static long long chunk_line(const char *l, size_t n, size_t cap)
+{
+    size_t size = 0, i = 0;
+    int d;
+    while (i < n && (d = gw_hex_digit((unsigned char)l[i])) >= 0) {
+        if (size > cap)
+            return -2;
+        size = size * 16 + (size_t)d;
+        i++;
+    }
+    if (!i || !clean(l + i, n - i))
+        return -1;
+    while (i < n && (l[i] == ' ' || l[i] == '\t'))
+        i++;
+    if (i < n ? l[i] != ';' : i > 0 && (l[i - 1] == ' ' || l[i - 1] == '\t'))
+        return -1; /* whitespace only before an extension; an extension's content is not used */
+    return (long long)size;
+}
+
+/* a trailer field: name ":" value, the name a token, nothing a header field may not hold */
+static int trailer_line(const char *l, size_t n)
+{
+    size_t i = 0;
+    while (i < n && is_tchar((unsigned char)l[i]))
+        i++;
+    return i > 0 && i < n && l[i] == ':' && clean(l, n);
+}
+
+/* The chunked body from st (where an earlier call stopped): decoded into out when out is
+ * not NULL. st moves to each complete chunk or trailer line it passes. */
+static ssize_t chunked(const char *buf, size_t len, char *out, size_t cap, gw_h1_chunks_t *st)
+{
     const char *l;
     size_t n;
-    for (;;) {
-        if (next_line(buf, len, &pos, &l, &n))
-            return len - pos > 4096 ? -400 : 0;
-        size_t size = 0, i = 0;
-        int d;
-        while (i < n && (d = gw_hex_digit((unsigned char)l[i])) >= 0) {
-            if (size > cap)
-                return -413;
-            size = size * 16 + (size_t)d;
-            i++;
-        }
-        if (!i || (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t'))
-            return -400; /* a chunk extension after ';' is ignored */
-        if (size > cap - got)
+    while (!st->trailer) {
+        size_t pos = st->pos;
+        if (next_line(buf, len, &pos, &l, &n) || pos - st->pos > 4097) /* a chunk line is at most 4096 bytes */
+            return len - st->pos > 4096 ? -400 : 0;
+        long long size = chunk_line(l, n, cap);
+        if (size == -1)
+            return -400;
+        if (size == -2 || (size_t)size > cap - st->got)
             return -413;
-        if (!size)
+        if (!size) {
+            st->pos = pos;
+            st->trailer = 1;
             break;
-        if (len - pos < size + 1)
+        }
+        if (len - pos < (size_t)size + 1)
             return 0;
-        memcpy(out + got, buf + pos, size);
-        got += size;
-        pos += size;
+        if (out)
+            memcpy(out + st->got, buf + pos, (size_t)size);
+        pos += (size_t)size;
         if (buf[pos] == '\r') {
             if (len - pos < 2)
                 return 0;
@@ -264,18 +304,33 @@ ssize_t gw_h1_parse_chunked(const char *buf, size_t len, char *out, size_t cap, 
         }
         if (buf[pos] != '\n')
             return -400;
-        pos++;
+        st->got += (size_t)size;
+        st->pos = pos + 1;
     }
     for (;;) { /* trailer fields, up to the empty line; none is used */
-        if (next_line(buf, len, &pos, &l, &n))
-            return len - pos > 8192 ? -400 : 0;
+        size_t pos = st->pos;
+        if (next_line(buf, len, &pos, &l, &n) || pos - st->pos > 8193) /* a trailer line, at most 8192 */
+            return len - st->pos > 8192 ? -400 : 0;
+        st->pos = pos;
         if (!n)
-            break;
-        if (l[0] == ' ' || l[0] == '\t' || !memchr(l, ':', n))
+            return (ssize_t)pos;
+        if (!trailer_line(l, n))
             return -400;
     }
-    *outlen = got;
-    return (ssize_t)pos;
+}
+
+ssize_t gw_h1_scan_chunked(const char *buf, size_t len, size_t cap, gw_h1_chunks_t *st)
+{
+    return chunked(buf, len, NULL, cap, st);
+}
+
+ssize_t gw_h1_parse_chunked(const char *buf, size_t len, char *out, size_t cap, size_t *outlen)
+{
+    gw_h1_chunks_t st = { 0 };
+    ssize_t rc = chunked(buf, len, out, cap, &st);
+    if (rc > 0)
+        *outlen = st.got;
+    return rc;
 }
 
 const char *gw_h1_field(const gw_h1_head_t *h, const char *name, size_t *vlen)

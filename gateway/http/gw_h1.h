@@ -35,8 +35,20 @@ ssize_t gw_h1_parse_head(const char *buf, size_t len, size_t max, gw_h1_head_t *
 /* A chunked body at buf (after the head). Returns the bytes it takes (through the
  * trailer section) when complete, with the data decoded into out (*outlen bytes, at
  * most cap), 0 when more is needed, -413 when the data would pass cap, -400 when
- * malformed. out needs room for cap bytes. */
+ * malformed (a chunk line other than size [BWS ";" extension], a control byte but HTAB in
+ * an extension or a trailer field, a trailer line that is not name ":" value). out needs
+ * room for cap bytes. */
 ssize_t gw_h1_parse_chunked(const char *buf, size_t len, char *out, size_t cap, size_t *outlen);
+
+/* Where reading a chunked body stopped: the next chunk or trailer line at pos, got bytes
+ * of data before it. Zeroed for a new body. */
+typedef struct gw_h1_chunks {
+    size_t pos, got;
+    int trailer;
+} gw_h1_chunks_t;
+/* gw_h1_parse_chunked's answer without the data, going on from st: a body that arrives a
+ * little at a time is read once in all, not once per arrival. */
+ssize_t gw_h1_scan_chunked(const char *buf, size_t len, size_t cap, gw_h1_chunks_t *st);
 
 /* The field's value (first of that name, case-insensitive) or NULL; *vlen its length. */
 const char *gw_h1_field(const gw_h1_head_t *h, const char *name, size_t *vlen);

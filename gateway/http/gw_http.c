@@ -293,6 +293,12 @@ typedef struct conn {
     int64_t req_deadline; /* monotonic ms: the head being read must be in by then; 0: none */
     int64_t body_since; /* monotonic ms: the head is in, its body not yet; 0: no body pending */
     size_t body_got; /* bytes of that body read so far */
+    /* the request whose body is being read: its head's length (0: none), framing, and
+     * where reading its chunks stopped, so that each arrival costs only its own bytes */
+    size_t pend_hl;
+    int pend_chunked;
+    long long pend_clen;
+    gw_h1_chunks_t chunks;
     int rearm; /* the watch still carries a request's deadline: set the idle timeout again */
     char peer[64];
 } conn_t;
@@ -927,11 +933,34 @@ static void dispatch(conn_t *c, const gw_h1_head_t *h, int hst, const char *body
 }
 
 /* The head is in and got bytes of its body so far: the body's clock starts now. */
-static void body_pending(conn_t *c, size_t got)
+static void body_pending(conn_t *c, size_t hl, const gw_h1_head_t *h, size_t got)
 {
     if (!c->body_since)
         c->body_since = mono_ms();
     c->body_got = got;
+    c->pend_hl = hl;
+    c->pend_chunked = h->chunked;
+    c->pend_clen = h->content_length;
+}
+
+/* Is the body of the request being read still short? Answers without reading the head or
+ * the chunks already read again. */
+static int body_still_short(conn_t *c, const gw_server_opts_t *cfg)
+{
+    if (!c->pend_hl)
+        return 0;
+    size_t have = c->in_len - c->pend_hl;
+    int short_ = c->pend_chunked ? !gw_h1_scan_chunked(c->in + c->pend_hl, have, body_cap(cfg), &c->chunks)
+                                 : have < (unsigned long long)c->pend_clen;
+    if (short_)
+        c->body_got = have;
+    return short_;
+}
+
+static void body_done(conn_t *c)
+{
+    c->pend_hl = 0;
+    memset(&c->chunks, 0, sizeof(c->chunks));
 }
 
 /* When the request being read must be in: its head by its deadline; a body within the
@@ -951,6 +980,9 @@ static void conn_process(conn_t *c)
     const gw_server_opts_t *cfg = &c->io->srv->opts;
     c->processing = 1;
     while (!c->job && !c->gone && !c->lingering && c->in_len && !c->out_len) {
+        if (body_still_short(c, cfg))
+            break; /* more to read */
+        body_done(c);
         gw_h1_head_t h;
         ssize_t hl = gw_h1_parse_head(c->in, c->in_len, head_max(cfg), &h);
         if (!hl)
@@ -966,15 +998,18 @@ static void conn_process(conn_t *c)
         char *decoded = NULL;
         int err = 0;
         if (h.chunked) {
-            decoded = gw_xmalloc(body_cap(cfg) + 1);
-            ssize_t cl = gw_h1_parse_chunked(c->in + hl, c->in_len - (size_t)hl, decoded, body_cap(cfg), &blen);
-            if (cl < 0)
-                err = (int)-cl;
-            else if (!cl) {
-                free(decoded);
-                body_pending(c, c->in_len - (size_t)hl);
+            ssize_t cl = gw_h1_scan_chunked(c->in + hl, c->in_len - (size_t)hl, body_cap(cfg), &c->chunks);
+            if (!cl) {
+                body_pending(c, (size_t)hl, &h, c->in_len - (size_t)hl);
                 break;
             }
+            if (cl > 0) { /* in whole: decoded once */
+                decoded = gw_xmalloc(c->chunks.got + 1);
+                cl = gw_h1_parse_chunked(c->in + hl, c->in_len - (size_t)hl, decoded, c->chunks.got, &blen);
+            }
+            body_done(c);
+            if (cl < 0)
+                err = (int)-cl;
             need += (size_t)(cl > 0 ? cl : 0);
             body = decoded;
         } else if (h.content_length > 0) {
@@ -986,7 +1021,7 @@ static void conn_process(conn_t *c)
                     (void)!send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL);
                     c->sent_continue = 1;
                 }
-                body_pending(c, c->in_len - (size_t)hl);
+                body_pending(c, (size_t)hl, &h, c->in_len - (size_t)hl);
                 break;
             } else {
                 blen = (size_t)h.content_length;
@@ -1027,11 +1062,14 @@ static void conn_process(conn_t *c)
         return;
     }
     size_t cap = head_max(cfg) + body_cap(cfg) + 4096;
-    if (c->in_len == cap) { /* a head that never ends within the cap */
+    if (c->in_len == cap) { /* a head that never ends within the cap, or a body's framing past it */
         c->keep_alive = 0;
         c->lingering = 1;
         c->processing = 1;
-        dispatch(c, NULL, 431, NULL, 0);
+        gw_h1_head_t h;
+        int body = c->pend_hl && gw_h1_parse_head(c->in, c->in_len, head_max(cfg), &h) > 0;
+        body_done(c);
+        dispatch(c, body ? &h : NULL, body ? 413 : 431, NULL, 0);
         c->processing = 0;
         if (c->gone)
             conn_free(c);

@@ -128,6 +128,39 @@ test('a chunked body reads like the same body with Content-Length', async () => 
   assert.equal(answers[1].status, 200, 'and the connection goes on after it');
 });
 
+test('a chunked body sent a few bytes at a time in many small chunks is read whole', async () => {
+  const c = st.clients['portal-a'];
+  const body = 'grant_type=authorization_code&code=no-such-code&redirect_uri=http%3A%2F%2Fx';
+  const auth = `Authorization: Basic ${Buffer.from(`portal-a:${c.secret}`).toString('base64')}\r\n`;
+  const chunks = [...body].map((ch) => `1\r\n${ch}\r\n`).join('') + '0\r\n\r\n';
+  const parts = [`POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${auth}` +
+                 'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n'];
+  for (let i = 0; i < chunks.length; i += 7) parts.push(chunks.slice(i, i + 7));
+  const { answers } = await exchange(parts, { pause: 2, ms: 5000 });
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0].status, 400);
+  assert.equal(JSON.parse(answers[0].body).error, 'invalid_grant');
+});
+
+test('a chunked body whose framing passes the input cap is 413 in the route\'s form (JSON under /admin/), not 431', async () => {
+  const head = 'POST /admin/links HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\nContent-Type: application/json\r\n' +
+    'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+  const { answers } = await exchange([head, '1\r\na\r\n'.repeat(60000), '0\r\n\r\n'], { ms: 5000 });
+  assert.equal(answers.length, 1);
+  assert.equal(answers[0].status, 413);
+  assert.match(answers[0].headers['content-type'], /^application\/json/);
+});
+
+test('control bytes in a chunk extension or a trailer field, or a bare CR in a chunk line: 400', async () => {
+  const head = 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n';
+  for (const body of ['5;foo=\x00\r\ngrant\r\n0\r\n\r\n', '5;foo=\rx\r\ngrant\r\n0\r\n\r\n', '5;f\x7f\r\ngrant\r\n0\r\n\r\n',
+                      '5 \r\ngrant\r\n0\r\n\r\n', '5\r\ngrant\r\n0\r\nX-T: a\x00b\r\n\r\n']) {
+    const { answers, closed } = await exchange([Buffer.from(head + body, 'latin1')]);
+    assert.equal(answers[0]?.status, 400, JSON.stringify(body));
+    assert.ok(closed, 'and the connection is closed');
+  }
+});
+
 test('Host as an authority: a name, an address with a port, IPv6 in brackets; HTTP/1.0 may leave it out', async () => {
   for (const host of ['gw.example', '127.0.0.1:8080', '[::1]', '[2001:db8::1]:443', 'xn--cng-dch-v-u9a.vn']) {
     const { answers } = await exchange([`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`]);

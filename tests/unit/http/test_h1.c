@@ -473,6 +473,42 @@ static void test_incomplete_chunked_body_asks_for_more(void **state)
     assert_int_equal(g_outlen, 8);
 }
 
+/* The same with NUL bytes, which a C string cannot hold */
+static void test_nul_in_chunk_extension_or_trailer_is_400(void **state)
+{
+    (void)state;
+    static const char ext[] = "5;foo=\0\r\nhello\r\n0\r\n\r\n", tr[] = "0\r\nX-T: a\0b\r\n\r\n";
+    assert_int_equal(gw_h1_parse_chunked(ext, sizeof(ext) - 1, g_out, sizeof(g_out), &g_outlen), -400);
+    assert_int_equal(gw_h1_parse_chunked(tr, sizeof(tr) - 1, g_out, sizeof(g_out), &g_outlen), -400);
+    /* whitespace before an extension is allowed */
+    static const char ws[] = "5 ;x=1\r\nhello\r\n0\r\n\r\n";
+    assert_int_equal(chunked(ws, sizeof(g_out)), (ssize_t)sizeof(ws) - 1);
+}
+
+/* A body read a little at a time: the scan goes on from where it stopped (each chunk line
+ * is read once), and ends where the one-shot parse ends, with the same data length. */
+static void test_chunked_scan_goes_on_from_where_it_stopped(void **state)
+{
+    (void)state;
+    const char *s = "5\r\nhello\r\n3;e=1\r\nabc\r\n1\r\nz\r\n0\r\nX-T: 1\r\n\r\n";
+    size_t n = strlen(s);
+    gw_h1_chunks_t st = { 0 };
+    size_t last = 0;
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(gw_h1_scan_chunked(s, k, sizeof(g_out), &st), 0);
+        assert_true(st.pos >= last && st.pos <= k); /* never goes back, never past what it has */
+        last = st.pos;
+    }
+    assert_int_equal(gw_h1_scan_chunked(s, n, sizeof(g_out), &st), (ssize_t)n);
+    assert_int_equal(st.got, 9);
+    assert_int_equal(gw_h1_parse_chunked(s, n, g_out, sizeof(g_out), &g_outlen), (ssize_t)n);
+    assert_int_equal(g_outlen, 9);
+    /* a scan whose state stands at a chunk line reads only from there */
+    gw_h1_chunks_t mid = { .pos = 10, .got = 5 };
+    assert_int_equal(gw_h1_scan_chunked(s, n, sizeof(g_out), &mid), (ssize_t)n);
+    assert_int_equal(mid.got, 9);
+}
+
 static void test_chunked_body_over_the_cap_is_413(void **state)
 {
     (void)state;
@@ -495,6 +531,15 @@ static void test_malformed_chunked_bodies_are_400(void **state)
         "5\r\nhello\rX0\r\n\r\n",
         "0\r\nnot a field\r\n\r\n", /* a trailer line without a colon */
         "0\r\n folded: x\r\n\r\n",
+        /* control bytes in an extension or a trailer, a bare CR in a chunk line, whitespace
+         * after the size with no extension (RFC 9112 7.1.1) */
+        "5;foo=\x01\r\nhello\r\n0\r\n\r\n",
+        "5;foo=\rx\r\nhello\r\n0\r\n\r\n",
+        "5;f\x7f\r\nhello\r\n0\r\n\r\n",
+        "5 \r\nhello\r\n0\r\n\r\n",
+        "0\r\nX-T: a\x01b\r\n\r\n",
+        "0\r\nX T: a\r\n\r\n",
+        "0\r\n: a\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         ssize_t rc = chunked(bad[i], sizeof(g_out));
@@ -549,6 +594,8 @@ int main(void)
         cmocka_unit_test(test_chunked_body_stops_before_the_next_request),
         cmocka_unit_test(test_incomplete_chunked_body_asks_for_more),
         cmocka_unit_test(test_chunked_body_over_the_cap_is_413),
+        cmocka_unit_test(test_nul_in_chunk_extension_or_trailer_is_400),
+        cmocka_unit_test(test_chunked_scan_goes_on_from_where_it_stopped),
         cmocka_unit_test(test_malformed_chunked_bodies_are_400),
         cmocka_unit_test(test_endless_chunk_size_line_is_400),
     };
