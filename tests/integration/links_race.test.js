@@ -125,7 +125,11 @@ for (const [name, store, n] of stores()) {
       }
     };
     const workers = Array.from({ length: 32 }, worker);
+    // killed in mid-storm: once it has acknowledged some links (a slow machine or a
+    // sanitizer build takes longer to get there), at 400 ms at the earliest
+    const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 400));
+    while (acked.size <= 20 && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50));
     gw.proc.kill('SIGKILL');
     stop = true;
     await Promise.all(workers);

@@ -33,12 +33,12 @@ async function scrape() {
 // The parser keeps one histogram per family; the labelled ones are read from the lines:
 // {le -> count} and the sum and count of NAME{route="R"}
 function histogram(text, name, label, value) {
-  const buckets = {}, sel = `${label}="${value}"`;
+  const buckets = [], sel = `${label}="${value}"`; // [le, count] in the order written
   let sum = NaN, count = NaN;
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
     if (!m || !m[2].split(',').includes(sel)) continue;
-    if (m[1] === `${name}_bucket`) buckets[/le="([^"]+)"/.exec(m[2])[1]] = Number(m[3]);
+    if (m[1] === `${name}_bucket`) buckets.push([/le="([^"]+)"/.exec(m[2])[1], Number(m[3])]);
     else if (m[1] === `${name}_sum`) sum = Number(m[3]);
     else if (m[1] === `${name}_count`) count = Number(m[3]);
   }
@@ -75,9 +75,10 @@ test('requests, their latency, error pages and outgoing calls are counted; the o
   // a histogram per route: cumulative buckets ending in +Inf, and a count equal to it
   assert.equal(after.eidgw_http_request_duration_seconds.type, 'HISTOGRAM');
   const h = histogram(after.text, 'eidgw_http_request_duration_seconds', 'route', '/authorize');
-  const les = Object.keys(h.buckets);
+  const les = h.buckets.map(([le]) => le);
   assert.equal(les.at(-1), '+Inf');
-  const counts = les.map((k) => h.buckets[k]);
+  assert.deepEqual(les.slice(0, -1).map(Number), les.slice(0, -1).map(Number).sort((a, b) => a - b), 'bounds ascending');
+  const counts = h.buckets.map(([, n]) => n);
   assert.deepEqual([...counts].sort((a, b) => a - b), counts, 'cumulative');
   assert.equal(h.count, counts.at(-1));
   assert.ok(h.count >= 2 && h.sum > 0);
