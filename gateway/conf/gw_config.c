@@ -492,11 +492,11 @@ static int finish(parser_t *p, gw_config_t *c)
         char *copy = gw_strdup(c->store_memory);
         const char *badns = NULL;
         for (char *sv = NULL, *t = strtok_r(copy, " ,\t", &sv); t && !badns; t = strtok_r(NULL, " ,\t", &sv))
-            if (strcmp(t, "none") && strcmp(t, "cu") && strcmp(t, "at") && !gw_list_has(GW_STORE_MEMORY_DEFAULT, t))
+            if (strcmp(t, "none") && strcmp(t, "cu") && strcmp(t, "at") && !gw_list_has(GW_STORE_MEMORY_ALLOWED, t))
                 badns = t; /* "cu" (used codes) and "at" (access tokens, now sealed) are no longer kept
                             * anywhere: still accepted, they hold nothing */
         int rc = badns ? fail(p, line_of(p, &c->store_memory), "memory",
-                              "'%s' cannot be held in memory (allowed: " GW_STORE_MEMORY_DEFAULT ", or none)", badns)
+                              "'%s' cannot be held in memory (allowed: " GW_STORE_MEMORY_ALLOWED ", or none)", badns)
                        : 0;
         free(copy);
         if (rc)

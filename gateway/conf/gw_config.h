@@ -13,7 +13,10 @@
 
 #define GW_MAX_CLIENTS 1024
 /* short-lived protocol records a single-node store keeps in memory by default */
-#define GW_STORE_MEMORY_DEFAULT "ar flow code cux cur atr err lo pxc"
+#define GW_STORE_MEMORY_DEFAULT "ar flow code cux cur err lo pxc"
+/* "atr" (access tokens revoked) may be held in memory too, but is not by default: a sealed
+ * access token outlives a restart, so must its revocation */
+#define GW_STORE_MEMORY_ALLOWED GW_STORE_MEMORY_DEFAULT " atr"
 
 typedef struct gw_client {
     char *id;

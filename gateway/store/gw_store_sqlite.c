@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +201,11 @@ static void conn_close(conn_t *c)
 static conn_t *conn_open(sq_store_t *s, char *err, size_t errlen)
 {
     conn_t *c = gw_xcalloc(1, sizeof(*c));
+    /* a new database is its owner's only (SQLite gives its -wal and -shm files the same
+     * mode): it holds ID numbers, names, birth dates and password hashes */
+    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     int rc = sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         goto bad;

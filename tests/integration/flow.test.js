@@ -1,6 +1,7 @@
 // The whole brokered code flow, driven by openid-client as the portal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { startStack, kvCount, kvKeys } from './lib/harness.js';
@@ -33,6 +34,9 @@ test('citizen logs in to portal A; openid-client validates the id_token and user
   const ui = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
   assert.equal(ui.cccd, '001085012345');
   assert.equal(kvCount(st.gw.db, 'sess') >= 1, true);
+  // the database (ID numbers, names, password hashes) and its WAL are the owner's only
+  for (const f of [st.gw.db, `${st.gw.db}-wal`].filter((x) => fs.existsSync(x)))
+    assert.equal(fs.statSync(f).mode & 0o777, 0o600, `${f} mode`);
   // the access token is sealed, not recorded: its id, a dot, and an AES-GCM seal that names
   // no identity in the clear; the code is spent, and its tombstone (for a replay to revoke
   // the token) is what the record view the other tests rely on sees

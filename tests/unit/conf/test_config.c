@@ -1126,7 +1126,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
 {
     (void)state;
     gw_config_t *c = parse_ok(BASE);
-    assert_string_equal(c->store_memory, "ar flow code cux cur atr err lo pxc");
+    assert_string_equal(c->store_memory, "ar flow code cux cur err lo pxc");
     assert_int_equal(c->store_memory_max, 1000000);
     /* the bound in bytes is sized from the machine: a quarter of it, within 64 MB..1 GiB */
     long phys = sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE), want = phys / 4;
@@ -1147,7 +1147,7 @@ static void test_store_memory_defaults_on_sqlite_and_is_refused_on_redis(void **
     gw_config_free(c);
     t = edit(BASE, "path = /var/lib/eidgw/eidgw.db\n", "path = /var/lib/eidgw/eidgw.db\nmemory = code sess\n");
     expect_error(
-        t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cux cur atr err lo pxc, or none)",
+        t, fmt(NAME ":%d: memory: 'sess' cannot be held in memory (allowed: ar flow code cux cur err lo pxc atr, or none)",
                line_of(t, "memory =")));
     t = edit(BASE, "driver = sqlite\npath = /var/lib/eidgw/eidgw.db\n",
              "driver = redis\nurl = redis://127.0.0.1:6379/0\nmemory = code\n");
