@@ -1147,6 +1147,12 @@ static void conn_read(conn_t *c)
     }
     if (c->in_len < c->in_cap) {
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n == 0 && c->job) { /* a half-close after its request (RFC 9112 9.6): it still gets
+                                 * its answer, then the connection closes */
+            c->keep_alive = 0;
+            conn_watch(c, 0, 0);
+            return;
+        }
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             conn_free(c); /* closed, or reset */
             return;

@@ -161,6 +161,27 @@ test('control bytes in a chunk extension or a trailer field, or a bare CR in a c
   }
 });
 
+test('a client that half-closes after its request still gets the answer, from a worker route too', async () => {
+  const c = st.clients['portal-a'];
+  const auth = `Authorization: Basic ${Buffer.from(`portal-a:${c.secret}`).toString('base64')}\r\n`;
+  const body = 'grant_type=authorization_code&code=no-such-code&redirect_uri=http%3A%2F%2Fx';
+  for (const req of [get('/readyz'), get('/healthz'),
+                     `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${auth}` +
+                     `Content-Length: ${body.length}\r\n\r\n${body}`]) {
+    const got = await new Promise((resolve, reject) => {
+      const s = net.connect(st.gw.port, '127.0.0.1');
+      let d = Buffer.alloc(0);
+      s.on('data', (x) => { d = Buffer.concat([d, x]); });
+      s.on('error', reject);
+      s.on('close', () => resolve(parseAnswers(d)));
+      s.on('connect', () => s.end(req)); // the request, then FIN
+      setTimeout(() => { s.destroy(); resolve(parseAnswers(d)); }, 5000);
+    });
+    assert.equal(got.length, 1, req.split('\r\n')[0]);
+    assert.ok([200, 400].includes(got[0].status), `${req.split('\r\n')[0]}: ${got[0].status}`);
+  }
+});
+
 test('Host as an authority: a name, an address with a port, IPv6 in brackets; HTTP/1.0 may leave it out', async () => {
   for (const host of ['gw.example', '127.0.0.1:8080', '[::1]', '[2001:db8::1]:443', 'xn--cng-dch-v-u9a.vn']) {
     const { answers } = await exchange([`GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`]);
