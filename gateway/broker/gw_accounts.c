@@ -495,6 +495,8 @@ static int password_ok(gw_ctx_t *app, const gw_client_t *cl, const gw_account_t 
     int rc = gw_pwhash_verify(password, a->pw_hash);
     if (rc == GW_EINVAL) /* a malformed stored hash costs the same time as a wrong password */
         stand_in_check(app, cl, password);
+    if (rc == GW_ENOMEM) /* memory-hard checks hold their budget: busy, not "wrong password" */
+        return -1;
     return rc == GW_OK;
 }
 

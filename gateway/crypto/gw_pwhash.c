@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <pthread.h>
 
 /* Built-in caps (see gw_pwhash.h). */
 #define CAP_BCRYPT_COST 14u
@@ -320,9 +322,65 @@ done:
     return rc;
 }
 
+/* What argon2id checks may hold at once: each takes its m KiB for the whole computation,
+ * and a burst of wrong passwords against memory-hard hashes (one IP within its rate, or a
+ * few) must not take the node's memory. A check waits up to ARGON2_WAIT_S for its share,
+ * then gives up (GW_ENOMEM: the caller answers "busy", never "wrong password"). */
+#define ARGON2_WAIT_S 5
+static pthread_mutex_t argon2_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t argon2_room = PTHREAD_COND_INITIALIZER;
+static unsigned long argon2_budget_kib = 512UL * 1024, argon2_in_use_kib, argon2_peak_kib;
+
+void gw_pwhash_set_argon2_budget(unsigned long kib)
+{
+    pthread_mutex_lock(&argon2_lock);
+    argon2_budget_kib = kib;
+    argon2_peak_kib = 0;
+    pthread_cond_broadcast(&argon2_room);
+    pthread_mutex_unlock(&argon2_lock);
+}
+
+unsigned long gw_pwhash_argon2_peak_kib(void)
+{
+    pthread_mutex_lock(&argon2_lock);
+    unsigned long p = argon2_peak_kib;
+    pthread_mutex_unlock(&argon2_lock);
+    return p;
+}
+
+static int argon2_take(unsigned long kib)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ARGON2_WAIT_S;
+    pthread_mutex_lock(&argon2_lock);
+    int rc = 0;
+    while (rc == 0 && kib <= argon2_budget_kib && argon2_in_use_kib + kib > argon2_budget_kib)
+        rc = pthread_cond_timedwait(&argon2_room, &argon2_lock, &until);
+    int ok = argon2_in_use_kib + kib <= argon2_budget_kib; /* one bigger than the budget: never */
+    if (ok) {
+        argon2_in_use_kib += kib;
+        if (argon2_in_use_kib > argon2_peak_kib)
+            argon2_peak_kib = argon2_in_use_kib;
+    }
+    pthread_mutex_unlock(&argon2_lock);
+    return ok;
+}
+
+static void argon2_give_back(unsigned long kib)
+{
+    pthread_mutex_lock(&argon2_lock);
+    argon2_in_use_kib -= kib;
+    pthread_cond_broadcast(&argon2_room);
+    pthread_mutex_unlock(&argon2_lock);
+}
+
 static int verify_argon2id(const char *password, const parsed_t *ph)
 {
     unsigned char out[MAX_DIGEST];
+    unsigned long kib = (unsigned long)ph->m_kib;
+    if (!argon2_take(kib))
+        return GW_ENOMEM;
     int arc = argon2id_hash_raw((uint32_t)ph->cost, (uint32_t)ph->m_kib, (uint32_t)ph->lanes, password,
                                 strlen(password), ph->salt, ph->saltlen, out, ph->digestlen);
     int rc;
@@ -330,6 +388,7 @@ static int verify_argon2id(const char *password, const parsed_t *ph)
         rc = CRYPTO_memcmp(out, ph->digest, ph->digestlen) == 0 ? GW_OK : GW_EDENIED;
     else
         rc = arc == ARGON2_MEMORY_ALLOCATION_ERROR ? GW_ENOMEM : GW_EINVAL;
+    argon2_give_back(kib);
     OPENSSL_cleanse(out, sizeof(out));
     return rc;
 }

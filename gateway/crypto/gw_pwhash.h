@@ -32,7 +32,8 @@
 #define GW_PWHASH_MAX_PASSWORD 256
 
 /* GW_OK: the password matches. GW_EDENIED: it does not. GW_EINVAL: the hash is unknown,
- * malformed or over a cost cap, or password/hash is NULL. GW_ENOMEM: out of memory. */
+ * malformed or over a cost cap, or password/hash is NULL. GW_ENOMEM: out of memory, or the
+ * argon2id checks under way hold the process's budget for them (512 MiB) for 5 s. */
 int gw_pwhash_verify(const char *password, const char *hash);
 
 /* Stricter caps, e.g. for a fuzzer or a config that wants cheaper checks. A field can only
@@ -72,5 +73,10 @@ int gw_pwhash_dummy_verify_like(const char *password, const char *model);
 /* Hash computations done by this process, by scheme name (as gw_pwhash_scheme); for
  * status pages and tests. Unknown names: 0. */
 unsigned long gw_pwhash_work_count(const char *scheme);
+
+/* The memory argon2id checks may hold at once (default 512 MiB; a check bigger than it is
+ * refused at once), and the most they held since it was set: for tests. */
+void gw_pwhash_set_argon2_budget(unsigned long kib);
+unsigned long gw_pwhash_argon2_peak_kib(void);
 
 #endif

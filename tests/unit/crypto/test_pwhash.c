@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 
@@ -399,9 +400,39 @@ static void test_refusal_names_the_cap_or_the_scheme_never_the_hash(void **state
     }
 }
 
+/* argon2id checks share a memory budget: a check bigger than it is refused at once (never
+ * "wrong password"), and checks that fit wait their turn, so no more than the budget is
+ * held at once (ARGON2_REF takes 64 MiB) */
+static void *check_ref(void *arg)
+{
+    *(int *)arg = gw_pwhash_verify("password", ARGON2_REF);
+    return NULL;
+}
+
+static void test_argon2_checks_share_a_memory_budget(void **state)
+{
+    (void)state;
+    gw_pwhash_set_argon2_budget(32 * 1024);
+    assert_int_equal(gw_pwhash_verify("password", ARGON2_REF), GW_ENOMEM);
+    assert_int_equal(gw_pwhash_verify(PW, ARGON2_PW), GW_OK); /* 4 MiB fits */
+    gw_pwhash_set_argon2_budget(128 * 1024); /* two of ARGON2_REF at once */
+    pthread_t t[4];
+    int rc[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, check_ref, &rc[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(rc[i], GW_OK);
+    }
+    assert_true(gw_pwhash_argon2_peak_kib() <= 128 * 1024);
+    assert_true(gw_pwhash_argon2_peak_kib() >= 64 * 1024);
+    gw_pwhash_set_argon2_budget(512 * 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_argon2_checks_share_a_memory_budget),
         cmocka_unit_test(test_bcrypt_2b_right_and_wrong_password),
         cmocka_unit_test(test_bcrypt_2a_and_2y),
         cmocka_unit_test(test_bcrypt_empty_password),
