@@ -249,9 +249,13 @@ test('trusted_proxy ranges (CIDR, comma-separated) exempt their addresses from m
     const outside = [];
     for (let i = 0; i < 3; i++) outside.push(await open('127.0.0.12', px.gw.port));
     held.push(...outside);
-    assert.ok(await closedWithin(outside[2], 5000), 'the third connection from outside the range is closed');
-    assertBusy(outside[2]);
-    assert.equal(outside[0].closedAt, null);
+    // one of the three is refused (which one depends on which I/O thread accepts first)
+    const t0 = Date.now();
+    while (outside.every((x) => x.closedAt === null) && Date.now() - t0 < 5000) await sleep(50);
+    await sleep(200);
+    const refused = outside.filter((x) => x.closedAt !== null);
+    assert.equal(refused.length, 1, 'exactly one connection from outside the range is closed');
+    assertBusy(refused[0]);
   } finally {
     for (const s of held) s.destroy();
     await px.stop();
