@@ -532,7 +532,10 @@ static void log_request(const gw_req_t *q, int status, double ms)
     snprintf(st, sizeof(st), "%d", status);
     snprintf(dur, sizeof(dur), "%.2f", ms);
     snprintf(calls, sizeof(calls), "%d", q->calls);
-    gw_log(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id, "method",
+    /* a warning is a server's trouble: 501 and 505 are the client's (an unknown coding, another
+     * HTTP version), and must not spend the warnings' rate limit that real errors need */
+    int warn = status >= 500 && status != 501 && status != 505;
+    gw_log(warn ? GW_LOG_WARN : GW_LOG_INFO, "http", "request", "id", q->id, "method",
            q->method == GW_M_GET    ? "GET"
            : q->method == GW_M_POST ? "POST"
            : q->method == GW_M_HEAD ? "HEAD"

@@ -5,7 +5,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startStack } from './lib/harness.js';
+import { startStack, readLog } from './lib/harness.js';
 
 let st;
 before(async () => { st = await startStack('http1'); });
@@ -226,6 +226,16 @@ for (const [name, text, status] of [
     assert.ok(closed, 'closed');
   });
 }
+
+test('501 and 505 are the client\'s: logged at info, so they spend none of the warnings\' rate limit', async () => {
+  await exchange(['GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n']);
+  await exchange(['POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n']);
+  await new Promise((r) => setTimeout(r, 200));
+  const lines = readLog(st.gw.proc).split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'request' && ['501', '505'].includes(l.status));
+  assert.ok(lines.length >= 2, `${lines.length} lines`);
+  assert.ok(lines.every((l) => l.level === 'info'), JSON.stringify(lines.map((l) => l.level)));
+});
 
 test('no Strict-Transport-Security when the public URL is http', async () => {
   for (const p of ['/healthz', '/nope', '/authorize']) {
