@@ -83,9 +83,28 @@ static void check_link(const redisReply *r)
     CHECK(l.portal[0] == 'q' && l.id12[0] == 'q');
 }
 
+/* Debian's hiredis 0.14 allocates an array reply's element table at the count the reply
+ * declares (`*3000000000`: 24 GB), before any element arrives: it has no bound on it
+ * (hiredis 1.0's maxelements). The store trusts its Redis server for that; the harness
+ * leaves such inputs out so that it fuzzes our reading of replies, not that allocation. */
+static int declares_a_huge_array(const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] != '*' && data[i] != '%' && data[i] != '~' && data[i] != '>')
+            continue;
+        unsigned long long n = 0;
+        size_t k = i + 1;
+        while (k < size && data[k] >= '0' && data[k] <= '9' && n < 1000000)
+            n = n * 10 + (data[k++] - '0');
+        if (n >= 100000)
+            return 1;
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    if (size < 1 || declares_a_huge_array(data, size))
         return 0;
     static const int64_t AFTER[] = { 0, 5000000, 6000000, -1 };
     redisReader *rd = redisReaderCreate();
