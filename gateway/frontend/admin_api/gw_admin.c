@@ -379,6 +379,10 @@ static void h_records(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_resp_json(resp, 200, o);
 }
 
+/* the hash schemes whose checks /admin/status and /metrics count */
+static const char *const pw_schemes[] = { "bcrypt", "sha512-crypt", "argon2id", "pbkdf2-sha256" };
+#define N_PW_SCHEMES (sizeof(pw_schemes) / sizeof(pw_schemes[0]))
+
 /* GET /metrics: Prometheus text format, with the admin bearer token (a scraper's
  * `authorization: {credentials: ...}`). It runs on the I/O thread and reads counters only:
  * it answers when every worker is busy and costs the requests it watches nothing. */
@@ -415,10 +419,9 @@ static void h_metrics(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     gw_buf_printf(&out, "eidgw_revoked_sessions %zu\n", nrev);
     gw_metric_head(&out, "eidgw_password_checks_total", "counter",
                    "Legacy password checks by hash scheme, stand-ins for unknown usernames included.");
-    static const char *const schemes[] = { "bcrypt", "sha512-crypt", "argon2id", "pbkdf2-sha256" };
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-        gw_buf_printf(&out, "eidgw_password_checks_total{scheme=\"%s\"} %llu\n", schemes[i],
-                      (unsigned long long)gw_pwhash_work_count(schemes[i]));
+    for (size_t i = 0; i < N_PW_SCHEMES; i++)
+        gw_buf_printf(&out, "eidgw_password_checks_total{scheme=\"%s\"} %llu\n", pw_schemes[i],
+                      (unsigned long long)gw_pwhash_work_count(pw_schemes[i]));
     gw_resp_header(resp, "Cache-Control", "no-store");
     gw_resp_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", out.data ? out.data : "");
     gw_buf_cleanup(&out);
@@ -438,9 +441,8 @@ static void h_status(gw_ctx_t *app, gw_req_t *req, gw_resp_t *resp)
     /* legacy password checks by hash scheme, the stand-in checks for unknown usernames
      * included: a surge is someone guessing */
     json_t *pw = json_object();
-    static const char *const schemes[] = { "bcrypt", "sha512-crypt", "argon2id", "pbkdf2-sha256" };
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-        json_object_set_new(pw, schemes[i], json_integer((json_int_t)gw_pwhash_work_count(schemes[i])));
+    for (size_t i = 0; i < N_PW_SCHEMES; i++)
+        json_object_set_new(pw, pw_schemes[i], json_integer((json_int_t)gw_pwhash_work_count(pw_schemes[i])));
     json_object_set_new(o, "password_checks", pw);
     gw_resp_json(resp, 200, o);
 }
